@@ -1,0 +1,39 @@
+#pragma once
+/// \file
+/// Seeded random numbers. Every random method in trim takes a seed; the
+/// generator and the distributions here are written out (not std::
+/// distributions, whose output differs between standard libraries) so the
+/// same seed gives the same numbers everywhere.
+
+#include <cstdint>
+
+#include "trim/core/tensor.hpp"
+
+namespace trim {
+
+/// xoshiro256** seeded through splitmix64.
+class Rng {
+ public:
+  explicit Rng(uint64_t seed);
+
+  uint64_t next_u64();
+  /// Uniform in [0, 1).
+  double uniform();
+  /// Uniform in [lo, hi).
+  float uniform(float lo, float hi);
+  /// Standard normal (Box–Muller, caching the second value).
+  double normal();
+  float normal(float mean, float stdev);
+  /// Uniform integer in [0, n); n > 0.
+  uint64_t below(uint64_t n);
+
+  void fill_uniform(Tensor& t, float lo, float hi);
+  void fill_normal(Tensor& t, float mean, float stdev);
+
+ private:
+  uint64_t s_[4];
+  bool has_spare_ = false;
+  double spare_ = 0.0;
+};
+
+}  // namespace trim

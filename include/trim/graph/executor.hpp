@@ -1,0 +1,63 @@
+#pragma once
+/// \file
+/// Running a finalized graph: forward evaluation and reverse-mode gradients.
+///
+/// All state of a call lives in the `Workspace`; the graph is only read. A
+/// workspace may be reused for many calls (its buffers are kept), but must
+/// not be shared between threads at the same time.
+
+#include <vector>
+
+#include "trim/graph/graph.hpp"
+
+namespace trim {
+
+struct Gradients {
+  /// One per graph input, shaped like it.
+  std::vector<Tensor> inputs;
+  /// One per parameter, shaped like it, summed over the batch; empty tensors
+  /// for non-trainable parameters or when parameter gradients were not
+  /// requested.
+  std::vector<Tensor> params;
+};
+
+class Workspace;
+void forward(const Graph& graph, Workspace& ws, const std::vector<Tensor>& inputs);
+Gradients backward(const Graph& graph, Workspace& ws, const std::vector<Tensor>& output_cotangents,
+                   bool with_params);
+
+class Workspace {
+ public:
+  /// Activation of every node after `forward` (inputs included).
+  const Tensor& value(NodeId id) const { return values_.at(static_cast<size_t>(id)); }
+  /// Cotangent of every node after `backward` (empty for nodes the
+  /// backward pass did not reach).
+  const Tensor& grad(NodeId id) const { return grads_.at(static_cast<size_t>(id)); }
+  /// Batch size of the last forward.
+  int64_t batch() const { return batch_; }
+
+ private:
+  friend void forward(const Graph&, Workspace&, const std::vector<Tensor>&);
+  friend Gradients backward(const Graph&, Workspace&, const std::vector<Tensor>&, bool);
+  std::vector<Tensor> values_;
+  std::vector<Tensor> grads_;
+  int64_t batch_ = 0;
+  const Graph* graph_ = nullptr;
+};
+
+/// Runs every node; keeps all activations in `ws` for a later backward.
+/// Inputs must match the graph's input shapes (the free batch dimension
+/// takes any size, the same for all inputs). Throws ShapeError naming the
+/// input otherwise.
+void forward(const Graph& graph, Workspace& ws, const std::vector<Tensor>& inputs);
+
+/// The graph's outputs after `forward` (copies).
+std::vector<Tensor> outputs(const Graph& graph, const Workspace& ws);
+
+/// Reverse mode after `forward` on the same workspace: `output_cotangents`
+/// holds one tensor per graph output, shaped like it (the vector u in uᵀJ).
+/// Returns uᵀ∂outputs/∂inputs and, when `with_params`, uᵀ∂outputs/∂params.
+Gradients backward(const Graph& graph, Workspace& ws, const std::vector<Tensor>& output_cotangents,
+                   bool with_params = false);
+
+}  // namespace trim

@@ -1,0 +1,32 @@
+#pragma once
+/// \file
+/// The node kinds. Attribution rules (backward, DeepLIFT, contextual
+/// decomposition) are written once per kind, never per layer: a new op gets
+/// every method by declaring its kind truthfully (checked numerically by
+/// `check_kind`).
+
+namespace trim {
+
+enum class Kind {
+  /// Affine in its single data input: y = A(x) + b. Exposes A(x) through
+  /// `Op::forward_unbiased` and b through `Op::add_bias`. Its backward is Aᵀ.
+  Linear,
+  /// y_i = φ(x_i) for a scalar function φ. Exposes φ and φ'.
+  Elementwise,
+  /// Each output element is one input element chosen by the data (max-pool).
+  /// Exposes the chosen indices through `Op::select_indices`.
+  Selection,
+  /// Moves data without arithmetic: reshape, flatten, transpose, concat,
+  /// slice, zero padding. Linear in all inputs jointly, no bias.
+  Structural,
+  /// Elementwise sum of two or more inputs of one shape (residual add).
+  Sum,
+  /// Anything else (softmax, products of data). Methods fall back to the
+  /// plain gradient.
+  Opaque,
+};
+
+/// "Linear", "Elementwise", ... for messages.
+const char* kind_name(Kind k);
+
+}  // namespace trim

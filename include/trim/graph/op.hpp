@@ -1,0 +1,110 @@
+#pragma once
+/// \file
+/// `Op`: what a graph node computes.
+///
+/// An op is immutable configuration (kernel size, stride, axis, ...). It owns
+/// no parameters and no evaluation state: parameters live in the `Graph` and
+/// arrive in `OpArgs::params` (in the order the node declared them);
+/// activations live in a per-call `Workspace`. Hence one op may run on many
+/// threads at once, and every method is `const`.
+///
+/// Contract of each method (who writes what, `=` or `+=`) is spelled out next
+/// to it: executors for DeepLIFT and contextual decomposition rely on it.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "trim/core/shape.hpp"
+#include "trim/core/tensor.hpp"
+#include "trim/graph/kind.hpp"
+
+namespace trim {
+
+/// Read-only arguments of one op evaluation.
+struct OpArgs {
+  /// Data inputs in node order; concrete shapes (batch substituted).
+  std::vector<const Tensor*> inputs;
+  /// The node's parameters in declaration order (weights, bias, buffers).
+  std::vector<const Tensor*> params;
+
+  const Tensor& input(size_t i = 0) const { return *inputs[i]; }
+  const Tensor& param(size_t i) const { return *params[i]; }
+};
+
+/// Gradient destinations of one backward call. A null pointer means "not
+/// needed": the op must skip that work. Non-null tensors are already shaped
+/// like the corresponding input / parameter and the op ADDS (+=) into them.
+struct OpGrads {
+  std::vector<Tensor*> inputs;
+  std::vector<Tensor*> params;
+
+  Tensor* input(size_t i = 0) const { return i < inputs.size() ? inputs[i] : nullptr; }
+  Tensor* param(size_t i) const { return i < params.size() ? params[i] : nullptr; }
+};
+
+class Op {
+ public:
+  virtual ~Op() = default;
+
+  virtual Kind kind() const = 0;
+  /// Short operator name used in messages and exports: "conv2d", "relu".
+  virtual std::string type() const = 0;
+  /// Number of data inputs; -1 for "one or more" (concat, add).
+  virtual int arity() const { return 1; }
+
+  /// Output shape from the input shapes and parameter shapes. Dimension 0 of
+  /// an input may be `Shape::free` (the batch); the output keeps it free.
+  /// Throws ShapeError whose message starts with `where` (e.g. `linear
+  /// 'fc1'`) and states actual and expected shapes.
+  virtual Shape infer_shape(const std::vector<Shape>& inputs, const std::vector<Shape>& params,
+                            const std::string& where) const = 0;
+
+  /// y = f(inputs; params). `y` arrives with the output's concrete shape and
+  /// unspecified contents; the op overwrites every element.
+  virtual void forward(const OpArgs& args, Tensor& y) const = 0;
+
+  /// Reverse mode: given the cotangent `dy` of the output (and the forward's
+  /// inputs and output `y`), ADD Jᵀ·dy into each non-null `grads.inputs[i]`
+  /// and the parameter gradient (summed over the batch) into each non-null
+  /// `grads.params[j]`.
+  virtual void backward(const OpArgs& args, const Tensor& y, const Tensor& dy,
+                        const OpGrads& grads) const = 0;
+
+  // ---- Linear kind -------------------------------------------------------
+  /// y = A(x) without the bias (`=`, overwrites y). Linear ops must override;
+  /// Structural ops need not (their forward is already unbiased).
+  virtual void forward_unbiased(const OpArgs& args, Tensor& y) const;
+  /// Whether `add_bias` adds anything.
+  virtual bool has_bias(const OpArgs& args) const;
+  /// y += scale · b, with b broadcast to y's shape.
+  virtual void add_bias(const OpArgs& args, Tensor& y, float scale = 1.0f) const;
+
+  // ---- Elementwise kind --------------------------------------------------
+  /// y[i] = φ(x[i]) for i < n (`=`).
+  virtual void phi(const float* x, float* y, int64_t n) const;
+  /// d[i] = φ'(x[i]) for i < n (`=`).
+  virtual void dphi(const float* x, float* d, int64_t n) const;
+
+  // ---- Selection kind ----------------------------------------------------
+  /// For each output element (row-major), the flat index into the input of
+  /// the element it copies: y[j] = x[index[j]]. `index` is resized here.
+  virtual void select_indices(const OpArgs& args, std::vector<int64_t>& index) const;
+
+ protected:
+  /// Throws Error saying this op's kind does not provide `what`.
+  [[noreturn]] void not_provided(const char* what) const;
+};
+
+/// Base for Elementwise ops: forward and backward come from φ and φ'.
+class ElementwiseOp : public Op {
+ public:
+  Kind kind() const override { return Kind::Elementwise; }
+  Shape infer_shape(const std::vector<Shape>& inputs, const std::vector<Shape>& params,
+                    const std::string& where) const override;
+  void forward(const OpArgs& args, Tensor& y) const override;
+  void backward(const OpArgs& args, const Tensor& y, const Tensor& dy,
+                const OpGrads& grads) const override;
+};
+
+}  // namespace trim

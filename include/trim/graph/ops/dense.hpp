@@ -1,0 +1,79 @@
+#pragma once
+/// \file
+/// Affine ops (Kind::Linear) and the residual sum (Kind::Sum).
+
+#include "trim/graph/op.hpp"
+
+namespace trim::ops {
+
+/// y = x Wᵀ (+ b) over the last axis. Params: weight [out,in], optional bias [out].
+class Dense final : public Op {
+ public:
+  explicit Dense(bool bias) : bias_(bias) {}
+  Kind kind() const override { return Kind::Linear; }
+  std::string type() const override { return "linear"; }
+  Shape infer_shape(const std::vector<Shape>& inputs, const std::vector<Shape>& params,
+                    const std::string& where) const override;
+  void forward(const OpArgs& args, Tensor& y) const override;
+  void backward(const OpArgs& args, const Tensor& y, const Tensor& dy,
+                const OpGrads& grads) const override;
+  void forward_unbiased(const OpArgs& args, Tensor& y) const override;
+  bool has_bias(const OpArgs&) const override { return bias_; }
+  void add_bias(const OpArgs& args, Tensor& y, float scale) const override;
+  bool bias() const { return bias_; }
+
+ private:
+  bool bias_;
+};
+
+/// y = x + c or y = x ⊙ c with a constant c (param 0) broadcast NumPy-style
+/// against the whole shape of x (trailing-aligned, batch axis included).
+class ConstantBinary final : public Op {
+ public:
+  enum Mode { Add, Mul };
+  explicit ConstantBinary(Mode mode) : mode_(mode) {}
+  Kind kind() const override { return Kind::Linear; }
+  std::string type() const override { return mode_ == Add ? "add_constant" : "mul_constant"; }
+  Shape infer_shape(const std::vector<Shape>& inputs, const std::vector<Shape>& params,
+                    const std::string& where) const override;
+  void forward(const OpArgs& args, Tensor& y) const override;
+  void backward(const OpArgs& args, const Tensor& y, const Tensor& dy,
+                const OpGrads& grads) const override;
+  void forward_unbiased(const OpArgs& args, Tensor& y) const override;
+  bool has_bias(const OpArgs&) const override { return mode_ == Add; }
+  void add_bias(const OpArgs& args, Tensor& y, float scale) const override;
+  Mode mode() const { return mode_; }
+
+ private:
+  Mode mode_;
+};
+
+/// A constant tensor (param 0); no inputs. Kind::Linear with A = 0, b = value.
+class Constant final : public Op {
+ public:
+  Kind kind() const override { return Kind::Linear; }
+  std::string type() const override { return "constant"; }
+  int arity() const override { return 0; }
+  Shape infer_shape(const std::vector<Shape>& inputs, const std::vector<Shape>& params,
+                    const std::string& where) const override;
+  void forward(const OpArgs& args, Tensor& y) const override;
+  void backward(const OpArgs&, const Tensor&, const Tensor&, const OpGrads&) const override {}
+  void forward_unbiased(const OpArgs&, Tensor& y) const override { y.set_zero(); }
+  bool has_bias(const OpArgs&) const override { return true; }
+  void add_bias(const OpArgs& args, Tensor& y, float scale) const override;
+};
+
+/// Elementwise sum of equal-shape inputs.
+class Add final : public Op {
+ public:
+  Kind kind() const override { return Kind::Sum; }
+  std::string type() const override { return "add"; }
+  int arity() const override { return -1; }
+  Shape infer_shape(const std::vector<Shape>& inputs, const std::vector<Shape>& params,
+                    const std::string& where) const override;
+  void forward(const OpArgs& args, Tensor& y) const override;
+  void backward(const OpArgs& args, const Tensor& y, const Tensor& dy,
+                const OpGrads& grads) const override;
+};
+
+}  // namespace trim::ops

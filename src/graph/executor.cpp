@@ -1,0 +1,134 @@
+#include "trim/graph/executor.hpp"
+
+#include "trim/core/error.hpp"
+
+namespace trim {
+
+namespace {
+
+void require_finalized(const Graph& g) {
+  if (!g.finalized()) throw Error("graph: evaluate before finalize()");
+}
+
+OpArgs op_args(const Graph& g, const Node& n, const std::vector<Tensor>& values) {
+  OpArgs args;
+  args.inputs.reserve(n.inputs.size());
+  for (NodeId i : n.inputs) args.inputs.push_back(&values[static_cast<size_t>(i)]);
+  args.params.reserve(n.params.size());
+  for (int p : n.params) args.params.push_back(&g.parameters()[static_cast<size_t>(p)].value);
+  return args;
+}
+
+/// Batch size implied by the inputs; checks every input against its shape.
+int64_t batch_of(const Graph& g, const std::vector<Tensor>& inputs) {
+  if (inputs.size() != g.inputs().size())
+    throw ValueError("graph: " + std::to_string(inputs.size()) + " inputs given, the graph has " +
+                     std::to_string(g.inputs().size()));
+  int64_t batch = -1;
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    const Node& n = g.node(g.inputs()[k]);
+    const Tensor& t = inputs[k];
+    bool ok = t.rank() == n.shape.rank();
+    for (int a = 0; ok && a < t.rank(); ++a) {
+      if (n.shape[a] == Shape::free) {
+        if (batch >= 0 && t.shape()[a] != batch)
+          throw ShapeError("input '" + n.name + "': batch " + std::to_string(t.shape()[a]) +
+                           " differs from another input's batch " + std::to_string(batch));
+        batch = t.shape()[a];
+      } else {
+        ok = t.shape()[a] == n.shape[a];
+      }
+    }
+    if (!ok)
+      throw ShapeError("input '" + n.name + "': shape " + t.shape().str() + ", expected " +
+                       n.shape.str());
+  }
+  return batch < 0 ? 1 : batch;
+}
+
+}  // namespace
+
+void forward(const Graph& g, Workspace& ws, const std::vector<Tensor>& inputs) {
+  require_finalized(g);
+  const int64_t batch = batch_of(g, inputs);
+  ws.graph_ = &g;
+  ws.batch_ = batch;
+  ws.values_.resize(static_cast<size_t>(g.num_nodes()));
+  ws.grads_.clear();
+  for (size_t k = 0; k < inputs.size(); ++k)
+    ws.values_[static_cast<size_t>(g.inputs()[k])] = inputs[k];
+  for (NodeId id = 0; id < g.num_nodes(); ++id) {
+    const Node& n = g.node(id);
+    if (n.is_input) continue;
+    Tensor& y = ws.values_[static_cast<size_t>(id)];
+    y.resize(n.shape.with_batch(batch));
+    n.op->forward(op_args(g, n, ws.values_), y);
+  }
+}
+
+std::vector<Tensor> outputs(const Graph& g, const Workspace& ws) {
+  std::vector<Tensor> out;
+  out.reserve(g.outputs().size());
+  for (NodeId o : g.outputs()) out.push_back(ws.value(o));
+  return out;
+}
+
+Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cotangents,
+                   bool with_params) {
+  if (ws.graph_ != &g || ws.values_.size() != static_cast<size_t>(g.num_nodes()))
+    throw Error("graph: backward() needs a forward() of the same graph on this workspace");
+  if (cotangents.size() != g.outputs().size())
+    throw ValueError("graph: " + std::to_string(cotangents.size()) +
+                     " output cotangents given, the graph has " +
+                     std::to_string(g.outputs().size()) + " outputs");
+  const auto needed = [&](NodeId id) {
+    return g.depends_on_input(id) || (with_params && g.depends_on_parameter(id));
+  };
+
+  ws.grads_.assign(static_cast<size_t>(g.num_nodes()), Tensor());
+  for (NodeId id = 0; id < g.num_nodes(); ++id)
+    if (needed(id)) ws.grads_[static_cast<size_t>(id)].resize(ws.values_[static_cast<size_t>(id)].shape(), true);
+
+  for (size_t k = 0; k < cotangents.size(); ++k) {
+    const NodeId o = g.outputs()[k];
+    const Tensor& value = ws.values_[static_cast<size_t>(o)];
+    if (cotangents[k].shape() != value.shape())
+      throw ShapeError("graph: cotangent of output " + g.describe(o) + " has shape " +
+                       cotangents[k].shape().str() + ", expected " + value.shape().str());
+    if (!needed(o)) continue;
+    ws.grads_[static_cast<size_t>(o)].as_vector() += cotangents[k].as_vector();
+  }
+
+  Gradients result;
+  result.params.resize(g.parameters().size());
+  if (with_params)
+    for (size_t p = 0; p < g.parameters().size(); ++p)
+      if (g.parameters()[p].trainable) result.params[p].resize(g.parameters()[p].value.shape(), true);
+
+  for (NodeId id = g.num_nodes() - 1; id >= 0; --id) {
+    const Node& n = g.node(id);
+    if (n.is_input || !needed(id)) continue;
+    OpGrads grads;
+    bool any = false;
+    for (NodeId i : n.inputs) {
+      Tensor* t = needed(i) ? &ws.grads_[static_cast<size_t>(i)] : nullptr;
+      grads.inputs.push_back(t);
+      any = any || t;
+    }
+    for (int p : n.params) {
+      Tensor* t = with_params && g.parameters()[static_cast<size_t>(p)].trainable
+                      ? &result.params[static_cast<size_t>(p)]
+                      : nullptr;
+      grads.params.push_back(t);
+      any = any || t;
+    }
+    if (!any) continue;
+    n.op->backward(op_args(g, n, ws.values_), ws.values_[static_cast<size_t>(id)],
+                   ws.grads_[static_cast<size_t>(id)], grads);
+  }
+
+  for (NodeId i : g.inputs()) result.inputs.push_back(ws.grads_[static_cast<size_t>(i)]);
+  return result;
+}
+
+}  // namespace trim

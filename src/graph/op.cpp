@@ -1,0 +1,64 @@
+#include "trim/graph/op.hpp"
+
+#include "trim/core/error.hpp"
+
+namespace trim {
+
+const char* kind_name(Kind k) {
+  switch (k) {
+    case Kind::Linear: return "Linear";
+    case Kind::Elementwise: return "Elementwise";
+    case Kind::Selection: return "Selection";
+    case Kind::Structural: return "Structural";
+    case Kind::Sum: return "Sum";
+    case Kind::Opaque: return "Opaque";
+  }
+  return "?";
+}
+
+void Op::not_provided(const char* what) const {
+  throw Error(type() + " (kind " + kind_name(kind()) + ") does not provide " + what);
+}
+
+void Op::forward_unbiased(const OpArgs& args, Tensor& y) const {
+  if (kind() == Kind::Structural) return forward(args, y);
+  not_provided("forward_unbiased");
+}
+
+bool Op::has_bias(const OpArgs&) const {
+  if (kind() == Kind::Linear) not_provided("has_bias");
+  return false;
+}
+
+void Op::add_bias(const OpArgs&, Tensor&, float) const {
+  if (kind() == Kind::Structural) return;
+  not_provided("add_bias");
+}
+
+void Op::phi(const float*, float*, int64_t) const { not_provided("phi"); }
+void Op::dphi(const float*, float*, int64_t) const { not_provided("dphi"); }
+void Op::select_indices(const OpArgs&, std::vector<int64_t>&) const {
+  not_provided("select_indices");
+}
+
+Shape ElementwiseOp::infer_shape(const std::vector<Shape>& inputs, const std::vector<Shape>&,
+                                 const std::string&) const {
+  return inputs.at(0);
+}
+
+void ElementwiseOp::forward(const OpArgs& args, Tensor& y) const {
+  phi(args.input().data(), y.data(), y.numel());
+}
+
+void ElementwiseOp::backward(const OpArgs& args, const Tensor&, const Tensor& dy,
+                             const OpGrads& grads) const {
+  Tensor* dx = grads.input(0);
+  if (!dx) return;
+  Tensor d(dy.shape());
+  dphi(args.input().data(), d.data(), d.numel());
+  float* out = dx->data();
+  const float* g = dy.data();
+  for (int64_t i = 0; i < d.numel(); ++i) out[i] += g[i] * d[i];
+}
+
+}  // namespace trim

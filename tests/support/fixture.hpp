@@ -1,0 +1,65 @@
+#pragma once
+// Reference values made by the scripts in tests/reference/ (NumPy, PyTorch,
+// ...) and committed as small text fixtures, so the tests need no Python.
+//
+// Format (tests/reference/fixture.py writes it):
+//   tensor <name> <rank> <dim0> ... <dimN-1>
+//   <values, row-major, whitespace separated>
+// Lines starting with '#' are comments.
+
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "trim/core/error.hpp"
+#include "trim/core/tensor.hpp"
+
+namespace trim::test {
+
+class Fixture {
+ public:
+  /// Loads tests/reference/data/<file>.
+  explicit Fixture(const std::string& file) : path_(std::string(TRIM_FIXTURE_DIR) + "/" + file) {
+    std::ifstream in(path_);
+    if (!in) throw IoError("fixture " + path_ + ": cannot open");
+    std::string word;
+    while (in >> word) {
+      if (word[0] == '#') {
+        std::getline(in, word);
+        continue;
+      }
+      if (word != "tensor") throw IoError("fixture " + path_ + ": expected 'tensor', got '" + word + "'");
+      std::string name;
+      int rank = 0;
+      in >> name >> rank;
+      Shape shape;
+      for (int i = 0; i < rank; ++i) {
+        int64_t d;
+        in >> d;
+        shape.push_back(d);
+      }
+      Tensor t(shape);
+      for (float& v : t) {
+        std::string s;
+        in >> s;
+        v = std::stof(s);
+      }
+      if (!in) throw IoError("fixture " + path_ + ": truncated at tensor '" + name + "'");
+      tensors_[name] = std::move(t);
+    }
+  }
+
+  const Tensor& operator[](const std::string& name) const {
+    auto it = tensors_.find(name);
+    if (it == tensors_.end()) throw IoError("fixture " + path_ + ": no tensor '" + name + "'");
+    return it->second;
+  }
+  bool has(const std::string& name) const { return tensors_.count(name) != 0; }
+
+ private:
+  std::string path_;
+  std::map<std::string, Tensor> tensors_;
+};
+
+}  // namespace trim::test
