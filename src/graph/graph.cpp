@@ -209,9 +209,10 @@ std::vector<Tensor> Graph::evaluate(const std::vector<Tensor>& inputs) const {
 }
 
 Tensor Graph::evaluate(const Tensor& input) const {
-  if (outputs_.size() != 1)
-    throw Error("graph: evaluate(Tensor) needs exactly one output, the graph has " +
-                std::to_string(outputs_.size()));
+  if (!finalized_) throw Error("graph: evaluate before finalize()");
+  if (inputs_.size() != 1 || outputs_.size() != 1)
+    throw Error("graph: evaluate(Tensor) needs one input and one output, the graph has " +
+                std::to_string(inputs_.size()) + " and " + std::to_string(outputs_.size()));
   return std::move(evaluate(std::vector<Tensor>{input})[0]);
 }
 

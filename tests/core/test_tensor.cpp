@@ -1,1 +1,66 @@
-// placeholder: tests arrive with their family's work
+#include <catch2/catch.hpp>
+#include <cstdint>
+
+#include "trim/core/error.hpp"
+#include "trim/core/tensor.hpp"
+
+using trim::Shape;
+using trim::Tensor;
+
+TEST_CASE("tensor storage is zeroed, aligned and row-major", "[core][tensor]") {
+  Tensor t({2, 3, 5});
+  REQUIRE(t.numel() == 30);
+  REQUIRE(reinterpret_cast<std::uintptr_t>(t.data()) % Tensor::alignment == 0);
+  for (float v : t) REQUIRE(v == 0.0f);
+  t.at({1, 2, 3}) = 7.0f;
+  REQUIRE(t[1 * 15 + 2 * 5 + 3] == 7.0f);
+  REQUIRE_THROWS_AS(t.at({2, 0, 0}), trim::ShapeError);
+  REQUIRE_THROWS_AS(Tensor({Shape::free, 3}), trim::ShapeError);
+}
+
+TEST_CASE("tensor copies deep and moves cheaply", "[core][tensor]") {
+  Tensor a({4}, {1, 2, 3, 4});
+  Tensor b = a;
+  b[0] = 9;
+  REQUIRE(a[0] == 1);
+  const float* p = a.data();
+  Tensor c = std::move(a);
+  REQUIRE(c.data() == p);
+  REQUIRE(a.numel() == 0);
+  a = c;
+  REQUIRE(a.to_vector() == c.to_vector());
+  REQUIRE_THROWS_WITH(Tensor({3}, {1, 2}), Catch::Contains("2 values given for shape [3]"));
+}
+
+TEST_CASE("reshape keeps the data in place", "[core][tensor]") {
+  Tensor a({2, 6});
+  const float* p = a.data();
+  a.reshape({3, 4});
+  REQUIRE(a.shape() == Shape{3, 4});
+  REQUIRE(a.data() == p);
+  Tensor b = std::move(a).reshape({12});
+  REQUIRE(b.data() == p);
+  REQUIRE_THROWS_WITH(b.reshape({5}), Catch::Contains("cannot reshape [12] to [5]"));
+}
+
+TEST_CASE("Eigen views alias the tensor", "[core][tensor]") {
+  Tensor t({2, 3}, {1, 2, 3, 4, 5, 6});
+  auto m = t.as_matrix();
+  REQUIRE(m.rows() == 2);
+  REQUIRE(m.cols() == 3);
+  REQUIRE(m(1, 0) == 4);
+  m(0, 2) = 10;
+  REQUIRE(t.at({0, 2}) == 10);
+  REQUIRE(t.as_vector().sum() == Approx(1 + 2 + 10 + 4 + 5 + 6));
+  REQUIRE(t.as_matrix(3, 2)(2, 1) == 6);
+  REQUIRE_THROWS_AS(t.as_matrix(4, 2), trim::ShapeError);
+  Tensor img({2, 3, 4, 5});
+  REQUIRE(img.as_matrix().cols() == 60);
+}
+
+TEST_CASE("check_shape names what it checks", "[core][tensor]") {
+  Tensor t({32, 100});
+  REQUIRE_NOTHROW(trim::check_shape(t, {Shape::free, 100}, "x"));
+  REQUIRE_THROWS_WITH(trim::check_shape(t, {Shape::free, 128}, "linear 'fc1': input"),
+                      "linear 'fc1': input: shape [32,100], expected [*,128]");
+}

@@ -1,0 +1,28 @@
+# Shared by scripts/test and scripts/demo: install what is missing, configure, build.
+
+# Debian packages the build and the tests need.
+TRIM_PACKAGES=(meson ninja-build pkg-config g++ libeigen3-dev libfftw3-dev catch2 libbenchmark-dev python3)
+
+# Installs the packages of "$@" that are not installed yet (sudo only when not root).
+ensure_packages() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "==> installing missing Debian packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# configure_build DIR [meson options...]: sets up DIR once, reconfigures when the options change.
+configure_build() {
+  local dir=$1; shift
+  if [ -f "$dir/build.ninja" ]; then
+    meson configure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@"
+  fi
+}
