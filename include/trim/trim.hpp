@@ -13,3 +13,6 @@
 #include "trim/graph/kind.hpp"
 #include "trim/graph/nn.hpp"
 #include "trim/graph/op.hpp"
+#include "trim/train/loss.hpp"
+#include "trim/train/optimizer.hpp"
+#include "trim/train/trainer.hpp"
