@@ -1,1 +1,423 @@
-// placeholder: filled in by its family's work
+#include "trim/kernels/pool.hpp"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+#include <vector>
+
+#include "trim/core/error.hpp"
+#include "trim/core/parallel.hpp"
+
+namespace trim::kernels {
+
+namespace {
+
+/// Below this many multiply-adds a call runs on one thread.
+constexpr int64_t parallel_work = int64_t{1} << 15;
+
+std::string str(int64_t v) { return std::to_string(v); }
+
+/// Everything the plane loops need, resolved once per call.
+struct Geometry {
+  int64_t planes = 0;
+  int64_t ih = 1, iw = 1, oh = 1, ow = 1;
+  int64_t kh = 1, kw = 1, sh = 1, sw = 1;
+  int64_t pt = 0, pl = 0, pb = 0, pr = 0;
+  bool count_include_pad = true;
+};
+
+/// One window along one axis: real elements [begin, end) and the window's
+/// length clipped to the padded input (PyTorch's count_include_pad divisor).
+struct Range {
+  int64_t begin, end, padded;
+};
+
+inline Range window(int64_t o, int64_t stride, int64_t kernel, int64_t pad_before, int64_t pad_after,
+                    int64_t in) {
+  const int64_t start = o * stride - pad_before;
+  const int64_t stop = std::min(start + kernel, in + pad_after);
+  return {std::max<int64_t>(start, 0), std::min(stop, in), stop - start};
+}
+
+int spatial_dims_of(const Tensor& x, const char* what) {
+  if (x.rank() != 3 && x.rank() != 4)
+    throw ShapeError(std::string(what) + ": input " + x.shape().str() +
+                     ", expected [N,C,L] or [N,C,H,W]");
+  return x.rank() - 2;
+}
+
+/// Validates the window for input shape `x` and output shape `y`.
+Geometry geometry(const Shape& x, const PoolWindow& w, const Shape& y, const char* what) {
+  const int dims = x.rank() - 2;
+  const Shape expected = pool_output_shape(x, dims, w, what);
+  if (y != expected)
+    throw ShapeError(std::string(what) + ": output " + y.str() + ", expected " + expected.str() +
+                     " for input " + x.str());
+  Geometry g;
+  g.planes = x[0] * x[1];
+  g.ih = dims == 2 ? x[2] : 1;
+  g.iw = x[x.rank() - 1];
+  g.oh = dims == 2 ? y[2] : 1;
+  g.ow = y[y.rank() - 1];
+  g.kh = w.kernel[0];
+  g.kw = w.kernel[1];
+  g.sh = w.stride[0];
+  g.sw = w.stride[1];
+  g.pt = w.pads[0];
+  g.pl = w.pads[1];
+  g.pb = w.pads[2];
+  g.pr = w.pads[3];
+  g.count_include_pad = w.count_include_pad;
+  return g;
+}
+
+/// Runs fn(plane_begin, plane_end) over all planes, over threads when the
+/// call is big enough.
+template <class Fn>
+void for_planes(const Geometry& g, Fn&& fn) {
+  const int64_t work = g.planes * g.oh * g.ow * g.kh * g.kw;
+  if (g.planes > 1 && work >= parallel_work)
+    parallel_for(g.planes, fn);
+  else
+    fn(0, g.planes);
+}
+
+/// Output columns [lo, hi) whose windows lie entirely inside the input's
+/// width. Their loops run over output columns innermost with a fixed step
+/// (vectorisable); the few border columns take the clipped path.
+struct Columns {
+  int64_t lo, hi;
+};
+
+Columns interior_columns(const Geometry& g) {
+  const int64_t lo = std::min(g.ow, (g.pl + g.sw - 1) / g.sw);
+  const int64_t last_start = g.iw + g.pl - g.kw;  // padded coordinates
+  const int64_t hi = last_start < 0 ? 0 : std::min(g.ow, last_start / g.sw + 1);
+  return {lo, std::max(lo, hi)};
+}
+
+/// Dispatches fn(std::integral_constant step) for strides 1 and 2 (compile
+/// time, so the compiler can vectorise the strided loads) or 0 (runtime
+/// stride g.sw).
+template <class Fn>
+void with_stride(int64_t sw, Fn&& fn) {
+  if (sw == 1)
+    fn(std::integral_constant<int64_t, 1>());
+  else if (sw == 2)
+    fn(std::integral_constant<int64_t, 2>());
+  else
+    fn(std::integral_constant<int64_t, 0>());
+}
+
+/// One output row of max pooling over plane `x`: val[ow] = window maximum,
+/// and when Arg, arg[ow] = its offset within the plane (first maximum in
+/// scan order; a NaN wins). Windows are never empty for a validated
+/// geometry, so the first real element seeds each maximum and padding
+/// never wins. Comparisons are branch-free: random data defeats prediction.
+template <bool Arg, int64_t Step>
+void max_row(const Geometry& g, const Columns& cols, const float* x, const Range& rh, float* val,
+             int64_t* arg) {
+  const int64_t sw = Step ? Step : g.sw;
+  const auto clipped = [&](int64_t ow) {
+    const Range rw = window(ow, sw, g.kw, g.pl, g.pr, g.iw);
+    int64_t a = rh.begin * g.iw + rw.begin;
+    float best = x[a];
+    for (int64_t h = rh.begin; h < rh.end; ++h)
+      for (int64_t w = rw.begin; w < rw.end; ++w) {
+        const float v = x[h * g.iw + w];
+        const bool take = (v > best) | (v != v);
+        best = take ? v : best;
+        a = take ? h * g.iw + w : a;
+      }
+    val[ow] = best;
+    if (Arg) arg[ow] = a;
+  };
+  for (int64_t ow = 0; ow < cols.lo; ++ow) clipped(ow);
+  for (int64_t ow = cols.hi; ow < g.ow; ++ow) clipped(ow);
+  const int64_t n = cols.hi - cols.lo;
+  if (n <= 0) return;
+  float* v_out = val + cols.lo;
+  int64_t* a_out = Arg ? arg + cols.lo : nullptr;
+  // Offset of window element (h, j) of the first interior column.
+  const auto offset = [&](int64_t h, int64_t j) { return h * g.iw + j + cols.lo * sw - g.pl; };
+  {
+    const int64_t o = offset(rh.begin, 0);
+    for (int64_t k = 0; k < n; ++k) {
+      v_out[k] = x[o + k * sw];
+      if (Arg) a_out[k] = o + k * sw;
+    }
+  }
+  for (int64_t h = rh.begin; h < rh.end; ++h)
+    for (int64_t j = 0; j < g.kw; ++j) {
+      const int64_t o = offset(h, j);
+      const float* src = x + o;
+      for (int64_t k = 0; k < n; ++k) {
+        const float v = src[k * sw];
+        const bool take = (v > v_out[k]) | (v != v);
+        v_out[k] = take ? v : v_out[k];
+        if (Arg) a_out[k] = take ? o + k * sw : a_out[k];
+      }
+    }
+}
+
+/// Divisor of a window (count_include_pad or real elements only).
+inline float divisor(const Geometry& g, const Range& rh, const Range& rw) {
+  return static_cast<float>(g.count_include_pad ? rh.padded * rw.padded
+                                                : (rh.end - rh.begin) * (rw.end - rw.begin));
+}
+
+/// One output row of average pooling: y[ow] = window sum / divisor.
+template <int64_t Step>
+void avg_row(const Geometry& g, const Columns& cols, const float* x, const Range& rh, float* y) {
+  const int64_t sw = Step ? Step : g.sw;
+  const auto clipped = [&](int64_t ow) {
+    const Range rw = window(ow, sw, g.kw, g.pl, g.pr, g.iw);
+    float sum = 0.0f;
+    for (int64_t h = rh.begin; h < rh.end; ++h)
+      for (int64_t w = rw.begin; w < rw.end; ++w) sum += x[h * g.iw + w];
+    y[ow] = sum / divisor(g, rh, rw);
+  };
+  for (int64_t ow = 0; ow < cols.lo; ++ow) clipped(ow);
+  for (int64_t ow = cols.hi; ow < g.ow; ++ow) clipped(ow);
+  const int64_t n = cols.hi - cols.lo;
+  if (n <= 0) return;
+  float* out = y + cols.lo;
+  for (int64_t k = 0; k < n; ++k) out[k] = 0.0f;
+  for (int64_t h = rh.begin; h < rh.end; ++h)
+    for (int64_t j = 0; j < g.kw; ++j) {
+      const float* src = x + h * g.iw + j + cols.lo * sw - g.pl;
+      for (int64_t k = 0; k < n; ++k) out[k] += src[k * sw];
+    }
+  const float count = divisor(g, rh, Range{0, g.kw, g.kw});
+  for (int64_t k = 0; k < n; ++k) out[k] /= count;
+}
+
+/// dx row(s) += the share of one output row of dy (avg_row's adjoint).
+template <int64_t Step>
+void avg_row_backward(const Geometry& g, const Columns& cols, const float* dy, const Range& rh, float* dx) {
+  const int64_t sw = Step ? Step : g.sw;
+  const auto clipped = [&](int64_t ow) {
+    const Range rw = window(ow, sw, g.kw, g.pl, g.pr, g.iw);
+    const float share = dy[ow] / divisor(g, rh, rw);
+    for (int64_t h = rh.begin; h < rh.end; ++h)
+      for (int64_t w = rw.begin; w < rw.end; ++w) dx[h * g.iw + w] += share;
+  };
+  for (int64_t ow = 0; ow < cols.lo; ++ow) clipped(ow);
+  for (int64_t ow = cols.hi; ow < g.ow; ++ow) clipped(ow);
+  const int64_t n = cols.hi - cols.lo;
+  if (n <= 0) return;
+  const float count = divisor(g, rh, Range{0, g.kw, g.kw});
+  const float* in = dy + cols.lo;
+  for (int64_t h = rh.begin; h < rh.end; ++h)
+    for (int64_t j = 0; j < g.kw; ++j) {
+      float* dst = dx + h * g.iw + j + cols.lo * sw - g.pl;
+      for (int64_t k = 0; k < n; ++k) dst[k * sw] += in[k] / count;
+    }
+}
+
+}  // namespace
+
+int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad_before,
+                         int64_t pad_after, bool ceil_mode) {
+  const int64_t span = in + pad_before + pad_after - kernel;
+  if (span < 0 || stride < 1) return 0;
+  int64_t out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  // PyTorch: in ceil mode the last window must start inside the input or the
+  // left padding, never in the right padding.
+  if (ceil_mode && (out - 1) * stride >= in + pad_before) --out;
+  return out;
+}
+
+Shape pool_output_shape(const Shape& x, int dims, const PoolWindow& w, const std::string& where) {
+  if (dims != 1 && dims != 2)
+    throw ValueError(where + ": pooling over " + str(dims) + " spatial axes, expected 1 or 2");
+  const bool one = dims == 1;
+  if (x.rank() != dims + 2)
+    throw ShapeError(where + ": input " + x.str() + ", expected " + (one ? "[N,C,L]" : "[N,C,H,W]"));
+  const auto pair = [one](const std::array<int64_t, 2>& a) {
+    return one ? str(a[1]) : "[" + str(a[0]) + "," + str(a[1]) + "]";
+  };
+  // Messages are built only when thrown: kernels validate on every call.
+  const auto pads = [&] {
+    return one ? "{left,right} = {" + str(w.pads[1]) + "," + str(w.pads[3]) + "}"
+               : "{top,left,bottom,right} = {" + str(w.pads[0]) + "," + str(w.pads[1]) + "," +
+                     str(w.pads[2]) + "," + str(w.pads[3]) + "}";
+  };
+  if (one && (w.kernel[0] != 1 || w.stride[0] != 1 || w.pads[0] != 0 || w.pads[2] != 0))
+    throw ValueError(where + ": a 1d window needs height 1, stride 1 and no top/bottom padding, got kernel [" +
+                     str(w.kernel[0]) + "," + str(w.kernel[1]) + "], stride [" + str(w.stride[0]) + "," +
+                     str(w.stride[1]) + "]");
+  if (w.kernel[0] < 1 || w.kernel[1] < 1)
+    throw ValueError(where + ": kernel size " + pair(w.kernel) + ", expected positive");
+  if (w.stride[0] < 1 || w.stride[1] < 1)
+    throw ValueError(where + ": stride " + pair(w.stride) + ", expected positive");
+  for (int i = 0; i < 4; ++i) {
+    if (w.pads[static_cast<size_t>(i)] < 0)
+      throw ValueError(where + ": padding " + pads() + ", expected non-negative");
+    const int64_t k = w.kernel[static_cast<size_t>(i % 2)];
+    if (w.pads[static_cast<size_t>(i)] > k / 2)
+      throw ValueError(where + ": padding " + pads() + " is more than half the kernel size " + pair(w.kernel) +
+                       " (PyTorch's limit: pad <= kernel / 2)");
+  }
+  Shape y = x;
+  std::array<int64_t, 2> padded{1, 1};
+  bool too_small = false;
+  for (int a = 2 - dims; a < 2; ++a) {
+    const int axis = a + dims;  // axis of x
+    const auto ua = static_cast<size_t>(a);
+    const int64_t in = x[axis];
+    if (in == Shape::free || in < 1)
+      throw ShapeError(where + ": input " + x.str() + " has an empty spatial axis");
+    const int64_t full = in + w.pads[ua] + w.pads[ua + 2];
+    padded[ua] = full;
+    too_small = too_small || full < w.kernel[ua];
+    y[axis] = pool_output_size(in, w.kernel[ua], w.stride[ua], w.pads[ua], w.pads[ua + 2], w.ceil_mode);
+  }
+  if (too_small)
+    throw ShapeError(where + ": input " + x.str() + " padded to " + pair(padded) + " is smaller than the kernel " +
+                     pair(w.kernel));
+  return y;
+}
+
+void max_pool_forward(const Tensor& x, const PoolWindow& w, Tensor& y, int64_t* indices) {
+  spatial_dims_of(x, "max_pool");
+  const Geometry g = geometry(x.shape(), w, y.shape(), "max_pool");
+  const Columns cols = interior_columns(g);
+  const int64_t in_plane = g.ih * g.iw, out_plane = g.oh * g.ow;
+  const float* xd = x.data();
+  float* yd = y.data();
+  with_stride(g.sw, [&](auto step) {
+    for_planes(g, [&](int64_t begin, int64_t end) {
+      for (int64_t p = begin; p < end; ++p)
+        for (int64_t oh = 0; oh < g.oh; ++oh) {
+          const Range rh = window(oh, g.sh, g.kh, g.pt, g.pb, g.ih);
+          float* yr = yd + p * out_plane + oh * g.ow;
+          if (!indices) {
+            max_row<false, decltype(step)::value>(g, cols, xd + p * in_plane, rh, yr, nullptr);
+            continue;
+          }
+          int64_t* ir = indices + p * out_plane + oh * g.ow;
+          max_row<true, decltype(step)::value>(g, cols, xd + p * in_plane, rh, yr, ir);
+          for (int64_t k = 0; k < g.ow; ++k) ir[k] += p * in_plane;
+        }
+    });
+  });
+}
+
+void max_pool_backward(const Tensor& x, const PoolWindow& w, const Tensor& dy, Tensor& dx) {
+  spatial_dims_of(x, "max_pool backward");
+  if (dx.shape() != x.shape())
+    throw ShapeError("max_pool backward: gradient " + dx.shape().str() + ", expected " + x.shape().str());
+  const Geometry g = geometry(x.shape(), w, dy.shape(), "max_pool backward");
+  const Columns cols = interior_columns(g);
+  const int64_t in_plane = g.ih * g.iw, out_plane = g.oh * g.ow;
+  const float* xd = x.data();
+  const float* dyd = dy.data();
+  float* dxd = dx.data();
+  with_stride(g.sw, [&](auto step) {
+    for_planes(g, [&](int64_t begin, int64_t end) {
+      std::vector<float> val(static_cast<size_t>(g.ow));
+      std::vector<int64_t> arg(static_cast<size_t>(g.ow));
+      for (int64_t p = begin; p < end; ++p)
+        for (int64_t oh = 0; oh < g.oh; ++oh) {
+          const Range rh = window(oh, g.sh, g.kh, g.pt, g.pb, g.ih);
+          max_row<true, decltype(step)::value>(g, cols, xd + p * in_plane, rh, val.data(), arg.data());
+          const float* dyr = dyd + p * out_plane + oh * g.ow;
+          float* dxp = dxd + p * in_plane;
+          for (int64_t k = 0; k < g.ow; ++k) dxp[arg[static_cast<size_t>(k)]] += dyr[k];
+        }
+    });
+  });
+}
+
+void avg_pool_forward(const Tensor& x, const PoolWindow& w, Tensor& y) {
+  spatial_dims_of(x, "avg_pool");
+  const Geometry g = geometry(x.shape(), w, y.shape(), "avg_pool");
+  const Columns cols = interior_columns(g);
+  const int64_t in_plane = g.ih * g.iw, out_plane = g.oh * g.ow;
+  const float* xd = x.data();
+  float* yd = y.data();
+  with_stride(g.sw, [&](auto step) {
+    for_planes(g, [&](int64_t begin, int64_t end) {
+      for (int64_t p = begin; p < end; ++p)
+        for (int64_t oh = 0; oh < g.oh; ++oh) {
+          const Range rh = window(oh, g.sh, g.kh, g.pt, g.pb, g.ih);
+          avg_row<decltype(step)::value>(g, cols, xd + p * in_plane, rh, yd + p * out_plane + oh * g.ow);
+        }
+    });
+  });
+}
+
+void avg_pool_backward(const PoolWindow& w, const Tensor& dy, Tensor& dx) {
+  spatial_dims_of(dx, "avg_pool backward");
+  const Geometry g = geometry(dx.shape(), w, dy.shape(), "avg_pool backward");
+  const Columns cols = interior_columns(g);
+  const int64_t in_plane = g.ih * g.iw, out_plane = g.oh * g.ow;
+  const float* dyd = dy.data();
+  float* dxd = dx.data();
+  with_stride(g.sw, [&](auto step) {
+    for_planes(g, [&](int64_t begin, int64_t end) {
+      for (int64_t p = begin; p < end; ++p)
+        for (int64_t oh = 0; oh < g.oh; ++oh) {
+          const Range rh = window(oh, g.sh, g.kh, g.pt, g.pb, g.ih);
+          avg_row_backward<decltype(step)::value>(g, cols, dyd + p * out_plane + oh * g.ow, rh, dxd + p * in_plane);
+        }
+    });
+  });
+}
+
+namespace {
+/// Rows (N·C planes) and columns (elements per plane) of a global pool.
+void plane_dims(const Shape& x, int64_t& planes, int64_t& size, const char* what) {
+  if (x.rank() < 2)
+    throw ShapeError(std::string(what) + ": input " + x.str() + ", expected rank >= 2 ([N,C,...])");
+  planes = x[0] * x[1];
+  size = x.numel(2, x.rank());
+}
+
+template <class Fn>
+void for_rows(int64_t rows, int64_t work, Fn&& fn) {
+  if (rows > 1 && work >= parallel_work)
+    parallel_for(rows, fn);
+  else
+    fn(0, rows);
+}
+}  // namespace
+
+void global_avg_pool_forward(const Tensor& x, Tensor& y) {
+  int64_t planes = 0, size = 0;
+  plane_dims(x.shape(), planes, size, "global_avg_pool");
+  if (y.numel() != planes)
+    throw ShapeError("global_avg_pool: output " + y.shape().str() + " for input " + x.shape().str() +
+                     ", expected N·C = " + str(planes) + " elements");
+  if (size == 0) {
+    y.set_zero();
+    return;
+  }
+  const float* xd = x.data();
+  float* yd = y.data();
+  const float inv = 1.0f / static_cast<float>(size);
+  for_rows(planes, planes * size, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p)
+      yd[p] = Eigen::Map<const Eigen::VectorXf>(xd + p * size, size).sum() * inv;
+  });
+}
+
+void global_avg_pool_backward(const Tensor& dy, Tensor& dx) {
+  int64_t planes = 0, size = 0;
+  plane_dims(dx.shape(), planes, size, "global_avg_pool backward");
+  if (dy.numel() != planes)
+    throw ShapeError("global_avg_pool backward: gradient " + dy.shape().str() + " for input " +
+                     dx.shape().str() + ", expected N·C = " + str(planes) + " elements");
+  if (size == 0) return;
+  const float* dyd = dy.data();
+  float* dxd = dx.data();
+  const float inv = 1.0f / static_cast<float>(size);
+  for_rows(planes, planes * size, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p)
+      Eigen::Map<Eigen::VectorXf>(dxd + p * size, size).array() += dyd[p] * inv;
+  });
+}
+
+}  // namespace trim::kernels

@@ -1,0 +1,34 @@
+#pragma once
+/// \file
+/// Inference-form batch normalisation (Kind::Linear).
+
+#include "trim/graph/op.hpp"
+
+namespace trim::ops {
+
+/// y = x · scale[c] + shift[c] over axis 1 of an input of rank ≥ 2, with
+/// scale = weight / √(running_var + eps) and shift = bias − running_mean ·
+/// scale (torch.nn.BatchNorm*d in eval mode). Params in order: weight, bias,
+/// running_mean, running_var, all [C]. As a Linear op, A(x) = x · scale and
+/// the bias is shift; running statistics get no gradient.
+class BatchNorm final : public Op {
+ public:
+  explicit BatchNorm(float eps = 1e-5f) : eps_(eps) {}
+  Kind kind() const override { return Kind::Linear; }
+  std::string type() const override { return "batch_norm"; }
+  Shape infer_shape(const std::vector<Shape>& inputs, const std::vector<Shape>& params,
+                    const std::string& where) const override;
+  void forward(const OpArgs& args, Tensor& y) const override;
+  void backward(const OpArgs& args, const Tensor& y, const Tensor& dy,
+                const OpGrads& grads) const override;
+  void forward_unbiased(const OpArgs& args, Tensor& y) const override;
+  bool has_bias(const OpArgs&) const override { return true; }
+  void add_bias(const OpArgs& args, Tensor& y, float scale) const override;
+
+  float eps() const { return eps_; }
+
+ private:
+  float eps_;
+};
+
+}  // namespace trim::ops

@@ -1,0 +1,38 @@
+#pragma once
+/// \file
+/// Inference-form batch normalisation over axis 1 and its vector-Jacobian
+/// products.
+///
+/// With running statistics fixed, batch norm is a per-channel affine map
+///   y = x · scale[c] + shift[c],
+///   scale = weight / √(running_var + eps),  shift = bias − running_mean · scale,
+/// computed in this order as PyTorch does in eval mode. x is (N, C, ...) of
+/// any rank ≥ 2; weight, bias, mean and var are [C].
+
+#include <cstdint>
+
+#include "trim/core/tensor.hpp"
+
+namespace trim::kernels {
+
+/// scale[c] and shift[c] (C = weight.numel()); either output may be null.
+void batch_norm_coefficients(const Tensor& weight, const Tensor& bias, const Tensor& mean,
+                             const Tensor& var, float eps, float* scale, float* shift);
+
+/// y = x · scale (+ shift when `with_shift`), overwriting y (shaped like x).
+void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                        const Tensor& mean, const Tensor& var, float eps, Tensor& y,
+                        bool with_shift = true);
+/// y += alpha · shift, broadcast over axis 1.
+void batch_norm_add_shift(const Tensor& weight, const Tensor& bias, const Tensor& mean,
+                          const Tensor& var, float eps, Tensor& y, float alpha = 1.0f);
+
+/// dx += dy · scale.
+void batch_norm_backward_input(const Tensor& dy, const Tensor& weight, const Tensor& var, float eps,
+                               Tensor& dx);
+/// dweight[c] += Σ dy · (x − mean) / √(var + eps); dbias[c] += Σ dy (sums over
+/// every axis but 1). Either output may be null.
+void batch_norm_backward_params(const Tensor& x, const Tensor& dy, const Tensor& mean,
+                                const Tensor& var, float eps, Tensor* dweight, Tensor* dbias);
+
+}  // namespace trim::kernels
