@@ -1,1 +1,1158 @@
-// placeholder: filled in by its family's work
+#include "trim/kernels/conv.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+#include "trim/core/error.hpp"
+#include "trim/core/parallel.hpp"
+
+namespace trim::kernels {
+
+namespace {
+
+std::string str(int64_t v) { return std::to_string(v); }
+
+/// "5x5" or "5" depending on the number of spatial axes.
+std::string dims_str(const int64_t* v, int n) {
+  std::string s = str(v[0]);
+  for (int i = 1; i < n; ++i) s += "x" + str(v[i]);
+  return s;
+}
+
+/// Shape checks shared by conv1d and conv2d (`spatial` axes).
+Shape output_shape(const Shape& x, const Shape& w, int spatial, const int64_t* stride,
+                   const int64_t* pad_before, const int64_t* pad_after, const int64_t* dilation,
+                   int64_t groups, const std::string& where) {
+  const int rank = spatial + 2;
+  const std::string layout = spatial == 2 ? "[N,C_in,H,W]" : "[N,C_in,L]";
+  const std::string wlayout = spatial == 2 ? "[C_out,C_in/groups,kh,kw]" : "[C_out,C_in/groups,k]";
+  if (x.rank() != rank)
+    throw ShapeError(where + ": input " + x.str() + ", expected rank " + str(rank) + " " + layout);
+  if (w.rank() != rank)
+    throw ShapeError(where + ": weight " + w.str() + ", expected rank " + str(rank) + " " + wlayout);
+  for (int i = 0; i < rank; ++i)
+    if (w[i] < 1) throw ShapeError(where + ": weight " + w.str() + " has an empty dimension");
+  for (int i = 1; i < rank; ++i)
+    if (x[i] < 1)
+      throw ShapeError(where + ": input " + x.str() + ", expected positive channel and spatial sizes");
+  if (w[0] % groups != 0)
+    throw ShapeError(where + ": weight " + w.str() + " has " + str(w[0]) +
+                     " output channels, not divisible by groups " + str(groups));
+  const int64_t cin = w[1] * groups;
+  if (x[1] != cin) {
+    const std::string rest = spatial == 2 ? ",H,W]" : ",L]";
+    throw ShapeError(where + ": input " + x.str() + ", expected [*," + str(cin) + rest + " (weight " +
+                     w.str() + ", groups " + str(groups) + ")");
+  }
+  Shape y{x[0], w[0]};
+  for (int i = 0; i < spatial; ++i) {
+    const int64_t o = conv_output_size(x[2 + i], w[2 + i], stride[i], pad_before[i], pad_after[i],
+                                       dilation[i]);
+    if (o < 1) {
+      int64_t eff[2], padded[2], k[2], in[2];
+      for (int j = 0; j < spatial; ++j) {
+        k[j] = w[2 + j];
+        in[j] = x[2 + j];
+        eff[j] = dilation[j] * (k[j] - 1) + 1;
+        padded[j] = in[j] + pad_before[j] + pad_after[j];
+      }
+      throw ShapeError(where + ": kernel " + dims_str(k, spatial) + " (dilated " + dims_str(eff, spatial) +
+                       ") is larger than the padded input " + dims_str(padded, spatial) + " (input " +
+                       x.str() + ", weight " + w.str() + ")");
+    }
+    y.push_back(o);
+  }
+  return y;
+}
+
+/// Everything the loops need, in 2-D form (1-D has h = kh = 1).
+struct Geom {
+  int64_t n, cin, h, w, cout, kh, kw, ho, wo;
+  int64_t sh, sw, pt, pl, pb, pr, dh, dw, groups;
+  int64_t cin_g, cout_g;
+  int64_t hw;  ///< input plane size
+  int64_t p;   ///< output plane size (columns of the im2col matrix)
+  int64_t k;   ///< rows of the im2col matrix per group: cin_g·kh·kw
+  bool pointwise;  ///< 1×1, stride 1, no padding: the input is its own im2col
+
+  /// Input offset of im2col row `k` (channel plane start) and the input
+  /// row / column of output position (0, 0) for that row.
+  void decode(int64_t row, int64_t& coff, int64_t& dih, int64_t& diw) const {
+    const int64_t c = row / (kh * kw), r = row % (kh * kw);
+    coff = c * hw;
+    dih = (r / kw) * dh - pt;
+    diw = (r % kw) * dw - pl;
+  }
+};
+
+/// Walks im2col rows in order, keeping decode()'s values without divisions.
+struct RowIter {
+  const Geom& g;
+  int64_t coff, dih, diw, ki, kj;
+  RowIter(const Geom& geom, int64_t row) : g(geom) {
+    g.decode(row, coff, dih, diw);
+    ki = (row % (g.kh * g.kw)) / g.kw;
+    kj = row % g.kw;
+  }
+  void next() {
+    diw += g.dw;
+    if (++kj < g.kw) return;
+    kj = 0;
+    diw = -g.pl;
+    dih += g.dh;
+    if (++ki < g.kh) return;
+    ki = 0;
+    dih = -g.pt;
+    coff += g.hw;
+  }
+};
+
+Geom make_geom(int64_t n, int64_t cin, int64_t h, int64_t w, int64_t cout, int64_t kh, int64_t kw,
+               int64_t ho, int64_t wo, const Conv2dConfig& c) {
+  Geom g{};
+  g.n = n;
+  g.cin = cin;
+  g.h = h;
+  g.w = w;
+  g.cout = cout;
+  g.kh = kh;
+  g.kw = kw;
+  g.ho = ho;
+  g.wo = wo;
+  g.sh = c.stride[0];
+  g.sw = c.stride[1];
+  g.pt = c.pads[0];
+  g.pl = c.pads[1];
+  g.pb = c.pads[2];
+  g.pr = c.pads[3];
+  g.dh = c.dilation[0];
+  g.dw = c.dilation[1];
+  g.groups = c.groups;
+  g.cin_g = cin / c.groups;
+  g.cout_g = cout / c.groups;
+  g.hw = h * w;
+  g.p = ho * wo;
+  g.k = g.cin_g * kh * kw;
+  g.pointwise = kh == 1 && kw == 1 && g.sh == 1 && g.sw == 1 && c.pads[0] == 0 && c.pads[1] == 0 &&
+                c.pads[2] == 0 && c.pads[3] == 0;
+  return g;
+}
+
+// ---- packed GEMM ---------------------------------------------------------------
+//
+// C[M,N] (+)= A[M,K] · B[K,N] in the BLIS style: A blocks (MC × KC) are
+// packed into panels of MR rows, B blocks (KC × NC) into a layout the
+// micro-kernel reads NR columns at a time, and a register-blocked MR × NR
+// micro-kernel runs over them. The operands are never formed as matrices:
+// packing reads them through functors, which is where im2col happens (from
+// the input straight into the B block), and tiles leave through a store
+// functor, which is where col2im happens. This saves the memory passes over
+// a materialised im2col matrix.
+
+// Register tile MR × NR; A blocks MC × KC and B blocks KC × NC stay in L2
+// (NC_WIDE: B blocks in L3 when A blocks stream, so A is repacked less).
+constexpr int64_t MR = 6, NR = 16, KC = 256, MC = 144, NC = 256, NC_WIDE = 1024;
+static_assert(MC % MR == 0 && NC % NR == 0 && NC_WIDE % NR == 0, "blocks hold whole panels");
+
+#if defined(__AVX2__) && defined(__FMA__)
+/// c[MR×NR] (row stride ldc) = or += a-panel · b over kc steps, where b holds
+/// NR consecutive floats per step, ldb apart.
+inline void micro_kernel(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
+                         bool accumulate) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),
+         c11 = _mm256_setzero_ps(), c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(),
+         c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps(), c40 = _mm256_setzero_ps(),
+         c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  for (int64_t q = 0; q < kc; ++q) {
+    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+    __m256 av = _mm256_broadcast_ss(a);
+    c00 = _mm256_fmadd_ps(av, b0, c00);
+    c01 = _mm256_fmadd_ps(av, b1, c01);
+    av = _mm256_broadcast_ss(a + 1);
+    c10 = _mm256_fmadd_ps(av, b0, c10);
+    c11 = _mm256_fmadd_ps(av, b1, c11);
+    av = _mm256_broadcast_ss(a + 2);
+    c20 = _mm256_fmadd_ps(av, b0, c20);
+    c21 = _mm256_fmadd_ps(av, b1, c21);
+    av = _mm256_broadcast_ss(a + 3);
+    c30 = _mm256_fmadd_ps(av, b0, c30);
+    c31 = _mm256_fmadd_ps(av, b1, c31);
+    av = _mm256_broadcast_ss(a + 4);
+    c40 = _mm256_fmadd_ps(av, b0, c40);
+    c41 = _mm256_fmadd_ps(av, b1, c41);
+    av = _mm256_broadcast_ss(a + 5);
+    c50 = _mm256_fmadd_ps(av, b0, c50);
+    c51 = _mm256_fmadd_ps(av, b1, c51);
+    a += MR;
+    b += ldb;
+  }
+  const auto put = [&](float* row, __m256 lo, __m256 hi) {
+    if (accumulate) {
+      lo = _mm256_add_ps(lo, _mm256_loadu_ps(row));
+      hi = _mm256_add_ps(hi, _mm256_loadu_ps(row + 8));
+    }
+    _mm256_storeu_ps(row, lo);
+    _mm256_storeu_ps(row + 8, hi);
+  };
+  put(c, c00, c01);
+  put(c + ldc, c10, c11);
+  put(c + 2 * ldc, c20, c21);
+  put(c + 3 * ldc, c30, c31);
+  put(c + 4 * ldc, c40, c41);
+  put(c + 5 * ldc, c50, c51);
+}
+#else
+/// Portable version (builds without AVX2/FMA).
+inline void micro_kernel(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
+                         bool accumulate) {
+  float t[MR * NR] = {};
+  for (int64_t q = 0; q < kc; ++q, a += MR, b += ldb)
+    for (int64_t r = 0; r < MR; ++r)
+      for (int64_t l = 0; l < NR; ++l) t[r * NR + l] += a[r] * b[l];
+  for (int64_t r = 0; r < MR; ++r)
+    for (int64_t l = 0; l < NR; ++l) c[r * ldc + l] = accumulate ? c[r * ldc + l] + t[r * NR + l] : t[r * NR + l];
+}
+#endif
+
+/// A packed B block: column panel jp (NR columns) starts at
+/// ptr + jp·pstride, and step q of a panel is q·ldb further.
+struct BBlock {
+  const float* ptr;
+  int64_t ldb, pstride;
+};
+
+/// Panel-major layout: panels of kc × NR, one cache line apart more than
+/// their size, so that writing one depth row across many panels does not
+/// hit a single cache set (a panel is a multiple of 4 KiB for kc = 256).
+inline int64_t b_panel_stride(int64_t kc) { return kc * NR + NR; }
+
+/// Row-major layout: row stride of a B block with nc columns: whole panels
+/// plus at least 8 floats of slack, an odd number of cache lines in all so a
+/// panel's rows spread over all cache sets.
+inline int64_t b_row_stride(int64_t nc) {
+  const int64_t padded = (nc + NR - 1) / NR * NR;
+  return (padded / NR) % 2 == 0 ? padded + NR : padded + 2 * NR;
+}
+
+/// Per-thread packing buffers, grown as needed and kept between calls.
+float* pack_buffer(int which, int64_t n) {
+  thread_local Tensor buf[4];  // A blocks, B blocks, padded input, wide output
+  Tensor& t = buf[which];
+  if (t.numel() < n) t.resize(Shape{n});
+  return t.data();
+}
+
+/// Micro-kernels over a packed A block (mc × kc) and B block (kc × nc);
+/// (i, j) is the block's corner in C.
+template <class Store>
+void macro_kernel(const float* ap, const BBlock& bb, int64_t i, int64_t mc, int64_t j, int64_t nc, int64_t kc,
+                  bool first, const Store& store) {
+  alignas(64) float tile[MR * NR];
+  for (int64_t jr = 0; jr < nc; jr += NR) {
+    const int64_t nr = std::min(NR, nc - jr);
+    const float* b = bb.ptr + jr / NR * bb.pstride;
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+      const int64_t mr = std::min(MR, mc - ir);
+      const float* a = ap + ir * kc;
+      int64_t ldc = 0;
+      float* c = mr == MR && nr == NR ? store.direct(i + ir, j + jr, ldc) : nullptr;
+      if (c) {
+        micro_kernel(kc, a, b, bb.ldb, c, ldc, !(first && store.overwrite));
+      } else {
+        micro_kernel(kc, a, b, bb.ldb, tile, NR, false);
+        store.add_tile(i + ir, j + jr, mr, nr, tile, first);
+      }
+    }
+  }
+}
+
+/// Rows [i0, i1) × columns [j0, j1) of C over the full depth K.
+/// PackA(i, mc, p, kc, dst), PackB(p, kc, j, nc, dst) -> BBlock and the
+/// store (see RowMajorStore) give the operands and take the result. Each operand is
+/// packed once: with few rows (at most MC, the usual forward case) the A
+/// block of a depth step is packed first and B streams through L2-sized
+/// blocks; with more rows B blocks are packed once and A blocks stream.
+template <class PackA, class PackB, class Store>
+void gemm(int64_t i0, int64_t i1, int64_t j0, int64_t j1, int64_t K, const PackA& pack_a, const PackB& pack_b,
+          const Store& store) {
+  if (i1 <= i0 || j1 <= j0 || K <= 0) return;
+  const int64_t m = i1 - i0;
+  const int64_t nc_max = m <= MC ? NC : NC_WIDE;
+  float* ap = pack_buffer(0, MC * KC + 8);  // + slack for pack_rows6
+  const int64_t panels = std::min(nc_max / NR, (j1 - j0 + NR - 1) / NR);
+  float* bp = pack_buffer(1, std::max(b_panel_stride(KC) * panels, KC * b_row_stride(panels * NR)));
+  if (m <= MC) {
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min(KC, K - pc);
+      pack_a(i0, m, pc, kc, ap);
+      for (int64_t jc = j0; jc < j1; jc += nc_max) {
+        const int64_t nc = std::min(nc_max, j1 - jc);
+        macro_kernel(ap, pack_b(pc, kc, jc, nc, bp), i0, m, jc, nc, kc, pc == 0, store);
+      }
+    }
+    return;
+  }
+  for (int64_t jc = j0; jc < j1; jc += nc_max) {
+    const int64_t nc = std::min(nc_max, j1 - jc);
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min(KC, K - pc);
+      const BBlock bb = pack_b(pc, kc, jc, nc, bp);
+      for (int64_t ic = i0; ic < i1; ic += MC) {
+        const int64_t mc = std::min(MC, i1 - ic);
+        pack_a(ic, mc, pc, kc, ap);
+        macro_kernel(ap, bb, ic, mc, jc, nc, kc, pc == 0, store);
+      }
+    }
+  }
+}
+
+/// dst[q·6 + r] = src[r·rs + q] for r < 6, q < kc: six rows interleaved into
+/// an A panel. With AVX2, eight columns at a time through an 8×8 register
+/// transpose; each group's store spills 2 floats into the next group, which
+/// the next group (or panel, or the buffer's slack) overwrites.
+inline void pack_rows6(const float* src, int64_t rs, int64_t kc, float* dst) {
+  int64_t q = 0;
+#if defined(__AVX2__)
+  const __m256 z = _mm256_setzero_ps();
+  for (; q + 8 <= kc; q += 8) {
+    const __m256 r0 = _mm256_loadu_ps(src + q), r1 = _mm256_loadu_ps(src + rs + q),
+                 r2 = _mm256_loadu_ps(src + 2 * rs + q), r3 = _mm256_loadu_ps(src + 3 * rs + q),
+                 r4 = _mm256_loadu_ps(src + 4 * rs + q), r5 = _mm256_loadu_ps(src + 5 * rs + q);
+    const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    const __m256 u4 = _mm256_shuffle_ps(t4, z, 0x44), u5 = _mm256_shuffle_ps(t4, z, 0xEE);
+    const __m256 u6 = _mm256_shuffle_ps(t5, z, 0x44), u7 = _mm256_shuffle_ps(t5, z, 0xEE);
+    float* d = dst + q * MR;
+    _mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(d + 6, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(d + 12, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(d + 18, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(d + 24, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(d + 30, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(d + 36, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(d + 42, _mm256_permute2f128_ps(u3, u7, 0x31));
+  }
+#endif
+  for (; q < kc; ++q)
+    for (int64_t r = 0; r < MR; ++r) dst[q * MR + r] = src[r * rs + q];
+}
+
+/// A[i, p] = a[i·rs + p·cs] (a weight, its transpose, an output gradient).
+struct StridedA {
+  const float* a;
+  int64_t rs, cs;
+  void operator()(int64_t i, int64_t mc, int64_t p, int64_t kc, float* dst) const {
+    for (int64_t ip = 0; ip < mc; ip += MR, dst += MR * kc) {
+      const int64_t rows = std::min(MR, mc - ip);
+      const float* src = a + (i + ip) * rs + p * cs;
+      if (cs == 1 && rows == MR) {
+        pack_rows6(src, rs, kc, dst);
+      } else if (cs == 1) {
+        for (int64_t r = 0; r < MR; ++r) {
+          const float* s = src + r * rs;
+          if (r < rows)
+            for (int64_t q = 0; q < kc; ++q) dst[q * MR + r] = s[q];
+          else
+            for (int64_t q = 0; q < kc; ++q) dst[q * MR + r] = 0.0f;
+        }
+      } else {
+        for (int64_t q = 0; q < kc; ++q)
+          for (int64_t r = 0; r < MR; ++r) dst[q * MR + r] = r < rows ? src[q * cs + r * rs] : 0.0f;
+      }
+    }
+  }
+};
+
+/// B[p, j] = b[p·rs + j] (an output gradient as the right operand), copied
+/// row by row into a row-major block.
+struct RowMajorB {
+  const float* b;
+  int64_t rs;
+  BBlock operator()(int64_t p, int64_t kc, int64_t j, int64_t nc, float* dst) const {
+    const int64_t ldb = b_row_stride(nc), padded = (nc + NR - 1) / NR * NR;
+    for (int64_t q = 0; q < kc; ++q) {
+      float* d = dst + q * ldb;
+      std::memcpy(d, b + (p + q) * rs + j, static_cast<size_t>(nc) * sizeof(float));
+      for (int64_t l = nc; l < padded; ++l) d[l] = 0.0f;
+    }
+    return {dst, ldb, NR};
+  }
+};
+
+/// A run of consecutive output positions inside one output row.
+struct Run {
+  int64_t lane, len, ih0, iw0;  ///< first lane, length, input row / column at kernel offset 0
+};
+
+/// Splits output positions [n, n + count) into runs along output rows.
+int runs_of(const Geom& g, int64_t n, int64_t count, Run* runs) {
+  int64_t oh = n / g.wo, ow = n % g.wo;
+  int nr = 0;
+  for (int64_t l = 0; l < count; ++oh, ow = 0) {
+    const int64_t len = std::min(count - l, g.wo - ow);
+    runs[nr++] = {l, len, oh * g.sh, ow * g.sw};
+    l += len;
+  }
+  return nr;
+}
+
+/// Elements [ia, ib) of a run of `len` output columns starting at input
+/// column iw0 (stepping by the stride) that fall inside the input row.
+inline void valid_run(const Geom& g, int64_t iw0, int64_t len, int64_t& ia, int64_t& ib) {
+  if (g.sw == 1) {
+    ia = std::min(len, std::max<int64_t>(0, -iw0));
+    ib = std::max(ia, std::min(len, g.w - iw0));
+    return;
+  }
+  ia = iw0 >= 0 ? 0 : std::min(len, (-iw0 + g.sw - 1) / g.sw);
+  ib = iw0 >= g.w ? ia : std::max(ia, std::min(len, (g.w - 1 - iw0) / g.sw + 1));
+}
+
+#if defined(__AVX2__)
+/// Masks with the first n of 8 lanes active, n in [0, 8].
+alignas(32) constexpr int32_t lane_mask_table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+inline __m256i lane_mask(int64_t n) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lane_mask_table + 8 - n));
+}
+#endif
+
+/// d[0, n) = s[0, n) for the short runs of small images, without a library
+/// call. May write garbage to d[n, n + 8): callers fill a row left to right
+/// and keep 8 floats of slack after it (see b_row_stride). Masked source
+/// lanes are not read. (Masked stores are slow on some CPUs, masked loads
+/// are not.)
+inline void copy_run(float* d, const float* s, int64_t n) {
+#if defined(__AVX2__)
+  int64_t e = 0;
+  for (; e + 8 <= n; e += 8) _mm256_storeu_ps(d + e, _mm256_loadu_ps(s + e));
+  if (e < n) _mm256_storeu_ps(d + e, _mm256_maskload_ps(s + e, lane_mask(n - e)));
+#else
+  for (int64_t e = 0; e < n; ++e) d[e] = s[e];
+#endif
+}
+
+/// d[0, n) = 0, with the same overshoot as copy_run.
+inline void zero_run(float* d, int64_t n) {
+#if defined(__AVX2__)
+  const __m256 z = _mm256_setzero_ps();
+  for (int64_t e = 0; e < n; e += 8) _mm256_storeu_ps(d + e, z);
+#else
+  for (int64_t e = 0; e < n; ++e) d[e] = 0.0f;
+#endif
+}
+
+/// out[r·ld + c] = im2col(x)[k0 + r, n0 + c] for r < nk, c < nn, zero-padded
+/// to whole panels (c < nn rounded up to NR). Each run of an input row is
+/// clipped once and copied; ld must leave 8 floats of slack (copy_run).
+void im2col_rows(const Geom& g, const float* x, int64_t k0, int64_t nk, int64_t n0, int64_t nn, float* out,
+                 int64_t ld) {
+  const int64_t padded = (nn + NR - 1) / NR * NR;
+  const int64_t oh0 = n0 / g.wo, ow0 = n0 % g.wo;
+  RowIter it(g, k0);
+  for (int64_t q = 0; q < nk; ++q, it.next()) {
+    const float* xc = x + it.coff;
+    float* d = out + q * ld;
+    int64_t oh = oh0, ow = ow0;
+    for (int64_t r = 0; r < nn; ++oh, ow = 0) {
+      const int64_t len = std::min(g.wo - ow, nn - r);
+      float* o = d + r;
+      r += len;
+      const int64_t ih = oh * g.sh + it.dih;
+      if (ih < 0 || ih >= g.h) {
+        zero_run(o, len);
+        continue;
+      }
+      const float* xr = xc + ih * g.w;
+      const int64_t iw0 = ow * g.sw + it.diw;  // input column of run element 0
+      int64_t ia, ib;
+      valid_run(g, iw0, len, ia, ib);
+      if (ia > 0) zero_run(o, ia);
+      if (g.sw == 1)
+        copy_run(o + ia, xr + iw0 + ia, ib - ia);
+      else
+        for (int64_t e = ia; e < ib; ++e) o[e] = xr[iw0 + e * g.sw];
+      if (ib < len) zero_run(o + ib, len - ib);
+    }
+    if (padded > nn) zero_run(d + nn, padded - nn);
+  }
+}
+
+/// B[k, n] = im2col(x)[k, n]: forward, copied straight from the input into
+/// a row-major block.
+struct Im2colB {
+  const Geom& g;
+  const float* x;  ///< the group's first input channel
+  BBlock operator()(int64_t p, int64_t kc, int64_t j, int64_t nc, float* dst) const {
+    const int64_t ldb = b_row_stride(nc);
+    im2col_rows(g, x, p, kc, j, nc, dst, ldb);
+    return {dst, ldb, NR};
+  }
+};
+
+/// dst[i·ldd + r] = src[r·lds + i] for an 8 × 8 block.
+inline void transpose8(const float* src, int64_t lds, float* dst, int64_t ldd) {
+#if defined(__AVX2__)
+  const __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + lds), r2 = _mm256_loadu_ps(src + 2 * lds),
+               r3 = _mm256_loadu_ps(src + 3 * lds), r4 = _mm256_loadu_ps(src + 4 * lds),
+               r5 = _mm256_loadu_ps(src + 5 * lds), r6 = _mm256_loadu_ps(src + 6 * lds),
+               r7 = _mm256_loadu_ps(src + 7 * lds);
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+  const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+  const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+  const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  _mm256_storeu_ps(dst, _mm256_permute2f128_ps(u0, u4, 0x20));
+  _mm256_storeu_ps(dst + ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
+  _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
+  _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
+  _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
+  _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
+  _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
+  _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
+#else
+  for (int64_t i = 0; i < 8; ++i)
+    for (int64_t r = 0; r < 8; ++r) dst[i * ldd + r] = src[r * lds + i];
+#endif
+}
+
+/// Fills rows of im2col(x) through im2col_rows.
+struct Im2colRows {
+  const Geom& g;
+  const float* x;  ///< the group's first input channel
+  void operator()(int64_t k0, int64_t nk, int64_t n0, int64_t nn, float* out, int64_t ld) const {
+    im2col_rows(g, x, k0, nk, n0, nn, out, ld);
+  }
+};
+
+/// B[n, k] = rows[k, n] for an im2col-like row source (the weight
+/// gradient's right operand). Each panel's NR rows are built row-major (long
+/// runs) and transposed into the panel 8 × 8 at a time.
+template <class Rows>
+struct TransposedB {
+  Rows rows;
+  BBlock operator()(int64_t p, int64_t kc, int64_t j, int64_t nc, float* dst) const {
+    constexpr int64_t ldt = KC + 3 * 8;  // ≥ padded kc + 8 slack, not a multiple of 64 B·16
+    alignas(64) float buf[NR * ldt];
+    float* const start = dst;
+    for (int64_t jp = 0; jp < nc; jp += NR, dst += b_panel_stride(kc)) {
+      const int64_t lanes = std::min(NR, nc - jp);
+      rows(j + jp, lanes, p, kc, buf, ldt);
+      for (int64_t l = lanes; l < NR; ++l) std::fill(buf + l * ldt, buf + l * ldt + kc, 0.0f);
+      int64_t q = 0;
+      for (; q + 8 <= kc; q += 8) {
+        transpose8(buf + q, ldt, dst + q * NR, NR);
+        transpose8(buf + 8 * ldt + q, ldt, dst + q * NR + 8, NR);
+      }
+      for (; q < kc; ++q)
+        for (int64_t l = 0; l < NR; ++l) dst[q * NR + l] = buf[l * ldt + q];
+    }
+    return {start, NR, b_panel_stride(kc)};
+  }
+};
+
+/// C = c[i·ldc + j]; the first depth block overwrites when `overwrite`.
+struct RowMajorStore {
+  float* c;
+  int64_t ldc_;
+  bool overwrite;
+  float* direct(int64_t i, int64_t j, int64_t& ldc) const {
+    ldc = ldc_;
+    return c + i * ldc_ + j;
+  }
+  void add_tile(int64_t i, int64_t j, int64_t mr, int64_t nr, const float* tile, bool first) const {
+    for (int64_t r = 0; r < mr; ++r) {
+      float* row = c + (i + r) * ldc_ + j;
+      const float* t = tile + r * NR;
+      if (first && overwrite)
+        for (int64_t l = 0; l < nr; ++l) row[l] = t[l];
+      else
+        for (int64_t l = 0; l < nr; ++l) row[l] += t[l];
+    }
+  }
+};
+
+/// dx += col2im(C): tiles of the column gradient are scattered straight into
+/// the input gradient (no column matrix). Tiles touching the same input
+/// element must not be stored concurrently.
+struct Col2imStore {
+  const Geom& g;
+  float* dx;  ///< the group's first input channel
+  static constexpr bool overwrite = false;
+  float* direct(int64_t, int64_t, int64_t&) const { return nullptr; }
+  void add_tile(int64_t i, int64_t j, int64_t mr, int64_t nr, const float* tile, bool) const {
+    Run runs[NR];
+    const int nruns = runs_of(g, j, nr, runs);
+    RowIter it(g, i);
+    for (int64_t r = 0; r < mr; ++r, it.next()) {
+      const int64_t coff = it.coff, dih = it.dih, diw = it.diw;
+      const float* t = tile + r * NR;
+      for (int u = 0; u < nruns; ++u) {
+        const int64_t ih = runs[u].ih0 + dih;
+        if (ih < 0 || ih >= g.h) continue;
+        float* xr = dx + coff + ih * g.w;
+        const int64_t iw0 = runs[u].iw0 + diw, len = runs[u].len;
+        const float* s = t + runs[u].lane;
+        if (g.sw == 1) {
+          const int64_t ia = std::min(len, std::max<int64_t>(0, -iw0));
+          const int64_t ib = std::max(ia, std::min(len, g.w - iw0));
+          for (int64_t e = ia; e < ib; ++e) xr[iw0 + e] += s[e];
+        } else {
+          for (int64_t e = 0; e < len; ++e) {
+            const int64_t iw = iw0 + e * g.sw;
+            if (iw >= 0 && iw < g.w) xr[iw] += s[e];
+          }
+        }
+      }
+    }
+  }
+};
+
+/// dxpad += col2im(C) on the wide grid: each tile row is one contiguous add.
+/// Rows of one input channel touch only that channel's plane.
+struct WideCol2imStore {
+  const int64_t* off;
+  float* dxpad;
+  static constexpr bool overwrite = false;
+  float* direct(int64_t, int64_t, int64_t&) const { return nullptr; }
+  void add_tile(int64_t i, int64_t j, int64_t mr, int64_t nr, const float* tile, bool) const {
+    for (int64_t r = 0; r < mr; ++r) {
+      float* d = dxpad + off[i + r] + j;
+      const float* t = tile + r * NR;
+      for (int64_t l = 0; l < nr; ++l) d[l] += t[l];
+    }
+  }
+};
+
+// ---- threading -------------------------------------------------------------------
+
+/// Threads to split one GEMM over: only outside parallel regions and when the
+/// product is big enough to pay for the split.
+int64_t gemm_threads(int64_t m, int64_t n, int64_t k) {
+  if (in_parallel()) return 1;
+  const int64_t t = num_threads();
+  return t > 1 && m * n * k >= (int64_t(1) << 20) ? t : 1;
+}
+
+/// [begin, end) of part t of `total` split in `parts`, in multiples of `align`.
+void split(int64_t total, int64_t parts, int64_t align, int64_t t, int64_t& begin, int64_t& end) {
+  const int64_t units = (total + align - 1) / align;
+  begin = std::min(total, units * t / parts * align);
+  end = std::min(total, units * (t + 1) / parts * align);
+}
+
+/// Runs gemm over [0, m) × [0, n), split over `threads` along the larger
+/// side (whose writes are disjoint).
+template <class PackA, class PackB, class Store>
+void gemm_split(int64_t m, int64_t n, int64_t k, int64_t threads, const PackA& pa, const PackB& pb,
+                const Store& st) {
+  if (threads <= 1) {
+    gemm(0, m, 0, n, k, pa, pb, st);
+    return;
+  }
+  const bool along_n = n >= m;
+  parallel_for(threads, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      int64_t b, e;
+      if (along_n) {
+        split(n, threads, NR, t, b, e);
+        gemm(0, m, b, e, k, pa, pb, st);
+      } else {
+        split(m, threads, MR, t, b, e);
+        gemm(b, e, 0, n, k, pa, pb, st);
+      }
+    }
+  });
+}
+
+// ---- small images: the wide formulation -------------------------------------------
+//
+// With stride 1, computing the output on a grid as wide as the padded input
+// (wp columns per output row, the last wp − wo of them discarded) turns
+// every im2col row into one contiguous slice of the zero-padded input: one
+// copy per row instead of one per output row. Worth it for small images with
+// few output channels, where copying short runs costs more than the GEMM.
+
+bool use_wide(const Geom& g) {
+  // Extra multiply-adds per im2col element: (wp − wo)/wo · cout_g; a saved
+  // run copy costs about as much as 100/wo of them (measured on LeNet-like
+  // layers).
+  const int64_t wp = g.w + g.pl + g.pr;
+  return g.sh == 1 && g.sw == 1 && !g.pointwise && g.wo < 32 && (wp - g.wo) * g.cout_g <= 96;
+}
+
+/// The wide grid of one group: padded input planes hp × wp (pads may be
+/// negative: cropped) and where each im2col row's slice starts in them.
+struct WideInput {
+  const float* xpad;  ///< [cin_g, hp, wp] plus slack for the discarded columns' reads
+  int64_t hp, wp;
+  int64_t nw;          ///< columns of the wide output grid: ho·wp
+  const int64_t* off;  ///< off[k]: offset of im2col row k's slice in xpad
+  int64_t size;        ///< floats in xpad including slack
+};
+
+/// Geometry and row offsets (in a per-thread table); xpad left null.
+WideInput wide_grid(const Geom& g) {
+  WideInput in;
+  in.xpad = nullptr;
+  in.hp = g.h + g.pt + g.pb;
+  in.wp = g.w + g.pl + g.pr;
+  in.nw = g.ho * in.wp;
+  in.size = g.cin_g * in.hp * in.wp + (g.kw - 1) * g.dw + 8;
+  thread_local std::vector<int64_t> table;
+  table.resize(static_cast<size_t>(g.k));
+  size_t k = 0;
+  for (int64_t c = 0; c < g.cin_g; ++c)
+    for (int64_t ki = 0; ki < g.kh; ++ki)
+      for (int64_t kj = 0; kj < g.kw; ++kj) table[k++] = (c * in.hp + ki * g.dh) * in.wp + kj * g.dw;
+  in.off = table.data();
+  return in;
+}
+
+/// Calls fn(padded plane offset, input row pointer offset, count) for each
+/// input row segment inside the padded window.
+template <class Fn>
+void for_each_window_row(const Geom& g, const WideInput& in, Fn fn) {
+  const int64_t r0 = std::max<int64_t>(0, -g.pt), r1 = std::min(g.h, in.hp - g.pt);
+  const int64_t s0 = std::max<int64_t>(0, -g.pl), s1 = std::min(g.w, in.wp - g.pl);
+  if (s1 <= s0) return;
+  for (int64_t c = 0; c < g.cin_g; ++c)
+    for (int64_t r = r0; r < r1; ++r)
+      fn((c * in.hp + r + g.pt) * in.wp + s0 + g.pl, (c * g.h + r) * g.w + s0, s1 - s0);
+}
+
+/// wide_grid plus one group's input copied, zero-padded, into a per-thread buffer.
+WideInput pad_input(const Geom& g, const float* xg) {
+  WideInput in = wide_grid(g);
+  float* xpad = pack_buffer(2, in.size);
+  std::fill(xpad, xpad + in.size, 0.0f);
+  for_each_window_row(g, in, [&](int64_t to, int64_t from, int64_t n) { std::copy(xg + from, xg + from + n, xpad + to); });
+  in.xpad = xpad;
+  return in;
+}
+
+/// B[k, n'] = xpad[c, ki·dh + n' / wp, kj·dw + n' % wp] for k = (c, ki, kj):
+/// a contiguous slice of the padded input per row.
+struct WideB {
+  const Geom& g;
+  WideInput in;
+  BBlock operator()(int64_t p, int64_t kc, int64_t j, int64_t nc, float* dst) const {
+    const int64_t ldb = b_row_stride(nc), padded = (nc + NR - 1) / NR * NR;
+    for (int64_t q = 0; q < kc; ++q) {
+      float* d = dst + q * ldb;
+      copy_run(d, in.xpad + in.off[p + q] + j, nc);
+      if (padded > nc) zero_run(d + nc, padded - nc);
+    }
+    return {dst, ldb, NR};
+  }
+};
+
+/// Rows of the wide im2col matrix, for TransposedB.
+struct WideRows {
+  const Geom& g;
+  WideInput in;
+  void operator()(int64_t k0, int64_t nk, int64_t n0, int64_t nn, float* out, int64_t ld) const {
+    for (int64_t r = 0; r < nk; ++r) copy_run(out + r * ld, in.xpad + in.off[k0 + r] + n0, nn);
+  }
+};
+
+/// One group's output gradient [cout_g, ho, wo] on the wide grid (zeros in
+/// the discarded columns), in a per-thread buffer.
+const float* widen(const Geom& g, const WideInput& in, const float* dyg) {
+  float* dyw = pack_buffer(3, g.cout_g * in.nw);
+  for (int64_t o = 0; o < g.cout_g; ++o)
+    for (int64_t oh = 0; oh < g.ho; ++oh) {
+      float* d = dyw + o * in.nw + oh * in.wp;
+      std::copy(dyg + o * g.p + oh * g.wo, dyg + o * g.p + (oh + 1) * g.wo, d);
+      std::fill(d + g.wo, d + in.wp, 0.0f);
+    }
+  return dyw;
+}
+
+/// out (=, or += when `accumulate`) the convolution of one group's input xg
+/// [g.cin_g, h, w] with A (g.cout_g × g.k, packed by `a`): out is
+/// [g.cout_g, ho·wo]. The GEMM is split over `threads`.
+template <class PackA>
+void conv_gemm(const Geom& g, const float* xg, const PackA& a, float* out, bool accumulate, int64_t threads) {
+  if (!use_wide(g)) {
+    gemm_split(g.cout_g, g.p, g.k, threads, a, Im2colB{g, xg}, RowMajorStore{out, g.p, !accumulate});
+    return;
+  }
+  const WideInput in = pad_input(g, xg);
+  const int64_t nw = in.nw, wp = in.wp;
+  float* wide = pack_buffer(3, g.cout_g * nw);
+  gemm_split(g.cout_g, nw, g.k, threads, a, WideB{g, in}, RowMajorStore{wide, nw, true});
+  for (int64_t o = 0; o < g.cout_g; ++o)
+    for (int64_t oh = 0; oh < g.ho; ++oh) {
+      const float* src = wide + o * nw + oh * wp;
+      float* dst = out + o * g.p + oh * g.wo;
+      if (accumulate)
+        for (int64_t i = 0; i < g.wo; ++i) dst[i] += src[i];
+      else
+        std::copy(src, src + g.wo, dst);
+    }
+}
+
+// ---- the three products per example and group ---------------------------------------
+
+/// y_g = W_g · im2col(x_g) (+ b_g).
+void forward_one(const Geom& g, const float* x, const float* w, const float* b, float* y, int64_t n,
+                 int64_t gr, int64_t threads) {
+  const float* xg = x + (n * g.cin + gr * g.cin_g) * g.hw;
+  float* yg = y + (n * g.cout + gr * g.cout_g) * g.p;
+  conv_gemm(g, xg, StridedA{w + gr * g.cout_g * g.k, g.k, 1}, yg, false, threads);
+  if (b)
+    for (int64_t o = 0; o < g.cout_g; ++o) {
+      const float v = b[gr * g.cout_g + o];
+      float* row = yg + o * g.p;
+      for (int64_t i = 0; i < g.p; ++i) row[i] += v;
+    }
+}
+
+/// A[c, (o, ki, kj)] = W[o, c, kh−1−ki, kw−1−kj]: one group's weight with
+/// input and output channels swapped and the kernel flipped.
+struct FlippedWeightA {
+  const Geom& g;
+  const float* w;  ///< the group's weight [cout_g, cin_g, kh, kw]
+  void operator()(int64_t i, int64_t mc, int64_t p, int64_t kc, float* dst) const {
+    const int64_t khw = g.kh * g.kw;
+    for (int64_t ip = 0; ip < mc; ip += MR, dst += MR * kc) {
+      const int64_t rows = std::min(MR, mc - ip);
+      int64_t o = p / khw, r = p % khw;
+      for (int64_t q = 0; q < kc; ++q) {
+        // Flipped offset within the kernel: kh·kw − 1 − r.
+        const float* src = w + (o * g.cin_g + i + ip) * khw + (khw - 1 - r);
+        float* d = dst + q * MR;
+        for (int64_t c = 0; c < MR; ++c) d[c] = c < rows ? src[c * khw] : 0.0f;
+        if (++r == khw) {
+          r = 0;
+          ++o;
+        }
+      }
+    }
+  }
+};
+
+/// The input-gradient of a stride-1 convolution is itself a stride-1
+/// convolution of dy with the flipped, transposed weight and padding
+/// (k − 1)·d − pad (possibly negative, which crops): this geometry describes
+/// it for one group (the input is dy_g, the output dx_g).
+Geom transposed_geom(const Geom& g) {
+  Geom t = g;
+  t.n = 1;
+  t.groups = 1;
+  t.cin = t.cin_g = g.cout_g;
+  t.cout = t.cout_g = g.cin_g;
+  t.h = g.ho;
+  t.w = g.wo;
+  t.hw = g.p;
+  t.ho = g.h;
+  t.wo = g.w;
+  t.p = g.hw;
+  t.k = g.cout_g * g.kh * g.kw;
+  t.pt = (g.kh - 1) * g.dh - g.pt;
+  t.pl = (g.kw - 1) * g.dw - g.pl;
+  t.pb = (g.kh - 1) * g.dh - g.pb;
+  t.pr = (g.kw - 1) * g.dw - g.pr;
+  t.pointwise = false;
+  return t;
+}
+
+/// dx_g += col2im(W_gᵀ · dy_g).
+void backward_input_one(const Geom& g, const float* dy, const float* w, float* dx, int64_t n, int64_t gr,
+                        int64_t threads) {
+  float* dxg = dx + (n * g.cin + gr * g.cin_g) * g.hw;
+  const float* dyg = dy + (n * g.cout + gr * g.cout_g) * g.p;
+  const float* wg = w + gr * g.cout_g * g.k;
+  const StridedA a{wg, 1, g.k};
+  const RowMajorB b{dyg, g.p};
+  if (g.pointwise) {
+    gemm_split(g.k, g.p, g.cout_g, threads, a, b, RowMajorStore{dxg, g.p, false});
+    return;
+  }
+  // "Same"-size stride-1 convolutions: a forward convolution, with deep
+  // GEMMs and no scatter. (With few input channels the GEMM has too few rows;
+  // with much larger outputs than inputs it multiplies mostly padding.)
+  if (g.sh == 1 && g.sw == 1 && g.cin_g >= 8 && g.cout_g <= 4 * g.cin_g && 4 * g.hw <= 5 * g.p) {
+    const Geom t = transposed_geom(g);
+    conv_gemm(t, dyg, FlippedWeightA{g, wg}, dxg, true, threads);
+    return;
+  }
+  // Column gradients scattered into dx (col2im). Rows of one input channel
+  // scatter into that channel only: split the rows by channel.
+  threads = std::min(threads, g.cin_g);
+  const auto by_channel = [&](const auto& run) {
+    if (threads <= 1) {
+      run(0, g.k);
+      return;
+    }
+    const int64_t per_channel = g.kh * g.kw;
+    parallel_for(threads, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t)
+        run(g.cin_g * t / threads * per_channel, g.cin_g * (t + 1) / threads * per_channel);
+    });
+  };
+  if (use_wide(g)) {
+    // On the wide grid each column-gradient row adds into one contiguous
+    // slice of a padded dx; the zero columns of the widened dy add nothing.
+    const WideInput in = wide_grid(g);
+    float* dxpad = pack_buffer(2, in.size);
+    std::fill(dxpad, dxpad + in.size, 0.0f);
+    const RowMajorB bw{widen(g, in, dyg), in.nw};
+    const WideCol2imStore st{in.off, dxpad};
+    by_channel([&](int64_t i0, int64_t i1) { gemm(i0, i1, 0, in.nw, g.cout_g, a, bw, st); });
+    for_each_window_row(g, in, [&](int64_t to, int64_t from, int64_t cnt) {
+      for (int64_t e = 0; e < cnt; ++e) dxg[from + e] += dxpad[to + e];
+    });
+    return;
+  }
+  const Col2imStore st{g, dxg};
+  by_channel([&](int64_t i0, int64_t i1) { gemm(i0, i1, 0, g.p, g.cout_g, a, b, st); });
+}
+
+/// dW_g += dy_g · im2col(x_g)ᵀ.
+void backward_weight_one(const Geom& g, const float* x, const float* dy, float* dw, int64_t n, int64_t gr,
+                         int64_t threads) {
+  const float* xg = x + (n * g.cin + gr * g.cin_g) * g.hw;
+  if (use_wide(g)) {
+    // Over the wide output grid, with dy widened by zero columns.
+    const WideInput in = pad_input(g, xg);
+    const float* dyw = widen(g, in, dy + (n * g.cout + gr * g.cout_g) * g.p);
+    gemm_split(g.cout_g, g.k, in.nw, threads, StridedA{dyw, in.nw, 1}, TransposedB<WideRows>{{g, in}},
+               RowMajorStore{dw + gr * g.cout_g * g.k, g.k, false});
+    return;
+  }
+  gemm_split(g.cout_g, g.k, g.p, threads, StridedA{dy + (n * g.cout + gr * g.cout_g) * g.p, g.p, 1},
+             TransposedB<Im2colRows>{{g, xg}}, RowMajorStore{dw + gr * g.cout_g * g.k, g.k, false});
+}
+
+/// Runs fn(n, group, threads) for every example and group: in parallel over
+/// them when there are at least as many as threads, else one after another
+/// with each GEMM split over the threads.
+template <class Fn>
+void for_each_item(const Geom& g, int64_t gemm_m, int64_t gemm_n, int64_t gemm_k, const Fn& fn) {
+  const int64_t items = g.n * g.groups;
+  const int64_t threads = gemm_threads(gemm_m, gemm_n, gemm_k);
+  if (items >= threads) {
+    parallel_for(items, [&](int64_t begin, int64_t end) {
+      for (int64_t it = begin; it < end; ++it) fn(it / g.groups, it % g.groups, int64_t(1));
+    });
+  } else {
+    for (int64_t it = 0; it < items; ++it) fn(it / g.groups, it % g.groups, threads);
+  }
+}
+
+void forward_impl(const Geom& g, const float* x, const float* w, const float* b, float* y) {
+  for_each_item(g, g.cout_g, g.p, g.k, [&](int64_t n, int64_t gr, int64_t threads) {
+    forward_one(g, x, w, b, y, n, gr, threads);
+  });
+}
+
+void backward_input_impl(const Geom& g, const float* dy, const float* w, float* dx) {
+  for_each_item(g, g.k, g.p, g.cout_g, [&](int64_t n, int64_t gr, int64_t threads) {
+    backward_input_one(g, dy, w, dx, n, gr, threads);
+  });
+}
+
+/// db[o] += Σ over examples [n0, n1) and positions of dy[n, o, ·].
+void bias_grad(const Geom& g, const float* dy, int64_t n0, int64_t n1, float* db) {
+  for (int64_t n = n0; n < n1; ++n)
+    for (int64_t o = 0; o < g.cout; ++o) {
+      const float* row = dy + (n * g.cout + o) * g.p;
+      double s = 0.0;  // large planes: keep the sum accurate
+      for (int64_t i = 0; i < g.p; ++i) s += row[i];
+      db[o] += static_cast<float>(s);
+    }
+}
+
+void backward_params_impl(const Geom& g, const float* x, const float* dy, float* dw, float* db) {
+  if ((!dw && !db) || g.n == 0) return;
+  const int64_t chunks = g.n > 1 && !in_parallel() ? std::min<int64_t>(g.n, num_threads()) : 1;
+  if (chunks <= 1) {
+    // One example (or no threads): groups write disjoint rows of dW.
+    if (dw) for_each_item(g, g.cout_g, g.k, g.p, [&](int64_t n, int64_t gr, int64_t threads) {
+      backward_weight_one(g, x, dy, dw, n, gr, threads);
+    });
+    if (db) bias_grad(g, dy, 0, g.n, db);
+    return;
+  }
+  // Examples in chunks: chunk 0 accumulates in place, the others into private
+  // partial sums added in chunk order afterwards (deterministic for a given
+  // thread count).
+  const int64_t wsize = dw ? g.cout * g.k : 0;
+  const int64_t bsize = db ? g.cout : 0;
+  thread_local std::vector<Tensor> partials;
+  if (static_cast<int64_t>(partials.size()) < chunks) partials.resize(static_cast<size_t>(chunks));
+  for (int64_t c = 1; c < chunks; ++c) partials[static_cast<size_t>(c)].resize(Shape{wsize + bsize}, true);
+  std::vector<Tensor>& parts = partials;
+  parallel_for(chunks, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t n0 = g.n * c / chunks, n1 = g.n * (c + 1) / chunks;
+      float* pdw = dw;
+      float* pdb = db;
+      if (c > 0) {
+        float* base = parts[static_cast<size_t>(c)].data();
+        pdw = dw ? base : nullptr;
+        pdb = db ? base + wsize : nullptr;
+      }
+      for (int64_t n = n0; n < n1; ++n)
+        for (int64_t gr = 0; gr < g.groups && pdw; ++gr) backward_weight_one(g, x, dy, pdw, n, gr, 1);
+      if (pdb) bias_grad(g, dy, n0, n1, pdb);
+    }
+  });
+  for (int64_t c = 1; c < chunks; ++c) {
+    const float* base = parts[static_cast<size_t>(c)].data();
+    for (int64_t i = 0; i < wsize; ++i) dw[i] += base[i];
+    for (int64_t i = 0; i < bsize; ++i) db[i] += base[wsize + i];
+  }
+}
+
+void require_shape(const Tensor& t, const Shape& expected, const std::string& where, const char* what) {
+  if (t.shape() != expected)
+    throw ShapeError(where + ": " + what + " " + t.shape().str() + ", expected " + expected.str());
+}
+
+void check_bias(const Tensor* b, int64_t cout, const std::string& where) {
+  if (b && b->shape() != Shape{cout})
+    throw ShapeError(where + ": bias " + b->shape().str() + ", expected [" + str(cout) + "]");
+}
+
+Geom geom2d(const Shape& x, const Shape& w, const Shape& y, const Conv2dConfig& c) {
+  return make_geom(x[0], x[1], x[2], x[3], w[0], w[2], w[3], y[2], y[3], c);
+}
+
+Geom geom1d(const Shape& x, const Shape& w, const Shape& y, const Conv1dConfig& c) {
+  return make_geom(x[0], x[1], 1, x[2], w[0], 1, w[2], 1, y[2], c.as_2d());
+}
+
+}  // namespace
+
+int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad_before,
+                         int64_t pad_after, int64_t dilation) {
+  const int64_t span = in + pad_before + pad_after - dilation * (kernel - 1) - 1;
+  if (span < 0 || stride < 1) return 0;
+  return span / stride + 1;
+}
+
+void validate(const Conv2dConfig& c, const std::string& where) {
+  for (int i = 0; i < 2; ++i) {
+    if (c.stride[static_cast<size_t>(i)] < 1)
+      throw ValueError(where + ": stride " + dims_str(c.stride.data(), 2) + ", expected >= 1");
+    if (c.dilation[static_cast<size_t>(i)] < 1)
+      throw ValueError(where + ": dilation " + dims_str(c.dilation.data(), 2) + ", expected >= 1");
+  }
+  for (int64_t p : c.pads)
+    if (p < 0)
+      throw ValueError(where + ": pads {" + str(c.pads[0]) + "," + str(c.pads[1]) + "," + str(c.pads[2]) +
+                       "," + str(c.pads[3]) + "}, expected >= 0");
+  if (c.groups < 1) throw ValueError(where + ": groups " + str(c.groups) + ", expected >= 1");
+}
+
+void validate(const Conv1dConfig& c, const std::string& where) {
+  if (c.stride < 1) throw ValueError(where + ": stride " + str(c.stride) + ", expected >= 1");
+  if (c.dilation < 1) throw ValueError(where + ": dilation " + str(c.dilation) + ", expected >= 1");
+  if (c.pad_left < 0 || c.pad_right < 0)
+    throw ValueError(where + ": pads {" + str(c.pad_left) + "," + str(c.pad_right) + "}, expected >= 0");
+  if (c.groups < 1) throw ValueError(where + ": groups " + str(c.groups) + ", expected >= 1");
+}
+
+Shape conv2d_output_shape(const Shape& x, const Shape& weight, const Conv2dConfig& c,
+                          const std::string& where) {
+  validate(c, where);
+  const int64_t before[2] = {c.pads[0], c.pads[1]};
+  const int64_t after[2] = {c.pads[2], c.pads[3]};
+  return output_shape(x, weight, 2, c.stride.data(), before, after, c.dilation.data(), c.groups, where);
+}
+
+Shape conv1d_output_shape(const Shape& x, const Shape& weight, const Conv1dConfig& c,
+                          const std::string& where) {
+  validate(c, where);
+  return output_shape(x, weight, 1, &c.stride, &c.pad_left, &c.pad_right, &c.dilation, c.groups, where);
+}
+
+// ---- 2-D -------------------------------------------------------------------------
+
+void conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv2dConfig& c,
+                    Tensor& y) {
+  const std::string where = "conv2d";
+  const Shape ys = conv2d_output_shape(x.shape(), weight.shape(), c, where);
+  require_shape(y, ys, where, "output");
+  check_bias(bias, weight.dim(0), where);
+  forward_impl(geom2d(x.shape(), weight.shape(), ys, c), x.data(), weight.data(),
+               bias ? bias->data() : nullptr, y.data());
+}
+
+void conv2d_backward_input(const Tensor& dy, const Tensor& weight, const Conv2dConfig& c, Tensor& dx) {
+  const std::string where = "conv2d backward";
+  const Shape ys = conv2d_output_shape(dx.shape(), weight.shape(), c, where);
+  require_shape(dy, ys, where, "output gradient");
+  backward_input_impl(geom2d(dx.shape(), weight.shape(), ys, c), dy.data(), weight.data(), dx.data());
+}
+
+void conv2d_backward_params(const Tensor& x, const Tensor& dy, const Conv2dConfig& c, Tensor* dweight,
+                            Tensor* dbias) {
+  if (!dweight && !dbias) return;
+  const std::string where = "conv2d backward";
+  // Without dweight the kernel size is unknown; only the bias sum is needed.
+  if (!dweight) {
+    if (dy.rank() != 4) throw ShapeError(where + ": output gradient " + dy.shape().str() + ", expected rank 4");
+    check_bias(dbias, dy.dim(1), where);
+    const Geom g = make_geom(dy.dim(0), dy.dim(1), 1, 1, dy.dim(1), 1, 1, dy.dim(2), dy.dim(3), Conv2dConfig{});
+    backward_params_impl(g, nullptr, dy.data(), nullptr, dbias->data());
+    return;
+  }
+  const Shape ys = conv2d_output_shape(x.shape(), dweight->shape(), c, where);
+  require_shape(dy, ys, where, "output gradient");
+  check_bias(dbias, ys[1], where);
+  backward_params_impl(geom2d(x.shape(), dweight->shape(), ys, c), x.data(), dy.data(), dweight->data(),
+                       dbias ? dbias->data() : nullptr);
+}
+
+// ---- 1-D -------------------------------------------------------------------------
+
+void conv1d_forward(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv1dConfig& c,
+                    Tensor& y) {
+  const std::string where = "conv1d";
+  const Shape ys = conv1d_output_shape(x.shape(), weight.shape(), c, where);
+  require_shape(y, ys, where, "output");
+  check_bias(bias, weight.dim(0), where);
+  forward_impl(geom1d(x.shape(), weight.shape(), ys, c), x.data(), weight.data(),
+               bias ? bias->data() : nullptr, y.data());
+}
+
+void conv1d_backward_input(const Tensor& dy, const Tensor& weight, const Conv1dConfig& c, Tensor& dx) {
+  const std::string where = "conv1d backward";
+  const Shape ys = conv1d_output_shape(dx.shape(), weight.shape(), c, where);
+  require_shape(dy, ys, where, "output gradient");
+  backward_input_impl(geom1d(dx.shape(), weight.shape(), ys, c), dy.data(), weight.data(), dx.data());
+}
+
+void conv1d_backward_params(const Tensor& x, const Tensor& dy, const Conv1dConfig& c, Tensor* dweight,
+                            Tensor* dbias) {
+  if (!dweight && !dbias) return;
+  const std::string where = "conv1d backward";
+  if (!dweight) {
+    if (dy.rank() != 3) throw ShapeError(where + ": output gradient " + dy.shape().str() + ", expected rank 3");
+    check_bias(dbias, dy.dim(1), where);
+    const Geom g = make_geom(dy.dim(0), dy.dim(1), 1, 1, dy.dim(1), 1, 1, 1, dy.dim(2), Conv2dConfig{});
+    backward_params_impl(g, nullptr, dy.data(), nullptr, dbias->data());
+    return;
+  }
+  const Shape ys = conv1d_output_shape(x.shape(), dweight->shape(), c, where);
+  require_shape(dy, ys, where, "output gradient");
+  check_bias(dbias, ys[1], where);
+  backward_params_impl(geom1d(x.shape(), dweight->shape(), ys, c), x.data(), dy.data(), dweight->data(),
+                       dbias ? dbias->data() : nullptr);
+}
+
+}  // namespace trim::kernels

@@ -1,1 +1,234 @@
-// placeholder: tests arrive with their family's work
+// Convolution kernels: conv1d / conv2d forward and VJPs against PyTorch
+// fixtures and against a naive direct convolution written here.
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "fixture.hpp"
+#include "testing.hpp"
+#include "trim/core/error.hpp"
+#include "trim/core/parallel.hpp"
+#include "trim/kernels/conv.hpp"
+
+using namespace trim;
+using trim::test::randn;
+
+namespace {
+
+const char* const conv2d_cases[] = {"basic",     "stride2",      "asympad",    "dilation2", "groups2",  "depthwise",
+                                    "pointwise", "pointwise_s2", "odd_nobias", "wide_same", "dilated_same"};
+const char* const conv1d_cases[] = {"basic", "mixed", "pointwise", "groups2_pad"};
+
+int64_t cfg(const Tensor& c, int i) { return static_cast<int64_t>(std::lround(c[i])); }
+
+kernels::Conv2dConfig config2d(const test::Fixture& f) {
+  const Tensor& c = f["config"];
+  return {{cfg(c, 0), cfg(c, 1)}, {cfg(c, 2), cfg(c, 3), cfg(c, 4), cfg(c, 5)}, {cfg(c, 6), cfg(c, 7)}, cfg(c, 8)};
+}
+
+kernels::Conv1dConfig config1d(const test::Fixture& f) {
+  const Tensor& c = f["config"];
+  return {cfg(c, 0), cfg(c, 1), cfg(c, 2), cfg(c, 3), cfg(c, 4)};
+}
+
+/// Compares with an error floor of a tenth of the reference's largest value,
+/// so near-zero entries (sums that cancel) do not count as relative errors.
+void close(const Tensor& a, const Tensor& ref, double rtol, const std::string& what) {
+  double m = 0.0;
+  for (float v : ref) m = std::max(m, double(std::fabs(v)));
+  test::require_close(a, ref, rtol, std::max(1e-3, 0.1 * m), what);
+}
+
+Tensor plus(const Tensor& a, const Tensor& b) {
+  Tensor r = a;
+  for (int64_t i = 0; i < r.numel(); ++i) r[i] += b[i];
+  return r;
+}
+
+/// Naive direct convolution in double (2-D; independent of the im2col code).
+struct Naive {
+  Shape xs, ws;
+  kernels::Conv2dConfig c;
+  int64_t ho, wo;
+
+  Naive(const Shape& x, const Shape& w, const kernels::Conv2dConfig& cc) : xs(x), ws(w), c(cc) {
+    ho = (x[2] + c.pads[0] + c.pads[2] - c.dilation[0] * (w[2] - 1) - 1) / c.stride[0] + 1;
+    wo = (x[3] + c.pads[1] + c.pads[3] - c.dilation[1] * (w[3] - 1) - 1) / c.stride[1] + 1;
+  }
+  Shape out() const { return {xs[0], ws[0], ho, wo}; }
+
+  /// Calls fn(x index, w index, y index) for every product term.
+  template <class Fn>
+  void each(Fn fn) const {
+    const int64_t cin_g = ws[1], cout_g = ws[0] / c.groups;
+    for (int64_t n = 0; n < xs[0]; ++n)
+      for (int64_t o = 0; o < ws[0]; ++o)
+        for (int64_t i = 0; i < ho; ++i)
+          for (int64_t j = 0; j < wo; ++j)
+            for (int64_t ci = 0; ci < cin_g; ++ci)
+              for (int64_t a = 0; a < ws[2]; ++a)
+                for (int64_t b = 0; b < ws[3]; ++b) {
+                  const int64_t ih = i * c.stride[0] - c.pads[0] + a * c.dilation[0];
+                  const int64_t iw = j * c.stride[1] - c.pads[1] + b * c.dilation[1];
+                  if (ih < 0 || ih >= xs[2] || iw < 0 || iw >= xs[3]) continue;
+                  const int64_t cx = (o / cout_g) * cin_g + ci;
+                  fn(((n * xs[1] + cx) * xs[2] + ih) * xs[3] + iw, ((o * cin_g + ci) * ws[2] + a) * ws[3] + b,
+                     ((n * ws[0] + o) * ho + i) * wo + j);
+                }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("conv_output_size follows the PyTorch formula", "[kernels][conv]") {
+  CHECK(kernels::conv_output_size(28, 5, 1, 0, 0, 1) == 24);
+  CHECK(kernels::conv_output_size(256, 7, 2, 3, 3, 1) == 128);
+  CHECK(kernels::conv_output_size(7, 3, 2, 1, 0, 2) == 2);
+  CHECK(kernels::conv_output_size(3, 5, 1, 0, 0, 1) < 1);
+  CHECK(kernels::conv_output_size(3, 5, 1, 1, 1, 1) == 1);
+}
+
+TEST_CASE("conv2d kernels match torch.nn.functional.conv2d", "[kernels][conv]") {
+  for (const char* name : conv2d_cases) {
+    SECTION(name) {
+      const test::Fixture f(std::string("conv2d_") + name + ".txt");
+      const kernels::Conv2dConfig c = config2d(f);
+      const bool bias = f.has("bias");
+      Tensor y(f["y"].shape());
+      kernels::conv2d_forward(f["x"], f["weight"], bias ? &f["bias"] : nullptr, c, y);
+      close(y, f["y"], 1e-5, "y");
+
+      // VJPs add into what is there.
+      const Tensor dx0 = randn(f["x"].shape(), 1), dw0 = randn(f["weight"].shape(), 2);
+      Tensor dx = dx0, dw = dw0;
+      kernels::conv2d_backward_input(f["u"], f["weight"], c, dx);
+      close(dx, plus(dx0, f["dx"]), 1e-4, "dx");
+      if (bias) {
+        const Tensor db0 = randn(f["bias"].shape(), 3);
+        Tensor db = db0;
+        kernels::conv2d_backward_params(f["x"], f["u"], c, &dw, &db);
+        close(db, plus(db0, f["dbias"]), 1e-4, "dbias");
+        Tensor db_only = db0;  // bias gradient alone
+        kernels::conv2d_backward_params(f["x"], f["u"], c, nullptr, &db_only);
+        close(db_only, plus(db0, f["dbias"]), 1e-4, "dbias alone");
+      } else {
+        kernels::conv2d_backward_params(f["x"], f["u"], c, &dw, nullptr);
+      }
+      close(dw, plus(dw0, f["dweight"]), 1e-4, "dweight");
+    }
+  }
+}
+
+TEST_CASE("conv1d kernels match torch.nn.functional.conv1d", "[kernels][conv]") {
+  for (const char* name : conv1d_cases) {
+    SECTION(name) {
+      const test::Fixture f(std::string("conv1d_") + name + ".txt");
+      const kernels::Conv1dConfig c = config1d(f);
+      const bool bias = f.has("bias");
+      Tensor y(f["y"].shape());
+      kernels::conv1d_forward(f["x"], f["weight"], bias ? &f["bias"] : nullptr, c, y);
+      close(y, f["y"], 1e-5, "y");
+      Tensor dx(f["x"].shape()), dw(f["weight"].shape());
+      kernels::conv1d_backward_input(f["u"], f["weight"], c, dx);
+      close(dx, f["dx"], 1e-4, "dx");
+      Tensor db(Shape{f["weight"].dim(0)});
+      kernels::conv1d_backward_params(f["x"], f["u"], c, &dw, bias ? &db : nullptr);
+      close(dw, f["dweight"], 1e-4, "dweight");
+      if (bias) close(db, f["dbias"], 1e-4, "dbias");
+    }
+  }
+}
+
+TEST_CASE("conv2d agrees with a direct convolution for any thread count", "[kernels][conv]") {
+  struct Case {
+    Shape x, w;
+    kernels::Conv2dConfig c;
+  };
+  const std::vector<Case> cases = {
+      {{7, 4, 9, 8}, {6, 2, 3, 2}, {{2, 1}, {1, 0, 2, 1}, {1, 2}, 2}},
+      {{5, 3, 6, 6}, {4, 3, 1, 1}, {}},                         // 1×1 fast path, batch 5
+      {{1, 6, 10, 11}, {6, 1, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 6}},  // depthwise, batch 1
+      {{1, 3, 12, 12}, {5, 3, 5, 5}, {{2, 2}, {2, 2, 2, 2}, {1, 1}, 1}},  // batch 1
+      // Beyond one GEMM block: depth > 256 and rows > 144 (forward and
+      // weight gradient), more than 2048 output positions, and input-gradient
+      // depth (C_out) > 256 with a GEMM split over the threads.
+      {{2, 30, 6, 7}, {150, 30, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{1, 2, 50, 45}, {3, 2, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{1, 20, 9, 10}, {300, 20, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{1, 40, 30, 30}, {32, 40, 1, 1}, {}},  // 1×1, batch 1, split GEMM
+      // Stride-1 input gradients computed as a forward convolution of dy:
+      // groups, asymmetric padding with dilation, padding wider than the
+      // kernel (negative padding in the transposed convolution), depth > 256.
+      {{2, 16, 7, 9}, {20, 8, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 2}},
+      {{1, 10, 8, 9}, {12, 10, 3, 2}, {{1, 1}, {2, 1, 2, 0}, {2, 1}, 1}},
+      {{1, 8, 5, 6}, {8, 8, 1, 1}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{1, 16, 16, 16}, {40, 16, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      // Small stride-1 images (wide formulation) with dilation and uneven pads.
+      {{2, 3, 9, 10}, {4, 3, 3, 3}, {{1, 1}, {1, 2, 1, 2}, {2, 2}, 1}},
+      {{1, 12, 7, 6}, {10, 12, 2, 3}, {{1, 1}, {0, 3, 2, 1}, {3, 2}, 1}},
+      {{1, 7, 30, 30}, {30, 7, 3, 3}, {}},  // ... with the GEMMs split over threads
+  };
+  struct RestoreThreads {
+    int saved = num_threads();
+    ~RestoreThreads() { set_num_threads(saved); }
+  } restore;
+  for (size_t k = 0; k < cases.size(); ++k) {
+    const Case& cs = cases[k];
+    const Naive nv(cs.x, cs.w, cs.c);
+    const Tensor x = randn(cs.x, 10 + k), w = randn(cs.w, 20 + k), b = randn({cs.w[0]}, 30 + k);
+    const Tensor u = randn(nv.out(), 40 + k);
+    Tensor yr(nv.out()), dxr(cs.x), dwr(cs.w), dbr({cs.w[0]});
+    std::vector<double> yd(static_cast<size_t>(yr.numel())), dxd(static_cast<size_t>(x.numel())),
+        dwd(static_cast<size_t>(w.numel()));
+    nv.each([&](int64_t xi, int64_t wi, int64_t yi) {
+      yd[static_cast<size_t>(yi)] += double(x[xi]) * w[wi];
+      dxd[static_cast<size_t>(xi)] += double(u[yi]) * w[wi];
+      dwd[static_cast<size_t>(wi)] += double(u[yi]) * x[xi];
+    });
+    for (int64_t i = 0; i < yr.numel(); ++i) yr[i] = static_cast<float>(yd[static_cast<size_t>(i)] + b[(i / (nv.ho * nv.wo)) % cs.w[0]]);
+    for (int64_t i = 0; i < dxr.numel(); ++i) dxr[i] = static_cast<float>(dxd[static_cast<size_t>(i)]);
+    for (int64_t i = 0; i < dwr.numel(); ++i) dwr[i] = static_cast<float>(dwd[static_cast<size_t>(i)]);
+    for (int64_t i = 0; i < u.numel(); ++i) dbr[(i / (nv.ho * nv.wo)) % cs.w[0]] += u[i];
+
+    for (int threads : {1, 2, 3}) {
+      set_num_threads(threads);
+      INFO("case " << k << ", " << threads << " threads");
+      Tensor y(nv.out()), dx(cs.x), dw(cs.w), db({cs.w[0]});
+      kernels::conv2d_forward(x, w, &b, cs.c, y);
+      kernels::conv2d_backward_input(u, w, cs.c, dx);
+      kernels::conv2d_backward_params(x, u, cs.c, &dw, &db);
+      close(y, yr, 1e-5, "y");
+      close(dx, dxr, 1e-4, "dx");
+      close(dw, dwr, 1e-4, "dweight");
+      close(db, dbr, 1e-4, "dbias");
+      REQUIRE(std::isfinite(dw[0]));
+    }
+  }
+}
+
+TEST_CASE("conv shape checks name the problem", "[kernels][conv]") {
+  using kernels::conv2d_output_shape;
+  const kernels::Conv2dConfig c{};
+  CHECK(conv2d_output_shape({Shape::free, 3, 8, 8}, {4, 3, 3, 3}, c, "conv2d") == Shape{Shape::free, 4, 6, 6});
+  REQUIRE_THROWS_WITH(conv2d_output_shape({Shape::free, 2, 8, 8}, {4, 3, 3, 3}, c, "conv2d 'c1'"),
+                      Catch::StartsWith("conv2d 'c1': input [*,2,8,8], expected [*,3,H,W]"));
+  REQUIRE_THROWS_AS(conv2d_output_shape({Shape::free, 3, 2, 8}, {4, 3, 3, 3}, c, "conv2d"), ShapeError);
+  REQUIRE_THROWS_WITH(conv2d_output_shape({Shape::free, 3, 8}, {4, 3, 3, 3}, c, "conv2d"),
+                      Catch::Contains("expected rank 4"));
+  kernels::Conv2dConfig bad;
+  bad.stride = {0, 1};
+  REQUIRE_THROWS_AS(conv2d_output_shape({1, 3, 8, 8}, {4, 3, 3, 3}, bad, "conv2d"), ValueError);
+  bad = {};
+  bad.pads = {0, -1, 0, 0};
+  REQUIRE_THROWS_AS(conv2d_output_shape({1, 3, 8, 8}, {4, 3, 3, 3}, bad, "conv2d"), ValueError);
+  bad = {};
+  bad.groups = 2;  // 4 output channels split in 2, but 3 input channels != 2·3
+  REQUIRE_THROWS_AS(conv2d_output_shape({1, 3, 8, 8}, {4, 3, 3, 3}, bad, "conv2d"), ShapeError);
+  kernels::Conv1dConfig c1;
+  c1.dilation = 3;
+  REQUIRE_THROWS_WITH(kernels::conv1d_output_shape({Shape::free, 2, 6}, {1, 2, 3}, c1, "conv1d 'k'"),
+                      Catch::StartsWith("conv1d 'k': kernel 3 (dilated 7) is larger than the padded input 6"));
+  Tensor x({2, 3, 8, 8}), w({4, 3, 3, 3}), y({2, 4, 5, 6});
+  REQUIRE_THROWS_WITH(kernels::conv2d_forward(x, w, nullptr, c, y),
+                      Catch::Contains("output [2,4,5,6], expected [2,4,6,6]"));
+}

@@ -1,0 +1,97 @@
+#pragma once
+/// \file
+/// Convolution (cross-correlation, as torch.nn.functional.conv1d / conv2d and
+/// ONNX Conv) with stride, asymmetric zero padding, dilation and groups, and
+/// its vector-Jacobian products.
+///
+/// Layouts follow PyTorch: x [N, C_in, H, W], weight [C_out, C_in/groups, kh,
+/// kw], bias [C_out], y [N, C_out, H_out, W_out] with
+/// H_out = (H + pad_top + pad_bottom − dilation·(kh − 1) − 1) / stride + 1.
+/// The 1-D functions are the 2-D ones with H = kh = 1.
+///
+/// Implementation: per example and group, one GEMM on a packed, register-
+/// blocked micro-kernel (AVX2/FMA when compiled for it, portable C++
+/// otherwise), with im2col fused into the packing of the GEMM's right operand
+/// and col2im into its stores, so no column matrix is materialised. 1×1
+/// stride-1 unpadded convolutions are plain GEMMs; input gradients of
+/// "same"-size stride-1 convolutions run as forward convolutions of dy with
+/// the flipped weight; small stride-1 images use an output grid as wide as
+/// the padded input, which makes every im2col row one contiguous copy.
+/// Examples (and groups) run in parallel with `trim::parallel_for`; a single
+/// large product is split over the threads instead. Scratch buffers are
+/// thread-local and reused across calls. Results are deterministic for a
+/// given thread count.
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "trim/core/tensor.hpp"
+
+namespace trim::kernels {
+
+/// Hyper-parameters of a 2-D convolution (the kernel size comes from the
+/// weight's shape).
+struct Conv2dConfig {
+  std::array<int64_t, 2> stride{1, 1};
+  /// Zero padding {top, left, bottom, right} (ONNX `pads` order for 2-D).
+  std::array<int64_t, 4> pads{0, 0, 0, 0};
+  std::array<int64_t, 2> dilation{1, 1};
+  int64_t groups = 1;
+};
+
+/// Hyper-parameters of a 1-D convolution.
+struct Conv1dConfig {
+  int64_t stride = 1;
+  int64_t pad_left = 0;
+  int64_t pad_right = 0;
+  int64_t dilation = 1;
+  int64_t groups = 1;
+
+  /// The same convolution as a 2-D one on [N, C, 1, L].
+  Conv2dConfig as_2d() const {
+    return {{1, stride}, {0, pad_left, 0, pad_right}, {1, dilation}, groups};
+  }
+};
+
+/// Output length along one axis, or a value < 1 when the dilated kernel does
+/// not fit into the padded input.
+int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad_before,
+                         int64_t pad_after, int64_t dilation);
+
+/// Throws ValueError (message starting with `where`) unless strides and
+/// dilations are ≥ 1, pads ≥ 0 and groups ≥ 1.
+void validate(const Conv2dConfig& c, const std::string& where);
+void validate(const Conv1dConfig& c, const std::string& where);
+
+/// Output shape of conv2d for input `x` [N, C_in, H, W] (N may be
+/// `Shape::free`, and stays free) and weight [C_out, C_in/groups, kh, kw].
+/// Throws ShapeError / ValueError whose message starts with `where` and names
+/// the actual and expected shapes: wrong ranks, channel count ≠
+/// groups · weight[1], C_out not divisible by groups, dilated kernel larger
+/// than the padded input.
+Shape conv2d_output_shape(const Shape& x, const Shape& weight, const Conv2dConfig& c,
+                          const std::string& where);
+/// Output shape of conv1d for x [N, C_in, L] and weight [C_out, C_in/groups, k].
+Shape conv1d_output_shape(const Shape& x, const Shape& weight, const Conv1dConfig& c,
+                          const std::string& where);
+
+/// y = conv(x, weight) (+ bias); `y` must already have the output shape and
+/// is overwritten. `bias` may be null.
+void conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv2dConfig& c,
+                    Tensor& y);
+/// dx += Jₓᵀ dy (the transposed convolution of dy with weight).
+void conv2d_backward_input(const Tensor& dy, const Tensor& weight, const Conv2dConfig& c, Tensor& dx);
+/// dweight += Σ_batch ∂⟨dy, y⟩/∂weight and dbias += Σ_{batch, space} dy;
+/// either may be null (its work is skipped).
+void conv2d_backward_params(const Tensor& x, const Tensor& dy, const Conv2dConfig& c, Tensor* dweight,
+                            Tensor* dbias);
+
+/// 1-D versions: x [N, C_in, L], weight [C_out, C_in/groups, k], y [N, C_out, L_out].
+void conv1d_forward(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv1dConfig& c,
+                    Tensor& y);
+void conv1d_backward_input(const Tensor& dy, const Tensor& weight, const Conv1dConfig& c, Tensor& dx);
+void conv1d_backward_params(const Tensor& x, const Tensor& dy, const Conv1dConfig& c, Tensor* dweight,
+                            Tensor* dbias);
+
+}  // namespace trim::kernels
