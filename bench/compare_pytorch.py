@@ -1,0 +1,146 @@
+#!/usr/bin/python3
+"""Times trim and PyTorch on the same networks, side by side in one run.
+
+Usage (after `meson compile -C build`):
+    /usr/bin/python3 bench/compare_pytorch.py [--build build] [--repetitions 5]
+
+Needs Debian's python3-torch. Both libraries use 2 threads. For each case the
+trim benchmark (bench_networks, Google Benchmark, median of its repetitions)
+and the PyTorch twin (median of as many timed runs) are measured one right
+after the other, and the ratio trim / PyTorch is printed (< 1: trim faster).
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+THREADS = 2
+
+
+class LeNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 20, 5)
+        self.conv2 = nn.Conv2d(20, 50, 5)
+        self.fc1 = nn.Linear(800, 500)
+        self.fc2 = nn.Linear(500, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        return self.fc2(F.relu(self.fc1(torch.flatten(x, 1))))
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return F.relu(y + (x if self.downsample is None else self.downsample(x)))
+
+
+class ResNet18(nn.Module):
+    """torchvision's resnet18 layout with a 1-channel input and 3 outputs."""
+
+    def __init__(self, outputs=3):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 64, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        layers, cin = [], 64
+        for i, w in enumerate([64, 128, 256, 512]):
+            layers.append(nn.Sequential(BasicBlock(cin, w, 1 if i == 0 else 2), BasicBlock(w, w, 1)))
+            cin = w
+        self.layer1, self.layer2, self.layer3, self.layer4 = layers
+        self.fc = nn.Linear(512, outputs)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 3, 2, 1)
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+def torch_time(model, shape, backward, reps):
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    x = torch.randn(*shape)
+
+    def once():
+        if backward:
+            xi = x.clone().requires_grad_(True)
+            out = model(xi)
+            out.backward(torch.ones_like(out))
+        else:
+            with torch.no_grad():
+                model(x)
+
+    for _ in range(3):
+        once()
+    # Enough iterations per sample for ~0.2 s, like Google Benchmark.
+    t0 = time.perf_counter()
+    once()
+    single = max(time.perf_counter() - t0, 1e-6)
+    iters = max(1, int(0.2 / single))
+    samples = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            once()
+        samples.append((time.perf_counter() - t0) / iters)
+    return statistics.median(samples)
+
+
+def trim_time(binary, name, reps):
+    out = subprocess.run(
+        [binary, "--benchmark_filter=^" + name + "$", "--benchmark_format=json",
+         "--benchmark_repetitions=%d" % reps, "--benchmark_report_aggregates_only=true"],
+        check=True, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS=str(THREADS)))
+    for b in json.loads(out.stdout)["benchmarks"]:
+        if b.get("aggregate_name") == "median":
+            scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
+            return b["real_time"] * scale, b.get("GFLOP/s", 0) / 1e9, b.get("gemm_GFLOP/s", 0) / 1e9
+    raise RuntimeError("no median for " + name)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--repetitions", type=int, default=5)
+    args = ap.parse_args()
+    binary = os.path.join(args.build, "bench", "bench_networks")
+    torch.set_num_threads(THREADS)
+    torch.manual_seed(0)
+
+    cases = [
+        ("BM_lenet_forward/1", LeNet(), (1, 1, 28, 28), False),
+        ("BM_lenet_forward/64", LeNet(), (64, 1, 28, 28), False),
+        ("BM_lenet_forward_backward/1", LeNet(), (1, 1, 28, 28), True),
+        ("BM_lenet_forward_backward/64", LeNet(), (64, 1, 28, 28), True),
+        ("BM_resnet18_256_forward/1", ResNet18(), (1, 1, 256, 256), False),
+    ]
+    print("torch %s, %d threads; medians of %d repetitions" % (torch.__version__, THREADS, args.repetitions))
+    print("%-30s %12s %12s %8s %10s %10s" % ("case", "trim ms", "torch ms", "ratio", "trim GF/s", "GEMM GF/s"))
+    for name, model, shape, backward in cases:
+        t_trim, gflops, gemm = trim_time(binary, name, args.repetitions)
+        t_torch = torch_time(model, shape, backward, args.repetitions)
+        print("%-30s %12.3f %12.3f %8.2f %10.1f %10.1f" % (
+            name, t_trim * 1e3, t_torch * 1e3, t_trim / t_torch, gflops, gemm))
+
+
+if __name__ == "__main__":
+    main()
