@@ -74,7 +74,7 @@ std::vector<Tensor> outputs(const Graph& g, const Workspace& ws) {
 }
 
 Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cotangents,
-                   bool with_params) {
+                   bool with_params, bool with_inputs) {
   if (ws.graph_ != &g || ws.values_.size() != static_cast<size_t>(g.num_nodes()))
     throw Error("graph: backward() needs a forward() of the same graph on this workspace");
   if (cotangents.size() != g.outputs().size())
@@ -82,7 +82,7 @@ Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cot
                      " output cotangents given, the graph has " +
                      std::to_string(g.outputs().size()) + " outputs");
   const auto needed = [&](NodeId id) {
-    return g.depends_on_input(id) || (with_params && g.depends_on_parameter(id));
+    return (with_inputs && g.depends_on_input(id)) || (with_params && g.depends_on_parameter(id));
   };
 
   ws.grads_.assign(static_cast<size_t>(g.num_nodes()), Tensor());
@@ -127,7 +127,8 @@ Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cot
                    ws.grads_[static_cast<size_t>(id)], grads);
   }
 
-  for (NodeId i : g.inputs()) result.inputs.push_back(ws.grads_[static_cast<size_t>(i)]);
+  if (with_inputs)
+    for (NodeId i : g.inputs()) result.inputs.push_back(ws.grads_[static_cast<size_t>(i)]);
   return result;
 }
 

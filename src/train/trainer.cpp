@@ -157,7 +157,7 @@ History fit(Graph& graph, const Tensor& inputs, const Tensor& targets, const Los
                     std::to_string(epoch) + ", minibatch " + std::to_string(report.batches) +
                     " (diverged: lower the learning rate or check the data)");
       cotangent[0] = std::move(l.grad);
-      const Gradients grads = backward(graph, ws, cotangent, true);
+      const Gradients grads = backward(graph, ws, cotangent, true, /*with_inputs=*/false);
       optimizer.step(graph, grads);
       total += l.value * static_cast<double>(rows);
       report.examples += rows;

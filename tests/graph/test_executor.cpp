@@ -77,3 +77,17 @@ TEST_CASE("a workspace is reusable across batch sizes", "[graph][executor]") {
     REQUIRE(grads.inputs[0].to_vector() == expected.inputs[0].to_vector());
   }
 }
+
+TEST_CASE("parameter gradients alone skip the input gradients", "[graph][executor]") {
+  Graph g = two_headed();
+  const Tensor a = randn({3, 3}, 1), b = randn({3, 4}, 2);
+  const std::vector<Tensor> u{randn({3, 4}, 3), randn({3, 2}, 4)};
+  Workspace ws;
+  forward(g, ws, {a, b});
+  const Gradients both = backward(g, ws, u, true);
+  const Gradients params_only = backward(g, ws, u, true, false);
+  REQUIRE(params_only.inputs.empty());
+  REQUIRE(ws.grad(g.inputs()[0]).empty());  // the input VJP was not computed
+  for (size_t p = 0; p < both.params.size(); ++p)
+    REQUIRE(params_only.params[p].to_vector() == both.params[p].to_vector());
+}

@@ -13,7 +13,7 @@
 namespace trim {
 
 struct Gradients {
-  /// One per graph input, shaped like it.
+  /// One per graph input, shaped like it (empty when not requested).
   std::vector<Tensor> inputs;
   /// One per parameter, shaped like it, summed over the batch; empty tensors
   /// for non-trainable parameters or when parameter gradients were not
@@ -24,7 +24,7 @@ struct Gradients {
 class Workspace;
 void forward(const Graph& graph, Workspace& ws, const std::vector<Tensor>& inputs);
 Gradients backward(const Graph& graph, Workspace& ws, const std::vector<Tensor>& output_cotangents,
-                   bool with_params);
+                   bool with_params, bool with_inputs);
 
 class Workspace {
  public:
@@ -38,7 +38,7 @@ class Workspace {
 
  private:
   friend void forward(const Graph&, Workspace&, const std::vector<Tensor>&);
-  friend Gradients backward(const Graph&, Workspace&, const std::vector<Tensor>&, bool);
+  friend Gradients backward(const Graph&, Workspace&, const std::vector<Tensor>&, bool, bool);
   std::vector<Tensor> values_;
   std::vector<Tensor> grads_;
   int64_t batch_ = 0;
@@ -57,7 +57,10 @@ std::vector<Tensor> outputs(const Graph& graph, const Workspace& ws);
 /// Reverse mode after `forward` on the same workspace: `output_cotangents`
 /// holds one tensor per graph output, shaped like it (the vector u in uᵀJ).
 /// Returns uᵀ∂outputs/∂inputs and, when `with_params`, uᵀ∂outputs/∂params.
+/// Training needs no input gradient: `with_inputs = false` skips the work
+/// that only leads to the inputs (e.g. the first layer's input VJP) and
+/// leaves `Gradients::inputs` empty.
 Gradients backward(const Graph& graph, Workspace& ws, const std::vector<Tensor>& output_cotangents,
-                   bool with_params = false);
+                   bool with_params = false, bool with_inputs = true);
 
 }  // namespace trim
