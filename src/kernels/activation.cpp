@@ -1,1 +1,205 @@
-// placeholder: filled in by its family's work
+#include "trim/kernels/activation.hpp"
+
+#include <Eigen/Core>
+#include <algorithm>
+
+namespace trim::kernels {
+
+namespace {
+
+// The smooth activations are written once against Eigen's packet layer
+// (SSE / AVX / AVX-512 / NEON, whatever the build targets): its exp, expm1,
+// log1p and tanh are vectorised, and its compare + select turn the branches
+// of each φ into blends. Plain loops would not do: GCC keeps a select whose
+// arms hold float operations as a branch under its default -ftrapping-math,
+// so those loops stay scalar and mispredict on every sign change.
+namespace ei = Eigen::internal;
+using Packet = ei::packet_traits<float>::type;
+constexpr int64_t kWidth = sizeof(Packet) / sizeof(float);
+
+constexpr float kInvSqrt2 = 0.70710678118654752440f;
+constexpr float kInvSqrt2Pi = 0.39894228040143267794f;
+
+inline Packet cst(float v) { return ei::pset1<Packet>(v); }
+
+/// y[i] = f(x[i]) packet by packet; the tail goes through a zero-padded
+/// stack packet (f(0) is finite for every f here). y may alias x.
+template <class F>
+void map_packets(const float* x, float* y, int64_t n, F f) {
+  int64_t i = 0;
+  for (; i + kWidth <= n; i += kWidth) ei::pstoreu(y + i, f(ei::ploadu<Packet>(x + i)));
+  if (i < n) {
+    alignas(64) float buf[kWidth] = {};
+    std::copy(x + i, x + n, buf);
+    ei::pstore(buf, f(ei::pload<Packet>(buf)));
+    std::copy(buf, buf + (n - i), y + i);
+  }
+}
+
+/// 1 / (1 + exp(−z)): full relative accuracy on both sides; Eigen's exp
+/// saturates at ~3e38 instead of overflowing, so far left gives ~0, not NaN.
+inline Packet logistic(const Packet& z) {
+  return ei::pdiv(cst(1.0f), ei::padd(cst(1.0f), ei::pexp(ei::pnegate(z))));
+}
+
+/// e / (1 + e)² for e = exp(−c·|x|) ∈ (0, 1]: σ' (c = 1) or tanh' / 4
+/// (c = 2) with no cancellation near saturation.
+inline Packet bell(const Packet& x, float c) {
+  const Packet e = ei::pexp(ei::pmul(ei::pabs(x), cst(-c)));
+  const Packet q = ei::padd(cst(1.0f), e);
+  return ei::pdiv(e, ei::pmul(q, q));
+}
+
+/// expm1(v) for v ≤ 0, cheaper than Eigen's generic expm1 (exp, log and a
+/// division): exp(v) − 1 below −1/2, where it loses at most ~2 ulp, and the
+/// Taylor polynomial to degree 8 above (remainder < 1e-8 relative).
+inline Packet expm1_nonpositive(const Packet& v) {
+  Packet q = cst(1.0f / 40320.0f);
+  q = ei::pmadd(q, v, cst(1.0f / 5040.0f));
+  q = ei::pmadd(q, v, cst(1.0f / 720.0f));
+  q = ei::pmadd(q, v, cst(1.0f / 120.0f));
+  q = ei::pmadd(q, v, cst(1.0f / 24.0f));
+  q = ei::pmadd(q, v, cst(1.0f / 6.0f));
+  q = ei::pmadd(q, v, cst(0.5f));
+  const Packet taylor = ei::pmadd(ei::pmul(q, v), v, v);  // v + v²·q
+  const Packet direct = ei::psub(ei::pexp(v), cst(1.0f));
+  return ei::pselect(ei::pcmp_lt(v, cst(-0.5f)), direct, taylor);
+}
+
+/// Φ(x) (standard normal CDF) and g = exp(−x²/2), with small relative
+/// error in both tails.
+///
+/// Φ(−|x|) = ½·erfc(|x|/√2) = ½·t·exp(−x²/2)·exp(P(t)), t = 1/(1 + |x|/(2√2)),
+/// with the Chebyshev fit P of Numerical Recipes' erfcc (fractional error
+/// < 1.2e-7); Φ(|x|) = 1 − Φ(−|x|). exp(−x²/2) comes from the exact split
+/// x² = hi + lo as exp(−hi/2)·(1 − lo/2): rounding x² (or x/√2) first would
+/// cost ~x² ulp far in the tail, and 1 + erf would lose the left tail to
+/// cancellation altogether. g is set to 0 for |x| ≥ 16, where it underflows.
+inline void normal_cdf(const Packet& x, Packet& phi, Packet& g) {
+  const Packet ax = ei::pabs(x);
+  const Packet xc = ei::pmin(ax, cst(16.0f));
+  const Packet hi = ei::pmul(xc, xc);
+#ifdef __FMA__
+  const Packet lo = ei::pmadd(xc, xc, ei::pnegate(hi));  // fused: exact
+#else
+  // Dekker's exact product without FMA.
+  const Packet c = ei::pmul(cst(4097.0f), xc);
+  const Packet xh = ei::psub(c, ei::psub(c, xc)), xl = ei::psub(xc, xh);
+  const Packet lo = ei::padd(ei::padd(ei::psub(ei::pmul(xh, xh), hi), ei::pmul(cst(2.0f), ei::pmul(xh, xl))),
+                             ei::pmul(xl, xl));
+#endif
+  g = ei::pmul(ei::pexp(ei::pmul(hi, cst(-0.5f))), ei::psub(cst(1.0f), ei::pmul(lo, cst(0.5f))));
+  g = ei::pselect(ei::pcmp_lt(ax, cst(16.0f)), g, ei::pzero(g));
+  const Packet t = ei::pdiv(cst(1.0f), ei::pmadd(ax, cst(0.5f * kInvSqrt2), cst(1.0f)));
+  Packet q = cst(0.17087277f);
+  q = ei::pmadd(q, t, cst(-0.82215223f));
+  q = ei::pmadd(q, t, cst(1.48851587f));
+  q = ei::pmadd(q, t, cst(-1.13520398f));
+  q = ei::pmadd(q, t, cst(0.27886807f));
+  q = ei::pmadd(q, t, cst(-0.18628806f));
+  q = ei::pmadd(q, t, cst(0.09678418f));
+  q = ei::pmadd(q, t, cst(0.37409196f));
+  q = ei::pmadd(q, t, cst(1.00002368f));
+  q = ei::pmadd(q, t, cst(-1.26551223f));
+  const Packet left = ei::pmul(ei::pmul(cst(0.5f), t), ei::pmul(g, ei::pexp(q)));  // Φ(−|x|)
+  phi = ei::pselect(ei::pcmp_lt(x, ei::pzero(x)), left, ei::psub(cst(1.0f), left));
+}
+
+}  // namespace
+
+// ---- relu / leaky relu (plain loops; the compiler vectorises them) --------------
+
+void relu_forward(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void relu_derivative(const float* x, float* d, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) d[i] = x[i] > 0.0f ? 1.0f : 0.0f;
+}
+
+void leaky_relu_forward(const float* x, float* y, int64_t n, float slope) {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : slope * x[i];
+}
+
+void leaky_relu_derivative(const float* x, float* d, int64_t n, float slope) {
+  for (int64_t i = 0; i < n; ++i) d[i] = x[i] > 0.0f ? 1.0f : slope;
+}
+
+// ---- elu --------------------------------------------------------------------------
+
+void elu_forward(const float* x, float* y, int64_t n, float alpha) {
+  // max(x, 0) + α·expm1(min(x, 0)) is exactly x or α·expm1(x).
+  map_packets(x, y, n, [alpha](const Packet& v) {
+    return ei::padd(ei::pmax(v, ei::pzero(v)), ei::pmul(cst(alpha), expm1_nonpositive(ei::pmin(v, ei::pzero(v)))));
+  });
+}
+
+void elu_derivative(const float* x, float* d, int64_t n, float alpha) {
+  map_packets(x, d, n, [alpha](const Packet& v) {
+    const Packet neg = ei::pmul(cst(alpha), ei::pexp(ei::pmin(v, ei::pzero(v))));
+    return ei::pselect(ei::pcmp_lt(ei::pzero(v), v), cst(1.0f), neg);
+  });
+}
+
+// ---- tanh -------------------------------------------------------------------------
+
+void tanh_forward(const float* x, float* y, int64_t n) {
+  // Eigen's rational approximation: a few ulp, exactly ±1 when saturated.
+  map_packets(x, y, n, [](const Packet& v) { return ei::ptanh(v); });
+}
+
+void tanh_derivative(const float* x, float* d, int64_t n) {
+  // 1 − tanh² = 4e / (1 + e)², e = exp(−2|x|).
+  map_packets(x, d, n, [](const Packet& v) { return ei::pmul(cst(4.0f), bell(v, 2.0f)); });
+}
+
+// ---- sigmoid ----------------------------------------------------------------------
+
+void sigmoid_forward(const float* x, float* y, int64_t n) {
+  map_packets(x, y, n, [](const Packet& v) { return logistic(v); });
+}
+
+void sigmoid_derivative(const float* x, float* d, int64_t n) {
+  // σ(1 − σ) = e / (1 + e)², e = exp(−|x|).
+  map_packets(x, d, n, [](const Packet& v) { return bell(v, 1.0f); });
+}
+
+// ---- softplus ---------------------------------------------------------------------
+
+void softplus_forward(const float* x, float* y, int64_t n, float beta, float threshold) {
+  // log(1 + exp(z)) = max(z, 0) + log1p(exp(−|z|)), z = βx: never overflows.
+  map_packets(x, y, n, [beta, threshold](const Packet& v) {
+    const Packet z = ei::pmul(v, cst(beta));
+    const Packet l = ei::plog1p(ei::pexp(ei::pnegate(ei::pabs(z))));
+    const Packet soft = ei::pdiv(ei::padd(ei::pmax(z, ei::pzero(z)), l), cst(beta));
+    return ei::pselect(ei::pcmp_lt(cst(threshold), z), v, soft);
+  });
+}
+
+void softplus_derivative(const float* x, float* d, int64_t n, float beta, float threshold) {
+  map_packets(x, d, n, [beta, threshold](const Packet& v) {
+    const Packet z = ei::pmul(v, cst(beta));
+    return ei::pselect(ei::pcmp_lt(cst(threshold), z), cst(1.0f), logistic(z));
+  });
+}
+
+// ---- gelu -------------------------------------------------------------------------
+
+void gelu_forward(const float* x, float* y, int64_t n) {
+  map_packets(x, y, n, [](const Packet& v) {
+    Packet phi, g;
+    normal_cdf(v, phi, g);
+    return ei::pmul(v, phi);
+  });
+}
+
+void gelu_derivative(const float* x, float* d, int64_t n) {
+  // Φ(x) + x·φ(x), φ = g / √(2π).
+  map_packets(x, d, n, [](const Packet& v) {
+    Packet phi, g;
+    normal_cdf(v, phi, g);
+    return ei::pmadd(ei::pmul(v, g), cst(kInvSqrt2Pi), phi);
+  });
+}
+
+}  // namespace trim::kernels
