@@ -1,5 +1,7 @@
 #include "trim/graph/op.hpp"
 
+#include <algorithm>
+
 #include "trim/core/error.hpp"
 
 namespace trim {
@@ -54,11 +56,17 @@ void ElementwiseOp::backward(const OpArgs& args, const Tensor&, const Tensor& dy
                              const OpGrads& grads) const {
   Tensor* dx = grads.input(0);
   if (!dx) return;
-  Tensor d(dy.shape());
-  dphi(args.input().data(), d.data(), d.numel());
-  float* out = dx->data();
+  // φ' in stack-sized chunks: no allocation per call.
+  constexpr int64_t chunk = 256;
+  float d[chunk];
+  const float* x = args.input().data();
   const float* g = dy.data();
-  for (int64_t i = 0; i < d.numel(); ++i) out[i] += g[i] * d[i];
+  float* out = dx->data();
+  for (int64_t begin = 0; begin < dy.numel(); begin += chunk) {
+    const int64_t n = std::min(chunk, dy.numel() - begin);
+    dphi(x + begin, d, n);
+    for (int64_t i = 0; i < n; ++i) out[begin + i] += g[begin + i] * d[i];
+  }
 }
 
 }  // namespace trim

@@ -7,6 +7,7 @@
 //   <values, row-major, whitespace separated>
 // Lines starting with '#' are comments.
 
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -43,7 +44,11 @@ class Fixture {
       for (float& v : t) {
         std::string s;
         in >> s;
-        v = std::stof(s);
+        // strtof, not stof: stof throws on subnormal values such as sigmoid(-100).
+        char* end = nullptr;
+        v = std::strtof(s.c_str(), &end);
+        if (s.empty() || *end != '\0')
+          throw IoError("fixture " + path_ + ": bad number '" + s + "' in tensor '" + name + "'");
       }
       if (!in) throw IoError("fixture " + path_ + ": truncated at tensor '" + name + "'");
       tensors_[name] = std::move(t);
