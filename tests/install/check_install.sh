@@ -12,9 +12,11 @@ echo "== install into a temporary prefix"
 meson install -C "$build" --destdir "$tmp/root" --quiet
 pc=$(find "$tmp/root" -name trim.pc | head -n 1)
 [ -n "$pc" ] || { echo "trim.pc was not installed"; exit 1; }
+# The files were staged under $tmp/root; point the installed trim.pc at them,
+# as if the build had been configured with that prefix.
+sed -i "s|^prefix=|prefix=$tmp/root|" "$pc"
 export PKG_CONFIG_PATH=$(dirname "$pc")
-# The prefix is relocated to where the .pc file now lives.
-pkgconf="pkg-config --define-prefix"
+pkgconf="pkg-config"
 libdir=$($pkgconf --variable=libdir trim)
 $pkgconf --modversion trim
 
