@@ -1,0 +1,1 @@
+// placeholder: FFTW kernels arrive with the Fourier work

@@ -1,0 +1,1 @@
+// placeholder: FFT tests arrive with the Fourier work
