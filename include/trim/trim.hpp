@@ -24,6 +24,7 @@
 #include "trim/kernels/batch_norm.hpp"
 #include "trim/kernels/conv.hpp"
 #include "trim/kernels/dense.hpp"
+#include "trim/kernels/fft.hpp"
 #include "trim/kernels/pool.hpp"
 #include "trim/kernels/softmax.hpp"
 #include "trim/kernels/structural.hpp"
