@@ -1,0 +1,51 @@
+#pragma once
+/// \file
+/// Groupings of transform coefficients: the features TRIM attributes to
+/// (radial frequency bands, wavelet sub-bands, dictionary components).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "trim/core/tensor.hpp"
+#include "trim/transforms/transform.hpp"
+
+namespace trim {
+
+/// An integer label per coefficient element of one example
+/// (`coefficient_shape`, row-major); the real and imaginary parts of a
+/// complex coefficient share their label. Label -1: in no group.
+struct Grouping {
+  Shape coefficient_shape;
+  std::vector<int32_t> labels;
+  std::vector<std::string> names;  ///< one per group, for tables and plots
+  std::vector<double> centers;     ///< one per group, in the grouping's units (plots)
+  std::string units;               ///< e.g. "normalised radius", "Hz", "multipole l"
+
+  int size() const { return static_cast<int>(names.size()); }
+  /// 1 where the label is `group`, else 0; shape `coefficient_shape`.
+  Tensor mask(int group) const;
+};
+
+/// `n_bands` equal-width bands of the normalised frequency radius covering
+/// [0, √2] (2-D) or [0, 1] (1-D). Frequencies are NumPy's fftfreq divided by
+/// their maximum absolute value per axis; a coefficient is in a band when
+/// lo ≤ r < hi (the last band includes its upper edge). For fft1, fft2,
+/// rfft1, rfft2 transforms; ValueError otherwise.
+Grouping radial_bands(const Transform& t, int n_bands);
+/// One band [center − width, center + width) of the normalised radius
+/// (label 0; all else −1), as the reference's band sweeps.
+Grouping radial_band(const Transform& t, double center, double width);
+/// Bands with edges in physical units: `spacing` is the sample spacing
+/// (seconds, or arcmin per pixel); frequencies are cycles per unit
+/// (fftfreq(n, spacing)); for `units == "multipole l"` the radius is
+/// converted to ℓ = 2π·f with f in cycles per radian. `edges` ascending.
+Grouping physical_bands(const Transform& t, const std::vector<double>& edges, double spacing,
+                        const std::string& units);
+
+/// The part of x (a batch [N, input_shape...]) whose coefficients lie in
+/// `group`: T⁻¹(mask ⊙ T(x)). The parts of all groups of a partition sum to x
+/// (for an exact transform).
+Tensor bandpass(const Transform& t, const Tensor& x, const Grouping& grouping, int group);
+
+}  // namespace trim
