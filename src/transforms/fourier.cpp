@@ -1,1 +1,196 @@
-// placeholder: filled in by the Fourier transforms work
+#include "fourier.hpp"
+
+#include <algorithm>
+
+#include "trim/core/error.hpp"
+
+namespace trim::detail {
+
+namespace {
+
+using kernels::Norm;
+
+/// The norm whose *forward* scaling equals the *inverse* scaling of `n`:
+/// the adjoint of an inverse transform is an unscaled forward transform times
+/// the inverse's scale.
+Norm swapped(Norm n) {
+  switch (n) {
+    case Norm::Backward: return Norm::Forward;
+    case Norm::Forward: return Norm::Backward;
+    case Norm::Ortho: return Norm::Ortho;
+  }
+  return n;
+}
+
+const char* norm_suffix(Norm n) {
+  switch (n) {
+    case Norm::Backward: return "";
+    case Norm::Ortho: return ":ortho";
+    case Norm::Forward: return ":forward";
+  }
+  return "";
+}
+
+Shape batched(int64_t n, const Shape& per_example) {
+  Shape s{n};
+  for (int64_t v : per_example) s.push_back(v);
+  return s;
+}
+
+/// Multiplies, along axis `axis` of `t` (row-major; `inner` elements per
+/// index of that axis), each slice k by w(k).
+template <class W>
+void scale_axis(Tensor& t, int64_t axis_len, int64_t inner, W w) {
+  const int64_t outer = t.numel() / (axis_len * inner);
+  float* p = t.data();
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t k = 0; k < axis_len; ++k) {
+      const float f = w(k);
+      if (f == 1.0f) {
+        p += inner;
+        continue;
+      }
+      for (int64_t i = 0; i < inner; ++i) *p++ *= f;
+    }
+}
+
+class FourierTransform final : public Transform {
+ public:
+  explicit FourierTransform(FourierSpec s)
+      : Transform(s.input_shape, s.coefficient_shape), spec_(std::move(s)) {}
+  std::string spec() const override { return spec_.spec(); }
+  int axes() const override { return spec_.d; }
+  Tensor forward(const Tensor& x) const override {
+    check_batched(x.shape(), input_shape(), "transform '" + spec() + "' forward");
+    return spec_.forward(x);
+  }
+  Tensor inverse(const Tensor& s) const override {
+    check_batched(s.shape(), coefficient_shape(), "transform '" + spec() + "' inverse");
+    return spec_.inverse(s);
+  }
+  std::shared_ptr<const Op> inverse_op() const override { return std::make_shared<FourierInverse>(spec_); }
+
+ private:
+  FourierSpec spec_;
+};
+
+}  // namespace
+
+void check_batched(const Shape& x, const Shape& per_example, const std::string& where) {
+  bool ok = x.rank() == per_example.rank() + 1;
+  for (int i = 0; ok && i < per_example.rank(); ++i) ok = x[i + 1] == per_example[i];
+  if (!ok) throw ShapeError(where + ": input " + x.str() + ", expected " + batched(Shape::free, per_example).str());
+}
+
+std::string FourierSpec::spec() const {
+  const char* name = family == FourierFamily::Fft ? "fft" : family == FourierFamily::Rfft ? "rfft" : "dct";
+  return name + std::to_string(d) + norm_suffix(norm);
+}
+
+Tensor FourierSpec::forward(const Tensor& x) const {
+  switch (family) {
+    case FourierFamily::Fft: return kernels::fft_real(x, d, norm);
+    case FourierFamily::Rfft: return kernels::rfftn(x, d, norm);
+    case FourierFamily::Dct: return kernels::dct(x, d, 2, norm);
+  }
+  return {};
+}
+
+Tensor FourierSpec::inverse(const Tensor& s) const {
+  switch (family) {
+    case FourierFamily::Fft: {
+      const Tensor c = kernels::ifftn(s, d, norm);
+      Tensor x(batched(s.dim(0), input_shape));
+      const int64_t n = x.numel();
+      const float* src = c.data();
+      float* dst = x.data();
+      for (int64_t i = 0; i < n; ++i) dst[i] = src[2 * i];
+      return x;
+    }
+    case FourierFamily::Rfft: return kernels::irfftn(s, d, input_shape[input_shape.rank() - 1], norm);
+    case FourierFamily::Dct: return kernels::idct(s, d, 2, norm);
+  }
+  return {};
+}
+
+Tensor FourierSpec::adjoint(const Tensor& g) const {
+  switch (family) {
+    case FourierFamily::Fft:
+      // <Re(c W s), g> = <s, c conj(W) g> with W_jk = e^{+2πi jk/n}: an
+      // unnormalised DFT of g times the inverse's scale c.
+      return kernels::fft_real(g, d, swapped(norm));
+    case FourierFamily::Rfft: {
+      // c2r = Re-part-taking 1-D c2r over the last axis after a complex
+      // inverse over the others; the 1-D c2r weighs interior bins by 2.
+      Tensor s = kernels::rfftn(g, d, swapped(norm));
+      const int64_t n = input_shape[input_shape.rank() - 1];
+      const int64_t h = n / 2 + 1;
+      scale_axis(s, h, 2, [n](int64_t k) { return (k != 0 && 2 * k != n) ? 2.0f : 1.0f; });
+      return s;
+    }
+    case FourierFamily::Dct: {
+      if (norm == Norm::Ortho) return kernels::dct(g, d, 2, Norm::Ortho);
+      // DCT-III matrix (REDFT01) = DCT-II matrix (REDFT10) transposed with
+      // column 0 halved, per axis; the scale c matches dct with swapped norm.
+      Tensor s = kernels::dct(g, d, 2, swapped(norm));
+      int64_t inner = 1;
+      for (int a = 0; a < d; ++a) {
+        const int64_t len = input_shape[input_shape.rank() - 1 - a];
+        scale_axis(s, len, inner, [](int64_t k) { return k == 0 ? 0.5f : 1.0f; });
+        inner *= len;
+      }
+      return s;
+    }
+  }
+  return {};
+}
+
+std::shared_ptr<const Transform> make_fourier(FourierFamily family, int d, kernels::Norm norm,
+                                              const Shape& input_shape) {
+  FourierSpec s;
+  s.family = family;
+  s.d = d;
+  s.norm = norm;
+  s.input_shape = input_shape;
+  const std::string where = "transform '" + s.spec() + "'";
+  if (input_shape.rank() < d)
+    throw ShapeError(where + ": input shape " + input_shape.str() + " has " + std::to_string(input_shape.rank()) +
+                     " axes, expected at least " + std::to_string(d));
+  for (int64_t v : input_shape)
+    if (v < 1) throw ShapeError(where + ": input shape " + input_shape.str() + " must have positive sizes");
+  if (input_shape.rank() + 1 > Shape::max_rank)
+    throw ShapeError(where + ": input shape " + input_shape.str() + " has too many axes");
+  Shape c = input_shape;
+  if (family == FourierFamily::Rfft) c[c.rank() - 1] = c[c.rank() - 1] / 2 + 1;
+  if (family != FourierFamily::Dct) c.push_back(2);
+  s.coefficient_shape = c;
+  return std::make_shared<FourierTransform>(std::move(s));
+}
+
+// ---- FourierInverse ----------------------------------------------------------
+
+std::string FourierInverse::type() const {
+  const std::string s = spec_.spec();
+  return "inverse_" + s.substr(0, s.find(':'));
+}
+
+Shape FourierInverse::infer_shape(const std::vector<Shape>& in, const std::vector<Shape>&,
+                                  const std::string& where) const {
+  const Shape& x = in.at(0);
+  check_batched(x, spec_.coefficient_shape, where);
+  return batched(x[0], spec_.input_shape);
+}
+
+void FourierInverse::forward(const OpArgs& a, Tensor& y) const {
+  Tensor x = spec_.inverse(a.input());
+  std::copy(x.begin(), x.end(), y.begin());
+}
+
+void FourierInverse::backward(const OpArgs&, const Tensor&, const Tensor& dy, const OpGrads& g) const {
+  Tensor* ds = g.input(0);
+  if (!ds) return;
+  const Tensor adj = spec_.adjoint(dy);
+  ds->as_vector() += adj.as_vector();
+}
+
+}  // namespace trim::detail

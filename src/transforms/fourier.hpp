@@ -1,0 +1,81 @@
+#pragma once
+/// \file
+/// Internal: the Fourier-family transforms (fft1/2, rfft1/2, dct1/2) and the
+/// graph op of their inverse. Public entry points are in
+/// `trim/transforms/transform.hpp`; `make_transform` calls `make_fourier`.
+
+#include <memory>
+#include <string>
+
+#include "trim/graph/op.hpp"
+#include "trim/kernels/fft.hpp"
+#include "trim/transforms/transform.hpp"
+
+namespace trim::detail {
+
+enum class FourierFamily { Fft, Rfft, Dct };
+
+/// Everything a Fourier transform needs, shared (by value) by the transform
+/// and its inverse op so the op does not refer to the transform.
+struct FourierSpec {
+  FourierFamily family = FourierFamily::Fft;
+  int d = 1;                                   ///< number of transformed trailing axes
+  kernels::Norm norm = kernels::Norm::Backward;
+  Shape input_shape;                           ///< one example, no batch axis
+  Shape coefficient_shape;                     ///< one example, no batch axis
+
+  std::string spec() const;
+  /// s = T(x), x batched [N, input_shape...].
+  Tensor forward(const Tensor& x) const;
+  /// x = T⁻¹(s), s batched [N, coefficient_shape...].
+  Tensor inverse(const Tensor& s) const;
+  /// (T⁻¹)ᵀ g: the exact adjoint of `inverse` (a real-linear map), g batched
+  /// [N, input_shape...] -> [N, coefficient_shape...].
+  ///
+  /// Gradients and the imaginary part: coefficients are real (re, im) pairs
+  /// and the inverse is a real-linear map of all of them, so every re and
+  /// every im gets its own gradient, even when the inverse only uses part of
+  /// it. For fft1/fft2 the inverse is Re(F⁻¹ s), whose adjoint is c·DFT(g)
+  /// (c the inverse's scale: 1/n, 1/√n or 1): both members of a Hermitian
+  /// pair (k and −k) receive the gradient, conjugate to each other, and im
+  /// parts are not zero. For rfft1/rfft2 the c2r inverse counts each interior
+  /// bin of the last axis twice (its Hermitian mirror is implied), so the
+  /// adjoint is c·rfftn(g) with those bins doubled; the DC and Nyquist bins'
+  /// im parts are ignored by c2r and get gradient 0. For dct1/dct2 the
+  /// adjoint of the (scaled) DCT-III is the (scaled) DCT-II with index 0 of
+  /// each axis halved (no halving for ortho, where it is the forward DCT).
+  Tensor adjoint(const Tensor& g) const;
+};
+
+/// Builds a Fourier transform for examples of shape `input_shape`; throws
+/// ShapeError when it has fewer than `d` axes or an axis of size 0.
+std::shared_ptr<const Transform> make_fourier(FourierFamily family, int d, kernels::Norm norm,
+                                              const Shape& input_shape);
+
+/// The inverse of a Fourier transform as a graph op (Kind::Linear, no bias,
+/// backward = FourierSpec::adjoint).
+class FourierInverse final : public Op {
+ public:
+  explicit FourierInverse(FourierSpec spec) : spec_(std::move(spec)) {}
+  Kind kind() const override { return Kind::Linear; }
+  /// "inverse_rfft2" (no norm suffix: types are identifiers).
+  std::string type() const override;
+  Shape infer_shape(const std::vector<Shape>& inputs, const std::vector<Shape>& params,
+                    const std::string& where) const override;
+  void forward(const OpArgs& args, Tensor& y) const override;
+  void backward(const OpArgs& args, const Tensor& y, const Tensor& dy,
+                const OpGrads& grads) const override;
+  void forward_unbiased(const OpArgs& args, Tensor& y) const override { forward(args, y); }
+  bool has_bias(const OpArgs&) const override { return false; }
+  void add_bias(const OpArgs&, Tensor&, float) const override {}
+  const FourierSpec& spec() const { return spec_; }
+
+ private:
+  FourierSpec spec_;
+};
+
+/// Checks that op input shape `x` is [*, per_example...]; throws ShapeError
+/// starting with `where` otherwise.
+void check_batched(const Shape& x, const Shape& per_example, const std::string& where);
+
+}  // namespace trim::detail
