@@ -28,6 +28,8 @@
 #include "trim/kernels/pool.hpp"
 #include "trim/kernels/softmax.hpp"
 #include "trim/kernels/structural.hpp"
+#include "trim/transforms/grouping.hpp"
+#include "trim/transforms/transform.hpp"
 #include "trim/train/loss.hpp"
 #include "trim/train/optimizer.hpp"
 #include "trim/train/trainer.hpp"
