@@ -47,9 +47,7 @@ TEST_CASE("batch_norm matches torch BatchNorm1d/2d/3d eval mode and passes the c
     INFO("case " << p);
     const Tensor& xv = f[p + "x"];
     Graph g;
-    Shape per_example;
-    for (int a = 1; a < xv.rank(); ++a) per_example.push_back(xv.dim(a));
-    const NodeId y = nn::batch_norm(g, nn::input(g, "x", per_example), "bn", f[p + "eps"][0]);
+    const NodeId y = nn::batch_norm(g, nn::input(g, "x", test::per_example(xv.shape())), "bn", f[p + "eps"][0]);
     g.set_outputs({y});
     g.finalize();
     for (const char* n : {"weight", "bias", "running_mean", "running_var"})

@@ -51,18 +51,13 @@ void close(const Tensor& a, const Tensor& ref, double rtol, const std::string& w
   test::require_close(a, ref, rtol, std::max(1e-3, 0.1 * m), what);
 }
 
-Shape per_example(const Shape& s) {
-  Shape r;
-  for (int i = 1; i < s.rank(); ++i) r.push_back(s[i]);
-  return r;
-}
 
 /// Builds x -> conv -> output for fixture `f`, runs forward and backward and
 /// compares with PyTorch, then runs the gradient and kind checks.
 template <class Build>
 void check_fixture(const test::Fixture& f, bool bias, Build build) {
   Graph g(5);
-  const NodeId x = nn::input(g, "x", per_example(f["x"].shape()));
+  const NodeId x = nn::input(g, "x", test::per_example(f["x"].shape()));
   const NodeId y = build(g, x);
   g.set_outputs({y});
   g.finalize();

@@ -25,9 +25,7 @@ struct PoolGraph {
 
   PoolGraph(bool max, const Tensor& c, const Shape& x_shape) {
     const auto v = [&](int64_t i) { return static_cast<int64_t>(std::lround(c[i])); };
-    Shape per_example;
-    for (int a = 1; a < x_shape.rank(); ++a) per_example.push_back(x_shape[a]);
-    const NodeId x = nn::input(g, "x", per_example);
+    const NodeId x = nn::input(g, "x", test::per_example(x_shape));
     if (c.numel() == 6) {
       nn::Pool1dOptions o;
       o.stride = v(1);
@@ -103,9 +101,7 @@ TEST_CASE("global_avg_pool matches torch adaptive pooling and is Linear", "[ops]
     const std::string p = "global." + std::to_string(i);
     const Tensor& x = f[p + ".x"];
     Graph g;
-    Shape per_example;
-    for (int a = 1; a < x.rank(); ++a) per_example.push_back(x.dim(a));
-    const NodeId y = nn::global_avg_pool(g, nn::input(g, "x", per_example), "gap");
+    const NodeId y = nn::global_avg_pool(g, nn::input(g, "x", test::per_example(x.shape())), "gap");
     g.set_outputs({y});
     g.finalize();
     Shape expected = x.shape();

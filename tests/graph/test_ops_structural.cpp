@@ -17,12 +17,6 @@ using trim::test::require_ok;
 
 namespace {
 
-/// Per-example shape of a fixture tensor (its shape without axis 0).
-Shape per_example(const Tensor& t) {
-  Shape s;
-  for (int k = 1; k < t.rank(); ++k) s.push_back(t.dim(k));
-  return s;
-}
 
 /// Runs `g` (single output) on `inputs`, compares the output with `y` and
 /// the input gradients for cotangent `u` with `dx` (exact copies: tight).
@@ -58,7 +52,7 @@ TEST_CASE("transpose matches torch.permute", "[ops][structural]") {
       {"t0231", {0, 2, 3, 1}}, {"t0312", {0, 3, 1, 2}}, {"t0132", {0, 1, 3, 2}}, {"t0213", {0, 2, 1, 3}}};
   for (const auto& [name, perm] : cases) {
     INFO(name);
-    Graph g = single(per_example(x), [&, p = perm](Graph& gr, NodeId in) { return nn::transpose(gr, in, p, "t"); });
+    Graph g = single(test::per_example(x.shape()), [&, p = perm](Graph& gr, NodeId in) { return nn::transpose(gr, in, p, "t"); });
     const NodeId y = g.outputs()[0];
     CHECK(g.node(y).op->kind() == Kind::Structural);
     CHECK(g.shape(y)[0] == Shape::free);
@@ -112,7 +106,7 @@ TEST_CASE("slice matches torch slicing", "[ops][structural]") {
   for (const Case& c : {Case{"s1", 1, 1, 5, 2}, Case{"s2", 2, -4, 100, 3}, Case{"s3", -1, 2, -1, 1},
                         Case{"s4", 1, 4, 5, 1}}) {
     INFO(c.name);
-    Graph g = single(per_example(x), [&](Graph& gr, NodeId in) {
+    Graph g = single(test::per_example(x.shape()), [&](Graph& gr, NodeId in) {
       return nn::slice(gr, in, c.axis, c.start, c.end, c.step, "s");
     });
     const auto& op = dynamic_cast<const ops::Slice&>(*g.node(g.outputs()[0]).op);
@@ -130,7 +124,7 @@ TEST_CASE("pad matches torch.nn.functional.pad and declares its kind by value", 
   const Tensor& x = f["p_x"];  // [2,3,4]
   const std::vector<std::array<int64_t, 2>> p0{{1, 2}, {0, 3}}, p1{{0, 1}, {2, 1}};
   {
-    Graph g = single(per_example(x), [&](Graph& gr, NodeId in) { return nn::pad(gr, in, p0, 0.0f, "p"); });
+    Graph g = single(test::per_example(x.shape()), [&](Graph& gr, NodeId in) { return nn::pad(gr, in, p0, 0.0f, "p"); });
     const auto& op = dynamic_cast<const ops::Pad&>(*g.node(g.outputs()[0]).op);
     CHECK(op.kind() == Kind::Structural);
     CHECK(op.pads() == p0);
@@ -140,7 +134,7 @@ TEST_CASE("pad matches torch.nn.functional.pad and declares its kind by value", 
     require_checks(g, {x});
   }
   {
-    Graph g = single(per_example(x), [&](Graph& gr, NodeId in) { return nn::pad(gr, in, p1, 1.5f, "p"); });
+    Graph g = single(test::per_example(x.shape()), [&](Graph& gr, NodeId in) { return nn::pad(gr, in, p1, 1.5f, "p"); });
     const auto& op = dynamic_cast<const ops::Pad&>(*g.node(g.outputs()[0]).op);
     CHECK(op.kind() == Kind::Linear);
     CHECK(op.value() == 1.5f);

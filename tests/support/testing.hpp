@@ -19,6 +19,13 @@ inline Tensor randn(const Shape& s, uint64_t seed, float scale = 1.0f) {
   return t;
 }
 
+/// A shape without its leading (batch) axis: what nn::input takes.
+inline Shape per_example(const Shape& s) {
+  Shape r;
+  for (int i = 1; i < s.rank(); ++i) r.push_back(s[i]);
+  return r;
+}
+
 /// max |a−b| / max(|b|, floor) <= rtol, with a readable failure message.
 inline void require_close(const Tensor& a, const Tensor& b, double rtol, double floor = 1e-3,
                           const std::string& what = "") {
