@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "fourier.hpp"
+#include "registry.hpp"
 #include "trim/core/error.hpp"
 
 namespace trim {
@@ -68,6 +69,10 @@ std::shared_ptr<const Transform> make_transform(const std::string& spec, const S
     return std::make_shared<Identity>(input_shape);
   }
 
+  if (name == "dwt1" || name == "dwt2" || name == "swt1" || name == "swt2")
+    return detail::make_wavelet_transform(spec, input_shape);
+  if (name == "nmf" || name == "pca" || name == "dict") return detail::make_dictionary_transform(spec, input_shape);
+
   detail::FourierFamily family;
   int d;
   if (name == "fft1") family = detail::FourierFamily::Fft, d = 1;
@@ -78,7 +83,7 @@ std::shared_ptr<const Transform> make_transform(const std::string& spec, const S
   else if (name == "dct2") family = detail::FourierFamily::Dct, d = 2;
   else
     throw ValueError("unknown transform '" + name + "' in '" + spec +
-                     "' (expected identity, fft1, fft2, rfft1, rfft2, dct1 or dct2)");
+                     "' (expected identity, fft1, fft2, rfft1, rfft2, dct1, dct2, dwt1, dwt2, swt1, swt2, nmf, pca or dict)");
   kernels::Norm norm;
   if (norm_name == "backward") norm = kernels::Norm::Backward;
   else if (norm_name == "ortho") norm = kernels::Norm::Ortho;
