@@ -11,6 +11,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+
+#include "trim/core/parallel.hpp"
 #include <tuple>
 #include <type_traits>
 #include <vector>
@@ -198,6 +200,25 @@ void scale(Tensor& t, double s) {
   t.as_vector() *= static_cast<float>(s);
 }
 
+void scale(float* p, int64_t n, double s) {
+  if (s == 1.0) return;
+  const float f = static_cast<float>(s);
+  for (int64_t i = 0; i < n; ++i) p[i] *= f;
+}
+
+/// Runs fn(first, count) over the batch items, split across threads when
+/// there are several items and enough work for threads to pay off (each
+/// chunk executes its own howmany plan; at most two chunk sizes are planned).
+template <class F>
+void over_batch(int64_t batch, int64_t floats_per_item, F&& fn) {
+  constexpr int64_t min_parallel_floats = int64_t(1) << 16;
+  if (batch < 2 || batch * floats_per_item < min_parallel_floats || in_parallel()) {
+    fn(int64_t(0), batch);
+    return;
+  }
+  parallel_for(batch, [&](int64_t b0, int64_t b1) { fn(b0, b1 - b0); });
+}
+
 Shape with_trailing(const Shape& s, int64_t last) {
   Shape r = s;
   if (r.rank() >= Shape::max_rank)
@@ -371,22 +392,86 @@ void fft_clear_plans() {
 
 // ---------------------------------------------------------------- transforms
 
-Tensor fft_real(const Tensor& x, int d, Norm norm) {
+namespace {
+
+/// Gives `y` shape `s`, keeping its allocation when it is large enough
+/// (repeated calls with the same output reuse warm memory instead of paying
+/// for fresh pages every time).
+void ensure_shape(Tensor& y, const Shape& s) {
+  if (y.shape() != s || y.numel() != s.numel()) y.resize(s);
+}
+
+/// Per-thread scratch for c2r, which destroys its input. Kept between calls
+/// up to `keep_limit` floats (64 MB) so that round trips do not allocate;
+/// larger requests get a temporary.
+float* c2r_scratch(int64_t n, Tensor& temporary) {
+  constexpr int64_t keep_limit = int64_t(1) << 24;
+  thread_local Tensor kept;
+  Tensor& t = n <= keep_limit ? kept : temporary;
+  if (t.numel() < n) t.resize(Shape{n});
+  return t.data();
+}
+
+/// Validates an irfftn request and returns the output shape and c2r sizes.
+Shape irfft_output(const Shape& in, const Layout& H, int64_t last_size, std::vector<int>& n, const char* where) {
+  const std::string w(where);
+  if (last_size < 1) throw ValueError(w + ": output size of the last axis must be >= 1, got " + std::to_string(last_size));
+  if (H.n.back() != last_size / 2 + 1)
+    throw ShapeError(w + ": input " + in.str() + " has " + std::to_string(H.n.back()) +
+                     " half-spectrum entries on its last transformed axis, expected last_size/2+1 = " +
+                     std::to_string(last_size / 2 + 1) + " for output size " + std::to_string(last_size));
+  Shape out;
+  for (int a = 0; a < in.rank() - 2; ++a) out.push_back(in[a]);
+  out.push_back(last_size);
+  n = H.n;
+  n.back() = static_cast<int>(last_size);
+  if (H.batch * (H.N / H.n.back() * last_size) > INT_MAX)
+    throw ValueError(w + ": output " + out.str() + " is too large for one FFTW plan");
+  return out;
+}
+
+/// c2r of the half spectra in `work` (destroyed) into y, then the scale.
+void run_c2r(float* work, const std::vector<int>& n, int64_t batch, Tensor& y, Norm norm) {
+  const int64_t in_per_item = 2 * (product(n) / n.back()) * (n.back() / 2 + 1);
+  const int64_t out_per_item = product(n);
+  over_batch(batch, out_per_item, [&](int64_t first, int64_t count) {
+    float* in = work + first * in_per_item;
+    float* out = y.data() + first * out_per_item;
+    PlanPtr p = get_plan(PlanKind::C2R, n, static_cast<int>(count), in, out);
+    fftwf_execute_dft_c2r(p.get(), reinterpret_cast<fftwf_complex*>(in), out);
+    scale(out, count * out_per_item, dft_scale(norm, true, double(out_per_item)));
+  });
+}
+
+}  // namespace
+
+void fft_real_into(const Tensor& x, int d, Tensor& y, Norm norm) {
   const Layout L = layout(x, d, false, "fft_real");
-  Tensor y(with_trailing(x.shape(), 2));
-  if (y.empty()) return y;
-  PlanPtr p = get_plan(PlanKind::R2CFull, L.n, static_cast<int>(L.batch), x.data(), y.data());
-  // Out-of-place r2c preserves its input, so casting away const is safe.
-  fftwf_execute_dft_r2c(p.get(), const_cast<float*>(x.data()), reinterpret_cast<fftwf_complex*>(y.data()));
-  hermitian_fill(y.data(), L);
-  scale(y, dft_scale(norm, false, double(L.N)));
+  ensure_shape(y, with_trailing(x.shape(), 2));
+  if (y.empty()) return;
+  over_batch(L.batch, 2 * L.N, [&](int64_t first, int64_t count) {
+    float* in = const_cast<float*>(x.data()) + first * L.N;  // out-of-place r2c preserves its input
+    float* out = y.data() + 2 * first * L.N;
+    PlanPtr p = get_plan(PlanKind::R2CFull, L.n, static_cast<int>(count), in, out);
+    fftwf_execute_dft_r2c(p.get(), in, reinterpret_cast<fftwf_complex*>(out));
+    Layout chunk = L;
+    chunk.batch = count;
+    hermitian_fill(out, chunk);
+    scale(out, 2 * count * L.N, dft_scale(norm, false, double(L.N)));
+  });
+}
+
+Tensor fft_real(const Tensor& x, int d, Norm norm) {
+  Tensor y;
+  fft_real_into(x, d, y, norm);
   return y;
 }
 
 Tensor fft_complex(const Tensor& x, int d, bool inverse, Norm norm) {
   const char* where = inverse ? "ifftn" : "fftn";
   const Layout L = layout(x, d, true, where);
-  Tensor y(x.shape());
+  Tensor y;
+  ensure_shape(y, x.shape());
   if (y.empty()) return y;
   PlanPtr p = get_plan(inverse ? PlanKind::C2CBackward : PlanKind::C2CForward, L.n, static_cast<int>(L.batch),
                        x.data(), y.data());
@@ -397,40 +482,84 @@ Tensor fft_complex(const Tensor& x, int d, bool inverse, Norm norm) {
   return y;
 }
 
-Tensor rfftn(const Tensor& x, int d, Norm norm) {
+void rfftn_into(const Tensor& x, int d, Tensor& y, Norm norm) {
   const Layout L = layout(x, d, false, "rfftn");
   Shape s = x.shape();
   s[s.rank() - 1] = L.n.back() / 2 + 1;
-  Tensor y(with_trailing(s, 2));
-  if (y.empty()) return y;
-  PlanPtr p = get_plan(PlanKind::R2C, L.n, static_cast<int>(L.batch), x.data(), y.data());
-  fftwf_execute_dft_r2c(p.get(), const_cast<float*>(x.data()), reinterpret_cast<fftwf_complex*>(y.data()));
-  scale(y, dft_scale(norm, false, double(L.N)));
+  ensure_shape(y, with_trailing(s, 2));
+  if (y.empty()) return;
+  const int64_t out_per_item = y.numel() / L.batch;
+  over_batch(L.batch, L.N, [&](int64_t first, int64_t count) {
+    float* in = const_cast<float*>(x.data()) + first * L.N;  // out-of-place r2c preserves its input
+    float* out = y.data() + first * out_per_item;
+    PlanPtr p = get_plan(PlanKind::R2C, L.n, static_cast<int>(count), in, out);
+    fftwf_execute_dft_r2c(p.get(), in, reinterpret_cast<fftwf_complex*>(out));
+    scale(out, count * out_per_item, dft_scale(norm, false, double(L.N)));
+  });
+}
+
+Tensor rfftn(const Tensor& x, int d, Norm norm) {
+  Tensor y;
+  rfftn_into(x, d, y, norm);
   return y;
 }
 
-Tensor irfftn(const Tensor& x, int d, int64_t last_size, Norm norm) {
+void irfftn_into(const Tensor& x, int d, int64_t last_size, Tensor& y, Norm norm) {
   const Layout H = layout(x, d, true, "irfftn");
-  if (last_size < 1) throw ValueError("irfftn: output size of the last axis must be >= 1, got " + std::to_string(last_size));
-  if (H.n.back() != last_size / 2 + 1)
-    throw ShapeError("irfftn: input " + x.shape().str() + " has " + std::to_string(H.n.back()) +
-                     " half-spectrum entries on its last transformed axis, expected last_size/2+1 = " +
-                     std::to_string(last_size / 2 + 1) + " for output size " + std::to_string(last_size));
-  Shape s = x.shape();
-  Shape out;
-  for (int a = 0; a < s.rank() - 2; ++a) out.push_back(s[a]);
-  out.push_back(last_size);
-  std::vector<int> n = H.n;
-  n.back() = static_cast<int>(last_size);
-  const int64_t N = H.N / H.n.back() * last_size;
-  if (H.batch * N > INT_MAX) throw ValueError("irfftn: output " + out.str() + " is too large for one FFTW plan");
-  Tensor y(out);
-  if (y.empty()) return y;
-  Tensor scratch = x;  // c2r destroys its input: never hand it the caller's data
-  PlanPtr p = get_plan(PlanKind::C2R, n, static_cast<int>(H.batch), scratch.data(), y.data());
-  fftwf_execute_dft_c2r(p.get(), reinterpret_cast<fftwf_complex*>(scratch.data()), y.data());
-  scale(y, dft_scale(norm, true, double(N)));
+  std::vector<int> n;
+  ensure_shape(y, irfft_output(x.shape(), H, last_size, n, "irfftn"));
+  if (y.empty()) return;
+  Tensor temporary;
+  float* work = c2r_scratch(x.numel(), temporary);  // c2r destroys its input: never the caller's
+  std::copy(x.begin(), x.end(), work);
+  run_c2r(work, n, H.batch, y, norm);
+}
+
+Tensor irfftn(const Tensor& x, int d, int64_t last_size, Norm norm) {
+  Tensor y;
+  irfftn_into(x, d, last_size, y, norm);
   return y;
+}
+
+void real_ifftn_into(const Tensor& x, int d, Tensor& y, Norm norm) {
+  const Layout L = layout(x, d, true, "real_ifftn");
+  Shape out;
+  for (int a = 0; a + 1 < x.rank(); ++a) out.push_back(x.shape()[a]);
+  ensure_shape(y, out);
+  if (y.empty()) return;
+  // Re(W s) = W h with h the Hermitian part of s, h[k] = (s[k] + conj(s[-k]))/2.
+  // h is Hermitian, so its inverse is a c2r of its half spectrum: half the
+  // work of a complex inverse and no complex output to discard.
+  const int d1 = static_cast<int>(L.n.size());
+  const int64_t nl = L.n.back(), h = nl / 2 + 1, rows = L.N / nl;
+  std::vector<int64_t> mirror(static_cast<size_t>(rows));
+  std::vector<int64_t> idx(static_cast<size_t>(std::max(d1 - 1, 1)), 0);
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t m = 0;
+    for (int a = 0; a < d1 - 1; ++a) m = m * L.n[a] + (idx[a] == 0 ? 0 : L.n[a] - idx[a]);
+    mirror[static_cast<size_t>(r)] = m;
+    for (int a = d1 - 2; a >= 0; --a) {
+      if (++idx[a] < L.n[a]) break;
+      idx[a] = 0;
+    }
+  }
+  Tensor temporary;
+  float* work = c2r_scratch(L.batch * rows * h * 2, temporary);
+  for (int64_t b = 0; b < L.batch; ++b) {
+    const float* src = x.data() + 2 * b * L.N;
+    float* dst = work + 2 * b * rows * h;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* row = src + 2 * r * nl;
+      const float* mrow = src + 2 * mirror[static_cast<size_t>(r)] * nl;
+      float* o = dst + 2 * r * h;
+      for (int64_t k = 0; k < h; ++k) {
+        const int64_t mk = k == 0 ? 0 : nl - k;
+        o[2 * k] = 0.5f * (row[2 * k] + mrow[2 * mk]);
+        o[2 * k + 1] = 0.5f * (row[2 * k + 1] - mrow[2 * mk + 1]);
+      }
+    }
+  }
+  run_c2r(work, L.n, L.batch, y, norm);
 }
 
 Tensor dct(const Tensor& x, int d, int type, Norm norm) {

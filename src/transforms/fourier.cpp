@@ -97,20 +97,17 @@ Tensor FourierSpec::forward(const Tensor& x) const {
 }
 
 Tensor FourierSpec::inverse(const Tensor& s) const {
+  Tensor x;
+  inverse_into(s, x);
+  return x;
+}
+
+void FourierSpec::inverse_into(const Tensor& s, Tensor& x) const {
   switch (family) {
-    case FourierFamily::Fft: {
-      const Tensor c = kernels::ifftn(s, d, norm);
-      Tensor x(batched(s.dim(0), input_shape));
-      const int64_t n = x.numel();
-      const float* src = c.data();
-      float* dst = x.data();
-      for (int64_t i = 0; i < n; ++i) dst[i] = src[2 * i];
-      return x;
-    }
-    case FourierFamily::Rfft: return kernels::irfftn(s, d, input_shape[input_shape.rank() - 1], norm);
-    case FourierFamily::Dct: return kernels::idct(s, d, 2, norm);
+    case FourierFamily::Fft: kernels::real_ifftn_into(s, d, x, norm); return;
+    case FourierFamily::Rfft: kernels::irfftn_into(s, d, input_shape[input_shape.rank() - 1], x, norm); return;
+    case FourierFamily::Dct: x = kernels::idct(s, d, 2, norm); return;
   }
-  return {};
 }
 
 Tensor FourierSpec::adjoint(const Tensor& g) const {
@@ -182,8 +179,8 @@ Shape FourierInverse::infer_shape(const std::vector<Shape>& in, const std::vecto
 }
 
 void FourierInverse::forward(const OpArgs& a, Tensor& y) const {
-  Tensor x = spec_.inverse(a.input());
-  std::copy(x.begin(), x.end(), y.begin());
+  // y already has the output shape, so the kernels write into it in place.
+  spec_.inverse_into(a.input(), y);
 }
 
 void FourierInverse::backward(const OpArgs&, const Tensor&, const Tensor& dy, const OpGrads& g) const {

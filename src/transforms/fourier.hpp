@@ -29,6 +29,8 @@ struct FourierSpec {
   Tensor forward(const Tensor& x) const;
   /// x = T⁻¹(s), s batched [N, coefficient_shape...].
   Tensor inverse(const Tensor& s) const;
+  /// The same into `x` (given the output shape; its allocation is reused).
+  void inverse_into(const Tensor& s, Tensor& x) const;
   /// (T⁻¹)ᵀ g: the exact adjoint of `inverse` (a real-linear map), g batched
   /// [N, input_shape...] -> [N, coefficient_shape...].
   ///

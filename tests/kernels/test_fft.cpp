@@ -138,6 +138,70 @@ TEST_CASE("fft: inputs are left unchanged (c2r works on a copy)", "[fft]") {
   REQUIRE(equal(x, xc));
 }
 
+TEST_CASE("fft: real_ifftn_into is the real part of ifftn for any complex input", "[fft]") {
+  // Non-Hermitian input: the Hermitian-part shortcut must still give Re(ifftn).
+  const std::pair<Shape, int> cases[] = {{{3, 8, 2}, 1}, {{2, 7, 2}, 1}, {{2, 6, 5, 2}, 2},
+                                         {{1, 5, 4, 2}, 2}, {{1, 3, 4, 5, 2}, 3}};
+  for (const auto& [shape, d] : cases)
+    for (const auto& [norm, name] : norms) {
+      const Tensor s = randn(shape, 11);
+      const Tensor c = kernels::ifftn(s, d, norm);
+      Tensor ref(Shape(std::vector<int64_t>(shape.begin(), shape.end() - 1)));
+      for (int64_t i = 0; i < ref.numel(); ++i) ref[i] = c[2 * i];
+      Tensor y;
+      kernels::real_ifftn_into(s, d, y, norm);
+      close(y, ref, 1e-5, "real_ifftn " + shape.str() + " " + name);
+    }
+}
+
+TEST_CASE("fft: the _into kernels reuse their output and agree with the returning ones", "[fft]") {
+  const Tensor x = randn({2, 6, 5}, 4);
+  Tensor s, y;
+  kernels::rfftn_into(x, 2, s);
+  kernels::irfftn_into(s, 2, 5, y);
+  const float* s_data = s.data();
+  const float* y_data = y.data();
+  REQUIRE(equal(s, kernels::rfftn(x, 2)));
+  REQUIRE(equal(y, kernels::irfftn(s, 2, 5)));
+  const Tensor x2 = randn({2, 6, 5}, 5);
+  kernels::rfftn_into(x2, 2, s);
+  kernels::irfftn_into(s, 2, 5, y);
+  CHECK(s.data() == s_data);  // same shape: same allocation
+  CHECK(y.data() == y_data);
+  close(y, x2, 1e-5, "round trip into reused outputs");
+  Tensor f;
+  kernels::fft_real_into(x, 2, f, Norm::Ortho);
+  REQUIRE(equal(f, kernels::fft_real(x, 2, Norm::Ortho)));
+  // A wrongly shaped output is reshaped, not written past its end.
+  Tensor small({1});
+  kernels::rfftn_into(x, 2, small);
+  REQUIRE(small.shape() == s.shape());
+}
+
+TEST_CASE("fft: large batches split across threads give the per-example results", "[fft]") {
+  // 7 × 96 × 96 is above the threshold for splitting the batch; 7 is odd so
+  // the chunks differ in size.
+  const Tensor x = randn({7, 96, 96}, 21);
+  Tensor s, y, f, r;
+  kernels::rfftn_into(x, 2, s);
+  kernels::irfftn_into(s, 2, 96, y);
+  kernels::fft_real_into(x, 2, f, Norm::Ortho);
+  kernels::real_ifftn_into(f, 2, r, Norm::Ortho);
+  for (int64_t b = 0; b < 7; ++b) {
+    Tensor xb({1, 96, 96});
+    std::copy(x.begin() + b * 96 * 96, x.begin() + (b + 1) * 96 * 96, xb.begin());
+    const Tensor sb = kernels::rfftn(xb, 2);
+    const Tensor fb = kernels::fft_real(xb, 2, Norm::Ortho);
+    Tensor s_slice(sb.shape()), f_slice(fb.shape());
+    std::copy(s.begin() + b * sb.numel(), s.begin() + (b + 1) * sb.numel(), s_slice.begin());
+    std::copy(f.begin() + b * fb.numel(), f.begin() + (b + 1) * fb.numel(), f_slice.begin());
+    close(s_slice, sb, 1e-6, "rfftn item " + std::to_string(b));
+    close(f_slice, fb, 1e-6, "fft_real item " + std::to_string(b));
+  }
+  close(y, x, 1e-5, "irfftn of the batch");
+  close(r, x, 1e-5, "real_ifftn of the batch");
+}
+
 TEST_CASE("fft: the plan cache is safe from several threads", "[fft]") {
   const std::vector<Shape> shapes = {{3, 8}, {2, 7}, {4, 13}, {2, 6, 5}, {1, 16, 9}};
   std::vector<Tensor> xs;

@@ -73,6 +73,19 @@ Tensor rfftn(const Tensor& x, int d, Norm norm = Norm::Backward);
 /// input is never modified (FFTW's c2r would destroy it; we work on a copy).
 Tensor irfftn(const Tensor& x, int d, int64_t last_size, Norm norm = Norm::Backward);
 
+/// The same transforms writing into `y`, which is given the output shape and
+/// keeps its allocation when it already has it: repeated calls on the same
+/// sizes (a graph workspace, a benchmark loop) then touch no fresh memory.
+/// `y` must not alias `x`.
+void fft_real_into(const Tensor& x, int d, Tensor& y, Norm norm = Norm::Backward);
+void rfftn_into(const Tensor& x, int d, Tensor& y, Norm norm = Norm::Backward);
+void irfftn_into(const Tensor& x, int d, int64_t last_size, Tensor& y, Norm norm = Norm::Backward);
+
+/// Real part of numpy.fft.ifftn of a complex tensor over its last `d` axes
+/// (before the (re, im) axis): [..., n1..nd, 2] -> [..., n1..nd]. Computed as
+/// the c2r inverse of the Hermitian part of x, half the work of ifftn.
+void real_ifftn_into(const Tensor& x, int d, Tensor& y, Norm norm = Norm::Backward);
+
 /// DCT of type 2 or 3 over the last `d` axes of a real tensor, like
 /// scipy.fft.dctn(x, type, axes=last d, norm): type 2 is FFTW's REDFT10, type
 /// 3 its REDFT01. With Norm::Ortho the transform is an orthonormal matrix
