@@ -1,0 +1,79 @@
+#pragma once
+/// \file
+/// What every attribution method shares: which outputs to explain, the
+/// baseline, batching, and the shape of the result.
+///
+/// A method explains a finalized graph with one output. Its first input is
+/// the one attributed to (a batch x [N, input_shape...]); further graph
+/// inputs (e.g. a TrimModel's residual) are held fixed per example and passed
+/// in `AttributionOptions::extra_inputs`. The output is read per example as a
+/// flat vector of `n_outputs` values; a target is an index into it.
+///
+/// Every method returns attributions for all requested targets at once,
+/// shaped [targets, N, input_shape...]; with a grouping also per-group scores
+/// [targets, N, groups]; and, where the method has one, the convergence delta
+/// Σ attributions − (F(x) − F(baseline)) per target and example [targets, N].
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "trim/core/tensor.hpp"
+#include "trim/graph/graph.hpp"
+#include "trim/transforms/grouping.hpp"
+
+namespace trim {
+
+/// Output indices to explain: one, several, or all outputs of the model.
+struct Targets {
+  std::vector<int64_t> indices;  ///< empty with `all`
+  bool all = false;
+
+  Targets() : all(true) {}  ///< every output
+  Targets(int64_t index) : indices{index} {}  // NOLINT: a single index reads naturally
+  Targets(std::vector<int64_t> list) : indices(std::move(list)) {}
+  static Targets every() { return Targets(); }
+  /// The concrete list for a model with `n_outputs` outputs per example;
+  /// ValueError when an index is out of range or the list is empty.
+  std::vector<int64_t> resolve(int64_t n_outputs) const;
+};
+
+/// The reference input of path and difference methods.
+struct Baseline {
+  enum class Kind { Zero, Constant, Tensor };
+  Kind kind = Kind::Zero;
+  float value = 0.0f;
+  trim::Tensor tensor;  ///< one example [input_shape...] (broadcast) or a batch [N, input_shape...]
+
+  static Baseline zero() { return {}; }
+  static Baseline constant(float v) { return {Kind::Constant, v, {}}; }
+  static Baseline of(trim::Tensor t) { return {Kind::Tensor, 0.0f, std::move(t)}; }
+  /// The baseline for every example of x: [N, input_shape...]. ShapeError
+  /// when a tensor baseline fits neither one example nor the batch.
+  trim::Tensor expand(const trim::Tensor& x) const;
+};
+
+struct AttributionOptions {
+  Targets targets;  ///< default: every output
+  /// Per-group scores are the sums of the attributions over each group's
+  /// elements (labels over one example's input shape).
+  const Grouping* grouping = nullptr;
+  /// Largest batch sent through the graph at once (memory bound); the
+  /// methods build their perturbed / interpolated inputs in chunks of it.
+  int64_t max_batch = 256;
+  /// The graph's inputs after the first, one batch each [N, ...], held fixed.
+  std::vector<Tensor> extra_inputs;
+};
+
+struct Attribution {
+  std::vector<int64_t> targets;  ///< the output indices explained, in order
+  Tensor attributions;           ///< [targets, N, input_shape...]
+  Tensor group_scores;           ///< [targets, N, groups], empty without a grouping
+  Tensor delta;                  ///< [targets, N], empty when the method has none
+};
+
+/// Sums `attributions` [T, N, input_shape...] over each group:
+/// [T, N, groups]. ShapeError when the grouping's shape is not input_shape.
+Tensor group_sums(const Tensor& attributions, const Grouping& grouping);
+
+}  // namespace trim

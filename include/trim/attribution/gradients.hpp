@@ -1,0 +1,69 @@
+#pragma once
+/// \file
+/// Gradient-based attribution: plain gradients, integrated gradients,
+/// SmoothGrad and gradient SHAP (captum's definitions; see
+/// docs/attribution.md for where and why trim differs).
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "trim/attribution/common.hpp"
+
+namespace trim {
+
+/// ∂F_t/∂x for every target t.
+Attribution gradient(const Graph& model, const Tensor& x, const AttributionOptions& options = {});
+/// |∂F_t/∂x| (captum's Saliency with abs=True).
+Attribution saliency(const Graph& model, const Tensor& x, const AttributionOptions& options = {});
+/// x ⊙ ∂F_t/∂x.
+Attribution input_x_gradient(const Graph& model, const Tensor& x, const AttributionOptions& options = {});
+
+/// Quadrature rules for the path integral of integrated gradients.
+enum class Quadrature { RiemannLeft, RiemannRight, RiemannMiddle, RiemannTrapezoid, GaussLegendre };
+
+/// Points α_k in [0, 1] and weights w_k (summing to 1) of `rule` with n
+/// points. The trapezoid rule's weights sum to 1 (captum's sum to 1 − 1/n).
+void quadrature(Quadrature rule, int n, std::vector<double>& alphas, std::vector<double>& weights);
+
+struct IntegratedGradientsOptions {
+  int n_steps = 50;
+  Quadrature method = Quadrature::GaussLegendre;
+  Baseline baseline;  ///< default zero
+};
+
+/// (x − b) ⊙ Σ_k w_k ∇F(b + α_k (x − b)); delta = Σ attributions − (F(x) − F(b)).
+Attribution integrated_gradients(const Graph& model, const Tensor& x, const IntegratedGradientsOptions& ig = {},
+                                 const AttributionOptions& options = {});
+
+/// An attribution method usable inside SmoothGrad: (model, x, options) → result.
+using AttributionMethod = std::function<Attribution(const Graph&, const Tensor&, const AttributionOptions&)>;
+
+enum class NoiseTunnel { SmoothGrad, SmoothGradSquared, VarGrad };
+
+struct SmoothGradOptions {
+  NoiseTunnel type = NoiseTunnel::SmoothGrad;
+  int n_samples = 10;
+  float stdev = 1.0f;  ///< of the Gaussian noise added to x (absolute, as captum)
+  uint64_t seed = 0;
+};
+
+/// Mean (SmoothGrad), mean of squares (SmoothGrad²) or variance (VarGrad) of
+/// `method` over n_samples noisy copies x + N(0, stdev²); all copies go
+/// through the method as one batch. No delta.
+Attribution smoothgrad(const AttributionMethod& method, const Graph& model, const Tensor& x,
+                       const SmoothGradOptions& sg = {}, const AttributionOptions& options = {});
+
+struct GradientShapOptions {
+  int n_samples = 20;
+  float stdev = 0.0f;  ///< noise added to x before each sample
+  uint64_t seed = 0;
+};
+
+/// Expected gradients: per sample, a random baseline b from `baselines`
+/// [B, input_shape...], noise on x, α ~ U(0, 1), (x̃ − b) ⊙ ∇F(b + α(x̃ − b));
+/// averaged. delta = Σ attributions − (F(x) − mean_b F(b)).
+Attribution gradient_shap(const Graph& model, const Tensor& x, const Tensor& baselines,
+                          const GradientShapOptions& gs = {}, const AttributionOptions& options = {});
+
+}  // namespace trim

@@ -1,0 +1,63 @@
+#pragma once
+/// \file
+/// `TrimModel`: the model seen from a transform's coefficients,
+/// s ↦ model(norm(T⁻¹(s) + r)), as one graph, so every attribution method
+/// explains it like any other model.
+///
+/// For a lossy transform (a dictionary with fewer components than pixels) the
+/// residual r = x − T⁻¹(T(x)) of each example is a second graph input, held
+/// fixed by the methods (pass `options_for(x)`), so that F(T(x)) = model(x)
+/// exactly. The optional normalisation ((x − mean) / std) and reshape sit
+/// between the inverse and the model, as the reference's NormLayer and
+/// ReshapeLayer do. For `fft1`/`fft2` (full complex spectra) the inverse
+/// already takes the real part.
+
+#include <memory>
+
+#include "trim/attribution/common.hpp"
+#include "trim/transforms/transform.hpp"
+
+namespace trim {
+
+struct TrimOptions {
+  /// Add the residual input r (default: on exactly when the transform is lossy).
+  enum class Residual { Auto, On, Off };
+  Residual residual = Residual::Auto;
+  /// Optional (x − mean) / std before the model, broadcast NumPy-style
+  /// against one example (empty tensors: no normalisation).
+  Tensor mean, std;
+  /// Optional per-example shape the model expects (empty: the transform's
+  /// input shape), e.g. {1, 28, 28} for a transform of flat 784-vectors.
+  Shape reshape;
+};
+
+class TrimModel {
+ public:
+  /// `model`: a finalized graph with one input and one output. Throws
+  /// ShapeError when the transform's input shape (or `reshape`) does not
+  /// fit the model's input.
+  TrimModel(const Graph& model, std::shared_ptr<const Transform> transform, const TrimOptions& options = {});
+
+  /// The TRIM graph: input "coefficients" [*, coefficient_shape...] (and
+  /// "residual" [*, input_shape...] when it has one), the model's output.
+  const Graph& graph() const { return graph_; }
+  const Transform& transform() const { return *transform_; }
+  bool has_residual() const { return residual_; }
+
+  /// s = T(x) for a batch of inputs.
+  Tensor coefficients(const Tensor& x) const;
+  /// r = x − T⁻¹(T(x)) (zeros for an exact transform).
+  Tensor residual(const Tensor& x) const;
+  /// `base` with the residual of x added as the extra input when the model
+  /// has one: pass it to any attribution method together with T(x).
+  AttributionOptions options_for(const Tensor& x, AttributionOptions base = {}) const;
+  /// F(s) with residual r (required exactly when has_residual()).
+  Tensor forward(const Tensor& s, const Tensor* r = nullptr) const;
+
+ private:
+  std::shared_ptr<const Transform> transform_;
+  Graph graph_;
+  bool residual_ = false;
+};
+
+}  // namespace trim

@@ -1,0 +1,189 @@
+#include "trim/attribution/deeplift.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "runner.hpp"
+#include "trim/core/error.hpp"
+#include "trim/graph/executor.hpp"
+
+namespace trim {
+
+using detail::ModelRunner;
+using detail::prepend;
+
+namespace {
+
+OpArgs args_of(const Graph& g, const Node& n, const Workspace& ws) {
+  OpArgs a;
+  for (NodeId i : n.inputs) a.inputs.push_back(&ws.value(i));
+  for (int p : n.params) a.params.push_back(&g.parameters()[static_cast<size_t>(p)].value);
+  return a;
+}
+
+/// Rescale rule: gin += dy ⊙ Δy/Δx, the gradient φ'(x) where |Δx| < eps.
+void elementwise_rule(const Op& op, const Tensor& x, const Tensor& b, const Tensor& yx, const Tensor& yb,
+                      const Tensor& dy, Tensor& gin, float eps) {
+  const int64_t n = x.numel();
+  for (int64_t i = 0; i < n; ++i) {
+    const float dx = x[i] - b[i];
+    float m;
+    if (std::fabs(dx) >= eps) {
+      m = (yx[i] - yb[i]) / dx;
+    } else {
+      op.dphi(x.data() + i, &m, 1);
+    }
+    gin[i] += dy[i] * m;
+  }
+}
+
+/// captum's max-pool rule: with m = max(y, y0), (m − y0) flows through x's
+/// argmax and (y − m) through the baseline's; the sum over an input element
+/// divided by its Δx is its multiplier (the gradient where |Δx| < eps).
+void selection_rule(const Op& op, const OpArgs& ax, const OpArgs& ab, const Tensor& yx, const Tensor& yb,
+                    const Tensor& dy, Tensor& gin, float eps) {
+  std::vector<int64_t> ix, ib;
+  op.select_indices(ax, ix);
+  op.select_indices(ab, ib);
+  const Tensor& x = ax.input();
+  const Tensor& b = ab.input();
+  std::vector<double> moved(static_cast<size_t>(x.numel()), 0.0), grad(static_cast<size_t>(x.numel()), 0.0);
+  for (int64_t j = 0; j < yx.numel(); ++j) {
+    const double m = std::max(yx[j], yb[j]);
+    moved[static_cast<size_t>(ix[static_cast<size_t>(j)])] += dy[j] * (m - yb[j]);
+    moved[static_cast<size_t>(ib[static_cast<size_t>(j)])] += dy[j] * (yx[j] - m);
+    grad[static_cast<size_t>(ix[static_cast<size_t>(j)])] += dy[j];
+  }
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    const float dx = x[i] - b[i];
+    gin[i] += static_cast<float>(std::fabs(dx) >= eps ? moved[static_cast<size_t>(i)] / dx
+                                                      : grad[static_cast<size_t>(i)]);
+  }
+}
+
+/// Multipliers of the first input for output element `target` of every row,
+/// after forward passes of x (wx) and baseline (wb) rows.
+Tensor multipliers(const Graph& g, const Workspace& wx, const Workspace& wb, int64_t target, float eps) {
+  const NodeId out = g.outputs()[0];
+  std::vector<Tensor> grads(static_cast<size_t>(g.num_nodes()));
+  const Tensor& y = wx.value(out);
+  Tensor& gout = grads[static_cast<size_t>(out)];
+  gout.resize(y.shape(), true);
+  const int64_t rows = y.dim(0), per = y.numel() / rows;
+  for (int64_t r = 0; r < rows; ++r) gout[r * per + target] = 1.0f;
+
+  for (NodeId id = g.num_nodes() - 1; id >= 0; --id) {
+    const Node& n = g.node(id);
+    const Tensor& dy = grads[static_cast<size_t>(id)];
+    if (n.is_input || dy.empty()) continue;
+    OpGrads og;
+    bool any = false;
+    for (NodeId i : n.inputs) {
+      Tensor* t = nullptr;
+      if (g.depends_on_input(i)) {
+        t = &grads[static_cast<size_t>(i)];
+        if (t->empty()) t->resize(wx.value(i).shape(), true);
+        any = true;
+      }
+      og.inputs.push_back(t);
+    }
+    og.params.assign(n.params.size(), nullptr);
+    if (!any) continue;
+    const OpArgs ax = args_of(g, n, wx);
+    switch (n.op->kind()) {
+      case Kind::Elementwise:
+        elementwise_rule(*n.op, ax.input(), wb.value(n.inputs[0]), wx.value(id), wb.value(id), dy, *og.inputs[0], eps);
+        break;
+      case Kind::Selection:
+        selection_rule(*n.op, ax, args_of(g, n, wb), wx.value(id), wb.value(id), dy, *og.inputs[0], eps);
+        break;
+      default:  // Linear, Structural, Sum: the VJP is the rule; Opaque: the gradient at x
+        n.op->backward(ax, wx.value(id), dy, og);
+        break;
+    }
+  }
+  return grads[static_cast<size_t>(g.inputs()[0])];
+}
+
+}  // namespace
+
+Attribution deeplift(const Graph& model, const Tensor& x, const DeepLiftOptions& dl, const AttributionOptions& options) {
+  ModelRunner run(model, x, options, "deeplift");
+  if (!(dl.eps >= 0.0f)) throw ValueError("deeplift: eps must be >= 0, got " + std::to_string(dl.eps));
+  const Tensor b = dl.baseline.expand(x);
+  for (float v : b)
+    if (!std::isfinite(v)) throw ValueError("deeplift: the baseline contains NaN or infinity");
+  const int64_t N = run.batch(), P = run.example_numel(), T = run.n_targets(), K = run.n_outputs();
+  Tensor attr(prepend({T, N}, run.example_shape()));
+  Tensor delta({T, N});
+  Workspace wx, wb;
+  const int64_t chunk = std::max<int64_t>(1, run.max_batch() / 2);  // x and baseline rows both in memory
+  for (int64_t first = 0; first < N; first += chunk) {
+    const int64_t M = std::min(chunk, N - first);
+    std::vector<int64_t> ex(static_cast<size_t>(M));
+    for (int64_t r = 0; r < M; ++r) ex[static_cast<size_t>(r)] = first + r;
+    std::vector<Tensor> in_x{Tensor(prepend({M}, run.example_shape()))}, in_b{Tensor(prepend({M}, run.example_shape()))};
+    std::copy(x.begin() + first * P, x.begin() + (first + M) * P, in_x[0].begin());
+    std::copy(b.begin() + first * P, b.begin() + (first + M) * P, in_b[0].begin());
+    for (Tensor& e : run.gather_extras(ex)) {
+      in_x.push_back(e);
+      in_b.push_back(std::move(e));
+    }
+    forward(model, wx, in_x);
+    forward(model, wb, in_b);
+    const Tensor& fx = wx.value(model.outputs()[0]);
+    const Tensor& fb = wb.value(model.outputs()[0]);
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t k = run.targets()[static_cast<size_t>(t)];
+      const Tensor m = multipliers(model, wx, wb, k, dl.eps);
+      for (int64_t r = 0; r < M; ++r) {
+        double s = 0.0;
+        float* dst = attr.data() + (t * N + first + r) * P;
+        for (int64_t i = 0; i < P; ++i) {
+          const float d = in_x[0][r * P + i] - in_b[0][r * P + i];
+          dst[i] = dl.multiply_by_inputs ? m[r * P + i] * d : m[r * P + i];
+          s += double(m[r * P + i]) * d;
+        }
+        delta[t * N + first + r] = static_cast<float>(s - (double(fx[r * K + k]) - double(fb[r * K + k])));
+      }
+    }
+  }
+  return run.finish(std::move(attr), std::move(delta));
+}
+
+Attribution deeplift_shap(const Graph& model, const Tensor& x, const Tensor& baselines, const DeepLiftOptions& dl,
+                          const AttributionOptions& options) {
+  ModelRunner check(model, x, options, "deeplift_shap");
+  const int64_t N = check.batch(), P = check.example_numel();
+  if (baselines.rank() != x.rank() || baselines.dim(0) < 1 || baselines.numel() != baselines.dim(0) * P)
+    throw ShapeError("deeplift_shap: baselines " + baselines.shape().str() + " must be a batch [B, " +
+                     check.example_shape().str() + "...] with B >= 1");
+  const int64_t B = baselines.dim(0);
+  // Every example against every baseline: rows e·B + j.
+  const Tensor xr = detail::repeat_rows(x, B);
+  Tensor br(xr.shape());
+  for (int64_t e = 0; e < N; ++e) std::copy(baselines.begin(), baselines.end(), br.begin() + e * B * P);
+  AttributionOptions inner = options;
+  inner.grouping = nullptr;
+  for (Tensor& extra : inner.extra_inputs) extra = detail::repeat_rows(extra, B);
+  DeepLiftOptions pair = dl;
+  pair.baseline = Baseline::of(br);
+  const Attribution a = deeplift(model, xr, pair, inner);
+  const int64_t T = check.n_targets();
+  Tensor attr(prepend({T, N}, check.example_shape()));
+  Tensor delta({T, N});
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t e = 0; e < N; ++e) {
+      double d = 0.0;
+      for (int64_t j = 0; j < B; ++j) d += a.delta[t * N * B + e * B + j];
+      delta[t * N + e] = static_cast<float>(d / B);
+      for (int64_t i = 0; i < P; ++i) {
+        double s = 0.0;
+        for (int64_t j = 0; j < B; ++j) s += a.attributions[((t * N + e) * B + j) * P + i];
+        attr[(t * N + e) * P + i] = static_cast<float>(s / B);
+      }
+    }
+  return check.finish(std::move(attr), std::move(delta));
+}
+
+}  // namespace trim

@@ -1,0 +1,150 @@
+#include "runner.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "trim/core/error.hpp"
+
+namespace trim::detail {
+
+Shape prepend(std::initializer_list<int64_t> lead, const Shape& rest) {
+  Shape s;
+  for (int64_t v : lead) s.push_back(v);
+  for (int64_t v : rest) s.push_back(v);
+  return s;
+}
+
+Tensor repeat_rows(const Tensor& t, int64_t times) {
+  const int64_t n = t.dim(0), per = n > 0 ? t.numel() / n : 0;
+  Shape s = t.shape();
+  s[0] = n * times;
+  Tensor r(s);
+  for (int64_t e = 0; e < n; ++e)
+    for (int64_t k = 0; k < times; ++k)
+      std::copy(t.begin() + e * per, t.begin() + (e + 1) * per, r.begin() + (e * times + k) * per);
+  return r;
+}
+
+namespace {
+
+bool fits(const Shape& graph_shape, const Shape& t) {
+  if (graph_shape.rank() != t.rank() || t.rank() == 0) return false;
+  for (int a = 1; a < t.rank(); ++a)
+    if (graph_shape[a] != t[a]) return false;
+  return graph_shape[0] == Shape::free || graph_shape[0] == t[0];
+}
+
+}  // namespace
+
+ModelRunner::ModelRunner(const Graph& model, const Tensor& x, const AttributionOptions& options, std::string method)
+    : model_(model), x_(x), options_(options), method_(std::move(method)) {
+  if (!model.finalized()) throw Error(method_ + ": the model graph is not finalized");
+  if (model.outputs().size() != 1)
+    throw ValueError(method_ + ": the model must have exactly one output, it has " +
+                     std::to_string(model.outputs().size()));
+  if (model.inputs().empty()) throw ValueError(method_ + ": the model has no input");
+  const Shape& in = model.shape(model.inputs()[0]);
+  if (!fits(in, x.shape()))
+    throw ShapeError(method_ + ": input " + x.shape().str() + " does not fit the model's input '" +
+                     model.node(model.inputs()[0]).name + "' " + in.str());
+  if (in[0] != Shape::free)
+    throw ShapeError(method_ + ": the model's input '" + model.node(model.inputs()[0]).name + "' " + in.str() +
+                     " has no free batch dimension; attribution batches perturbed inputs through it");
+  batch_ = x.dim(0);
+  if (batch_ < 1) throw ShapeError(method_ + ": input " + x.shape().str() + " has no examples");
+  for (int a = 1; a < x.rank(); ++a) example_.push_back(x.shape()[a]);
+  example_numel_ = example_.numel();
+  if (options.extra_inputs.size() + 1 != model.inputs().size())
+    throw ValueError(method_ + ": the model has " + std::to_string(model.inputs().size()) + " inputs, " +
+                     std::to_string(options.extra_inputs.size()) + " extra inputs given (expected " +
+                     std::to_string(model.inputs().size() - 1) + ")");
+  for (size_t k = 0; k < options.extra_inputs.size(); ++k) {
+    const Tensor& e = options.extra_inputs[k];
+    const NodeId id = model.inputs()[k + 1];
+    if (!fits(model.shape(id), e.shape()) || e.dim(0) != batch_)
+      throw ShapeError(method_ + ": extra input '" + model.node(id).name + "' has shape " + e.shape().str() +
+                       ", expected " + model.shape(id).str() + " with batch " + std::to_string(batch_));
+  }
+  const Shape& out = model.shape(model.outputs()[0]);
+  n_outputs_ = 1;
+  for (int a = 1; a < out.rank(); ++a) n_outputs_ *= out[a];
+  if (out.rank() == 0 || out[0] != Shape::free)
+    throw ShapeError(method_ + ": the model's output " + out.str() + " has no batch dimension");
+  targets_ = options.targets.resolve(n_outputs_);
+  if (options.max_batch < 1)
+    throw ValueError(method_ + ": max_batch must be >= 1, got " + std::to_string(options.max_batch));
+  max_batch_ = options.max_batch;
+  if (options.grouping && options.grouping->coefficient_shape != example_)
+    throw ShapeError(method_ + ": the grouping is for shape " + options.grouping->coefficient_shape.str() +
+                     ", the model's input examples have shape " + example_.str());
+  for (float v : x)
+    if (!std::isfinite(v)) throw ValueError(method_ + ": the input contains NaN or infinity");
+}
+
+std::vector<Tensor> ModelRunner::gather_extras(const std::vector<int64_t>& example_of_row) const {
+  std::vector<Tensor> out;
+  const int64_t m = static_cast<int64_t>(example_of_row.size());
+  for (const Tensor& e : options_.extra_inputs) {
+    const int64_t per = e.numel() / e.dim(0);
+    Shape s = e.shape();
+    s[0] = m;
+    Tensor t(s);
+    for (int64_t r = 0; r < m; ++r) {
+      const int64_t ex = example_of_row[static_cast<size_t>(r)];
+      std::copy(e.begin() + ex * per, e.begin() + (ex + 1) * per, t.begin() + r * per);
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+Tensor ModelRunner::outputs(const Tensor& inputs, const std::vector<int64_t>& example_of_row) {
+  std::vector<Tensor> in{inputs};
+  for (Tensor& e : gather_extras(example_of_row)) in.push_back(std::move(e));
+  forward(model_, ws_, in);
+  Tensor y = ws_.value(model_.outputs()[0]);
+  return std::move(y).reshape({inputs.dim(0), n_outputs_});
+}
+
+void ModelRunner::run(int64_t rows, const MakeRow& make, const TakeRows& take, bool with_gradients) {
+  const int64_t T = n_targets();
+  Tensor chunk, grads;
+  std::vector<int64_t> example_of_row;
+  for (int64_t first = 0; first < rows; first += max_batch_) {
+    const int64_t count = std::min(max_batch_, rows - first);
+    chunk.resize(prepend({count}, example_));
+    example_of_row.resize(static_cast<size_t>(count));
+    for (int64_t r = 0; r < count; ++r) {
+      const int64_t ex = make(first + r, chunk.data() + r * example_numel_);
+      if (ex < 0 || ex >= batch_) throw Error(method_ + ": internal error, row of example " + std::to_string(ex));
+      example_of_row[static_cast<size_t>(r)] = ex;
+    }
+    const Tensor out = outputs(chunk, example_of_row);
+    if (!with_gradients) {
+      take(first, count, out, nullptr);
+      continue;
+    }
+    grads.resize(prepend({T, count}, example_));
+    const Shape out_shape = ws_.value(model_.outputs()[0]).shape();
+    Tensor cot(out_shape);
+    for (int64_t t = 0; t < T; ++t) {
+      cot.set_zero();
+      const int64_t k = targets_[static_cast<size_t>(t)];
+      for (int64_t r = 0; r < count; ++r) cot[r * n_outputs_ + k] = 1.0f;
+      const Gradients g = backward(model_, ws_, {cot}, false, true);
+      std::copy(g.inputs[0].begin(), g.inputs[0].end(), grads.begin() + t * count * example_numel_);
+    }
+    take(first, count, out, &grads);
+  }
+}
+
+Attribution ModelRunner::finish(Tensor attributions, Tensor delta) const {
+  Attribution a;
+  a.targets = targets_;
+  if (options_.grouping) a.group_scores = group_sums(attributions, *options_.grouping);
+  a.attributions = std::move(attributions);
+  a.delta = std::move(delta);
+  return a;
+}
+
+}  // namespace trim::detail

@@ -1,0 +1,74 @@
+#pragma once
+// Internal: evaluating a model on many perturbed copies of its input, in
+// chunks of max_batch, with the extra inputs of each row's example. Every
+// attribution method is written on top of this.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "trim/attribution/common.hpp"
+#include "trim/graph/executor.hpp"
+
+namespace trim::detail {
+
+class ModelRunner {
+ public:
+  /// Validates the model (finalized, one output), x against its first input
+  /// and the extra inputs; `method` prefixes error messages.
+  ModelRunner(const Graph& model, const Tensor& x, const AttributionOptions& options, std::string method);
+
+  const std::string& method() const { return method_; }
+  int64_t batch() const { return batch_; }                 ///< N, examples in x
+  const Shape& example_shape() const { return example_; }  ///< input_shape (no batch)
+  int64_t example_numel() const { return example_numel_; }
+  int64_t n_outputs() const { return n_outputs_; }
+  const std::vector<int64_t>& targets() const { return targets_; }
+  int64_t n_targets() const { return static_cast<int64_t>(targets_.size()); }
+  int64_t max_batch() const { return max_batch_; }
+  const Tensor& x() const { return x_; }
+
+  /// Writes row m (example_numel floats) into `dst`; returns the example it belongs to.
+  using MakeRow = std::function<int64_t(int64_t m, float* dst)>;
+  /// Receives rows [first, first + count): their outputs [count, n_outputs]
+  /// and, when gradients were requested, d output[target] / d row as
+  /// [targets, count, input_shape...].
+  using TakeRows = std::function<void(int64_t first, int64_t count, const Tensor& outputs, const Tensor* grads)>;
+
+  /// Evaluates `rows` rows produced by `make`, max_batch at a time.
+  void run(int64_t rows, const MakeRow& make, const TakeRows& take, bool with_gradients);
+
+  /// Model outputs for the batch `inputs` [M, input_shape...] whose rows
+  /// belong to examples `example_of_row`: [M, n_outputs].
+  Tensor outputs(const Tensor& inputs, const std::vector<int64_t>& example_of_row);
+
+  /// Wraps attributions [T, N, input_shape...] and delta ([T, N] or empty)
+  /// into the result, adding group sums when a grouping was given.
+  Attribution finish(Tensor attributions, Tensor delta) const;
+
+  /// Extra inputs gathered for rows of the given examples.
+  std::vector<Tensor> gather_extras(const std::vector<int64_t>& example_of_row) const;
+
+  /// The model (for executors with their own walk, e.g. DeepLIFT).
+  const Graph& graph() const { return model_; }
+
+ private:
+  const Graph& model_;
+  const Tensor& x_;
+  const AttributionOptions& options_;
+  std::string method_;
+  int64_t batch_ = 0;
+  Shape example_;
+  int64_t example_numel_ = 0;
+  int64_t n_outputs_ = 0;
+  std::vector<int64_t> targets_;
+  int64_t max_batch_ = 256;
+  Workspace ws_;
+};
+
+/// Each row of t [N, ...] repeated `times` times in a row: [N·times, ...].
+Tensor repeat_rows(const Tensor& t, int64_t times);
+
+/// Shape [a, b, rest...].
+Shape prepend(std::initializer_list<int64_t> lead, const Shape& rest);
+
+}  // namespace trim::detail
