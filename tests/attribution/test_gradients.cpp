@@ -1,1 +1,301 @@
-// placeholder: being written
+// Gradient, saliency, input×gradient, integrated gradients, SmoothGrad and
+// gradient SHAP: exact answers on a linear model, finite differences,
+// completeness, quadrature facts, determinism, batching and errors.
+#include <cmath>
+
+#include "models.hpp"
+#include "trim/attribution/deeplift.hpp"
+#include "trim/attribution/gradients.hpp"
+#include "trim/core/error.hpp"
+#include "trim/graph/executor.hpp"
+
+using namespace trim;
+using test::randn;
+
+namespace {
+
+/// W[t] ⊙ (x − b) for the linear test model: [T=3, N, 6].
+Tensor linear_expected(const Graph& g, const Tensor& x, const Tensor& b) {
+  const Tensor& w = g.parameter("fc.weight").value;  // [3, 6]
+  const int64_t N = x.dim(0);
+  Tensor e({3, N, 6});
+  for (int64_t t = 0; t < 3; ++t)
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t i = 0; i < 6; ++i) e[(t * N + n) * 6 + i] = w[t * 6 + i] * (x[n * 6 + i] - b[n * 6 + i]);
+  return e;
+}
+
+Tensor outputs_of(const Graph& g, const Tensor& x) { return g.evaluate(x); }
+
+bool identical(const Tensor& a, const Tensor& b) {
+  return a.shape() == b.shape() && std::equal(a.begin(), a.end(), b.begin());
+}
+
+/// A per-element grouping of a [5] input into {0,0,1,1,2}.
+Grouping small_grouping() {
+  Grouping gr;
+  gr.coefficient_shape = Shape{5};
+  gr.labels = {0, 0, 1, 1, 2};
+  gr.names = {"a", "b", "c"};
+  gr.centers = {0, 1, 2};
+  return gr;
+}
+
+}  // namespace
+
+TEST_CASE("additive methods give w ⊙ (x − b) exactly on a linear model", "[attribution][gradients]") {
+  const Graph g = test::linear_model();
+  const Tensor x = randn({4, 6}, 1);
+  const Tensor zero({4, 6});
+  const Tensor base = randn({6}, 2);
+  const Tensor b = Baseline::of(base).expand(x);
+
+  test::require_close(input_x_gradient(g, x).attributions, linear_expected(g, x, zero), 1e-6, 1e-6, "input×gradient");
+  for (Quadrature q : {Quadrature::RiemannLeft, Quadrature::RiemannRight, Quadrature::RiemannMiddle,
+                       Quadrature::RiemannTrapezoid, Quadrature::GaussLegendre}) {
+    IntegratedGradientsOptions ig;
+    ig.method = q;
+    ig.n_steps = 7;
+    ig.baseline = Baseline::of(base);
+    const Attribution a = integrated_gradients(g, x, ig);
+    test::require_close(a.attributions, linear_expected(g, x, b), 1e-5, 1e-5, "IG");
+    for (float d : a.delta) REQUIRE(std::fabs(d) < 1e-4);
+  }
+  DeepLiftOptions dl;
+  dl.baseline = Baseline::of(base);
+  test::require_close(deeplift(g, x, dl).attributions, linear_expected(g, x, b), 1e-5, 1e-5, "DeepLIFT");
+  // One baseline: gradient SHAP and DeepLIFT-SHAP reduce to w ⊙ (x − b).
+  Tensor one = base.reshaped({1, 6});
+  test::require_close(gradient_shap(g, x, one).attributions, linear_expected(g, x, b), 1e-5, 1e-5, "gradient SHAP");
+  test::require_close(deeplift_shap(g, x, one).attributions, linear_expected(g, x, b), 1e-5, 1e-5, "DeepLIFT-SHAP");
+  // Gradient and saliency: the weights themselves.
+  const Attribution gr = gradient(g, x);
+  const Attribution sa = saliency(g, x);
+  const Tensor& w = g.parameter("fc.weight").value;
+  for (int64_t t = 0; t < 3; ++t)
+    for (int64_t n = 0; n < 4; ++n)
+      for (int64_t i = 0; i < 6; ++i) {
+        REQUIRE(gr.attributions[(t * 4 + n) * 6 + i] == Approx(w[t * 6 + i]));
+        REQUIRE(sa.attributions[(t * 4 + n) * 6 + i] == Approx(std::fabs(w[t * 6 + i])));
+      }
+}
+
+TEST_CASE("gradient matches central finite differences for every target", "[attribution][gradients]") {
+  const Graph g = test::smooth_model();
+  const Tensor x = randn({3, 5}, 3);
+  const Attribution a = gradient(g, x, {Targets::every()});
+  REQUIRE(a.targets == std::vector<int64_t>{0, 1});
+  const double h = 1e-2;
+  for (int64_t n = 0; n < 3; ++n)
+    for (int64_t i = 0; i < 5; ++i) {
+      Tensor xp = x, xm = x;
+      xp[n * 5 + i] += static_cast<float>(h);
+      xm[n * 5 + i] -= static_cast<float>(h);
+      const Tensor fp = outputs_of(g, xp), fm = outputs_of(g, xm);
+      for (int64_t t = 0; t < 2; ++t) {
+        const double fd = (double(fp[n * 2 + t]) - fm[n * 2 + t]) / (2 * h);
+        REQUIRE(a.attributions[(t * 3 + n) * 5 + i] == Approx(fd).margin(2e-3));
+      }
+    }
+}
+
+TEST_CASE("quadrature rules: weights sum to 1, Gauss–Legendre is exact to degree 2n − 1", "[attribution][gradients]") {
+  std::vector<double> a, w;
+  for (Quadrature q : {Quadrature::RiemannLeft, Quadrature::RiemannRight, Quadrature::RiemannMiddle,
+                       Quadrature::RiemannTrapezoid, Quadrature::GaussLegendre})
+    for (int n : {2, 5, 50}) {
+      quadrature(q, n, a, w);
+      double s = 0.0;
+      for (double v : w) s += v;
+      REQUIRE(s == Approx(1.0).epsilon(1e-12));
+      for (double v : a) REQUIRE((v >= 0.0 && v <= 1.0));
+    }
+  quadrature(Quadrature::GaussLegendre, 2, a, w);
+  REQUIRE(a[0] == Approx(0.5 - 0.5 / std::sqrt(3.0)));
+  REQUIRE(a[1] == Approx(0.5 + 0.5 / std::sqrt(3.0)));
+  for (int n : {1, 3, 8, 50}) {
+    quadrature(Quadrature::GaussLegendre, n, a, w);
+    for (int deg = 0; deg <= 2 * n - 1; ++deg) {
+      double s = 0.0;
+      for (int k = 0; k < n; ++k) s += w[k] * std::pow(a[k], deg);
+      INFO("n=" << n << " degree " << deg);
+      REQUIRE(s == Approx(1.0 / (deg + 1)).epsilon(1e-10));
+    }
+  }
+  REQUIRE_THROWS_AS(quadrature(Quadrature::RiemannTrapezoid, 1, a, w), ValueError);
+  REQUIRE_THROWS_AS(quadrature(Quadrature::GaussLegendre, 0, a, w), ValueError);
+}
+
+TEST_CASE("integrated gradients: completeness on a smooth net, and GL-50 agrees with riemann_middle-2000",
+          "[attribution][gradients]") {
+  const Graph g = test::smooth_model();
+  const Tensor x = randn({4, 5}, 5, 1.5f);
+  IntegratedGradientsOptions ig;  // Gauss–Legendre, 50 steps, zero baseline
+  const Attribution a = integrated_gradients(g, x, ig);
+  const Tensor fx = outputs_of(g, x), f0 = outputs_of(g, Tensor({4, 5}));
+  for (int64_t t = 0; t < 2; ++t)
+    for (int64_t n = 0; n < 4; ++n) {
+      const double diff = double(fx[n * 2 + t]) - f0[n * 2 + t];
+      double s = 0.0;
+      for (int64_t i = 0; i < 5; ++i) s += a.attributions[(t * 4 + n) * 5 + i];
+      REQUIRE(std::fabs(s - diff) <= 1e-3 * std::max(std::fabs(diff), 1e-2));
+      REQUIRE(a.delta[t * 4 + n] == Approx(s - diff).margin(1e-5));
+    }
+  IntegratedGradientsOptions fine;
+  fine.method = Quadrature::RiemannMiddle;
+  fine.n_steps = 2000;
+  AttributionOptions big;
+  big.max_batch = 4096;
+  test::require_close(a.attributions, integrated_gradients(g, x, fine, big).attributions, 2e-4, 1e-3,
+                      "GL-50 vs middle-2000");
+}
+
+TEST_CASE("results do not depend on max_batch, and all targets at once equal one at a time",
+          "[attribution][gradients]") {
+  const Graph g = test::smooth_model();
+  const Tensor x = randn({3, 5}, 6);
+  AttributionOptions one;
+  one.max_batch = 1;
+  IntegratedGradientsOptions ig;
+  ig.n_steps = 9;
+  const Attribution all = integrated_gradients(g, x, ig);
+  test::require_close(integrated_gradients(g, x, ig, one).attributions, all.attributions, 1e-6, 1e-6, "max_batch 1");
+  for (int64_t t = 0; t < 2; ++t) {
+    AttributionOptions single;
+    single.targets = Targets(t);
+    const Attribution a = integrated_gradients(g, x, ig, single);
+    REQUIRE(a.attributions.dim(0) == 1);
+    for (int64_t j = 0; j < 15; ++j) REQUIRE(a.attributions[j] == Approx(all.attributions[t * 15 + j]).margin(1e-6));
+  }
+}
+
+TEST_CASE("grouped scores are the sums of the per-element scores", "[attribution][gradients]") {
+  const Graph g = test::smooth_model();
+  const Tensor x = randn({2, 5}, 7);
+  const Grouping gr = small_grouping();
+  AttributionOptions opt;
+  opt.grouping = &gr;
+  const Attribution a = integrated_gradients(g, x, {}, opt);
+  REQUIRE(a.group_scores.shape() == Shape{2, 2, 3});
+  for (int64_t r = 0; r < 4; ++r) {
+    const float* v = a.attributions.data() + r * 5;
+    REQUIRE(a.group_scores[r * 3 + 0] == Approx(v[0] + v[1]));
+    REQUIRE(a.group_scores[r * 3 + 1] == Approx(v[2] + v[3]));
+    REQUIRE(a.group_scores[r * 3 + 2] == Approx(v[4]));
+  }
+}
+
+TEST_CASE("SmoothGrad family: noise-free limits and seeds", "[attribution][gradients]") {
+  const Graph g = test::smooth_model();
+  const Tensor x = randn({2, 5}, 8);
+  const Attribution grad = gradient(g, x);
+  SmoothGradOptions sg;
+  sg.stdev = 0.0f;
+  sg.n_samples = 3;
+  test::require_close(smoothgrad(gradient, g, x, sg).attributions, grad.attributions, 1e-6, 1e-6, "stdev 0");
+  sg.type = NoiseTunnel::SmoothGradSquared;
+  Tensor sq = grad.attributions;
+  for (float& v : sq) v *= v;
+  test::require_close(smoothgrad(gradient, g, x, sg).attributions, sq, 1e-5, 1e-6, "smoothgrad_sq stdev 0");
+  sg.type = NoiseTunnel::VarGrad;
+  for (float v : smoothgrad(gradient, g, x, sg).attributions) REQUIRE(std::fabs(v) < 1e-6);
+
+  SmoothGradOptions noisy;
+  noisy.stdev = 0.5f;
+  noisy.n_samples = 8;
+  noisy.seed = 42;
+  const Attribution a1 = smoothgrad(saliency, g, x, noisy);
+  const Attribution a2 = smoothgrad(saliency, g, x, noisy);
+  REQUIRE(identical(a1.attributions, a2.attributions));
+  noisy.seed = 43;
+  REQUIRE_FALSE(identical(smoothgrad(saliency, g, x, noisy).attributions, a1.attributions));
+  // Many samples: the mean of the noisy gradients, computed by hand.
+  noisy.seed = 5;
+  noisy.type = NoiseTunnel::SmoothGrad;
+  const Attribution sgm = smoothgrad(gradient, g, x, noisy);
+  Rng rng(5);
+  Tensor manual({2, 2, 5});
+  for (int64_t n = 0; n < 2; ++n)
+    for (int s = 0; s < 8; ++s) {
+      Tensor xn({1, 5});
+      for (int64_t i = 0; i < 5; ++i) xn[i] = x[n * 5 + i] + 0.5f * static_cast<float>(rng.normal());
+      const Attribution gn = gradient(g, xn);
+      for (int64_t t = 0; t < 2; ++t)
+        for (int64_t i = 0; i < 5; ++i) manual[(t * 2 + n) * 5 + i] += gn.attributions[t * 5 + i] / 8.0f;
+    }
+  test::require_close(sgm.attributions, manual, 1e-5, 1e-5, "smoothgrad by hand");
+}
+
+TEST_CASE("gradient SHAP: seeds and the expected-gradients identity on a linear model", "[attribution][gradients]") {
+  const Graph g = test::smooth_model();
+  const Tensor x = randn({2, 5}, 9);
+  const Tensor baselines = randn({6, 5}, 10, 0.3f);
+  GradientShapOptions gs;
+  gs.n_samples = 16;
+  gs.stdev = 0.1f;
+  gs.seed = 3;
+  const Attribution a = gradient_shap(g, x, baselines, gs);
+  REQUIRE(identical(a.attributions, gradient_shap(g, x, baselines, gs).attributions));
+  AttributionOptions small;
+  small.max_batch = 5;
+  test::require_close(gradient_shap(g, x, baselines, gs, small).attributions, a.attributions, 1e-6, 1e-6, "chunks");
+  gs.seed = 4;
+  REQUIRE_FALSE(identical(a.attributions, gradient_shap(g, x, baselines, gs).attributions));
+  REQUIRE(a.delta.shape() == Shape{2, 2});
+
+  // Linear model, many samples, no noise: E[w ⊙ (x − b)] over the baselines.
+  const Graph lin = test::linear_model();
+  const Tensor xl = randn({1, 6}, 11);
+  const Tensor bl = randn({3, 6}, 12);
+  GradientShapOptions many;
+  many.n_samples = 3000;
+  const Attribution al = gradient_shap(lin, xl, bl, many);
+  Tensor mean({1, 6});
+  for (int64_t j = 0; j < 3; ++j)
+    for (int64_t i = 0; i < 6; ++i) mean[i] += bl[j * 6 + i] / 3.0f;
+  test::require_close(al.attributions, linear_expected(lin, xl, mean), 0.08, 0.2, "expected gradients");
+}
+
+TEST_CASE("extra inputs are held fixed per example", "[attribution][gradients]") {
+  // y = W (x + r): the residual r is a second input; attributions to x only.
+  Graph g(3);
+  NodeId x = nn::input(g, "x", {4});
+  NodeId r = nn::input(g, "r", {4});
+  g.set_outputs({nn::linear(g, nn::add(g, x, r), 2, "fc")});
+  g.finalize();
+  const Tensor xv = randn({3, 4}, 13), rv = randn({3, 4}, 14);
+  AttributionOptions opt;
+  opt.extra_inputs = {rv};
+  const Attribution a = integrated_gradients(g, xv, {}, opt);
+  const Tensor& w = g.parameter("fc.weight").value;
+  for (int64_t t = 0; t < 2; ++t)
+    for (int64_t n = 0; n < 3; ++n)
+      for (int64_t i = 0; i < 4; ++i)
+        REQUIRE(a.attributions[(t * 3 + n) * 4 + i] == Approx(w[t * 4 + i] * xv[n * 4 + i]).margin(1e-5));
+  for (float d : a.delta) REQUIRE(std::fabs(d) < 1e-4);
+  REQUIRE_THROWS_AS(integrated_gradients(g, xv), ValueError);  // extra input missing
+  opt.extra_inputs = {randn({2, 4}, 1)};
+  REQUIRE_THROWS_AS(integrated_gradients(g, xv, {}, opt), ShapeError);  // wrong batch
+}
+
+TEST_CASE("attribution errors name the problem", "[attribution][gradients]") {
+  const Graph g = test::smooth_model();
+  const Tensor x = randn({2, 5}, 1);
+  AttributionOptions bad;
+  bad.targets = Targets(7);
+  REQUIRE_THROWS_WITH(gradient(g, x, bad), Catch::Contains("output index 7 is out of range"));
+  REQUIRE_THROWS_WITH(gradient(g, randn({2, 4}, 1)), Catch::Contains("does not fit the model's input"));
+  Tensor nan = x;
+  nan[3] = std::nanf("");
+  REQUIRE_THROWS_WITH(saliency(g, nan), Catch::Contains("NaN"));
+  IntegratedGradientsOptions ig;
+  ig.baseline = Baseline::of(randn({3}, 1));
+  REQUIRE_THROWS_WITH(integrated_gradients(g, x, ig), Catch::Contains("baseline"));
+  const Grouping gr = small_grouping();
+  AttributionOptions grouped;
+  grouped.grouping = &gr;
+  REQUIRE_THROWS_AS(gradient(test::linear_model(), randn({1, 6}, 2), grouped), ShapeError);
+  AttributionOptions zero_batch;
+  zero_batch.max_batch = 0;
+  REQUIRE_THROWS_AS(gradient(g, x, zero_batch), ValueError);
+}

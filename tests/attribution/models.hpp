@@ -1,0 +1,57 @@
+#pragma once
+// Small models shared by the attribution tests, with fixed random weights.
+#include "testing.hpp"
+#include "trim/graph/nn.hpp"
+
+using trim::nn::Conv2dOptions;
+
+namespace trim::test {
+
+/// y = W x + c, input [*, 6], 3 outputs. Every additive method must give
+/// W[t] ⊙ (x − b) exactly.
+inline Graph linear_model() {
+  Graph g(11);
+  NodeId x = nn::input(g, "x", {6});
+  g.set_outputs({nn::linear(g, x, 3, "fc")});
+  g.finalize();
+  g.parameter("fc.bias").value = randn({3}, 12);
+  return g;
+}
+
+/// Smooth MLP: tanh and softplus, input [*, 5], 2 outputs.
+inline Graph smooth_model() {
+  Graph g(21);
+  NodeId x = nn::input(g, "x", {5});
+  x = nn::tanh(g, nn::linear(g, x, 8, "fc1"));
+  x = nn::softplus(g, nn::linear(g, x, 6, "fc2"));
+  x = nn::sigmoid(g, nn::linear(g, x, 4, "fc3"));
+  g.set_outputs({nn::linear(g, x, 2, "out")});
+  g.finalize();
+  return g;
+}
+
+/// Piecewise-linear CNN: conv, batch-norm, ReLU, max-pool, a residual block,
+/// leaky ReLU, dense layers. Input [*, 1, 8, 8], 3 outputs.
+inline Graph relu_cnn() {
+  Graph g(31);
+  NodeId x = nn::input(g, "x", {1, 8, 8});
+  x = nn::conv2d(g, x, 4, {3, 3}, "conv1", Conv2dOptions().padding(1));
+  x = nn::relu(g, nn::batch_norm(g, x, "bn1"));
+  x = nn::max_pool2d(g, x, {2, 2});
+  NodeId r = nn::relu(g, nn::conv2d(g, x, 4, {3, 3}, "conv2", Conv2dOptions().padding(1)));
+  r = nn::conv2d(g, r, 4, {3, 3}, "conv3", Conv2dOptions().padding(1));
+  x = nn::leaky_relu(g, nn::add(g, x, r), 0.1f);
+  x = nn::flatten(g, x);
+  x = nn::relu(g, nn::linear(g, x, 10, "fc1"));
+  g.set_outputs({nn::linear(g, x, 3, "fc2")});
+  g.finalize();
+  // Non-trivial batch-norm statistics so that its bias matters.
+  g.parameter("bn1.running_mean").value = randn({4}, 32, 0.3f);
+  Tensor var = randn({4}, 33, 0.3f);
+  for (float& v : var) v = 0.5f + v * v;
+  g.parameter("bn1.running_var").value = var;
+  g.parameter("bn1.bias").value = randn({4}, 34, 0.2f);
+  return g;
+}
+
+}  // namespace trim::test
