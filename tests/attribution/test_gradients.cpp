@@ -256,7 +256,7 @@ TEST_CASE("gradient SHAP: seeds and the expected-gradients identity on a linear 
   test::require_close(al.attributions, linear_expected(lin, xl, mean), 0.08, 0.2, "expected gradients");
 }
 
-TEST_CASE("extra inputs are held fixed per example", "[attribution][gradients]") {
+TEST_CASE("integrated gradients: extra inputs are held fixed per example", "[attribution][gradients]") {
   // y = W (x + r): the residual r is a second input; attributions to x only.
   Graph g(3);
   NodeId x = nn::input(g, "x", {4});
