@@ -54,7 +54,8 @@ void forward(const Graph& g, Workspace& ws, const std::vector<Tensor>& inputs) {
   ws.graph_ = &g;
   ws.batch_ = batch;
   ws.values_.resize(static_cast<size_t>(g.num_nodes()));
-  ws.grads_.clear();
+  // Stale gradients are emptied but keep their allocations (see backward).
+  for (Tensor& t : ws.grads_) t.resize(Shape{0});
   for (size_t k = 0; k < inputs.size(); ++k)
     ws.values_[static_cast<size_t>(g.inputs()[k])] = inputs[k];
   for (NodeId id = 0; id < g.num_nodes(); ++id) {
@@ -85,9 +86,15 @@ Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cot
     return (with_inputs && g.depends_on_input(id)) || (with_params && g.depends_on_parameter(id));
   };
 
-  ws.grads_.assign(static_cast<size_t>(g.num_nodes()), Tensor());
-  for (NodeId id = 0; id < g.num_nodes(); ++id)
-    if (needed(id)) ws.grads_[static_cast<size_t>(id)].resize(ws.values_[static_cast<size_t>(id)].shape(), true);
+  // Gradient buffers keep their allocations between calls (attribution
+  // methods call backward many times on the same shapes): fresh multi-MB
+  // buffers would cost a page fault per 4 KB every time.
+  ws.grads_.resize(static_cast<size_t>(g.num_nodes()));
+  for (NodeId id = 0; id < g.num_nodes(); ++id) {
+    Tensor& t = ws.grads_[static_cast<size_t>(id)];
+    if (needed(id)) t.resize(ws.values_[static_cast<size_t>(id)].shape(), true);
+    else t.resize(Shape{0});
+  }
 
   for (size_t k = 0; k < cotangents.size(); ++k) {
     const NodeId o = g.outputs()[k];

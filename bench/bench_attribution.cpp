@@ -1,0 +1,70 @@
+// Attribution methods on the LeNet-sized CNN at 28×28 explained in fft2
+// space (TrimModel), target 1, a batch of `N` examples (the argument):
+// saliency, integrated gradients (50 Gauss–Legendre steps), DeepLIFT and
+// gradient SHAP (20 samples, 10 baselines). bench/compare_attribution.py
+// times the same work done with batched PyTorch autograd in the same run.
+#include <benchmark/benchmark.h>
+
+#include "networks.hpp"
+#include "trim/attribution/deeplift.hpp"
+#include "trim/attribution/gradients.hpp"
+#include "trim/attribution/trim_model.hpp"
+#include "trim/core/rng.hpp"
+
+namespace {
+
+using namespace trim;
+
+struct Setup {
+  Graph model = bench::lenet();
+  TrimModel tm{model, make_transform("fft2", {1, 28, 28})};
+  Tensor s;
+  Tensor baselines;
+  AttributionOptions options;
+
+  explicit Setup(int64_t n) {
+    Tensor x({n, 1, 28, 28});
+    Rng(3).fill_normal(x, 0, 1);
+    s = tm.coefficients(x);
+    Tensor b({10, 1, 28, 28});
+    Rng(4).fill_normal(b, 0, 0.1f);
+    baselines = tm.coefficients(b);
+    options.targets = Targets(1);
+    options.max_batch = 1024;  // PyTorch does each method in one batch as well
+  }
+};
+
+template <class Method>
+void run(benchmark::State& state, Method method) {
+  Setup setup(state.range(0));
+  for (auto _ : state) {
+    const Attribution a = method(setup);
+    benchmark::DoNotOptimize(a.attributions.data());
+  }
+}
+
+void BM_saliency(benchmark::State& state) {
+  run(state, [](Setup& s) { return saliency(s.tm.graph(), s.s, s.options); });
+}
+void BM_integrated_gradients(benchmark::State& state) {
+  run(state, [](Setup& s) { return integrated_gradients(s.tm.graph(), s.s, {}, s.options); });
+}
+void BM_deeplift(benchmark::State& state) {
+  run(state, [](Setup& s) { return deeplift(s.tm.graph(), s.s, {}, s.options); });
+}
+void BM_gradient_shap(benchmark::State& state) {
+  run(state, [](Setup& s) {
+    GradientShapOptions gs;
+    gs.n_samples = 20;
+    gs.stdev = 0.1f;
+    return gradient_shap(s.tm.graph(), s.s, s.baselines, gs, s.options);
+  });
+}
+
+}  // namespace
+
+BENCHMARK(BM_saliency)->Arg(4)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_integrated_gradients)->Arg(4)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_deeplift)->Arg(4)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_gradient_shap)->Arg(4)->Unit(benchmark::kMillisecond);
+BENCHMARK_MAIN();

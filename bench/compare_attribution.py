@@ -1,0 +1,175 @@
+#!/usr/bin/python3
+"""Times trim's attribution methods against the same work in PyTorch, in one run.
+
+Usage (after `meson compile -C build`):
+    /usr/bin/python3 bench/compare_attribution.py [--build build] [--repetitions 5]
+
+The model is the LeNet-sized CNN at 28x28 explained in fft2 space (TRIM:
+F(s) = lenet(Re(ifft2(s)))), target 1, a batch of 4 examples. The PyTorch side
+does what captum does, with batched autograd and no Python loop over samples:
+  saliency          |dF/ds| in one backward
+  integrated grads  50 Gauss-Legendre steps as one batch of 200 rows
+  DeepLIFT          one forward of [s; baseline] with the rescale rule for ReLU
+                    and captum's max-pool rule as custom autograd functions
+  gradient SHAP     20 samples (noise stdev 0.1, 10 random baselines) as one batch
+Both use 2 threads. Prints medians and the ratio trim / PyTorch (< 1: trim faster).
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from compare_pytorch import LeNet, THREADS
+
+N = 4
+EPS = 1e-10
+
+
+class RescaleReLU(torch.autograd.Function):
+    """ReLU whose backward is DeepLIFT's multiplier on a batch [x; b]."""
+
+    @staticmethod
+    def forward(ctx, inp):
+        out = F.relu(inp)
+        ctx.save_for_backward(inp, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        inp, out = ctx.saved_tensors
+        n = inp.shape[0] // 2
+        dx = inp[:n] - inp[n:]
+        m = torch.where(dx.abs() < EPS, (inp[:n] > 0).to(g.dtype), (out[:n] - out[n:]) / dx)
+        return g * torch.cat([m, m])
+
+
+class RescaleMaxPool(torch.autograd.Function):
+    """2x2 max-pool with captum's DeepLIFT rule on a batch [x; b]."""
+
+    @staticmethod
+    def forward(ctx, inp):
+        out, idx = F.max_pool2d(inp, 2, return_indices=True)
+        ctx.save_for_backward(inp, out, idx)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        inp, out, idx = ctx.saved_tensors
+        n = inp.shape[0] // 2
+        size = inp.shape[-2:]
+        y, y0, gx = out[:n], out[n:], g[:n]
+        m = torch.max(y, y0)
+        moved = (F.max_unpool2d(gx * (m - y0), idx[:n], 2, output_size=size) +
+                 F.max_unpool2d(gx * (y - m), idx[n:], 2, output_size=size))
+        grad = F.max_unpool2d(gx, idx[:n], 2, output_size=size)
+        dx = inp[:n] - inp[n:]
+        r = torch.where(dx.abs() < EPS, grad, moved / dx)
+        return torch.cat([r, torch.zeros_like(r)])
+
+
+def lenet_deeplift(net, x):
+    x = RescaleMaxPool.apply(RescaleReLU.apply(net.conv1(x)))
+    x = RescaleMaxPool.apply(RescaleReLU.apply(net.conv2(x)))
+    return net.fc2(RescaleReLU.apply(net.fc1(torch.flatten(x, 1))))
+
+
+def inverse(s):
+    return torch.fft.ifft2(torch.view_as_complex(s)).real
+
+
+def grad_of(f, s):
+    s = s.detach().requires_grad_(True)
+    f(inverse(s))[:, 1].sum().backward()
+    return s.grad
+
+
+def methods(net, s, baselines):
+    nodes, weights = np.polynomial.legendre.leggauss(50)
+    alphas = torch.tensor((nodes + 1) / 2, dtype=torch.float32)
+    w = torch.tensor(weights / 2, dtype=torch.float32)
+    gen = torch.Generator().manual_seed(0)
+
+    def saliency():
+        return grad_of(net, s).abs()
+
+    def ig():
+        steps = (alphas.reshape(50, 1, 1, 1, 1, 1) * s).reshape(50 * N, *s.shape[1:])
+        g = grad_of(net, steps).reshape(50, *s.shape)
+        return (g * w.reshape(50, 1, 1, 1, 1, 1)).sum(0) * s
+
+    def deeplift():
+        both = torch.cat([s, torch.zeros_like(s)]).requires_grad_(True)
+        out = lenet_deeplift(net, inverse(both))
+        out[:N, 1].sum().backward()
+        return both.grad[:N] * s
+
+    def gradient_shap():
+        k = 20
+        xs = s.repeat_interleave(k, 0)
+        xs = xs + 0.1 * torch.randn(xs.shape, generator=gen)
+        b = baselines[torch.randint(0, baselines.shape[0], (N * k,), generator=gen)]
+        a = torch.rand(N * k, generator=gen).reshape(-1, 1, 1, 1, 1)
+        g = grad_of(net, b + a * (xs - b))
+        return (g * (xs - b)).reshape(N, k, *s.shape[1:]).mean(1)
+
+    return {"BM_saliency/4": saliency, "BM_integrated_gradients/4": ig,
+            "BM_deeplift/4": deeplift, "BM_gradient_shap/4": gradient_shap}
+
+
+def torch_time(fn, reps):
+    for _ in range(2):
+        fn()
+    t0 = time.perf_counter()
+    fn()
+    iters = max(1, int(0.2 / max(time.perf_counter() - t0, 1e-6)))
+    samples = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            fn()
+        samples.append((time.perf_counter() - t0) / iters)
+    return statistics.median(samples)
+
+
+def trim_time(binary, name, reps):
+    out = subprocess.run(
+        [binary, "--benchmark_filter=^" + name + "$", "--benchmark_format=json",
+         "--benchmark_repetitions=%d" % reps, "--benchmark_report_aggregates_only=true"],
+        check=True, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS=str(THREADS)))
+    for b in json.loads(out.stdout)["benchmarks"]:
+        if b.get("aggregate_name") == "median":
+            return b["real_time"] * {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
+    raise RuntimeError("no median for " + name)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--repetitions", type=int, default=5)
+    args = ap.parse_args()
+    binary = os.path.join(args.build, "bench", "bench_attribution")
+    torch.set_num_threads(THREADS)
+    torch.manual_seed(0)
+    net = LeNet().eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    x = torch.randn(N, 1, 28, 28)
+    s = torch.view_as_real(torch.fft.fft2(x)).contiguous()
+    baselines = torch.view_as_real(torch.fft.fft2(0.1 * torch.randn(10, 1, 28, 28))).contiguous()
+    print("torch %s, %d threads, LeNet in fft2 space, batch %d, target 1; medians of %d repetitions" % (
+        torch.__version__, THREADS, N, args.repetitions))
+    print("%-28s %10s %10s %8s" % ("method", "trim ms", "torch ms", "ratio"))
+    for name, fn in methods(net, s, baselines).items():
+        t_trim = trim_time(binary, name, args.repetitions)
+        t_torch = torch_time(fn, args.repetitions)
+        print("%-28s %10.2f %10.2f %8.2f" % (name, t_trim * 1e3, t_torch * 1e3, t_trim / t_torch))
+
+
+if __name__ == "__main__":
+    main()
