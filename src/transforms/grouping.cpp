@@ -172,7 +172,7 @@ Grouping radial_band(const Transform& t, double center, double width) {
     throw ValueError(where + ": width " + std::to_string(width) + ", expected > 0");
   if (!std::isfinite(center)) throw ValueError(where + ": center is not finite");
   const FourierLayout L = fourier_layout(t, where);
-  const double lo = center - width, hi = center + width;
+  const double lo = center - 0.5 * width, hi = center + 0.5 * width;
   const auto radii = bin_radii(L, 1.0, true);
   std::vector<int32_t> bins(radii.size());
   for (size_t i = 0; i < radii.size(); ++i) bins[i] = (radii[i] >= lo && radii[i] < hi) ? 0 : -1;

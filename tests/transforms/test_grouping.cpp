@@ -154,7 +154,7 @@ TEST_CASE("radial_band selects one annulus", "[grouping]") {
     INFO(tag);
     const Shape dims = parse_dims(tag);
     const auto t = fourier("fft" + std::to_string(dims.rank()), dims);
-    const Grouping g = radial_band(t, 0.5, 0.25);
+    const Grouping g = radial_band(t, 0.5, 0.5);  // full width: [0.25, 0.75)
     require_labels(g, fx["band_" + tag]);
     REQUIRE(g.size() == 1);
     REQUIRE(g.centers[0] == 0.5);

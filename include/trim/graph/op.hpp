@@ -85,6 +85,11 @@ class Op {
   virtual void phi(const float* x, float* y, int64_t n) const;
   /// d[i] = φ'(x[i]) for i < n (`=`).
   virtual void dphi(const float* x, float* d, int64_t n) const;
+  /// True for ReLU-like φ: φ(0) = 0 and positively homogeneous
+  /// (φ(a·x) = a·φ(x) for a ≥ 0), e.g. ReLU and leaky ReLU. Contextual
+  /// decomposition then passes φ(rel) as acd does for ReLU; other φ get the
+  /// two-term Shapley rule.
+  virtual bool relu_like() const { return false; }
 
   // ---- Selection kind ----------------------------------------------------
   /// For each output element (row-major), the flat index into the input of

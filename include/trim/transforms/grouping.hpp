@@ -33,8 +33,10 @@ struct Grouping {
 /// lo ≤ r < hi (the last band includes its upper edge). For fft1, fft2,
 /// rfft1, rfft2 transforms; ValueError otherwise.
 Grouping radial_bands(const Transform& t, int n_bands);
-/// One band [center − width, center + width) of the normalised radius
-/// (label 0; all else −1), as the reference's band sweeps.
+/// One band [center − width/2, center + width/2) of the normalised radius
+/// (label 0; all else −1), as the reference's band sweeps. `width` is the
+/// full width of the band everywhere in trim (the reference's "±0.05" is
+/// width 0.1).
 Grouping radial_band(const Transform& t, double center, double width);
 /// Bands with edges in physical units: `spacing` is the sample spacing
 /// (seconds, or arcmin per pixel); frequencies are cycles per unit

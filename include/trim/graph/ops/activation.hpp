@@ -25,6 +25,7 @@ class Activation : public ElementwiseOp {
 class Relu final : public Activation {
  public:
   std::string type() const override { return "relu"; }
+  bool relu_like() const override { return true; }
   void phi(const float* x, float* y, int64_t n) const override;
   void dphi(const float* x, float* d, int64_t n) const override;
 };
@@ -34,6 +35,7 @@ class LeakyRelu final : public Activation {
  public:
   explicit LeakyRelu(float negative_slope = 0.01f) : negative_slope_(negative_slope) {}
   std::string type() const override { return "leaky_relu"; }
+  bool relu_like() const override { return true; }
   /// Also rejects a non-finite slope (ValueError).
   Shape infer_shape(const std::vector<Shape>& inputs, const std::vector<Shape>& params,
                     const std::string& where) const override;

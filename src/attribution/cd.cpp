@@ -1,0 +1,233 @@
+#include "trim/attribution/cd.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "runner.hpp"
+#include "trim/core/error.hpp"
+#include "trim/graph/executor.hpp"
+
+namespace trim {
+
+using detail::prepend;
+
+namespace {
+
+/// Rows of a relevant batch: row r belongs to example `example[r]` (an index
+/// into the current chunk of examples).
+struct Rows {
+  std::vector<int64_t> example;
+  int64_t count() const { return static_cast<int64_t>(example.size()); }
+};
+
+OpArgs args_from(const Graph& g, const Node& n, const std::vector<Tensor>& values) {
+  OpArgs a;
+  for (NodeId i : n.inputs) a.inputs.push_back(&values[static_cast<size_t>(i)]);
+  for (int p : n.params) a.params.push_back(&g.parameters()[static_cast<size_t>(p)].value);
+  return a;
+}
+
+OpArgs args_from(const Graph& g, const Node& n, const Workspace& ws) {
+  OpArgs a;
+  for (NodeId i : n.inputs) a.inputs.push_back(&ws.value(i));
+  for (int p : n.params) a.params.push_back(&g.parameters()[static_cast<size_t>(p)].value);
+  return a;
+}
+
+/// Linear rule: rel = A(rel) + b ⊙ |A rel| / (|A rel| + |A irrel|), with
+/// A(irrel) = (total − b) − A(rel).
+void linear_rule(const Op& op, const OpArgs& rel_args, const OpArgs& total_args, const Tensor& total_out,
+                 const Rows& rows, Tensor& y) {
+  op.forward_unbiased(rel_args, y);
+  if (!op.has_bias(rel_args)) return;
+  // The bias broadcast to one example's output.
+  Shape one = y.shape();
+  one[0] = 1;
+  Tensor bias(one);
+  op.add_bias(total_args, bias, 1.0f);
+  const int64_t per = bias.numel();
+  for (int64_t r = 0; r < rows.count(); ++r) {
+    float* yr = y.data() + r * per;
+    const float* tr = total_out.data() + rows.example[static_cast<size_t>(r)] * per;
+    for (int64_t j = 0; j < per; ++j) {
+      const float b = bias[j];
+      const float a_rel = yr[j];
+      const float a_irrel = (tr[j] - b) - a_rel;
+      const float p_rel = std::fabs(a_rel) + 1e-20f, p_irrel = std::fabs(a_irrel) + 1e-20f;
+      yr[j] = a_rel + b * (p_rel / (p_rel + p_irrel));
+    }
+  }
+}
+
+/// Elementwise rule: φ(rel) for ReLU-like φ, else the two-term Shapley value
+/// ½[(φ(rel) − φ(0)) + (φ(total) − φ(total − rel))].
+void elementwise_rule(const Op& op, const Tensor& rel, const Tensor& total_in, const Tensor& total_out,
+                      const Rows& rows, Tensor& y) {
+  op.phi(rel.data(), y.data(), rel.numel());
+  if (op.relu_like()) return;
+  float zero = 0.0f, phi0 = 0.0f;
+  op.phi(&zero, &phi0, 1);
+  const int64_t per = rel.numel() / rows.count();
+  std::vector<float> rest(static_cast<size_t>(per)), phi_rest(static_cast<size_t>(per));
+  for (int64_t r = 0; r < rows.count(); ++r) {
+    const int64_t e = rows.example[static_cast<size_t>(r)];
+    const float* re = rel.data() + r * per;
+    const float* ti = total_in.data() + e * per;
+    const float* to = total_out.data() + e * per;
+    for (int64_t j = 0; j < per; ++j) rest[static_cast<size_t>(j)] = ti[j] - re[j];
+    op.phi(rest.data(), phi_rest.data(), per);
+    float* yr = y.data() + r * per;
+    for (int64_t j = 0; j < per; ++j) yr[j] = 0.5f * ((yr[j] - phi0) + (to[j] - phi_rest[static_cast<size_t>(j)]));
+  }
+}
+
+/// Selection rule: the relevant part follows the argmax of the total.
+void selection_rule(const Op& op, const OpArgs& total_args, const Tensor& rel, const Rows& rows, int64_t examples,
+                    Tensor& y) {
+  std::vector<int64_t> index;
+  op.select_indices(total_args, index);
+  const int64_t out_per = y.numel() / rows.count();
+  const int64_t in_per = total_args.input().numel() / examples;
+  for (int64_t r = 0; r < rows.count(); ++r) {
+    const int64_t e = rows.example[static_cast<size_t>(r)];
+    const int64_t* idx = index.data() + e * out_per;  // flat indices into the total's rows
+    const float* src = rel.data() + r * in_per;
+    const int64_t first = e * in_per;
+    float* yr = y.data() + r * out_per;
+    for (int64_t j = 0; j < out_per; ++j) yr[j] = src[idx[j] - first];
+  }
+}
+
+/// Relevant output of every row after one propagation. `rel_in` is the
+/// relevant part of the first input [rows, ...]; ws holds the total forward
+/// of the chunk's examples.
+const Tensor& propagate(const Graph& g, const Workspace& ws, int64_t examples, Tensor rel_in, const Rows& rows,
+                        std::vector<Tensor>& rel) {
+  rel.resize(static_cast<size_t>(g.num_nodes()));
+  const int64_t R = rows.count();
+  for (NodeId id = 0; id < g.num_nodes(); ++id) {
+    const Node& n = g.node(id);
+    Tensor& y = rel[static_cast<size_t>(id)];
+    const Shape out = n.shape.with_batch(R);
+    if (id == g.inputs()[0]) {
+      y = std::move(rel_in);
+      continue;
+    }
+    y.resize(out);
+    if (!g.depends_on_input(id) || n.is_input) {  // constants and extra inputs: all irrelevant
+      y.set_zero();
+      continue;
+    }
+    const OpArgs ra = args_from(g, n, rel);
+    const Tensor& total_out = ws.value(id);
+    switch (n.op->kind()) {
+      case Kind::Linear:
+        linear_rule(*n.op, ra, args_from(g, n, ws), total_out, rows, y);
+        break;
+      case Kind::Elementwise:
+        elementwise_rule(*n.op, ra.input(), ws.value(n.inputs[0]), total_out, rows, y);
+        break;
+      case Kind::Selection:
+        selection_rule(*n.op, args_from(g, n, ws), ra.input(), rows, examples, y);
+        break;
+      case Kind::Structural:
+      case Kind::Sum:
+        n.op->forward(ra, y);
+        break;
+      default:
+        throw ValueError("contextual_decomposition: node " + g.describe(id) + " is of kind " +
+                         kind_name(n.op->kind()) +
+                         ", which has no CD rule (explain the logits before a softmax, or give the op a rule)");
+    }
+  }
+  return rel[static_cast<size_t>(g.outputs()[0])];
+}
+
+}  // namespace
+
+CdResult contextual_decomposition(const Graph& model, const Tensor& x, const std::vector<Tensor>& masks,
+                                  const CdOptions& options) {
+  AttributionOptions common;
+  common.targets = options.targets;
+  common.max_batch = options.max_batch;
+  common.extra_inputs = options.extra_inputs;
+  detail::ModelRunner run(model, x, common, "contextual_decomposition");
+  if (masks.empty()) throw ValueError("contextual_decomposition: no groups given");
+  for (size_t k = 0; k < masks.size(); ++k)
+    if (masks[k].numel() != run.example_numel())
+      throw ShapeError("contextual_decomposition: mask " + std::to_string(k) + " has shape " +
+                       masks[k].shape().str() + ", expected one example's shape " + run.example_shape().str());
+  // Fail early on opaque nodes, before any work.
+  for (NodeId id = 0; id < model.num_nodes(); ++id) {
+    const Node& n = model.node(id);
+    if (!n.is_input && model.depends_on_input(id) && n.op->kind() == Kind::Opaque)
+      throw ValueError("contextual_decomposition: node " + model.describe(id) +
+                       " is of kind opaque, which has no CD rule (explain the logits before a softmax)");
+  }
+  const int64_t N = run.batch(), P = run.example_numel(), G = static_cast<int64_t>(masks.size());
+  const int64_t T = run.n_targets(), K = run.n_outputs();
+  CdResult result;
+  result.targets = run.targets();
+  result.rel = Tensor({T, N, G});
+  result.irrel = Tensor({T, N, G});
+
+  // Chunks of E examples × Gc groups, at most max_batch rows.
+  const int64_t max_rows = options.max_batch;
+  const int64_t E = std::max<int64_t>(1, std::min(N, max_rows / G));
+  const int64_t Gc = std::min(G, std::max<int64_t>(1, max_rows / E));
+  Workspace ws;
+  std::vector<Tensor> rel;
+  for (int64_t e0 = 0; e0 < N; e0 += E) {
+    const int64_t ne = std::min(E, N - e0);
+    std::vector<int64_t> ex(static_cast<size_t>(ne));
+    for (int64_t e = 0; e < ne; ++e) ex[static_cast<size_t>(e)] = e0 + e;
+    std::vector<Tensor> in{Tensor(prepend({ne}, run.example_shape()))};
+    std::copy(x.begin() + e0 * P, x.begin() + (e0 + ne) * P, in[0].begin());
+    for (Tensor& t : run.gather_extras(ex)) in.push_back(std::move(t));
+    forward(model, ws, in);
+    const Tensor& total = ws.value(model.outputs()[0]);
+    for (int64_t g0 = 0; g0 < G; g0 += Gc) {
+      const int64_t ng = std::min(Gc, G - g0);
+      // Rows group-major: r = gi·ne + e.
+      Rows rows;
+      Tensor rel_in(prepend({ng * ne}, run.example_shape()));
+      for (int64_t gi = 0; gi < ng; ++gi)
+        for (int64_t e = 0; e < ne; ++e) {
+          rows.example.push_back(e);
+          const float* xe = in[0].data() + e * P;
+          const float* m = masks[static_cast<size_t>(g0 + gi)].data();
+          float* dst = rel_in.data() + (gi * ne + e) * P;
+          for (int64_t i = 0; i < P; ++i) dst[i] = m[i] * xe[i];
+        }
+      const Tensor& out = propagate(model, ws, ne, std::move(rel_in), rows, rel);
+      for (int64_t t = 0; t < T; ++t) {
+        const int64_t k = run.targets()[static_cast<size_t>(t)];
+        for (int64_t gi = 0; gi < ng; ++gi)
+          for (int64_t e = 0; e < ne; ++e) {
+            const float r = out[(gi * ne + e) * K + k];
+            const int64_t at = (t * N + e0 + e) * G + g0 + gi;
+            result.rel[at] = r;
+            result.irrel[at] = total[e * K + k] - r;
+          }
+      }
+    }
+  }
+  return result;
+}
+
+CdResult contextual_decomposition(const Graph& model, const Tensor& x, const Grouping& grouping,
+                                  const CdOptions& options) {
+  std::vector<Tensor> masks;
+  for (int g = 0; g < grouping.size(); ++g) masks.push_back(grouping.mask(g));
+  return contextual_decomposition(model, x, masks, options);
+}
+
+CdResult cd_band_sweep(const Graph& model, const Tensor& coefficients, const Transform& t,
+                       const std::vector<double>& centers, double width, const CdOptions& options) {
+  if (centers.empty()) throw ValueError("cd_band_sweep: no band centres given");
+  std::vector<Tensor> masks;
+  for (double c : centers) masks.push_back(radial_band(t, c, width).mask(0));
+  return contextual_decomposition(model, coefficients, masks, options);
+}
+
+}  // namespace trim
