@@ -212,6 +212,17 @@ CheckResult check_kind(const Graph& g, NodeId id, const std::vector<Tensor>& inp
       c.tol = 1e-2;
       c.expect_close(fd, ad, "φ' disagrees with finite differences of φ");
       c.tol = saved_tol;
+      // A ReLU-like claim (CD passes φ(rel)): φ(0) = 0 and φ(a·x) = a·φ(x), a ≥ 0.
+      if (node.op->relu_like()) {
+        float zero = 0.0f, phi0 = 1.0f;
+        node.op->phi(&zero, &phi0, 1);
+        Tensor scaled = in, phi_scaled(in.shape()), expected(in.shape());
+        scaled.as_vector() *= 2.5f;
+        node.op->phi(scaled.data(), phi_scaled.data(), in.numel());
+        expected.as_vector() = phi.as_vector() * 2.5f;
+        c.expect_close(Tensor({1}, std::vector<float>{phi0}), Tensor({1}), "relu_like but φ(0) != 0");
+        c.expect_close(phi_scaled, expected, "relu_like but φ(2.5·x) != 2.5·φ(x)");
+      }
       // Locality: changing one element changes only that output element.
       if (in.numel() > 1) {
         std::vector<Tensor> xp = x;

@@ -25,6 +25,13 @@ class Square : public ElementwiseOp {
   float scale_;
 };
 
+/// y = x² falsely claiming to be ReLU-like (it is not positively homogeneous).
+class SquareReluLike final : public Square {
+ public:
+  SquareReluLike() : Square(1.0f) {}
+  bool relu_like() const override { return true; }
+};
+
 /// y = x² falsely declared Linear (no bias).
 class FakeLinear : public Op {
  public:
@@ -128,4 +135,7 @@ TEST_CASE("check_kind rejects false declarations", "[check]") {
   const CheckResult misrouted = check_kind(single(std::make_shared<FakeSelect>()), 1, {x});
   REQUIRE_FALSE(misrouted.ok);
   REQUIRE_THAT(misrouted.report, Catch::Contains("x[index[j]]"));
+  const CheckResult not_relu = check_kind(single(std::make_shared<SquareReluLike>()), 1, {x});
+  REQUIRE_FALSE(not_relu.ok);
+  REQUIRE_THAT(not_relu.report, Catch::Contains("relu_like"));
 }
