@@ -2,12 +2,20 @@
 /// \file
 /// Umbrella header: everything public in trim.
 
+#include "trim/attribution/cd.hpp"
+#include "trim/attribution/common.hpp"
+#include "trim/attribution/deeplift.hpp"
+#include "trim/attribution/gradients.hpp"
+#include "trim/attribution/metrics.hpp"
+#include "trim/attribution/perturbation.hpp"
+#include "trim/attribution/trim_model.hpp"
 #include "trim/core/error.hpp"
 #include "trim/core/parallel.hpp"
 #include "trim/core/rng.hpp"
 #include "trim/core/shape.hpp"
 #include "trim/core/tensor.hpp"
 #include "trim/graph/check.hpp"
+#include "trim/graph/compose.hpp"
 #include "trim/graph/executor.hpp"
 #include "trim/graph/graph.hpp"
 #include "trim/graph/kind.hpp"
