@@ -1,1 +1,377 @@
-// placeholder: being written
+// trim Graph -> ONNX.
+//
+// One ONNX node per trim node where ONNX has the operator, a short fixed
+// chain otherwise (Dense on rank > 2 as MatMul + Add, softplus with β ≠ 1,
+// softmax over an inner axis before opset 13). Parameters become
+// initializers under their own names; each value gets the name of the trim
+// node that produces it, so loading the file back gives the same node and
+// parameter names and, since every op reads the same numbers, the same
+// outputs bit for bit.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <set>
+
+#include "onnx_internal.hpp"
+#include "trim/core/error.hpp"
+#include "trim/graph/ops/activation.hpp"
+#include "trim/graph/ops/batch_norm.hpp"
+#include "trim/graph/ops/clip.hpp"
+#include "trim/graph/ops/conv.hpp"
+#include "trim/graph/ops/dense.hpp"
+#include "trim/graph/ops/pool.hpp"
+#include "trim/graph/ops/softmax.hpp"
+#include "trim/graph/ops/structural.hpp"
+#include "trim/io/onnx.hpp"
+
+namespace trim::io {
+
+namespace {
+
+void put_le32(std::string& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+void fill_proto(const Tensor& t, onnx::TensorProto* p) {
+  for (int64_t d : t.shape()) p->add_dims(d);
+  p->set_data_type(onnx::TensorProto::FLOAT);
+  std::string raw;
+  raw.reserve(static_cast<size_t>(t.numel()) * 4);
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    uint32_t b;
+    const float v = t[i];
+    std::memcpy(&b, &v, 4);
+    put_le32(raw, b);
+  }
+  p->set_raw_data(std::move(raw));
+}
+
+class Exporter {
+ public:
+  Exporter(const Graph& g, int opset, std::string label) : g_(g), opset_(opset), label_(std::move(label)) {}
+
+  std::string run();
+
+ private:
+  const Graph& g_;
+  int opset_;
+  std::string label_;
+  onnx::ModelProto m_;
+  onnx::GraphProto* gp_ = nullptr;
+  std::set<std::string> used_, node_names_;
+  std::vector<std::string> value_;       // ONNX value name of each trim node
+  std::vector<bool> param_emitted_;
+  std::map<std::pair<int, bool>, std::string> param_init_;  // (param, transposed) -> initializer
+  NodeId cur_ = -1;
+
+  std::string where() const {
+    return "onnx '" + label_ + "': " + (cur_ >= 0 ? g_.describe(cur_) + ": " : std::string());
+  }
+  std::string fresh(std::set<std::string>& used, const std::string& base) {
+    std::string name = base.empty() ? "v" : base;
+    for (int k = 1; used.count(name); ++k) name = base + "_" + std::to_string(k);
+    used.insert(name);
+    return name;
+  }
+  std::string fresh_value(const std::string& base) { return fresh(used_, base); }
+
+  std::string init_tensor(const std::string& base, const Tensor& t) {
+    onnx::TensorProto* p = gp_->add_initializer();
+    p->set_name(fresh_value(base));
+    fill_proto(t, p);
+    return p->name();
+  }
+  std::string init_ints(const std::string& base, const std::vector<int64_t>& v) {
+    onnx::TensorProto* p = gp_->add_initializer();
+    p->set_name(fresh_value(base));
+    p->add_dims(static_cast<int64_t>(v.size()));
+    p->set_data_type(onnx::TensorProto::INT64);
+    for (int64_t x : v) p->add_int64_data(x);
+    return p->name();
+  }
+  std::string init_scalar(const std::string& base, float v) { return init_tensor(base, Tensor::scalar(v)); }
+  /// The initializer holding parameter `p` (transposed for MatMul), emitted once.
+  std::string init_param(int p, bool transposed = false) {
+    const auto key = std::make_pair(p, transposed);
+    auto it = param_init_.find(key);
+    if (it != param_init_.end()) return it->second;
+    const Parameter& par = g_.parameters()[static_cast<size_t>(p)];
+    Tensor t = par.value;
+    if (transposed) {
+      const int64_t r = t.dim(0), c = t.dim(1);
+      Tensor tt({c, r});
+      for (int64_t i = 0; i < r; ++i)
+        for (int64_t j = 0; j < c; ++j) tt[j * r + i] = t[i * c + j];
+      t = std::move(tt);
+    }
+    onnx::TensorProto* proto = gp_->add_initializer();
+    if (!param_emitted_[static_cast<size_t>(p)]) {
+      proto->set_name(par.name);  // reserved in used_ up front
+      param_emitted_[static_cast<size_t>(p)] = true;
+    } else {
+      proto->set_name(fresh_value(par.name + (transposed ? ".T" : "")));
+    }
+    fill_proto(t, proto);
+    param_init_[key] = proto->name();
+    return proto->name();
+  }
+
+  onnx::NodeProto* emit(const std::string& type, const std::string& name, const std::vector<std::string>& in,
+                        const std::string& out) {
+    onnx::NodeProto* n = gp_->add_node();
+    n->set_op_type(type);
+    n->set_name(fresh(node_names_, name));
+    for (const auto& s : in) n->add_input(s);
+    n->add_output(out);
+    return n;
+  }
+  static void attr_int(onnx::NodeProto* n, const char* name, int64_t v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(v);
+  }
+  static void attr_float(onnx::NodeProto* n, const char* name, float v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::FLOAT);
+    a->set_f(v);
+  }
+  static void attr_ints(onnx::NodeProto* n, const char* name, const std::vector<int64_t>& v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INTS);
+    for (int64_t x : v) a->add_ints(x);
+  }
+  void value_info(onnx::ValueInfoProto* vi, const std::string& name, const Shape& s) {
+    vi->set_name(name);
+    auto* tt = vi->mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(onnx::TensorProto::FLOAT);
+    auto* shape = tt->mutable_shape();
+    for (int k = 0; k < s.rank(); ++k) {
+      auto* d = shape->add_dim();
+      if (s[k] == Shape::free) d->set_dim_param("N");
+      else d->set_dim_value(s[k]);
+    }
+  }
+
+  void export_node(NodeId id);
+};
+
+void Exporter::export_node(NodeId id) {
+  const Node& n = g_.node(id);
+  const Op& op = *n.op;
+  const std::string& name = n.name;
+  auto in = [&](size_t k) { return value_[static_cast<size_t>(n.inputs.at(k))]; };
+  auto pin = [&](size_t k, bool transposed = false) { return init_param(n.params.at(k), transposed); };
+  const std::string out = fresh_value(name);
+  value_[static_cast<size_t>(id)] = out;
+  const std::string type = op.type();
+
+  if (const auto* d = dynamic_cast<const ops::Dense*>(&op)) {
+    if (g_.shape(n.inputs.at(0)).rank() == 2) {
+      std::vector<std::string> ins{in(0), pin(0)};
+      if (d->bias()) ins.push_back(pin(1));
+      attr_int(emit("Gemm", name, ins, out), "transB", 1);
+    } else if (d->bias()) {
+      const std::string mm = fresh_value(name + "/matmul");
+      emit("MatMul", name, {in(0), pin(0, true)}, mm);
+      emit("Add", name + "/bias", {mm, pin(1)}, out);
+    } else {
+      emit("MatMul", name, {in(0), pin(0, true)}, out);
+    }
+  } else if (const auto* cb = dynamic_cast<const ops::ConstantBinary*>(&op)) {
+    emit(cb->mode() == ops::ConstantBinary::Add ? "Add" : "Mul", name, {in(0), pin(0)}, out);
+  } else if (dynamic_cast<const ops::Constant*>(&op)) {
+    emit("Identity", name, {pin(0)}, out);
+  } else if (dynamic_cast<const ops::Add*>(&op)) {
+    std::vector<std::string> ins;
+    for (size_t k = 0; k < n.inputs.size(); ++k) ins.push_back(in(k));
+    emit(ins.size() == 2 ? "Add" : ins.size() == 1 ? "Identity" : "Sum", name, ins, out);
+  } else if (const auto* c1 = dynamic_cast<const ops::Conv1d*>(&op)) {
+    std::vector<std::string> ins{in(0), pin(0)};
+    if (c1->bias()) ins.push_back(pin(1));
+    auto* node = emit("Conv", name, ins, out);
+    attr_ints(node, "kernel_shape", {g_.parameters()[static_cast<size_t>(n.params[0])].value.dim(2)});
+    attr_ints(node, "strides", {c1->stride()});
+    attr_ints(node, "pads", {c1->pad_left(), c1->pad_right()});
+    attr_ints(node, "dilations", {c1->dilation()});
+    attr_int(node, "group", c1->groups());
+  } else if (const auto* c2 = dynamic_cast<const ops::Conv2d*>(&op)) {
+    std::vector<std::string> ins{in(0), pin(0)};
+    if (c2->bias()) ins.push_back(pin(1));
+    auto* node = emit("Conv", name, ins, out);
+    const Tensor& w = g_.parameters()[static_cast<size_t>(n.params[0])].value;
+    attr_ints(node, "kernel_shape", {w.dim(2), w.dim(3)});
+    attr_ints(node, "strides", {c2->stride()[0], c2->stride()[1]});
+    attr_ints(node, "pads", {c2->pads()[0], c2->pads()[1], c2->pads()[2], c2->pads()[3]});
+    attr_ints(node, "dilations", {c2->dilation()[0], c2->dilation()[1]});
+    attr_int(node, "group", c2->groups());
+  } else if (const auto* bn = dynamic_cast<const ops::BatchNorm*>(&op)) {
+    auto* node = emit("BatchNormalization", name, {in(0), pin(0), pin(1), pin(2), pin(3)}, out);
+    attr_float(node, "epsilon", bn->eps());
+  } else if (const auto* mp = dynamic_cast<const ops::MaxPool*>(&op)) {
+    auto* node = emit("MaxPool", name, {in(0)}, out);
+    attr_ints(node, "kernel_shape", mp->kernel_shape());
+    attr_ints(node, "strides", mp->strides());
+    attr_ints(node, "pads", mp->pads());
+    attr_int(node, "ceil_mode", mp->ceil_mode());
+  } else if (const auto* ap = dynamic_cast<const ops::AvgPool*>(&op)) {
+    auto* node = emit("AveragePool", name, {in(0)}, out);
+    attr_ints(node, "kernel_shape", ap->kernel_shape());
+    attr_ints(node, "strides", ap->strides());
+    attr_ints(node, "pads", ap->pads());
+    attr_int(node, "ceil_mode", ap->ceil_mode());
+    attr_int(node, "count_include_pad", ap->count_include_pad());
+  } else if (dynamic_cast<const ops::GlobalAvgPool*>(&op)) {
+    emit("GlobalAveragePool", name, {in(0)}, out);
+  } else if (dynamic_cast<const ops::Relu*>(&op)) {
+    emit("Relu", name, {in(0)}, out);
+  } else if (const auto* lr = dynamic_cast<const ops::LeakyRelu*>(&op)) {
+    attr_float(emit("LeakyRelu", name, {in(0)}, out), "alpha", lr->negative_slope());
+  } else if (const auto* el = dynamic_cast<const ops::Elu*>(&op)) {
+    attr_float(emit("Elu", name, {in(0)}, out), "alpha", el->alpha());
+  } else if (dynamic_cast<const ops::Tanh*>(&op)) {
+    emit("Tanh", name, {in(0)}, out);
+  } else if (dynamic_cast<const ops::Sigmoid*>(&op)) {
+    emit("Sigmoid", name, {in(0)}, out);
+  } else if (const auto* sp = dynamic_cast<const ops::Softplus*>(&op)) {
+    if (sp->beta() == 1.0f) {
+      emit("Softplus", name, {in(0)}, out);
+    } else {  // (1/β)·softplus(β x), as torch exports it
+      const std::string a = fresh_value(name + "/scaled"), b = fresh_value(name + "/softplus");
+      emit("Mul", name + "/scale", {in(0), init_scalar(name + ".beta", sp->beta())}, a);
+      emit("Softplus", name, {a}, b);
+      emit("Mul", name + "/unscale", {b, init_scalar(name + ".inv_beta", 1.0f / sp->beta())}, out);
+    }
+  } else if (const auto* cl = dynamic_cast<const ops::Clip*>(&op)) {
+    const std::string lo = std::isinf(cl->lo()) ? std::string() : init_scalar(name + ".min", cl->lo());
+    const std::string hi = std::isinf(cl->hi()) ? std::string() : init_scalar(name + ".max", cl->hi());
+    std::vector<std::string> ins{in(0), lo};
+    if (!hi.empty()) ins.push_back(hi);
+    if (lo.empty() && hi.empty()) ins.pop_back();
+    emit("Clip", name, ins, out);
+  } else if (dynamic_cast<const ops::Softmax*>(&op) || dynamic_cast<const ops::LogSoftmax*>(&op)) {
+    const auto* sm = dynamic_cast<const ops::Softmax*>(&op);
+    const auto* lsm = dynamic_cast<const ops::LogSoftmax*>(&op);
+    const char* t = sm ? "Softmax" : "LogSoftmax";
+    const int axis_given = sm ? sm->axis() : lsm->axis();
+    const int r = g_.shape(n.inputs[0]).rank();
+    const int axis = axis_given < 0 ? axis_given + r : axis_given;
+    if (opset_ >= 13 || axis == r - 1) {
+      attr_int(emit(t, name, {in(0)}, out), "axis", opset_ >= 13 ? axis_given : axis);
+    } else {  // before opset 13 Softmax normalises over all axes from `axis`: move ours last
+      std::vector<int64_t> perm;
+      for (int k = 0; k < r; ++k) perm.push_back(k);
+      std::swap(perm[static_cast<size_t>(axis)], perm[static_cast<size_t>(r - 1)]);
+      const std::string a = fresh_value(name + "/moved"), b = fresh_value(name + "/normalised");
+      attr_ints(emit("Transpose", name + "/to_last", {in(0)}, a), "perm", perm);
+      attr_int(emit(t, name, {a}, b), "axis", r - 1);
+      attr_ints(emit("Transpose", name + "/back", {b}, out), "perm", perm);
+    }
+  } else if (const auto* rs = dynamic_cast<const ops::Reshape*>(&op)) {
+    std::vector<int64_t> target{0};  // 0 copies the (free) batch dimension
+    for (int64_t d : rs->per_example()) target.push_back(d);
+    emit("Reshape", name, {in(0), init_ints(name + ".shape", target)}, out);
+  } else if (const auto* fl = dynamic_cast<const ops::Flatten*>(&op)) {
+    const Shape& xs = g_.shape(n.inputs[0]);
+    const int a = fl->axis() < 0 ? fl->axis() + xs.rank() : fl->axis();
+    if (a == 1) {
+      attr_int(emit("Flatten", name, {in(0)}, out), "axis", 1);
+    } else {  // ONNX Flatten is 2-D only; trim keeps the axes before `axis`
+      const Shape& ys = n.shape;
+      std::vector<int64_t> target{0};
+      for (int k = 1; k < ys.rank(); ++k) target.push_back(ys[k]);
+      emit("Reshape", name, {in(0), init_ints(name + ".shape", target)}, out);
+    }
+  } else if (const auto* tr = dynamic_cast<const ops::Transpose*>(&op)) {
+    attr_ints(emit("Transpose", name, {in(0)}, out), "perm", {tr->perm().begin(), tr->perm().end()});
+  } else if (const auto* cc = dynamic_cast<const ops::Concat*>(&op)) {
+    std::vector<std::string> ins;
+    for (size_t k = 0; k < n.inputs.size(); ++k) ins.push_back(in(k));
+    attr_int(emit("Concat", name, ins, out), "axis", cc->axis());
+  } else if (const auto* sl = dynamic_cast<const ops::Slice*>(&op)) {
+    emit("Slice", name,
+         {in(0), init_ints(name + ".starts", {sl->start()}), init_ints(name + ".ends", {sl->end()}),
+          init_ints(name + ".axes", {sl->axis()}), init_ints(name + ".steps", {sl->step()})},
+         out);
+  } else if (const auto* pd = dynamic_cast<const ops::Pad*>(&op)) {
+    std::vector<int64_t> pads{0};
+    for (const auto& p : pd->pads()) pads.push_back(p[0]);
+    pads.push_back(0);
+    for (const auto& p : pd->pads()) pads.push_back(p[1]);
+    auto* node = emit("Pad", name,
+                      {in(0), init_ints(name + ".pads", pads), init_scalar(name + ".value", pd->value())}, out);
+    auto* a = node->add_attribute();
+    a->set_name("mode");
+    a->set_type(onnx::AttributeProto::STRING);
+    a->set_s("constant");
+  } else if (type == "gelu") {
+    throw ValueError(where() + "ONNX has no Gelu operator before opset 20 (trim writes opsets " +
+                     std::to_string(onnx_min_opset) + "-" + std::to_string(onnx_max_opset) + ")");
+  } else {
+    throw ValueError(where() + "op type '" + type + "' has no ONNX equivalent in trim's exporter");
+  }
+}
+
+std::string Exporter::run() {
+  if (opset_ < onnx_min_opset || opset_ > onnx_max_opset)
+    throw ValueError("onnx '" + label_ + "': opset " + std::to_string(opset_) + " is not supported (trim writes " +
+                     std::to_string(onnx_min_opset) + "-" + std::to_string(onnx_max_opset) + ")");
+  if (g_.inputs().empty() || g_.outputs().empty())
+    throw ValueError("onnx '" + label_ + "': the graph has no inputs or no outputs (set_outputs first)");
+  m_.set_ir_version(detail::ir_version_for_opset(opset_));
+  m_.set_producer_name("trim");
+  m_.set_producer_version("0.1");
+  auto* os = m_.add_opset_import();
+  os->set_domain("");
+  os->set_version(opset_);
+  gp_ = m_.mutable_graph();
+  gp_->set_name("trim");
+
+  // Initializers keep the parameter names: reserve them before naming values.
+  for (const Parameter& p : g_.parameters()) used_.insert(p.name);
+  param_emitted_.assign(g_.parameters().size(), false);
+  value_.assign(static_cast<size_t>(g_.num_nodes()), std::string());
+
+  for (NodeId id = 0; id < g_.num_nodes(); ++id) {
+    cur_ = id;
+    const Node& n = g_.node(id);
+    if (n.is_input) {
+      value_[static_cast<size_t>(id)] = fresh_value(n.name);
+      value_info(gp_->add_input(), value_[static_cast<size_t>(id)], n.shape);
+      continue;
+    }
+    export_node(id);
+  }
+  cur_ = -1;
+
+  std::set<NodeId> seen;
+  for (NodeId o : g_.outputs()) {
+    std::string v = value_[static_cast<size_t>(o)];
+    if (g_.node(o).is_input || !seen.insert(o).second) {  // outputs must be distinct node results
+      const std::string copy = fresh_value(g_.node(o).name + "/output");
+      emit("Identity", g_.node(o).name + "/output", {v}, copy);
+      v = copy;
+    }
+    value_info(gp_->add_output(), v, g_.shape(o));
+  }
+
+  if (m_.ByteSizeLong() > static_cast<size_t>(INT32_MAX))
+    throw ValueError("onnx '" + label_ + "': the model exceeds protobuf's 2 GB limit");
+  std::string bytes;
+  if (!m_.SerializeToString(&bytes)) throw IoError("onnx '" + label_ + "': serialisation failed");
+  return bytes;
+}
+
+}  // namespace
+
+std::string save_onnx_bytes(const Graph& graph, int opset) { return Exporter(graph, opset, "<memory>").run(); }
+
+void save_onnx(const Graph& graph, const std::string& path, int opset) {
+  detail::write_file_atomic(path, Exporter(graph, opset, path).run(), "onnx");
+}
+
+}  // namespace trim::io
