@@ -57,6 +57,9 @@ MatrixXdRM to_matrix(const Tensor& t);
 Tensor to_tensor(const MatrixXdRM& m, const Shape& shape = Shape());
 
 class LinearDictionary;
+namespace detail {
+struct DictionarySynthesis;
+}
 
 // ---- NMF ---------------------------------------------------------------------
 
@@ -67,7 +70,7 @@ enum class NmfSolver {
 
 enum class NmfInit {
   Auto,      ///< nndsvda if k ≤ min(n_samples, n_features), else random
-  Random,    ///< |N(0,1)|·√(mean(X)/k), from `seed` (trim's RNG, not NumPy's)
+  Random,    ///< |N(0,1)|·√(mean(X)/k), drawn like scikit-learn (see `seed`)
   Nndsvd,    ///< non-negative double SVD (sparse)
   Nndsvda,   ///< nndsvd with zeros filled with mean(X)
   Nndsvdar,  ///< nndsvd with zeros filled with |mean(X)·N(0,1)/100|
@@ -87,7 +90,10 @@ struct NmfOptions {
   double alpha_W = 0.0;
   std::optional<double> alpha_H;  ///< unset: scikit-learn's "same" (= alpha_W)
   double l1_ratio = 0.0;
-  uint64_t seed = 0;  ///< random / nndsvdar inits and the randomised SVD of large X
+  /// scikit-learn's random_state as an int (< 2^32): the random and nndsvdar
+  /// starts and the probes of the nndsvd family's randomised SVD come from
+  /// numpy.random.RandomState(seed)'s stream, reproduced bit for bit.
+  uint64_t seed = 0;
   /// Not in scikit-learn: when > 0, a fit also stops as soon as the
   /// reconstruction error √(2·D_β) is ≤ this (checked every iteration for cd,
   /// every 10 for mu). For time-to-loss benchmarks.
@@ -106,12 +112,12 @@ struct NmfFactors {
   MatrixXdRM W, H;
 };
 
-/// scikit-learn's `_initialize_nmf` (init ≠ Custom). The SVD of the nndsvd
-/// family is exact (LAPACK-quality) for moderate X and randomised (seeded,
-/// 7 or 4 power iterations with QR like scikit-learn) for large X, so it
-/// equals scikit-learn's when their randomised SVD has converged (well
-/// separated singular values). One deviation: a singular pair with
-/// ‖x₊‖‖y₊‖ = ‖x₋‖‖y₋‖ = 0 gives a zero column (scikit-learn divides 0/0).
+/// scikit-learn's `_initialize_nmf` (init ≠ Custom) with random_state =
+/// seed. The nndsvd family uses scikit-learn's randomised SVD (k + 10 probes,
+/// 7 or 4 power iterations) with the same random probes, so the start equals
+/// scikit-learn's to rounding even where that SVD has not converged. One
+/// deviation: a singular pair with ‖x₊‖‖y₊‖ = ‖x₋‖‖y₋‖ = 0 gives a zero
+/// column (scikit-learn divides 0 by 0).
 NmfFactors nmf_initialize(const MatrixXdRM& X, int n_components, NmfInit init, uint64_t seed = 0);
 
 /// scikit-learn's `_beta_divergence`: ½‖X − WH‖² for β = 2; for other β only
@@ -285,6 +291,14 @@ class LinearDictionary {
 /// .npy array [k + 1, m], row 0 the mean.
 void save_dictionary(const std::string& path, const MatrixXdRM& components,
                      const Eigen::RowVectorXd& mean = Eigen::RowVectorXd());
+/// The contents of a dictionary file.
+struct DictionaryFile {
+  MatrixXdRM components;    ///< [k, n_features]
+  Eigen::RowVectorXd mean;  ///< [n_features]
+};
+/// Reads a dictionary file; IoError naming the file when it cannot be read,
+/// is not a 2-D array with at least 2 rows, or holds NaN / infinite values.
+DictionaryFile read_dictionary(const std::string& path);
 /// Reads a dictionary file as `kind`: "dict" (least-squares analysis), "pca"
 /// (rows must be orthogonal; analysis = projection, which undoes whitening
 /// folded into the row lengths), "nmf" (zero mean, non-negative rows;
@@ -319,12 +333,11 @@ class DictionaryTransform final : public Transform {
   int n_components() const { return dictionary_.n_components(); }
 
  private:
-  struct Data;
   LinearDictionary dictionary_;
   std::string spec_;
   int axes_ = 0;
   int64_t channels_ = 1;
-  std::shared_ptr<const Data> data_;  // float copies shared with the inverse op
+  std::shared_ptr<const detail::DictionarySynthesis> data_;  // float D and mean, shared with the inverse op
 };
 
 /// x − T⁻¹(T(x)) for any transform (zero up to rounding for exact ones).
