@@ -8,6 +8,8 @@
 #include "trim/attribution/cd.hpp"
 #include "trim/attribution/trim_model.hpp"
 #include "trim/core/error.hpp"
+#include "trim/transforms/dictionary.hpp"
+#include "trim/transforms/wavelet.hpp"
 
 using namespace trim;
 using test::randn;
@@ -101,6 +103,31 @@ TEST_CASE("CD: rel + irrel equals the output on every test model", "[attribution
     const Graph g = test::relu_cnn();
     const Tensor x = randn({3, 1, 8, 8}, 3);
     require_exact_sum(contextual_decomposition(g, x, random_masks({1, 8, 8}, 6, 4)), g.evaluate(x));
+  }
+  SECTION("TrimModel in dwt2 space, grouped by sub-band") {
+    const Graph g = test::relu_cnn();
+    const Tensor x = randn({2, 1, 8, 8}, 11);
+    const TrimModel tm(g, make_transform("dwt2:db2:2", {1, 8, 8}));
+    const Grouping sub = wavelet_subbands(tm.transform());
+    require_exact_sum(contextual_decomposition(tm.graph(), tm.coefficients(x), sub), g.evaluate(x));
+  }
+  SECTION("TrimModel in NMF space with its residual") {
+    const Graph g = test::relu_cnn();
+    Tensor x = randn({2, 1, 8, 8}, 12);
+    for (float& v : x) v = std::fabs(v);
+    Tensor d = randn({5, 64}, 13);
+    for (float& v : d) v = std::fabs(v);
+    auto t = std::make_shared<DictionaryTransform>(LinearDictionary(to_matrix(d)), Shape{1, 8, 8});
+    const TrimModel tm(g, t);
+    CdOptions o;
+    o.extra_inputs = tm.options_for(x).extra_inputs;
+    std::vector<Tensor> one_each;
+    for (int k = 0; k < 5; ++k) {
+      Tensor m({1, 5});
+      m[k] = 1.0f;
+      one_each.push_back(m);
+    }
+    require_exact_sum(contextual_decomposition(tm.graph(), tm.coefficients(x), one_each, o), g.evaluate(x));
   }
   SECTION("TrimModel in fft2, rfft2 and dct2 space") {
     const Graph g = test::relu_cnn();

@@ -9,6 +9,7 @@
 #include "trim/attribution/gradients.hpp"
 #include "trim/attribution/trim_model.hpp"
 #include "trim/core/error.hpp"
+#include "trim/transforms/dictionary.hpp"
 
 using namespace trim;
 using test::randn;
@@ -119,4 +120,43 @@ TEST_CASE("TrimModel: DeepLIFT completeness through the inverse transform node",
         REQUIRE(sum == Approx(diff).margin(1e-4 * std::max(1.0, std::fabs(double(fx[n * 3 + t])))));
       }
   }
+}
+
+TEST_CASE("TrimModel in dwt2 space: gradients and IG match PyTorch autograd", "[attribution][trim_model]") {
+  const test::Fixture f("attribution_fft2.txt");  // the CNN's weights and inputs
+  const test::Fixture w("attribution_dwt2.txt");
+  const Graph model = fixture_cnn(f);
+  const TrimModel tm(model, make_transform("dwt2:db2:2:symmetric", {1, 8, 8}));
+  const Tensor c = tm.coefficients(f["x"]);
+  test::require_close(c, w["coefficients"], 1e-5, 1e-2, "wavedec2 coefficients");
+  test::require_close(tm.forward(c), f["output"], 1e-5, 1e-3, "F(T(x))");
+  test::require_close(gradient(tm.graph(), w["coefficients"]).attributions, w["gradient"], 1e-4, 1e-4, "gradient");
+  const Attribution ig = integrated_gradients(tm.graph(), w["coefficients"]);
+  test::require_close(ig.attributions, w["ig"], 1e-4, 1e-4, "integrated gradients");
+  for (float d : ig.delta) REQUIRE(std::fabs(d) < 1e-3);
+}
+
+TEST_CASE("TrimModel in NMF space with its residual: gradients and IG match PyTorch autograd",
+          "[attribution][trim_model]") {
+  const test::Fixture f("attribution_fft2.txt");
+  const test::Fixture n("attribution_nmf.txt");
+  const Graph model = fixture_cnn(f);
+  auto t = std::make_shared<DictionaryTransform>(LinearDictionary(to_matrix(n["components"])), Shape{1, 8, 8});
+  REQUIRE_FALSE(t->exact());
+  const TrimModel tm(model, t);  // lossy: the residual input is on by default
+  REQUIRE(tm.has_residual());
+  const Tensor& s = n["codes"];
+  const Tensor& r = n["residual"];
+  test::require_close(tm.forward(s, &r), n["output"], 1e-5, 1e-3, "F(s) with residual = model(x)");
+  AttributionOptions o;
+  o.extra_inputs = {r};
+  test::require_close(gradient(tm.graph(), s, o).attributions, n["gradient"], 1e-4, 1e-4, "gradient");
+  const Attribution ig = integrated_gradients(tm.graph(), s, {}, o);
+  test::require_close(ig.attributions, n["ig"], 1e-4, 1e-4, "integrated gradients");
+  // The residual trim computes itself makes F(T(x)) = model(x) exactly.
+  const Tensor& x = n["x"];
+  const AttributionOptions own = tm.options_for(x);
+  REQUIRE(own.extra_inputs.size() == 1);
+  test::require_close(tm.forward(tm.coefficients(x), &own.extra_inputs[0]), n["output"], 1e-5, 1e-3,
+                      "F(T(x)) + own residual");
 }
