@@ -12,32 +12,18 @@
 #include <limits>
 #include <string>
 
+#include "temp_dir.hpp"
 #include "testing.hpp"
 #include "trim/core/error.hpp"
 #include "trim/io/npy.hpp"
 
 using namespace trim;
 using trim::test::randn;
+using trim::test::TempDir;
 
 namespace {
 
 std::string npy_fixture(const std::string& name) { return std::string(TRIM_FIXTURE_DIR) + "/npy/" + name; }
-
-/// A fresh directory under the system temp dir, removed at scope exit.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path = std::filesystem::temp_directory_path() /
-           ("trim_test_npy_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "fixture.hpp"
+#include "temp_dir.hpp"
 #include "testing.hpp"
 #include "trim/core/error.hpp"
 #include "trim/graph/executor.hpp"
@@ -27,6 +28,7 @@
 
 using namespace trim;
 using trim::test::randn;
+using trim::test::TempDir;
 using trim::test::require_close;
 using trim::test::require_ok;
 
@@ -161,21 +163,6 @@ std::set<std::string> param_names(const Graph& g) {
   for (const Parameter& p : g.parameters()) s.insert(p.name);
   return s;
 }
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path = std::filesystem::temp_directory_path() /
-           ("trim_test_onnx_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 /// When TRIM_TEST_ONNX_OUT names a directory, exported models are also kept
 /// there (for checking them with other tools by hand).

@@ -1,0 +1,741 @@
+// PNG figures with PLplot (device "pngcairo").
+//
+// PLplot keeps one global drawing state and calls exit() from plexit() on
+// errors it considers fatal. So: every input is validated before the first
+// PLplot call; the output path is proven writable by creating the temporary
+// file ourselves; all calls hold one mutex; and an exit handler turns a
+// plexit() that slips through into an IoError (after which PLplot's state is
+// unknown, so later calls refuse to draw rather than risk a crash).
+#include "trim/io/plot.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+
+#include "trim/core/error.hpp"
+#include "trim/transforms/wavelet.hpp"
+
+#ifdef TRIM_HAVE_PLPLOT
+#include <plplot/plplot.h>
+#endif
+
+namespace trim::io {
+
+namespace {
+
+// ---- validation (shared by all figures, independent of PLplot) ---------------
+
+[[noreturn]] void bad(const std::string& what, const std::string& path, const std::string& problem) {
+  throw ValueError(what + " '" + path + "': " + problem);
+}
+
+void check_figure(const std::string& what, const std::string& path, const Figure& f) {
+  if (path.empty()) throw ValueError(what + ": empty output path");
+  if (f.width < 64 || f.width > 10000 || f.height < 64 || f.height > 10000)
+    bad(what, path, "figure size " + std::to_string(f.width) + "x" + std::to_string(f.height) +
+                        " pixels is outside 64..10000");
+}
+
+void check_finite(const std::string& what, const std::string& path, const std::vector<double>& v,
+                  const std::string& name) {
+  for (size_t i = 0; i < v.size(); ++i)
+    if (!std::isfinite(v[i]))
+      bad(what, path, name + " element " + std::to_string(i) + " is " + (std::isnan(v[i]) ? "NaN" : "infinite"));
+}
+
+void check_axis(const std::string& what, const std::string& path, const Axis& a, const std::string& name) {
+  if (!std::isfinite(a.min) || !std::isfinite(a.max)) bad(what, path, name + " axis range is not finite");
+  if (a.min > a.max) bad(what, path, name + " axis range has min > max");
+  if (a.log && a.min != a.max && a.min <= 0) bad(what, path, name + " axis is logarithmic but its min is <= 0");
+}
+
+/// [lo, hi] of the values, or of `a` when it is set; never empty.
+std::pair<double, double> axis_range(const Axis& a, double lo, double hi) {
+  if (a.min != a.max) return {a.min, a.max};
+  if (!(lo <= hi)) lo = 0, hi = 1;
+  if (lo == hi) {
+    const double pad = lo == 0 ? 1.0 : 0.5 * std::fabs(lo);
+    return {lo - pad, hi + pad};
+  }
+  return {lo, hi};
+}
+
+/// Colour range of a heatmap: symmetric about 0 or min..max.
+std::pair<double, double> value_range(const std::vector<double>& v, bool symmetric) {
+  double lo = 0, hi = 0, m = 0;
+  if (!v.empty()) lo = hi = v[0];
+  for (double x : v) lo = std::min(lo, x), hi = std::max(hi, x), m = std::max(m, std::fabs(x));
+  if (symmetric) return m > 0 ? std::make_pair(-m, m) : std::make_pair(-1.0, 1.0);
+  if (lo == hi) {
+    const double pad = lo == 0 ? 1.0 : 0.5 * std::fabs(lo);
+    return {lo - pad, hi + pad};
+  }
+  return {lo, hi};
+}
+
+/// PLplot reads '#' as the start of an escape sequence ("#u" superscript):
+/// double it so labels appear as written.
+std::string escape_text(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    out += c;
+    if (c == '#') out += '#';
+  }
+  return out;
+}
+
+// ---- temporary file + rename ----------------------------------------------------
+
+/// A fresh, empty file next to `path` (which proves the folder is writable
+/// before PLplot tries to open it); removed on destruction unless committed.
+class TempFile {
+ public:
+  TempFile(const std::string& path, const std::string& what) : path_(path), what_(what) {
+    static std::atomic<unsigned> counter{0};
+    tmp_ = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++) + ".png";
+    const int fd = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+      throw IoError(what + " '" + path + "': cannot create a file in its folder (" + std::strerror(errno) + ")");
+    ::close(fd);
+  }
+  ~TempFile() {
+    if (!committed_) std::remove(tmp_.c_str());
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+
+  const std::string& name() const { return tmp_; }
+
+  /// Checks that something was written, flushes it to disk, renames it into place.
+  void commit() {
+    struct stat st {};
+    if (::stat(tmp_.c_str(), &st) != 0 || st.st_size < 8)
+      throw IoError(what_ + " '" + path_ + "': the PNG driver wrote no image");
+    const int fd = ::open(tmp_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      ::fsync(fd);
+      ::close(fd);
+    }
+    if (std::rename(tmp_.c_str(), path_.c_str()) != 0)
+      throw IoError(what_ + " '" + path_ + "': cannot rename the finished figure into place (" +
+                    std::strerror(errno) + ")");
+    committed_ = true;
+  }
+
+ private:
+  std::string path_, what_, tmp_;
+  bool committed_ = false;
+};
+
+std::mutex& plot_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+}  // namespace
+
+#ifdef TRIM_HAVE_PLPLOT
+
+namespace {
+
+/// Thrown by the exit handler instead of letting PLplot call exit().
+struct PlplotAbort {
+  std::string message;
+};
+
+/// Set once a PLplot error interrupted a drawing: its global state is then
+/// unknown, so no further figure is attempted in this process.
+std::string g_broken;
+
+int on_plplot_exit(const char* message) {
+  throw PlplotAbort{message ? message : "unknown error"};
+}
+
+// Colours of cmap0 used by the figures (index: purpose).
+constexpr int kBlack = 1, kGrey = 2, kFirstSeries = 3, kSeriesColours = 10, kBand = 15;
+// Matplotlib's "tab10" colours, which print and read well.
+constexpr int kTab10[kSeriesColours][3] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44},  {214, 39, 40},
+                                           {148, 103, 189}, {140, 86, 75},  {227, 119, 194}, {127, 127, 127},
+                                           {188, 189, 34},  {23, 190, 207}};
+
+int series_colour(size_t i) { return kFirstSeries + static_cast<int>(i % kSeriesColours); }
+
+/// One PLplot drawing into `file`; ends the stream on destruction.
+class Drawing {
+ public:
+  Drawing(const std::string& file, const Figure& f) {
+    plsexit(on_plplot_exit);
+    plsdev("pngcairo");
+    plsfnam(file.c_str());
+    plspage(0, 0, f.width, f.height, 0, 0);
+    plscolbg(255, 255, 255);
+    plinit();
+    active_ = true;
+    plscol0(kBlack, 0, 0, 0);
+    plscol0(kGrey, 110, 110, 110);
+    for (int i = 0; i < kSeriesColours; ++i) plscol0(kFirstSeries + i, kTab10[i][0], kTab10[i][1], kTab10[i][2]);
+    pladv(0);
+    plcol0(kBlack);
+    plschr(0, 1.0);
+  }
+  ~Drawing() {
+    // After a PLplot abort its state is unknown: do not call into it again.
+    if (active_ && g_broken.empty()) plend();
+  }
+  Drawing(const Drawing&) = delete;
+  Drawing& operator=(const Drawing&) = delete;
+
+  /// Ends the stream, which writes the PNG.
+  void finish() {
+    active_ = false;
+    plend();
+  }
+
+ private:
+  bool active_ = false;
+};
+
+/// Runs `draw` into a temporary file and renames it to `path`.
+template <class Draw>
+void render(const std::string& what, const std::string& path, const Figure& figure, Draw draw) {
+  std::lock_guard<std::mutex> lock(plot_mutex());
+  if (!g_broken.empty())
+    throw IoError(what + " '" + path + "': plotting is disabled after an earlier PLplot error (" + g_broken + ")");
+  if (!plotting_available())
+    throw IoError(what + " '" + path + "': PLplot's pngcairo driver is not available (install plplot-driver-cairo)");
+  TempFile tmp(path, what);
+  try {
+    Drawing d(tmp.name(), figure);
+    draw();
+    d.finish();
+  } catch (const PlplotAbort& e) {
+    g_broken = e.message;
+    throw IoError(what + " '" + path + "': PLplot error: " + e.message);
+  }
+  tmp.commit();
+}
+
+void set_diverging_map() {
+  // Blue (negative) - white (0) - red (positive), as matplotlib's "RdBu_r".
+  const PLFLT pos[] = {0.0, 0.25, 0.5, 0.75, 1.0};
+  const PLFLT r[] = {0.02, 0.40, 1.0, 0.96, 0.40};
+  const PLFLT g[] = {0.19, 0.65, 1.0, 0.52, 0.00};
+  const PLFLT b[] = {0.38, 0.82, 1.0, 0.38, 0.12};
+  plscmap1n(256);
+  plscmap1l(1, 5, pos, r, g, b, nullptr);
+}
+
+void set_sequential_map() {
+  // Viridis at five stops (dark purple - blue - green - yellow).
+  const PLFLT pos[] = {0.0, 0.25, 0.5, 0.75, 1.0};
+  const PLFLT r[] = {0.267, 0.231, 0.129, 0.369, 0.993};
+  const PLFLT g[] = {0.005, 0.322, 0.566, 0.789, 0.906};
+  const PLFLT b[] = {0.329, 0.546, 0.551, 0.383, 0.144};
+  plscmap1n(256);
+  plscmap1l(1, 5, pos, r, g, b, nullptr);
+}
+
+/// Draws a rows × cols matrix (row 0 at the top) over [x0, x1] × [y0, y1]
+/// with the colour range [lo, hi]; the window must already be set.
+void draw_cells(const std::vector<double>& values, int64_t rows, int64_t cols, double x0, double x1, double y0,
+                double y1, double lo, double hi) {
+  // plimagefr takes idata[ix][iy] with iy = 0 at the bottom.
+  std::vector<PLFLT> storage(static_cast<size_t>(rows * cols));
+  std::vector<const PLFLT*> columns(static_cast<size_t>(cols));
+  for (int64_t c = 0; c < cols; ++c) {
+    PLFLT* column = storage.data() + c * rows;
+    for (int64_t r = 0; r < rows; ++r) column[rows - 1 - r] = values[static_cast<size_t>(r * cols + c)];
+    columns[static_cast<size_t>(c)] = column;
+  }
+  // Values exactly at the ends of the colour range must not be clipped.
+  const double pad = (hi - lo) * 1e-9;
+  plimagefr(columns.data(), static_cast<PLINT>(cols), static_cast<PLINT>(rows), x0, x1, y0, y1, lo - pad, hi + pad,
+            lo, hi, nullptr, nullptr);
+}
+
+/// A vertical colour bar in viewport [vx0, vx1] × [vy0, vy1] (page fractions).
+void draw_colorbar(double vx0, double vx1, double vy0, double vy1, double lo, double hi, const std::string& label) {
+  plvpor(vx0, vx1, vy0, vy1);
+  plwind(0, 1, lo, hi);
+  constexpr int kSteps = 256;
+  std::vector<double> ramp(kSteps);
+  for (int i = 0; i < kSteps; ++i) ramp[static_cast<size_t>(i)] = hi - (hi - lo) * (i + 0.5) / kSteps;
+  draw_cells(ramp, kSteps, 1, 0, 1, lo, hi, lo, hi);
+  plcol0(kBlack);
+  plschr(0, 0.8);
+  plbox("bc", 0, 0, "bcmstv", 0, 0);
+  if (!label.empty()) plmtex("r", 5.5, 0.5, 0.5, escape_text(label).c_str());
+  plschr(0, 1.0);
+}
+
+void draw_title(const std::string& title) {
+  if (title.empty()) return;
+  plvpor(0, 1, 0, 1);
+  plwind(0, 1, 0, 1);
+  plcol0(kBlack);
+  plschr(0, 1.15);
+  plmtex("t", -1.6, 0.5, 0.5, escape_text(title).c_str());
+  plschr(0, 1.0);
+}
+
+/// Box option string of an axis ("l" for logarithmic).
+std::string box_options(const char* base, bool log) { return std::string(base) + (log ? "l" : ""); }
+
+double to_axis(double v, bool log) { return log ? std::log10(v) : v; }
+
+/// Legend in the top right corner of the current viewport.
+void draw_legend(const std::vector<std::string>& text, const std::vector<PLINT>& colours,
+                 const std::vector<PLINT>& styles, const std::vector<PLINT>& kinds) {
+  if (text.empty()) return;
+  const size_t n = text.size();
+  std::vector<std::string> escaped(n);
+  std::vector<const char*> ctext(n), symbols(n, "");
+  for (size_t i = 0; i < n; ++i) {
+    escaped[i] = escape_text(text[i]);
+    ctext[i] = escaped[i].c_str();
+  }
+  std::vector<PLINT> zero(n, 0), one(n, 1);
+  std::vector<PLFLT> widths(n, 2.0), scales(n, 1.0);
+  PLFLT w = 0, h = 0;
+  plschr(0, 0.85);
+  pllegend(&w, &h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, PL_POSITION_TOP | PL_POSITION_RIGHT | PL_POSITION_INSIDE,
+           0.02, 0.02, 0.08, 0, kBlack, 1, 0, 0, static_cast<PLINT>(n), kinds.data(), 1.0, 1.0, 1.8, 0.0,
+           colours.data(), ctext.data(), colours.data(), zero.data(), scales.data(), widths.data(), colours.data(),
+           styles.data(), widths.data(), colours.data(), scales.data(), one.data(), symbols.data());
+  plschr(0, 1.0);
+}
+
+}  // namespace
+
+bool plotting_available() {
+  static const bool available = [] {
+    // plgDevs fills caller-owned arrays of *n entries (the last one is set
+    // to null) and stores the device count back into n.
+    constexpr int capacity = 256;
+    std::vector<const char*> menu(capacity, nullptr), names(capacity, nullptr);
+    const char** menu_ptr = menu.data();
+    const char** names_ptr = names.data();
+    int n = capacity;
+    plgDevs(&menu_ptr, &names_ptr, &n);
+    for (int i = 0; i < n && i < capacity; ++i)
+      if (names[i] && std::strcmp(names[i], "pngcairo") == 0) return true;
+    return false;
+  }();
+  return available;
+}
+
+#else  // no PLplot
+
+namespace {
+template <class Draw>
+void render(const std::string& what, const std::string& path, const Figure&, Draw) {
+  throw IoError(what + " '" + path +
+                "': trim was built without PLplot; install libplplot-dev and plplot-driver-cairo and rebuild");
+}
+}  // namespace
+
+bool plotting_available() { return false; }
+
+#endif
+
+// ---- heatmap ---------------------------------------------------------------------
+
+void plot_heatmap(const std::string& path, const HeatmapPlot& p) {
+  const std::string what = "heatmap";
+  check_figure(what, path, p.figure);
+  if (p.rows <= 0 || p.cols <= 0 || p.rows > 100000 || p.cols > 100000)
+    bad(what, path, "bad size " + std::to_string(p.rows) + "x" + std::to_string(p.cols));
+  if (static_cast<int64_t>(p.values.size()) != p.rows * p.cols)
+    bad(what, path, std::to_string(p.values.size()) + " values for " + std::to_string(p.rows) + "x" +
+                        std::to_string(p.cols) + " cells");
+  check_finite(what, path, p.values, "value");
+  check_axis(what, path, p.x, "x");
+  check_axis(what, path, p.y, "y");
+  if (p.x.log || p.y.log) bad(what, path, "logarithmic axes are not supported for heatmaps");
+  for (const auto& l : p.lines)
+    for (double v : l)
+      if (!std::isfinite(v)) bad(what, path, "an overlay line has a non-finite coordinate");
+
+  const auto [x0, x1] = axis_range(p.x, 0, static_cast<double>(p.cols));
+  const auto [y0, y1] = axis_range(p.y, 0, static_cast<double>(p.rows));
+  const auto [lo, hi] = value_range(p.values, p.symmetric);
+#ifdef TRIM_HAVE_PLPLOT
+  render(what, path, p.figure, [&, x0 = x0, x1 = x1, y0 = y0, y1 = y1, lo = lo, hi = hi] {
+    draw_title(p.figure.title);
+    p.symmetric ? set_diverging_map() : set_sequential_map();
+    plvpor(0.11, 0.80, 0.11, 0.90);
+    plwind(x0, x1, y0, y1);
+    draw_cells(p.values, p.rows, p.cols, x0, x1, y0, y1, lo, hi);
+    plcol0(kBlack);
+    plwidth(1.5);
+    for (const auto& l : p.lines) pljoin(l[0], l[1], l[2], l[3]);
+    plwidth(1.0);
+    plbox("bcnst", 0, 0, "bcnstv", 0, 0);
+    plmtex("b", 3.0, 0.5, 0.5, escape_text(p.x.label).c_str());
+    plmtex("l", 4.5, 0.5, 0.5, escape_text(p.y.label).c_str());
+    draw_colorbar(0.85, 0.88, 0.11, 0.90, lo, hi, p.colorbar_label);
+  });
+#else
+  (void)x0, (void)x1, (void)y0, (void)y1, (void)lo, (void)hi;
+  render(what, path, p.figure, [] {});
+#endif
+}
+
+// ---- lines -----------------------------------------------------------------------
+
+void plot_lines(const std::string& path, const LinePlot& p) {
+  const std::string what = "line plot";
+  check_figure(what, path, p.figure);
+  check_axis(what, path, p.x, "x");
+  check_axis(what, path, p.y, "y");
+  if (p.series.empty()) bad(what, path, "no series to draw");
+  double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+  for (size_t s = 0; s < p.series.size(); ++s) {
+    const Series& d = p.series[s];
+    const std::string name = "series " + std::to_string(s) + (d.label.empty() ? "" : " ('" + d.label + "')");
+    if (d.y.empty()) bad(what, path, name + " has no points");
+    if (d.x.size() != d.y.size())
+      bad(what, path, name + " has " + std::to_string(d.x.size()) + " x and " + std::to_string(d.y.size()) + " y values");
+    if (!d.err.empty() && d.err.size() != d.y.size())
+      bad(what, path, name + " has " + std::to_string(d.err.size()) + " error values for " + std::to_string(d.y.size()) +
+                          " points");
+    check_finite(what, path, d.x, name + " x");
+    check_finite(what, path, d.y, name + " y");
+    check_finite(what, path, d.err, name + " error");
+    for (size_t i = 0; i < d.y.size(); ++i) {
+      const double e = d.err.empty() ? 0 : std::fabs(d.err[i]);
+      if (p.x.log && d.x[i] <= 0) bad(what, path, name + " x element " + std::to_string(i) + " is <= 0 on a log axis");
+      if (p.y.log && d.y[i] - e <= 0)
+        bad(what, path, name + " y element " + std::to_string(i) + " (minus its error) is <= 0 on a log axis");
+      xlo = std::min(xlo, d.x[i]), xhi = std::max(xhi, d.x[i]);
+      ylo = std::min(ylo, d.y[i] - e), yhi = std::max(yhi, d.y[i] + e);
+    }
+  }
+  check_finite(what, path, p.markers, "marker");
+  for (double m : p.markers)
+    if (p.x.log && m <= 0) bad(what, path, "a marker is <= 0 on a log x axis");
+  auto [x0, x1] = axis_range(p.x, xlo, xhi);
+  auto [y0, y1] = axis_range(p.y, ylo, yhi);
+  if (p.y.min == p.y.max) {  // a little head room above and below the data
+    const double pad = p.y.log ? 0 : 0.05 * (y1 - y0);
+    y0 -= pad, y1 += pad;
+  }
+  if (p.x.log) x0 = std::log10(x0), x1 = std::log10(x1);
+  if (p.y.log) y0 = std::log10(y0), y1 = std::log10(y1);
+  if (x0 == x1 || y0 == y1) bad(what, path, "empty axis range");
+#ifdef TRIM_HAVE_PLPLOT
+  render(what, path, p.figure, [&, x0 = x0, x1 = x1, y0 = y0, y1 = y1] {
+    draw_title(p.figure.title);
+    plvpor(0.11, 0.95, 0.11, 0.90);
+    plwind(x0, x1, y0, y1);
+    std::vector<std::string> legend;
+    std::vector<PLINT> colours, styles, kinds;
+    for (size_t s = 0; s < p.series.size(); ++s) {
+      const Series& d = p.series[s];
+      const size_t n = d.y.size();
+      std::vector<PLFLT> xs(n), ys(n);
+      for (size_t i = 0; i < n; ++i) xs[i] = to_axis(d.x[i], p.x.log), ys[i] = to_axis(d.y[i], p.y.log);
+      if (!d.err.empty()) {  // translucent band y ± err
+        std::vector<PLFLT> bx, by;
+        for (size_t i = 0; i < n; ++i) bx.push_back(xs[i]), by.push_back(to_axis(d.y[i] + std::fabs(d.err[i]), p.y.log));
+        for (size_t i = n; i-- > 0;) bx.push_back(xs[i]), by.push_back(to_axis(d.y[i] - std::fabs(d.err[i]), p.y.log));
+        const auto& c = kTab10[s % kSeriesColours];
+        plscol0a(kBand, c[0], c[1], c[2], 0.25);
+        plcol0(kBand);
+        plfill(static_cast<PLINT>(bx.size()), bx.data(), by.data());
+      }
+      plcol0(series_colour(s));
+      plwidth(2.0);
+      pllsty(1);
+      plline(static_cast<PLINT>(n), xs.data(), ys.data());
+      if (n == 1) plpoin(1, xs.data(), ys.data(), 17);
+      if (!d.label.empty()) {
+        legend.push_back(d.label);
+        colours.push_back(series_colour(s));
+        styles.push_back(1);
+        kinds.push_back(PL_LEGEND_LINE);
+      }
+    }
+    plcol0(kGrey);
+    pllsty(2);
+    for (double m : p.markers) pljoin(to_axis(m, p.x.log), y0, to_axis(m, p.x.log), y1);
+    pllsty(1);
+    plwidth(1.0);
+    if (!p.markers.empty() && !p.markers_label.empty()) {
+      legend.push_back(p.markers_label);
+      colours.push_back(kGrey);
+      styles.push_back(2);
+      kinds.push_back(PL_LEGEND_LINE);
+    }
+    plcol0(kBlack);
+    plbox(box_options("bcnstg", p.x.log).c_str(), 0, 0, box_options("bcnstvg", p.y.log).c_str(), 0, 0);
+    plmtex("b", 3.0, 0.5, 0.5, escape_text(p.x.label).c_str());
+    plmtex("l", 4.5, 0.5, 0.5, escape_text(p.y.label).c_str());
+    draw_legend(legend, colours, styles, kinds);
+  });
+#else
+  (void)x0, (void)x1, (void)y0, (void)y1;
+  render(what, path, p.figure, [] {});
+#endif
+}
+
+// ---- bars --------------------------------------------------------------------------
+
+void plot_bars(const std::string& path, const BarPlot& p) {
+  const std::string what = "bar chart";
+  check_figure(what, path, p.figure);
+  check_axis(what, path, p.y, "y");
+  if (p.y.log) bad(what, path, "logarithmic axes are not supported for bar charts");
+  const size_t n = p.categories.size();
+  if (n == 0) bad(what, path, "no categories");
+  if (p.series.empty()) bad(what, path, "no series to draw");
+  double lo = 0, hi = 0;  // bars start at 0
+  for (size_t s = 0; s < p.series.size(); ++s) {
+    const Series& d = p.series[s];
+    const std::string name = "series " + std::to_string(s) + (d.label.empty() ? "" : " ('" + d.label + "')");
+    if (d.y.size() != n)
+      bad(what, path, name + " has " + std::to_string(d.y.size()) + " values for " + std::to_string(n) + " categories");
+    if (!d.err.empty() && d.err.size() != n)
+      bad(what, path, name + " has " + std::to_string(d.err.size()) + " error values for " + std::to_string(n) +
+                          " categories");
+    check_finite(what, path, d.y, name + " y");
+    check_finite(what, path, d.err, name + " error");
+    for (size_t i = 0; i < n; ++i) {
+      const double e = d.err.empty() ? 0 : std::fabs(d.err[i]);
+      lo = std::min(lo, d.y[i] - e), hi = std::max(hi, d.y[i] + e);
+    }
+  }
+  auto [y0, y1] = axis_range(p.y, lo, hi);
+  if (p.y.min == p.y.max) {
+    const double pad = 0.05 * (y1 - y0);
+    y0 = lo < 0 ? y0 - pad : y0, y1 = hi > 0 ? y1 + pad : y1;
+  }
+  size_t longest = 0;
+  for (const auto& c : p.categories) longest = std::max(longest, c.size());
+  // Long or many labels are written vertically below the axis.
+  const bool vertical = longest > 6 || n > 12;
+  const double bottom = vertical ? 0.11 + 0.012 * static_cast<double>(std::min<size_t>(longest, 24)) : 0.11;
+#ifdef TRIM_HAVE_PLPLOT
+  render(what, path, p.figure, [&, y0 = y0, y1 = y1] {
+    draw_title(p.figure.title);
+    plvpor(0.11, 0.95, bottom, 0.90);
+    plwind(-0.5, static_cast<double>(n) - 0.5, y0, y1);
+    const double group = 0.8, bar = group / static_cast<double>(p.series.size());
+    std::vector<std::string> legend;
+    std::vector<PLINT> colours, styles, kinds;
+    for (size_t s = 0; s < p.series.size(); ++s) {
+      const Series& d = p.series[s];
+      for (size_t i = 0; i < n; ++i) {
+        const double left = static_cast<double>(i) - group / 2 + bar * static_cast<double>(s);
+        PLFLT bx[] = {left, left + bar, left + bar, left};
+        PLFLT by[] = {0, 0, d.y[i], d.y[i]};
+        plcol0(series_colour(s));
+        plfill(4, bx, by);
+        if (!d.err.empty()) {
+          PLFLT ex = left + bar / 2, emin = d.y[i] - std::fabs(d.err[i]), emax = d.y[i] + std::fabs(d.err[i]);
+          plcol0(kBlack);
+          plerry(1, &ex, &emin, &emax);
+        }
+      }
+      if (!d.label.empty()) {
+        legend.push_back(d.label);
+        colours.push_back(series_colour(s));
+        styles.push_back(1);
+        kinds.push_back(PL_LEGEND_COLOR_BOX);
+      }
+    }
+    plcol0(kBlack);
+    pljoin(-0.5, 0, static_cast<double>(n) - 0.5, 0);
+    plbox("bc", 0, 0, "bcnstvg", 0, 0);
+    // Category labels; thinned out when there are too many to read.
+    const size_t step = n > 40 ? (n + 39) / 40 : 1;
+    plschr(0, n > 20 ? 0.7 : 0.85);
+    for (size_t i = 0; i < n; i += step) {
+      const double at = (static_cast<double>(i) + 0.5) / static_cast<double>(n);
+      if (vertical)
+        plmtex("bv", 0.7, at, 1.0, escape_text(p.categories[i]).c_str());
+      else
+        plmtex("b", 1.4, at, 0.5, escape_text(p.categories[i]).c_str());
+    }
+    plschr(0, 1.0);
+    const double label_at = vertical ? 1.5 + 0.62 * static_cast<double>(std::min<size_t>(longest, 24)) : 3.0;
+    plmtex("b", label_at, 0.5, 0.5, escape_text(p.x_label).c_str());
+    plmtex("l", 4.5, 0.5, 0.5, escape_text(p.y.label).c_str());
+    draw_legend(legend, colours, styles, kinds);
+  });
+#else
+  (void)y0, (void)y1, (void)bottom;
+  render(what, path, p.figure, [] {});
+#endif
+}
+
+// ---- image grid ------------------------------------------------------------------
+
+void plot_image_grid(const std::string& path, const ImageGridPlot& p) {
+  const std::string what = "image grid";
+  check_figure(what, path, p.figure);
+  if (p.images.empty()) bad(what, path, "no images");
+  if (p.images.size() > 1000) bad(what, path, std::to_string(p.images.size()) + " images are too many for one figure");
+  if (p.rows <= 0 || p.cols <= 0 || p.rows > 10000 || p.cols > 10000)
+    bad(what, path, "bad image size " + std::to_string(p.rows) + "x" + std::to_string(p.cols));
+  if (!p.captions.empty() && p.captions.size() != p.images.size())
+    bad(what, path, std::to_string(p.captions.size()) + " captions for " + std::to_string(p.images.size()) + " images");
+  if (p.columns < 0) bad(what, path, "negative number of columns");
+  std::vector<double> all;
+  for (size_t i = 0; i < p.images.size(); ++i) {
+    if (static_cast<int64_t>(p.images[i].size()) != p.rows * p.cols)
+      bad(what, path, "image " + std::to_string(i) + " has " + std::to_string(p.images[i].size()) + " values for " +
+                          std::to_string(p.rows) + "x" + std::to_string(p.cols) + " pixels");
+    check_finite(what, path, p.images[i], "image " + std::to_string(i));
+    all.insert(all.end(), p.images[i].begin(), p.images[i].end());
+  }
+  const auto [lo, hi] = value_range(all, p.symmetric);
+  const int count = static_cast<int>(p.images.size());
+  const int columns =
+      p.columns > 0 ? std::min(p.columns, count) : static_cast<int>(std::ceil(std::sqrt(static_cast<double>(count))));
+  const int grid_rows = (count + columns - 1) / columns;
+#ifdef TRIM_HAVE_PLPLOT
+  render(what, path, p.figure, [&, lo = lo, hi = hi] {
+    draw_title(p.figure.title);
+    p.symmetric ? set_diverging_map() : set_sequential_map();
+    const double left = 0.03, right = 0.84, bottom = 0.03, top = p.figure.title.empty() ? 0.97 : 0.91;
+    const double cw = (right - left) / columns, ch = (top - bottom) / grid_rows;
+    const double aspect = static_cast<double>(p.rows) / static_cast<double>(p.cols);
+    plschr(0, std::max(0.45, std::min(0.9, 4.0 / std::max(columns, grid_rows))));
+    for (int i = 0; i < count; ++i) {
+      const int gr = i / columns, gc = i % columns;
+      const double vx0 = left + gc * cw, vy1 = top - gr * ch;
+      // Leave a tenth of the cell for the gap and a fifth on top for the caption.
+      plvpas(vx0 + 0.05 * cw, vx0 + 0.95 * cw, vy1 - ch + 0.03 * ch, vy1 - 0.2 * ch, aspect);
+      plwind(0, static_cast<double>(p.cols), 0, static_cast<double>(p.rows));
+      draw_cells(p.images[static_cast<size_t>(i)], p.rows, p.cols, 0, static_cast<double>(p.cols), 0,
+                 static_cast<double>(p.rows), lo, hi);
+      plcol0(kBlack);
+      plbox("bc", 0, 0, "bc", 0, 0);
+      if (!p.captions.empty()) plmtex("t", 0.5, 0.5, 0.5, escape_text(p.captions[static_cast<size_t>(i)]).c_str());
+    }
+    plschr(0, 1.0);
+    draw_colorbar(0.88, 0.91, 0.1, top - 0.05, lo, hi, p.colorbar_label);
+  });
+#else
+  (void)lo, (void)hi, (void)grid_rows;
+  render(what, path, p.figure, [] {});
+#endif
+}
+
+// ---- layouts of transform coefficients ------------------------------------------
+
+HeatmapPlot fourier_heatmap(const std::vector<double>& values, int64_t rows, int64_t cols, bool half_spectrum) {
+  if (rows <= 0 || cols <= 0 || static_cast<int64_t>(values.size()) != rows * cols)
+    throw ValueError("fourier_heatmap: " + std::to_string(values.size()) + " values for " + std::to_string(rows) + "x" +
+                     std::to_string(cols) + " coefficients");
+  // fftshift moves frequency index k to position (k + n/2) mod n, so that
+  // the most negative frequency comes first and 0 sits at index n/2.
+  // Rows are then drawn in reverse so the vertical frequency grows upwards.
+  HeatmapPlot h;
+  h.rows = rows;
+  h.cols = cols;
+  h.values.resize(values.size());
+  const int64_t row_shift = rows / 2, col_shift = half_spectrum ? 0 : cols / 2;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t shifted_row = (r + row_shift) % rows;  // position after fftshift, bottom = 0
+    const int64_t drawn_row = rows - 1 - shifted_row;    // row 0 of the heatmap is the top
+    for (int64_t c = 0; c < cols; ++c) {
+      const int64_t drawn_col = (c + col_shift) % cols;
+      h.values[static_cast<size_t>(drawn_row * cols + drawn_col)] = values[static_cast<size_t>(r * cols + c)];
+    }
+  }
+  // Cell centres are fftfreq values k / n; edges lie half a step outside.
+  const double fr = 1.0 / static_cast<double>(rows);
+  h.y.min = -static_cast<double>(rows / 2) * fr - fr / 2;
+  h.y.max = static_cast<double>((rows - 1) / 2) * fr + fr / 2;
+  h.y.label = "vertical frequency (cycles/sample)";
+  if (half_spectrum) {
+    // rfft: columns 0..cols-1 are frequencies k / n with n = 2·(cols − 1)
+    // (or 2·cols − 1); the exact n does not change the first cols bins' spacing
+    // enough to matter for a figure, so use n = 2·(cols − 1) (NumPy's default).
+    const double n = cols > 1 ? 2.0 * static_cast<double>(cols - 1) : 1.0;
+    h.x.min = -0.5 / n;
+    h.x.max = (static_cast<double>(cols) - 0.5) / n;
+  } else {
+    const double fc = 1.0 / static_cast<double>(cols);
+    h.x.min = -static_cast<double>(cols / 2) * fc - fc / 2;
+    h.x.max = static_cast<double>((cols - 1) / 2) * fc + fc / 2;
+  }
+  h.x.label = "horizontal frequency (cycles/sample)";
+  h.colorbar_label = "attribution";
+  return h;
+}
+
+HeatmapPlot wavelet_mosaic(const WaveletTransform& transform, const std::vector<double>& values) {
+  const kernels::WaveletLayout& layout = transform.layout();
+  if (layout.stationary)
+    throw ValueError("wavelet_mosaic: '" + transform.spec() + "' is stationary (swt); the mosaic needs a dwt");
+  if (static_cast<int64_t>(values.size()) != layout.size)
+    throw ValueError("wavelet_mosaic: " + std::to_string(values.size()) + " values, but one channel of '" +
+                     transform.spec() + "' has " + std::to_string(layout.size) + " coefficients");
+  HeatmapPlot h;
+  h.colorbar_label = "attribution";
+  if (layout.dims == 1) {
+    // 1-D: coeffs_to_array is the concatenation itself; one strip with a
+    // boundary line between bands.
+    h.rows = 1;
+    h.cols = layout.size;
+    h.values = values;
+    for (const auto& b : layout.bands)
+      if (b.offset > 0) h.lines.push_back({static_cast<double>(b.offset), 0.0, static_cast<double>(b.offset), 1.0});
+    h.x.label = "coefficient (cA_n, cD_n, ..., cD_1)";
+    return h;
+  }
+  // 2-D: PyWavelets' coeffs_to_array. Start with cA_n at the top left; per
+  // level (coarsest first) with (a0, a1) the size placed so far:
+  // cV ('ad') at rows [0, d0), cols [a1, a1 + d1) (top right),
+  // cH ('da') at rows [a0, a0 + d0), cols [0, d1) (bottom left),
+  // cD ('dd') at rows [a0, a0 + d0), cols [a1, a1 + d1) (bottom right);
+  // then (a0, a1) += shape of cD. Uncovered cells stay 0 (padding=0).
+  const kernels::WaveletBand& approx = layout.bands.front();
+  int64_t total0 = approx.shape[0], total1 = approx.shape[1];
+  for (const auto& b : layout.bands)
+    if (b.orientation == 'd') total0 += b.shape[0], total1 += b.shape[1];
+  h.rows = total0;
+  h.cols = total1;
+  h.values.assign(static_cast<size_t>(total0 * total1), 0.0);
+  auto place = [&](const kernels::WaveletBand& b, int64_t r0, int64_t c0) {
+    for (int64_t r = 0; r < b.shape[0]; ++r)
+      for (int64_t c = 0; c < b.shape[1]; ++c)
+        h.values[static_cast<size_t>((r0 + r) * total1 + c0 + c)] =
+            values[static_cast<size_t>(b.offset + r * b.shape[1] + c)];
+  };
+  place(approx, 0, 0);
+  int64_t a0 = approx.shape[0], a1 = approx.shape[1];
+  // Drawn y runs upwards from the bottom edge (0) to the top (rows): a row
+  // boundary at array row k is the line y = rows − k.
+  const double top = static_cast<double>(total0);
+  for (const auto& b : layout.bands) {
+    if (b.orientation == 'a') continue;
+    if (b.orientation == 'v') place(b, 0, a1);
+    if (b.orientation == 'h') place(b, a0, 0);
+    if (b.orientation == 'd') {
+      place(b, a0, a1);
+      const double d0 = static_cast<double>(b.shape[0]), d1 = static_cast<double>(b.shape[1]);
+      // Lines around this level's three sub-bands.
+      h.lines.push_back({0.0, top - static_cast<double>(a0), static_cast<double>(a1) + d1, top - static_cast<double>(a0)});
+      h.lines.push_back({static_cast<double>(a1), top, static_cast<double>(a1), top - static_cast<double>(a0) - d0});
+      a0 += b.shape[0];
+      a1 += b.shape[1];
+    }
+  }
+  h.x.label = "column of the coefficient mosaic";
+  h.y.label = "row (from the bottom)";
+  return h;
+}
+
+}  // namespace trim::io
