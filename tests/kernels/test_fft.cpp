@@ -3,11 +3,13 @@
 // norm, thread safety of the plan cache, input preservation and bad shapes.
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "fixture.hpp"
+#include "temp_dir.hpp"
 #include "testing.hpp"
 #include "trim/core/error.hpp"
 #include "trim/kernels/fft.hpp"
@@ -249,10 +251,17 @@ TEST_CASE("fft: planner mode and wisdom files", "[fft]") {
   REQUIRE(kernels::fft_planner() == kernels::FftPlanner::Estimate);
   close(kernels::fft_real(x, 1), ref, 1e-6, "measure vs estimate");
 
-  const std::string path = "trim_test_fft_wisdom.txt";
+  const test::TempDir dir("fft");
+  const std::string path = dir.file("wisdom.txt");
   kernels::fft_save_wisdom(path);
+  std::ifstream saved(path);
+  std::string first_line;
+  std::getline(saved, first_line);
+  REQUIRE(first_line.find("fftw") != std::string::npos);  // "(fftw-3.3.x fftwf_wisdom ..."
   kernels::fft_load_wisdom(path);
-  std::remove(path.c_str());
+  const std::string garbage = dir.file("garbage.txt");
+  std::ofstream(garbage) << "not wisdom\n";
+  REQUIRE_THROWS_WITH(kernels::fft_load_wisdom(garbage), Catch::Contains("garbage.txt"));
   try {
     kernels::fft_load_wisdom("/nonexistent/dir/wisdom.txt");
     FAIL("expected IoError");
