@@ -32,6 +32,9 @@ and the models in eval mode):
                          45 MB); exported with TrainingMode.PRESERVE so batch-norms
                          stay separate nodes with their state-dict names
     meanpool   opset 13  x.mean((2, 3)) with and without keepdim (ReduceMean)
+    convopts   opset 15  Conv2d with unequal strides, pads and dilations per axis and
+                         groups, a depthwise Conv2d, AvgPool2d with padding
+                         (count_include_pad), MaxPool2d with ceil_mode
     handmade   opset 12  built with onnx.helper for what torch does not emit: Conv with
                          auto_pad SAME_UPPER, constant - x, x / constant, Clip with only a
                          max, Gemm with transB=0/alpha/beta, opset-12 Softmax over
@@ -201,6 +204,24 @@ class MeanPool(nn.Module):
         a = h.mean((2, 3))                            # ReduceMean, keepdims = 0
         b = h.mean((-1, -2), keepdim=True).flatten(1)  # ReduceMean, keepdims = 1
         return self.fc(torch.cat([a, b * 2.0], dim=1))
+
+
+# ---- convopts -----------------------------------------------------------------------------
+
+class ConvOpts(nn.Module):
+    """Conv attributes that differ per axis: an import that swaps H and W fails here."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(4, 6, (3, 2), stride=(2, 1), padding=(1, 2), dilation=(2, 1), groups=2)
+        self.conv2 = nn.Conv2d(6, 6, 3, padding=1, groups=6)
+        self.fc = nn.Linear(36, 3)
+
+    def forward(self, x):                                                 # [N,4,11,9]
+        h = F.relu(self.conv1(x))                                         # [N,6,5,12]
+        h = F.avg_pool2d(h, 3, stride=2, padding=1)                       # [N,6,3,6], pads counted
+        h = F.max_pool2d(torch.tanh(self.conv2(h)), 2, ceil_mode=True)    # [N,6,2,3]
+        return self.fc(h.flatten(1))
 
 
 # ---- resnet18 (torchvision structure) -----------------------------------------------------------
@@ -386,6 +407,9 @@ def main():
 
     torch.manual_seed(5)
     export("meanpool", MeanPool(), torch.randn(3, 2, 6, 5), 13)
+
+    torch.manual_seed(6)
+    export("convopts", ConvOpts(), torch.randn(3, 4, 11, 9), 15, param_grads=("conv1.weight", "conv1.bias"))
 
     torch.manual_seed(4)
     resnet = ResNet()
