@@ -1160,10 +1160,17 @@ WaveletLayout wavelet_layout(const std::vector<int64_t>& input, const Wavelet& w
     L.level = level;
     L.sizes.assign(static_cast<size_t>(level) + 1, input);
   } else {
-    if (level == -1) {
-      level = INT32_MAX;
-      for (int64_t v : input) level = std::min(level, dwt_max_level(v, F));
-    }
+    int maxl = INT32_MAX;
+    for (int64_t v : input) maxl = std::min(maxl, dwt_max_level(v, F));
+    if (level == -1) level = maxl;
+    // Above dwt_max_level PyWavelets only warns, and each extra level just
+    // repeats boundary coefficients; no size halves more than 64 times, so a
+    // larger level is a mistake (and would build a layout without end).
+    constexpr int kMaxLevel = 64;
+    if (level > kMaxLevel)
+      throw ValueError(where + ": level " + std::to_string(level) + " too high: at most " + std::to_string(kMaxLevel) +
+                       " (dwt_max_level for size " + std::to_string(input.front()) +
+                       (L.dims == 2 ? "x" + std::to_string(input.back()) : "") + " is " + std::to_string(maxl) + ")");
     L.level = level;
     L.sizes.push_back(input);
     for (int k = 1; k <= level; ++k) {

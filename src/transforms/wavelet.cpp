@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <vector>
 
@@ -157,7 +158,7 @@ std::shared_ptr<const Transform> make_wavelet_transform(const std::string& spec,
   int level = -1;
   if (parts.size() > 2 && !parts[2].empty()) {
     long v = 0;
-    if (!parse_int(parts[2], v) || v > 64)
+    if (!parse_int(parts[2], v) || v > INT32_MAX)  // levels above 64 are refused by wavelet_layout
       throw ValueError(where + ": bad level '" + parts[2] + "' (expected a non-negative integer, or nothing for the maximum)");
     if (v < 0) throw ValueError(where + ": level " + parts[2] + " is negative (expected >= 0)");
     level = static_cast<int>(v);

@@ -120,6 +120,12 @@ TEST_CASE("wavelet errors say what to do", "[dwt]") {
   CHECK_THROWS_AS(wavedec(Tensor(Shape{2}), wavelet("haar"), DwtMode::Reflect, 2), ValueError);
   m = message_of<ValueError>([] { wavedec(Tensor(Shape{8}), wavelet("haar"), DwtMode::Symmetric, -3); });
   CHECK(contains(m, "wavedec: level -3"));
+  // Above dwt_max_level is allowed (PyWavelets warns), but not without end.
+  CHECK(wavedec(Tensor(Shape{8}), wavelet("haar"), DwtMode::Symmetric, 64).size() == 65);
+  m = message_of<ValueError>([] { wavedec(Tensor(Shape{8}), wavelet("haar"), DwtMode::Symmetric, 1000000); });
+  CHECK(contains(m, "wavedec: level 1000000 too high: at most 64"));
+  CHECK(contains(m, "dwt_max_level for size 8 is 3"));
+  CHECK_THROWS_AS(wavedec2(Tensor(Shape{8, 8}), wavelet("haar"), DwtMode::Symmetric, 65), ValueError);
   CHECK_THROWS_AS(dwt(Tensor::scalar(1.0f), wavelet("haar")), ShapeError);
   CHECK_THROWS_AS(dwt2(Tensor(Shape{8}), wavelet("haar")), ShapeError);
   m = message_of<ValueError>([] { idwt(Tensor(Shape{2}), Tensor(Shape{2}), wavelet("db4")); });

@@ -126,6 +126,11 @@ TEST_CASE("wavelet spec errors name the bad part", "[transform][wavelet]") {
   CHECK(contains(m, "did you mean 'db38'"));
   m = message_of<ValueError>([] { make_transform("dwt2:db4:x", {32, 32}); });
   CHECK(contains(m, "bad level 'x'"));
+  m = message_of<ValueError>([] { make_transform("dwt1:db4:99999", {32}); });
+  CHECK(contains(m, "level 99999 too high"));
+  CHECK(contains(m, "dwt_max_level for size 32 is 2"));
+  m = message_of<ValueError>([] { make_transform("dwt2:db4:99999999999", {32, 32}); });
+  CHECK(contains(m, "bad level '99999999999'"));
   m = message_of<ValueError>([] { make_transform("dwt1:db4:-1", {32}); });
   CHECK(contains(m, "level -1"));
   m = message_of<ValueError>([] { make_transform("dwt1:db4:2:symetric", {32}); });
