@@ -88,8 +88,8 @@ DwtCoeffs dwt(const Tensor& x, const Wavelet& w, DwtMode mode = DwtMode::Symmetr
 Tensor idwt(const Tensor& a, const Tensor& d, const Wavelet& w, DwtMode mode = DwtMode::Symmetric);
 
 /// `pywt.wavedec` over the last axis: [cA_n, cD_n, ..., cD_1]. level < 0: the
-/// maximum (`dwt_max_level`); levels above it are allowed (PyWavelets only
-/// warns); a negative level other than -1 throws ValueError.
+/// maximum (`dwt_max_level`); levels above it are allowed up to 64 (PyWavelets
+/// only warns); a negative level other than -1, or one above 64, throws ValueError.
 std::vector<Tensor> wavedec(const Tensor& x, const Wavelet& w, DwtMode mode = DwtMode::Symmetric, int level = -1);
 /// `pywt.waverec`: the output is as long as PyWavelets' (one sample longer
 /// than the original signal when that was odd).
@@ -161,8 +161,8 @@ struct WaveletLayout {
 };
 
 /// Builds the layout for signals of shape `input` (1 or 2 sizes). level < 0:
-/// the maximum. Throws ValueError for a bad level (negative; for stationary
-/// layouts also above `swt_max_level` or sizes not multiples of 2^level) and
+/// the maximum. Throws ValueError for a bad level (negative or above 64; for
+/// stationary layouts also above `swt_max_level` or sizes not multiples of 2^level) and
 /// for reflect / antireflect reaching a length-1 signal; `where` prefixes the
 /// messages.
 WaveletLayout wavelet_layout(const std::vector<int64_t>& input, const Wavelet& w, DwtMode mode, int level,
