@@ -6,13 +6,15 @@
 //     inverse graph node use (wavedec_flat + waverec_flat);
 //   BM_FlatAdjoint: the inverse node's backward (waverec_flat_adjoint).
 // The second argument is the thread count (0: trim's default).
-// bench/compare_pywt.py runs this and PyWavelets on the same inputs.
+// bench/compare_pywt.py runs this and PyWavelets on the same inputs: the
+// image is uniform in [-1, 1) from splitmix64 of the pixel index, which
+// NumPy reproduces exactly.
 #include <benchmark/benchmark.h>
 
+#include <cstdint>
 #include <vector>
 
 #include "trim/core/parallel.hpp"
-#include "trim/core/rng.hpp"
 #include "trim/kernels/dwt.hpp"
 
 namespace {
@@ -22,9 +24,17 @@ using namespace trim::kernels;
 
 constexpr int kLevel = 3;
 
+/// x[i] = 2·u(i) − 1 in float32, u(i) = splitmix64(i + golden) / 2^64 in
+/// [0, 1) (53 bits): compare_pywt.py's image().
 Tensor image(int64_t n) {
   Tensor x({n, n});
-  Rng(7).fill_normal(x, 0.0f, 1.0f);
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    uint64_t z = uint64_t(i) + 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    x[i] = static_cast<float>(double(z >> 11) * 0x1.0p-52 - 1.0);
+  }
   return x;
 }
 

@@ -5,7 +5,8 @@ Usage (after `meson compile -C build`):
     /usr/bin/python3 bench/compare_pywt.py [--build build] [--repetitions 5]
 
 Case: wavedec2 + waverec2, db4, level 3, mode symmetric, on a float32 n×n
-image (standard normal values), n = 256 and 1024.
+image, n = 256 and 1024: the same image on both sides (uniform in [-1, 1)
+from splitmix64 of the pixel index, bench_dwt.cpp's image()).
 
 trim: bench_dwt (Google Benchmark), medians of the repetitions:
   BM_Wavedec2Waverec2 = kernels::wavedec2 + kernels::waverec2 (one tensor
@@ -47,8 +48,18 @@ def run_trim(build, repetitions):
     return times
 
 
+def image(n):
+    """bench_dwt.cpp's image(): 2·u − 1 with u = splitmix64(index) / 2^64 (53 bits), as float32."""
+    with np.errstate(over="ignore"):
+        z = np.arange(n * n, dtype=np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    return ((z >> np.uint64(11)).astype(np.float64) * 2.0 ** -52 - 1.0).astype(np.float32).reshape(n, n)
+
+
 def time_pywt(n, repetitions):
-    x = np.random.default_rng(7).standard_normal((n, n)).astype(np.float32)
+    x = image(n)
 
     def once():
         return pywt.waverec2(pywt.wavedec2(x, "db4", mode="symmetric", level=3), "db4", mode="symmetric")
