@@ -20,7 +20,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-THREADS = 2
+# Threads for both sides (trim's OMP_NUM_THREADS and torch.set_num_threads);
+# TRIM_BENCH_THREADS=1 compares single-core speed, which a loaded machine disturbs less.
+THREADS = int(os.environ.get("TRIM_BENCH_THREADS", "2"))
 
 
 class LeNet(nn.Module):

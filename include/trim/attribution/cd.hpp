@@ -29,7 +29,9 @@ namespace trim {
 
 struct CdOptions {
   Targets targets;  ///< outputs reported (default: all)
-  int64_t max_batch = 256;
+  /// Rows (group × example pairs) sent through the graph at once; as
+  /// AttributionOptions::max_batch, lower it to bound memory on large inputs.
+  int64_t max_batch = 64;
   std::vector<Tensor> extra_inputs;  ///< further graph inputs [N, ...] (irrelevant)
 };
 
