@@ -1,0 +1,291 @@
+// `trim attribute`: explain a model's outputs in a transform's coefficients.
+#include <chrono>
+
+#include "commands.hpp"
+#include "figures.hpp"
+#include "inputs.hpp"
+#include "methods.hpp"
+#include "outputs.hpp"
+#include "progress.hpp"
+#include "summary.hpp"
+#include "trim/attribution/trim_model.hpp"
+
+namespace trim::cli {
+
+namespace {
+
+/// Examples per library call for methods that draw no random numbers: small
+/// enough for a progress bar that moves, large enough to batch well.
+constexpr int64_t kExamplesPerCall = 8;
+
+/// Method options; each method reads some of them (Method::options).
+const char* const kMethodOptions[] = {"baseline", "steps", "samples", "stdev", "seed", "window", "strides"};
+
+class Stopwatch {
+ public:
+  /// Seconds since the last lap (or the start).
+  double lap() {
+    const auto now = std::chrono::steady_clock::now();
+    const double s = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    return s;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
+void check_method_options(const Args& args, const Method& m) {
+  for (const char* o : kMethodOptions)
+    if (args.has(o) && !m.reads(o))
+      throw UsageError("--" + std::string(o) + " does not apply to method '" + m.name + "'");
+  if (m.needs_groups && !args.has("groups"))
+    throw UsageError("method '" + m.name + "' needs --groups (e.g. radial:8, subbands, components)");
+  if (m.needs_window && !args.has("window")) throw UsageError("method '" + m.name + "' needs --window (e.g. 4,4)");
+}
+
+std::vector<int64_t> parse_sizes(const std::string& text, const std::string& option) {
+  std::vector<int64_t> sizes;
+  for (const std::string& part : split(text, ',')) {
+    const std::optional<int64_t> v = parse_int(part);
+    if (!v || *v < 1) throw UsageError("--" + option + " '" + text + "': expected positive sizes such as 4 or 4,4");
+    sizes.push_back(*v);
+  }
+  return sizes;
+}
+
+/// Occlusion's window over the coefficient axes: the user's sizes cover the
+/// last axes (before the (re, im) pair, which is always occluded whole).
+void set_window(const Args& args, const Transform& t, MethodSettings& ms) {
+  ms.window = parse_sizes(args.get("window"), "window");
+  ms.strides = args.has("strides") ? parse_sizes(args.get("strides"), "strides") : ms.window;
+  if (ms.strides.size() != ms.window.size())
+    throw UsageError("--strides has " + std::to_string(ms.strides.size()) + " sizes for a window of " +
+                     std::to_string(ms.window.size()));
+  const Shape& coef = t.coefficient_shape();
+  const bool pair = is_fourier(t.spec());
+  const int axes = coef.rank() - (pair ? 1 : 0);
+  if (static_cast<int>(ms.window.size()) > axes)
+    throw UsageError("--window has " + std::to_string(ms.window.size()) + " sizes, but the coefficients " +
+                     coef.str() + " have " + std::to_string(axes) + " axes to slide over");
+  for (size_t j = 0; j < ms.window.size(); ++j) {
+    const int axis = axes - static_cast<int>(ms.window.size()) + static_cast<int>(j);
+    if (ms.window[j] > coef[axis])
+      throw UsageError("--window '" + args.get("window") + "': size " + std::to_string(ms.window[j]) +
+                       " does not fit axis " + std::to_string(axis) + " (size " + std::to_string(coef[axis]) +
+                       ") of the coefficients " + coef.str());
+  }
+  if (pair) ms.window.push_back(2), ms.strides.push_back(2);
+}
+
+/// The baseline's coefficients T(b); for methods with one baseline per
+/// example the file must hold one example or exactly one per input example.
+Tensor baseline_coefficients(const Args& args, const Method& m, const Model& model, const Transform& t, int64_t n) {
+  const std::string text = args.get("baseline", "zero");
+  const Tensor b = parse_baseline(text, model.example_shape, model.path);
+  if (!m.baseline_set && b.dim(0) != 1 && b.dim(0) != n)
+    throw ShapeError("baseline '" + text + "' holds " + std::to_string(b.dim(0)) + " examples, but the input holds " +
+                     std::to_string(n) + ": give one example (used for all) or one per input example");
+  try {
+    return t.forward(b);
+  } catch (const Error& e) {
+    throw ValueError("baseline '" + text + "': " + e.what());
+  }
+}
+
+/// Copies rows [e0, e1) of the batch axis (axis 1) of `part` into `all`,
+/// allocating `all` as [T, N, ...] on the first call.
+void paste(Tensor& all, const Tensor& part, int64_t e0, int64_t N) {
+  if (part.numel() == 0) return;
+  const int64_t T = part.dim(0), n = part.dim(1), per = part.numel() / (T * n);
+  if (all.numel() == 0) {
+    Shape s = part.shape();
+    s[1] = N;
+    all = Tensor(s);
+  }
+  for (int64_t k = 0; k < T; ++k)
+    std::copy(part.begin() + k * n * per, part.begin() + (k + 1) * n * per, all.begin() + (k * N + e0) * per);
+}
+
+/// Runs the method over the batch a few examples at a time. Random methods
+/// go one example at a time with seed + e, so an example's result does not
+/// depend on the others in the file.
+Attribution explain(const Method& method, const TrimModel& tm, const Tensor& s, const Tensor& residual,
+                    const Grouping* grouping, const std::vector<int64_t>& targets, const MethodSettings& settings,
+                    bool quiet) {
+  const int64_t N = s.dim(0);
+  const int64_t per_call = method.random ? 1 : kExamplesPerCall;
+  const bool baseline_per_example =
+      !method.baseline_set && settings.baseline.numel() > 0 && settings.baseline.dim(0) > 1;
+  Progress progress(method.name, N, "examples", quiet);
+  Attribution all;
+  all.targets = targets;
+  for (int64_t e0 = 0; e0 < N; e0 += per_call) {
+    const int64_t e1 = std::min(N, e0 + per_call);
+    AttributionOptions o;
+    o.targets = Targets(targets);
+    o.grouping = grouping;
+    if (residual.numel() > 0) o.extra_inputs = {rows(residual, e0, e1)};
+    MethodSettings ms = settings;
+    if (baseline_per_example) ms.baseline = rows(settings.baseline, e0, e1);
+    if (method.random) ms.seed = settings.seed + static_cast<uint64_t>(e0);
+    const Attribution part = method.run(tm.graph(), rows(s, e0, e1), o, ms);
+    paste(all.attributions, part.attributions, e0, N);
+    paste(all.group_scores, part.group_scores, e0, N);
+    paste(all.delta, part.delta, e0, N);
+    progress.advance(e1 - e0);
+  }
+  return all;
+}
+
+std::string groups_axis_label(const std::string& groups) {
+  const std::string kind = spec_family(groups);
+  if (kind == "radial") return "radial frequency (normalised radius; 1 = Nyquist along an axis)";
+  if (kind == "band") return "band (normalised radius)";
+  if (kind == "subbands") return "wavelet sub-band";
+  if (kind == "levels") return "wavelet level";
+  if (kind == "components") return "dictionary component";
+  return "group (label in the mask)";
+}
+
+/// The --plot figure: group scores, or the first target's coefficient map.
+void draw(const std::string& path, const Args& args, const Method& method, const TrimSetup& setup, const Grouping* g,
+          const Tensor& written) {
+  // Short titles: a plot title wider than the figure is clipped.
+  const std::string title = method.name + ", " + setup.transform->spec();
+  const int64_t n = setup.x.dim(0);
+  const std::string batch_note = n > 1 ? ", mean of " + std::to_string(n) : "";
+  const std::string value_label = method.name == "cd" ? "CD: relevant part of the output" : method.name;
+  if (g)
+    plot_groups(path, *g, written, setup.targets, title + batch_note, groups_axis_label(args.get("groups")),
+                value_label);
+  else
+    plot_coefficients(path, *setup.transform, written, 0,
+                      title + ", target " + std::to_string(setup.targets[0]) + batch_note, value_label);
+}
+
+void run_attribute(const Args& args) {
+  Stopwatch clock;
+  const std::string& model_path = args.positional(0);
+  const std::string& input_path = args.positional(1);
+  const Method& method = find_method(args.required("method"));
+  check_method_options(args, method);
+  const std::string out = args.required("output"), plot = args.get("plot"), json = args.get("json");
+  MethodSettings settings;
+  settings.steps = static_cast<int>(args.get_int("steps", 50, 1, 100000));
+  settings.samples = static_cast<int>(args.get_int("samples", method.default_samples, 1, 1000000));
+  settings.stdev = static_cast<float>(args.get_double("stdev", method.default_stdev, 0, 1e30));
+  settings.seed = static_cast<uint64_t>(args.get_int("seed", 0, 0, INT64_MAX));
+  Outputs outputs;
+  outputs.declare(out, "-o");
+  outputs.declare_plot(plot, "--plot");
+  outputs.declare(json, "--json");
+
+  const TrimSetup setup = load_trim_setup(args);
+  const Model& model = setup.model;
+  const Tensor& x = setup.x;
+  const auto& t = setup.transform;
+  const TrimModel& tm = *setup.trim;
+  const std::vector<int64_t>& targets = setup.targets;
+  std::optional<Grouping> grouping;
+  if (args.has("groups")) grouping = parse_groups(args.get("groups"), *t);
+  if (method.needs_window) set_window(args, *t, settings);
+  if (method.reads("baseline")) settings.baseline = baseline_coefficients(args, method, model, *t, x.dim(0));
+  const double load_seconds = clock.lap();
+
+  const Grouping* g = grouping ? &*grouping : nullptr;
+  const Attribution result =
+      explain(method, tm, setup.coefficients, setup.residual, g, targets, settings, args.has("quiet"));
+  const double attribution_seconds = clock.lap();
+
+  const Tensor& written = g ? result.group_scores : result.attributions;
+  outputs.npy(out, written, "the " + method.name + " attributions");
+  if (!plot.empty())
+    outputs.file(plot, [&](const std::string& tmp) { draw(tmp, args, method, setup, g, written); });
+  if (!json.empty()) {
+    SummaryInput in;
+    in.model = model_path;
+    in.input = input_path;
+    in.transform = t->spec();
+    in.method = method.name;
+    in.groups = args.get("groups");
+    in.residual = tm.has_residual();
+    in.prediction = model.graph.evaluate(x);
+    in.result = &result;
+    in.grouping = g;
+    in.coefficient_shape = t->coefficient_shape();
+    in.output_shape = written.shape();
+    in.seconds = {{"load_and_transform", load_seconds},
+                  {"attribution", attribution_seconds},
+                  {"total", load_seconds + attribution_seconds + clock.lap()}};
+    outputs.json(json, attribution_summary(in));
+  }
+  outputs.commit();
+}
+
+}  // namespace
+
+Command attribute_command() {
+  CommandSpec s;
+  s.name = "attribute";
+  s.summary = "attribute a model's outputs to transform coefficients (TRIM)";
+  std::string methods_text;
+  for (const Method& m : methods()) methods_text += "\n  " + m.name + ": " + m.help;
+  s.description =
+      "Explains f'(s) = f(T^-1(s) + r) at s = T(x): the model composed with the inverse of the transform, attributed "
+      "to the coefficients s of INPUT.npy. The model's input shape fixes the shape of one example; INPUT.npy holds "
+      "one example or a batch (one more leading axis).\n\n"
+      "The output -o is [targets, batch, coefficient_shape...] (the (re, im) pair of complex coefficients is a "
+      "trailing axis of 2, each part attributed separately), or [targets, batch, groups] with --groups (the sum over "
+      "each group; for cd the relevant part of the output). Always with the batch axis, also for one example.\n\n"
+      "The residual r = x - T^-1(T(x)) is added exactly when the transform is lossy (nmf, pca or dict with fewer "
+      "components than features, dmey wavelets) unless --residual forces it on; it is held fixed, so F(T(x)) equals "
+      "the model's output.\n\n"
+      "Examples are explained a few at a time (the progress bar counts them). Methods that draw random numbers "
+      "(smoothgrad, gradient_shap, shapley) explain example e with seed S+e, so an example gets the same result "
+      "whatever else is in the file.\n\n"
+      "Methods:" +
+      methods_text;
+  s.positionals = model_and_input();
+  s.options = {
+      {"transform", "SPEC", "the transform T (required): fft2, rfft2:ortho, dct2, dwt2:db4:3:symmetric, swt1:haar:2, "
+                            "nmf:DICT.npy, identity, ... (see 'trim transform --help')"},
+      {"method", "METHOD", "the attribution method (required), see Methods above"},
+      target_option(),
+      {"groups", "GROUPS",
+       "also score groups of coefficients and write [targets, batch, groups]: radial:N (N equal radial frequency "
+       "bands over the normalised radius, Fourier transforms), band:CENTER:WIDTH (one band [CENTER - WIDTH/2, "
+       "CENTER + WIDTH/2); WIDTH is the full width), subbands or levels (wavelets), components (dictionaries), "
+       "mask:FILE.npy (an integer label per coefficient, -1 for none; for fft/rfft the (re, im) axis may be left out)"},
+      {"baseline", "zero|VALUE|FILE.npy",
+       "the reference input, in input space (trim uses its coefficients T(b)): zeros (default), a constant, or a file "
+       "with one example or one per input example; for deeplift_shap and gradient_shap any number of reference "
+       "examples"},
+      {"steps", "N", "integrated_gradients: quadrature points (default 50)"},
+      {"samples", "N", "smoothgrad: noisy copies (10); gradient_shap: samples (20); shapley: permutations when "
+                       "there are more than 12 groups (50)"},
+      {"stdev", "S", "smoothgrad (default 1) and gradient_shap (default 0): standard deviation of the noise added "
+                     "to the coefficients, in coefficient units"},
+      {"seed", "S", "random seed of smoothgrad, gradient_shap and shapley (default 0)"},
+      {"window", "K[,K...]", "occlusion (required): window over the last coefficient axes (the (re, im) pair is "
+                             "always occluded together), e.g. 4,4 for fft2"},
+      {"strides", "K[,K...]", "occlusion: step between windows (default: the window)"},
+      {"residual", "", "always add the residual input r (default: only for lossy transforms)"},
+      output_option("the attributions or group scores (float32 .npy)"),
+      {"plot", "FILE.png",
+       "also draw the result (mean over the batch): without --groups a heatmap of the first target's coefficient "
+       "attributions (frequency-centred for fft2/rfft2, a sub-band mosaic for dwt, bars for dictionaries) with a "
+       "colour bar; with --groups a curve over the band centres (radial) or bars per group, one series per target"},
+      {"json", "FILE.json", "also write a summary: the prediction, the top " + std::to_string(kTopCount) +
+                                " groups (or coefficients) per target and example, the convergence delta and timings"},
+      quiet_option(),
+  };
+  s.examples =
+      "  trim attribute cnn.onnx maps.npy --transform fft2 --method integrated_gradients \\\n"
+      "       --groups radial:12 --target 0 -o bands.npy --plot bands.png --json bands.json\n"
+      "  trim attribute cnn.onnx maps.npy --transform dwt2:db4:3 --method cd --groups subbands -o cd.npy\n"
+      "  trim attribute mlp.onnx digits.npy --transform nmf:nmf30.npy --method deeplift -o attr.npy\n";
+  return {s, run_attribute};
+}
+
+}  // namespace trim::cli

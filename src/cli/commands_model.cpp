@@ -1,0 +1,99 @@
+// `trim info` and `trim predict`: what a model takes and gives, and its outputs.
+#include <cstdio>
+#include <map>
+
+#include "commands.hpp"
+#include "inputs.hpp"
+#include "outputs.hpp"
+#include "trim/graph/kind.hpp"
+
+namespace trim::cli {
+
+namespace {
+
+void run_info(const Args& args) {
+  const Model m = load_model(args.positional(0));
+  const Graph& g = m.graph;
+  std::map<Kind, int> kinds;
+  int nodes = 0;
+  std::string opaque;  // the first node contextual decomposition cannot pass
+  for (NodeId id = 0; id < g.num_nodes(); ++id) {
+    const Node& n = g.node(id);
+    if (n.is_input) continue;
+    ++nodes;
+    ++kinds[n.op->kind()];
+    if (n.op->kind() == Kind::Opaque && opaque.empty()) opaque = g.describe(id);
+  }
+  int64_t trainable = 0;
+  for (const Parameter& p : g.parameters())
+    if (p.trainable) trainable += p.value.numel();
+  std::printf("model       %s\n", m.path.c_str());
+  std::printf("input       '%s' %s: one example is %s\n", g.node(g.inputs()[0]).name.c_str(),
+              batch_text(m.example_shape).c_str(), m.example_shape.str().c_str());
+  std::printf("output      '%s' %s: %lld values per example (targets 0 to %lld)\n",
+              g.node(g.outputs()[0]).name.c_str(), batch_text(m.output_shape).c_str(),
+              static_cast<long long>(m.n_outputs), static_cast<long long>(m.n_outputs - 1));
+  std::printf("nodes       %d:", nodes);
+  for (Kind k : {Kind::Linear, Kind::Elementwise, Kind::Selection, Kind::Structural, Kind::Sum, Kind::Opaque})
+    std::printf(" %s %d%s", kind_name(k), kinds[k], k == Kind::Opaque ? "\n" : ",");
+  std::printf("parameters  %zu tensors, %lld trainable values\n", g.parameters().size(),
+              static_cast<long long>(trainable));
+  if (opaque.empty())
+    std::printf("methods     all (no opaque node)\n");
+  else
+    std::printf("methods     all but cd, which cannot pass opaque %s (DeepLIFT uses its gradient there)\n",
+                opaque.c_str());
+}
+
+void run_predict(const Args& args) {
+  const std::string& model_path = args.positional(0);
+  const std::string& input_path = args.positional(1);
+  const std::string out = args.get("output");
+  Outputs outputs;
+  outputs.declare(out, "-o");
+  const Model m = load_model(model_path);
+  const Tensor x = as_batch(read_finite_npy(input_path, "input"), m.example_shape, input_path, model_path);
+  const Tensor y = m.graph.evaluate(x);
+  require_finite(y, "the outputs of model '" + model_path + "'", "the model overflows for this input");
+  if (out.empty()) {
+    const int64_t per = m.n_outputs;
+    for (int64_t e = 0; e < x.dim(0); ++e) {
+      std::printf("%lld:", static_cast<long long>(e));
+      for (int64_t k = 0; k < per; ++k) std::printf(" %.7g", static_cast<double>(y[e * per + k]));
+      std::printf("\n");
+    }
+    return;
+  }
+  outputs.npy(out, y, "the outputs of model '" + model_path + "'");
+  outputs.commit();
+}
+
+}  // namespace
+
+Command info_command() {
+  CommandSpec s;
+  s.name = "info";
+  s.summary = "show a model's input and output shapes, node kinds and parameters";
+  s.description =
+      "Reads an ONNX model and prints what trim needs to explain it: the shape of one input example (the shape "
+      "INPUT.npy files must have, with or without a leading batch axis), the number of outputs (the indices --target "
+      "takes), how many nodes of each kind it has, and whether contextual decomposition can pass every node.";
+  s.positionals = {{"MODEL.onnx", "the model (ONNX, opsets 11-17; see docs/io.md for the operators)"}};
+  s.examples = "  trim info lenet.onnx\n";
+  return {s, run_info};
+}
+
+Command predict_command() {
+  CommandSpec s;
+  s.name = "predict";
+  s.summary = "run a model on one example or a batch";
+  s.description =
+      "Evaluates the model on INPUT.npy and writes its outputs as [batch, output...] (always with the batch axis, "
+      "also for a single example). Without -o the outputs are printed, one example per line.";
+  s.positionals = model_and_input();
+  s.options = {output_option("the outputs [batch, output...] (float32 .npy); default: print them")};
+  s.examples = "  trim predict lenet.onnx digits.npy -o logits.npy\n";
+  return {s, run_predict};
+}
+
+}  // namespace trim::cli

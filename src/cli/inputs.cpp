@@ -1,0 +1,239 @@
+#include "inputs.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "args.hpp"
+#include "trim/io/npy.hpp"
+#include "trim/io/onnx.hpp"
+#include "trim/transforms/dictionary.hpp"
+#include "trim/transforms/wavelet.hpp"
+
+namespace trim::cli {
+
+namespace {
+
+std::string index_text(const Shape& shape, int64_t flat) {
+  std::vector<int64_t> index(static_cast<size_t>(shape.rank()));
+  for (int a = shape.rank() - 1; a >= 0; --a) {
+    index[static_cast<size_t>(a)] = flat % shape[a];
+    flat /= shape[a];
+  }
+  std::string s = "[";
+  for (size_t i = 0; i < index.size(); ++i) s += (i ? "," : "") + std::to_string(index[i]);
+  return s + "]";
+}
+
+/// Labels of a mask file: integers >= -1, over the coefficients (or, for
+/// complex coefficients, over all but the (re, im) axis, shared by both).
+Grouping mask_groups(const std::string& path, const Transform& t) {
+  const io::NpyArray mask = io::read_npy_array(path);
+  const Shape& coef = t.coefficient_shape();
+  const Shape shape(mask.shape);
+  const bool fourier = is_fourier(t.spec());
+  Shape without_pair;
+  for (int a = 0; a + 1 < coef.rank(); ++a) without_pair.push_back(coef[a]);
+  const bool per_coefficient = shape == coef;
+  const bool per_complex = fourier && shape == without_pair;
+  if (!per_coefficient && !per_complex)
+    throw ShapeError("mask '" + path + "' has shape " + shape.str() + ", expected the coefficient shape " +
+                     coef.str() + " of '" + t.spec() + "'" +
+                     (fourier ? " (or " + without_pair.str() + ", shared by re and im)" : ""));
+  Grouping g;
+  g.coefficient_shape = coef;
+  g.labels.reserve(static_cast<size_t>(coef.numel()));
+  int32_t largest = -1;
+  for (size_t i = 0; i < mask.values.size(); ++i) {
+    const double v = mask.values[i];
+    if (!(v == std::floor(v)) || v < -1 || v > std::numeric_limits<int32_t>::max())
+      throw ValueError("mask '" + path + "': element " + index_text(shape, static_cast<int64_t>(i)) + " is " +
+                       std::to_string(v) + "; labels are integers >= 0 (-1: in no group)");
+    const auto label = static_cast<int32_t>(v);
+    largest = std::max(largest, label);
+    g.labels.push_back(label);
+    if (per_complex) g.labels.push_back(label);
+  }
+  if (largest < 0) throw ValueError("mask '" + path + "' puts no coefficient in a group (every label is -1)");
+  if (largest >= 100000)
+    throw ValueError("mask '" + path + "': label " + std::to_string(largest) + " is too large (at most 99999 groups)");
+  for (int32_t k = 0; k <= largest; ++k) {
+    g.names.push_back("group " + std::to_string(k));
+    g.centers.push_back(k);
+  }
+  g.units = "group";
+  return g;
+}
+
+}  // namespace
+
+Model load_model(const std::string& path) {
+  Model m{path, io::load_onnx(path), {}, {}, 0};
+  const Graph& g = m.graph;
+  if (g.inputs().size() != 1 || g.outputs().size() != 1)
+    throw ValueError("model '" + path + "' has " + std::to_string(g.inputs().size()) + " inputs and " +
+                     std::to_string(g.outputs().size()) + " outputs; trim explains models with one of each");
+  m.example_shape = drop_leading(g.shape(g.inputs()[0]), 1);
+  m.output_shape = drop_leading(g.shape(g.outputs()[0]), 1);
+  m.n_outputs = m.output_shape.numel();
+  return m;
+}
+
+void require_finite(const Tensor& t, const std::string& what, const std::string& why) {
+  for (int64_t i = 0; i < t.numel(); ++i)
+    if (!std::isfinite(t[i]))
+      throw ValueError(what + ": element " + index_text(t.shape(), i) + " is " +
+                       (std::isnan(t[i]) ? "NaN" : "infinite") + " (" + why + ")");
+}
+
+Tensor read_finite_npy(const std::string& path, const std::string& role) {
+  Tensor t = io::read_npy(path);
+  require_finite(t, role + " '" + path + "'");
+  return t;
+}
+
+Tensor as_batch(const Tensor& x, const Shape& example, const std::string& path, const std::string& model_path) {
+  const int r = example.rank();
+  if (x.rank() == r && x.shape() == example) return x.reshaped(prepend({1}, example));
+  if (x.rank() == r + 1 && drop_leading(x.shape(), 1) == example) {
+    if (x.dim(0) == 0) throw ShapeError("'" + path + "' holds no examples (shape " + x.shape().str() + ")");
+    return x;
+  }
+  throw ShapeError("'" + path + "' has shape " + x.shape().str() + ", but model '" + model_path +
+                   "' takes examples of shape " + example.str() + " (one example " + example.str() + " or a batch " +
+                   batch_text(example) + ")");
+}
+
+std::string batch_text(const Shape& example) {
+  return example.rank() == 0 ? "[N]" : "[N," + example.str().substr(1);
+}
+
+Tensor rows(const Tensor& t, int64_t begin, int64_t end) {
+  Shape s = t.shape();
+  const int64_t per = t.dim(0) > 0 ? t.numel() / t.dim(0) : 0;
+  s[0] = end - begin;
+  Tensor out(s);
+  std::copy(t.begin() + begin * per, t.begin() + end * per, out.begin());
+  return out;
+}
+
+Shape prepend(const std::vector<int64_t>& lead, const Shape& s) {
+  Shape out(lead);
+  for (int64_t d : s) out.push_back(d);
+  return out;
+}
+
+Shape drop_leading(const Shape& s, int n) {
+  Shape out;
+  for (int a = n; a < s.rank(); ++a) out.push_back(s[a]);
+  return out;
+}
+
+std::string spec_family(const std::string& spec) { return spec.substr(0, spec.find(':')); }
+
+bool is_fourier(const std::string& spec) {
+  const std::string f = spec_family(spec);
+  return f == "fft1" || f == "fft2" || f == "rfft1" || f == "rfft2";
+}
+
+std::shared_ptr<const Transform> parse_transform(const std::string& spec, const Shape& example_shape) {
+  const std::string family = spec_family(spec);
+  const bool from_file = family == "nmf" || family == "pca" || family == "dict";
+  try {
+    return make_transform(spec, example_shape);
+  } catch (const ValueError& e) {
+    if (from_file) throw;  // the file's contents do not fit: not a command-line problem
+    throw UsageError(e.what());
+  }
+}
+
+std::vector<int64_t> parse_targets(const std::string& text, int64_t n_outputs, const std::string& model_path) {
+  std::vector<int64_t> targets;
+  if (text == "all") {
+    for (int64_t k = 0; k < n_outputs; ++k) targets.push_back(k);
+    return targets;
+  }
+  for (const std::string& part : split(text, ',')) {
+    const std::optional<int64_t> k = parse_int(part);
+    if (!k) throw UsageError("--target '" + text + "': expected 'all' or output indices such as 0 or 0,2");
+    if (*k < 0 || *k >= n_outputs)
+      throw UsageError("--target " + part + " is out of range: model '" + model_path + "' has " +
+                       std::to_string(n_outputs) + " outputs per example (0 to " + std::to_string(n_outputs - 1) + ")");
+    targets.push_back(*k);
+  }
+  return targets;
+}
+
+Grouping parse_groups(const std::string& text, const Transform& t) {
+  const std::vector<std::string> parts = split(text, ':');
+  const std::string& kind = parts[0];
+  if (kind == "mask") {
+    if (parts.size() < 2 || text.size() <= 5) throw UsageError("--groups mask:FILE.npy needs a file name");
+    return mask_groups(text.substr(5), t);
+  }
+  const std::string bad = "--groups '" + text + "': ";
+  try {
+    if (kind == "radial") {
+      const std::optional<int64_t> n = parts.size() == 2 ? parse_int(parts[1]) : std::nullopt;
+      if (!n || *n < 1 || *n > 100000) throw UsageError(bad + "expected radial:N with N bands, 1 <= N <= 100000");
+      return radial_bands(t, static_cast<int>(*n));
+    }
+    if (kind == "band") {
+      const std::optional<double> c = parts.size() == 3 ? parse_double(parts[1]) : std::nullopt;
+      const std::optional<double> w = parts.size() == 3 ? parse_double(parts[2]) : std::nullopt;
+      if (!c || !w || *w <= 0) throw UsageError(bad + "expected band:CENTER:WIDTH with WIDTH > 0 (the full width)");
+      return radial_band(t, *c, *w);
+    }
+    if (parts.size() == 1 && kind == "subbands") return wavelet_subbands(t);
+    if (parts.size() == 1 && kind == "levels") return wavelet_levels(t);
+    if (parts.size() == 1 && kind == "components") return component_groups(t);
+  } catch (const ValueError& e) {
+    // e.g. radial bands of a wavelet transform: the option does not fit the spec
+    throw UsageError(bad + e.what());
+  }
+  throw UsageError(bad + "unknown grouping (expected radial:N, band:CENTER:WIDTH, subbands, levels, components or "
+                         "mask:FILE.npy)");
+}
+
+Tensor parse_baseline(const std::string& text, const Shape& example_shape, const std::string& model_path) {
+  const Shape one = prepend({1}, example_shape);
+  if (text == "zero") return Tensor(one);
+  if (const std::optional<double> v = parse_double(text)) return Tensor(one, static_cast<float>(*v));
+  return as_batch(read_finite_npy(text, "baseline"), example_shape, text, model_path);
+}
+
+TrimSetup load_trim_setup(const Args& args) {
+  TrimSetup s;
+  const std::string& model_path = args.positional(0);
+  const std::string& input_path = args.positional(1);
+  const std::string spec = args.required("transform");
+  s.model = load_model(model_path);
+  s.x = as_batch(read_finite_npy(input_path, "input"), s.model.example_shape, input_path, model_path);
+  s.transform = parse_transform(spec, s.model.example_shape);
+  TrimOptions options;
+  if (args.has("residual")) options.residual = TrimOptions::Residual::On;
+  s.trim = std::make_unique<TrimModel>(s.model.graph, s.transform, options);
+  s.targets = parse_targets(args.get("target", "all"), s.model.n_outputs, model_path);
+  try {
+    s.coefficients = s.trim->coefficients(s.x);
+    if (s.trim->has_residual()) s.residual = s.trim->residual(s.x);
+  } catch (const Error& e) {
+    throw ValueError("input '" + input_path + "': " + e.what());  // e.g. NMF codes of negative values
+  }
+  return s;
+}
+
+std::vector<double> parse_range(const std::string& text, const std::string& option) {
+  const std::vector<std::string> parts = split(text, ':');
+  const std::optional<double> a = parts.size() == 3 ? parse_double(parts[0]) : std::nullopt;
+  const std::optional<double> b = parts.size() == 3 ? parse_double(parts[1]) : std::nullopt;
+  const std::optional<int64_t> n = parts.size() == 3 ? parse_int(parts[2]) : std::nullopt;
+  if (!a || !b || !n || *n < 1 || *n > 100000)
+    throw UsageError("--" + option + " '" + text + "': expected A:B:N, N values from A to B (1 <= N <= 100000)");
+  std::vector<double> values(static_cast<size_t>(*n));
+  for (int64_t i = 0; i < *n; ++i)
+    values[static_cast<size_t>(i)] =
+        *n == 1 ? *a : *a + (*b - *a) * static_cast<double>(i) / static_cast<double>(*n - 1);
+  return values;
+}
+
+}  // namespace trim::cli

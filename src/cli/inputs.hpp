@@ -1,0 +1,96 @@
+#pragma once
+// Reading what a command works on: the ONNX model, .npy arrays (finite
+// values only), the example/batch convention, and the argument values that
+// name library objects (transform spec, targets, groups, baseline). Errors in
+// the command line become UsageError (exit 2); errors in files stay runtime
+// errors (exit 1).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "args.hpp"
+#include "trim/attribution/trim_model.hpp"
+#include "trim/core/tensor.hpp"
+#include "trim/graph/graph.hpp"
+#include "trim/transforms/grouping.hpp"
+#include "trim/transforms/transform.hpp"
+
+namespace trim::cli {
+
+/// An ONNX model with one input and one output.
+struct Model {
+  std::string path;
+  Graph graph;
+  Shape example_shape;  ///< one input example, without the batch axis
+  Shape output_shape;   ///< one output, without the batch axis
+  int64_t n_outputs = 0;  ///< output values per example (targets index them)
+};
+
+Model load_model(const std::string& path);
+
+/// A .npy file as float32; Error naming the file and the first element that
+/// is NaN or infinite. `role` ("input", "baseline", ...) starts messages.
+Tensor read_finite_npy(const std::string& path, const std::string& role);
+
+/// Error naming `what` and the first element of `t` that is not finite;
+/// `why` ends the message.
+void require_finite(const Tensor& t, const std::string& what,
+                    const std::string& why = "trim accepts finite values only");
+
+/// `x` read from `path` as a batch [N, example...]: an array of the
+/// example's rank is one example (N = 1), one more axis is a batch. Error
+/// naming the file and both shapes otherwise.
+Tensor as_batch(const Tensor& x, const Shape& example, const std::string& path, const std::string& model_path);
+
+/// "[N,4,5]" for the example shape [4,5]: how messages show a batch.
+std::string batch_text(const Shape& example);
+
+/// Rows [begin, end) of t along axis 0.
+Tensor rows(const Tensor& t, int64_t begin, int64_t end);
+
+/// Shape `s` with `lead` prepended.
+Shape prepend(const std::vector<int64_t>& lead, const Shape& s);
+/// Shape `s` without its first `n` axes.
+Shape drop_leading(const Shape& s, int n);
+
+/// The part of a spec before the first ':' ("dwt2" of "dwt2:db4:3").
+std::string spec_family(const std::string& spec);
+/// fft1, fft2, rfft1, rfft2: coefficients carry a trailing (re, im) axis.
+bool is_fourier(const std::string& spec);
+
+/// make_transform with a bad spec (unknown family, wavelet, mode, level,
+/// normalisation) reported as a UsageError; problems with a dictionary
+/// file or with the shape stay runtime errors.
+std::shared_ptr<const Transform> parse_transform(const std::string& spec, const Shape& example_shape);
+
+/// "all" or "K[,K...]" against a model with `n_outputs` outputs per example.
+std::vector<int64_t> parse_targets(const std::string& text, int64_t n_outputs, const std::string& model_path);
+
+/// A grouping of the coefficients of `t`: radial:N, band:CENTER:WIDTH,
+/// subbands, levels, components or mask:FILE.npy.
+Grouping parse_groups(const std::string& text, const Transform& t);
+
+/// The baseline in input space: zeros, a constant, or a .npy file holding one
+/// example or a batch [B, example...]. Returns [B, example...] (B = 1 for
+/// zero and constants).
+Tensor parse_baseline(const std::string& text, const Shape& example_shape, const std::string& model_path);
+
+/// What `attribute` and `sweep` share: positionals MODEL.onnx INPUT.npy and
+/// the options --transform, --residual and --target, read and checked, and
+/// the input's coefficients.
+struct TrimSetup {
+  Model model;
+  Tensor x;  ///< [N, example...]
+  std::shared_ptr<const Transform> transform;
+  std::unique_ptr<TrimModel> trim;
+  std::vector<int64_t> targets;
+  Tensor coefficients;  ///< s = T(x)
+  Tensor residual;      ///< r = x - T^-1(T(x)) when the TRIM model has it, else empty
+};
+TrimSetup load_trim_setup(const Args& args);
+
+/// "A:B:N": N evenly spaced values from A to B inclusive (numpy.linspace).
+std::vector<double> parse_range(const std::string& text, const std::string& option);
+
+}  // namespace trim::cli
