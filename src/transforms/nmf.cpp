@@ -16,6 +16,7 @@
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <limits>
 #include <sstream>
@@ -747,8 +748,14 @@ NmfFactors nmf_initialize(const MatrixXdRM& X, int k, NmfInit init, uint64_t see
   if (init == NmfInit::Random) {
     const double avg = std::sqrt(mean / k);
     NumpyRandomState rng(numpy_seed(seed, where));
-    f.H.resize(k, m);
-    f.W.resize(n, k);
+    try {  // random starts take any k (as scikit-learn), so an absurd one must fail here, by name
+      f.H.resize(k, m);
+      f.W.resize(n, k);
+    } catch (const std::bad_alloc&) {
+      throw ValueError(where + ": n_components = " + std::to_string(k) + " needs W " + dims(n, k) + " and H " +
+                       dims(k, m) + ", " + num(8.0 * double(k) * double(n + m) / double(1 << 30)) +
+                       " GiB of doubles: out of memory");
+    }
     for (int64_t i = 0; i < f.H.size(); ++i) f.H.data()[i] = std::fabs(avg * rng.normal());
     for (int64_t i = 0; i < f.W.size(); ++i) f.W.data()[i] = std::fabs(avg * rng.normal());
     return f;
