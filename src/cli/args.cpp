@@ -96,6 +96,7 @@ std::string Args::get(const std::string& name, const std::string& fallback) cons
 const std::string& Args::required(const std::string& name) const {
   auto it = values_.find(name);
   if (it == values_.end()) throw UsageError("missing option --" + name);
+  if (it->second.empty()) throw UsageError("option --" + name + " needs a value");
   return it->second;
 }
 
