@@ -247,17 +247,24 @@ void set_sequential_map() {
 /// with the colour range [lo, hi]; the window must already be set.
 void draw_cells(const std::vector<double>& values, int64_t rows, int64_t cols, double x0, double x1, double y0,
                 double y1, double lo, double hi) {
-  // plimagefr takes idata[ix][iy] with iy = 0 at the bottom.
-  std::vector<PLFLT> storage(static_cast<size_t>(rows * cols));
-  std::vector<const PLFLT*> columns(static_cast<size_t>(cols));
-  for (int64_t c = 0; c < cols; ++c) {
-    PLFLT* column = storage.data() + c * rows;
-    for (int64_t r = 0; r < rows; ++r) column[rows - 1 - r] = values[static_cast<size_t>(r * cols + c)];
-    columns[static_cast<size_t>(c)] = column;
+  // plimagefr takes idata[ix][iy] with iy = 0 at the bottom, as samples at
+  // the corners of a grid over [x0, x1] × [y0, y1]: nx × ny values make
+  // (nx − 1) × (ny − 1) cells, cell (i, j) coloured by idata[i][j]. One more
+  // column and row (copies of the last) give exactly one cell per value; a
+  // single row or column (a colour bar) would otherwise draw nothing.
+  const int64_t nx = cols + 1, ny = rows + 1;
+  std::vector<PLFLT> storage(static_cast<size_t>(nx * ny));
+  std::vector<const PLFLT*> columns(static_cast<size_t>(nx));
+  for (int64_t ix = 0; ix < nx; ++ix) {
+    PLFLT* column = storage.data() + ix * ny;
+    const int64_t c = std::min(ix, cols - 1);
+    for (int64_t iy = 0; iy < ny; ++iy)
+      column[iy] = values[static_cast<size_t>((rows - 1 - std::min(iy, rows - 1)) * cols + c)];
+    columns[static_cast<size_t>(ix)] = column;
   }
   // Values exactly at the ends of the colour range must not be clipped.
   const double pad = (hi - lo) * 1e-9;
-  plimagefr(columns.data(), static_cast<PLINT>(cols), static_cast<PLINT>(rows), x0, x1, y0, y1, lo - pad, hi + pad,
+  plimagefr(columns.data(), static_cast<PLINT>(nx), static_cast<PLINT>(ny), x0, x1, y0, y1, lo - pad, hi + pad,
             lo, hi, nullptr, nullptr);
 }
 
