@@ -1,151 +1,189 @@
-// trim demo (placeholder until the cosmology demo lands): which frequencies did
-// the model use?
+// trim's main demo: which scales does a CNN use to read cosmology off a map?
 //
-// Signals of length 64 are drawn in the DCT domain with a 1/f-like spectrum;
-// in class 1, frequency k0 carries an extra component of random sign. An MLP is
-// trained on the raw signals with trim's own training code. TRIM then explains
-// the model in the frequency domain: it evaluates f(D^T s) — the model composed
-// with the inverse orthonormal DCT, itself just a Linear graph node — and
-// attributes the class-1 logit to the coefficients s with input × gradient.
-// The frequency the model relies on should stand out; in signal space the
-// same attribution is spread over every sample.
-#include <trim/trim.hpp>
-
-#include <algorithm>
-#include <chrono>
+// Weak-lensing-like maps are Gaussian random fields whose power spectrum
+// P(k) = A·k^(−n)·(1 + B·bump(k; k0, σ)) has an amplitude A and a bump of
+// height B at scale k0, both drawn per map. A small CNN, trained with trim's
+// own training code, regresses (log A, B). TRIM then explains held-out maps
+// in Fourier space: the model composed with the inverse FFT is attributed to
+// radial frequency bands with contextual decomposition (a sweep of narrow
+// bands), integrated gradients and Shapley values. B lives at k0 alone, so a
+// faithful explanation of the B output must point there: the demo checks it.
+//
+// Usage: trim-demo [--maps N] [--explain N] [--epochs N] [--bands N] [--figure PATH]
 #include <cmath>
 #include <cstdio>
-#include <numeric>
-#include <vector>
+#include <cstdlib>
+#include <cstring>
+#include <string>
 
-using namespace trim;
+#include "demo.hpp"
+#include "example.hpp"
 
 namespace {
 
-constexpr int64_t kLen = 64;
-constexpr int64_t kSignalFreq = 11;
-
-/// Orthonormal DCT-II matrix D[k][n]: s = D x, x = Dᵀ s.
-Tensor dct_matrix() {
-  Tensor d({kLen, kLen});
-  for (int64_t k = 0; k < kLen; ++k)
-    for (int64_t n = 0; n < kLen; ++n)
-      d.at({k, n}) = static_cast<float>(std::sqrt((k == 0 ? 1.0 : 2.0) / kLen) *
-                                        std::cos(M_PI * (n + 0.5) * k / kLen));
-  return d;
-}
-
-struct Data {
-  Tensor coeffs, signals, labels;
+struct Options {
+  int64_t train_maps = 3000;
+  int64_t test_maps = 500;
+  int64_t explain_maps = 100;
+  int epochs = 24;
+  int sweep_bands = 100;
+  std::string figure = "trim-demo-scales.png";
 };
 
-Data make_data(int64_t count, const Tensor& dct, uint64_t seed) {
-  Rng rng(seed);
-  Data d{Tensor({count, kLen}), Tensor({count, kLen}), Tensor({count})};
-  for (int64_t i = 0; i < count; ++i) {
-    const bool positive = rng.uniform() < 0.5;
-    d.labels[i] = positive ? 1.0f : 0.0f;
-    for (int64_t k = 0; k < kLen; ++k)
-      d.coeffs.at({i, k}) = rng.normal(0.0f, 1.0f / (1.0f + static_cast<float>(k) / 8.0f));
-    if (positive) d.coeffs.at({i, kSignalFreq}) += rng.uniform() < 0.5 ? 2.5f : -2.5f;
-  }
-  // x = Dᵀ s for every row: X = S D.
-  d.signals.as_matrix() = d.coeffs.as_matrix() * dct.as_matrix();
-  return d;
+void usage(const char* argv0) {
+  std::printf("usage: %s [--maps N] [--explain N] [--epochs N] [--bands N] [--figure PATH]\n"
+              "  --maps N      training maps (default 3000; 500 more are held out)\n"
+              "  --explain N   held-out maps explained with TRIM (default 100)\n"
+              "  --epochs N    training epochs (default 24)\n"
+              "  --bands N     narrow bands in the CD sweep (default 100)\n"
+              "  --figure PATH where to write the CD score vs scale PNG (default trim-demo-scales.png)\n",
+              argv0);
 }
 
-/// The classifier, applied to node `x` of `g`.
-NodeId classifier(Graph& g, NodeId x) {
-  NodeId h = nn::relu(g, nn::linear(g, x, 64, "fc1"));
-  h = nn::relu(g, nn::linear(g, h, 32, "fc2"));
-  return nn::linear(g, h, 2, "fc3");
+/// Parses the command line; exits with a message on anything unexpected.
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      usage(argv[0]);
+      std::exit(0);
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "trim-demo: unknown option or missing value: '%s'\n", arg.c_str());
+      usage(argv[0]);
+      std::exit(2);
+    }
+    const std::string value = argv[++i];
+    if (arg == "--figure") {
+      o.figure = value;
+      continue;
+    }
+    char* end = nullptr;
+    const long n = std::strtol(value.c_str(), &end, 10);
+    if (end == value.c_str() || *end != '\0' || n < 1 || n > 1000000) {
+      std::fprintf(stderr, "trim-demo: %s expects a positive integer, got '%s'\n", arg.c_str(), value.c_str());
+      std::exit(2);
+    }
+    if (arg == "--maps") o.train_maps = n;
+    else if (arg == "--explain") o.explain_maps = n;
+    else if (arg == "--epochs") o.epochs = static_cast<int>(n);
+    else if (arg == "--bands") o.sweep_bands = static_cast<int>(n);
+    else {
+      std::fprintf(stderr, "trim-demo: unknown option '%s'\n", arg.c_str());
+      usage(argv[0]);
+      std::exit(2);
+    }
+  }
+  return o;
 }
 
-/// Mean over class-1 examples of |input × gradient of the class-1 logit|.
-std::vector<double> mean_abs_input_x_gradient(const Graph& g, const Tensor& inputs, const Tensor& labels) {
-  Workspace ws;
-  forward(g, ws, {inputs});
-  Tensor cot(ws.value(g.outputs()[0]).shape());
-  for (int64_t i = 0; i < cot.dim(0); ++i) cot.at({i, 1}) = 1.0f;
-  const Tensor grad = backward(g, ws, {cot}).inputs[0];
-  std::vector<double> score(kLen, 0.0);
-  int64_t positives = 0;
-  for (int64_t i = 0; i < inputs.dim(0); ++i) {
-    if (labels[i] < 0.5f) continue;
-    ++positives;
-    for (int64_t k = 0; k < kLen; ++k) score[k] += std::fabs(inputs.at({i, k}) * grad.at({i, k}));
-  }
-  for (double& s : score) s /= static_cast<double>(std::max<int64_t>(positives, 1));
-  return score;
+/// Rows [0, count) of a batch.
+trim::Tensor first_rows(const trim::Tensor& t, int64_t count) {
+  std::vector<int64_t> index(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) index[static_cast<size_t>(i)] = i;
+  trim::Tensor out;
+  trim::train::gather_rows(t, index, out);
+  return out;
 }
 
-void print_bars(const char* title, const std::vector<double>& score, int64_t shown) {
-  const double top = *std::max_element(score.begin(), score.end());
-  std::printf("\n%s\n", title);
-  for (int64_t k = 0; k < shown; ++k) {
-    const int width = static_cast<int>(50.0 * score[k] / top + 0.5);
-    std::printf("  %3ld %8.4f %s\n", static_cast<long>(k), score[k], std::string(width, '#').c_str());
-  }
+std::string bar(double value, double top) {
+  const int width = top > 0 ? static_cast<int>(40.0 * std::max(value, 0.0) / top + 0.5) : 0;
+  return std::string(static_cast<size_t>(std::min(width, 40)), '#');
+}
+
+/// The sweep's curve, every `stride`-th band (the figure shows them all).
+void print_sweep(const demo::BandCurve& cd, const demo::Sky& sky, size_t stride) {
+  double top = 0;
+  for (double v : cd.mean[1]) top = std::max(top, v);
+  std::printf("\nMean CD score per narrow band (width %.2f) over the explained maps; every %zu%s of the %zu "
+              "bands:\n",
+              cd.width, stride, stride == 2 ? "nd" : stride == 3 ? "rd" : "th", cd.centres.size());
+  std::printf("  %6s %7s %10s %10s   B output\n", "radius", "l", "log A", "B");
+  for (size_t j = 0; j < cd.centres.size(); j += stride)
+    std::printf("  %6.2f %7.0f %10.4f %10.4f   %s%s\n", cd.centres[j], sky.multipole(cd.centres[j]), cd.mean[0][j],
+                cd.mean[1][j], bar(cd.mean[1][j], top).c_str(), cd.holds(j, sky.k0) ? "  <- k0" : "");
+}
+
+void print_bands(const demo::BandCurve& ig, const demo::BandCurve& shap, const demo::Sky& sky) {
+  std::printf("\nMean score per radial band (%zu bands of width %.3f):\n", ig.centres.size(), ig.width);
+  std::printf("  %6s %7s | %21s | %21s\n", "", "", "integrated gradients", "Shapley values");
+  std::printf("  %6s %7s | %10s %10s | %10s %10s\n", "radius", "l", "log A", "B", "log A", "B");
+  for (size_t j = 0; j < ig.centres.size(); ++j)
+    std::printf("  %6.3f %7.0f | %10.4f %10.4f | %10.4f %10.4f%s\n", ig.centres[j], sky.multipole(ig.centres[j]),
+                ig.mean[0][j], ig.mean[1][j], shap.mean[0][j], shap.mean[1][j], ig.holds(j, sky.k0) ? "  <- k0" : "");
 }
 
 }  // namespace
 
-int main() {
-  const auto start = std::chrono::steady_clock::now();
-  const Tensor dct = dct_matrix();
-  const Data train_set = make_data(4000, dct, 1), test_set = make_data(1000, dct, 2);
-  std::printf("trim demo: which frequency does a classifier use?\n");
-  std::printf("  %ld training / %ld test signals of length %ld; class 1 has extra power at DCT frequency %ld\n",
-              static_cast<long>(train_set.signals.dim(0)), static_cast<long>(test_set.signals.dim(0)),
-              static_cast<long>(kLen), static_cast<long>(kSignalFreq));
+int main(int argc, char** argv) {
+  const Options opt = parse(argc, argv);
+  return example::run("trim-demo", [&] {
+    const example::Stopwatch clock;
+    const demo::Sky sky;
 
-  // 1. Train the classifier on raw signals.
-  Graph model(7);
-  model.set_outputs({classifier(model, nn::input(model, "x", {kLen}))});
-  model.finalize();
-  train::Adam adam(3e-3);
-  train::FitOptions opt;
-  opt.epochs = 15;
-  opt.batch_size = 64;
-  opt.seed = 3;
-  opt.on_epoch = [](const train::EpochReport& r) {
-    if ((r.epoch + 1) % 5 == 0) std::printf("  epoch %2d/%d  loss %.4f\n", r.epoch + 1, r.epochs, r.loss);
-  };
-  train::fit(model, train_set.signals, train_set.labels, train::LossKind::CrossEntropy, adam, opt);
-  const double acc = train::accuracy(train::predict(model, test_set.signals), test_set.labels);
-  std::printf("  held-out accuracy: %.1f %%\n", 100.0 * acc);
+    std::printf("trim demo: which scales does a CNN use to measure cosmology?\n");
+    std::printf("  maps: %ldx%ld Gaussian random fields, P(k) = A k^-%.1f (1 + B exp(-(k-k0)^2/2s^2)),\n"
+                "  k0 = %.2f, s = %.2f (normalised radius; l0 = %.0f with %.0f arcmin pixels),\n"
+                "  A log-uniform in [%.1f, %.1f], B uniform in [%.0f, %.0f]\n",
+                static_cast<long>(sky.size), static_cast<long>(sky.size), sky.n, sky.k0, sky.sigma,
+                sky.multipole(sky.k0), sky.pixel_arcmin, sky.a_min, sky.a_max, sky.b_min, sky.b_max);
 
-  // 2. The TRIM model f'(s) = f(Dᵀ s): the inverse DCT is a Linear node
-  //    (weight D^T, no bias) in front of the same classifier.
-  Graph trim_model(0);
-  const NodeId s = nn::input(trim_model, "s", {kLen});
-  const NodeId x = nn::linear(trim_model, s, kLen, "idct", false);
-  trim_model.set_outputs({classifier(trim_model, x)});
-  trim_model.finalize();
-  Tensor dct_t({kLen, kLen});
-  dct_t.as_matrix() = dct.as_matrix().transpose();
-  trim_model.set_parameter("idct.weight", dct_t);
-  for (const Parameter& p : model.parameters()) trim_model.set_parameter(p.name, p.value);
-  const Tensor same = trim_model.evaluate(test_set.coeffs);
-  const Tensor direct = model.evaluate(test_set.signals);
-  std::printf("  f(D^T s) reproduces f(x): max |difference| = %.2e\n", max_abs_diff(same, direct));
+    // 1. Data.
+    const demo::MapSet train = demo::simulate_maps(sky, opt.train_maps, 1);
+    const demo::MapSet test = demo::simulate_maps(sky, opt.test_maps, 2);
+    const demo::TargetScaler scaler = demo::TargetScaler::fit(train);
+    const trim::Tensor train_y = scaler.transform(train), test_y = scaler.transform(test);
+    std::printf("  simulated %ld training and %ld held-out maps with FFTW  (%.1f s)\n",
+                static_cast<long>(train.count()), static_cast<long>(test.count()), clock.seconds());
 
-  // 3. Attribute in both spaces.
-  const std::vector<double> freq = mean_abs_input_x_gradient(trim_model, test_set.coeffs, test_set.labels);
-  const std::vector<double> pixel = mean_abs_input_x_gradient(model, test_set.signals, test_set.labels);
-  print_bars("TRIM (input x gradient) per DCT frequency, class-1 logit, first 24 frequencies:", freq, 24);
-  std::vector<int64_t> order(kLen);
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return freq[a] > freq[b]; });
-  std::printf("  top frequencies: %ld %ld %ld  (planted: %ld) -> %s\n", static_cast<long>(order[0]),
-              static_cast<long>(order[1]), static_cast<long>(order[2]), static_cast<long>(kSignalFreq),
-              order[0] == kSignalFreq ? "found" : "NOT found");
-  const double pmax = *std::max_element(pixel.begin(), pixel.end());
-  const double pmean = std::accumulate(pixel.begin(), pixel.end(), 0.0) / kLen;
-  std::printf("  in signal space the same attribution is spread out: max/mean over samples = %.1f "
-              "(frequency space: %.1f)\n",
-              pmax / pmean, freq[order[0]] / (std::accumulate(freq.begin(), freq.end(), 0.0) / kLen));
-  std::printf("  done in %.1f s\n",
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  return order[0] == kSignalFreq && acc > 0.9 ? 0 : 1;
+    // 2. Train the CNN to regress standardised (log A, B); see TargetScaler
+    //    for why log A. R² is unchanged by the standardisation, but not by
+    //    exp: R² of A itself is computed from the predicted A = exp(log A).
+    trim::Graph cnn = demo::build_cnn(7, sky.size);
+    std::printf("\nTraining the CNN (%ld parameters) with Adam on MSE:\n", static_cast<long>(cnn.num_trainable()));
+    demo::TrainSettings settings;
+    settings.epochs = opt.epochs;
+    const std::vector<double> r2 = demo::train_cnn(cnn, train.maps, train_y, test.maps, test_y, settings);
+    const std::vector<double> r2_ab =
+        demo::r_squared(scaler.parameters(trim::train::predict(cnn, test.maps)), demo::true_parameters(test));
+    std::printf("  held-out R²: A %.3f (log A %.3f), B %.3f  (need >= 0.9)  (%.1f s)\n", r2_ab[0], r2[0], r2_ab[1],
+                clock.seconds());
+
+    // 3. Explain held-out maps with TRIM.
+    const int64_t n_explain = std::min(opt.explain_maps, test.count());
+    std::printf("\nExplaining %ld held-out maps with TRIM in fft2 space (both outputs in one call):\n",
+                static_cast<long>(n_explain));
+    const std::vector<demo::BandCurve> curves =
+        demo::explain(cnn, first_rows(test.maps, n_explain), sky, opt.sweep_bands, 12);
+    const demo::BandCurve& cd = curves[0];
+    print_sweep(cd, sky, std::max<size_t>(1, cd.centres.size() / 25));
+    print_bands(curves[1], curves[2], sky);
+
+    std::printf("\nGround truth: B lives at k0 = %.2f (l = %.0f). How often does the top band of the B output "
+                "contain k0?\n",
+                sky.k0, sky.multipole(sky.k0));
+    for (const demo::BandCurve& c : curves)
+      std::printf("  %-22s %5.1f %%  (%zu bands)\n", c.method.c_str(), 100.0 * c.hit_rate_b, c.centres.size());
+    size_t peak = 0;
+    for (size_t j = 1; j < cd.centres.size(); ++j)
+      if (cd.mean[1][j] > cd.mean[1][peak]) peak = j;
+    std::printf("  mean CD curve of B peaks at radius %.2f (l = %.0f)\n", cd.centres[peak],
+                sky.multipole(cd.centres[peak]));
+
+    // 4. The figure.
+    if (demo::write_figure(opt.figure, cd, sky)) std::printf("\n  wrote %s\n", opt.figure.c_str());
+
+    std::printf("\nChecks:\n");
+    example::Checks checks;
+    checks.expect(r2_ab[0] >= 0.9 && r2[0] >= 0.9, "held-out R² of A (and of log A) >= 0.9");
+    checks.expect(r2_ab[1] >= 0.9, "held-out R² of B >= 0.9");
+    checks.expect(cd.holds(peak, sky.k0), "the mean CD curve of the B output peaks at k0");
+    for (const demo::BandCurve& c : curves)
+      checks.expect(c.hit_rate_b >= 0.8, c.method + ": the top band of the B output holds k0 for >= 80 % of the maps");
+    // See example::Completeness for why the tolerance is relative.
+    checks.expect(curves[1].delta_relative < 0.02,
+                  "integrated gradients add up to F(x) - F(0) within 2 % of the output scale");
+    return checks.finish(clock);
+  });
 }
