@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -1826,6 +1827,11 @@ Graph Importer::run(const onnx::ModelProto& m) {
 }
 
 std::string read_file(const std::string& path) {
+  // An ifstream opens a directory without complaint and reports its size as
+  // 2^63 − 1.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw IoError("onnx '" + path + "': is a directory, not a model file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError("onnx '" + path + "': cannot open for reading (" + std::strerror(errno) + ")");
   in.seekg(0, std::ios::end);
