@@ -75,7 +75,7 @@ void run_nmf(const Args& args) {
 Command nmf_command() {
   CommandSpec s;
   s.name = "nmf";
-  s.summary = "fit a non-negative matrix factorisation dictionary (for --transform nmf:DICT.npy)";
+  s.summary = "fit an NMF dictionary (for --transform nmf:DICT.npy)";
   s.description =
       "Fits X ~ W H to the samples of DATA.npy ([n_samples, features...], the trailing axes flattened to features) "
       "with scikit-learn 1.2's algorithm and defaults, and writes the dictionary file: one float64 array "

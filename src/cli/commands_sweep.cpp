@@ -56,7 +56,7 @@ void run_sweep(const Args& args) {
 Command sweep_command() {
   CommandSpec s;
   s.name = "sweep";
-  s.summary = "contextual decomposition of a sliding frequency band (CD band sweep)";
+  s.summary = "CD band sweep: contextual decomposition of a sliding frequency band";
   s.description =
       "For each centre c of --centers, the radial band [c - W/2, c + W/2) of the normalised frequency radius "
       "(numpy's fftfreq divided by its largest magnitude per axis, so 1 is the Nyquist frequency along an axis; "

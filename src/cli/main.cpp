@@ -18,17 +18,19 @@ using trim::cli::Command;
 std::string top_help() {
   std::string s =
       "Usage: trim COMMAND [arguments] [options]\n\n"
-      "Explains neural networks (ONNX models) in a transformed feature space: TRIM attributes f(T^-1(s) + r) to the\n"
-      "coefficients s = T(x) of a transform T (Fourier, DCT, wavelets, NMF, PCA, any linear dictionary).\n"
-      "Arrays are NumPy .npy files.\n\nCommands:\n";
+      "Explains neural networks (ONNX models) in a transformed feature space: TRIM\n"
+      "attributes f(T^-1(s) + r) to the coefficients s = T(x) of a transform T\n"
+      "(Fourier, DCT, wavelets, NMF, PCA, any linear dictionary). Arrays are NumPy\n"
+      ".npy files.\n\nCommands:\n";
   for (const Command& c : all_commands()) {
     std::string name = "  " + c.spec.name;
     name.resize(13, ' ');
     s += name + c.spec.summary + "\n";
   }
   s +=
-      "\n'trim COMMAND --help' documents each command's options; docs/cli.md has worked examples.\n"
-      "Exit status: 0 success, 2 usage error, 1 runtime error (with one message on stderr).\n";
+      "\n'trim COMMAND --help' documents each command's options; docs/cli.md has\n"
+      "worked examples. Exit status: 0 success, 2 usage error, 1 runtime error,\n"
+      "with one message on stderr.\n";
   return s;
 }
 
