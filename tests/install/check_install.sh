@@ -26,8 +26,11 @@ c++ -std=c++17 "$src/tests/install/consumer.cpp" -o "$tmp/consumer_shared" \
 "$tmp/consumer_shared"
 
 echo "== static library"
+# libtrim.a itself, then everything it needs (--static adds Libs.private and
+# Requires.private): the consumer reaches FFTW, ONNX and PLplot code through it.
+static_libs=$($pkgconf --static --libs trim | sed -E 's/(^| )-ltrim( |$)/ /')
 c++ -std=c++17 "$src/tests/install/consumer.cpp" -o "$tmp/consumer_static" \
-  $($pkgconf --cflags trim) "$libdir/libtrim.a" $($pkgconf --libs-only-other trim)
+  $($pkgconf --cflags trim) "$libdir/libtrim.a" $static_libs
 "$tmp/consumer_static"
 
 echo "== Meson subproject"

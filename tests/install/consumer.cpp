@@ -1,5 +1,8 @@
 // A tiny program that uses an installed trim through pkg-config or as a Meson
-// subproject: builds a two-layer network, runs it and takes an input gradient.
+// subproject: builds a two-layer network, runs it and takes an input gradient,
+// then fits a small NMF, whose Eigen matrices cross the library boundary (this
+// program is compiled without the library's -march=native: the allocation
+// alignment of both sides must agree, or freeing them crashes).
 #include <trim/trim.hpp>
 
 #include <cmath>
@@ -29,6 +32,19 @@ int main() {
         return 1;
       }
   }
+  trim::MatrixXdRM data(6, 4);
+  for (int i = 0; i < 6; ++i)
+    for (int j = 0; j < 4; ++j) data(i, j) = 1.0 + (i * 7 + j * 3) % 5;
+  trim::NmfOptions options;
+  options.n_components = 2;
+  options.max_iter = 50;
+  trim::NMF nmf(options);
+  trim::MatrixXdRM codes = nmf.fit_transform(data);
+  if (codes.rows() != 6 || codes.cols() != 2 || !(codes.minCoeff() >= 0.0)) {
+    std::printf("consumer: wrong NMF codes\n");
+    return 1;
+  }
+  codes.resize(100, 100);  // reallocates, in this program, a block the library allocated
   std::printf("consumer: ok, y = [%g, %g]\n", ws.value(y)[0], ws.value(y)[1]);
   return 0;
 }
