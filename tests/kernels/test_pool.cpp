@@ -329,3 +329,43 @@ TEST_CASE("pooling kernels agree with a naive reference on random windows", "[ke
   }
   REQUIRE(tried > 150);
 }
+
+TEST_CASE("max pooling: the plain 2x2 stride-2 path agrees with the naive reference, NaN included",
+          "[kernels][pool]") {
+  // kernels::max_pool_* take a separate single-pass path for this window.
+  PoolWindow w{{2, 2}, {2, 2}};
+  for (const Shape& xs : {Shape{3, 2, 24, 24}, Shape{1, 3, 7, 9}, Shape{2, 1, 2, 2}, Shape{1, 50, 8, 8}}) {
+    INFO("input " << xs.str());
+    const Tensor x = randn(xs, 77);
+    const Shape ys = kernels::pool_output_shape(xs, 2, w, "t");
+    const Tensor u = randn(ys, 78);
+    const NaivePool ref(x, w, u);
+    Tensor y(ys), dx(xs);
+    std::vector<int64_t> idx(static_cast<size_t>(y.numel()));
+    kernels::max_pool_forward(x, w, y, idx.data());
+    REQUIRE(idx == ref.arg);
+    for (int64_t j = 0; j < y.numel(); ++j) REQUIRE(y[j] == x[idx[static_cast<size_t>(j)]]);
+    kernels::max_pool_backward(x, w, u, dx);
+    require_close(dx, ref.max_dx, 1e-6, 1e-3, "max dx");
+  }
+  // A NaN wins its window (as torch), whatever comes after it.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  Tensor xn({1, 1, 2, 4}, std::vector<float>{1, nan, 0, 1, 3, 2, 5, 1});
+  Tensor yn({1, 1, 1, 2});
+  std::vector<int64_t> in(2);
+  kernels::max_pool_forward(xn, w, yn, in.data());
+  REQUIRE(std::isnan(yn[0]));
+  REQUIRE(in[0] == 1);
+  REQUIRE(yn[1] == 5.0f);
+  REQUIRE(in[1] == 6);
+  // Ceil mode leaves partial windows: the general path handles them.
+  w.ceil_mode = true;
+  const Tensor x = randn({1, 1, 5, 5}, 79);
+  const Shape ys = kernels::pool_output_shape(x.shape(), 2, w, "t");
+  REQUIRE(ys == Shape{1, 1, 3, 3});
+  const NaivePool ref(x, w, randn(ys, 80));
+  Tensor y(ys);
+  std::vector<int64_t> idx(9);
+  kernels::max_pool_forward(x, w, y, idx.data());
+  REQUIRE(idx == ref.arg);
+}
