@@ -45,7 +45,7 @@ void add_bad_files(const CliFolder& f) {
   write_bytes(f.file("corrupt.npy"), "this is not a numpy file at all");
   const std::string good_npy = read_bytes(f.file("x.npy"));
   write_bytes(f.file("truncated.npy"), good_npy.substr(0, good_npy.size() / 2));
-  write_bytes(f.file("corrupt.onnx"), std::string("\x08\x07garbage\xff\xff\xff protobuf", 24));
+  write_bytes(f.file("corrupt.onnx"), "\x08\x07garbage\xff\xff\xff protobuf");
   const std::string good_onnx = read_bytes(f.file("relu.onnx"));
   write_bytes(f.file("truncated.onnx"), good_onnx.substr(0, good_onnx.size() / 2));
   Tensor nan = f.x, inf = f.x;
