@@ -100,7 +100,7 @@ def torch_time(fn, reps):
 
 def trim_time(binary, name, reps):
     out = subprocess.run(
-        [binary, "--benchmark_filter=^" + name + "$", "--benchmark_format=json",
+        [binary, "--benchmark_filter=^" + name + "(/|$)", "--benchmark_format=json",
          "--benchmark_repetitions=%d" % reps, "--benchmark_report_aggregates_only=true"],
         check=True, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS=str(THREADS)))
     for b in json.loads(out.stdout)["benchmarks"]:
