@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -248,7 +249,11 @@ class DictParser {
 /// An open file with its size; reads exactly what is asked or fails naming the path.
 class InFile {
  public:
-  explicit InFile(const std::string& path) : path_(path), in_(path, std::ios::binary) {
+  explicit InFile(const std::string& path) : path_(path) {
+    // An ifstream opens a directory without complaint and reports a huge size.
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) fail(path_, "is a directory, not a .npy file");
+    in_.open(path, std::ios::binary);
     if (!in_) fail(path_, std::string("cannot open for reading (") + std::strerror(errno) + ")");
     in_.seekg(0, std::ios::end);
     const std::streamoff end = in_.tellg();

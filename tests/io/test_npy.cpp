@@ -257,6 +257,9 @@ TEST_CASE("npy rejects corrupt files with a message naming the file and the prob
   REQUIRE(io::read_npy_array(path).values.size() == 6);
   REQUIRE_THROWS_WITH(io::read_npy(dir.file("nothing.npy")),
                       Catch::Contains("nothing.npy") && Catch::Contains("cannot open"));
+  std::filesystem::create_directory(dir.file("folder.npy"));
+  REQUIRE_THROWS_WITH(io::read_npy(dir.file("folder.npy")),
+                      Catch::Contains("folder.npy") && Catch::Contains("is a directory"));
 }
 
 TEST_CASE("npy never crashes on random bytes after a valid prefix", "[io][npy]") {
