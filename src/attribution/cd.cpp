@@ -98,24 +98,86 @@ void selection_rule(const Op& op, const OpArgs& total_args, const Tensor& rel, c
   }
 }
 
+/// The relevant part of every node during a propagation. A node's buffer
+/// returns to a pool once its last consumer has run, so the memory held is
+/// that of the activations alive at once, not of all of them (a deep CNN
+/// propagates 64 rows of every layer); the pool keeps the allocations from
+/// one chunk to the next.
+class RelevantBuffers {
+ public:
+  explicit RelevantBuffers(const Graph& g)
+      : rel_(static_cast<size_t>(g.num_nodes())), last_use_(static_cast<size_t>(g.num_nodes())) {
+    for (NodeId id = 0; id < g.num_nodes(); ++id) {
+      last_use_[static_cast<size_t>(id)] = id;
+      for (NodeId i : g.node(id).inputs)
+        last_use_[static_cast<size_t>(i)] = std::max(last_use_[static_cast<size_t>(i)], id);
+    }
+    for (NodeId o : g.outputs()) last_use_[static_cast<size_t>(o)] = g.num_nodes();
+  }
+
+  const std::vector<Tensor>& values() const { return rel_; }
+
+  /// The buffer of node `id`, shaped `shape`: the smallest pooled buffer that
+  /// holds it, else the largest (which then grows).
+  Tensor& acquire(NodeId id, const Shape& shape) {
+    Tensor& y = rel_[static_cast<size_t>(id)];
+    if (y.capacity() == 0 && !pool_.empty()) {
+      const int64_t need = shape.numel();
+      size_t best = 0;
+      for (size_t k = 1; k < pool_.size(); ++k) {
+        const int64_t c = pool_[k].capacity(), b = pool_[best].capacity();
+        const bool fits = c >= need, best_fits = b >= need;
+        if ((fits && (!best_fits || c < b)) || (!fits && !best_fits && c > b)) best = k;
+      }
+      y = std::move(pool_[best]);
+      pool_.erase(pool_.begin() + static_cast<std::ptrdiff_t>(best));
+    }
+    y.resize(shape);
+    return y;
+  }
+
+  /// Sets the first input's relevant part (its buffer is the caller's and is
+  /// dropped, not pooled, after its last use).
+  void set_input(NodeId id, Tensor rel_in) { rel_[static_cast<size_t>(id)] = std::move(rel_in); }
+
+  /// After node `id` has run: pools the buffers whose last consumer it was.
+  void release_after(const Graph& g, NodeId id) {
+    auto release = [&](NodeId i) {
+      Tensor& t = rel_[static_cast<size_t>(i)];
+      if (last_use_[static_cast<size_t>(i)] != id || t.capacity() == 0) return;
+      if (i == g.inputs()[0])
+        t = Tensor();
+      else
+        pool_.push_back(std::move(t));
+    };
+    for (NodeId i : g.node(id).inputs) release(i);
+    release(id);
+  }
+
+ private:
+  std::vector<Tensor> rel_;
+  std::vector<NodeId> last_use_;
+  std::vector<Tensor> pool_;
+};
+
 /// Relevant output of every row after one propagation. `rel_in` is the
 /// relevant part of the first input [rows, ...]; ws holds the total forward
 /// of the chunk's examples.
 const Tensor& propagate(const Graph& g, const Workspace& ws, int64_t examples, Tensor rel_in, const Rows& rows,
-                        std::vector<Tensor>& rel) {
-  rel.resize(static_cast<size_t>(g.num_nodes()));
+                        RelevantBuffers& buffers) {
   const int64_t R = rows.count();
   for (NodeId id = 0; id < g.num_nodes(); ++id) {
     const Node& n = g.node(id);
-    Tensor& y = rel[static_cast<size_t>(id)];
-    const Shape out = n.shape.with_batch(R);
     if (id == g.inputs()[0]) {
-      y = std::move(rel_in);
+      buffers.set_input(id, std::move(rel_in));
+      buffers.release_after(g, id);
       continue;
     }
-    y.resize(out);
+    Tensor& y = buffers.acquire(id, n.shape.with_batch(R));
+    const std::vector<Tensor>& rel = buffers.values();
     if (!g.depends_on_input(id) || n.is_input) {  // constants and extra inputs: all irrelevant
       y.set_zero();
+      buffers.release_after(g, id);
       continue;
     }
     const OpArgs ra = args_from(g, n, rel);
@@ -139,8 +201,9 @@ const Tensor& propagate(const Graph& g, const Workspace& ws, int64_t examples, T
                          kind_name(n.op->kind()) +
                          ", which has no CD rule (explain the logits before a softmax, or give the op a rule)");
     }
+    buffers.release_after(g, id);
   }
-  return rel[static_cast<size_t>(g.outputs()[0])];
+  return buffers.values()[static_cast<size_t>(g.outputs()[0])];
 }
 
 }  // namespace
@@ -176,7 +239,7 @@ CdResult contextual_decomposition(const Graph& model, const Tensor& x, const std
   const int64_t E = std::max<int64_t>(1, std::min(N, max_rows / G));
   const int64_t Gc = std::min(G, std::max<int64_t>(1, max_rows / E));
   Workspace ws;
-  std::vector<Tensor> rel;
+  RelevantBuffers rel(model);
   for (int64_t e0 = 0; e0 < N; e0 += E) {
     const int64_t ne = std::min(E, N - e0);
     std::vector<int64_t> ex(static_cast<size_t>(ne));

@@ -51,6 +51,8 @@ class Tensor {
   int rank() const { return shape_.rank(); }
   int64_t dim(int axis) const { return shape_.dim(axis); }
   int64_t numel() const { return numel_; }
+  /// Elements the allocation holds (≥ numel; kept by `resize` to a smaller shape).
+  int64_t capacity() const { return capacity_; }
   bool empty() const { return numel_ == 0; }
 
   float* data() { return data_.get(); }
