@@ -15,6 +15,7 @@
 #include "trim/kernels/dwt.hpp"
 
 using namespace trim;
+using trim::test::message_of;
 using namespace trim::kernels;
 using trim::test::randn;
 
@@ -50,17 +51,6 @@ double dot(const std::vector<float>& a, const std::vector<float>& b) {
   double s = 0.0;
   for (size_t i = 0; i < a.size(); ++i) s += double(a[i]) * b[i];
   return s;
-}
-
-template <class E, class Fn>
-std::string message_of(Fn fn) {
-  try {
-    fn();
-  } catch (const E& e) {
-    return e.what();
-  }
-  FAIL("no exception thrown");
-  return "";
 }
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }

@@ -11,6 +11,18 @@
 
 namespace trim::test {
 
+/// The message of the `E` that `fn` throws; fails the test when it throws none.
+template <class E, class Fn>
+std::string message_of(Fn fn) {
+  try {
+    fn();
+  } catch (const E& e) {
+    return e.what();
+  }
+  FAIL("no exception thrown");
+  return "";
+}
+
 /// A tensor of standard-normal values from a fixed seed.
 inline Tensor randn(const Shape& s, uint64_t seed, float scale = 1.0f) {
   Rng rng(seed);

@@ -13,6 +13,7 @@
 #include <map>
 #include <string>
 
+#include "double_fixture.hpp"
 #include "testing.hpp"
 #include "trim/core/error.hpp"
 #include "trim/graph/check.hpp"
@@ -22,55 +23,14 @@
 #include "trim/transforms/dictionary.hpp"
 
 using namespace trim;
+using trim::test::message_of;
+using trim::test::DoubleFixture;
+using trim::test::rel_err;
 using trim::test::randn;
 using trim::test::require_close;
 using trim::test::require_ok;
 
 namespace {
-
-/// The fixture format read as double (see test_nmf.cpp).
-class DoubleFixture {
- public:
-  explicit DoubleFixture(const std::string& file) : path_(std::string(TRIM_FIXTURE_DIR) + "/" + file) {
-    std::ifstream in(path_);
-    if (!in) throw IoError("fixture " + path_ + ": cannot open");
-    std::string word;
-    while (in >> word) {
-      if (word[0] == '#') {
-        std::getline(in, word);
-        continue;
-      }
-      std::string name;
-      int rank = 0;
-      in >> name >> rank;
-      std::vector<int64_t> shape(static_cast<size_t>(rank));
-      int64_t n = 1;
-      for (auto& d : shape) {
-        in >> d;
-        n *= d;
-      }
-      MatrixXdRM m(rank == 2 ? shape[0] : 1, rank == 2 ? shape[1] : n);
-      for (int64_t i = 0; i < n; ++i) in >> m.data()[i];
-      if (!in) throw IoError("fixture " + path_ + ": truncated at '" + name + "'");
-      t_[name] = std::move(m);
-    }
-  }
-  const MatrixXdRM& operator[](const std::string& name) const {
-    auto it = t_.find(name);
-    if (it == t_.end()) throw IoError("fixture " + path_ + ": no tensor '" + name + "'");
-    return it->second;
-  }
-
- private:
-  std::string path_;
-  std::map<std::string, MatrixXdRM> t_;
-};
-
-double rel_err(const MatrixXdRM& a, const MatrixXdRM& b) {
-  REQUIRE(a.rows() == b.rows());
-  REQUIRE(a.cols() == b.cols());
-  return (a - b).cwiseAbs().maxCoeff() / std::max(b.cwiseAbs().maxCoeff(), 1e-300);
-}
 
 /// b with each row (axis 0) or column (axis 1) multiplied by the sign that
 /// best aligns it with a.
@@ -84,17 +44,6 @@ MatrixXdRM align_signs(const MatrixXdRM& a, MatrixXdRM b, int axis) {
     }
   }
   return b;
-}
-
-template <class E, class Fn>
-std::string message_of(Fn fn) {
-  try {
-    fn();
-  } catch (const E& e) {
-    return e.what();
-  }
-  FAIL("no exception thrown");
-  return "";
 }
 
 Shape with_batch(int64_t n, const Shape& s) {

@@ -10,72 +10,17 @@
 #include <sstream>
 #include <string>
 
+#include "double_fixture.hpp"
 #include "testing.hpp"
 #include "trim/core/error.hpp"
 #include "trim/transforms/dictionary.hpp"
 
 using namespace trim;
+using trim::test::message_of;
+using trim::test::DoubleFixture;
+using trim::test::rel_err;
 
 namespace {
-
-/// The fixture format of tests/support/fixture.hpp, read as double (the NMF
-/// fixtures carry 17 significant digits).
-class DoubleFixture {
- public:
-  explicit DoubleFixture(const std::string& file) : path_(std::string(TRIM_FIXTURE_DIR) + "/" + file) {
-    std::ifstream in(path_);
-    if (!in) throw IoError("fixture " + path_ + ": cannot open");
-    std::string word;
-    while (in >> word) {
-      if (word[0] == '#') {
-        std::getline(in, word);
-        continue;
-      }
-      if (word != "tensor") throw IoError("fixture " + path_ + ": expected 'tensor', got '" + word + "'");
-      std::string name;
-      int rank = 0;
-      in >> name >> rank;
-      std::vector<int64_t> shape(static_cast<size_t>(rank));
-      int64_t n = 1;
-      for (auto& d : shape) {
-        in >> d;
-        n *= d;
-      }
-      MatrixXdRM m(rank == 2 ? shape[0] : 1, rank == 2 ? shape[1] : n);
-      for (int64_t i = 0; i < n; ++i) in >> m.data()[i];
-      if (!in) throw IoError("fixture " + path_ + ": truncated at '" + name + "'");
-      t_[name] = std::move(m);
-    }
-  }
-  const MatrixXdRM& operator[](const std::string& name) const {
-    auto it = t_.find(name);
-    if (it == t_.end()) throw IoError("fixture " + path_ + ": no tensor '" + name + "'");
-    return it->second;
-  }
-
- private:
-  std::string path_;
-  std::map<std::string, MatrixXdRM> t_;
-};
-
-/// max |a − b| / max |b|: relative to the matrix's scale, so entries at
-/// (or near) zero do not dominate.
-double rel_err(const MatrixXdRM& a, const MatrixXdRM& b) {
-  REQUIRE(a.rows() == b.rows());
-  REQUIRE(a.cols() == b.cols());
-  return (a - b).cwiseAbs().maxCoeff() / std::max(b.cwiseAbs().maxCoeff(), 1e-300);
-}
-
-template <class E, class Fn>
-std::string message_of(Fn fn) {
-  try {
-    fn();
-  } catch (const E& e) {
-    return e.what();
-  }
-  FAIL("no exception thrown");
-  return "";
-}
 
 struct Case {
   std::string name;

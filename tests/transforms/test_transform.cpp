@@ -10,24 +10,10 @@
 #include "trim/transforms/transform.hpp"
 
 using namespace trim;
+using trim::test::message_of;
 using trim::test::randn;
 using trim::test::require_close;
 using trim::test::require_ok;
-
-namespace {
-
-template <class E, class Fn>
-std::string message_of(Fn fn) {
-  try {
-    fn();
-  } catch (const E& e) {
-    return e.what();
-  }
-  FAIL("no exception thrown");
-  return "";
-}
-
-}  // namespace
 
 TEST_CASE("transform spec strings round-trip", "[transform]") {
   for (const char* name : {"fft1", "fft2", "rfft1", "rfft2", "dct1", "dct2"}) {

@@ -20,6 +20,7 @@
 #include "trim/transforms/wavelet.hpp"
 
 using namespace trim;
+using trim::test::message_of;
 using trim::test::randn;
 using trim::test::require_close;
 using trim::test::require_ok;
@@ -42,17 +43,6 @@ double max_abs(const Tensor& t) {
   double m = 0;
   for (float v : t) m = std::max(m, double(std::fabs(v)));
   return m;
-}
-
-template <class E, class Fn>
-std::string message_of(Fn fn) {
-  try {
-    fn();
-  } catch (const E& e) {
-    return e.what();
-  }
-  FAIL("no exception thrown");
-  return "";
 }
 
 /// max |t[i] − v[i]| (sizes must match).
