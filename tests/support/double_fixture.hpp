@@ -6,11 +6,11 @@
 
 #include <Eigen/Dense>
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "fixture.hpp"
 #include "trim/core/error.hpp"
 #include "trim/transforms/dictionary.hpp"
 
@@ -20,29 +20,13 @@ namespace trim::test {
 class DoubleFixture {
  public:
   explicit DoubleFixture(const std::string& file) : path_(std::string(TRIM_FIXTURE_DIR) + "/" + file) {
-    std::ifstream in(path_);
-    if (!in) throw IoError("fixture " + path_ + ": cannot open");
-    std::string word;
-    while (in >> word) {
-      if (word[0] == '#') {
-        std::getline(in, word);
-        continue;
-      }
-      if (word != "tensor") throw IoError("fixture " + path_ + ": expected 'tensor', got '" + word + "'");
-      std::string name;
-      int rank = 0;
-      in >> name >> rank;
-      std::vector<int64_t> shape(static_cast<size_t>(rank));
+    for_each_fixture_tensor(path_, [&](const std::string& name, const std::vector<int64_t>& dims, std::istream& in) {
       int64_t n = 1;
-      for (auto& d : shape) {
-        in >> d;
-        n *= d;
-      }
-      MatrixXdRM m(rank == 2 ? shape[0] : 1, rank == 2 ? shape[1] : n);
+      for (int64_t d : dims) n *= d;
+      MatrixXdRM m(dims.size() == 2 ? dims[0] : 1, dims.size() == 2 ? dims[1] : n);
       for (int64_t i = 0; i < n; ++i) in >> m.data()[i];
-      if (!in) throw IoError("fixture " + path_ + ": truncated at '" + name + "'");
       t_[name] = std::move(m);
-    }
+    });
   }
   const MatrixXdRM& operator[](const std::string& name) const {
     auto it = t_.find(name);
