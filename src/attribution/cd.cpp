@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "runner.hpp"
+#include "trim/core/buffer_plan.hpp"
 #include "trim/core/error.hpp"
 #include "trim/graph/executor.hpp"
 
@@ -19,13 +20,6 @@ struct Rows {
   std::vector<int64_t> example;
   int64_t count() const { return static_cast<int64_t>(example.size()); }
 };
-
-OpArgs args_from(const Graph& g, const Node& n, const std::vector<Tensor>& values) {
-  OpArgs a;
-  for (NodeId i : n.inputs) a.inputs.push_back(&values[static_cast<size_t>(i)]);
-  for (int p : n.params) a.params.push_back(&g.parameters()[static_cast<size_t>(p)].value);
-  return a;
-}
 
 OpArgs args_from(const Graph& g, const Node& n, const Workspace& ws) {
   OpArgs a;
@@ -98,15 +92,15 @@ void selection_rule(const Op& op, const OpArgs& total_args, const Tensor& rel, c
   }
 }
 
-/// The relevant part of every node during a propagation. A node's buffer
-/// returns to a pool once its last consumer has run, so the memory held is
-/// that of the activations alive at once, not of all of them (a deep CNN
-/// propagates 64 rows of every layer); the pool keeps the allocations from
-/// one chunk to the next.
+/// The relevant parts of the nodes during one propagation. A node's part
+/// lives from its own rule to its last consumer's, so parts whose lifetimes do
+/// not overlap share an allocation (planned per propagation from the static
+/// graph): the memory held is that of the parts alive at once, not of every
+/// node's (a deep CNN propagates `max_batch` rows of every layer). The
+/// allocations are kept from one chunk to the next.
 class RelevantBuffers {
  public:
-  explicit RelevantBuffers(const Graph& g)
-      : rel_(static_cast<size_t>(g.num_nodes())), last_use_(static_cast<size_t>(g.num_nodes())) {
+  explicit RelevantBuffers(const Graph& g) : last_use_(static_cast<size_t>(g.num_nodes())) {
     for (NodeId id = 0; id < g.num_nodes(); ++id) {
       last_use_[static_cast<size_t>(id)] = id;
       for (NodeId i : g.node(id).inputs)
@@ -115,72 +109,68 @@ class RelevantBuffers {
     for (NodeId o : g.outputs()) last_use_[static_cast<size_t>(o)] = g.num_nodes();
   }
 
-  const std::vector<Tensor>& values() const { return rel_; }
-
-  /// The buffer of node `id`, shaped `shape`: the smallest pooled buffer that
-  /// holds it, else the largest (which then grows).
-  Tensor& acquire(NodeId id, const Shape& shape) {
-    Tensor& y = rel_[static_cast<size_t>(id)];
-    if (y.capacity() == 0 && !pool_.empty()) {
-      const int64_t need = shape.numel();
-      size_t best = 0;
-      for (size_t k = 1; k < pool_.size(); ++k) {
-        const int64_t c = pool_[k].capacity(), b = pool_[best].capacity();
-        const bool fits = c >= need, best_fits = b >= need;
-        if ((fits && (!best_fits || c < b)) || (!fits && !best_fits && c > b)) best = k;
-      }
-      y = std::move(pool_[best]);
-      pool_.erase(pool_.begin() + static_cast<std::ptrdiff_t>(best));
+  /// Plans a propagation of `rows` rows whose first input is `rel_in`.
+  void start(const Graph& g, int64_t rows, const Tensor& rel_in) {
+    const size_t n = static_cast<size_t>(g.num_nodes());
+    slot_.assign(n, -1);
+    part_.assign(n, nullptr);
+    part_[static_cast<size_t>(g.inputs()[0])] = &rel_in;
+    BufferPlan plan;
+    std::vector<char> closed(n, 0);
+    for (NodeId id = 0; id < g.num_nodes(); ++id) {
+      if (id != g.inputs()[0]) slot_[static_cast<size_t>(id)] = plan.open(g.node(id).shape.with_batch(rows).numel());
+      auto close = [&](NodeId i) {
+        const size_t k = static_cast<size_t>(i);
+        if (last_use_[k] != id || slot_[k] < 0 || closed[k]) return;
+        plan.close(slot_[k]);
+        closed[k] = 1;
+      };
+      for (NodeId i : g.node(id).inputs) close(i);
+      close(id);
     }
-    y.resize(shape);
+    buffers_.reserve(plan);
+  }
+
+  /// The relevant part of node `id`, shaped `shape`, to be written.
+  Tensor& make(NodeId id, const Shape& shape) {
+    Tensor& y = buffers_.use(slot_[static_cast<size_t>(id)], shape);
+    part_[static_cast<size_t>(id)] = &y;
     return y;
   }
 
-  /// Sets the first input's relevant part (its buffer is the caller's and is
-  /// dropped, not pooled, after its last use).
-  void set_input(NodeId id, Tensor rel_in) { rel_[static_cast<size_t>(id)] = std::move(rel_in); }
-
-  /// After node `id` has run: pools the buffers whose last consumer it was.
-  void release_after(const Graph& g, NodeId id) {
-    auto release = [&](NodeId i) {
-      Tensor& t = rel_[static_cast<size_t>(i)];
-      if (last_use_[static_cast<size_t>(i)] != id || t.capacity() == 0) return;
-      if (i == g.inputs()[0])
-        t = Tensor();
-      else
-        pool_.push_back(std::move(t));
-    };
-    for (NodeId i : g.node(id).inputs) release(i);
-    release(id);
+  /// OpArgs with the relevant parts of n's inputs.
+  OpArgs args(const Graph& g, const Node& n) const {
+    OpArgs a;
+    for (NodeId i : n.inputs) a.inputs.push_back(part_[static_cast<size_t>(i)]);
+    for (int p : n.params) a.params.push_back(&g.parameters()[static_cast<size_t>(p)].value);
+    return a;
   }
 
+  const Tensor& part(NodeId id) const { return *part_[static_cast<size_t>(id)]; }
+
  private:
-  std::vector<Tensor> rel_;
   std::vector<NodeId> last_use_;
-  std::vector<Tensor> pool_;
+  std::vector<int> slot_;
+  std::vector<const Tensor*> part_;
+  SlotBuffers buffers_;
 };
 
 /// Relevant output of every row after one propagation. `rel_in` is the
 /// relevant part of the first input [rows, ...]; ws holds the total forward
 /// of the chunk's examples.
-const Tensor& propagate(const Graph& g, const Workspace& ws, int64_t examples, Tensor rel_in, const Rows& rows,
-                        RelevantBuffers& buffers) {
+const Tensor& propagate(const Graph& g, const Workspace& ws, int64_t examples, const Tensor& rel_in,
+                        const Rows& rows, RelevantBuffers& buffers) {
   const int64_t R = rows.count();
+  buffers.start(g, R, rel_in);
   for (NodeId id = 0; id < g.num_nodes(); ++id) {
     const Node& n = g.node(id);
-    if (id == g.inputs()[0]) {
-      buffers.set_input(id, std::move(rel_in));
-      buffers.release_after(g, id);
-      continue;
-    }
-    Tensor& y = buffers.acquire(id, n.shape.with_batch(R));
-    const std::vector<Tensor>& rel = buffers.values();
+    if (id == g.inputs()[0]) continue;
+    Tensor& y = buffers.make(id, n.shape.with_batch(R));
     if (!g.depends_on_input(id) || n.is_input) {  // constants and extra inputs: all irrelevant
       y.set_zero();
-      buffers.release_after(g, id);
       continue;
     }
-    const OpArgs ra = args_from(g, n, rel);
+    const OpArgs ra = buffers.args(g, n);
     const Tensor& total_out = ws.value(id);
     switch (n.op->kind()) {
       case Kind::Linear:
@@ -201,9 +191,8 @@ const Tensor& propagate(const Graph& g, const Workspace& ws, int64_t examples, T
                          kind_name(n.op->kind()) +
                          ", which has no CD rule (explain the logits before a softmax, or give the op a rule)");
     }
-    buffers.release_after(g, id);
   }
-  return buffers.values()[static_cast<size_t>(g.outputs()[0])];
+  return buffers.part(g.outputs()[0]);
 }
 
 }  // namespace
@@ -262,7 +251,7 @@ CdResult contextual_decomposition(const Graph& model, const Tensor& x, const std
           float* dst = rel_in.data() + (gi * ne + e) * P;
           for (int64_t i = 0; i < P; ++i) dst[i] = m[i] * xe[i];
         }
-      const Tensor& out = propagate(model, ws, ne, std::move(rel_in), rows, rel);
+      const Tensor& out = propagate(model, ws, ne, rel_in, rows, rel);
       for (int64_t t = 0; t < T; ++t) {
         const int64_t k = run.targets()[static_cast<size_t>(t)];
         for (int64_t gi = 0; gi < ng; ++gi)

@@ -1,5 +1,6 @@
 #include "trim/graph/executor.hpp"
 
+#include "trim/core/buffer_plan.hpp"
 #include "trim/core/error.hpp"
 
 namespace trim {
@@ -54,8 +55,7 @@ void forward(const Graph& g, Workspace& ws, const std::vector<Tensor>& inputs) {
   ws.graph_ = &g;
   ws.batch_ = batch;
   ws.values_.resize(static_cast<size_t>(g.num_nodes()));
-  // Stale gradients are emptied but keep their allocations (see backward).
-  for (Tensor& t : ws.grads_) t.resize(Shape{0});
+  ws.grad_slot_.clear();  // gradients of an earlier forward are stale
   for (size_t k = 0; k < inputs.size(); ++k)
     ws.values_[static_cast<size_t>(g.inputs()[k])] = inputs[k];
   for (NodeId id = 0; id < g.num_nodes(); ++id) {
@@ -65,6 +65,13 @@ void forward(const Graph& g, Workspace& ws, const std::vector<Tensor>& inputs) {
     y.resize(n.shape.with_batch(batch));
     n.op->forward(op_args(g, n, ws.values_), y);
   }
+}
+
+const Tensor& Workspace::grad(NodeId id) const {
+  static const Tensor none;
+  const size_t k = static_cast<size_t>(id);
+  if (!graph_ || k >= grad_slot_.size() || grad_slot_[k] < 0 || !graph_->node(id).is_input) return none;
+  return grad_buffers_[grad_slot_[k]];
 }
 
 std::vector<Tensor> outputs(const Graph& g, const Workspace& ws) {
@@ -86,16 +93,38 @@ Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cot
     return (with_inputs && g.depends_on_input(id)) || (with_params && g.depends_on_parameter(id));
   };
 
-  // Gradient buffers keep their allocations between calls (attribution
-  // methods call backward many times on the same shapes): fresh multi-MB
-  // buffers would cost a page fault per 4 KB every time.
-  ws.grads_.resize(static_cast<size_t>(g.num_nodes()));
-  for (NodeId id = 0; id < g.num_nodes(); ++id) {
-    Tensor& t = ws.grads_[static_cast<size_t>(id)];
-    if (needed(id)) t.resize(ws.values_[static_cast<size_t>(id)].shape(), true);
-    else t.resize(Shape{0});
+  // A node's cotangent lives from the backward of its first consumer (where
+  // it starts at zero) to its own backward, so nodes whose lifetimes do not
+  // overlap share one allocation: the pass holds the cotangents of a frontier
+  // of the graph, not of every node (about half the memory of a deep CNN's
+  // gradient). The slots come from replaying the pass below on a plan; the
+  // workspace keeps their allocations between calls, since attribution
+  // methods call backward many times with the same shapes and fresh
+  // multi-MB buffers would cost a page fault per 4 KB every time.
+  std::vector<int>& slot = ws.grad_slot_;
+  slot.assign(static_cast<size_t>(g.num_nodes()), -1);
+  const auto reached = [&](NodeId id) { return slot[static_cast<size_t>(id)] >= 0; };
+  const auto numel = [&](NodeId id) { return ws.values_[static_cast<size_t>(id)].numel(); };
+  BufferPlan plan;
+  for (NodeId o : g.outputs())
+    if (needed(o) && !reached(o)) slot[static_cast<size_t>(o)] = plan.open(numel(o));
+  for (NodeId id = g.num_nodes() - 1; id >= 0; --id) {
+    const Node& n = g.node(id);
+    if (n.is_input || !needed(id) || !reached(id)) continue;
+    for (NodeId i : n.inputs)
+      if (needed(i) && !reached(i)) slot[static_cast<size_t>(i)] = plan.open(numel(i));
+    plan.close(slot[static_cast<size_t>(id)]);
   }
+  ws.grad_buffers_.reserve(plan);
 
+  // The pass itself, in the order just planned.
+  std::vector<char> started(static_cast<size_t>(g.num_nodes()), 0);
+  const auto grad_of = [&](NodeId i) -> Tensor& {
+    const size_t k = static_cast<size_t>(i);
+    if (started[k]) return ws.grad_buffers_[slot[k]];
+    started[k] = 1;
+    return ws.grad_buffers_.use(slot[k], ws.values_[k].shape(), true);
+  };
   for (size_t k = 0; k < cotangents.size(); ++k) {
     const NodeId o = g.outputs()[k];
     const Tensor& value = ws.values_[static_cast<size_t>(o)];
@@ -103,7 +132,7 @@ Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cot
       throw ShapeError("graph: cotangent of output " + g.describe(o) + " has shape " +
                        cotangents[k].shape().str() + ", expected " + value.shape().str());
     if (!needed(o)) continue;
-    ws.grads_[static_cast<size_t>(o)].as_vector() += cotangents[k].as_vector();
+    grad_of(o).as_vector() += cotangents[k].as_vector();
   }
 
   Gradients result;
@@ -114,11 +143,12 @@ Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cot
 
   for (NodeId id = g.num_nodes() - 1; id >= 0; --id) {
     const Node& n = g.node(id);
-    if (n.is_input || !needed(id)) continue;
+    // A node no cotangent reached contributes nothing.
+    if (n.is_input || !needed(id) || !reached(id)) continue;
     OpGrads grads;
     bool any = false;
     for (NodeId i : n.inputs) {
-      Tensor* t = needed(i) ? &ws.grads_[static_cast<size_t>(i)] : nullptr;
+      Tensor* t = needed(i) ? &grad_of(i) : nullptr;
       grads.inputs.push_back(t);
       any = any || t;
     }
@@ -129,13 +159,11 @@ Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cot
       grads.params.push_back(t);
       any = any || t;
     }
-    if (!any) continue;
-    n.op->backward(op_args(g, n, ws.values_), ws.values_[static_cast<size_t>(id)],
-                   ws.grads_[static_cast<size_t>(id)], grads);
+    if (any) n.op->backward(op_args(g, n, ws.values_), ws.values_[static_cast<size_t>(id)], grad_of(id), grads);
   }
 
   if (with_inputs)
-    for (NodeId i : g.inputs()) result.inputs.push_back(ws.grads_[static_cast<size_t>(i)]);
+    for (NodeId i : g.inputs()) result.inputs.push_back(reached(i) ? ws.grad(i) : Tensor(ws.value(i).shape()));
   return result;
 }
 

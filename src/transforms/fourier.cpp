@@ -106,7 +106,14 @@ void FourierSpec::inverse_into(const Tensor& s, Tensor& x) const {
   switch (family) {
     case FourierFamily::Fft: kernels::real_ifftn_into(s, d, x, norm); return;
     case FourierFamily::Rfft: kernels::irfftn_into(s, d, input_shape[input_shape.rank() - 1], x, norm); return;
-    case FourierFamily::Dct: x = kernels::idct(s, d, 2, norm); return;
+    case FourierFamily::Dct: {
+      // Copied, not moved, into x: callers plan x's allocation (graph passes
+      // share buffers between nodes).
+      const Tensor r = kernels::idct(s, d, 2, norm);
+      x.resize(r.shape());
+      std::copy(r.begin(), r.end(), x.begin());
+      return;
+    }
   }
 }
 

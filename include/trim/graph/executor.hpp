@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "trim/core/buffer_plan.hpp"
 #include "trim/graph/graph.hpp"
 
 namespace trim {
@@ -30,9 +31,10 @@ class Workspace {
  public:
   /// Activation of every node after `forward` (inputs included).
   const Tensor& value(NodeId id) const { return values_.at(static_cast<size_t>(id)); }
-  /// Cotangent of every node after `backward` (empty for nodes the
-  /// backward pass did not reach).
-  const Tensor& grad(NodeId id) const { return grads_.at(static_cast<size_t>(id)); }
+  /// Cotangent of a graph input after `backward` (empty when it was not
+  /// requested, and for other nodes: their buffers are reused during the
+  /// pass).
+  const Tensor& grad(NodeId id) const;
   /// Batch size of the last forward.
   int64_t batch() const { return batch_; }
 
@@ -40,7 +42,8 @@ class Workspace {
   friend void forward(const Graph&, Workspace&, const std::vector<Tensor>&);
   friend Gradients backward(const Graph&, Workspace&, const std::vector<Tensor>&, bool, bool);
   std::vector<Tensor> values_;
-  std::vector<Tensor> grads_;
+  std::vector<int> grad_slot_;  ///< node → slot of grad_buffers_ in the last backward (−1: none)
+  SlotBuffers grad_buffers_;
   int64_t batch_ = 0;
   const Graph* graph_ = nullptr;
 };
