@@ -3,6 +3,7 @@
 // saliency, integrated gradients (50 Gauss–Legendre steps), DeepLIFT and
 // gradient SHAP (20 samples, 10 baselines). bench/compare_attribution.py
 // times the same work done with batched PyTorch autograd in the same run.
+// Also integrated gradients on ResNet-18 at 256², for its peak memory.
 #include <benchmark/benchmark.h>
 
 #include "networks.hpp"
@@ -70,6 +71,23 @@ void BM_gradient_shap(benchmark::State& state) {
   });
 }
 
+// Memory on a large model: ResNet-18 at 256² in fft2 space, one example, 50
+// steps as one batch. Run it alone to read its peak_RSS_GiB counter.
+void BM_integrated_gradients_resnet18_256(benchmark::State& state) {
+  const Graph model = bench::resnet18(256);
+  const TrimModel tm(model, make_transform("fft2", {1, 256, 256}));
+  Tensor x({1, 1, 256, 256});
+  Rng(3).fill_normal(x, 0, 1);
+  const Tensor s = tm.coefficients(x);
+  AttributionOptions options;
+  options.targets = Targets(0);
+  for (auto _ : state) {
+    const Attribution a = integrated_gradients(tm.graph(), s, {}, options);
+    benchmark::DoNotOptimize(a.attributions.data());
+  }
+  state.counters["peak_RSS_GiB"] = bench::peak_rss_gib();
+}
+
 }  // namespace
 
 BENCHMARK(BM_saliency)->Arg(4)->Unit(benchmark::kMillisecond);
@@ -77,4 +95,5 @@ BENCHMARK(BM_integrated_gradients)->Arg(4)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_integrated_gradients_chunked)->Args({4, 16})->Args({4, 64})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_deeplift)->Arg(4)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_gradient_shap)->Arg(4)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_integrated_gradients_resnet18_256)->Unit(benchmark::kMillisecond)->Iterations(1);
 BENCHMARK_MAIN();

@@ -31,6 +31,7 @@ void sweep(benchmark::State& state, const Graph& model, int64_t size, int bands)
     const CdResult r = cd_band_sweep(tm.graph(), s, tm.transform(), c, 0.2);
     benchmark::DoNotOptimize(r.rel.data());
   }
+  state.counters["peak_RSS_GiB"] = bench::peak_rss_gib();
   state.counters["GFLOP/s"] = benchmark::Counter(bench::flops_per_example(model) * bands,
                                                  benchmark::Counter::kIsIterationInvariantRate,
                                                  benchmark::Counter::kIs1000);

@@ -1,6 +1,9 @@
 #pragma once
 // The networks the benchmarks time, built with trim's nn:: helpers, with the
-// same layer names and shapes as their PyTorch twins in compare_pytorch.py.
+// same layer names and shapes as their PyTorch twins in compare_pytorch.py,
+// and a peak-memory reading for the benchmarks' counters.
+
+#include <sys/resource.h>
 
 #include <string>
 
@@ -55,6 +58,14 @@ inline Graph resnet18(int64_t size, int64_t outputs = 3, uint64_t seed = 0) {
   g.set_outputs({nn::linear(g, x, outputs, "fc")});
   g.finalize();
   return g;
+}
+
+/// The process's peak resident memory so far, in GiB (getrusage). Run one
+/// benchmark per process (--benchmark_filter) to read it for that case.
+inline double peak_rss_gib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / (1024.0 * 1024.0);  // ru_maxrss is in KB on Linux
 }
 
 /// Multiply–adds ×2 of the convolutions and dense layers for one example.
