@@ -83,7 +83,9 @@ TEST_CASE("additive methods give w ⊙ (x − b) exactly on a linear model", "[a
 TEST_CASE("gradient matches central finite differences for every target", "[attribution][gradients]") {
   const Graph g = test::smooth_model();
   const Tensor x = randn({3, 5}, 3);
-  const Attribution a = gradient(g, x, {Targets::every()});
+  AttributionOptions every;
+  every.targets = Targets::every();
+  const Attribution a = gradient(g, x, every);
   REQUIRE(a.targets == std::vector<int64_t>{0, 1});
   const double h = 1e-2;
   for (int64_t n = 0; n < 3; ++n)
