@@ -101,7 +101,9 @@ std::vector<Tensor> ModelRunner::gather_extras(const std::vector<int64_t>& examp
 Tensor ModelRunner::outputs(const Tensor& inputs, const std::vector<int64_t>& example_of_row) {
   std::vector<Tensor> in{inputs};
   for (Tensor& e : gather_extras(example_of_row)) in.push_back(std::move(e));
-  forward(model_, ws_, in);
+  // The methods read only the output and input gradients: the activations
+  // the backward pass does not read need not all be held at once.
+  forward(model_, ws_, in, Keep::input_gradients);
   Tensor y = ws_.value(model_.outputs()[0]);
   return std::move(y).reshape({inputs.dim(0), n_outputs_});
 }

@@ -1,5 +1,7 @@
 #include "trim/graph/executor.hpp"
 
+#include <algorithm>
+
 #include "trim/core/buffer_plan.hpp"
 #include "trim/core/error.hpp"
 
@@ -49,21 +51,96 @@ int64_t batch_of(const Graph& g, const std::vector<Tensor>& inputs) {
 
 }  // namespace
 
-void forward(const Graph& g, Workspace& ws, const std::vector<Tensor>& inputs) {
+namespace {
+
+/// The nodes a backward pass to the inputs reads, plus the graph's inputs
+/// and outputs.
+std::vector<char> kept_for_input_gradients(const Graph& g) {
+  std::vector<char> keep(static_cast<size_t>(g.num_nodes()), 0);
+  for (NodeId i : g.inputs()) keep[static_cast<size_t>(i)] = 1;
+  for (NodeId o : g.outputs()) keep[static_cast<size_t>(o)] = 1;
+  for (NodeId id = 0; id < g.num_nodes(); ++id) {
+    const Node& n = g.node(id);
+    if (n.is_input || !g.depends_on_input(id)) continue;
+    if (n.op->backward_reads_output()) keep[static_cast<size_t>(id)] = 1;
+    if (n.op->backward_reads_inputs(false))
+      for (NodeId i : n.inputs) keep[static_cast<size_t>(i)] = 1;
+  }
+  return keep;
+}
+
+/// Index of the last node reading each node (the graph size for outputs).
+std::vector<NodeId> last_readers(const Graph& g) {
+  std::vector<NodeId> last(static_cast<size_t>(g.num_nodes()));
+  for (NodeId id = 0; id < g.num_nodes(); ++id) {
+    last[static_cast<size_t>(id)] = id;
+    for (NodeId i : g.node(id).inputs) last[static_cast<size_t>(i)] = std::max(last[static_cast<size_t>(i)], id);
+  }
+  for (NodeId o : g.outputs()) last[static_cast<size_t>(o)] = g.num_nodes();
+  return last;
+}
+
+}  // namespace
+
+void forward(const Graph& g, Workspace& ws, const std::vector<Tensor>& inputs, Keep keep) {
   require_finalized(g);
   const int64_t batch = batch_of(g, inputs);
+  const size_t N = static_cast<size_t>(g.num_nodes());
+  if (ws.graph_ != &g) ws.value_slot_.clear();  // buffers of another graph's plan
   ws.graph_ = &g;
   ws.batch_ = batch;
-  ws.values_.resize(static_cast<size_t>(g.num_nodes()));
+  ws.keep_ = keep;
+  ws.values_.resize(N);
   ws.grad_slot_.clear();  // gradients of an earlier forward are stale
+  // Buffers lent to nodes by the previous plan go back to their slots.
+  for (size_t k = 0; k < ws.value_slot_.size(); ++k)
+    if (ws.value_slot_[k] >= 0 && ws.values_[k].capacity() > 0)
+      ws.value_buffers_[ws.value_slot_[k]] = std::move(ws.values_[k]);
+
+  // With Keep::input_gradients, an activation nobody will read again shares
+  // its buffer with later ones (planned as in backward, see there).
+  std::vector<int>& slot = ws.value_slot_;
+  slot.assign(N, -1);
+  std::vector<NodeId> last;
+  if (keep == Keep::input_gradients) {
+    const std::vector<char> kept = kept_for_input_gradients(g);
+    last = last_readers(g);
+    BufferPlan plan;
+    std::vector<char> closed(N, 0);
+    for (NodeId id = 0; id < g.num_nodes(); ++id) {
+      const size_t k = static_cast<size_t>(id);
+      if (!kept[k]) slot[k] = plan.open(g.node(id).shape.with_batch(batch).numel());
+      auto close = [&](NodeId i) {
+        const size_t j = static_cast<size_t>(i);
+        if (slot[j] < 0 || closed[j] || last[j] != id) return;
+        plan.close(slot[j]);
+        closed[j] = 1;
+      };
+      for (NodeId i : g.node(id).inputs) close(i);
+      close(id);
+    }
+    ws.value_buffers_.reserve(plan);
+  }
+
   for (size_t k = 0; k < inputs.size(); ++k)
     ws.values_[static_cast<size_t>(g.inputs()[k])] = inputs[k];
   for (NodeId id = 0; id < g.num_nodes(); ++id) {
     const Node& n = g.node(id);
     if (n.is_input) continue;
-    Tensor& y = ws.values_[static_cast<size_t>(id)];
+    const size_t k = static_cast<size_t>(id);
+    Tensor& y = ws.values_[k];
+    if (slot[k] >= 0) y = std::move(ws.value_buffers_[slot[k]]);
     y.resize(n.shape.with_batch(batch));
     n.op->forward(op_args(g, n, ws.values_), y);
+    if (keep != Keep::input_gradients) continue;
+    // Lend back the buffers whose last reader this node was.
+    auto release = [&](NodeId i) {
+      const size_t j = static_cast<size_t>(i);
+      if (slot[j] < 0 || last[j] != id || ws.values_[j].capacity() == 0) return;
+      ws.value_buffers_[slot[j]] = std::move(ws.values_[j]);
+    };
+    for (NodeId i : n.inputs) release(i);
+    release(id);
   }
 }
 
@@ -89,6 +166,8 @@ Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cot
     throw ValueError("graph: " + std::to_string(cotangents.size()) +
                      " output cotangents given, the graph has " +
                      std::to_string(g.outputs().size()) + " outputs");
+  if (with_params && ws.keep_ == Keep::input_gradients)
+    throw Error("graph: parameter gradients need a forward with Keep::all (this one kept only what input gradients read)");
   const auto needed = [&](NodeId id) {
     return (with_inputs && g.depends_on_input(id)) || (with_params && g.depends_on_parameter(id));
   };
@@ -104,7 +183,9 @@ Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cot
   std::vector<int>& slot = ws.grad_slot_;
   slot.assign(static_cast<size_t>(g.num_nodes()), -1);
   const auto reached = [&](NodeId id) { return slot[static_cast<size_t>(id)] >= 0; };
-  const auto numel = [&](NodeId id) { return ws.values_[static_cast<size_t>(id)].numel(); };
+  // Shapes from the graph: a Keep::input_gradients forward dropped some values.
+  const auto shape_of = [&](NodeId id) { return g.node(id).shape.with_batch(ws.batch_); };
+  const auto numel = [&](NodeId id) { return shape_of(id).numel(); };
   BufferPlan plan;
   for (NodeId o : g.outputs())
     if (needed(o) && !reached(o)) slot[static_cast<size_t>(o)] = plan.open(numel(o));
@@ -123,7 +204,7 @@ Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cot
     const size_t k = static_cast<size_t>(i);
     if (started[k]) return ws.grad_buffers_[slot[k]];
     started[k] = 1;
-    return ws.grad_buffers_.use(slot[k], ws.values_[k].shape(), true);
+    return ws.grad_buffers_.use(slot[k], shape_of(i), true);
   };
   for (size_t k = 0; k < cotangents.size(); ++k) {
     const NodeId o = g.outputs()[k];
@@ -163,7 +244,7 @@ Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cot
   }
 
   if (with_inputs)
-    for (NodeId i : g.inputs()) result.inputs.push_back(reached(i) ? ws.grad(i) : Tensor(ws.value(i).shape()));
+    for (NodeId i : g.inputs()) result.inputs.push_back(reached(i) ? ws.grad(i) : Tensor(shape_of(i)));
   return result;
 }
 

@@ -12,6 +12,8 @@ namespace {
 /// Placeholder op of graph inputs: never evaluated.
 class InputOp final : public Op {
  public:
+  bool backward_reads_inputs(bool) const override { return false; }  // dy and parameters suffice
+  bool backward_reads_output() const override { return false; }
   Kind kind() const override { return Kind::Structural; }
   std::string type() const override { return "input"; }
   int arity() const override { return 0; }

@@ -58,6 +58,8 @@ Shape batched(int64_t n, const Shape& per_example) {
 /// its bias, backward is the adjoint g ↦ g·Dᵀ.
 class DictionaryInverse final : public Op {
  public:
+  bool backward_reads_inputs(bool) const override { return false; }  // dy and parameters suffice
+  bool backward_reads_output() const override { return false; }
   explicit DictionaryInverse(std::shared_ptr<const DictionarySynthesis> d) : d_(std::move(d)) {}
   Kind kind() const override { return Kind::Linear; }
   std::string type() const override { return "inverse_" + d_->kind; }

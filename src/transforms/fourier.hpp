@@ -58,6 +58,8 @@ std::shared_ptr<const Transform> make_fourier(FourierFamily family, int d, kerne
 /// backward = FourierSpec::adjoint).
 class FourierInverse final : public Op {
  public:
+  bool backward_reads_inputs(bool) const override { return false; }  // dy and parameters suffice
+  bool backward_reads_output() const override { return false; }
   explicit FourierInverse(FourierSpec spec) : spec_(std::move(spec)) {}
   Kind kind() const override { return Kind::Linear; }
   /// "inverse_rfft2" (no norm suffix: types are identifiers).

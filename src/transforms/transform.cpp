@@ -13,6 +13,8 @@ namespace {
 /// y = x: the inverse of `identity` (Kind::Linear, no bias).
 class IdentityOp final : public Op {
  public:
+  bool backward_reads_inputs(bool) const override { return false; }  // dy and parameters suffice
+  bool backward_reads_output() const override { return false; }
   explicit IdentityOp(Shape shape) : shape_(std::move(shape)) {}
   Kind kind() const override { return Kind::Linear; }
   std::string type() const override { return "inverse_identity"; }

@@ -52,6 +52,8 @@ void synthesize(const WaveletPlan& p, const Tensor& s, Tensor& y) {
 /// The inverse as a graph op: Kind::Linear, no bias, backward = transpose.
 class WaveletInverse final : public Op {
  public:
+  bool backward_reads_inputs(bool) const override { return false; }  // dy and parameters suffice
+  bool backward_reads_output() const override { return false; }
   explicit WaveletInverse(std::shared_ptr<const WaveletPlan> plan) : plan_(std::move(plan)) {}
   Kind kind() const override { return Kind::Linear; }
   std::string type() const override { return "inverse_" + plan_->family; }

@@ -91,3 +91,57 @@ TEST_CASE("parameter gradients alone skip the input gradients", "[graph][executo
   for (size_t p = 0; p < both.params.size(); ++p)
     REQUIRE(params_only.params[p].to_vector() == both.params[p].to_vector());
 }
+
+namespace {
+/// Every op the library builds, on one path from x: conv, batch norm, the
+/// activations, both pools, a residual add, concat / slice / pad /
+/// transpose / reshape, constants, dense, (log-)softmax.
+Graph every_op() {
+  Graph g(11);
+  const NodeId x = nn::input(g, "x", {2, 8, 8});
+  NodeId h = nn::conv2d(g, x, 4, {3, 3}, "conv", nn::Conv2dOptions().padding(1));
+  h = nn::relu(g, nn::batch_norm(g, h, "bn"));
+  const NodeId skip = h;
+  h = nn::elu(g, nn::conv2d(g, h, 4, {3, 3}, "conv2", nn::Conv2dOptions().padding(1)));
+  h = nn::add(g, nn::tanh(g, h), skip);
+  h = nn::max_pool2d(g, h, {2, 2});
+  const NodeId a = nn::slice(g, h, 1, 0, 2), b = nn::avg_pool2d(g, nn::pad(g, h, {{0, 0}, {1, 1}, {1, 1}}), {3, 3},
+                                                                  nn::Pool2dOptions().strides(1));
+  h = nn::concat(g, {a, nn::sigmoid(g, b)}, 1);
+  h = nn::transpose(g, h, {0, 1, 3, 2});
+  h = nn::mul_constant(g, nn::add_constant(g, h, Tensor({4, 4}, 0.5f), "shift"), Tensor({4}, 1.5f), "scale");
+  const NodeId pooled = nn::flatten(g, nn::global_avg_pool(g, nn::leaky_relu(g, h)));
+  const NodeId logits = nn::linear(g, nn::softplus(g, nn::linear(g, nn::reshape(g, h, {-1}), 8, "fc1")), 3, "fc2");
+  g.set_outputs({nn::log_softmax(g, nn::add(g, logits, nn::linear(g, pooled, 3, "fc3"))),
+                 nn::softmax(g, logits)});
+  g.finalize();
+  return g;
+}
+}  // namespace
+
+TEST_CASE("a forward kept for input gradients gives the same input gradients with less held", "[graph][executor]") {
+  const Graph g = every_op();
+  for (int64_t n : {5, 2, 7}) {
+    const Tensor x = randn({n, 2, 8, 8}, static_cast<uint64_t>(n));
+    const std::vector<Tensor> u{randn({n, 3}, 20), randn({n, 3}, 21)};
+    Workspace all;
+    forward(g, all, {x});
+    const Gradients expected = backward(g, all, u);
+    Workspace lean;  // reused across the batch sizes, as an attribution runner does
+    for (int rep = 0; rep < 2; ++rep) {
+      forward(g, lean, {x}, Keep::input_gradients);
+      for (NodeId o : g.outputs()) REQUIRE(lean.value(o).to_vector() == all.value(o).to_vector());
+      const Gradients got = backward(g, lean, u);
+      INFO("batch " << n << ", repetition " << rep);
+      REQUIRE(got.inputs[0].to_vector() == expected.inputs[0].to_vector());
+    }
+    int64_t dropped = 0;
+    for (NodeId id = 0; id < g.num_nodes(); ++id) dropped += lean.value(id).empty() ? 1 : 0;
+    REQUIRE(dropped >= 10);  // most of the graph: conv, batch norm, structural and linear outputs
+    REQUIRE_THROWS_WITH(backward(g, lean, u, true), Catch::Contains("Keep::all"));
+    // A full forward on the same workspace afterwards keeps everything again.
+    forward(g, lean, {x});
+    for (NodeId id = 0; id < g.num_nodes(); ++id) REQUIRE(lean.value(id).to_vector() == all.value(id).to_vector());
+    REQUIRE(backward(g, lean, u, true).params[0].to_vector() == backward(g, all, u, true).params[0].to_vector());
+  }
+}

@@ -22,14 +22,26 @@ struct Gradients {
   std::vector<Tensor> params;
 };
 
+/// What `forward` keeps of the activations.
+enum class Keep {
+  all,  ///< every node's activation: for reading them, DeepLIFT, CD, training
+  /// the graph's inputs and outputs and what a backward pass to the inputs
+  /// reads (`Op::backward_reads_inputs` / `backward_reads_output`); the
+  /// other activations share buffers once the forward is past them (of a
+  /// conv → batch norm → ReLU chain only the ReLU's input is kept).
+  /// Parameter gradients are then refused.
+  input_gradients,
+};
+
 class Workspace;
-void forward(const Graph& graph, Workspace& ws, const std::vector<Tensor>& inputs);
+void forward(const Graph& graph, Workspace& ws, const std::vector<Tensor>& inputs, Keep keep);
 Gradients backward(const Graph& graph, Workspace& ws, const std::vector<Tensor>& output_cotangents,
                    bool with_params, bool with_inputs);
 
 class Workspace {
  public:
-  /// Activation of every node after `forward` (inputs included).
+  /// Activation of a node after `forward` (inputs included; empty for the
+  /// nodes a `Keep::input_gradients` forward did not keep).
   const Tensor& value(NodeId id) const { return values_.at(static_cast<size_t>(id)); }
   /// Cotangent of a graph input after `backward` (empty when it was not
   /// requested, and for other nodes: their buffers are reused during the
@@ -39,20 +51,23 @@ class Workspace {
   int64_t batch() const { return batch_; }
 
  private:
-  friend void forward(const Graph&, Workspace&, const std::vector<Tensor>&);
+  friend void forward(const Graph&, Workspace&, const std::vector<Tensor>&, Keep);
   friend Gradients backward(const Graph&, Workspace&, const std::vector<Tensor>&, bool, bool);
   std::vector<Tensor> values_;
+  Keep keep_ = Keep::all;
+  std::vector<int> value_slot_;  ///< node → slot of value_buffers_ (−1: the node keeps its own buffer)
+  SlotBuffers value_buffers_;
   std::vector<int> grad_slot_;  ///< node → slot of grad_buffers_ in the last backward (−1: none)
   SlotBuffers grad_buffers_;
   int64_t batch_ = 0;
   const Graph* graph_ = nullptr;
 };
 
-/// Runs every node; keeps all activations in `ws` for a later backward.
-/// Inputs must match the graph's input shapes (the free batch dimension
-/// takes any size, the same for all inputs). Throws ShapeError naming the
-/// input otherwise.
-void forward(const Graph& graph, Workspace& ws, const std::vector<Tensor>& inputs);
+/// Runs every node; keeps the activations `keep` says in `ws` for a later
+/// backward. Inputs must match the graph's input shapes (the free batch
+/// dimension takes any size, the same for all inputs). Throws ShapeError
+/// naming the input otherwise.
+void forward(const Graph& graph, Workspace& ws, const std::vector<Tensor>& inputs, Keep keep = Keep::all);
 
 /// The graph's outputs after `forward` (copies).
 std::vector<Tensor> outputs(const Graph& graph, const Workspace& ws);

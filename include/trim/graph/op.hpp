@@ -71,6 +71,17 @@ class Op {
   virtual void backward(const OpArgs& args, const Tensor& y, const Tensor& dy,
                         const OpGrads& grads) const = 0;
 
+  /// What `backward` reads besides `dy` and the parameters: its inputs'
+  /// values (shapes included) and its output `y`. An op that reads less says
+  /// so, and a forward kept for input gradients (`Keep::input_gradients`)
+  /// may drop those activations once the forward is past them.
+  /// `param_grads`: parameter gradients are wanted too.
+  virtual bool backward_reads_inputs(bool param_grads) const {
+    (void)param_grads;
+    return true;
+  }
+  virtual bool backward_reads_output() const { return true; }
+
   // ---- Linear kind -------------------------------------------------------
   /// y = A(x) without the bias (`=`, overwrites y). Linear ops must override;
   /// Structural ops need not (their forward is already unbiased).
@@ -110,6 +121,7 @@ class ElementwiseOp : public Op {
   void forward(const OpArgs& args, Tensor& y) const override;
   void backward(const OpArgs& args, const Tensor& y, const Tensor& dy,
                 const OpGrads& grads) const override;
+  bool backward_reads_output() const override { return false; }  // φ'(x) reads the input
 };
 
 }  // namespace trim

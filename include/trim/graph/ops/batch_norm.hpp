@@ -13,6 +13,9 @@ namespace trim::ops {
 /// the bias is shift; running statistics get no gradient.
 class BatchNorm final : public Op {
  public:
+  /// Input gradients need only dy and the weights; parameter gradients read the input.
+  bool backward_reads_inputs(bool param_grads) const override { return param_grads; }
+  bool backward_reads_output() const override { return false; }
   explicit BatchNorm(float eps = 1e-5f) : eps_(eps) {}
   Kind kind() const override { return Kind::Linear; }
   std::string type() const override { return "batch_norm"; }

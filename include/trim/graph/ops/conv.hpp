@@ -12,6 +12,9 @@ namespace trim::ops {
 /// optional bias [C_out]. The kernel size is the weight's last dimension.
 class Conv1d final : public Op {
  public:
+  /// Input gradients need only dy and the weights; parameter gradients read the input.
+  bool backward_reads_inputs(bool param_grads) const override { return param_grads; }
+  bool backward_reads_output() const override { return false; }
   /// Throws ValueError on a bad configuration (stride, dilation or groups < 1,
   /// negative pads).
   Conv1d(const kernels::Conv1dConfig& config, bool bias);
@@ -44,6 +47,9 @@ class Conv1d final : public Op {
 /// [C_out, C_in/groups, kh, kw], optional bias [C_out] (torch.nn.Conv2d).
 class Conv2d final : public Op {
  public:
+  /// Input gradients need only dy and the weights; parameter gradients read the input.
+  bool backward_reads_inputs(bool param_grads) const override { return param_grads; }
+  bool backward_reads_output() const override { return false; }
   /// Throws ValueError on a bad configuration.
   Conv2d(const kernels::Conv2dConfig& config, bool bias);
   Kind kind() const override { return Kind::Linear; }

@@ -9,6 +9,9 @@ namespace trim::ops {
 /// y = x Wᵀ (+ b) over the last axis. Params: weight [out,in], optional bias [out].
 class Dense final : public Op {
  public:
+  /// Input gradients need only dy and the weights; parameter gradients read the input.
+  bool backward_reads_inputs(bool param_grads) const override { return param_grads; }
+  bool backward_reads_output() const override { return false; }
   explicit Dense(bool bias) : bias_(bias) {}
   Kind kind() const override { return Kind::Linear; }
   std::string type() const override { return "linear"; }
@@ -30,6 +33,8 @@ class Dense final : public Op {
 /// against the whole shape of x (trailing-aligned, batch axis included).
 class ConstantBinary final : public Op {
  public:
+  bool backward_reads_inputs(bool) const override { return false; }  // dy and parameters suffice
+  bool backward_reads_output() const override { return false; }
   enum Mode { Add, Mul };
   explicit ConstantBinary(Mode mode) : mode_(mode) {}
   Kind kind() const override { return Kind::Linear; }
@@ -51,6 +56,8 @@ class ConstantBinary final : public Op {
 /// A constant tensor (param 0); no inputs. Kind::Linear with A = 0, b = value.
 class Constant final : public Op {
  public:
+  bool backward_reads_inputs(bool) const override { return false; }  // dy and parameters suffice
+  bool backward_reads_output() const override { return false; }
   Kind kind() const override { return Kind::Linear; }
   std::string type() const override { return "constant"; }
   int arity() const override { return 0; }
@@ -66,6 +73,8 @@ class Constant final : public Op {
 /// Elementwise sum of equal-shape inputs.
 class Add final : public Op {
  public:
+  bool backward_reads_inputs(bool) const override { return false; }  // dy and parameters suffice
+  bool backward_reads_output() const override { return false; }
   Kind kind() const override { return Kind::Sum; }
   std::string type() const override { return "add"; }
   int arity() const override { return -1; }

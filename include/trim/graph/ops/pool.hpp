@@ -48,6 +48,7 @@ class WindowPool : public Op {
 /// with i(j) the window's first maximum.
 class MaxPool final : public WindowPool {
  public:
+  bool backward_reads_output() const override { return false; }  // reads the input only
   using WindowPool::WindowPool;
   Kind kind() const override { return Kind::Selection; }
   std::string type() const override { return dims_ == 1 ? "max_pool1d" : "max_pool2d"; }
@@ -61,6 +62,8 @@ class MaxPool final : public WindowPool {
 /// `count_include_pad`). Kind::Linear without bias.
 class AvgPool final : public WindowPool {
  public:
+  bool backward_reads_inputs(bool) const override { return false; }  // dy and parameters suffice
+  bool backward_reads_output() const override { return false; }
   using WindowPool::WindowPool;
   Kind kind() const override { return Kind::Linear; }
   std::string type() const override { return dims_ == 1 ? "avg_pool1d" : "avg_pool2d"; }
@@ -77,6 +80,8 @@ class AvgPool final : public WindowPool {
 /// (ONNX GlobalAveragePool). Input rank ≥ 3. Kind::Linear without bias.
 class GlobalAvgPool final : public Op {
  public:
+  bool backward_reads_inputs(bool) const override { return false; }  // dy and parameters suffice
+  bool backward_reads_output() const override { return false; }
   Kind kind() const override { return Kind::Linear; }
   std::string type() const override { return "global_avg_pool"; }
   Shape infer_shape(const std::vector<Shape>& inputs, const std::vector<Shape>& params,

@@ -15,6 +15,7 @@ namespace trim::ops {
 /// y = exp(x) / Σ_axis exp(x), computed max-subtracted (torch.softmax).
 class Softmax final : public Op {
  public:
+  bool backward_reads_inputs(bool) const override { return false; }  // reads its output only
   explicit Softmax(int axis = -1) : axis_(axis) {}
   Kind kind() const override { return Kind::Opaque; }
   std::string type() const override { return "softmax"; }
@@ -34,6 +35,7 @@ class Softmax final : public Op {
 /// y = x − log Σ_axis exp(x), computed max-subtracted (torch.log_softmax).
 class LogSoftmax final : public Op {
  public:
+  bool backward_reads_inputs(bool) const override { return false; }  // reads its output only
   explicit LogSoftmax(int axis = -1) : axis_(axis) {}
   Kind kind() const override { return Kind::Opaque; }
   std::string type() const override { return "log_softmax"; }

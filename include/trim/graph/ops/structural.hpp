@@ -28,6 +28,8 @@ namespace trim::ops {
 /// the others must be ≥ 1.
 class Reshape final : public Op {
  public:
+  bool backward_reads_inputs(bool) const override { return false; }  // dy and parameters suffice
+  bool backward_reads_output() const override { return false; }
   explicit Reshape(const Shape& per_example) : per_example_(per_example) {}
   Kind kind() const override { return Kind::Structural; }
   std::string type() const override { return "reshape"; }
@@ -48,6 +50,8 @@ class Reshape final : public Op {
 /// from the end.
 class Flatten final : public Op {
  public:
+  bool backward_reads_inputs(bool) const override { return false; }  // dy and parameters suffice
+  bool backward_reads_output() const override { return false; }
   explicit Flatten(int axis = 1) : axis_(axis) {}
   Kind kind() const override { return Kind::Structural; }
   std::string type() const override { return "flatten"; }
@@ -66,6 +70,8 @@ class Flatten final : public Op {
 /// 0..rank−1 (no negative entries) with perm[0] = 0.
 class Transpose final : public Op {
  public:
+  bool backward_reads_inputs(bool) const override { return false; }  // dy and parameters suffice
+  bool backward_reads_output() const override { return false; }
   explicit Transpose(std::vector<int> perm) : perm_(std::move(perm)) {}
   Kind kind() const override { return Kind::Structural; }
   std::string type() const override { return "transpose"; }
@@ -84,6 +90,7 @@ class Transpose final : public Op {
 /// every other axis, the batch included.
 class Concat final : public Op {
  public:
+  bool backward_reads_output() const override { return false; }  // reads the input shapes only
   explicit Concat(int axis) : axis_(axis) {}
   Kind kind() const override { return Kind::Structural; }
   std::string type() const override { return "concat"; }
@@ -106,6 +113,7 @@ class Concat final : public Op {
 /// axis and the slice must not be empty.
 class Slice final : public Op {
  public:
+  bool backward_reads_output() const override { return false; }  // reads the input shape only
   Slice(int axis, int64_t start, int64_t end, int64_t step = 1)
       : axis_(axis), start_(start), end_(end), step_(step) {}
   Kind kind() const override { return Kind::Structural; }
@@ -131,6 +139,8 @@ class Slice final : public Op {
 /// forward_unbiased pads with zeros and the bias is `value` on the padding.
 class Pad final : public Op {
  public:
+  bool backward_reads_inputs(bool) const override { return false; }  // dy and parameters suffice
+  bool backward_reads_output() const override { return false; }
   Pad(std::vector<std::array<int64_t, 2>> pads, float value = 0.0f);
   Kind kind() const override { return value_ == 0.0f ? Kind::Structural : Kind::Linear; }
   std::string type() const override { return "pad"; }
