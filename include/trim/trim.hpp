@@ -20,6 +20,7 @@
 #include "trim/graph/executor.hpp"
 #include "trim/graph/graph.hpp"
 #include "trim/graph/kind.hpp"
+#include "trim/graph/lifetimes.hpp"
 #include "trim/graph/nn.hpp"
 #include "trim/graph/op.hpp"
 #include "trim/graph/ops/activation.hpp"

@@ -7,6 +7,7 @@
 #include "trim/core/buffer_plan.hpp"
 #include "trim/core/error.hpp"
 #include "trim/graph/executor.hpp"
+#include "trim/graph/lifetimes.hpp"
 
 namespace trim {
 
@@ -100,35 +101,16 @@ void selection_rule(const Op& op, const OpArgs& total_args, const Tensor& rel, c
 /// allocations are kept from one chunk to the next.
 class RelevantBuffers {
  public:
-  explicit RelevantBuffers(const Graph& g) : last_use_(static_cast<size_t>(g.num_nodes())) {
-    for (NodeId id = 0; id < g.num_nodes(); ++id) {
-      last_use_[static_cast<size_t>(id)] = id;
-      for (NodeId i : g.node(id).inputs)
-        last_use_[static_cast<size_t>(i)] = std::max(last_use_[static_cast<size_t>(i)], id);
-    }
-    for (NodeId o : g.outputs()) last_use_[static_cast<size_t>(o)] = g.num_nodes();
-  }
-
   /// Plans a propagation of `rows` rows whose first input is `rel_in`.
   void start(const Graph& g, int64_t rows, const Tensor& rel_in) {
     const size_t n = static_cast<size_t>(g.num_nodes());
-    slot_.assign(n, -1);
+    std::vector<char> planned(n, 1);
+    planned[static_cast<size_t>(g.inputs()[0])] = 0;  // the caller's tensor
+    BufferPlan plan;
+    slot_ = plan_node_order(g, rows, planned, plan);
+    buffers_.reserve(plan);
     part_.assign(n, nullptr);
     part_[static_cast<size_t>(g.inputs()[0])] = &rel_in;
-    BufferPlan plan;
-    std::vector<char> closed(n, 0);
-    for (NodeId id = 0; id < g.num_nodes(); ++id) {
-      if (id != g.inputs()[0]) slot_[static_cast<size_t>(id)] = plan.open(g.node(id).shape.with_batch(rows).numel());
-      auto close = [&](NodeId i) {
-        const size_t k = static_cast<size_t>(i);
-        if (last_use_[k] != id || slot_[k] < 0 || closed[k]) return;
-        plan.close(slot_[k]);
-        closed[k] = 1;
-      };
-      for (NodeId i : g.node(id).inputs) close(i);
-      close(id);
-    }
-    buffers_.reserve(plan);
   }
 
   /// The relevant part of node `id`, shaped `shape`, to be written.
@@ -149,7 +131,6 @@ class RelevantBuffers {
   const Tensor& part(NodeId id) const { return *part_[static_cast<size_t>(id)]; }
 
  private:
-  std::vector<NodeId> last_use_;
   std::vector<int> slot_;
   std::vector<const Tensor*> part_;
   SlotBuffers buffers_;
@@ -228,7 +209,7 @@ CdResult contextual_decomposition(const Graph& model, const Tensor& x, const std
   const int64_t E = std::max<int64_t>(1, std::min(N, max_rows / G));
   const int64_t Gc = std::min(G, std::max<int64_t>(1, max_rows / E));
   Workspace ws;
-  RelevantBuffers rel(model);
+  RelevantBuffers rel;
   for (int64_t e0 = 0; e0 < N; e0 += E) {
     const int64_t ne = std::min(E, N - e0);
     std::vector<int64_t> ex(static_cast<size_t>(ne));

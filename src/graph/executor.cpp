@@ -4,6 +4,7 @@
 
 #include "trim/core/buffer_plan.hpp"
 #include "trim/core/error.hpp"
+#include "trim/graph/lifetimes.hpp"
 
 namespace trim {
 
@@ -49,12 +50,8 @@ int64_t batch_of(const Graph& g, const std::vector<Tensor>& inputs) {
   return batch < 0 ? 1 : batch;
 }
 
-}  // namespace
-
-namespace {
-
-/// The nodes a backward pass to the inputs reads, plus the graph's inputs
-/// and outputs.
+/// The nodes a Keep::input_gradients forward keeps: those a backward pass to
+/// the inputs reads, and the graph's inputs and outputs.
 std::vector<char> kept_for_input_gradients(const Graph& g) {
   std::vector<char> keep(static_cast<size_t>(g.num_nodes()), 0);
   for (NodeId i : g.inputs()) keep[static_cast<size_t>(i)] = 1;
@@ -67,17 +64,6 @@ std::vector<char> kept_for_input_gradients(const Graph& g) {
       for (NodeId i : n.inputs) keep[static_cast<size_t>(i)] = 1;
   }
   return keep;
-}
-
-/// Index of the last node reading each node (the graph size for outputs).
-std::vector<NodeId> last_readers(const Graph& g) {
-  std::vector<NodeId> last(static_cast<size_t>(g.num_nodes()));
-  for (NodeId id = 0; id < g.num_nodes(); ++id) {
-    last[static_cast<size_t>(id)] = id;
-    for (NodeId i : g.node(id).inputs) last[static_cast<size_t>(i)] = std::max(last[static_cast<size_t>(i)], id);
-  }
-  for (NodeId o : g.outputs()) last[static_cast<size_t>(o)] = g.num_nodes();
-  return last;
 }
 
 }  // namespace
@@ -100,25 +86,14 @@ void forward(const Graph& g, Workspace& ws, const std::vector<Tensor>& inputs, K
   // With Keep::input_gradients, an activation nobody will read again shares
   // its buffer with later ones (planned as in backward, see there).
   std::vector<int>& slot = ws.value_slot_;
-  slot.assign(N, -1);
+  slot.assign(N, -1);  // Keep::all: every node keeps its own buffer
   std::vector<NodeId> last;
   if (keep == Keep::input_gradients) {
-    const std::vector<char> kept = kept_for_input_gradients(g);
-    last = last_readers(g);
+    std::vector<char> shared = kept_for_input_gradients(g);
+    for (char& s : shared) s = !s;
     BufferPlan plan;
-    std::vector<char> closed(N, 0);
-    for (NodeId id = 0; id < g.num_nodes(); ++id) {
-      const size_t k = static_cast<size_t>(id);
-      if (!kept[k]) slot[k] = plan.open(g.node(id).shape.with_batch(batch).numel());
-      auto close = [&](NodeId i) {
-        const size_t j = static_cast<size_t>(i);
-        if (slot[j] < 0 || closed[j] || last[j] != id) return;
-        plan.close(slot[j]);
-        closed[j] = 1;
-      };
-      for (NodeId i : g.node(id).inputs) close(i);
-      close(id);
-    }
+    slot = plan_node_order(g, batch, shared, plan);
+    last = last_readers(g);
     ws.value_buffers_.reserve(plan);
   }
 

@@ -1,0 +1,23 @@
+#pragma once
+/// \file
+/// When a pass over the graph in node order may reuse a node's buffer: from
+/// the node's own evaluation to its last reader's (`trim/core/buffer_plan.hpp`
+/// turns the lifetimes into shared allocations).
+
+#include <vector>
+
+#include "trim/core/buffer_plan.hpp"
+#include "trim/graph/graph.hpp"
+
+namespace trim {
+
+/// For each node, the last node that reads it (the node itself when none
+/// does; the graph size for outputs, which live to the end).
+std::vector<NodeId> last_readers(const Graph& g);
+
+/// Plans the buffers of a node-order pass over `batch` rows: node `id` with
+/// `planned[id]` gets a slot of `plan` for its lifetime; the others get −1
+/// (they keep buffers of their own).
+std::vector<int> plan_node_order(const Graph& g, int64_t batch, const std::vector<char>& planned, BufferPlan& plan);
+
+}  // namespace trim
