@@ -72,8 +72,67 @@ void elementwise_rule(const Op& op, const Tensor& rel, const Tensor& total_in, c
     for (int64_t j = 0; j < per; ++j) rest[static_cast<size_t>(j)] = ti[j] - re[j];
     op.phi(rest.data(), phi_rest.data(), per);
     float* yr = y.data() + r * per;
-    for (int64_t j = 0; j < per; ++j) yr[j] = 0.5f * ((yr[j] - phi0) + (to[j] - phi_rest[static_cast<size_t>(j)]));
+    for (int64_t j = 0; j < per; ++j) {
+      yr[j] = 0.5f * ((yr[j] - phi0) + (to[j] - phi_rest[static_cast<size_t>(j)]));
+      if (!std::isfinite(yr[j])) {
+        // φ undefined at 0 or at a part (√, log, 1/x of a part that leaves
+        // the domain): the linearised share rel · φ'(total).
+        float slope = 0.0f;
+        op.dphi(ti + j, &slope, 1);
+        yr[j] = re[j] * slope;
+        if (!std::isfinite(yr[j])) yr[j] = 0.0f;
+      }
+    }
   }
+}
+
+/// Rows of the total `t` for the relevant rows (t unchanged when its batch
+/// axis is 1 or already the rows').
+Tensor total_rows(const Tensor& t, const Rows& rows, int64_t examples) {
+  if (t.rank() == 0 || t.dim(0) != examples) return t;
+  bool identity = rows.count() == examples;
+  for (int64_t r = 0; identity && r < rows.count(); ++r) identity = rows.example[static_cast<size_t>(r)] == r;
+  if (identity) return t;
+  Shape s = t.shape();
+  s[0] = rows.count();
+  Tensor out(s);
+  const int64_t per = examples ? t.numel() / examples : 0;
+  for (int64_t r = 0; r < rows.count(); ++r) {
+    const int64_t e = rows.example[static_cast<size_t>(r)];
+    std::copy(t.data() + e * per, t.data() + (e + 1) * per, out.data() + r * per);
+  }
+  return out;
+}
+
+/// Product rule for a bilinear B with inputs a = a_rel + a_irrel and
+/// b = b_rel + b_irrel: rel = B(a_rel, b_rel) + ½[B(a_rel, b_irrel) +
+/// B(a_irrel, b_rel)] = ½[B(a_rel, b) + B(a, b_rel)], the Shapley value of
+/// the relevant part in the two-player game (the cross terms split evenly).
+/// An operand that does not depend on the input is all irrelevant and
+/// fixed: rel = B(a_rel, b) (B linear in the other operand).
+void product_rule(const Graph& g, const Node& n, const OpArgs& rel_args, const Workspace& ws, const Rows& rows,
+                  int64_t examples, Tensor& y) {
+  const bool da = g.depends_on_input(n.inputs[0]), db = g.depends_on_input(n.inputs[1]);
+  const Tensor ta = total_rows(ws.value(n.inputs[0]), rows, examples);
+  const Tensor tb = total_rows(ws.value(n.inputs[1]), rows, examples);
+  OpArgs args = rel_args;
+  if (!db) {
+    args.inputs[1] = &tb;
+    n.op->forward(args, y);
+    return;
+  }
+  if (!da) {
+    args.inputs[0] = &ta;
+    n.op->forward(args, y);
+    return;
+  }
+  args.inputs[1] = &tb;
+  n.op->forward(args, y);
+  Tensor other(y.shape());
+  args.inputs[0] = &ta;
+  args.inputs[1] = rel_args.inputs[1];
+  n.op->forward(args, other);
+  y.as_vector() = 0.5f * (y.as_vector() + other.as_vector());
 }
 
 /// Selection rule: the relevant part follows the argmax of the total.
@@ -167,7 +226,10 @@ const Tensor& propagate(const Graph& g, const Workspace& ws, int64_t examples, c
       case Kind::Sum:
         n.op->forward(ra, y);
         break;
-      default:
+      case Kind::Product:
+        product_rule(g, n, ra, ws, rows, examples, y);
+        break;
+      case Kind::Opaque:
         throw ValueError("contextual_decomposition: node " + g.describe(id) + " is of kind " +
                          kind_name(n.op->kind()) +
                          ", which has no CD rule (explain the logits before a softmax, or give the op a rule)");

@@ -61,6 +61,24 @@ void selection_rule(const Op& op, const OpArgs& ax, const OpArgs& ab, const Tens
   }
 }
 
+/// Product rule for a bilinear B(a, b): with midpoints ā = (a + a₀)/2 and
+/// b̄ = (b + b₀)/2, B(a, b) − B(a₀, b₀) = B(Δa, b̄) + B(ā, Δb) exactly, so the
+/// multipliers are B's VJPs evaluated at the midpoints (the VJP to a reads
+/// only b and vice versa).
+void product_rule(const Op& op, const OpArgs& ax, const OpArgs& ab, const Tensor& yx, const Tensor& dy,
+                  const OpGrads& og) {
+  std::vector<Tensor> mid;
+  mid.reserve(ax.inputs.size());
+  OpArgs am = ax;
+  for (size_t k = 0; k < ax.inputs.size(); ++k) {
+    Tensor m = ax.input(k);
+    m.as_vector() = 0.5f * (ax.input(k).as_vector() + ab.input(k).as_vector());
+    mid.push_back(std::move(m));
+  }
+  for (size_t k = 0; k < mid.size(); ++k) am.inputs[k] = &mid[k];
+  op.backward(am, yx, dy, og);
+}
+
 /// Multipliers of the first input for output element `target` of every row,
 /// after forward passes of x (wx) and baseline (wb) rows.
 Tensor multipliers(const Graph& g, const Workspace& wx, const Workspace& wb, int64_t target, float eps) {
@@ -97,7 +115,13 @@ Tensor multipliers(const Graph& g, const Workspace& wx, const Workspace& wb, int
       case Kind::Selection:
         selection_rule(*n.op, ax, args_of(g, n, wb), wx.value(id), wb.value(id), dy, *og.inputs[0], eps);
         break;
-      default:  // Linear, Structural, Sum: the VJP is the rule; Opaque: the gradient at x
+      case Kind::Product:
+        product_rule(*n.op, ax, args_of(g, n, wb), wx.value(id), dy, og);
+        break;
+      case Kind::Linear:
+      case Kind::Structural:
+      case Kind::Sum:     // the VJP is the rule
+      case Kind::Opaque:  // the gradient at x
         n.op->backward(ax, wx.value(id), dy, og);
         break;
     }

@@ -197,11 +197,12 @@ CheckResult check_kind(const Graph& g, NodeId id, const std::vector<Tensor>& inp
       node.op->phi(in.data(), phi.data(), in.numel());
       c.expect_close(y, phi, "forward != φ(x)");
       node.op->dphi(in.data(), dphi.data(), in.numel());
-      // φ' against central differences of φ, away from kinks near 0.
+      // φ' against central differences of φ, away from kinks near 0; the step
+      // shrinks near 0 so that curved φ (x^-½, 1/x, log) stay resolved.
       Tensor fd(in.shape()), ad(in.shape());
-      const float h = 1e-2f;
       for (int64_t k = 0; k < in.numel(); ++k) {
-        if (std::fabs(in[k]) < 5 * h) continue;
+        const float h = std::min(1e-2f, 0.05f * std::fabs(in[k]));
+        if (std::fabs(in[k]) < 5e-3f) continue;
         float xp = in[k] + h, xm = in[k] - h, yp, ym;
         node.op->phi(&xp, &yp, 1);
         node.op->phi(&xm, &ym, 1);
@@ -246,6 +247,21 @@ CheckResult check_kind(const Graph& g, NodeId id, const std::vector<Tensor>& inp
       }
       for (int64_t j = 0; j < picked.numel(); ++j) picked[j] = x.at(0)[index[static_cast<size_t>(j)]];
       c.expect_close(picked, y, "y[j] != x[index[j]]");
+      break;
+    }
+    case Kind::Product: {
+      // Bilinear: linear in each input with the other fixed, zero when either is zero.
+      for (size_t k = 0; k < x.size() && k < 2; ++k) {
+        std::vector<Tensor> mixed = x, other = x, zero = x;
+        for (int64_t i = 0; i < x[k].numel(); ++i) mixed[k][i] = alpha * x[k][i] + beta * x2[k][i];
+        other[k] = x2[k];
+        zero[k] = zeros[k];
+        const Tensor lhs = c.run(mixed, out_shape), yo = c.run(other, out_shape);
+        Tensor rhs(out_shape);
+        for (int64_t i = 0; i < rhs.numel(); ++i) rhs[i] = alpha * y[i] + beta * yo[i];
+        c.expect_close(lhs, rhs, "B not linear in input " + std::to_string(k));
+        c.expect_close(c.run(zero, out_shape), Tensor(out_shape), "B(…, 0, …) != 0 for input " + std::to_string(k));
+      }
       break;
     }
     case Kind::Opaque: break;

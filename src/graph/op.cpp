@@ -13,6 +13,7 @@ const char* kind_name(Kind k) {
     case Kind::Selection: return "Selection";
     case Kind::Structural: return "Structural";
     case Kind::Sum: return "Sum";
+    case Kind::Product: return "Product";
     case Kind::Opaque: return "Opaque";
   }
   return "?";

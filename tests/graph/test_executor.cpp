@@ -2,7 +2,9 @@
 #include "testing.hpp"
 #include "trim/core/error.hpp"
 #include "trim/graph/executor.hpp"
+#include "trim/graph/layers.hpp"
 #include "trim/graph/nn.hpp"
+#include "trim/graph/ops/clip.hpp"
 
 using namespace trim;
 using test::randn;
@@ -112,8 +114,22 @@ Graph every_op() {
   h = nn::mul_constant(g, nn::add_constant(g, h, Tensor({4, 4}, 0.5f), "shift"), Tensor({4}, 1.5f), "scale");
   const NodeId pooled = nn::flatten(g, nn::global_avg_pool(g, nn::leaky_relu(g, h)));
   const NodeId logits = nn::linear(g, nn::softplus(g, nn::linear(g, nn::reshape(g, h, {-1}), 8, "fc1")), 3, "fc2");
-  g.set_outputs({nn::log_softmax(g, nn::add(g, logits, nn::linear(g, pooled, 3, "fc3"))),
-                 nn::softmax(g, logits)});
+  // 1-D convolution and pools, clip and gelu.
+  NodeId s = nn::conv1d(g, nn::reshape(g, h, {6, 16}), 3, 3, "conv1d", nn::Conv1dOptions().padding(1));
+  s = nn::avg_pool1d(g, nn::max_pool1d(g, nn::gelu(g, nn::clip(g, s, -1.0f, 2.0f)), 2), 2);  // [*,3,4]
+  // Products of data, reductions, broadcast and the scalar functions (layers.hpp).
+  using F = ops::Math;
+  NodeId p = nn::layer_norm(g, h, -1, "ln");                                                   // [*,6,4,4]
+  p = nn::multiply(g, p, nn::math(g, nn::reduce_mean(g, p, {2, 3}), F::HardSigmoid, 0.2f, 0.5f));  // [*,6,1,1] gate
+  p = nn::math(g, nn::matmul(g, p, nn::softmax_by_kinds(g, p, -1, "attn")), F::HardSwish);
+  const NodeId pos = nn::add_constant(g, nn::math(g, p, F::Pow, 2.0f), Tensor::scalar(1.0f), "one");
+  NodeId q = nn::multiply(g, nn::math(g, p, F::Erf), nn::math(g, pos, F::Sqrt));
+  q = nn::add(g, {q, nn::math(g, pos, F::Log), nn::math(g, pos, F::Reciprocal), nn::math(g, nn::silu(g, p), F::Exp)});
+  q = nn::reduce_sum(g, nn::reduce_max(g, nn::divide(g, q, pos), {3}, false), {2}, false);   // [*,4]
+  const NodeId extra = nn::linear(g, nn::add_broadcast(g, q, nn::reduce_sum(g, nn::flatten(g, s), {1}), true), 3, "fc4");
+  const NodeId weights = nn::constant(g, Tensor({1, 3}, std::vector<float>{0.5f, -1.0f, 2.0f}), "weights");
+  const NodeId mixed = nn::multiply(g, nn::add(g, {logits, nn::linear(g, pooled, 3, "fc3"), extra}), weights);
+  g.set_outputs({nn::log_softmax(g, mixed), nn::softmax(g, logits)});
   g.finalize();
   return g;
 }

@@ -21,8 +21,13 @@ enum class Kind {
   Structural,
   /// Elementwise sum of two or more inputs of one shape (residual add).
   Sum,
-  /// Anything else (softmax, products of data). Methods fall back to the
-  /// plain gradient.
+  /// Bilinear in its two data inputs: y = B(a, b) (elementwise product with
+  /// broadcasting, MatMul of two data tensors). `forward` computes B and
+  /// `backward` its two VJPs; the gradient to a reads only b and vice versa,
+  /// so DeepLIFT calls backward at the midpoints and CD evaluates B on parts.
+  Product,
+  /// Anything else (softmax as one op). Methods fall back to the plain
+  /// gradient.
   Opaque,
 };
 

@@ -43,6 +43,23 @@ struct OpGrads {
   Tensor* param(size_t i) const { return i < params.size() ? params[i] : nullptr; }
 };
 
+/// Adding an op (checklist):
+///  1. Declare its `Kind` truthfully and implement what that kind exposes
+///     (Linear: forward_unbiased / has_bias / add_bias; Elementwise: φ, φ';
+///     Selection: select_indices; Product: forward bilinear in its two
+///     inputs, backward reading only the other input). Say what backward
+///     reads (`backward_reads_inputs` / `backward_reads_output`).
+///  2. A builder in `trim/graph/nn.hpp` or `trim/graph/layers.hpp`, a test
+///     with `check_gradients` and `check_kind` (tests/graph/), and the op in
+///     `every_op()` (tests/graph/test_executor.cpp), which guards the
+///     `backward_reads_*` claims.
+///  3. ONNX: a handler in `io/onnx_import.cpp` (table `handlers()`, and a hint
+///     in `unsupported_hint` for ops that still fail), and the exporter
+///     (`io/onnx_export.cpp`) if it should round-trip.
+///  4. A new Kind also needs a rule in the kind switches of
+///     `attribution/deeplift.cpp`, `attribution/cd.cpp` and `graph/check.cpp`
+///     (they have no `default:`, so the compiler lists them), and in
+///     docs/attribution.md.
 class Op {
  public:
   virtual ~Op() = default;

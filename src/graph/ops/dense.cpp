@@ -127,6 +127,16 @@ void ConstantBinary::add_bias(const OpArgs& a, Tensor& y, float scale) const {
 }
 
 void ConstantBinary::backward(const OpArgs& a, const Tensor&, const Tensor& dy, const OpGrads& g) const {
+  if (Tensor* dc = g.param(0)) {  // a trainable constant (LayerNorm's scale and shift): sum over its broadcast
+    const Tensor& c = a.param(0);
+    Tensor index(c.shape());
+    for (int64_t k = 0; k < c.numel(); ++k) index[k] = static_cast<float>(k);
+    const Tensor e = expand_per_example(index, dy.shape());
+    const int64_t n = e.numel(), batch = n == 0 ? 0 : dy.numel() / n;
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t i = 0; i < n; ++i)
+        (*dc)[static_cast<int64_t>(e[i])] += dy[b * n + i] * (mode_ == Add ? 1.0f : a.input()[b * n + i]);
+  }
   Tensor* dx = g.input(0);
   if (!dx) return;
   if (mode_ == Add) {

@@ -33,7 +33,9 @@ class Dense final : public Op {
 /// against the whole shape of x (trailing-aligned, batch axis included).
 class ConstantBinary final : public Op {
  public:
-  bool backward_reads_inputs(bool) const override { return false; }  // dy and parameters suffice
+  /// dy and the constant suffice for the input gradient; the constant's own
+  /// gradient (when trainable, as LayerNorm's scale) reads the input.
+  bool backward_reads_inputs(bool param_grads) const override { return param_grads && mode_ == Mul; }
   bool backward_reads_output() const override { return false; }
   enum Mode { Add, Mul };
   explicit ConstantBinary(Mode mode) : mode_(mode) {}
