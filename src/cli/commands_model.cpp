@@ -1,18 +1,59 @@
 // `trim info` and `trim predict`: what a model takes and gives, and its outputs.
 #include <cstdio>
+#include <exception>
 #include <map>
 
 #include "commands.hpp"
 #include "inputs.hpp"
 #include "outputs.hpp"
+#include "trim/core/error.hpp"
 #include "trim/graph/kind.hpp"
+#include "trim/io/onnx.hpp"
 
 namespace trim::cli {
 
 namespace {
 
+/// The load error of a model that does not import, extended to every node
+/// trim cannot read (not only the first), each with the PyTorch layer it
+/// usually comes from: one line, of the first error's type.
+[[noreturn]] void rethrow_listing_unsupported(const std::string& path) {
+  const std::exception_ptr first = std::current_exception();
+  std::vector<io::OnnxIssue> issues;
+  try {
+    issues = io::check_onnx(path);
+  } catch (const std::exception&) {
+    std::rethrow_exception(first);  // the file itself is unreadable: the load error says why
+  }
+  if (issues.empty()) std::rethrow_exception(first);
+  std::string msg = "onnx '" + path + "': " + std::to_string(issues.size()) + " node" +
+                    (issues.size() == 1 ? "" : "s") + " trim cannot read: ";
+  for (size_t k = 0; k < issues.size(); ++k) {
+    const io::OnnxIssue& i = issues[k];
+    msg += (k ? "; " : "") + ("node '" + i.node + "' (" + i.op_type + "): " + i.message) +
+           (i.hint.empty() ? "" : " [usually " + i.hint + "]");
+  }
+  try {
+    std::rethrow_exception(first);
+  } catch (const ShapeError&) {
+    throw ShapeError(msg);
+  } catch (const ValueError&) {
+    throw ValueError(msg);
+  } catch (const IoError&) {
+    throw IoError(msg);
+  } catch (...) {
+    throw Error(msg);
+  }
+}
+
 void run_info(const Args& args) {
-  const Model m = load_model(args.positional(0));
+  const Model m = [&] {
+    try {
+      return load_model(args.positional(0));
+    } catch (const Error&) {
+      rethrow_listing_unsupported(args.positional(0));
+    }
+  }();
   const Graph& g = m.graph;
   std::map<Kind, int> kinds;
   int nodes = 0;
@@ -34,7 +75,8 @@ void run_info(const Args& args) {
               g.node(g.outputs()[0]).name.c_str(), batch_text(m.output_shape).c_str(),
               static_cast<long long>(m.n_outputs), static_cast<long long>(m.n_outputs - 1));
   std::printf("nodes       %d:", nodes);
-  for (Kind k : {Kind::Linear, Kind::Elementwise, Kind::Selection, Kind::Structural, Kind::Sum, Kind::Opaque})
+  for (Kind k : {Kind::Linear, Kind::Elementwise, Kind::Selection, Kind::Structural, Kind::Sum, Kind::Product,
+                 Kind::Opaque})
     std::printf(" %s %d%s", kind_name(k), kinds[k], k == Kind::Opaque ? "\n" : ",");
   std::printf("parameters  %zu tensors, %lld trainable values\n", g.parameters().size(),
               static_cast<long long>(trainable));

@@ -21,6 +21,9 @@
 #include "trim/graph/ops/clip.hpp"
 #include "trim/graph/ops/conv.hpp"
 #include "trim/graph/ops/dense.hpp"
+#include "trim/graph/ops/math.hpp"
+#include "trim/graph/ops/product.hpp"
+#include "trim/graph/ops/reduce.hpp"
 #include "trim/graph/ops/pool.hpp"
 #include "trim/graph/ops/softmax.hpp"
 #include "trim/graph/ops/structural.hpp"
@@ -308,6 +311,48 @@ void Exporter::export_node(NodeId id) {
     a->set_name("mode");
     a->set_type(onnx::AttributeProto::STRING);
     a->set_s("constant");
+  } else if (dynamic_cast<const ops::Multiply*>(&op)) {
+    emit("Mul", name, {in(0), in(1)}, out);
+  } else if (dynamic_cast<const ops::MatMul*>(&op)) {
+    emit("MatMul", name, {in(0), in(1)}, out);
+  } else if (const auto* rd = dynamic_cast<const ops::Reduce*>(&op)) {
+    const std::vector<int64_t> axes(rd->axes().begin(), rd->axes().end());
+    onnx::NodeProto* node;
+    if (rd->mode() == ops::Reduce::Sum && opset_ >= 13) {
+      node = emit("ReduceSum", name, {in(0), init_ints(name + ".axes", axes)}, out);
+    } else {
+      node = emit(rd->mode() == ops::Reduce::Sum ? "ReduceSum" : "ReduceMean", name, {in(0)}, out);
+      attr_ints(node, "axes", axes);
+    }
+    attr_int(node, "keepdims", rd->keepdims());
+  } else if (const auto* rm = dynamic_cast<const ops::ReduceMax*>(&op)) {
+    auto* node = emit("ReduceMax", name, {in(0)}, out);
+    attr_ints(node, "axes", {rm->axes().begin(), rm->axes().end()});
+    attr_int(node, "keepdims", rm->keepdims());
+  } else if (const auto* bc = dynamic_cast<const ops::Broadcast*>(&op)) {
+    std::vector<int64_t> target{1};  // Expand keeps the batch: max(N, 1)
+    for (int k = 0; k < bc->target().rank(); ++k) target.push_back(bc->target()[k]);
+    emit("Expand", name, {in(0), init_ints(name + ".shape", target)}, out);
+  } else if (const auto* m = dynamic_cast<const ops::Math*>(&op)) {
+    switch (m->fn()) {
+      case ops::Math::Exp: emit("Exp", name, {in(0)}, out); break;
+      case ops::Math::Log: emit("Log", name, {in(0)}, out); break;
+      case ops::Math::Sqrt: emit("Sqrt", name, {in(0)}, out); break;
+      case ops::Math::Reciprocal: emit("Reciprocal", name, {in(0)}, out); break;
+      case ops::Math::Erf: emit("Erf", name, {in(0)}, out); break;
+      case ops::Math::Pow: emit("Pow", name, {in(0), init_scalar(name + ".exponent", m->a())}, out); break;
+      case ops::Math::HardSigmoid: {
+        auto* node = emit("HardSigmoid", name, {in(0)}, out);
+        attr_float(node, "alpha", m->a());
+        attr_float(node, "beta", m->b());
+        break;
+      }
+      case ops::Math::HardSwish:
+        if (opset_ < 14)
+          throw ValueError(where() + "ONNX has no HardSwish operator before opset 14");
+        emit("HardSwish", name, {in(0)}, out);
+        break;
+    }
   } else if (type == "gelu") {
     throw ValueError(where() + "ONNX has no Gelu operator before opset 20 (trim writes opsets " +
                      std::to_string(onnx_min_opset) + "-" + std::to_string(onnx_max_opset) + ")");

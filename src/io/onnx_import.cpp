@@ -29,6 +29,9 @@
 #include "trim/graph/ops/clip.hpp"
 #include "trim/graph/ops/conv.hpp"
 #include "trim/graph/ops/dense.hpp"
+#include "trim/graph/ops/math.hpp"
+#include "trim/graph/ops/product.hpp"
+#include "trim/graph/ops/reduce.hpp"
 #include "trim/graph/ops/pool.hpp"
 #include "trim/graph/ops/softmax.hpp"
 #include "trim/graph/ops/structural.hpp"
@@ -303,6 +306,34 @@ const char* attr_type_name(int t) {
   }
 }
 
+/// The PyTorch layer an ONNX node that trim cannot read usually comes from.
+std::string unsupported_hint(const onnx::NodeProto& n, const std::string& message) {
+  const std::string& t = n.op_type();
+  auto has = [&](const char* s) { return message.find(s) != std::string::npos; };
+  if (t == "LSTM") return "torch.nn.LSTM";
+  if (t == "GRU") return "torch.nn.GRU";
+  if (t == "RNN") return "torch.nn.RNN";
+  if (t == "ConvTranspose") return "torch.nn.ConvTranspose1d/2d: decoders, U-Net up-sampling";
+  if (t == "Resize" || t == "Upsample") return "torch.nn.Upsample / F.interpolate: U-Net, feature pyramids";
+  if ((t == "Conv" || t == "MaxPool" || t == "AveragePool") && (has("[N,C,L]") || has("1-D and 2-D")))
+    return "torch.nn.Conv3d / MaxPool3d / AvgPool3d: volumes";
+  if (t == "Where" || t == "Equal" || t == "Not" || t == "Expand" || t == "ConstantOfShape")
+    return "masks and class tokens: ViT, nn.TransformerEncoder (attention masks), torch.where";
+  if (t == "Mod" || t == "ScatterND" || t == "Roll") return "Swin Transformer's shifted windows (torch.roll, window partition)";
+  if (t == "Gather" || t == "Embedding") return "nn.Embedding: a token model (int64 ids)";
+  if (t == "Transpose" && has("batch")) return "sequence-first layouts inside nn.MultiheadAttention / nn.TransformerEncoder";
+  if (t == "InstanceNormalization") return "nn.GroupNorm / nn.InstanceNorm";
+  if (t == "Einsum") return "torch.einsum: attention variants";
+  if (t == "Split") return "torch.chunk / torch.split: q, k, v from one projection";
+  if (t == "ReduceMean" || t == "ReduceSum" || t == "ReduceMax") return "x.mean(dim) / x.sum(dim); LayerNorm before opset 17";
+  if (t == "Softmax") return "attention weights or a classifier's softmax";
+  if (t == "Mul" || t == "Div") return "SiLU / Swish, squeeze-excitation, gating (a product of two data inputs)";
+  if (t == "MatMul") return "attention: q @ kᵀ and weights @ v";
+  if (t == "Tile") return "tensor.repeat";
+  if (t == "Cast" || t == "Shape" || t == "Range") return "shape arithmetic on the batch size (x.view(x.size(0), ...))";
+  return "";
+}
+
 struct Value {
   bool is_node = false;
   NodeId node = -1;
@@ -317,6 +348,15 @@ class Importer {
   Importer(std::string file, const OnnxImportOptions& opt) : file_(std::move(file)), opt_(opt) {}
 
   Graph run(const onnx::ModelProto& m);
+  /// Reads every node as `run` does but records each failing node in
+  /// `issues` instead of throwing (nodes fed by a failed one are skipped
+  /// unless their operator is unknown too).
+  std::vector<OnnxIssue> survey(const onnx::ModelProto& m) {
+    std::vector<OnnxIssue> issues;
+    issues_ = &issues;
+    run(m);
+    return issues;
+  }
 
  private:
   using Handler = void (Importer::*)();
@@ -324,6 +364,8 @@ class Importer {
   // ---- context and errors ------------------------------------------------
   std::string file_;
   const OnnxImportOptions& opt_;
+  std::vector<OnnxIssue>* issues_ = nullptr;  // survey mode
+  std::set<std::string> failed_values_;        // outputs of failed nodes (survey mode)
   int opset_ = 0;
   Graph g_{0};
   mutable std::map<std::string, Value> values_;
@@ -573,11 +615,21 @@ class Importer {
   void op_global_avg_pool();
   void op_reduce_mean();
   void op_pad();
+  // products of data and the layers that decompose into kinds
+  void op_pow();
+  void op_reduce();
+  void op_layer_norm();
+  void op_expand();
+  NodeId broadcast_to(NodeId x, const Shape& full, const std::string& suffix);
+  NodeId sum_broadcast(NodeId a, NodeId b, bool subtract, const std::string& suffix);
+  NodeId math_node(NodeId x, ops::Math::Fn fn, float a, float b, const std::string& suffix);
+  NodeId softmax_by_kinds(NodeId x, int axis, bool log);
 
   static const std::map<std::string, Handler>& handlers();
 
   void read_inputs();
   void dispatch();
+  void survey_node();
 };
 
 const std::map<std::string, Importer::Handler>& Importer::handlers() {
@@ -623,6 +675,16 @@ const std::map<std::string, Importer::Handler>& Importer::handlers() {
       {"GlobalAveragePool", &Importer::op_global_avg_pool},
       {"ReduceMean", &Importer::op_reduce_mean},
       {"Pad", &Importer::op_pad},
+      {"Exp", &Importer::op_activation},
+      {"Log", &Importer::op_activation},
+      {"Erf", &Importer::op_activation},
+      {"HardSigmoid", &Importer::op_activation},
+      {"HardSwish", &Importer::op_activation},
+      {"Pow", &Importer::op_pow},
+      {"ReduceSum", &Importer::op_reduce},
+      {"ReduceMax", &Importer::op_reduce},
+      {"LayerNormalization", &Importer::op_layer_norm},
+      {"Expand", &Importer::op_expand},
   };
   return h;
 }
@@ -1288,11 +1350,15 @@ void Importer::op_arith() {
     return;
   }
   if (a.is_node && b.is_node) {
-    if (op == '*' || op == '/')
-      throw ValueError("the product or quotient of two data inputs is not supported (no such op in trim)");
-    if (shape_of(a.node) != shape_of(b.node))
-      throw ShapeError("data inputs " + shape_of(a.node).str() + " and " + shape_of(b.node).str() +
-                       " differ; broadcasting between two data inputs is not supported");
+    if (op == '*' || op == '/') {  // Kind::Product; a quotient is a ⊙ (1/b)
+      const NodeId rhs = op == '*' ? b.node : math_node(b.node, ops::Math::Reciprocal, 0, 0, "/reciprocal");
+      out_node(add(std::make_shared<ops::Multiply>(), {a.node, rhs}, {}));
+      return;
+    }
+    if (shape_of(a.node) != shape_of(b.node)) {
+      out_node(sum_broadcast(a.node, b.node, op == '-', ""));
+      return;
+    }
     NodeId rhs = b.node;
     if (op == '-')
       rhs = add(std::make_shared<ops::ConstantBinary>(ops::ConstantBinary::Mul), {b.node},
@@ -1326,7 +1392,11 @@ void Importer::op_arith() {
       }
       return;
     default:
-      if (const_first) throw ValueError("dividing a constant by data is not supported");
+      if (const_first) {  // c / x = c ⊙ (1/x)
+        const NodeId r = math_node(x, ops::Math::Reciprocal, 0, 0, "/reciprocal");
+        out_node(binary(ops::ConstantBinary::Mul, ct, "", "", r));
+        return;
+      }
       Tensor inv = ct;
       for (float& v : inv) v = 1.0f / v;
       out_node(binary(ops::ConstantBinary::Mul, inv, "reciprocal", "", x));
@@ -1352,8 +1422,17 @@ void Importer::op_sum() {
 }
 
 void Importer::op_unary_math() {
-  const HostTensor& x = const_in(0, "the input (only constants are supported)");
   const std::string& t = n_->op_type();
+  if (in(0).is_node) {
+    const NodeId x = node_in(0);
+    if (t == "Neg")
+      out_node(add(std::make_shared<ops::ConstantBinary>(ops::ConstantBinary::Mul), {x},
+                   {param(base_ + ".minus_one", "", Tensor::scalar(-1.0f), false)}));
+    else
+      out_node(math_node(x, t == "Sqrt" ? ops::Math::Sqrt : ops::Math::Reciprocal, 0, 0, ""));
+    return;
+  }
+  const HostTensor& x = const_in(0, "the input");
   if (x.is_int && t == "Neg") {
     HostTensor c = x;
     for (int64_t& v : c.i) {
@@ -1398,6 +1477,10 @@ void Importer::op_gemm() {
 
 void Importer::op_matmul() {
   if (is_const(0)) throw ValueError("a constant left operand (W @ x) is not supported; write x @ Wᵀ");
+  if (in(1).is_node) {  // attention: scores q @ kᵀ, weighted values p @ v (Kind::Product)
+    out_node(add(std::make_shared<ops::MatMul>(), {node_in(0), node_in(1)}, {}));
+    return;
+  }
   const NodeId x = node_in(0);
   const HostTensor& B = const_in(1, "the right operand (weights)");
   if (B.rank() != 2) throw ShapeError("weights " + list_str(B.shape) + " must be 2-D");
@@ -1523,6 +1606,12 @@ void Importer::op_activation() {
   else if (t == "Sigmoid") op = std::make_shared<ops::Sigmoid>();
   else if (t == "Tanh") op = std::make_shared<ops::Tanh>();
   else if (t == "Softplus") op = std::make_shared<ops::Softplus>(1.0f, 20.0f);
+  else if (t == "Exp") op = std::make_shared<ops::Math>(ops::Math::Exp);
+  else if (t == "Log") op = std::make_shared<ops::Math>(ops::Math::Log);
+  else if (t == "Erf") op = std::make_shared<ops::Math>(ops::Math::Erf);
+  else if (t == "HardSigmoid")
+    op = std::make_shared<ops::Math>(ops::Math::HardSigmoid, attr_float("alpha", 0.2f), attr_float("beta", 0.5f));
+  else if (t == "HardSwish") op = std::make_shared<ops::Math>(ops::Math::HardSwish);
   else {  // Clip: attributes before opset 11, optional inputs after
     const float inf = std::numeric_limits<float>::infinity();
     float lo = attr_float("min", -inf), hi = attr_float("max", inf);
@@ -1552,10 +1641,14 @@ void Importer::op_softmax() {
     if (log) return std::make_shared<ops::LogSoftmax>(axis);
     return std::make_shared<ops::Softmax>(axis);
   };
+  // A softmax inside the network (attention) is built from kinds so that
+  // every method passes it; one that ends the network stays a single
+  // (opaque) op: explain the logits before it.
+  const bool inner = !graph_outputs_.count(n_->output(0));
   if (opset_ >= 13) {
     const int64_t axis = attr_int("axis", -1);
     norm_axis(axis, r, "axis");
-    out_node(add(make(static_cast<int>(axis)), {x}, {}));
+    out_node(inner ? softmax_by_kinds(x, static_cast<int>(axis), log) : add(make(static_cast<int>(axis)), {x}, {}));
     return;
   }
   // Before opset 13 the input is coerced to 2-D at `axis`: normalise over
@@ -1563,11 +1656,11 @@ void Importer::op_softmax() {
   const int axis = norm_axis(attr_int("axis", 1), r, "axis");
   if (axis == 0) throw ValueError("axis 0 would normalise across the batch");
   if (axis == r - 1) {
-    out_node(add(make(axis), {x}, {}));
+    out_node(inner ? softmax_by_kinds(x, axis, log) : add(make(axis), {x}, {}));
     return;
   }
   const NodeId f = add(std::make_shared<ops::Flatten>(axis), {x}, {}, "/flatten");
-  const NodeId s = add(make(-1), {f}, {});
+  const NodeId s = inner ? softmax_by_kinds(f, -1, log) : add(make(-1), {f}, {});
   out_node(reshape_to(s, xs, "/reshape"));
 }
 
@@ -1639,9 +1732,10 @@ void Importer::op_reduce_mean() {
   for (int64_t a : axes) got.insert(norm_axis(a, r, "axis"));
   std::set<int64_t> spatial;
   for (int a = 2; a < r; ++a) spatial.insert(a);
-  if (r < 3 || got != spatial)
-    throw ValueError("axes " + list_str(axes) + " of input " + xs.str() +
-                     ": only the mean over all axes after the channel axis (a global average pool) is supported");
+  if (r < 3 || got != spatial) {  // any other non-batch axes (LayerNorm before opset 17)
+    op_reduce();
+    return;
+  }
   const NodeId y = add(std::make_shared<ops::GlobalAvgPool>(), {x}, {});
   if (attr_int("keepdims", 1) != 0) {
     out_node(y);
@@ -1684,6 +1778,131 @@ void Importer::op_pad() {
     per[static_cast<size_t>(axes[k] - 1)] = {b, e};
   }
   out_node(add(std::make_shared<ops::Pad>(per, value), {x}, {}));
+}
+
+// ---- products of data and layers decomposed into kinds ---------------------------
+
+NodeId Importer::math_node(NodeId x, ops::Math::Fn fn, float a, float b, const std::string& suffix) {
+  return add(std::make_shared<ops::Math>(fn, a, b), {x}, {}, suffix);
+}
+
+NodeId Importer::broadcast_to(NodeId x, const Shape& full, const std::string& suffix) {
+  if (shape_of(x) == full) return x;
+  return add(std::make_shared<ops::Broadcast>(per_example(full)), {x}, {}, suffix);
+}
+
+NodeId Importer::sum_broadcast(NodeId a, NodeId b, bool subtract, const std::string& suffix) {
+  const Shape sa = shape_of(a), sb = shape_of(b);
+  if (sa.rank() != sb.rank())
+    throw ShapeError("data inputs " + sa.str() + " and " + sb.str() +
+                     " have different ranks; broadcasting between them would align the batch axis with another");
+  Shape full{sa[0]};
+  for (int k = 1; k < sa.rank(); ++k) {
+    if (sa[k] != sb[k] && sa[k] != 1 && sb[k] != 1)
+      throw ShapeError("data inputs " + sa.str() + " and " + sb.str() + " do not broadcast");
+    full.push_back(sa[k] == 1 ? sb[k] : sa[k]);
+  }
+  const NodeId lhs = broadcast_to(a, full, suffix + "/broadcast_a");
+  NodeId rhs = broadcast_to(b, full, suffix + "/broadcast_b");
+  if (subtract)
+    rhs = add(std::make_shared<ops::ConstantBinary>(ops::ConstantBinary::Mul), {rhs},
+              {param(base_ + ".minus_one", "", Tensor::scalar(-1.0f), false)}, suffix + "/neg");
+  return add(std::make_shared<ops::Add>(), {lhs, rhs}, {}, suffix);
+}
+
+NodeId Importer::softmax_by_kinds(NodeId x, int axis, bool log) {
+  // exp(x − max) ⊙ 1/Σ exp(x − max); log: (x − max) − log Σ exp(x − max).
+  const NodeId m = add(std::make_shared<ops::ReduceMax>(std::vector<int>{axis}, true), {x}, {}, "/max");
+  const NodeId shifted = sum_broadcast(x, m, true, "/shifted");
+  const NodeId e = math_node(shifted, ops::Math::Exp, 0, 0, "/exp");
+  const NodeId s = add(std::make_shared<ops::Reduce>(ops::Reduce::Sum, std::vector<int>{axis}, true), {e}, {}, "/sum");
+  if (log) return sum_broadcast(shifted, math_node(s, ops::Math::Log, 0, 0, "/log"), true, "");
+  return add(std::make_shared<ops::Multiply>(), {e, math_node(s, ops::Math::Reciprocal, 0, 0, "/reciprocal")}, {});
+}
+
+void Importer::op_pow() {
+  const Value& b = in(0);
+  const HostTensor& e = const_in(1, "the exponent");
+  if (e.numel() != 1) throw ValueError("exponent " + e.describe() + " must be one constant value");
+  if (e.has_batch()) throw ShapeError("the exponent depends on the batch size");
+  const float p = static_cast<float>(e.get(0));
+  if (!b.is_node) {
+    HostTensor c = as_float(b.c);
+    for (float& v : c.f) v = std::pow(v, p);
+    out_const(std::move(c));
+    return;
+  }
+  out_node(p == 1.0f ? b.node : math_node(b.node, ops::Math::Pow, p, 0, ""));
+}
+
+void Importer::op_reduce() {
+  const std::string& t = n_->op_type();
+  const NodeId x = node_in(0);
+  const Shape xs = shape_of(x);
+  std::vector<int64_t> axes;
+  if (!ints_attr_or_input("axes", 1, axes) || axes.empty()) {
+    if (attr_int("noop_with_empty_axes", 0) != 0) {
+      alias(0);
+      return;
+    }
+    throw ValueError(t + " over all axes would mix the batch; only reductions over non-batch axes are supported");
+  }
+  std::vector<int> ax;
+  for (int64_t a : axes) ax.push_back(norm_axis(a, xs.rank(), "axis"));
+  const bool keep = attr_int("keepdims", 1) != 0;
+  if (t == "ReduceMax") out_node(add(std::make_shared<ops::ReduceMax>(ax, keep), {x}, {}));
+  else out_node(add(std::make_shared<ops::Reduce>(t == "ReduceSum" ? ops::Reduce::Sum : ops::Reduce::Mean, ax, keep),
+                    {x}, {}));
+}
+
+void Importer::op_layer_norm() {
+  // (x − mean) ⊙ (var + eps)^(−½) ⊙ scale + bias over the axes from `axis` on:
+  // reductions (Linear), a Sum, a square and a power (Elementwise), a Product.
+  only_first_output();
+  const NodeId x = node_in(0);
+  const Shape xs = shape_of(x);
+  const int r = xs.rank();
+  const int axis = norm_axis(attr_int("axis", -1), r, "axis");
+  if (axis == 0) throw ValueError("axis 0 would normalise across the batch");
+  const float eps = attr_float("epsilon", 1e-5f);
+  std::vector<int> axes;
+  for (int a = axis; a < r; ++a) axes.push_back(a);
+  const NodeId mean = add(std::make_shared<ops::Reduce>(ops::Reduce::Mean, axes, true), {x}, {}, "/mean");
+  const NodeId centred = sum_broadcast(x, mean, true, "/centred");
+  const NodeId sq = math_node(centred, ops::Math::Pow, 2.0f, 0, "/square");
+  const NodeId var = add(std::make_shared<ops::Reduce>(ops::Reduce::Mean, axes, true), {sq}, {}, "/var");
+  const NodeId shifted = add(std::make_shared<ops::ConstantBinary>(ops::ConstantBinary::Add), {var},
+                             {param(base_ + ".epsilon", "", Tensor::scalar(eps), false)}, "/eps");
+  const NodeId inv_std = math_node(shifted, ops::Math::Pow, -0.5f, 0, "/inv_std");
+  NodeId y = add(std::make_shared<ops::Multiply>(), {centred, inv_std}, {}, "/normalised");
+  const Tensor scale = to_tensor(as_float(const_in(1, "the scale")), "scale");
+  y = add(std::make_shared<ops::ConstantBinary>(ops::ConstantBinary::Mul), {y},
+          {param(in_name(1), "", scale, true)}, has_in(2) ? "/scale" : "");
+  if (has_in(2)) {
+    const Tensor bias = to_tensor(as_float(const_in(2, "the bias")), "bias");
+    y = add(std::make_shared<ops::ConstantBinary>(ops::ConstantBinary::Add), {y}, {param(in_name(2), "", bias, true)});
+  }
+  out_node(y);
+}
+
+void Importer::op_expand() {
+  // Of data: the explicit broadcast trim writes (Kind::Structural).
+  const NodeId x = node_in(0);
+  const HostTensor& t = const_in(1, "the shape");
+  const Shape xs = shape_of(x);
+  if (!t.is_int || t.rank() != 1 || t.numel() != xs.rank())
+    throw ValueError("shape " + t.describe() + " must list one size per axis of input " + xs.str() +
+                     " (expanding to a higher rank is not supported)");
+  Shape full{xs[0]};
+  for (int k = 1; k < xs.rank(); ++k) {
+    const int64_t d = t.i[static_cast<size_t>(k)];
+    if (d == kBatch) throw ShapeError("shape " + t.describe() + " moves the batch size to axis " + std::to_string(k));
+    if (xs[k] != 1 && d != 1 && d != xs[k])
+      throw ShapeError("input " + xs.str() + " does not expand to shape " + t.describe());
+    full.push_back(xs[k] == 1 ? std::max<int64_t>(d, 1) : xs[k]);
+  }
+  if (t.i[0] != 1 && t.i[0] != kBatch) throw ShapeError("shape " + t.describe() + " would expand the batch axis");
+  out_node(full == xs ? x : broadcast_to(x, full, ""));
 }
 
 // ---- driver ------------------------------------------------------------------------------
@@ -1754,6 +1973,23 @@ void Importer::dispatch() {
   (this->*(it->second))();
 }
 
+void Importer::survey_node() {
+  bool fed_by_failure = false;
+  for (const auto& name : n_->input()) fed_by_failure = fed_by_failure || failed_values_.count(name) > 0;
+  const bool known = (n_->domain().empty() || n_->domain() == "ai.onnx") && handlers().count(n_->op_type());
+  if (!(fed_by_failure && known)) {  // a known node fed by a failure is not at fault itself
+    try {
+      dispatch();
+      return;
+    } catch (const std::exception& e) {
+      const std::string what = known ? e.what() : "unsupported operator";
+      issues_->push_back({label(), n_->op_type(), what, unsupported_hint(*n_, what)});
+    }
+  }
+  for (const auto& name : n_->output())
+    if (!name.empty()) failed_values_.insert(name);
+}
+
 Graph Importer::run(const onnx::ModelProto& m) {
   if (!m.has_graph()) throw IoError("onnx '" + file_ + "': no graph in the file (not an ONNX model?)");
   bool found = false;
@@ -1784,6 +2020,10 @@ Graph Importer::run(const onnx::ModelProto& m) {
     if (fused_.count(n_index_)) continue;
     n_ = &graph_->node(n_index_);
     base_ = !n_->name().empty() ? n_->name() : n_->output_size() && !n_->output(0).empty() ? n_->output(0) : n_->op_type();
+    if (issues_) {
+      survey_node();
+      continue;
+    }
     try {
       dispatch();
     } catch (const ShapeError& e) {
@@ -1801,6 +2041,7 @@ Graph Importer::run(const onnx::ModelProto& m) {
     }
   }
   n_ = nullptr;
+  if (issues_) return Graph();
 
   std::vector<NodeId> outs;
   for (const auto& o : graph_->output()) {
@@ -1860,6 +2101,15 @@ Graph load_onnx_bytes(const std::string& bytes, const std::string& name, const O
 
 Graph load_onnx(const std::string& path, const OnnxImportOptions& options) {
   return load_onnx_bytes(read_file(path), path, options);
+}
+
+std::vector<OnnxIssue> check_onnx(const std::string& path, const OnnxImportOptions& options) {
+  const std::string bytes = read_file(path);
+  if (bytes.empty()) throw IoError("onnx '" + path + "': the file is empty");
+  onnx::ModelProto m;
+  if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    throw IoError("onnx '" + path + "': not a valid ONNX protobuf (malformed or truncated file)");
+  return Importer(path, options).survey(m);
 }
 
 }  // namespace trim::io

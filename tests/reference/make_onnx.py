@@ -367,7 +367,7 @@ def errors():
     shape = numpy_helper.from_array(np.array([2, -1], dtype=np.int64), "shape")
     save("fixed_batch", [helper.make_node("Reshape", ["x", "shape"], ["y"], name="reshape")], [shape],
          out_shape=(2, 4))
-    # The product of two data tensors (no trim op computes it).
+    # The product of two data tensors (an error before Kind::Product; now imports).
     save("data_product", [helper.make_node("Mul", ["x", "x"], ["y"], name="square")], [])
     # A weight whose stored data is shorter than its dims say.
     short = TensorProto()

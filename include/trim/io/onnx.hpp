@@ -27,6 +27,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "trim/core/shape.hpp"
 #include "trim/graph/graph.hpp"
@@ -53,6 +54,21 @@ Graph load_onnx(const std::string& path, const OnnxImportOptions& options = {});
 /// file in error messages.
 Graph load_onnx_bytes(const std::string& bytes, const std::string& name,
                       const OnnxImportOptions& options = {});
+
+/// One node `load_onnx` cannot read.
+struct OnnxIssue {
+  std::string node;     ///< its name (or `#index -> 'output'`)
+  std::string op_type;  ///< e.g. "LSTM"
+  std::string message;  ///< why, as load_onnx would say it
+  std::string hint;     ///< the PyTorch layer it usually comes from ("" when unknown)
+};
+
+/// Every node of the model that `load_onnx` cannot read, instead of only
+/// the first: a user sees at once what stands between a model and trim.
+/// Nodes fed by a failed node are skipped unless their operator is unknown
+/// as well. Empty when the nodes import (the file, inputs and outputs are
+/// checked as load_onnx does: those errors still throw).
+std::vector<OnnxIssue> check_onnx(const std::string& path, const OnnxImportOptions& options = {});
 
 /// Writes `graph` as an ONNX model at `opset` (11–17), through a temporary
 /// file renamed into place. The batch dimension is written as the symbolic

@@ -1,0 +1,187 @@
+// Architectures beyond plain CNNs (tests/reference/make_reach.py): small
+// EfficientNet / RegNetY / MobileNetV3 / ConvNeXt / MLP / self-attention
+// models from torchvision's blocks, exported at opsets 13 and 17. Each
+// imports, predicts and differentiates like PyTorch, its new nodes keep
+// their kinds' promises, and DeepLIFT and CD pass through every node.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <string>
+
+#include "fixture.hpp"
+#include "testing.hpp"
+#include "trim/attribution/cd.hpp"
+#include "trim/attribution/deeplift.hpp"
+#include "trim/core/error.hpp"
+#include "trim/core/rng.hpp"
+#include "trim/graph/executor.hpp"
+#include "trim/io/onnx.hpp"
+
+using namespace trim;
+using trim::test::require_close;
+using trim::test::require_ok;
+
+namespace {
+
+const char* const kModels[] = {"effnet", "regnety", "mobilenetv3", "convnext", "mlp", "attention"};
+
+std::string path_of(const std::string& name, int opset) {
+  return std::string(TRIM_FIXTURE_DIR) + "/reach/" + name + "_o" + std::to_string(opset) + ".onnx";
+}
+
+/// Relative comparison with a floor of 5% of the largest reference value (an
+/// output that cancels to near zero carries the absolute round-off of its terms).
+void require_like_torch(const Tensor& got, const Tensor& want, double rtol, const std::string& what) {
+  double top = 0.0;
+  for (float v : want) top = std::max(top, std::fabs(double(v)));
+  require_close(got, want, rtol, std::max(1e-4, 0.05 * top), what);
+}
+
+bool is_new_op(const std::string& type) {
+  static const char* const types[] = {"mul",  "matmul", "reduce_sum", "reduce_mean", "reduce_max", "broadcast",
+                                      "exp",  "log",    "sqrt",       "reciprocal",  "pow",        "erf",
+                                      "hard_sigmoid", "hard_swish"};
+  return std::find_if(std::begin(types), std::end(types), [&](const char* t) { return type == t; }) !=
+         std::end(types);
+}
+
+}  // namespace
+
+TEST_CASE("reach models import and predict like PyTorch at batch 1 and 3, gradients too", "[io][reach]") {
+  for (const char* name : kModels)
+    for (int opset : {13, 17}) {
+      INFO(name << " opset " << opset);
+      const test::Fixture f(std::string("reach/") + name + ".txt");
+      const Graph g = io::load_onnx(path_of(name, opset));
+      int opaque = 0;
+      for (NodeId id = 0; id < g.num_nodes(); ++id)
+        if (!g.node(id).is_input && g.node(id).op->kind() == Kind::Opaque) ++opaque;
+      REQUIRE(opaque == 0);  // every composite decomposed into kinds
+      Workspace ws;
+      forward(g, ws, {f["x"]});
+      require_like_torch(ws.value(g.outputs()[0]), f["y"], 1e-5, "output, batch 3");
+      require_like_torch(g.evaluate(f["x1"]), f["y1"], 1e-5, "output, batch 1");
+      const Gradients grads = backward(g, ws, {f["u"]});
+      require_like_torch(grads.inputs[0], f["dx"], 1e-4, "input gradient");
+    }
+}
+
+TEST_CASE("reach models: gradient check and every new node against its kind", "[io][reach]") {
+  for (const char* name : kModels) {
+    INFO(name);
+    const test::Fixture f(std::string("reach/") + name + ".txt");
+    Graph g = io::load_onnx(path_of(name, 17));
+    GradcheckOptions o;  // small steps: ReLU and hard-sigmoid kinks
+    o.step = 1e-3;
+    o.tolerance = 5e-2;
+    o.parameters = false;
+    // RegNetY and MobileNetV3 have ReLUs in their 2-unit squeeze paths: a kink
+    // within the step flips a whole channel's gate, so only PyTorch's autograd
+    // (the test above) judges their gradients.
+    if (std::string(name) != "regnety" && std::string(name) != "mobilenetv3") require_ok(check_gradients(g, {f["x"]}, o));
+    int checked = 0;
+    for (NodeId id = 0; id < g.num_nodes(); ++id)
+      if (!g.node(id).is_input && is_new_op(g.node(id).op->type())) {
+        INFO(g.describe(id));
+        require_ok(check_kind(g, id, {f["x"]}));
+        ++checked;
+      }
+    REQUIRE(checked > 0);
+  }
+}
+
+TEST_CASE("reach models: DeepLIFT completeness and CD pass through products and decomposed layers",
+          "[io][reach][attribution]") {
+  for (const char* name : kModels)
+    for (int opset : {13, 17}) {
+      INFO(name << " opset " << opset);
+      const test::Fixture f(std::string("reach/") + name + ".txt");
+      const Graph g = io::load_onnx(path_of(name, opset));
+      const Tensor& x = f["x"];
+      const Tensor fx = g.evaluate(x);
+      const int64_t N = x.dim(0), K = fx.numel() / N, P = x.numel() / N;
+
+      // Zero baseline, and a random one. At the zero baseline a LayerNorm scales by
+      // 1/√eps ≈ 316, so the two halves of the product rule cancel by ~300× in
+      // float32 multipliers: the attention block (two LayerNorms) gets 2e-5.
+      Rng brng(9);
+      Tensor random_base(x.shape());
+      brng.fill_normal(random_base, 0.0f, 0.5f);
+      for (const Tensor* base : {static_cast<const Tensor*>(nullptr), static_cast<const Tensor*>(&random_base)}) {
+        DeepLiftOptions dl;
+        if (base) dl.baseline = Baseline::of(*base);
+        const Attribution a = deeplift(g, x, dl);
+        const Tensor fb = g.evaluate(base ? *base : Tensor(x.shape()));
+        const double tol = !base && std::string(name) == "attention" ? 2e-5 : 1e-5;
+        for (size_t t = 0; t < a.targets.size(); ++t)
+          for (int64_t n = 0; n < N; ++n) {
+            const int64_t k = a.targets[t];
+            double s = 0.0;
+            for (int64_t i = 0; i < P; ++i) s += a.attributions[(int64_t(t) * N + n) * P + i];
+            const double diff = double(fx[n * K + k]) - fb[n * K + k];
+            const double scale = std::max({std::fabs(diff), std::fabs(double(fx[n * K + k])),
+                                           std::fabs(double(fb[n * K + k])), 1e-3});
+            INFO("target " << k << " example " << n << (base ? " random" : " zero") << " baseline: sum " << s
+                           << " vs F(x) - F(b) " << diff);
+            REQUIRE(std::fabs(s - diff) / scale <= tol);
+          }
+      }
+
+      // Groups: a random partition of the features in three, everything, nothing. (The
+      // empty group's rel need not vanish: where a Linear node's relevant and
+      // irrelevant inputs are both exactly zero, as behind a dead ReLU, acd's rule
+      // splits its bias evenly.)
+      Rng rng(7);
+      std::vector<Tensor> masks(3, Tensor(test::per_example(x.shape())));
+      for (int64_t i = 0; i < P; ++i) masks[rng.below(3)][i] = 1.0f;
+      masks.push_back(Tensor(test::per_example(x.shape()), 1.0f));
+      masks.push_back(Tensor(test::per_example(x.shape())));
+      const CdResult cd = contextual_decomposition(g, x, masks);
+      const int64_t G = static_cast<int64_t>(masks.size());
+      double top = 0.0;
+      for (float v : f["y"]) top = std::max(top, std::fabs(double(v)));
+      for (int64_t t = 0; t < K; ++t)
+        for (int64_t n = 0; n < N; ++n)
+          for (int64_t gi = 0; gi < G; ++gi) {
+            const int64_t at = (t * N + n) * G + gi;
+            INFO("target " << t << " example " << n << " group " << gi);
+            REQUIRE(std::isfinite(cd.rel[at]));
+            // rel + irrel is the output, PyTorch's to float precision.
+            REQUIRE(std::fabs(cd.rel[at] + cd.irrel[at] - f["y"][n * K + t]) <= 1e-5 * std::max(top, 1.0) + 1e-5);
+          }
+    }
+}
+
+TEST_CASE("a softmax that ends the network stays one opaque op; inside it is built from kinds", "[io][reach]") {
+  const Graph g = io::load_onnx(path_of("attention", 17));
+  int products = 0, selections = 0;
+  for (NodeId id = 0; id < g.num_nodes(); ++id) {
+    if (g.node(id).is_input) continue;
+    products += g.node(id).op->kind() == Kind::Product;
+    selections += g.node(id).op->type() == "reduce_max";
+  }
+  REQUIRE(products >= 3);    // q·kᵀ, weights·v, the softmax's normalisation (and LayerNorms)
+  REQUIRE(selections == 1);  // the softmax's max
+}
+
+TEST_CASE("check_onnx lists every node trim cannot read, with the PyTorch layer it comes from", "[io][reach]") {
+  const std::string bad = std::string(TRIM_FIXTURE_DIR) + "/reach/unsupported.onnx";
+  REQUIRE_THROWS_AS(io::load_onnx(bad), Error);  // load_onnx stops at the first
+  const std::vector<io::OnnxIssue> issues = io::check_onnx(bad);
+  std::map<std::string, io::OnnxIssue> by_node;
+  for (const io::OnnxIssue& i : issues) by_node[i.node] = i;
+  REQUIRE(issues.size() == 4);
+  REQUIRE(by_node.count("mix"));
+  CHECK(by_node["mix"].op_type == "Einsum");
+  CHECK(by_node["mix"].message.find("unsupported operator") != std::string::npos);
+  CHECK(by_node["mix"].hint.find("einsum") != std::string::npos);
+  REQUIRE(by_node.count("seq_first"));
+  CHECK(by_node["seq_first"].message.find("batch") != std::string::npos);
+  CHECK(by_node["seq_first"].hint.find("TransformerEncoder") != std::string::npos);
+  REQUIRE(by_node.count("lstm"));
+  CHECK(by_node["lstm"].hint == "torch.nn.LSTM");
+  REQUIRE(by_node.count("window"));
+  CHECK(by_node["window"].hint.find("Swin") != std::string::npos);
+  CHECK(by_node.count("after_transpose") == 0);  // fed by a failed node, not at fault
+  for (const char* name : kModels) REQUIRE(io::check_onnx(path_of(name, 13)).empty());
+}
