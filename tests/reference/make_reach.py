@@ -25,6 +25,9 @@ Models:
                 permute, LayerNorm, Linear, GELU via Erf, layer scale), head
     mlp         an MLP with LayerNorm, GELU (exact and tanh form), SiLU, Mish,
                 Hardswish and a quotient of data (x / (1 + |h|))
+    encoder     nn.TransformerEncoderLayer (batch_first, GELU) + mean + Linear: its
+                export moves the batch axis (sequence-first attention inside), which
+                needs the batch-moving Transpose; until then check_onnx names it
     attention   a pre-norm self-attention block written out (batch first): q·kᵀ
                 and weights·v are MatMuls of two data tensors, softmax over the
                 last axis inside the network, a mean over the sequence, a GELU MLP
@@ -233,6 +236,16 @@ def unsupported():
     onnx.save(model, os.path.join(out, "unsupported.onnx"))
 
 
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True, activation="gelu")
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.fc(self.enc(x).mean(1))
+
+
 if __name__ == "__main__":
     unsupported()
     torch.manual_seed(0)
@@ -243,6 +256,7 @@ if __name__ == "__main__":
         ("convnext", ConvNeXt, image(4, h=12, w=12)),
         ("mlp", Mlp, torch.randn(3, 10, generator=torch.Generator().manual_seed(5))),
         ("attention", Attention, torch.randn(3, 6, 8, generator=torch.Generator().manual_seed(6))),
+        ("encoder", Encoder, torch.randn(3, 6, 8, generator=torch.Generator().manual_seed(7))),
     ]:
         torch.manual_seed(sum(map(ord, name)))
         model = make()
