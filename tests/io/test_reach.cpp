@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 #include <string>
 
 #include "fixture.hpp"
@@ -15,6 +16,8 @@
 #include "trim/core/error.hpp"
 #include "trim/core/rng.hpp"
 #include "trim/graph/executor.hpp"
+#include "trim/graph/layers.hpp"
+#include "trim/graph/nn.hpp"
 #include "trim/io/onnx.hpp"
 
 using namespace trim;
@@ -213,4 +216,35 @@ TEST_CASE("check_onnx lists every node trim cannot read, with the PyTorch layer 
   CHECK(by_node["window"].hint.find("Swin") != std::string::npos);
   CHECK(by_node.count("after_transpose") == 0);  // fed by a failed node, not at fault
   for (const char* name : kModels) REQUIRE(io::check_onnx(path_of(name, 13)).empty());
+}
+
+TEST_CASE("products, reductions and the scalar functions export to ONNX and read back", "[io][reach][export]") {
+  for (int opset : {11, 13, 14, 17}) {
+    INFO("opset " << opset);
+    Graph g(3);
+    const NodeId x = nn::input(g, "x", {4, 6});
+    NodeId h = nn::layer_norm(g, x, -1, "ln");
+    h = nn::matmul(g, h, nn::softmax_by_kinds(g, nn::transpose(g, h, {0, 2, 1}), -1, "sm"), "att");  // [*,4,4]
+    h = nn::multiply(g, h, nn::math(g, nn::reduce_mean(g, h, {2}), ops::Math::HardSigmoid, 0.2f, 0.5f), "gate");
+    NodeId pos = nn::add_constant(g, nn::math(g, h, ops::Math::Pow, 2.0f, 0.0f, "sq"), Tensor::scalar(1.0f), "one");
+    h = nn::add(g, {nn::math(g, h, ops::Math::Erf), nn::math(g, pos, ops::Math::Log), nn::math(g, pos, ops::Math::Sqrt),
+                    nn::divide(g, h, pos, "div"),
+                    nn::broadcast(g, nn::math(g, nn::reduce_max(g, h, {1}), ops::Math::Exp), {4, 4})});
+    if (opset >= 14) h = nn::math(g, h, ops::Math::HardSwish, 0, 0, "hswish");
+    g.set_outputs({nn::reduce_sum(g, nn::add_broadcast(g, h, nn::reduce_sum(g, h, {1, 2}), true, "centre"), {1}, false)});
+    g.finalize();
+    const Graph b = io::load_onnx_bytes(io::save_onnx_bytes(g, opset), "layers");
+    const Tensor in = test::randn({3, 4, 6}, 11);
+    require_close(b.evaluate(in), g.evaluate(in), 1e-5, 1e-3, "re-imported");
+    std::multiset<Kind> ka, kb;
+    for (NodeId id = 0; id < g.num_nodes(); ++id)
+      if (!g.node(id).is_input) ka.insert(g.node(id).op->kind());
+    for (NodeId id = 0; id < b.num_nodes(); ++id)
+      if (!b.node(id).is_input) kb.insert(b.node(id).op->kind());
+    REQUIRE(ka == kb);
+  }
+  Graph g;
+  g.set_outputs({nn::math(g, nn::input(g, "x", {3}), ops::Math::HardSwish, 0, 0, "hs")});
+  g.finalize();
+  REQUIRE_THROWS_WITH(io::save_onnx_bytes(g, 13), Catch::Contains("HardSwish") && Catch::Contains("opset 14"));
 }
