@@ -53,22 +53,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from onnx import TensorProto, helper, numpy_helper
 
-from fixture import write_fixture
+from fixture import randomise_norms as randomise_bn, write_fixture
 
 here = os.path.dirname(os.path.abspath(__file__))
 out = os.path.join(here, "data", "onnx")
 os.makedirs(out, exist_ok=True)
-
-
-def randomise_bn(model, seed):
-    g = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            c = m.num_features
-            m.running_mean.copy_(torch.randn(c, generator=g) * 0.2)
-            m.running_var.copy_(torch.rand(c, generator=g) + 0.5)
-            m.weight.data.copy_(torch.rand(c, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(c, generator=g) * 0.2)
 
 
 def export(name, model, x, opset, training=torch.onnx.TrainingMode.EVAL, npy=False, param_grads=()):

@@ -44,25 +44,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torchvision.models import convnext, efficientnet, mobilenetv3, regnet
 
-from fixture import write_fixture
+from fixture import randomise_norms, write_fixture
 
 here = os.path.dirname(os.path.abspath(__file__))
 out = os.path.join(here, "data", "reach")
 os.makedirs(out, exist_ok=True)
-
-
-def randomise_bn(model, seed):
-    g = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            c = m.num_features
-            m.running_mean.copy_(torch.randn(c, generator=g) * 0.2)
-            m.running_var.copy_(torch.rand(c, generator=g) + 0.5)
-            m.weight.data.copy_(torch.rand(c, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(c, generator=g) * 0.2)
-        if isinstance(m, nn.LayerNorm):
-            m.weight.data.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(m.bias.shape, generator=g) * 0.2)
 
 
 def export(name, model, x):
@@ -260,6 +246,6 @@ if __name__ == "__main__":
     ]:
         torch.manual_seed(sum(map(ord, name)))
         model = make()
-        randomise_bn(model, 7)
+        randomise_norms(model, 7)
         model.eval()
         export(name, model, x)
