@@ -10,6 +10,7 @@
 #include "trim/attribution/perturbation.hpp"
 #include "trim/attribution/trim_model.hpp"
 #include "trim/core/buffer_plan.hpp"
+#include "trim/core/check.hpp"
 #include "trim/core/error.hpp"
 #include "trim/core/parallel.hpp"
 #include "trim/core/rng.hpp"

@@ -110,9 +110,7 @@ Tensor multipliers(const Graph& g, const Workspace& wx, const Workspace& wb, int
 Attribution deeplift(const Graph& model, const Tensor& x, const DeepLiftOptions& dl, const AttributionOptions& options) {
   ModelRunner run(model, x, options, "deeplift");
   if (!(dl.eps >= 0.0f)) throw ValueError("deeplift: eps must be >= 0, got " + std::to_string(dl.eps));
-  const Tensor b = dl.baseline.expand(x);
-  for (float v : b)
-    if (!std::isfinite(v)) throw ValueError("deeplift: the baseline contains NaN or infinity");
+  const Tensor b = dl.baseline.expand(x, "deeplift");
   const int64_t N = run.batch(), P = run.example_numel(), T = run.n_targets(), K = run.n_outputs();
   Tensor attr(prepend({T, N}, run.example_shape()));
   Tensor delta({T, N});

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "trim/core/check.hpp"
 #include "trim/core/error.hpp"
 
 namespace trim::detail {
@@ -77,8 +78,7 @@ ModelRunner::ModelRunner(const Graph& model, const Tensor& x, const AttributionO
   if (options.grouping && options.grouping->coefficient_shape != example_)
     throw ShapeError(method_ + ": the grouping is for shape " + options.grouping->coefficient_shape.str() +
                      ", the model's input examples have shape " + example_.str());
-  for (float v : x)
-    if (!std::isfinite(v)) throw ValueError(method_ + ": the input contains NaN or infinity");
+  check_finite(x, method_, "input");
 }
 
 std::vector<Tensor> ModelRunner::gather_extras(const std::vector<int64_t>& example_of_row) const {

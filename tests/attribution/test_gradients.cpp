@@ -6,6 +6,8 @@
 #include "models.hpp"
 #include "trim/attribution/deeplift.hpp"
 #include "trim/attribution/gradients.hpp"
+#include "trim/attribution/metrics.hpp"
+#include "trim/attribution/perturbation.hpp"
 #include "trim/core/error.hpp"
 #include "trim/graph/executor.hpp"
 
@@ -300,4 +302,41 @@ TEST_CASE("attribution errors name the problem", "[attribution][gradients]") {
   AttributionOptions zero_batch;
   zero_batch.max_batch = 0;
   REQUIRE_THROWS_AS(gradient(g, x, zero_batch), ValueError);
+}
+
+TEST_CASE("every method that takes a baseline refuses NaN and infinity, naming itself", "[attribution][gradients]") {
+  const Graph g = test::smooth_model();
+  const Tensor x = randn({2, 5}, 1);
+  const Grouping gr = small_grouping();
+  AttributionOptions grouped;
+  grouped.grouping = &gr;
+  for (float bad : {std::nanf(""), INFINITY, -INFINITY}) {
+    Tensor one = randn({5}, 2);
+    one[4] = bad;
+    Tensor batch = randn({3, 5}, 3);
+    batch[7] = bad;
+    const auto expect = [](const std::string& method, auto&& call) {
+      REQUIRE_THROWS_WITH(call(), Catch::Contains(method + ": the baseline") && Catch::Contains("NaN or infinity"));
+    };
+    for (const Baseline& b : {Baseline::of(one), Baseline::constant(bad)}) {
+      IntegratedGradientsOptions ig;
+      ig.baseline = b;
+      expect("integrated_gradients", [&] { integrated_gradients(g, x, ig); });
+      DeepLiftOptions dl;
+      dl.baseline = b;
+      expect("deeplift", [&] { deeplift(g, x, dl); });
+      FeatureAblationOptions fa;
+      fa.baseline = b;
+      expect("feature_ablation", [&] { feature_ablation(g, x, fa, grouped); });
+      ShapleyOptions sh;
+      sh.baseline = b;
+      expect("shapley", [&] { shapley(g, x, sh, grouped); });
+      InfidelityOptions inf;
+      inf.baseline = b;
+      inf.multiply_by_inputs = true;
+      expect("infidelity", [&] { infidelity(g, x, saliency(g, x), inf); });
+    }
+    REQUIRE_THROWS_WITH(gradient_shap(g, x, batch), Catch::Contains("gradient_shap: the baselines contains NaN"));
+    REQUIRE_THROWS_WITH(deeplift_shap(g, x, batch), Catch::Contains("NaN or infinity"));
+  }
 }

@@ -49,8 +49,11 @@ struct Baseline {
   static Baseline constant(float v) { return {Kind::Constant, v, {}}; }
   static Baseline of(trim::Tensor t) { return {Kind::Tensor, 0.0f, std::move(t)}; }
   /// The baseline for every example of x: [N, input_shape...]. ShapeError
-  /// when a tensor baseline fits neither one example nor the batch.
-  trim::Tensor expand(const trim::Tensor& x) const;
+  /// when a tensor baseline fits neither one example nor the batch,
+  /// ValueError when it holds NaN or infinity; messages start with `method`.
+  /// Every method that takes a Baseline expands it here, so each refuses a
+  /// non-finite one alike.
+  trim::Tensor expand(const trim::Tensor& x, const std::string& method = "baseline") const;
 };
 
 struct AttributionOptions {
