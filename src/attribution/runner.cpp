@@ -38,7 +38,7 @@ bool fits(const Shape& graph_shape, const Shape& t) {
 }  // namespace
 
 ModelRunner::ModelRunner(const Graph& model, const Tensor& x, const AttributionOptions& options, std::string method)
-    : model_(model), x_(x), options_(options), method_(std::move(method)) {
+    : model_(model), x_(x), extra_inputs_(options.extra_inputs), grouping_(options.grouping), method_(std::move(method)) {
   if (!model.finalized()) throw Error(method_ + ": the model graph is not finalized");
   if (model.outputs().size() != 1)
     throw ValueError(method_ + ": the model must have exactly one output, it has " +
@@ -84,7 +84,7 @@ ModelRunner::ModelRunner(const Graph& model, const Tensor& x, const AttributionO
 std::vector<Tensor> ModelRunner::gather_extras(const std::vector<int64_t>& example_of_row) const {
   std::vector<Tensor> out;
   const int64_t m = static_cast<int64_t>(example_of_row.size());
-  for (const Tensor& e : options_.extra_inputs) {
+  for (const Tensor& e : extra_inputs_) {
     const int64_t per = e.numel() / e.dim(0);
     Shape s = e.shape();
     s[0] = m;
@@ -143,7 +143,7 @@ void ModelRunner::run(int64_t rows, const MakeRow& make, const TakeRows& take, b
 Attribution ModelRunner::finish(Tensor attributions, Tensor delta) const {
   Attribution a;
   a.targets = targets_;
-  if (options_.grouping) a.group_scores = group_sums(attributions, *options_.grouping);
+  if (grouping_) a.group_scores = group_sums(attributions, *grouping_);
   a.attributions = std::move(attributions);
   a.delta = std::move(delta);
   return a;

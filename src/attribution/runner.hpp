@@ -52,9 +52,13 @@ class ModelRunner {
   const Graph& graph() const { return model_; }
 
  private:
+  // Copies, not references: a runner built from a temporary input or
+  // options object must not dangle. The model and the grouping (a pointer
+  // in the options) belong to the caller for the duration of the call.
   const Graph& model_;
-  const Tensor& x_;
-  const AttributionOptions& options_;
+  Tensor x_;
+  std::vector<Tensor> extra_inputs_;
+  const Grouping* grouping_ = nullptr;
   std::string method_;
   int64_t batch_ = 0;
   Shape example_;

@@ -3,6 +3,7 @@
 // completeness, quadrature facts, determinism, batching and errors.
 #include <cmath>
 
+#include "../../src/attribution/runner.hpp"
 #include "models.hpp"
 #include "trim/attribution/deeplift.hpp"
 #include "trim/attribution/gradients.hpp"
@@ -339,4 +340,24 @@ TEST_CASE("every method that takes a baseline refuses NaN and infinity, naming i
     REQUIRE_THROWS_WITH(gradient_shap(g, x, batch), Catch::Contains("gradient_shap: the baselines contains NaN"));
     REQUIRE_THROWS_WITH(deeplift_shap(g, x, batch), Catch::Contains("NaN or infinity"));
   }
+}
+
+TEST_CASE("the model runner owns its input and options: temporaries do not dangle", "[attribution][runner]") {
+  // Under the sanitizer build a runner keeping references to the temporaries
+  // below reads freed stack memory here.
+  const Graph g = test::linear_model();
+  const Tensor x = randn({2, 6}, 5);
+  detail::ModelRunner run(g, Tensor(x), AttributionOptions{}, "runner");
+  Tensor overwrite = randn({64, 64}, 6);  // reuses the temporaries' storage in a plain build
+  REQUIRE(overwrite.numel() == 64 * 64);
+  const Tensor y = run.outputs(run.x(), {0, 1});
+  const Tensor& w = g.parameter("fc.weight").value;
+  const Tensor& b = g.parameter("fc.bias").value;
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t t = 0; t < 3; ++t) {
+      double ref = b[t];
+      for (int64_t i = 0; i < 6; ++i) ref += double(w[t * 6 + i]) * x[n * 6 + i];
+      REQUIRE(y[n * 3 + t] == Approx(ref).margin(1e-5));
+    }
+  REQUIRE(run.n_targets() == 3);
 }
