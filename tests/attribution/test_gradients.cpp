@@ -2,6 +2,7 @@
 // gradient SHAP: exact answers on a linear model, finite differences,
 // completeness, quadrature facts, determinism, batching and errors.
 #include <cmath>
+#include <type_traits>
 
 #include "../../src/attribution/runner.hpp"
 #include "models.hpp"
@@ -361,3 +362,7 @@ TEST_CASE("the model runner owns its input and options: temporaries do not dangl
     }
   REQUIRE(run.n_targets() == 3);
 }
+
+// A count or seed passed where targets are expected must not compile.
+static_assert(!std::is_convertible<int64_t, Targets>::value, "Targets from an integer is explicit");
+static_assert(std::is_constructible<Targets, int64_t>::value, "Targets(k) names one output");

@@ -30,7 +30,9 @@ struct Targets {
   bool all = false;
 
   Targets() : all(true) {}  ///< every output
-  Targets(int64_t index) : indices{index} {}  // NOLINT: a single index reads naturally
+  /// One output. Explicit so an integer never turns into a target list by
+  /// accident (a count, a seed or a batch size passed in the wrong place).
+  explicit Targets(int64_t index) : indices{index} {}
   Targets(std::vector<int64_t> list) : indices(std::move(list)) {}
   static Targets every() { return Targets(); }
   /// The concrete list for a model with `n_outputs` outputs per example;
