@@ -182,6 +182,14 @@ bool ArrayWriter::is_finished(Rows r) const {
   return false;
 }
 
+void ArrayWriter::read_back(int64_t first, int64_t count, float* out) {
+  if (committed_) throw ValueError("array '" + spec_ + "': read_back after commit() (open the result instead)");
+  if (!is_finished({first, count}))
+    throw ValueError("array '" + spec_ + "': rows [" + std::to_string(first) + ", " + std::to_string(first + count) +
+                     ") are not all written yet");
+  if (count > 0) do_read_back(first, count, out);
+}
+
 bool ArrayWriter::complete() const { return is_finished({0, rows()}); }
 
 void ArrayWriter::commit() {

@@ -240,6 +240,13 @@ class Hdf5Writer final : public ArrayWriter {
     if (options_.sync && H5Fflush(file_.get(), H5F_SCOPE_LOCAL) < 0) fail(work_file_, "flushing failed");
   }
 
+  void do_read_back(int64_t first, int64_t count, float* out) override {
+    Hid fs = select_rows(ds_.get(), shape(), first, count, work_file_);
+    Hid ms = memory_space(shape(), count, work_file_);
+    if (H5Dread(ds_.get(), H5T_NATIVE_FLOAT, ms.get(), fs.get(), H5P_DEFAULT, out) < 0)
+      fail(work_file_, "reading back rows of '" + partial_path_ + "' failed");
+  }
+
   void do_commit() override {
     H5Adelete(ds_.get(), kFinished);
     H5Adelete(ds_.get(), kFingerprint);

@@ -181,6 +181,20 @@ class NpyWriter final : public ArrayWriter {
     if (options_.sync) ::fdatasync(progress_fd_);
   }
 
+  void do_read_back(int64_t first, int64_t count, float* out) override {
+    char* p = reinterpret_cast<char*>(out);
+    size_t left = static_cast<size_t>(count * row_size()) * 4;
+    off_t at = static_cast<off_t>(header_.size() + static_cast<uint64_t>(first * row_size()) * 4);
+    while (left > 0) {
+      const ssize_t r = ::pread(fd_, p, left, at);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) throw IoError("npy '" + partial_ + "': reading back failed (" + errno_text() + ")");
+      p += r;
+      at += r;
+      left -= static_cast<size_t>(r);
+    }
+  }
+
   void do_commit() override {
     if (::fsync(fd_) != 0) throw IoError("npy '" + partial_ + "': flushing to disk failed (" + errno_text() + ")");
     close_files();

@@ -156,6 +156,10 @@ TEST_CASE("npy writer: a resumed run equals an uninterrupted one", "[array][npy]
   REQUIRE(w->finished() == std::vector<Rows>{{0, 6}, {9, 3}});
   REQUIRE(w->is_finished({3, 3}));
   REQUIRE_FALSE(w->is_finished({5, 2}));
+  std::vector<float> back(15);
+  w->read_back(9, 3, back.data());
+  REQUIRE(std::equal(back.begin(), back.end(), x.data() + 45));
+  REQUIRE_THROWS_AS(w->read_back(5, 2, back.data()), ValueError);
   for (int64_t first = 0; first < 12; first += 3)
     if (!w->is_finished({first, 3})) w->write(first, 3, x.data() + first * 5);
   w->commit();
@@ -293,6 +297,9 @@ TEST_CASE("HDF5 writer: settings as attributes, next to existing data, resumable
   {
     auto w = create_array(spec, {9, 2, 3}, o);
     REQUIRE(w->finished() == std::vector<Rows>{{0, 4}, {6, 3}});
+    std::vector<float> back(18);
+    w->read_back(6, 3, back.data());
+    REQUIRE(std::equal(back.begin(), back.end(), x.data() + 36));
     w->write(4, 2, x.data() + 24);
     w->commit();
   }

@@ -148,6 +148,10 @@ class ArrayWriter {
   /// True when every row is on disk.
   bool complete() const;
 
+  /// Reads finished rows back from the partial file (a resumed run feeds
+  /// them to its summary); ValueError for rows not finished yet.
+  void read_back(int64_t first, int64_t count, float* out);
+
   /// Flushes, moves the result to its final name (replacing an older one)
   /// and removes the progress record. IoError when rows are missing.
   void commit();
@@ -159,6 +163,7 @@ class ArrayWriter {
   /// Makes the rows just written durable and records `r` as finished.
   virtual void do_record(Rows r, const std::vector<Rows>& finished) = 0;
   virtual void do_commit() = 0;
+  virtual void do_read_back(int64_t first, int64_t count, float* out) = 0;
   /// Called by subclasses after reopening a partial file.
   void set_finished(std::vector<Rows> rows);
 
