@@ -160,7 +160,13 @@ bool DistributedWriter::is_finished(dataset::Rows r) const {
 }
 
 void DistributedWriter::commit() {
-  guarded(comm_, [&] { part_writer_->commit(); });
+  try {
+    guarded(comm_, [&] { part_writer_->commit(); });
+  } catch (...) {
+    // Another rank's part is incomplete: no output, and no finished part left behind.
+    if (part_writer_ && part_writer_->committed() && !options_.keep_partial) std::remove(part_.c_str());
+    throw;
+  }
   std::vector<int64_t> mine = {slice_.first, slice_.count}, all(2 * static_cast<size_t>(size_));
   MPI_Allgather(mine.data(), 2, MPI_INT64_T, all.data(), 2, MPI_INT64_T, comm_);
   guarded(comm_, [&] {
