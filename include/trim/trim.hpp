@@ -32,6 +32,8 @@
 #include "trim/graph/ops/pool.hpp"
 #include "trim/graph/ops/softmax.hpp"
 #include "trim/graph/ops/structural.hpp"
+#include "trim/dataset/array.hpp"
+#include "trim/dataset/summary.hpp"
 #include "trim/io/json.hpp"
 #include "trim/io/npy.hpp"
 #include "trim/io/onnx.hpp"
