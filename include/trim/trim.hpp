@@ -5,6 +5,7 @@
 #include "trim/attribution/cd.hpp"
 #include "trim/attribution/common.hpp"
 #include "trim/attribution/deeplift.hpp"
+#include "trim/attribution/evaluate.hpp"
 #include "trim/attribution/gradients.hpp"
 #include "trim/attribution/metrics.hpp"
 #include "trim/attribution/perturbation.hpp"

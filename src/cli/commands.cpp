@@ -5,7 +5,7 @@ namespace trim::cli {
 const std::vector<Command>& all_commands() {
   static const std::vector<Command> commands = {info_command(),      predict_command(), transform_command(),
                                                 inverse_command(),   attribute_command(), sweep_command(),
-                                                nmf_command()};
+                                                nmf_command(),       evaluate_command(), compare_methods_command()};
   return commands;
 }
 

@@ -21,6 +21,8 @@ Command inverse_command();    // commands_transform.cpp
 Command attribute_command();  // commands_attribute.cpp
 Command sweep_command();      // commands_sweep.cpp
 Command nmf_command();        // commands_nmf.cpp
+Command evaluate_command();         // commands_evaluate.cpp
+Command compare_methods_command();  // commands_evaluate.cpp
 
 /// Every command, in the order `trim --help` lists them.
 const std::vector<Command>& all_commands();
