@@ -67,7 +67,10 @@ Grouping mask_groups(const std::string& path, const Transform& t) {
 }  // namespace
 
 Model load_model(const std::string& path) {
-  Model m{path, io::load_onnx(path), {}, {}, 0};
+  std::vector<io::OnnxTokenInput> tokens;
+  io::OnnxImportOptions options;
+  options.token_inputs = &tokens;
+  Model m{path, io::load_onnx(path, options), {}, {}, 0, std::move(tokens)};
   const Graph& g = m.graph;
   if (g.inputs().size() != 1 || g.outputs().size() != 1)
     throw ValueError("model '" + path + "' has " + std::to_string(g.inputs().size()) + " inputs and " +

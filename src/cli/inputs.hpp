@@ -13,6 +13,7 @@
 #include "trim/attribution/trim_model.hpp"
 #include "trim/core/tensor.hpp"
 #include "trim/graph/graph.hpp"
+#include "trim/io/onnx.hpp"
 #include "trim/transforms/grouping.hpp"
 #include "trim/transforms/transform.hpp"
 
@@ -25,6 +26,8 @@ struct Model {
   Shape example_shape;  ///< one input example, without the batch axis
   Shape output_shape;   ///< one output, without the batch axis
   int64_t n_outputs = 0;  ///< output values per example (targets index them)
+  /// Token-id inputs explained in the space of their embedding (see io::OnnxTokenInput).
+  std::vector<io::OnnxTokenInput> tokens;
 };
 
 Model load_model(const std::string& path);
