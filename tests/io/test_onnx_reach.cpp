@@ -143,3 +143,25 @@ TEST_CASE("onnx reach: class token, masks, ScatterND and a zero state of [N, ...
     if (!g.node(id).is_input && g.node(id).op->type() == "batch_constant") ++batch_constants;
   CHECK(batch_constants == 2);  // the expanded class token and the zero state
 }
+
+TEST_CASE("onnx reach: ConvTranspose, Resize and 3-D ops survive load -> save -> load", "[io][onnx][reach][export]") {
+  for (const char* name : {"unet_op17", "cnn3d_op13", "convt1d_op17"}) {
+    const Graph a = io::load_onnx(model_path(name));
+    const std::string kernel_name = std::string(name).substr(0, std::string(name).find('_'));
+    const test::Fixture f("reach/" + kernel_name + ".txt");
+    for (int opset : {11, 17}) {
+      INFO(name << " written at opset " << opset);
+      const Graph b = io::load_onnx_bytes(io::save_onnx_bytes(a, opset), std::string(name) + " re-exported");
+      REQUIRE(b.evaluate(f["x3"]).to_vector() == a.evaluate(f["x3"]).to_vector());
+    }
+  }
+}
+
+TEST_CASE("onnx reach: Mod, Equal, Not, Where and Expand fold; expanding data is refused", "[io][onnx][reach][fold]") {
+  const test::Fixture f("reach/folds.txt");
+  const Graph g = io::load_onnx(model_path("folds"));
+  require_close(g.evaluate(f["x"]), f["y"], 1e-6, 1e-3, "folded model");
+  CHECK_THROWS_WITH(io::load_onnx(model_path("errors_expand")),
+                    Catch::Contains("errors_expand.onnx") && Catch::Contains("(Expand)") &&
+                        Catch::Contains("only an Expand that keeps the data's shape"));
+}

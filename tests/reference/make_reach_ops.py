@@ -15,6 +15,7 @@ import io
 import os
 
 import numpy as np
+import onnx
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -363,6 +364,45 @@ def make_fold_model(seed):
     save("clsmask", t, "ClsMask (opset 13 without constant folding, 17 with): x1/x3, y, u, dx")
 
 
+def make_handmade_folds():
+    """data/reach/folds.onnx (opset 13, built with onnx.helper for what torch
+    folds itself): Mod of integers (fmod=0, the divisor's sign) and floats
+    (fmod=1), Equal, Not, Where(mask, data, constant), Expand of data to its
+    own shape (Shape of the input), Equal of the batch size with -1.
+    Reference y = where(not(mod(a, 3) == 1), x, fmod(fa, 3)) in NumPy.
+    errors_expand.onnx expands data to a larger shape (refused)."""
+    from onnx import TensorProto, helper, numpy_helper
+    a = np.array([-5, 3, 7, -2], dtype=np.int64)
+    fa = np.array([-5.5, 3, 7, -2], dtype=np.float32)
+    inits = [numpy_helper.from_array(a, "a"), numpy_helper.from_array(np.array([3], np.int64), "three"),
+             numpy_helper.from_array(np.array([1], np.int64), "one"), numpy_helper.from_array(fa, "fa"),
+             numpy_helper.from_array(np.array([3], np.float32), "fthree"),
+             numpy_helper.from_array(np.array([-1, -1], np.int64), "minus_ones")]
+    nodes = [helper.make_node("Mod", ["a", "three"], ["m"], fmod=0),
+             helper.make_node("Equal", ["m", "one"], ["eq"]),
+             helper.make_node("Not", ["eq"], ["ne"]),
+             helper.make_node("Mod", ["fa", "fthree"], ["fm"], fmod=1),
+             helper.make_node("Where", ["ne", "x", "fm"], ["w"]),
+             helper.make_node("Shape", ["x"], ["sx"]),
+             helper.make_node("Equal", ["sx", "minus_ones"], ["is_neg"]),
+             helper.make_node("Where", ["is_neg", "minus_ones", "sx"], ["target"]),
+             helper.make_node("Expand", ["w", "target"], ["y"])]
+    x_info = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])
+    y_info = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])
+    model = helper.make_model(helper.make_graph(nodes, "folds", [x_info], [y_info], inits),
+                              opset_imports=[helper.make_opsetid("", 13)])
+    onnx.save(model, os.path.join(out, "folds.onnx"))
+    x = np.random.default_rng(5).standard_normal((3, 4)).astype(np.float32)
+    ne = ~(np.mod(a, 3) == 1)
+    y = np.where(ne, x, np.fmod(fa, 3).astype(np.float32))
+    save("folds", {"x": x, "y": y}, "folds.onnx: y = where(not(mod(a, 3) == 1), x, fmod(fa, 3))")
+    big = helper.make_node("Expand", ["x", "bigshape"], ["y"])
+    model = helper.make_model(helper.make_graph(
+        [big], "errors_expand", [x_info], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2, 4])],
+        [numpy_helper.from_array(np.array([1, 2, 4], np.int64), "bigshape")]), opset_imports=[helper.make_opsetid("", 13)])
+    onnx.save(model, os.path.join(out, "errors_expand.onnx"))
+
+
 if __name__ == "__main__":
     for i, (name, spec) in enumerate(CONVT.items()):
         make_convt(name, spec, 300 + 2 * i)
@@ -376,3 +416,4 @@ if __name__ == "__main__":
         make_model(name, 700 + i)
     make_token_model(710)
     make_fold_model(720)
+    make_handmade_folds()
