@@ -1,5 +1,6 @@
 #include "trim/graph/ops/conv_transpose.hpp"
 
+#include "channel_bias.hpp"
 #include "trim/core/error.hpp"
 #include "trim/graph/nn.hpp"
 
@@ -15,9 +16,7 @@ ConvTranspose::ConvTranspose(int spatial, const kernels::ConvTransposeConfig& co
 Shape ConvTranspose::infer_shape(const std::vector<Shape>& in, const std::vector<Shape>& params,
                                  const std::string& where) const {
   const Shape y = kernels::conv_transpose_output_shape(in.at(0), params.at(0), spatial_, config_, where);
-  if (bias_ && (params.size() < 2 || params[1] != Shape{y[1]}))
-    throw ShapeError(where + ": bias " + (params.size() < 2 ? std::string("missing") : params[1].str()) +
-                     ", expected [" + std::to_string(y[1]) + "]");
+  detail::check_channel_bias(bias_, params, y[1], where);
   return y;
 }
 
@@ -30,14 +29,7 @@ void ConvTranspose::forward_unbiased(const OpArgs& a, Tensor& y) const {
 }
 
 void ConvTranspose::add_bias(const OpArgs& a, Tensor& y, float scale) const {
-  if (!bias_ || y.numel() == 0) return;
-  const Tensor& b = a.param(1);
-  const int64_t cout = b.numel(), plane = y.numel() / (y.dim(0) * cout);
-  float* yd = y.data();
-  for (int64_t r = 0; r < y.dim(0) * cout; ++r) {
-    const float v = scale * b[r % cout];
-    for (int64_t i = 0; i < plane; ++i) yd[r * plane + i] += v;
-  }
+  if (bias_) detail::add_channel_bias(a.param(1), y, scale);
 }
 
 void ConvTranspose::backward(const OpArgs& a, const Tensor&, const Tensor& dy, const OpGrads& g) const {

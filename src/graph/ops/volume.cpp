@@ -1,5 +1,6 @@
 #include "trim/graph/ops/volume.hpp"
 
+#include "channel_bias.hpp"
 #include "trim/core/error.hpp"
 #include "trim/graph/nn.hpp"
 
@@ -14,9 +15,7 @@ Conv3d::Conv3d(const kernels::Conv3dConfig& config, bool bias) : config_(config)
 Shape Conv3d::infer_shape(const std::vector<Shape>& in, const std::vector<Shape>& params,
                           const std::string& where) const {
   const Shape y = kernels::conv3d_output_shape(in.at(0), params.at(0), config_, where);
-  if (bias_ && (params.size() < 2 || params[1] != Shape{y[1]}))
-    throw ShapeError(where + ": bias " + (params.size() < 2 ? std::string("missing") : params[1].str()) +
-                     ", expected [" + std::to_string(y[1]) + "]");
+  detail::check_channel_bias(bias_, params, y[1], where);
   return y;
 }
 
@@ -29,14 +28,7 @@ void Conv3d::forward_unbiased(const OpArgs& a, Tensor& y) const {
 }
 
 void Conv3d::add_bias(const OpArgs& a, Tensor& y, float scale) const {
-  if (!bias_ || y.numel() == 0) return;
-  const Tensor& b = a.param(1);
-  const int64_t cout = b.numel(), plane = y.numel() / (y.dim(0) * cout);
-  float* yd = y.data();
-  for (int64_t r = 0; r < y.dim(0) * cout; ++r) {
-    const float v = scale * b[r % cout];
-    for (int64_t i = 0; i < plane; ++i) yd[r * plane + i] += v;
-  }
+  if (bias_) detail::add_channel_bias(a.param(1), y, scale);
 }
 
 void Conv3d::backward(const OpArgs& a, const Tensor&, const Tensor& dy, const OpGrads& g) const {
