@@ -165,3 +165,15 @@ TEST_CASE("onnx reach: Mod, Equal, Not, Where and Expand fold; expanding data is
                     Catch::Contains("errors_expand.onnx") && Catch::Contains("(Expand)") &&
                         Catch::Contains("only an Expand that keeps the data's shape"));
 }
+
+TEST_CASE("onnx reach: ConvTranspose with output_shape and auto_pad (forms torch does not write)", "[io][onnx][reach]") {
+  const test::Fixture f("reach/convt_attrs.txt");
+  const Graph g = io::load_onnx(model_path("convt_attrs"));
+  Workspace ws;
+  forward(g, ws, {f["x"], f["x1"]});
+  const std::vector<Tensor> y = outputs(g, ws);
+  REQUIRE(y.size() == 3);
+  require_close(y[0], f["y1"], 1e-5, 1e-3, "output_shape smaller than the full output");
+  require_close(y[1], f["y2"], 1e-5, 1e-3, "output_shape larger: output padding");
+  require_close(y[2], f["y3"], 1e-5, 1e-3, "1-D, SAME_UPPER");
+}

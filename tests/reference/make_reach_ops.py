@@ -403,6 +403,40 @@ def make_handmade_folds():
     onnx.save(model, os.path.join(out, "errors_expand.onnx"))
 
 
+def make_handmade_convt():
+    """data/reach/convt_attrs.onnx (opset 13, onnx.helper): ConvTranspose forms
+    torch does not write. y1: output_shape smaller than the full output (pads
+    from the ONNX rule: the extra start pad goes first unless SAME_UPPER),
+    y2: output_shape one larger (becomes output padding), y3: 1-D with
+    auto_pad SAME_UPPER (output = input · stride). References from
+    F.conv_transpose1d/2d, cropped, in float64."""
+    from onnx import TensorProto, helper, numpy_helper
+    g = torch.Generator().manual_seed(900)
+    x = torch.randn(2, 2, 4, 5, generator=g)
+    w = torch.randn(2, 3, 3, 3, generator=g) * 0.3
+    b = torch.randn(3, generator=g)
+    x1 = torch.randn(2, 2, 7, generator=g)
+    w1 = torch.randn(2, 2, 4, generator=g) * 0.3
+    full = F.conv_transpose2d(x.double(), w.double(), b.double(), stride=2)            # [2, 3, 9, 11]
+    y1 = full[:, :, 1:9, 1:11]                     # output_shape [8, 10]: total pad 1, start 1, end 0
+    y2 = F.conv_transpose2d(x.double(), w.double(), b.double(), stride=2, output_padding=1)  # [10, 12]
+    full1 = F.conv_transpose1d(x1.double(), w1.double(), None, stride=2)             # length 16
+    y3 = full1[:, :, 1:15]                        # SAME_UPPER, output 14: total 2, pads 1 / 1
+    inits = [numpy_helper.from_array(w.numpy(), "w"), numpy_helper.from_array(b.numpy(), "b"),
+             numpy_helper.from_array(w1.numpy(), "w1")]
+    nodes = [helper.make_node("ConvTranspose", ["x", "w", "b"], ["y1"], strides=[2, 2], output_shape=[8, 10]),
+             helper.make_node("ConvTranspose", ["x", "w", "b"], ["y2"], strides=[2, 2], output_shape=[2, 3, 10, 12]),
+             helper.make_node("ConvTranspose", ["x1", "w1"], ["y3"], strides=[2], auto_pad="SAME_UPPER")]
+    ins = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2, 4, 5]),
+           helper.make_tensor_value_info("x1", TensorProto.FLOAT, ["N", 2, 7])]
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ("y1", "y2", "y3")]
+    model = helper.make_model(helper.make_graph(nodes, "convt_attrs", ins, outs, inits),
+                              opset_imports=[helper.make_opsetid("", 13)])
+    onnx.save(model, os.path.join(out, "convt_attrs.onnx"))
+    save("convt_attrs", {"x": x, "x1": x1, "y1": y1, "y2": y2, "y3": y3},
+         "convt_attrs.onnx: ConvTranspose with output_shape (smaller, larger) and auto_pad SAME_UPPER")
+
+
 if __name__ == "__main__":
     for i, (name, spec) in enumerate(CONVT.items()):
         make_convt(name, spec, 300 + 2 * i)
@@ -417,3 +451,4 @@ if __name__ == "__main__":
     make_token_model(710)
     make_fold_model(720)
     make_handmade_folds()
+    make_handmade_convt()
