@@ -231,7 +231,9 @@ Shape resize_output_shape(const Shape& x, const ResizeConfig& c, const std::stri
       if (!(s > 0.0) || !std::isfinite(s) || s * static_cast<double>(in) > 1e9)
         throw ValueError(where + ": scale " + std::to_string(s) + " along spatial axis " + std::to_string(k) +
                          ", expected a positive finite value");
-      o = static_cast<int64_t>(std::floor(static_cast<double>(in) * s));
+      // In float, as ONNX Runtime does: the float32 scale 1.4 times 5 gives 7 (PyTorch, with the
+      // double 1.4, too), where double arithmetic on the float32 value gives 6.99999988.
+      o = static_cast<int64_t>(std::floor(static_cast<float>(in) * static_cast<float>(s)));
     }
     if (o < 1 || o > (int64_t{1} << 31))
       throw ShapeError(where + ": output length " + std::to_string(o) + " along spatial axis " + std::to_string(k) +

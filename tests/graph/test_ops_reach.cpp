@@ -98,9 +98,12 @@ TEST_CASE("conv_transpose rejects bad configurations with the layer's name", "[o
   CHECK(g.parameter("up2.weight").value.shape() == Shape{4, 6, 3, 3});
 }
 
-TEST_CASE("resize matches torch's F.interpolate and passes the checks", "[ops][resize]") {
+TEST_CASE("resize matches torch's F.interpolate and ONNX's reference, and passes the checks", "[ops][resize]") {
+  // torch's modes, then the ONNX backend's NumPy reference for the ones torch does not write.
   for (const char* name : {"nearest2x", "nearest_size", "nearest_down", "bilinear2x", "bilinear_ac", "bilinear_odd",
-                           "bicubic", "bicubic_ac", "linear1d", "nearest1d", "trilinear"}) {
+                           "bicubic", "bicubic_ac", "linear1d", "nearest1d", "trilinear", "onnx_nearest_rpc_half",
+                           "onnx_nearest_ceil_asym", "onnx_nearest_rpf_pyhalf", "onnx_nearest_floor_half",
+                           "onnx_linear_pyhalf_len1", "onnx_linear_ac_down", "onnx_cubic_a05_asym"}) {
     SECTION(name) {
       const test::Fixture f(std::string("reach/resize_") + name + ".txt");
       const Tensor& c = f["config"];
@@ -109,6 +112,7 @@ TEST_CASE("resize matches torch's F.interpolate and passes the checks", "[ops][r
       rc.mode = static_cast<kernels::ResizeMode>(cfg(c, 0));
       rc.coordinates = static_cast<kernels::ResizeCoordinates>(cfg(c, 1));
       rc.nearest = static_cast<kernels::ResizeNearest>(cfg(c, 2));
+      if (f.has("cubic_a")) rc.cubic_a = f["cubic_a"][0];
       for (int k = 0; k < sd; ++k) {
         rc.scales.push_back(c[3 + k]);
         rc.sizes.push_back(cfg(c, 3 + sd + k));

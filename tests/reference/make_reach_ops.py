@@ -437,6 +437,58 @@ def make_handmade_convt():
          "convt_attrs.onnx: ConvTranspose with output_shape (smaller, larger) and auto_pad SAME_UPPER")
 
 
+# Resize modes torch does not export, against the ONNX backend's reference
+# implementation (onnx.backend.test.case.node.resize.interpolate_nd, NumPy):
+# name: (x shape, mode, coordinates, nearest mode, cubic a, scales or None, sizes or None)
+CT = {"half_pixel": 0, "pytorch_half_pixel": 1, "align_corners": 2, "asymmetric": 3, "tf_half_pixel_for_nn": 4}
+NM = {"round_prefer_floor": 0, "round_prefer_ceil": 1, "floor": 2, "ceil": 3}
+ONNX_RESIZE = {
+    "nearest_rpc_half": ((1, 2, 4, 5), "nearest", "half_pixel", "round_prefer_ceil", -0.75, [1.5, 1.5], None),
+    "nearest_ceil_asym": ((1, 2, 5, 4), "nearest", "asymmetric", "ceil", -0.75, None, [7, 6]),
+    "nearest_rpf_pyhalf": ((1, 2, 6, 5), "nearest", "pytorch_half_pixel", "round_prefer_floor", -0.75, [0.6, 0.8], None),
+    "nearest_floor_half": ((1, 1, 4, 5), "nearest", "half_pixel", "floor", -0.75, [1.75, 1.4], None),
+    "linear_pyhalf_len1": ((2, 2, 4, 5), "linear", "pytorch_half_pixel", "floor", -0.75, None, [1, 7]),
+    "linear_ac_down": ((1, 2, 7, 6), "linear", "align_corners", "floor", -0.75, None, [4, 3]),
+    "cubic_a05_asym": ((1, 2, 4, 4), "cubic", "asymmetric", "floor", -0.5, [2.0, 1.5], None),
+}
+
+
+def make_onnx_resize(name, spec, seed):
+    from onnx.backend.test.case.node.resize import cubic_coeffs, interpolate_nd, linear_coeffs, nearest_coeffs
+    shape, mode, ct, nm, a, scales, sizes = spec
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(np.float32)
+    if mode == "nearest":
+        coeffs = lambda r: nearest_coeffs(r, mode=nm)
+    elif mode == "linear":
+        coeffs = linear_coeffs
+    else:
+        coeffs = lambda r: cubic_coeffs(r, A=a)
+    kw = dict(coordinate_transformation_mode=ct)
+    if scales is not None:
+        kw["scale_factors"] = [1.0, 1.0] + scales
+    else:
+        kw["output_size"] = list(shape[:2]) + sizes
+    f = lambda v: interpolate_nd(v, coeffs, **kw)
+    y = f(x.astype(np.float64))
+    # The map is linear: its matrix from unit inputs gives dx = Aᵀ u exactly.
+    cols = []
+    for k in range(x.size):
+        e = np.zeros(x.size)
+        e[k] = 1.0
+        cols.append(f(e.reshape(shape)).reshape(-1))
+    A = np.stack(cols, 1)
+    u = rng.standard_normal(y.shape)
+    dx = (A.T @ u.reshape(-1)).reshape(shape)
+    sd = len(shape) - 2
+    cfg = [{"nearest": 0, "linear": 1, "cubic": 2}[mode], CT[ct], NM[nm]]
+    cfg += (scales if scales is not None else [0] * sd) + (sizes if sizes is not None else [0] * sd)
+    save("resize_onnx_" + name, {"config": np.array(cfg, np.float32), "cubic_a": np.array([a], np.float32), "x": x,
+                                 "y": y, "u": u, "dx": dx},
+         "ONNX reference interpolate_nd: %s, %s, %s, a=%g, scales %s, sizes %s; config = [mode, coordinates, nearest, "
+         "scales(sd), sizes(sd)]" % (mode, ct, nm, a, scales, sizes))
+
+
 if __name__ == "__main__":
     for i, (name, spec) in enumerate(CONVT.items()):
         make_convt(name, spec, 300 + 2 * i)
@@ -452,3 +504,5 @@ if __name__ == "__main__":
     make_fold_model(720)
     make_handmade_folds()
     make_handmade_convt()
+    for i, (name, spec) in enumerate(ONNX_RESIZE.items()):
+        make_onnx_resize(name, spec, 800 + i)
