@@ -177,3 +177,11 @@ TEST_CASE("onnx reach: ConvTranspose with output_shape and auto_pad (forms torch
   require_close(y[1], f["y2"], 1e-5, 1e-3, "output_shape larger: output padding");
   require_close(y[2], f["y3"], 1e-5, 1e-3, "1-D, SAME_UPPER");
 }
+
+TEST_CASE("onnx reach: the deprecated Upsample (opset 9) reads as a nearest resize", "[io][onnx][reach]") {
+  const test::Fixture f("reach/upsample9.txt");
+  io::OnnxImportOptions any;
+  any.allow_any_opset = true;
+  const Graph g = io::load_onnx(model_path("upsample9"), any);
+  REQUIRE(g.evaluate(f["x"]).to_vector() == f["y"].to_vector());
+}

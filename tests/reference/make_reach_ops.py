@@ -489,6 +489,22 @@ def make_onnx_resize(name, spec, seed):
          "scales(sd), sizes(sd)]" % (mode, ct, nm, a, scales, sizes))
 
 
+def make_upsample9():
+    """data/reach/upsample9.onnx: the deprecated Upsample of opset 9 (scales as
+    an input, nearest, asymmetric + floor), read with allow_any_opset.
+    Reference: np.repeat along H (2x) and W (3x)."""
+    from onnx import TensorProto, helper, numpy_helper
+    node = helper.make_node("Upsample", ["x", "scales"], ["y"], mode="nearest")
+    model = helper.make_model(helper.make_graph(
+        [node], "upsample9", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2, 3, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2, 6, 6])],
+        [numpy_helper.from_array(np.array([1, 1, 2, 3], np.float32), "scales")]),
+        opset_imports=[helper.make_opsetid("", 9)])
+    onnx.save(model, os.path.join(out, "upsample9.onnx"))
+    x = np.random.default_rng(9).standard_normal((2, 2, 3, 2)).astype(np.float32)
+    save("upsample9", {"x": x, "y": np.repeat(np.repeat(x, 2, axis=2), 3, axis=3)}, "upsample9.onnx: np.repeat reference")
+
+
 if __name__ == "__main__":
     for i, (name, spec) in enumerate(CONVT.items()):
         make_convt(name, spec, 300 + 2 * i)
@@ -506,3 +522,4 @@ if __name__ == "__main__":
     make_handmade_convt()
     for i, (name, spec) in enumerate(ONNX_RESIZE.items()):
         make_onnx_resize(name, spec, 800 + i)
+    make_upsample9()
