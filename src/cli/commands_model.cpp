@@ -56,7 +56,7 @@ void run_predict(const Args& args) {
   Outputs outputs;
   outputs.declare(out, "-o");
   const Model m = load_model(model_path);
-  const Tensor x = as_batch(read_finite_npy(input_path, "input"), m.example_shape, input_path, model_path);
+  const Tensor x = model_input(m, read_finite_npy(input_path, "input"), input_path);
   const Tensor y = m.graph.evaluate(x);
   require_finite(y, "the outputs of model '" + model_path + "'", "the model overflows for this input");
   if (out.empty()) {

@@ -46,6 +46,11 @@ void require_finite(const Tensor& t, const std::string& what,
 /// naming the file and both shapes otherwise.
 Tensor as_batch(const Tensor& x, const Shape& example, const std::string& path, const std::string& model_path);
 
+/// The model's input batch from the array in `path`: as_batch, except that a
+/// token model (Model::tokens) also takes token ids [T...] or [N, T...],
+/// which are embedded first (the space it is explained in).
+Tensor model_input(const Model& m, const Tensor& x, const std::string& path);
+
 /// "[N,4,5]" for the example shape [4,5]: how messages show a batch.
 std::string batch_text(const Shape& example);
 
