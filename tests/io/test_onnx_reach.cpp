@@ -185,3 +185,12 @@ TEST_CASE("onnx reach: the deprecated Upsample (opset 9) reads as a nearest resi
   const Graph g = io::load_onnx(model_path("upsample9"), any);
   REQUIRE(g.evaluate(f["x"]).to_vector() == f["y"].to_vector());
 }
+
+TEST_CASE("onnx reach: bad ConvTranspose, Resize and token inputs are reported with the node", "[io][onnx][reach][errors]") {
+  CHECK_THROWS_WITH(io::load_onnx(model_path("errors_convt_opad")),
+                    Catch::Contains("node 'up' (ConvTranspose)") && Catch::Contains("output_padding"));
+  CHECK_THROWS_WITH(io::load_onnx(model_path("errors_resize_channels")),
+                    Catch::Contains("node 'resize' (Resize)") && Catch::Contains("channel axis"));
+  CHECK_THROWS_WITH(io::load_onnx(model_path("errors_tokens")),
+                    Catch::Contains("input 'ids'") && Catch::Contains("(Cast)") && Catch::Contains("embedding"));
+}

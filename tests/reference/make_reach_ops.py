@@ -505,6 +505,30 @@ def make_upsample9():
     save("upsample9", {"x": x, "y": np.repeat(np.repeat(x, 2, axis=2), 3, axis=3)}, "upsample9.onnx: np.repeat reference")
 
 
+def make_error_models():
+    """Invalid models for the error tests: errors_convt_opad.onnx
+    (output_padding not smaller than the stride), errors_resize_channels.onnx
+    (scales that resize the channel axis), errors_tokens.onnx (int64 ids read
+    by something other than an embedding Gather)."""
+    from onnx import TensorProto, helper, numpy_helper
+    x_info = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2, 4, 4])
+    y_info = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    w = numpy_helper.from_array(np.ones((2, 2, 3, 3), np.float32), "w")
+    for name, node, inits in (
+            ("errors_convt_opad", helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="up", strides=[2, 2],
+                                                   output_padding=[2, 0]), [w]),
+            ("errors_resize_channels", helper.make_node("Resize", ["x", "", "scales"], ["y"], name="resize"),
+             [numpy_helper.from_array(np.array([1, 2, 2, 2], np.float32), "scales")])):
+        model = helper.make_model(helper.make_graph([node], name, [x_info], [y_info], inits),
+                                  opset_imports=[helper.make_opsetid("", 13)])
+        onnx.save(model, os.path.join(out, name + ".onnx"))
+    ids = helper.make_tensor_value_info("ids", TensorProto.INT64, ["N", 5])
+    model = helper.make_model(helper.make_graph(
+        [helper.make_node("Cast", ["ids"], ["y"], to=TensorProto.FLOAT)], "errors_tokens", [ids], [y_info]),
+        opset_imports=[helper.make_opsetid("", 13)])
+    onnx.save(model, os.path.join(out, "errors_tokens.onnx"))
+
+
 if __name__ == "__main__":
     for i, (name, spec) in enumerate(CONVT.items()):
         make_convt(name, spec, 300 + 2 * i)
@@ -523,3 +547,4 @@ if __name__ == "__main__":
     for i, (name, spec) in enumerate(ONNX_RESIZE.items()):
         make_onnx_resize(name, spec, 800 + i)
     make_upsample9()
+    make_error_models()
