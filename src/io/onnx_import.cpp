@@ -1572,8 +1572,11 @@ void Importer::op_conv_transpose() {
   if (auto_pad == "VALID") std::fill(pads.begin(), pads.end(), 0);
   if (!out_shape.empty()) {  // ONNX: the pads (or extra output padding) that give this output size
     for (size_t k = 0; k < usd; ++k) {
-      const int64_t total = strides[k] * (xs[static_cast<int>(k) + 2] - 1) + opad[k] + (kshape[k] - 1) * dil[k] + 1 -
-                            out_shape[k];
+      int64_t span = 0, reach = 0, total = 0;
+      if (__builtin_mul_overflow(strides[k], xs[static_cast<int>(k) + 2] - 1, &span) ||
+          __builtin_mul_overflow(kshape[k] - 1, dil[k], &reach) || __builtin_add_overflow(span, reach, &total) ||
+          __builtin_add_overflow(total, opad[k] + 1 - out_shape[k], &total))
+        throw ShapeError("strides " + list_str(strides) + " and dilations " + list_str(dil) + " give an absurd output size");
       if (total < 0) {
         opad[k] -= total;
         pads[k] = pads[k + usd] = 0;

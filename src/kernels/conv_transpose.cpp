@@ -61,7 +61,12 @@ Shape conv_transpose_output_shape(const Shape& x, const Shape& w, int spatial, c
   Shape y{x[0], w[1] * c.groups};
   for (int i = 0; i < spatial; ++i) {
     const size_t a = static_cast<size_t>(2 - spatial + i);
-    const int64_t full = (x[2 + i] - 1) * c.stride[a] + c.dilation[a] * (w[2 + i] - 1) + c.output_padding[a] + 1;
+    int64_t span = 0, reach = 0, full = 0;  // checked: sizes from a file may be absurd
+    if (__builtin_mul_overflow(x[2 + i] - 1, c.stride[a], &span) ||
+        __builtin_mul_overflow(c.dilation[a], w[2 + i] - 1, &reach) || __builtin_add_overflow(span, reach, &full) ||
+        __builtin_add_overflow(full, c.output_padding[a] + 1, &full) || full > (int64_t{1} << 40))
+      throw ShapeError(where + ": output length along spatial axis " + str(i) + " is absurdly large (input " + x.str() +
+                       ", weight " + w.str() + ", stride " + pair_str(c.stride, 2) + ")");
     const int64_t o = full - c.pads[a] - c.pads[a + 2];
     if (o < 1)
       throw ShapeError(where + ": pads {" + str(c.pads[0]) + "," + str(c.pads[1]) + "," + str(c.pads[2]) + "," +

@@ -56,7 +56,9 @@ AxisTable make_table(int64_t in, int64_t out, double scale, const ResizeConfig& 
   t.weight.resize(static_cast<size_t>(out * t.taps));
   const auto clamp = [&](int64_t i) { return std::min(std::max<int64_t>(i, 0), in - 1); };
   for (int64_t o = 0; o < out; ++o) {
-    const double x = source_coordinate(o, in, out, scale, c.coordinates);
+    // Clamped far outside the input (a tiny scale from a file): the cast to an index stays defined.
+    const double x = std::min(std::max(source_coordinate(o, in, out, scale, c.coordinates), -4.0),
+                              static_cast<double>(in) + 4.0);
     int64_t* idx = &t.index[static_cast<size_t>(o * t.taps)];
     float* w = &t.weight[static_cast<size_t>(o * t.taps)];
     if (c.mode == ResizeMode::nearest) {
