@@ -3,6 +3,7 @@
 #include "trim/core/error.hpp"
 #include "trim/graph/executor.hpp"
 #include "trim/graph/nn.hpp"
+#include "trim/graph/ops/batch_constant.hpp"
 #include "trim/kernels/resize.hpp"
 #include "trim/kernels/volume.hpp"
 
@@ -127,8 +128,10 @@ Graph every_op() {
   const NodeId vol = nn::avg_pool3d(
       g, nn::max_pool3d(g, nn::relu(g, nn::conv3d(g, nn::reshape(g, up, {1, 2, 4, 4}), 2, {1, 2, 2}, "c3d", c3)), mp), ap);
   const NodeId seq = nn::conv_transpose1d(g, nn::reshape(g, vol, {2, -1}), 1, 3, "up1");
+  const NodeId bias = g.add(std::make_shared<ops::BatchConstant>(), {x},
+                            {g.add_parameter("bc", Tensor({3}, 0.25f), Init::keep(), false)}, "bc");
   g.set_outputs({nn::log_softmax(g, nn::add(g, {logits, nn::linear(g, pooled, 3, "fc3"),
-                                                nn::linear(g, nn::flatten(g, seq), 3, "fc4")})),
+                                                nn::linear(g, nn::flatten(g, seq), 3, "fc4"), bias})),
                  nn::softmax(g, logits)});
   g.finalize();
   return g;

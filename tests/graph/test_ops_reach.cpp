@@ -10,6 +10,7 @@
 #include "trim/core/error.hpp"
 #include "trim/graph/executor.hpp"
 #include "trim/graph/nn.hpp"
+#include "trim/graph/ops/batch_constant.hpp"
 #include "trim/graph/ops/conv_transpose.hpp"
 #include "trim/graph/ops/resize.hpp"
 #include "trim/graph/ops/volume.hpp"
@@ -187,4 +188,23 @@ TEST_CASE("3-D ops reject bad windows with the node's name", "[ops][volume]") {
   CHECK_THROWS_WITH(nn::conv3d(g, x, 3, {1, 1, 1}, "c", cc), Catch::Contains("conv3d 'c'"));
   const NodeId y = nn::conv3d(g, x, 4, {2, 2, 2}, "c2", kernels::Conv3dConfig{});
   CHECK(g.shape(y) == Shape{Shape::free, 4, 2, 2, 2});
+}
+
+TEST_CASE("batch_constant repeats its value over the batch and is pure bias", "[ops][batch_constant]") {
+  Graph g(1);
+  const NodeId x = nn::input(g, "x", {2, 3});
+  const Tensor v = test::randn({4, 2}, 3);
+  const NodeId c = g.add(std::make_shared<ops::BatchConstant>(), {x},
+                         {g.add_parameter("v", v, Init::keep(), false)}, "c");
+  const NodeId y = nn::add(g, c, nn::reshape(g, nn::linear(g, nn::flatten(g, x), 8, "fc"), {4, 2}));
+  g.set_outputs({y});
+  g.finalize();
+  CHECK(g.shape(c) == Shape{Shape::free, 4, 2});
+  const Tensor xs = test::randn({3, 2, 3}, 4);
+  Workspace ws;
+  forward(g, ws, {xs});
+  for (int64_t n = 0; n < 3; ++n)
+    for (int64_t i = 0; i < 8; ++i) REQUIRE(ws.value(c)[n * 8 + i] == v[i]);
+  require_ok(check_gradients(g, {xs}));
+  require_ok(check_kind(g, c, {xs}));
 }
