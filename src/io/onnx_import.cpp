@@ -314,6 +314,11 @@ struct Value {
   /// An initializer not decoded yet: decoded on first use, so that a corrupt
   /// one is reported with the node that reads it.
   const onnx::TensorProto* lazy = nullptr;
+  /// Data whose batch axis a Transpose moved (a sequence-first layout): the
+  /// ONNX value's axis k is axis moved[k] of `node`, which keeps the batch
+  /// first. Empty for ordinary values. Only Transpose (which may put the batch
+  /// back) and Shape read such a value; every other operator refuses it.
+  std::vector<int> moved{};
 };
 
 class Importer {
@@ -397,6 +402,19 @@ class Importer {
   bool has_in(int k) const { return k < nin() && !n_->input(k).empty(); }
   const std::string& in_name(int k) const { return n_->input(k); }
   const Value& in(int k) const {
+    if (!has_in(k))
+      throw IoError("input " + std::to_string(k) + " is missing (the operator needs at least " +
+                    std::to_string(k + 1) + " inputs)");
+    const Value& v = in_any_layout(k);
+    if (!v.moved.empty())
+      throw ShapeError("input '" + n_->input(k) + "' has its batch axis moved to axis " +
+                       std::to_string(std::find(v.moved.begin(), v.moved.end(), 0) - v.moved.begin()) +
+                       " by a Transpose (a sequence-first layout); trim follows such a layout only into a "
+                       "Transpose that puts the batch axis back first");
+    return v;
+  }
+  /// in(k), also when a Transpose moved its batch axis (Value::moved).
+  const Value& in_any_layout(int k) const {
     if (!has_in(k))
       throw IoError("input " + std::to_string(k) + " is missing (the operator needs at least " +
                     std::to_string(k + 1) + " inputs)");
@@ -963,11 +981,14 @@ void Importer::op_constant_of_shape() {
 }
 
 void Importer::op_shape() {
-  const Value& v = in(0);
+  const Value& v = in_any_layout(0);
   std::vector<int64_t> dims;
   if (v.is_node) {
     const Shape& s = shape_of(v.node);
-    for (int k = 0; k < s.rank(); ++k) dims.push_back(s[k] == Shape::free ? kBatch : s[k]);
+    for (int k = 0; k < s.rank(); ++k) {
+      const int a = v.moved.empty() ? k : v.moved[static_cast<size_t>(k)];
+      dims.push_back(s[a] == Shape::free ? kBatch : s[a]);
+    }
   } else {
     dims = v.c.shape;
   }
@@ -1246,7 +1267,7 @@ void Importer::op_flatten() {
 }
 
 void Importer::op_transpose() {
-  const Value& v = in(0);
+  const Value& v = in_any_layout(0);
   const int r = v.is_node ? shape_of(v.node).rank() : v.c.rank();
   std::vector<int64_t> perm = attr_ints("perm");
   if (perm.empty())
@@ -1255,7 +1276,26 @@ void Importer::op_transpose() {
     out_const(const_transpose(v.c, perm));
     return;
   }
-  std::vector<int> p(perm.begin(), perm.end());
+  // Composed with a layout moved earlier: output axis k is stored axis p[k].
+  if (static_cast<int>(perm.size()) != r) throw ValueError("perm " + list_str(perm) + " does not match rank " + std::to_string(r));
+  std::vector<int> p;
+  std::vector<bool> seen(static_cast<size_t>(r), false);
+  for (int64_t a : perm) {
+    if (a < 0 || a >= r || seen[static_cast<size_t>(a)]) throw ValueError("perm " + list_str(perm) + " is not a permutation");
+    seen[static_cast<size_t>(a)] = true;
+    p.push_back(v.moved.empty() ? static_cast<int>(a) : v.moved[static_cast<size_t>(a)]);
+  }
+  if (p[0] != 0) {  // the batch moves (or stays moved): defer until a Transpose puts it back
+    Value moved{true, v.node, {}, nullptr, p};
+    define(0, std::move(moved));
+    return;
+  }
+  bool identity = true;
+  for (int k = 0; k < r; ++k) identity = identity && p[static_cast<size_t>(k)] == k;
+  if (identity && !v.moved.empty()) {  // moved and put back: nothing to do
+    out_node(v.node);
+    return;
+  }
   out_node(add(std::make_shared<ops::Transpose>(p), {v.node}, {}));
 }
 
@@ -1881,6 +1921,10 @@ void Importer::op_pad() {
 //     data ⊙ keep + fill: Kind::Linear, the fill being its bias (masked_fill).
 //   - Expand of data is accepted when it changes nothing (the shape it asks
 //     for is the data's own); anything that broadcasts data is refused.
+//   - A Transpose that moves the batch axis is deferred (Value::moved): the
+//     data stays batch-first and the permutation is remembered; a Transpose
+//     that puts the batch first again becomes one ordinary transpose (or
+//     none), Shape reports N where it sits; any other reader is refused.
 // What is not accepted: conditions that depend on the data, and shape
 // arithmetic that needs the value of N.
 
@@ -2279,6 +2323,9 @@ Graph Importer::run(const onnx::ModelProto& m) {
     auto it = values_.find(o.name());
     if (it == values_.end())
       throw IoError("onnx '" + file_ + "': graph output '" + o.name() + "' is not produced by any node");
+    if (!it->second.moved.empty())
+      throw ShapeError("onnx '" + file_ + "': graph output '" + o.name() +
+                       "' has its batch axis moved by a Transpose; trim needs the batch first in every output");
     if (it->second.is_node) {
       outs.push_back(it->second.node);
     } else {

@@ -194,3 +194,12 @@ TEST_CASE("onnx reach: bad ConvTranspose, Resize and token inputs are reported w
   CHECK_THROWS_WITH(io::load_onnx(model_path("errors_tokens")),
                     Catch::Contains("input 'ids'") && Catch::Contains("(Cast)") && Catch::Contains("embedding"));
 }
+
+TEST_CASE("onnx reach: a Transpose may move the batch axis when another puts it back", "[io][onnx][reach][fold]") {
+  const test::Fixture f("reach/moved_batch.txt");
+  const Graph g = io::load_onnx(model_path("moved_batch"));
+  require_close(g.evaluate(f["x"]), f["y"], 1e-6, 1e-3, "sequence-first detour");
+  CHECK_THROWS_WITH(io::load_onnx(model_path("errors_moved_batch")),
+                    Catch::Contains("node 'act' (Relu)") && Catch::Contains("batch axis moved to axis 1") &&
+                        Catch::Contains("puts the batch axis back"));
+}

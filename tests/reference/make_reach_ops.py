@@ -529,6 +529,40 @@ def make_error_models():
     onnx.save(model, os.path.join(out, "errors_tokens.onnx"))
 
 
+def make_moved_batch():
+    """data/reach/moved_batch.onnx (opset 13, onnx.helper): a Transpose that
+    moves the batch axis ([N,3,4] -> [3,N,4], a sequence-first layout), a
+    Transpose that puts it back with the other axes permuted ([N,4,3]), Relu,
+    and a Reshape to [N, 12] whose batch entry is read with Shape from the
+    moved value (axis 1). Reference in NumPy. errors_moved_batch.onnx applies
+    Relu to the moved value (refused)."""
+    from onnx import TensorProto, helper, numpy_helper
+    x_info = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 4])
+    y_info = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 12])
+    inits = [numpy_helper.from_array(np.array([1], np.int64), "one"),
+             numpy_helper.from_array(np.array([-1], np.int64), "rest"),
+             numpy_helper.from_array(np.array([0], np.int64), "axis0")]
+    nodes = [helper.make_node("Transpose", ["x"], ["seq_first"], perm=[1, 0, 2]),
+             helper.make_node("Transpose", ["seq_first"], ["back"], perm=[1, 2, 0]),
+             helper.make_node("Relu", ["back"], ["r"]),
+             helper.make_node("Shape", ["seq_first"], ["s"]),
+             helper.make_node("Gather", ["s", "one"], ["n"], axis=0),
+             helper.make_node("Concat", ["n", "rest"], ["target"], axis=0),
+             helper.make_node("Reshape", ["r", "target"], ["y"])]
+    model = helper.make_model(helper.make_graph(nodes, "moved_batch", [x_info], [y_info], inits),
+                              opset_imports=[helper.make_opsetid("", 13)])
+    onnx.save(model, os.path.join(out, "moved_batch.onnx"))
+    x = np.random.default_rng(11).standard_normal((3, 3, 4)).astype(np.float32)
+    save("moved_batch", {"x": x, "y": np.maximum(x.transpose(0, 2, 1), 0).reshape(3, 12)},
+         "moved_batch.onnx: relu(x.transpose(0, 2, 1)).reshape(N, 12) via a sequence-first detour")
+    bad = [helper.make_node("Transpose", ["x"], ["seq_first"], perm=[1, 0, 2]),
+           helper.make_node("Relu", ["seq_first"], ["y"], name="act")]
+    model = helper.make_model(helper.make_graph(bad, "errors_moved_batch", [x_info],
+                                                [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]),
+                              opset_imports=[helper.make_opsetid("", 13)])
+    onnx.save(model, os.path.join(out, "errors_moved_batch.onnx"))
+
+
 if __name__ == "__main__":
     for i, (name, spec) in enumerate(CONVT.items()):
         make_convt(name, spec, 300 + 2 * i)
@@ -548,3 +582,4 @@ if __name__ == "__main__":
         make_onnx_resize(name, spec, 800 + i)
     make_upsample9()
     make_error_models()
+    make_moved_batch()
