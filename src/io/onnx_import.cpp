@@ -961,14 +961,23 @@ void Importer::op_constant_of_shape() {
     if (v.numel() != 1) throw ValueError("attribute 'value' must hold one element");
   }
   if (s.has_batch()) {
-    // [N, ...] filled with one value (a zero initial state): a constant per example.
-    if (s.i.empty() || s.i[0] != kBatch || std::count(s.i.begin(), s.i.end(), kBatch) != 1)
-      throw ShapeError("ConstantOfShape of " + s.describe() + ": only a shape [N, ...] with the batch size first "
-                       "and fixed other sizes can be resolved");
+    // Filled with one value (a zero initial state): a constant per example. With N not first
+    // (an LSTM's [layers, N, hidden]) it is stored batch-first with the layout moved (Value::moved).
+    if (std::count(s.i.begin(), s.i.end(), kBatch) != 1)
+      throw ShapeError("ConstantOfShape of " + s.describe() + ": the batch size may appear once, other sizes fixed");
+    const size_t b = static_cast<size_t>(std::find(s.i.begin(), s.i.end(), kBatch) - s.i.begin());
     HostTensor per;
-    per.shape.assign(s.i.begin() + 1, s.i.end());
+    for (size_t k = 0; k < s.i.size(); ++k)
+      if (k != b) per.shape.push_back(s.i[k]);
     per.f.assign(static_cast<size_t>(checked_numel(per.shape, "ConstantOfShape output")), static_cast<float>(v.get(0)));
-    out_node(batch_constant(per, ""));
+    const NodeId id = batch_constant(per, "");
+    if (b == 0) {
+      out_node(id);
+      return;
+    }
+    std::vector<int> moved;
+    for (size_t k = 0; k < s.i.size(); ++k) moved.push_back(k < b ? static_cast<int>(k) + 1 : k == b ? 0 : static_cast<int>(k));
+    define(0, Value{true, id, {}, nullptr, moved});
     return;
   }
   HostTensor out;
@@ -1913,7 +1922,8 @@ void Importer::op_pad() {
 //     constants. N compares unequal to any value ≤ 0 (ONNX's "-1 means keep"
 //     tests) and passes through Where / Expand / ScatterND untouched; any
 //     other arithmetic on N is refused with a message.
-//   - A constant expanded to [N, ...] (Expand, ConstantOfShape) becomes a
+//   - A constant expanded to [N, ...] (Expand, ConstantOfShape; for
+//     ConstantOfShape N may sit anywhere, see Value::moved) becomes a
 //     `batch_constant` node: Kind::Linear with A = 0, i.e. pure bias. It joins
 //     data through Concat / Add like any node, and attribution methods treat
 //     it as a bias (CD: irrelevant).

@@ -203,3 +203,12 @@ TEST_CASE("onnx reach: a Transpose may move the batch axis when another puts it 
                     Catch::Contains("node 'act' (Relu)") && Catch::Contains("batch axis moved to axis 1") &&
                         Catch::Contains("puts the batch axis back"));
 }
+
+TEST_CASE("onnx reach: a state of shape [1, N, H] (ConstantOfShape, N second) joins the data batch-first",
+          "[io][onnx][reach][fold]") {
+  const Graph g = io::load_onnx(model_path("state_second"));
+  const Tensor x = test::randn({4, 1, 3}, 12);
+  Tensor expected = x;
+  for (float& v : expected) v += 0.5f;
+  REQUIRE(g.evaluate(x).to_vector() == expected.to_vector());
+}

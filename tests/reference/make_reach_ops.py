@@ -555,6 +555,20 @@ def make_moved_batch():
     x = np.random.default_rng(11).standard_normal((3, 3, 4)).astype(np.float32)
     save("moved_batch", {"x": x, "y": np.maximum(x.transpose(0, 2, 1), 0).reshape(3, 12)},
          "moved_batch.onnx: relu(x.transpose(0, 2, 1)).reshape(N, 12) via a sequence-first detour")
+    # A state [1, N, 3] filled with 0.5 (ConstantOfShape of a shape with N second, as torch writes an
+    # LSTM's h0), put batch-first by a Transpose and added to x [N, 1, 3].
+    x2_info = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 3])
+    nodes = [helper.make_node("Shape", ["x"], ["s"]),
+             helper.make_node("Gather", ["s", "axis0"], ["n"], axis=0),
+             helper.make_node("Concat", ["one", "n", "three"], ["state_shape"], axis=0),
+             helper.make_node("ConstantOfShape", ["state_shape"], ["h0"],
+                              value=numpy_helper.from_array(np.array([0.5], np.float32))),
+             helper.make_node("Transpose", ["h0"], ["h0_batch_first"], perm=[1, 0, 2]),
+             helper.make_node("Add", ["x", "h0_batch_first"], ["y"])]
+    model = helper.make_model(helper.make_graph(
+        nodes, "state_second", [x2_info], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 1, 3])],
+        inits + [numpy_helper.from_array(np.array([3], np.int64), "three")]), opset_imports=[helper.make_opsetid("", 13)])
+    onnx.save(model, os.path.join(out, "state_second.onnx"))
     bad = [helper.make_node("Transpose", ["x"], ["seq_first"], perm=[1, 0, 2]),
            helper.make_node("Relu", ["seq_first"], ["y"], name="act")]
     model = helper.make_model(helper.make_graph(bad, "errors_moved_batch", [x_info],
