@@ -30,6 +30,10 @@ void run_info(const Args& args) {
   std::printf("model       %s\n", m.path.c_str());
   std::printf("input       '%s' %s: one example is %s\n", g.node(g.inputs()[0]).name.c_str(),
               batch_text(m.example_shape).c_str(), m.example_shape.str().c_str());
+  for (const io::OnnxTokenInput& t : m.tokens)
+    std::printf("tokens      '%s' (token ids) is explained in the space of its embedding '%s' %s: the input above "
+                "is the embedded sequence (group by time steps or spans)\n",
+                t.ids.c_str(), t.embedding.c_str(), t.table.shape().str().c_str());
   std::printf("output      '%s' %s: %lld values per example (targets 0 to %lld)\n",
               g.node(g.outputs()[0]).name.c_str(), batch_text(m.output_shape).c_str(),
               static_cast<long long>(m.n_outputs), static_cast<long long>(m.n_outputs - 1));
@@ -52,7 +56,7 @@ void run_predict(const Args& args) {
   Outputs outputs;
   outputs.declare(out, "-o");
   const Model m = load_model(model_path);
-  const Tensor x = as_batch(read_finite_npy(input_path, "input"), m.example_shape, input_path, model_path);
+  const Tensor x = model_input(m, read_finite_npy(input_path, "input"), input_path);
   const Tensor y = m.graph.evaluate(x);
   require_finite(y, "the outputs of model '" + model_path + "'", "the model overflows for this input");
   if (out.empty()) {

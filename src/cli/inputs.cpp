@@ -67,7 +67,10 @@ Grouping mask_groups(const std::string& path, const Transform& t) {
 }  // namespace
 
 Model load_model(const std::string& path) {
-  Model m{path, io::load_onnx(path), {}, {}, 0};
+  std::vector<io::OnnxTokenInput> tokens;
+  io::OnnxImportOptions options;
+  options.token_inputs = &tokens;
+  Model m{path, io::load_onnx(path, options), {}, {}, 0, std::move(tokens)};
   const Graph& g = m.graph;
   if (g.inputs().size() != 1 || g.outputs().size() != 1)
     throw ValueError("model '" + path + "' has " + std::to_string(g.inputs().size()) + " inputs and " +
@@ -101,6 +104,16 @@ Tensor as_batch(const Tensor& x, const Shape& example, const std::string& path, 
   throw ShapeError("'" + path + "' has shape " + x.shape().str() + ", but model '" + model_path +
                    "' takes examples of shape " + example.str() + " (one example " + example.str() + " or a batch " +
                    batch_text(example) + ")");
+}
+
+Tensor model_input(const Model& m, const Tensor& x, const std::string& path) {
+  if (m.tokens.size() == 1 && m.example_shape.rank() >= 1) {
+    Shape ids;  // the example shape without the embedding width
+    for (int k = 0; k + 1 < m.example_shape.rank(); ++k) ids.push_back(m.example_shape[k]);
+    if (x.shape() == ids) return io::embed_tokens(m.tokens[0], x.reshaped(prepend({1}, ids)));
+    if (x.rank() == ids.rank() + 1 && drop_leading(x.shape(), 1) == ids) return io::embed_tokens(m.tokens[0], x);
+  }
+  return as_batch(x, m.example_shape, path, m.path);
 }
 
 std::string batch_text(const Shape& example) {
@@ -207,7 +220,7 @@ TrimSetup load_trim_setup(const Args& args) {
   const std::string& input_path = args.positional(1);
   const std::string spec = args.required("transform");
   s.model = load_model(model_path);
-  s.x = as_batch(read_finite_npy(input_path, "input"), s.model.example_shape, input_path, model_path);
+  s.x = model_input(s.model, read_finite_npy(input_path, "input"), input_path);
   s.transform = parse_transform(spec, s.model.example_shape);
   TrimOptions options;
   if (args.has("residual")) options.residual = TrimOptions::Residual::On;
