@@ -1,5 +1,6 @@
 #include "inputs.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -220,6 +221,11 @@ TrimSetup load_trim_setup(const Args& args) {
     throw ValueError("input '" + input_path + "': " + e.what());  // e.g. NMF codes of negative values
   }
   return s;
+}
+
+int64_t rows_per_batch(int64_t example_numel) {
+  constexpr int64_t kValuesPerBatch = int64_t(1) << 20;
+  return std::clamp<int64_t>(kValuesPerBatch / std::max<int64_t>(example_numel, 1), 1, 64);
 }
 
 std::vector<double> parse_range(const std::string& text, const std::string& option) {

@@ -1,4 +1,4 @@
-// PNG figures with PLplot (device "pngcairo").
+// Figures with PLplot's cairo devices: pngcairo, svgcairo, pdfcairo.
 //
 // PLplot keeps one global drawing state and calls exit() from plexit() on
 // errors it considers fatal. So: every input is validated before the first
@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cctype>
 #include <cstring>
 #include <mutex>
 
@@ -39,6 +40,7 @@ namespace {
 
 void check_figure(const std::string& what, const std::string& path, const Figure& f) {
   if (path.empty()) throw ValueError(what + ": empty output path");
+  figure_format(path);
   if (f.width < 64 || f.width > 10000 || f.height < 64 || f.height > 10000)
     bad(what, path, "figure size " + std::to_string(f.width) + "x" + std::to_string(f.height) +
                         " pixels is outside 64..10000");
@@ -92,6 +94,19 @@ std::string escape_text(const std::string& s) {
   return out;
 }
 
+}  // namespace
+
+std::string figure_format(const std::string& path) {
+  const size_t slash = path.find_last_of('/'), dot = path.find_last_of('.');
+  std::string ext = dot == std::string::npos || (slash != std::string::npos && dot < slash) ? "" : path.substr(dot + 1);
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (ext == "png" || ext == "svg" || ext == "pdf") return ext;
+  throw ValueError("figure '" + path + "': " + (ext.empty() ? "no file extension" : "unknown extension '." + ext + "'") +
+                   "; trim writes .png, .svg and .pdf figures");
+}
+
+namespace {
+
 // ---- temporary file + rename ----------------------------------------------------
 
 /// A fresh, empty file next to `path` (which proves the folder is writable
@@ -100,7 +115,7 @@ class TempFile {
  public:
   TempFile(const std::string& path, const std::string& what) : path_(path), what_(what) {
     static std::atomic<unsigned> counter{0};
-    tmp_ = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++) + ".png";
+    tmp_ = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++) + "." + figure_format(path);
     const int fd = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
       throw IoError(what + " '" + path + "': cannot create a file in its folder (" + std::strerror(errno) + ")");
@@ -118,7 +133,7 @@ class TempFile {
   void commit() {
     struct stat st {};
     if (::stat(tmp_.c_str(), &st) != 0 || st.st_size < 8)
-      throw IoError(what_ + " '" + path_ + "': the PNG driver wrote no image");
+      throw IoError(what_ + " '" + path_ + "': the " + figure_format(path_) + " driver wrote no image");
     const int fd = ::open(tmp_.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
       ::fsync(fd);
@@ -171,9 +186,9 @@ int series_colour(size_t i) { return kFirstSeries + static_cast<int>(i % kSeries
 /// One PLplot drawing into `file`; ends the stream on destruction.
 class Drawing {
  public:
-  Drawing(const std::string& file, const Figure& f) {
+  Drawing(const std::string& file, const Figure& f, const std::string& format) {
     plsexit(on_plplot_exit);
-    plsdev("pngcairo");
+    plsdev((format + "cairo").c_str());
     plsfnam(file.c_str());
     plspage(0, 0, f.width, f.height, 0, 0);
     plscolbg(255, 255, 255);
@@ -193,7 +208,7 @@ class Drawing {
   Drawing(const Drawing&) = delete;
   Drawing& operator=(const Drawing&) = delete;
 
-  /// Ends the stream, which writes the PNG.
+  /// Ends the stream, which writes the file.
   void finish() {
     active_ = false;
     plend();
@@ -210,10 +225,10 @@ void render(const std::string& what, const std::string& path, const Figure& figu
   if (!g_broken.empty())
     throw IoError(what + " '" + path + "': plotting is disabled after an earlier PLplot error (" + g_broken + ")");
   if (!plotting_available())
-    throw IoError(what + " '" + path + "': PLplot's pngcairo driver is not available (install plplot-driver-cairo)");
+    throw IoError(what + " '" + path + "': PLplot's cairo driver is not available (install plplot-driver-cairo)");
   TempFile tmp(path, what);
   try {
-    Drawing d(tmp.name(), figure);
+    Drawing d(tmp.name(), figure, figure_format(path));
     draw();
     d.finish();
   } catch (const PlplotAbort& e) {
