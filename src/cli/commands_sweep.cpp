@@ -73,7 +73,7 @@ void run_sweep(const Args& args) {
   outputs.npy(out, curve, "the sweep");
   if (!plot.empty()) {
     std::string title = "CD band sweep, " + setup.transform->spec();
-    if (N > 1) title += ", mean of " + std::to_string(N);
+    if (N > 1) title += ", mean of " + std::to_string(N) + " examples";
     outputs.file(plot, [&](const std::string& tmp) { plot_sweep(tmp, centers, width, curve, setup.targets, title); });
   }
   if (!json.empty()) {

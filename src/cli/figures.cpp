@@ -187,8 +187,10 @@ void plot_groups(const std::string& path, const Grouping& g, const Tensor& score
     p.figure.title = title + shown;
     p.x.label = x_label;
     p.y.label = value_label;
+    // One target needs no legend (the value label names the output).
     for (size_t k = 0; k < n_series; ++k)
-      p.series.push_back({"target " + std::to_string(targets[k]), g.centers, batch_mean(scores, int64_t(k)), {}});
+      p.series.push_back({targets.size() > 1 ? "target " + std::to_string(targets[k]) : "", g.centers,
+                          batch_mean(scores, int64_t(k)), {}});
     return io::plot_lines(path, p);
   }
   io::BarPlot b;
@@ -197,7 +199,8 @@ void plot_groups(const std::string& path, const Grouping& g, const Tensor& score
   b.y.label = value_label;
   b.categories = g.names;
   for (size_t k = 0; k < n_series; ++k)
-    b.series.push_back({"target " + std::to_string(targets[k]), {}, batch_mean(scores, int64_t(k)), {}});
+    b.series.push_back({targets.size() > 1 ? "target " + std::to_string(targets[k]) : "", {},
+                        batch_mean(scores, int64_t(k)), {}});
   io::plot_bars(path, b);
 }
 
@@ -208,9 +211,11 @@ void plot_sweep(const std::string& path, const std::vector<double>& centers, dou
   char x_label[96];
   std::snprintf(x_label, sizeof x_label, "band centre (normalised radius), band width %g", width);
   p.x.label = x_label;
-  p.y.label = "CD: relevant part of the output";
+  p.y.label = targets.size() == 1 ? "CD: relevant part of output " + std::to_string(targets[0])
+                                  : "CD: relevant part of the output";
   for (size_t k = 0; k < std::min(targets.size(), kMaxSeries); ++k)
-    p.series.push_back({"target " + std::to_string(targets[k]), centers, batch_mean(rel, int64_t(k)), {}});
+    p.series.push_back({targets.size() > 1 ? "target " + std::to_string(targets[k]) : "", centers,
+                        batch_mean(rel, int64_t(k)), {}});
   io::plot_lines(path, p);
 }
 

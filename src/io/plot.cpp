@@ -546,6 +546,10 @@ void plot_lines(const std::string& path, const LinePlot& p) {
     const double pad = p.y.log ? 0 : 0.05 * (y1 - y0);
     y0 -= pad, y1 += pad;
   }
+  if (p.x.min == p.x.max && !p.x.log) {  // and beside it, so end points and their markers show whole
+    const double pad = 0.02 * (x1 - x0);
+    x0 -= pad, x1 += pad;
+  }
   if (p.x.log) x0 = std::log10(x0), x1 = std::log10(x1);
   if (p.y.log) y0 = std::log10(y0), y1 = std::log10(y1);
   if (x0 == x1 || y0 == y1) bad(what, path, "empty axis range");
@@ -781,7 +785,7 @@ void plot_image_grid(const std::string& path, const ImageGridPlot& p) {
                  static_cast<double>(p.rows), lo, hi);
       plcol0(kBlack);
       plbox("bc", 0, 0, "bc", 0, 0);
-      if (!p.captions.empty()) plmtex("t", 0.5, 0.5, 0.5, escape_text(p.captions[static_cast<size_t>(i)]).c_str());
+      if (!p.captions.empty()) plmtex("t", 0.9, 0.5, 0.5, escape_text(p.captions[static_cast<size_t>(i)]).c_str());
     }
     plschr(0, 1.0);
     draw_colorbar(0.88, 0.91, 0.1, top - 0.05, lo, hi, p.colorbar_label);
