@@ -898,8 +898,9 @@ HeatmapPlot wavelet_mosaic(const WaveletTransform& transform, const std::vector<
       a1 += b.shape[1];
     }
   }
-  h.x.label = "column of the coefficient mosaic";
-  h.y.label = "row (from the bottom)";
+  // Name the blocks: the mosaic has no other key to which sub-band is where.
+  h.x.label = approx.name + " top left; each level: cV top right, cH bottom left, cD bottom right";
+  h.y.label = "mosaic row (from the bottom)";
   return h;
 }
 
