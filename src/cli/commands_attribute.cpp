@@ -156,6 +156,11 @@ std::string groups_axis_label(const std::string& groups) {
   const std::string kind = spec_family(groups);
   if (kind == "radial") return "radial frequency (normalised radius; 1 = Nyquist along an axis)";
   if (kind == "band") return "band (normalised radius)";
+  if (kind == "bands") {
+    const std::vector<std::string> parts = split(groups, ':');
+    const std::string units = parts.size() == 4 ? parts[3] : "cycles per sample spacing";
+    return "frequency band (" + (units == "ell" || units == "l" ? std::string("multipole l") : units) + ")";
+  }
   if (kind == "subbands") return "wavelet sub-band";
   if (kind == "levels") return "wavelet level";
   if (kind == "components") return "dictionary component";
@@ -323,7 +328,9 @@ Command attribute_command() {
       {"groups", "GROUPS",
        "also score groups of coefficients and write [targets, batch, groups]: radial:N (N equal radial frequency "
        "bands over the normalised radius, Fourier transforms), band:CENTER:WIDTH (one band [CENTER - WIDTH/2, "
-       "CENTER + WIDTH/2); WIDTH is the full width), subbands or levels (wavelets), components (dictionaries), "
+       "CENTER + WIDTH/2); WIDTH is the full width), bands:E0,E1,...:SPACING[:UNITS] (bands with edges in physical "
+       "frequency: SPACING is the sample spacing, e.g. 0.000125 s for 8 kHz audio with edges in Hz, or arcmin per "
+       "pixel with UNITS ell for multipoles l), subbands or levels (wavelets), components (dictionaries), "
        "mask:FILE.npy (an integer label per coefficient, -1 for none; for fft/rfft the (re, im) axis may be left out)"},
       {"baseline", "zero|VALUE|FILE.npy",
        "the reference input, in input space (trim uses its coefficients T(b)): zeros (default), a constant, or a file "

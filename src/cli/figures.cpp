@@ -182,7 +182,7 @@ void plot_groups(const std::string& path, const Grouping& g, const Tensor& score
                  const std::string& title, const std::string& x_label, const std::string& value_label) {
   const size_t n_series = std::min(targets.size(), kMaxSeries);
   const std::string shown = targets.size() > kMaxSeries ? " (first 10 targets)" : "";
-  if (g.units == "normalised radius" && g.size() > 1) {
+  if (g.units != "group" && g.units != "level" && g.units != "component" && g.size() > 1) {  // frequency bands
     io::LinePlot p;
     p.figure.title = title + shown;
     p.x.label = x_label;

@@ -268,3 +268,35 @@ TEST_CASE("cli: JSON top entries carry the grouping's units and the coefficient'
              "subbands", "-o", "s.npy", "--json", "s.json", "--quiet"});
   CHECK(std::regex_search(file_text(f.file("s.json")), std::regex("\"group\": \"c[AHVD]_[12]\"")));
 }
+
+TEST_CASE("cli: bands:EDGES:SPACING:UNITS groups by physical frequency, reported in its units", "[cli]") {
+  CliFolder f;
+  // 8x8 pixels, spacing 1: frequencies in cycles/pixel, radii up to sqrt(0.5^2 + 0.5^2) = 0.707.
+  const test::RunResult r = run_ok(f, {"attribute", "smooth.onnx", "x.npy", "--transform", "fft2", "--method",
+                                       "gradient", "--groups", "bands:0,0.2,0.4,0.8:1:cycles/pixel", "-o", "g.npy",
+                                       "--json", "g.json"});
+  CHECK(r.out.find("groups in cycles/pixel") != std::string::npos);
+  run_ok(f, {"attribute", "smooth.onnx", "x.npy", "--transform", "fft2", "--method", "gradient", "-o", "a.npy",
+             "--quiet"});
+  const Tensor g = io::read_npy(f.file("g.npy")), a = io::read_npy(f.file("a.npy"));
+  REQUIRE(g.shape() == Shape({3, 2, 3}));
+  // The edges cover every radius: the bands' scores add up to all the attributions.
+  const int64_t per = a.numel() / 6;
+  for (int64_t i = 0; i < 6; ++i) {
+    double total = 0, bands = 0;
+    for (int64_t j = 0; j < per; ++j) total += a[i * per + j];
+    for (int64_t k = 0; k < 3; ++k) bands += g[i * 3 + k];
+    CHECK(bands == Approx(total).margin(1e-6));
+  }
+  const std::string j = file_text(f.file("g.json"));
+  CHECK(j.find("\"units\": \"cycles/pixel\"") != std::string::npos);
+  CHECK(j.find("\"center\": 0.6") != std::string::npos);  // of the band 0.4-0.8
+  for (const char* bad : {"bands:0.5,0.2:1", "bands:0,1", "bands:0,x:1"}) {
+    const test::RunResult e = run_trim({"attribute", "smooth.onnx", "x.npy", "--transform", "fft2", "--method",
+                                        "gradient", "--groups", bad, "-o", "n.npy"},
+                                       f.dir.path.string());
+    INFO(bad);
+    CHECK(e.status == 2);
+    CHECK(e.err.find("--groups") != std::string::npos);
+  }
+}
