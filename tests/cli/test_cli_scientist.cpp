@@ -26,7 +26,7 @@ size_t count(const std::string& text, const std::string& what) {
 
 /// A run long enough for several progress reports: IG with many steps.
 const std::vector<std::string> kLongRun = {"attribute", "relu.onnx", "x.npy", "--transform", "fft2", "--method",
-                                           "integrated_gradients", "--steps", "3000", "--target", "0", "-o",
+                                           "integrated_gradients", "--steps", "1000", "--target", "0", "-o",
                                            "a.npy"};
 
 }  // namespace
@@ -39,9 +39,9 @@ TEST_CASE("cli: progress counts the method's units of work, with rate and time l
     const test::RunResult r = run_trim(kLongRun, f.dir.path.string(), terminal);
     REQUIRE(r.status == 0);
     CHECK(r.err.find("trim integrated_gradients [") != std::string::npos);
-    CHECK(r.err.find("/6000 integration points") != std::string::npos);  // 3000 steps x 2 examples
+    CHECK(r.err.find("/2000 integration points") != std::string::npos);  // 1000 steps x 2 examples
     CHECK(r.err.find("integration points/s") != std::string::npos);
-    CHECK(r.err.find("6000/6000 integration points (100%)") != std::string::npos);  // the final count
+    CHECK(r.err.find("2000/2000 integration points (100%)") != std::string::npos);  // the final count
     CHECK(r.err.find('\n') == std::string::npos);                  // one line, redrawn
     CHECK(r.err.substr(r.err.size() - 4) == "\r\033[K");          // erased at the end
   }
@@ -54,9 +54,9 @@ TEST_CASE("cli: progress counts the method's units of work, with rate and time l
     CHECK(r.err.find('\r') == std::string::npos);
     CHECK(r.err.find('\033') == std::string::npos);
     CHECK(count(r.err, "\n") >= 2);
-    CHECK(std::regex_search(r.err, std::regex("trim integrated_gradients: [0-9]+/6000 integration points \\([0-9]+%\\), "
+    CHECK(std::regex_search(r.err, std::regex("trim integrated_gradients: [0-9]+/2000 integration points \\([0-9]+%\\), "
                                               "[0-9.]+ s, [0-9.e+]+ integration points/s, about [0-9.]+ s left\n")));
-    const std::string last = "trim integrated_gradients: 6000/6000 integration points (100%), done in ";
+    const std::string last = "trim integrated_gradients: 2000/2000 integration points (100%), done in ";
     CHECK(r.err.find(last) != std::string::npos);
     CHECK(r.err.back() == '\n');
   }
