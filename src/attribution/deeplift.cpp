@@ -116,6 +116,7 @@ Attribution deeplift(const Graph& model, const Tensor& x, const DeepLiftOptions&
   Tensor delta({T, N});
   Workspace wx, wb;
   const int64_t chunk = std::max<int64_t>(1, run.max_batch() / 2);  // x and baseline rows both in memory
+  run.plan(N);
   for (int64_t first = 0; first < N; first += chunk) {
     const int64_t M = std::min(chunk, N - first);
     std::vector<int64_t> ex(static_cast<size_t>(M));
@@ -145,6 +146,7 @@ Attribution deeplift(const Graph& model, const Tensor& x, const DeepLiftOptions&
         delta[t * N + first + r] = static_cast<float>(s - (double(fx[r * K + k]) - double(fb[r * K + k])));
       }
     }
+    run.advance(M);
   }
   return run.finish(std::move(attr), std::move(delta));
 }

@@ -240,6 +240,7 @@ Attribution gradient_shap(const Graph& model, const Tensor& x, const Tensor& bas
                      run.example_shape().str() + "...] with B >= 1");
   check_finite(baselines, "gradient_shap", "baselines");
   const int64_t B = baselines.dim(0);
+  run.plan(N * S + N * B);  // the samples, then F of every baseline for the delta
   // Draw every sample's baseline, α and noisy input up front (in one fixed
   // order), so the result does not depend on max_batch.
   Rng rng(gs.seed);

@@ -69,6 +69,7 @@ void per_example(ModelRunner& run, int64_t R, const std::function<void(int64_t, 
                  const std::function<void(int64_t, const double*)>& done) {
   const int64_t N = run.batch(), T = run.n_targets(), O = run.n_outputs();
   const int64_t block = std::max<int64_t>(1, run.max_batch() / std::max<int64_t>(R, 1));
+  run.plan(N * R);
   std::vector<double> f;
   for (int64_t e0 = 0; e0 < N; e0 += block) {
     const int64_t nb = std::min(block, N - e0);

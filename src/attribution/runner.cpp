@@ -108,7 +108,15 @@ Tensor ModelRunner::outputs(const Tensor& inputs, const std::vector<int64_t>& ex
   return std::move(y).reshape({inputs.dim(0), n_outputs_});
 }
 
+void ModelRunner::advance(int64_t rows) {
+  done_ += rows;
+  if (options_.progress && !options_.progress(done_, std::max(planned_, done_)))
+    throw Cancelled(method_ + ": cancelled after " + std::to_string(done_) + " of " +
+                    std::to_string(std::max(planned_, done_)) + " units of work");
+}
+
 void ModelRunner::run(int64_t rows, const MakeRow& make, const TakeRows& take, bool with_gradients) {
+  planned_ = std::max(planned_, done_ + rows);
   const int64_t T = n_targets();
   Tensor chunk, grads;
   std::vector<int64_t> example_of_row;
@@ -124,6 +132,7 @@ void ModelRunner::run(int64_t rows, const MakeRow& make, const TakeRows& take, b
     const Tensor out = outputs(chunk, example_of_row);
     if (!with_gradients) {
       take(first, count, out, nullptr);
+      advance(count);
       continue;
     }
     grads.resize(prepend({T, count}, example_));
@@ -137,6 +146,7 @@ void ModelRunner::run(int64_t rows, const MakeRow& make, const TakeRows& take, b
       std::copy(g.inputs[0].begin(), g.inputs[0].end(), grads.begin() + t * count * example_numel_);
     }
     take(first, count, out, &grads);
+    advance(count);
   }
 }
 

@@ -31,6 +31,8 @@ const std::vector<Command>& all_commands();
 OptionSpec output_option(const std::string& what);
 OptionSpec quiet_option();
 OptionSpec target_option();
+/// --threads N: every command takes it (all_commands adds it).
+OptionSpec threads_option();
 /// MODEL.onnx INPUT.npy, as `attribute` and `sweep` take them.
 std::vector<PositionalSpec> model_and_input();
 

@@ -1,5 +1,6 @@
 #include "inputs.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -196,6 +197,24 @@ Grouping parse_groups(const std::string& text, const Transform& t) {
       if (!c || !w || *w <= 0) throw UsageError(bad + "expected band:CENTER:WIDTH with WIDTH > 0 (the full width)");
       return radial_band(t, *c, *w);
     }
+    if (kind == "bands") {
+      // bands:E0,E1,...:SPACING[:UNITS]: edges in cycles per unit of the sample spacing
+      // (Hz for a spacing in seconds), or multipole l for UNITS ell (spacing in arcmin).
+      std::vector<double> edges;
+      if (parts.size() == 3 || parts.size() == 4)
+        for (const std::string& e : split(parts[1], ',')) {
+          const std::optional<double> v = parse_double(e);
+          if (!v) throw UsageError(bad + "edge '" + e + "' is not a number");
+          edges.push_back(*v);
+        }
+      const std::optional<double> spacing = parts.size() >= 3 ? parse_double(parts[2]) : std::nullopt;
+      if (!spacing || edges.size() < 2)
+        throw UsageError(bad + "expected bands:E0,E1,...:SPACING[:UNITS] with at least two edges, e.g. "
+                               "bands:0,250,500,1000:0.000125:Hz");
+      std::string units = parts.size() == 4 ? parts[3] : "cycles per sample spacing";
+      if (units == "ell" || units == "l") units = "multipole l";
+      return physical_bands(t, edges, *spacing, units);
+    }
     if (parts.size() == 1 && kind == "subbands") return wavelet_subbands(t);
     if (parts.size() == 1 && kind == "levels") return wavelet_levels(t);
     if (parts.size() == 1 && kind == "components") return component_groups(t);
@@ -203,8 +222,8 @@ Grouping parse_groups(const std::string& text, const Transform& t) {
     // e.g. radial bands of a wavelet transform: the option does not fit the spec
     throw UsageError(bad + e.what());
   }
-  throw UsageError(bad + "unknown grouping (expected radial:N, band:CENTER:WIDTH, subbands, levels, components or "
-                         "mask:FILE.npy)");
+  throw UsageError(bad + "unknown grouping (expected radial:N, band:CENTER:WIDTH, bands:EDGES:SPACING[:UNITS], "
+                         "subbands, levels, components or mask:FILE.npy)");
 }
 
 Tensor parse_baseline(const std::string& text, const Shape& example_shape, const std::string& model_path) {
@@ -233,6 +252,11 @@ TrimSetup load_trim_setup(const Args& args) {
     throw ValueError("input '" + input_path + "': " + e.what());  // e.g. NMF codes of negative values
   }
   return s;
+}
+
+int64_t rows_per_batch(int64_t example_numel) {
+  constexpr int64_t kValuesPerBatch = int64_t(1) << 20;
+  return std::clamp<int64_t>(kValuesPerBatch / std::max<int64_t>(example_numel, 1), 1, 64);
 }
 
 std::vector<double> parse_range(const std::string& text, const std::string& option) {

@@ -98,6 +98,12 @@ struct TrimSetup {
 };
 TrimSetup load_trim_setup(const Args& args);
 
+/// Rows per batch through the graph for examples of `example_numel` values:
+/// 64 (the library's default) for small examples, fewer for large ones, so
+/// that a batch holds about a million input values: memory stays bounded and
+/// the progress report moves even on one large image.
+int64_t rows_per_batch(int64_t example_numel);
+
 /// "A:B:N": N evenly spaced values from A to B inclusive (numpy.linspace).
 std::vector<double> parse_range(const std::string& text, const std::string& option);
 

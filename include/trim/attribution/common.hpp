@@ -15,14 +15,31 @@
 /// Σ attributions − (F(x) − F(baseline)) per target and example [targets, N].
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
+#include "trim/core/error.hpp"
 #include "trim/core/tensor.hpp"
 #include "trim/graph/graph.hpp"
 #include "trim/transforms/grouping.hpp"
 
 namespace trim {
+
+/// Reports a method's progress and lets the caller stop it. Called on the
+/// calling thread after every batch sent through the graph with the units
+/// of work done so far and the total the call will do. A unit is one model
+/// row: an integration point of one example (integrated gradients: steps ×
+/// examples), a noisy copy or sample, an ablated copy, occlusion window or
+/// coalition, a group of one example (CD: groups × examples). Returning
+/// false stops the method, which then throws `Cancelled`. Empty: no calls.
+using ProgressCallback = std::function<bool(int64_t done, int64_t total)>;
+
+/// Thrown when a ProgressCallback asked to stop; no result is returned.
+class Cancelled : public Error {
+ public:
+  using Error::Error;
+};
 
 /// Output indices to explain: one, several, or all outputs of the model.
 struct Targets {
@@ -71,6 +88,8 @@ struct AttributionOptions {
   int64_t max_batch = 64;
   /// The graph's inputs after the first, one batch each [N, ...], held fixed.
   std::vector<Tensor> extra_inputs;
+  /// Progress reports and cancellation (see ProgressCallback).
+  ProgressCallback progress;
 };
 
 struct Attribution {
