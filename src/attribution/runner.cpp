@@ -38,7 +38,9 @@ bool fits(const Shape& graph_shape, const Shape& t) {
 }  // namespace
 
 ModelRunner::ModelRunner(const Graph& model, const Tensor& x, const AttributionOptions& options, std::string method)
-    : model_(model), x_(x), extra_inputs_(options.extra_inputs), grouping_(options.grouping), method_(std::move(method)) {
+    : model_(model), x_(x), extra_inputs_(options.extra_inputs), grouping_(options.grouping),
+      progress_(options.progress),
+      method_(std::move(method)) {
   if (!model.finalized()) throw Error(method_ + ": the model graph is not finalized");
   if (model.outputs().size() != 1)
     throw ValueError(method_ + ": the model must have exactly one output, it has " +
@@ -110,7 +112,7 @@ Tensor ModelRunner::outputs(const Tensor& inputs, const std::vector<int64_t>& ex
 
 void ModelRunner::advance(int64_t rows) {
   done_ += rows;
-  if (options_.progress && !options_.progress(done_, std::max(planned_, done_)))
+  if (progress_ && !progress_(done_, std::max(planned_, done_)))
     throw Cancelled(method_ + ": cancelled after " + std::to_string(done_) + " of " +
                     std::to_string(std::max(planned_, done_)) + " units of work");
 }

@@ -67,6 +67,7 @@ class ModelRunner {
   Tensor x_;
   std::vector<Tensor> extra_inputs_;
   const Grouping* grouping_ = nullptr;
+  ProgressCallback progress_;
   std::string method_;
   int64_t batch_ = 0;
   Shape example_;
