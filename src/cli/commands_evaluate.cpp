@@ -267,12 +267,34 @@ std::vector<OptionSpec> common_options() {
       {"residual", "", "always add the residual input r (default: only for lossy transforms)"},
   };
   for (OptionSpec& s : metric_options()) o.push_back(s);
-  o.push_back({"no-randomisation", "", "skip the model-randomisation check"});
+  o.push_back({"no-randomisation", "", "skip the model-randomisation check (it re-runs each method once per layer)"});
   o.push_back(output_option("the report (JSON)"));
   o.push_back({"table", "FILE.txt", "also write the text table (it is printed unless --quiet)"});
   o.push_back({"plot", "FILE.png", "also draw the deletion and insertion curves with the random reference"});
   o.push_back(quiet_option());
   return o;
+}
+
+/// `m` with its default settings, starting from the --baseline coefficients
+/// the metrics remove features to.
+AttributionMethod method_runner(const Method& m, const Args& args, const EvaluationOptions& eo, const Transform& t) {
+  MethodSettings ms;
+  ms.baseline = Tensor(prepend({1}, t.coefficient_shape()), eo.faithfulness.baseline.value);
+  ms.steps = static_cast<int>(args.get_int("steps", 50, 1, 100000));
+  ms.seed = eo.faithfulness.seed;
+  ms.samples = m.default_samples;
+  ms.stdev = m.default_stdev;
+  return [&m, ms](const Graph& graph, const Tensor& s, const AttributionOptions& opts) {
+    return m.run(graph, s, opts, ms);
+  };
+}
+
+const Method& checked_method(const std::string& name, const Args& args) {
+  const Method& m = find_method(name);
+  if (m.needs_window) throw UsageError("method '" + name + "' needs a window: run it with 'trim attribute'");
+  if (m.needs_groups && !args.has("groups"))
+    throw UsageError("method '" + name + "' needs --groups (e.g. radial:8, subbands, components)");
+  return m;
 }
 
 const char* const kMetricsText =
@@ -310,7 +332,9 @@ void run_evaluate(const Args& args) {
   (g ? attr.group_scores : attr.attributions) = a;
   const AttributionOptions o = base_options(setup, g);
   Progress progress("evaluate", 1, "reports", args.has("quiet"));
-  const EvaluationReport r = evaluate_attribution(*setup.trim, setup.coefficients, attr, {}, eo, o);
+  AttributionMethod method;  // with --method: sensitivity_max and the randomisation check too
+  if (args.has("method")) method = method_runner(checked_method(args.get("method"), args), args, eo, *setup.transform);
+  const EvaluationReport r = evaluate_attribution(*setup.trim, setup.coefficients, attr, method, eo, o);
   progress.advance(1);
   io::Json j = io::Json::object();
   j.set("model", args.positional(0));
@@ -331,13 +355,7 @@ void run_compare(const Args& args) {
   outputs.declare(args.get("table"), "--table");
   outputs.declare_plot(args.get("plot"), "--plot");
   std::vector<const Method*> methods;
-  for (const std::string& name : split(args.required("methods"), ',')) {
-    const Method& m = find_method(name);
-    if (m.needs_window) throw UsageError("method '" + name + "' needs a window: compare it with 'trim attribute'");
-    if (m.needs_groups && !args.has("groups"))
-      throw UsageError("method '" + name + "' needs --groups (e.g. radial:8, subbands, components)");
-    methods.push_back(&m);
-  }
+  for (const std::string& name : split(args.required("methods"), ',')) methods.push_back(&checked_method(name, args));
   EvaluationOptions eo = evaluation_options(args);
   eo.faithfulness.baseline = parse_coefficient_baseline(args);
   const TrimSetup setup = load_trim_setup(args);
@@ -345,25 +363,13 @@ void run_compare(const Args& args) {
   if (args.has("groups")) grouping = parse_groups(args.get("groups"), *setup.transform);
   const Grouping* g = grouping ? &*grouping : nullptr;
   const AttributionOptions o = base_options(setup, g);
-  MethodSettings settings;
-  // The methods start from the same coefficients the metrics remove features to.
-  const Baseline& b = eo.faithfulness.baseline;
-  settings.baseline = Tensor(prepend({1}, setup.transform->coefficient_shape()), b.value);
-  settings.steps = static_cast<int>(args.get_int("steps", 50, 1, 100000));
-  settings.seed = eo.faithfulness.seed;
-
   std::vector<std::string> names;
   std::vector<EvaluationReport> reports;
   Progress progress("compare-methods", static_cast<int64_t>(methods.size()), "methods", args.has("quiet"));
   io::Json per_method = io::Json::object();
   for (size_t k = 0; k < methods.size(); ++k) {
     const Method& m = *methods[k];
-    MethodSettings ms = settings;
-    ms.samples = m.default_samples;
-    ms.stdev = m.default_stdev;
-    const AttributionMethod run = [&m, ms](const Graph& graph, const Tensor& s, const AttributionOptions& opts) {
-      return m.run(graph, s, opts, ms);
-    };
+    const AttributionMethod run = method_runner(m, args, eo, *setup.transform);
     const Attribution a = run(setup.trim->graph(), setup.coefficients, o);
     EvaluationOptions e = eo;
     if (k > 0) e.faithfulness.n_random = 0;  // the random reference does not depend on the method
@@ -415,11 +421,16 @@ Command evaluate_command() {
           "them: [targets, batch, coefficient_shape...], or [targets, batch, groups] with --groups) against "
           "the model itself. Writes a JSON report (-o) and prints a table of the means over targets and "
           "examples.\n\n") +
-      kMetricsText + " sensitivity_max and the randomisation check need the method itself: see 'trim compare-methods'.";
+      kMetricsText + " sensitivity_max and the randomisation check re-run the method: give --method.";
   s.positionals = model_and_input();
   s.options = common_options();
   s.options.insert(s.options.begin() + 1,
                    {"attributions", "A.npy", "the scores to evaluate (required), for the same --target and --groups"});
+  s.options.insert(s.options.begin() + 2,
+                   {"method", "METHOD",
+                    "the method that made the scores (optional; default settings, --baseline as its baseline): "
+                    "adds sensitivity_max and the model-randomisation check, which re-run it"});
+  s.options.insert(s.options.begin() + 3, {"steps", "N", "integrated_gradients: quadrature points (default 50)"});
   s.examples =
       "  trim attribute cnn.onnx maps.npy --transform fft2 --method integrated_gradients --groups radial:8 -o a.npy\n"
       "  trim evaluate cnn.onnx maps.npy --transform fft2 --groups radial:8 --attributions a.npy -o report.json\n";

@@ -1,6 +1,7 @@
 // End-to-end tests of `trim evaluate` and `trim compare-methods`: the report
 // agrees with the library called directly, the table and figure are written,
 // and bad input is named.
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -69,6 +70,43 @@ TEST_CASE("cli: evaluate scores an attribution file as the library does", "[cli]
   for (float v : ref.mu_fidelity) mu += v / double(ref.mu_fidelity.numel());
   REQUIRE(summary_mean(json, "deletion_auc") == Approx(del).epsilon(1e-4).margin(1e-6));
   REQUIRE(summary_mean(json, "mu_fidelity") == Approx(mu).epsilon(1e-4).margin(1e-6));
+}
+
+TEST_CASE("cli: evaluate with --method adds sensitivity_max and the randomisation check", "[cli][evaluate]") {
+  CliFolder f;
+  run_ok(f, {"attribute", "relu.onnx", "x.npy", "--transform", "dct2", "--method", "integrated_gradients", "--steps",
+             "8", "--target", "1", "-o", "a.npy", "--quiet"});
+  run_ok(f, {"evaluate",
+             "relu.onnx",
+             "x.npy",
+             "--transform",
+             "dct2",
+             "--target",
+             "1",
+             "--attributions",
+             "a.npy",
+             "--method",
+             "integrated_gradients",
+             "--steps",
+             "8",
+             "--curve-steps",
+             "8",
+             "--random-orders",
+             "2",
+             "--subsets",
+             "5",
+             "-o",
+             "r.json",
+             "--quiet"});
+  const std::string json = read_all(f.file("r.json"));
+  REQUIRE(json.find("\"layers_from_the_top\"") != std::string::npos);
+  const double sens = summary_mean(json, "sensitivity_max");
+  REQUIRE(std::isfinite(sens));
+  REQUIRE(sens >= 0.0);
+  // Without it, the two are absent.
+  run_ok(f, {"evaluate", "relu.onnx", "x.npy", "--transform", "dct2", "--target", "1", "--attributions", "a.npy",
+             "--curve-steps", "8", "--random-orders", "2", "--subsets", "5", "-o", "r2.json", "--quiet"});
+  REQUIRE(read_all(f.file("r2.json")).find("\"layers_from_the_top\"") == std::string::npos);
 }
 
 TEST_CASE("cli: compare-methods runs every method and names the most faithful", "[cli][evaluate]") {
