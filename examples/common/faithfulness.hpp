@@ -2,10 +2,9 @@
 // Which attribution method is most faithful to the example's model: deletion
 // and insertion curves in coefficient space against a random-order
 // reference, and µ-fidelity (trim/attribution/evaluate.hpp, docs/evaluate.md).
-#include <trim/trim.hpp>
-
 #include <cstdio>
 #include <string>
+#include <trim/trim.hpp>
 #include <vector>
 
 namespace example {
@@ -59,12 +58,13 @@ inline FaithfulnessRow score_method(const std::string& name, const trim::Graph& 
   return r;
 }
 
-/// Prints the table and names the method with the largest insertion − deletion
-/// AUC; returns its index.
+/// Prints the table (the random reference of the first row) and names the
+/// method with the largest insertion − deletion AUC; returns its index.
 inline size_t print_faithfulness(const std::vector<FaithfulnessRow>& rows, const std::string& what) {
-  std::printf("\nFaithfulness to the model (%s): remove (deletion) or restore (insertion) the features in the "
-              "method's order, AUC of the output over the fraction removed\n",
-              what.c_str());
+  std::printf(
+      "\nFaithfulness to the model (%s): remove (deletion) or restore (insertion) the features in the "
+      "method's order, AUC of the output over the fraction removed\n",
+      what.c_str());
   std::printf("  %-22s %10s %10s %10s %12s\n", "method", "deletion", "insertion", "ins - del", "mu-fidelity");
   size_t best = 0;
   for (size_t i = 0; i < rows.size(); ++i) {

@@ -172,7 +172,8 @@ int main(int argc, char** argv) {
                 sky.multipole(cd.centres[peak]));
 
     // 4. Which of the methods is most faithful to this CNN?
-    const std::string most_faithful = demo::faithfulness(cnn, first_rows(test.maps, std::min<int64_t>(n_explain, 40)), sky, 12);
+    const std::string most_faithful =
+        demo::faithfulness(cnn, first_rows(test.maps, std::min<int64_t>(n_explain, 40)), sky, 12);
 
     // 5. The figure.
     if (demo::write_figure(opt.figure, cd, sky)) std::printf("\n  wrote %s\n", opt.figure.c_str());

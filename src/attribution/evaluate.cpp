@@ -172,18 +172,21 @@ FaithfulnessCurves faithfulness_curves(const Graph& model, const Tensor& s, cons
     auc = Tensor({T, N});
     for (int64_t t = 0; t < T; ++t)
       for (int64_t e = 0; e < N; ++e) {
-        for (int64_t p = 0; p < Pts; ++p) curve[(t * N + e) * Pts + p] = y[static_cast<size_t>(((t * N + e) * Pts + p) * T + t)];
+        for (int64_t p = 0; p < Pts; ++p)
+          curve[(t * N + e) * Pts + p] = y[static_cast<size_t>(((t * N + e) * Pts + p) * T + t)];
         auc[t * N + e] = static_cast<float>(trapezoid(c.fractions, curve.data() + (t * N + e) * Pts));
       }
   };
   own(run_rows(run, st, T, Pts,
                [&](int64_t t, int64_t e, int64_t p, float* dst) {
-                 compose(rank[static_cast<size_t>(t * N + e)], counts[static_cast<size_t>(p)], B + e * P, S + e * P, dst);
+                 compose(rank[static_cast<size_t>(t * N + e)], counts[static_cast<size_t>(p)], B + e * P, S + e * P,
+                         dst);
                }),
       c.deletion, c.deletion_auc);
   own(run_rows(run, st, T, Pts,
                [&](int64_t t, int64_t e, int64_t p, float* dst) {
-                 compose(rank[static_cast<size_t>(t * N + e)], counts[static_cast<size_t>(p)], S + e * P, B + e * P, dst);
+                 compose(rank[static_cast<size_t>(t * N + e)], counts[static_cast<size_t>(p)], S + e * P, B + e * P,
+                         dst);
                }),
       c.insertion, c.insertion_auc);
 
@@ -221,7 +224,8 @@ FaithfulnessCurves faithfulness_curves(const Graph& model, const Tensor& s, cons
             sd[(t * N + e) * Pts + p] = static_cast<float>(std::sqrt(std::max(0.0, m2 / double(R) - m1 * m1)));
           }
           for (int64_t r = 0; r < R; ++r) {
-            for (int64_t p = 0; p < Pts; ++p) one[static_cast<size_t>(p)] = y[static_cast<size_t>(((r * N + e) * Pts + p) * T + t)];
+            for (int64_t p = 0; p < Pts; ++p)
+              one[static_cast<size_t>(p)] = y[static_cast<size_t>(((r * N + e) * Pts + p) * T + t)];
             const double a = trapezoid(c.fractions, one.data());
             a1 += a;
             a2 += a * a;
@@ -242,8 +246,7 @@ FaithfulnessCurves faithfulness_curves(const Graph& model, const Tensor& s, cons
                          compose(rrank[static_cast<size_t>(r * N + e)], counts[static_cast<size_t>(p)], S + e * P,
                                  B + e * P, dst);
                        }),
-              c.random_insertion_mean, c.random_insertion_std, c.random_insertion_auc_mean,
-              c.random_insertion_auc_std);
+              c.random_insertion_mean, c.random_insertion_std, c.random_insertion_auc_mean, c.random_insertion_auc_std);
   }
 
   if (fo.road) {

@@ -26,7 +26,8 @@ void grid_edges(CoefficientNeighbours& nb, const Shape& shape, const std::vector
                 const std::vector<bool>& periodic) {
   const int rank = shape.rank();
   std::vector<int64_t> stride(static_cast<size_t>(rank), 1);
-  for (int a = rank - 2; a >= 0; --a) stride[static_cast<size_t>(a)] = stride[static_cast<size_t>(a) + 1] * shape[a + 1];
+  for (int a = rank - 2; a >= 0; --a)
+    stride[static_cast<size_t>(a)] = stride[static_cast<size_t>(a) + 1] * shape[a + 1];
   const int64_t n = shape.numel();
   for (int64_t i = 0; i < n; ++i)
     for (size_t k = 0; k < axes.size(); ++k) {

@@ -130,8 +130,7 @@ EvaluationReport evaluate_attribution(const TrimModel& tm, const Tensor& s, cons
   }
   if (method) {
     // sensitivity_max compares per-coefficient attributions (CD has none).
-    if (!attribution.attributions.empty())
-      r.sensitivity = sensitivity_max(method, tm.graph(), s, eo.sensitivity, opts);
+    if (!attribution.attributions.empty()) r.sensitivity = sensitivity_max(method, tm.graph(), s, eo.sensitivity, opts);
     if (eo.run_randomisation) r.randomisation = model_randomisation(tm.graph(), s, method, eo.randomisation, opts);
   }
   return r;

@@ -39,13 +39,15 @@ EvaluationOptions evaluation_options(const Args& args) {
 std::vector<OptionSpec> metric_options() {
   return {
       {"baseline", "zero|VALUE", "what a removed coefficient becomes, in coefficient space (default zero)"},
-      {"curve-steps", "N", "points of the deletion / insertion / ROAD curves after the start (default: one per "
-                           "feature, at most 100)"},
+      {"curve-steps", "N",
+       "points of the deletion / insertion / ROAD curves after the start (default: one per "
+       "feature, at most 100)"},
       {"random-orders", "N", "random feature orders for the reference curves (default 10)"},
       {"by-magnitude", "", "order features by |score| (default: by the signed score, most positive first)"},
       {"no-road", "", "skip ROAD (imputation from neighbouring coefficients)"},
-      {"road-noise", "S", "ROAD: noise added to imputed coefficients, relative to the RMS of the example's "
-                          "coefficients (default 0.01)"},
+      {"road-noise", "S",
+       "ROAD: noise added to imputed coefficients, relative to the RMS of the example's "
+       "coefficients (default 0.01)"},
       {"subsets", "N", "mu-fidelity: random subsets (default 50)"},
       {"subset-fraction", "F", "mu-fidelity: fraction of the features in each subset (default 0.25)"},
       {"seed", "S", "seed of every random draw (default 0)"},
@@ -184,7 +186,8 @@ std::string text_table(const std::vector<std::string>& names, const std::vector<
   for (const Row& r : rows[0]) metric_width = std::max(metric_width, r.name.size());
   std::ostringstream o;
   o << std::left << std::setw(static_cast<int>(metric_width) + 2) << "metric" << std::setw(10) << "better";
-  for (const std::string& n : names) o << std::right << std::setw(std::max<int>(12, static_cast<int>(n.size()) + 2)) << n;
+  for (const std::string& n : names)
+    o << std::right << std::setw(std::max<int>(12, static_cast<int>(n.size()) + 2)) << n;
   o << "\n";
   for (size_t i = 0; i < rows[0].size(); ++i) {
     o << std::left << std::setw(static_cast<int>(metric_width) + 2) << rows[0][i].name << std::setw(10)
@@ -209,11 +212,12 @@ void draw_curves(const std::string& path, const std::vector<std::string>& names,
   if (!ref.random_deletion_mean.empty()) {
     p.series.push_back({"random order, deletion (mean +- sd)", ref.fractions, mean_curve(ref.random_deletion_mean),
                         mean_curve(ref.random_deletion_std)});
-    p.series.push_back({"random order, insertion (mean +- sd)", ref.fractions,
-                        mean_curve(ref.random_insertion_mean), mean_curve(ref.random_insertion_std)});
+    p.series.push_back({"random order, insertion (mean +- sd)", ref.fractions, mean_curve(ref.random_insertion_mean),
+                        mean_curve(ref.random_insertion_std)});
   }
   for (size_t k = 0; k < reports.size(); ++k) {
-    p.series.push_back({names[k] + " deletion", reports[k].curves.fractions, mean_curve(reports[k].curves.deletion), {}});
+    p.series.push_back(
+        {names[k] + " deletion", reports[k].curves.fractions, mean_curve(reports[k].curves.deletion), {}});
     p.series.push_back(
         {names[k] + " insertion", reports[k].curves.fractions, mean_curve(reports[k].curves.insertion), {}});
   }
@@ -257,17 +261,40 @@ std::vector<OptionSpec> common_options() {
   std::vector<OptionSpec> o = {
       {"transform", "SPEC", "the transform T (required), as for 'trim attribute'"},
       target_option(),
-      {"groups", "GROUPS", "score groups of coefficients (radial:N, band:C:W, subbands, levels, components, "
-                           "mask:FILE.npy): features are whole groups"},
+      {"groups", "GROUPS",
+       "score groups of coefficients (radial:N, band:C:W, subbands, levels, components, "
+       "mask:FILE.npy): features are whole groups"},
       {"residual", "", "always add the residual input r (default: only for lossy transforms)"},
   };
   for (OptionSpec& s : metric_options()) o.push_back(s);
-  o.push_back({"no-randomisation", "", "skip the model-randomisation check"});
+  o.push_back({"no-randomisation", "", "skip the model-randomisation check (it re-runs each method once per layer)"});
   o.push_back(output_option("the report (JSON)"));
   o.push_back({"table", "FILE.txt", "also write the text table (it is printed unless --quiet)"});
   o.push_back({"plot", "FILE.png", "also draw the deletion and insertion curves with the random reference"});
   o.push_back(quiet_option());
   return o;
+}
+
+/// `m` with its default settings, starting from the --baseline coefficients
+/// the metrics remove features to.
+AttributionMethod method_runner(const Method& m, const Args& args, const EvaluationOptions& eo, const Transform& t) {
+  MethodSettings ms;
+  ms.baseline = Tensor(prepend({1}, t.coefficient_shape()), eo.faithfulness.baseline.value);
+  ms.steps = static_cast<int>(args.get_int("steps", 50, 1, 100000));
+  ms.seed = eo.faithfulness.seed;
+  ms.samples = m.default_samples;
+  ms.stdev = m.default_stdev;
+  return [&m, ms](const Graph& graph, const Tensor& s, const AttributionOptions& opts) {
+    return m.run(graph, s, opts, ms);
+  };
+}
+
+const Method& checked_method(const std::string& name, const Args& args) {
+  const Method& m = find_method(name);
+  if (m.needs_window) throw UsageError("method '" + name + "' needs a window: run it with 'trim attribute'");
+  if (m.needs_groups && !args.has("groups"))
+    throw UsageError("method '" + name + "' needs --groups (e.g. radial:8, subbands, components)");
+  return m;
 }
 
 const char* const kMetricsText =
@@ -294,7 +321,8 @@ void run_evaluate(const Args& args) {
   const std::string path = args.required("attributions");
   const Tensor a = read_finite_npy(path, "attributions");
   const int64_t T = static_cast<int64_t>(setup.targets.size()), N = setup.x.dim(0);
-  const Shape want = g ? Shape{T, N, static_cast<int64_t>(g->size())} : prepend({T, N}, setup.transform->coefficient_shape());
+  const Shape want =
+      g ? Shape{T, N, static_cast<int64_t>(g->size())} : prepend({T, N}, setup.transform->coefficient_shape());
   if (a.shape() != want)
     throw ShapeError("attributions '" + path + "' have shape " + a.shape().str() + ", expected " + want.str() +
                      " ([targets, batch, " + (g ? "groups]" : "coefficient_shape...]") +
@@ -304,7 +332,9 @@ void run_evaluate(const Args& args) {
   (g ? attr.group_scores : attr.attributions) = a;
   const AttributionOptions o = base_options(setup, g);
   Progress progress("evaluate", 1, "reports", args.has("quiet"));
-  const EvaluationReport r = evaluate_attribution(*setup.trim, setup.coefficients, attr, {}, eo, o);
+  AttributionMethod method;  // with --method: sensitivity_max and the randomisation check too
+  if (args.has("method")) method = method_runner(checked_method(args.get("method"), args), args, eo, *setup.transform);
+  const EvaluationReport r = evaluate_attribution(*setup.trim, setup.coefficients, attr, method, eo, o);
   progress.advance(1);
   io::Json j = io::Json::object();
   j.set("model", args.positional(0));
@@ -325,13 +355,7 @@ void run_compare(const Args& args) {
   outputs.declare(args.get("table"), "--table");
   outputs.declare_plot(args.get("plot"), "--plot");
   std::vector<const Method*> methods;
-  for (const std::string& name : split(args.required("methods"), ',')) {
-    const Method& m = find_method(name);
-    if (m.needs_window) throw UsageError("method '" + name + "' needs a window: compare it with 'trim attribute'");
-    if (m.needs_groups && !args.has("groups"))
-      throw UsageError("method '" + name + "' needs --groups (e.g. radial:8, subbands, components)");
-    methods.push_back(&m);
-  }
+  for (const std::string& name : split(args.required("methods"), ',')) methods.push_back(&checked_method(name, args));
   EvaluationOptions eo = evaluation_options(args);
   eo.faithfulness.baseline = parse_coefficient_baseline(args);
   const TrimSetup setup = load_trim_setup(args);
@@ -339,24 +363,13 @@ void run_compare(const Args& args) {
   if (args.has("groups")) grouping = parse_groups(args.get("groups"), *setup.transform);
   const Grouping* g = grouping ? &*grouping : nullptr;
   const AttributionOptions o = base_options(setup, g);
-  MethodSettings settings;
-  settings.baseline = Tensor(prepend({1}, setup.transform->coefficient_shape()));  // zero, broadcast
-  settings.steps = static_cast<int>(args.get_int("steps", 50, 1, 100000));
-  settings.seed = eo.faithfulness.seed;
-
   std::vector<std::string> names;
   std::vector<EvaluationReport> reports;
   Progress progress("compare-methods", static_cast<int64_t>(methods.size()), "methods", args.has("quiet"));
   io::Json per_method = io::Json::object();
   for (size_t k = 0; k < methods.size(); ++k) {
     const Method& m = *methods[k];
-    MethodSettings ms = settings;
-    ms.samples = m.default_samples;
-    ms.stdev = m.default_stdev;
-    if (m.baseline_set) ms.baseline = Tensor(prepend({1}, setup.transform->coefficient_shape()));
-    const AttributionMethod run = [&m, ms](const Graph& graph, const Tensor& s, const AttributionOptions& opts) {
-      return m.run(graph, s, opts, ms);
-    };
+    const AttributionMethod run = method_runner(m, args, eo, *setup.transform);
     const Attribution a = run(setup.trim->graph(), setup.coefficients, o);
     EvaluationOptions e = eo;
     if (k > 0) e.faithfulness.n_random = 0;  // the random reference does not depend on the method
@@ -366,7 +379,8 @@ void run_compare(const Args& args) {
       FaithfulnessCurves& c = r.curves;
       c.random_deletion_mean = ref.random_deletion_mean, c.random_deletion_std = ref.random_deletion_std;
       c.random_insertion_mean = ref.random_insertion_mean, c.random_insertion_std = ref.random_insertion_std;
-      c.random_deletion_auc_mean = ref.random_deletion_auc_mean, c.random_deletion_auc_std = ref.random_deletion_auc_std;
+      c.random_deletion_auc_mean = ref.random_deletion_auc_mean,
+      c.random_deletion_auc_std = ref.random_deletion_auc_std;
       c.random_insertion_auc_mean = ref.random_insertion_auc_mean;
       c.random_insertion_auc_std = ref.random_insertion_auc_std;
     }
@@ -402,16 +416,21 @@ Command evaluate_command() {
   s.name = "evaluate";
   s.summary = "how faithful given attributions are to the model (deletion, insertion, ROAD, mu-fidelity, ...)";
   s.description =
-      std::string("Scores attributions of INPUT.npy in a transform's coefficients (as 'trim attribute' writes "
-                  "them: [targets, batch, coefficient_shape...], or [targets, batch, groups] with --groups) against "
-                  "the model itself. Writes a JSON report (-o) and prints a table of the means over targets and "
-                  "examples.\n\n") +
-      kMetricsText +
-      " sensitivity_max and the randomisation check need the method itself: see 'trim compare-methods'.";
+      std::string(
+          "Scores attributions of INPUT.npy in a transform's coefficients (as 'trim attribute' writes "
+          "them: [targets, batch, coefficient_shape...], or [targets, batch, groups] with --groups) against "
+          "the model itself. Writes a JSON report (-o) and prints a table of the means over targets and "
+          "examples.\n\n") +
+      kMetricsText + " sensitivity_max and the randomisation check re-run the method: give --method.";
   s.positionals = model_and_input();
   s.options = common_options();
   s.options.insert(s.options.begin() + 1,
                    {"attributions", "A.npy", "the scores to evaluate (required), for the same --target and --groups"});
+  s.options.insert(s.options.begin() + 2,
+                   {"method", "METHOD",
+                    "the method that made the scores (optional; default settings, --baseline as its baseline): "
+                    "adds sensitivity_max and the model-randomisation check, which re-run it"});
+  s.options.insert(s.options.begin() + 3, {"steps", "N", "integrated_gradients: quadrature points (default 50)"});
   s.examples =
       "  trim attribute cnn.onnx maps.npy --transform fft2 --method integrated_gradients --groups radial:8 -o a.npy\n"
       "  trim evaluate cnn.onnx maps.npy --transform fft2 --groups radial:8 --attributions a.npy -o report.json\n";
@@ -423,17 +442,19 @@ Command compare_methods_command() {
   s.name = "compare-methods";
   s.summary = "run several attribution methods and every evaluation metric: which answer to trust";
   s.description =
-      std::string("Runs each method of --methods on INPUT.npy in the transform's coefficients (zero baseline, the "
-                  "methods' default settings), scores each with every metric and writes one JSON report (-o), one "
-                  "text table (printed, and --table) and one figure (--plot: deletion and insertion curves per "
-                  "method with the random-order reference as a band). The first thing to run on a new model.\n\n") +
+      std::string(
+          "Runs each method of --methods on INPUT.npy in the transform's coefficients (the methods' "
+          "default settings; their baseline is --baseline, as for the metrics), scores each with every metric and "
+          "writes one JSON report (-o), one "
+          "text table (printed, and --table) and one figure (--plot: deletion and insertion curves per "
+          "method with the random-order reference as a band). The first thing to run on a new model.\n\n") +
       kMetricsText +
       "\n\nThe most faithful method is reported by the largest difference insertion AUC - deletion AUC; read it "
       "against the random reference and the other columns.";
   s.positionals = model_and_input();
   s.options = common_options();
-  s.options.insert(s.options.begin() + 1,
-                   {"methods", "M[,M...]", "the methods to compare (required), e.g. gradient,integrated_gradients,"
+  s.options.insert(s.options.begin() + 1, {"methods", "M[,M...]",
+                                           "the methods to compare (required), e.g. gradient,integrated_gradients,"
                                            "deeplift,cd (cd, feature_ablation and shapley need --groups)"});
   s.options.insert(s.options.begin() + 2, {"steps", "N", "integrated_gradients: quadrature points (default 50)"});
   s.examples =

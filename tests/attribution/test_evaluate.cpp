@@ -32,8 +32,7 @@ Tensor exact_linear_attribution(const TrimModel& tm, const Tensor& s, int64_t n_
   Tensor a(as);
   for (int64_t t = 0; t < n_outputs; ++t)
     for (int64_t e = 0; e < N; ++e)
-      for (int64_t i = 0; i < P; ++i)
-        a[(t * N + e) * P + i] = (y[(i + 1) * n_outputs + t] - y[t]) * s[e * P + i];
+      for (int64_t i = 0; i < P; ++i) a[(t * N + e) * P + i] = (y[(i + 1) * n_outputs + t] - y[t]) * s[e * P + i];
   return a;
 }
 
@@ -293,7 +292,8 @@ void check_against_reference(const TrimModel& tm, const Tensor& s, const test::F
 
 }  // namespace
 
-TEST_CASE("evaluate: every metric matches NumPy / PyTorch on a CNN in fft2 space", "[attribution][evaluate][reference]") {
+TEST_CASE("evaluate: every metric matches NumPy / PyTorch on a CNN in fft2 space",
+          "[attribution][evaluate][reference]") {
   const test::Fixture f("attribution_fft2.txt");
   const test::Fixture r("evaluate_fft2.txt");
   const Graph model = test::fixture_cnn(f);
@@ -301,7 +301,8 @@ TEST_CASE("evaluate: every metric matches NumPy / PyTorch on a CNN in fft2 space
   check_against_reference(tm, r["s"], r, nullptr, 16);
 }
 
-TEST_CASE("evaluate: every metric matches NumPy / PyTorch on a CNN by dwt2 sub-band", "[attribution][evaluate][reference]") {
+TEST_CASE("evaluate: every metric matches NumPy / PyTorch on a CNN by dwt2 sub-band",
+          "[attribution][evaluate][reference]") {
   const test::Fixture f("attribution_fft2.txt");
   const test::Fixture r("evaluate_dwt2.txt");
   const Graph model = test::fixture_cnn(f);

@@ -149,9 +149,9 @@ RandomisationResult model_randomisation(const Graph& model, const Tensor& s, con
 struct EvaluationReport {
   std::vector<int64_t> targets;
   FaithfulnessCurves curves;
-  Tensor mu_fidelity;  ///< [T, N]
-  Tensor infidelity;   ///< [T, N], empty without per-coefficient attributions
-  Tensor sensitivity;  ///< [T, N] (sensitivity_max), empty without a method
+  Tensor mu_fidelity;                 ///< [T, N]
+  Tensor infidelity;                  ///< [T, N], empty without per-coefficient attributions
+  Tensor sensitivity;                 ///< [T, N] (sensitivity_max), empty without a method
   RandomisationResult randomisation;  ///< empty without a method
 };
 
