@@ -5,6 +5,7 @@
 // dataset, and renames both on commit.
 #include "formats.hpp"
 #include "trim/core/error.hpp"
+#include "trim/dataset/summary.hpp"
 
 #ifdef TRIM_HAVE_HDF5
 
@@ -348,7 +349,77 @@ std::unique_ptr<ArrayWriter> create_hdf5(const ArraySpec& spec, const std::vecto
   return std::make_unique<Hdf5Writer>(spec, shape, options);
 }
 
+namespace {
+
+template <class T>
+void write_scalar_attribute(hid_t obj, const char* name, hid_t type, const T& value, const std::string& file) {
+  Hid space = check(H5Screate(H5S_SCALAR), H5Sclose, file, "cannot create a dataspace");
+  Hid attr = check(H5Acreate2(obj, name, type, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose, file,
+                   std::string("cannot create the attribute '") + name + "'");
+  if (H5Awrite(attr.get(), type, &value) < 0) fail(file, std::string("cannot write the attribute '") + name + "'");
+}
+
+void write_stats_group(hid_t parent, const std::string& name, const ColumnStats& s, const std::vector<int64_t>& shape,
+                       const std::string& file) {
+  Hid g = check(H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose, file,
+                "cannot create the group '" + name + "'");
+  write_scalar_attribute(g.get(), "count", H5T_NATIVE_INT64, s.count, file);
+  std::vector<hsize_t> dims(shape.begin(), shape.end());
+  const std::pair<const char*, const std::vector<double>*> fields[] = {
+      {"mean", &s.mean},     {"std", &s.stdev},     {"sem", &s.sem},       {"ci_low", &s.ci_low},
+      {"ci_high", &s.ci_high}, {"median", &s.median}, {"q1", &s.q1},         {"q3", &s.q3}};
+  for (const auto& f : fields) {
+    if (f.second->empty()) continue;
+    Hid space = check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose, file,
+                      "cannot create a dataspace");
+    Hid ds = check(H5Dcreate2(g.get(), f.first, H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                   H5Dclose, file, std::string("cannot create the dataset '") + f.first + "'");
+    if (H5Dwrite(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, f.second->data()) < 0)
+      fail(file, std::string("cannot write the dataset '") + f.first + "'");
+  }
+}
+
+}  // namespace
+
 }  // namespace detail
+
+void write_summary_hdf5(const SummaryResult& r, const std::string& file, const std::string& group) {
+  using namespace detail;
+  quiet_hdf5();
+  if (group.empty() || group[0] != '/') throw ValueError("hdf5 '" + file + "': the summary group must start with '/'");
+  std::error_code ec;
+  Hid f = std::filesystem::exists(file, ec)
+              ? open_file(file, H5F_ACC_RDWR)
+              : check(H5Fcreate(file.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, file, "cannot create");
+  const std::string partial = group + ".partial";
+  if (link_exists(f.get(), partial)) H5Ldelete(f.get(), partial.c_str(), H5P_DEFAULT);
+  try {
+    Hid lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+    H5Pset_create_intermediate_group(lcpl.get(), 1);
+    Hid g = check(H5Gcreate2(f.get(), partial.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), H5Gclose, file,
+                  "cannot create the group '" + partial + "'");
+    const int64_t replicates = r.options.keep_values ? r.options.bootstrap : 0;
+    write_scalar_attribute(g.get(), "bootstrap_replicates", H5T_NATIVE_INT64, replicates, file);
+    write_scalar_attribute(g.get(), "bootstrap_seed", H5T_NATIVE_UINT64, r.options.seed, file);
+    write_scalar_attribute(g.get(), "bootstrap_level", H5T_NATIVE_DOUBLE, r.options.level, file);
+    write_stats_group(g.get(), "all", r.all, r.column_shape, file);
+    if (!r.classes.empty()) {
+      Hid c = check(H5Gcreate2(g.get(), "classes", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose, file,
+                    "cannot create the group 'classes'");
+      for (const auto& kv : r.classes) write_stats_group(c.get(), std::to_string(kv.first), kv.second, r.column_shape, file);
+    }
+    g.reset();
+    if (link_exists(f.get(), group) && H5Ldelete(f.get(), group.c_str(), H5P_DEFAULT) < 0)
+      fail(file, "cannot replace the existing '" + group + "'");
+    if (H5Lmove(f.get(), partial.c_str(), f.get(), group.c_str(), lcpl.get(), H5P_DEFAULT) < 0)
+      fail(file, "cannot rename '" + partial + "' to '" + group + "'");
+    if (H5Fflush(f.get(), H5F_SCOPE_LOCAL) < 0) fail(file, "flushing failed");
+  } catch (...) {
+    H5Ldelete(f.get(), partial.c_str(), H5P_DEFAULT);
+    throw;
+  }
+}
+
 }  // namespace trim::dataset
 
 #else  // no HDF5 in this build
@@ -367,6 +438,10 @@ std::unique_ptr<ArrayWriter> create_hdf5(const ArraySpec& spec, const std::vecto
 }
 
 }  // namespace detail
+
+void write_summary_hdf5(const SummaryResult&, const std::string& file, const std::string&) {
+  throw IoError("hdf5 '" + file + "': this trim was built without HDF5 (install libhdf5-dev and rebuild)");
+}
 }  // namespace trim::dataset
 
 #endif

@@ -11,6 +11,7 @@
 #include "temp_dir.hpp"
 #include "testing.hpp"
 #include "trim/core/error.hpp"
+#include "trim/dataset/array.hpp"
 #include "trim/dataset/summary.hpp"
 #include "trim/io/npy.hpp"
 
@@ -206,4 +207,22 @@ TEST_CASE("Summary JSON: nested per target and group, NaN as null", "[summary]")
   test::TempDir dir("summary");
   io::write_json(dir.file("s.json"), one.result().to_json(), io::NonFinite::Null);
   REQUIRE(dir.entries().size() == 1);
+}
+
+TEST_CASE("Summary as an HDF5 group: the same numbers, per class, replacing an older group", "[summary][hdf5]") {
+  if (!has_hdf5()) return;
+  const Data d = load_data();
+  const SummaryResult r = summarise(d, 50).result();
+  test::TempDir dir("summary");
+  const std::string file = dir.file("suite.h5");
+  write_summary_hdf5(r, file, "/trim/summary");
+  write_summary_hdf5(r, file, "/trim/summary");  // again: replaces, no error
+  auto mean = open_array(file + ":/trim/summary/all/mean");
+  REQUIRE(mean->shape() == std::vector<int64_t>{2, 3});
+  const Tensor m = mean->read(0, 2);
+  for (int64_t k = 0; k < 6; ++k) REQUIRE(m[k] == static_cast<float>(r.all.mean[static_cast<size_t>(k)]));
+  const Tensor q3 = open_array(file + ":/trim/summary/classes/4/q3")->read(0, 2);
+  for (int64_t k = 0; k < 6; ++k) REQUIRE(q3[k] == static_cast<float>(r.classes[2].second.q3[static_cast<size_t>(k)]));
+  REQUIRE_THROWS_AS(open_array(file + ":/trim/summary.partial/all/mean"), IoError);
+  REQUIRE_THROWS_AS(write_summary_hdf5(r, file, "trim"), ValueError);
 }

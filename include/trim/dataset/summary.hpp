@@ -84,6 +84,14 @@ struct SummaryResult {
   io::Json to_json() const;
 };
 
+/// Writes a summary as the HDF5 group `group` of `file` (created if needed):
+/// `GROUP/all/{mean,std,sem,ci_low,ci_high,median,q1,q3}` float64 datasets
+/// of the column shape, `GROUP/classes/<label>/...` the same per class, and
+/// the attributes `count` (per set), `bootstrap_replicates`, `bootstrap_seed`,
+/// `bootstrap_level`. Written under `GROUP.partial` and renamed when complete,
+/// replacing an older group. IoError when the build has no HDF5.
+void write_summary_hdf5(const SummaryResult& result, const std::string& file, const std::string& group);
+
 /// Accumulates per-example values [columns...] chunk by chunk.
 class Summary {
  public:
