@@ -1,7 +1,7 @@
 # Shared by scripts/test and scripts/demo: install what is missing, configure, build.
 
 # Debian packages the build and the tests need.
-TRIM_PACKAGES=(meson ninja-build pkg-config g++ libeigen3-dev libfftw3-dev catch2 libbenchmark-dev python3 libonnx-dev libprotobuf-dev libplplot-dev plplot-driver-cairo)
+TRIM_PACKAGES=(meson ninja-build pkg-config g++ libeigen3-dev libfftw3-dev catch2 libbenchmark-dev python3 libonnx-dev libprotobuf-dev libplplot-dev plplot-driver-cairo libhdf5-dev libcfitsio-dev libopenmpi-dev openmpi-bin)
 
 # Installs the packages of "$@" that are not installed yet (sudo only when not root).
 ensure_packages() {

@@ -5,6 +5,9 @@
 #include "trim/graph/layers.hpp"
 #include "trim/graph/nn.hpp"
 #include "trim/graph/ops/clip.hpp"
+#include "trim/graph/ops/batch_constant.hpp"
+#include "trim/kernels/resize.hpp"
+#include "trim/kernels/volume.hpp"
 
 using namespace trim;
 using test::randn;
@@ -128,7 +131,24 @@ Graph every_op() {
   q = nn::reduce_sum(g, nn::reduce_max(g, nn::divide(g, q, pos), {3}, false), {2}, false);   // [*,4]
   const NodeId extra = nn::linear(g, nn::add_broadcast(g, q, nn::reduce_sum(g, nn::flatten(g, s), {1}), true), 3, "fc4");
   const NodeId weights = nn::constant(g, Tensor({1, 3}, std::vector<float>{0.5f, -1.0f, 2.0f}), "weights");
-  const NodeId mixed = nn::multiply(g, nn::add(g, {logits, nn::linear(g, pooled, 3, "fc3"), extra}), weights);
+  // Upsampling and volume ops: [*,4,4,4] -> up 8x8 -> bilinear 4x4 -> a volume [*,1,2,4,4].
+  kernels::ResizeConfig half;
+  half.mode = kernels::ResizeMode::linear;
+  half.scales = {0.5, 0.5};
+  const NodeId up = nn::resize(g, nn::conv_transpose2d(g, h, 2, {2, 2}, "up", nn::ConvTransposeOptions().strides(2)), half);
+  kernels::Conv3dConfig c3;
+  c3.pads = {0, 1, 0, 0, 0, 1};
+  kernels::Pool3dWindow mp, ap;
+  mp.kernel = {1, 2, 2};
+  ap.kernel = {2, 1, 1};
+  const NodeId vol = nn::avg_pool3d(
+      g, nn::max_pool3d(g, nn::relu(g, nn::conv3d(g, nn::reshape(g, up, {1, 2, 4, 4}), 2, {1, 2, 2}, "c3d", c3)), mp), ap);
+  const NodeId seq = nn::conv_transpose1d(g, nn::reshape(g, vol, {2, -1}), 1, 3, "up1");
+  const NodeId bias = g.add(std::make_shared<ops::BatchConstant>(), {x},
+                            {g.add_parameter("bc", Tensor({3}, 0.25f), Init::keep(), false)}, "bc");
+  const NodeId mixed = nn::multiply(
+      g, nn::add(g, {logits, nn::linear(g, pooled, 3, "fc3"), extra, nn::linear(g, nn::flatten(g, seq), 3, "fc5"), bias}),
+      weights);
   g.set_outputs({nn::log_softmax(g, mixed), nn::softmax(g, logits)});
   g.finalize();
   return g;
