@@ -331,11 +331,13 @@ void run_evaluate(const Args& args) {
   attr.targets = setup.targets;
   (g ? attr.group_scores : attr.attributions) = a;
   const AttributionOptions o = base_options(setup, g);
-  Progress progress("evaluate", 1, "reports", args.has("quiet"));
+  Progress progress("evaluate", "reports", args.has("quiet"));
+  progress.update(0, 1);
   AttributionMethod method;  // with --method: sensitivity_max and the randomisation check too
   if (args.has("method")) method = method_runner(checked_method(args.get("method"), args), args, eo, *setup.transform);
   const EvaluationReport r = evaluate_attribution(*setup.trim, setup.coefficients, attr, method, eo, o);
-  progress.advance(1);
+  progress.update(1, 1);
+  progress.finish();
   io::Json j = io::Json::object();
   j.set("model", args.positional(0));
   j.set("input", args.positional(1));
@@ -365,7 +367,9 @@ void run_compare(const Args& args) {
   const AttributionOptions o = base_options(setup, g);
   std::vector<std::string> names;
   std::vector<EvaluationReport> reports;
-  Progress progress("compare-methods", static_cast<int64_t>(methods.size()), "methods", args.has("quiet"));
+  Progress progress("compare-methods", "methods", args.has("quiet"));
+  const int64_t n_methods = static_cast<int64_t>(methods.size());
+  progress.update(0, n_methods);
   io::Json per_method = io::Json::object();
   for (size_t k = 0; k < methods.size(); ++k) {
     const Method& m = *methods[k];
@@ -387,8 +391,9 @@ void run_compare(const Args& args) {
     per_method.set(m.name, report_json(r));
     names.push_back(m.name);
     reports.push_back(std::move(r));
-    progress.advance(1);
+    progress.update(static_cast<int64_t>(k) + 1, n_methods);
   }
+  progress.finish();
   // The most faithful by the difference of the areas (insertion − deletion).
   size_t best = 0;
   for (size_t k = 1; k < reports.size(); ++k)
