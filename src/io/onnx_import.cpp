@@ -314,6 +314,9 @@ const char* attr_type_name(int t) {
 std::string unsupported_hint(const onnx::NodeProto& n, const std::string& message) {
   const std::string& t = n.op_type();
   auto has = [&](const char* s) { return message.find(s) != std::string::npos; };
+  // A node reading a value whose batch axis a Transpose moved (followed, not
+  // refused, since a later Transpose may put it back).
+  if (has("batch axis moved")) return "sequence-first layouts inside nn.MultiheadAttention / nn.TransformerEncoder";
   if (t == "LSTM") return "torch.nn.LSTM";
   if (t == "GRU") return "torch.nn.GRU";
   if (t == "RNN") return "torch.nn.RNN";
