@@ -184,6 +184,7 @@ CdResult contextual_decomposition(const Graph& model, const Tensor& x, const std
   common.targets = options.targets;
   common.max_batch = options.max_batch;
   common.extra_inputs = options.extra_inputs;
+  common.checkpoint = options.checkpoint;
   detail::ModelRunner run(model, x, common, "contextual_decomposition");
   if (masks.empty()) throw ValueError("contextual_decomposition: no groups given");
   for (size_t k = 0; k < masks.size(); ++k)
@@ -220,6 +221,7 @@ CdResult contextual_decomposition(const Graph& model, const Tensor& x, const std
     forward(model, ws, in);
     const Tensor& total = ws.value(model.outputs()[0]);
     for (int64_t g0 = 0; g0 < G; g0 += Gc) {
+      run.checkpoint();
       const int64_t ng = std::min(Gc, G - g0);
       // Rows group-major: r = gi·ne + e.
       Rows rows;

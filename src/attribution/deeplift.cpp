@@ -119,6 +119,7 @@ Attribution deeplift(const Graph& model, const Tensor& x, const DeepLiftOptions&
   Workspace wx, wb;
   const int64_t chunk = std::max<int64_t>(1, run.max_batch() / 2);  // x and baseline rows both in memory
   for (int64_t first = 0; first < N; first += chunk) {
+    run.checkpoint();
     const int64_t M = std::min(chunk, N - first);
     std::vector<int64_t> ex(static_cast<size_t>(M));
     for (int64_t r = 0; r < M; ++r) ex[static_cast<size_t>(r)] = first + r;

@@ -113,6 +113,7 @@ void ModelRunner::run(int64_t rows, const MakeRow& make, const TakeRows& take, b
   Tensor chunk, grads;
   std::vector<int64_t> example_of_row;
   for (int64_t first = 0; first < rows; first += max_batch_) {
+    checkpoint();
     const int64_t count = std::min(max_batch_, rows - first);
     chunk.resize(prepend({count}, example_));
     example_of_row.resize(static_cast<size_t>(count));

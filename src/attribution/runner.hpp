@@ -48,6 +48,12 @@ class ModelRunner {
   /// Extra inputs gathered for rows of the given examples.
   std::vector<Tensor> gather_extras(const std::vector<int64_t>& example_of_row) const;
 
+  /// Calls the options' checkpoint, if any (methods with their own loops
+  /// call it before each chunk; `run` does it itself).
+  void checkpoint() const {
+    if (options_.checkpoint) options_.checkpoint();
+  }
+
   /// The model (for executors with their own walk, e.g. DeepLIFT).
   const Graph& graph() const { return model_; }
 

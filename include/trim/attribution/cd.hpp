@@ -20,6 +20,7 @@
 /// coefficients: rel = T⁻¹(mask ⊙ s) after the (bias-free, Linear) inverse.
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "trim/attribution/common.hpp"
@@ -33,6 +34,8 @@ struct CdOptions {
   /// AttributionOptions::max_batch, lower it to bound memory on large inputs.
   int64_t max_batch = 64;
   std::vector<Tensor> extra_inputs;  ///< further graph inputs [N, ...] (irrelevant)
+  /// As AttributionOptions::checkpoint: called before each chunk of rows.
+  std::function<void()> checkpoint;
 };
 
 struct CdResult {

@@ -15,6 +15,7 @@
 /// Σ attributions − (F(x) − F(baseline)) per target and example [targets, N].
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -66,6 +67,11 @@ struct AttributionOptions {
   int64_t max_batch = 64;
   /// The graph's inputs after the first, one batch each [N, ...], held fixed.
   std::vector<Tensor> extra_inputs;
+  /// Called on the calling thread before each chunk of rows goes through the
+  /// model (never from inside a parallel loop). A long call can be abandoned
+  /// by throwing from it: the Python module raises KeyboardInterrupt there on
+  /// Ctrl-C. Empty: nothing is called.
+  std::function<void()> checkpoint;
 };
 
 struct Attribution {
