@@ -1,7 +1,10 @@
 # Shared by scripts/test and scripts/demo: install what is missing, configure, build.
 
-# Debian packages the build and the tests need.
-TRIM_PACKAGES=(meson ninja-build pkg-config g++ libeigen3-dev libfftw3-dev catch2 libbenchmark-dev python3 libonnx-dev libprotobuf-dev libplplot-dev plplot-driver-cairo)
+# Debian packages the build and the tests need (the python3-* ones: the Python
+# module python/ and its pytest suite, which compares with NumPy, PyWavelets and
+# scikit-learn).
+TRIM_PACKAGES=(meson ninja-build pkg-config g++ libeigen3-dev libfftw3-dev catch2 libbenchmark-dev python3 libonnx-dev libprotobuf-dev libplplot-dev plplot-driver-cairo
+  pybind11-dev python3-pybind11 python3-dev python3-numpy python3-pytest python3-mesonpy python3-pywt python3-sklearn)
 
 # Installs the packages of "$@" that are not installed yet (sudo only when not root).
 ensure_packages() {
