@@ -158,8 +158,10 @@ and ``trim attribute --transform nmf:PATH`` read (as ``trim nmf``).)")
       .def_property_readonly("reconstruction_err_", [](const NMF& n) { return fitted(n, "reconstruction_err_").reconstruction_err(); },
                              "sqrt(2 * beta-divergence(X, W H)) of the fit.")
       .def_property_readonly("n_iter_", [](const NMF& n) { return fitted(n, "n_iter_").n_iter(); }, "Iterations run.")
-      .def_property_readonly("n_components_", [](const NMF& n) { return fitted(n, "n_components_").n_components(); })
-      .def_property_readonly("n_features_in_", [](const NMF& n) { return fitted(n, "n_features_in_").n_features(); })
+      .def_property_readonly("n_components_", [](const NMF& n) { return fitted(n, "n_components_").n_components(); },
+                             "k, the number of components.")
+      .def_property_readonly("n_features_in_", [](const NMF& n) { return fitted(n, "n_features_in_").n_features(); },
+                             "Features of the data the components were fitted to.")
       .def("save", [](const NMF& n, pyb::object path) {
             fitted(n, "save").save(pyb::module_::import("os").attr("fspath")(path).cast<std::string>());
           }, pyb::arg("path"), "Write the dictionary file for Transform('nmf:PATH', shape) (float64 .npy).")

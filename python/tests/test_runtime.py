@@ -48,7 +48,7 @@ def timed_sweep(convopts, n):
 
 def test_gil_released(convopts):
     per_example = timed_sweep(convopts, 4) / 4
-    n = int(np.clip(1.0 / per_example, 4, 4000))  # about a second
+    n = int(np.clip(2.0 / per_example, 4, 4000))  # about two seconds
     ticks = []
     stop = threading.Event()
 
