@@ -2,9 +2,9 @@
 
 # Debian packages the build and the tests need (the python3-* ones: the Python
 # module python/ and its pytest suite, which compares with NumPy, PyWavelets and
-# scikit-learn).
+# scikit-learn; patchelf: meson-python packs wheels with it).
 TRIM_PACKAGES=(meson ninja-build pkg-config g++ libeigen3-dev libfftw3-dev catch2 libbenchmark-dev python3 libonnx-dev libprotobuf-dev libplplot-dev plplot-driver-cairo
-  pybind11-dev python3-pybind11 python3-dev python3-numpy python3-pytest python3-mesonpy python3-pywt python3-sklearn)
+  pybind11-dev python3-pybind11 python3-dev python3-numpy python3-pytest python3-mesonpy patchelf python3-pywt python3-sklearn)
 
 # Installs the packages of "$@" that are not installed yet (sudo only when not root).
 ensure_packages() {
