@@ -216,7 +216,7 @@ inline OwnClassScores explain_own_class(const trim::Graph& model, const trim::Te
   const std::vector<trim::Tensor> parts = detail::per_class(
       s, extra, labels, [&](const trim::Tensor& sc, const std::vector<trim::Tensor>& ec, int64_t c) {
         trim::AttributionOptions o;
-        o.targets = c;
+        o.targets = trim::Targets(c);
         o.grouping = grouping;
         o.extra_inputs = ec;
         const trim::Attribution a = trim::integrated_gradients(model, sc, ig, o);
@@ -224,7 +224,7 @@ inline OwnClassScores explain_own_class(const trim::Graph& model, const trim::Te
         if (grouping) out.push_back(a.group_scores);
         if (with_cd) {
           trim::CdOptions cd;
-          cd.targets = c;
+          cd.targets = trim::Targets(c);
           cd.extra_inputs = ec;
           out.push_back(trim::contextual_decomposition(model, sc, *grouping, cd).rel);
         }

@@ -96,6 +96,12 @@ struct BandCurve {
 std::vector<BandCurve> explain(const trim::Graph& cnn, const trim::Tensor& maps, const Sky& sky, int sweep_bands,
                                int n_bands);
 
+/// Scores gradient, input × gradient, integrated gradients, Shapley values
+/// and CD of `n_bands` radial bands for the B output by deletion / insertion
+/// of bands and µ-fidelity (trim/attribution/evaluate.hpp); prints the table
+/// and returns the most faithful method's name.
+std::string faithfulness(const trim::Graph& cnn, const trim::Tensor& maps, const Sky& sky, int n_bands);
+
 /// Writes the "TRIM (CD) score vs scale" figure; returns false (after a
 /// note) when trim has no PLplot, throws when the figure cannot be written.
 bool write_figure(const std::string& path, const BandCurve& cd, const Sky& sky);

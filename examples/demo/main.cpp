@@ -171,7 +171,11 @@ int main(int argc, char** argv) {
     std::printf("  mean CD curve of B peaks at radius %.2f (l = %.0f)\n", cd.centres[peak],
                 sky.multipole(cd.centres[peak]));
 
-    // 4. The figure.
+    // 4. Which of the methods is most faithful to this CNN?
+    const std::string most_faithful =
+        demo::faithfulness(cnn, first_rows(test.maps, std::min<int64_t>(n_explain, 40)), sky, 12);
+
+    // 5. The figure.
     if (demo::write_figure(opt.figure, cd, sky)) std::printf("\n  wrote %s\n", opt.figure.c_str());
 
     std::printf("\nChecks:\n");
@@ -184,6 +188,7 @@ int main(int argc, char** argv) {
     // See example::Completeness for why the tolerance is relative.
     checks.expect(curves[1].delta_relative < 0.02,
                   "integrated gradients add up to F(x) - F(0) within 2 % of the output scale");
+    checks.expect(!most_faithful.empty(), "a most faithful method is named");
     return checks.finish(clock);
   });
 }

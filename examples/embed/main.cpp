@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
     for (int k = 1; k < logits.dim(1); ++k)
       if (logits[k] > logits[predicted]) predicted = k;
     trim::AttributionOptions options = tm.options_for(x);
-    options.targets = predicted;
+    options.targets = trim::Targets(predicted);
     options.grouping = &bands;
     const trim::Attribution a = trim::integrated_gradients(tm.graph(), s, {}, options);
 

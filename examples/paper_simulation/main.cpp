@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "example.hpp"
+#include "faithfulness.hpp"
 
 using namespace trim;
 
@@ -30,6 +31,7 @@ constexpr int64_t kFeatures = 100;
 constexpr int64_t kTrain = 8000;
 constexpr int64_t kTest = 500;
 constexpr int64_t kShapBaselines = 100;
+constexpr int64_t kFaithful = 100;  ///< held-out points the faithfulness table uses
 
 /// One transform of the study and the coefficient that decides the label.
 struct Setting {
@@ -150,7 +152,7 @@ constexpr size_t kIntegratedGradients = 2;  // index in kMethods
 /// Trains the classifier for one setting, explains it and returns one
 /// summary per method (in kMethods order).
 std::vector<RankSummary> run_setting(const Setting& st, const Tensor& x_train, const Tensor& x_test,
-                                     double* test_accuracy) {
+                                     double* test_accuracy, std::string* most_faithful) {
   const Transform& t = *st.transform;
   const Tensor s_train = t.forward(x_train), s_test = t.forward(x_test);
   const double threshold = median(column(s_train, st.element));
@@ -200,12 +202,47 @@ std::vector<RankSummary> run_setting(const Setting& st, const Tensor& x_train, c
       [&] { return gradient_shap(f, s_test, shap_baselines, gs, opt).group_scores; },
       [&] { return contextual_decomposition(f, s_test, st.groups, cd).rel; },
   };
+  // Faithfulness on the first kFaithful points: coefficients removed in
+  // order of their score for the predicted class, to the mean training
+  // coefficients (the methods' baseline).
+  std::vector<int64_t> head(static_cast<size_t>(kFaithful));
+  for (int64_t i = 0; i < kFaithful; ++i) head[static_cast<size_t>(i)] = i;
+  Tensor s_head;
+  train::gather_rows(s_test, head, s_head);
+  AttributionOptions fopt;
+  fopt.targets = Targets(0);
+  fopt.grouping = &st.groups;
+  if (!opt.extra_inputs.empty()) {  // the residual of the same points
+    Tensor r;
+    train::gather_rows(opt.extra_inputs[0], head, r);
+    fopt.extra_inputs = {r};
+  }
+  // The evidence for the predicted class: the logit where it is > 0, minus
+  // the logit elsewhere (scores and output flipped together).
+  const Tensor logits = tm.forward(s_head, fopt.extra_inputs.empty() ? nullptr : &fopt.extra_inputs[0]);
+  std::vector<double> sign(static_cast<size_t>(kFaithful));
+  for (int64_t i = 0; i < kFaithful; ++i) sign[static_cast<size_t>(i)] = logits[i] > 0 ? 1.0 : -1.0;
+  FaithfulnessOptions fo;
+  fo.baseline = mean_baseline;
+  fo.steps = 20;
+  fo.n_random = 5;
+  fo.road = false;
+  fo.mu_subsets = 30;
   std::vector<RankSummary> out;
+  std::vector<example::FaithfulnessRow> faithful;
   for (size_t m = 0; m < methods.size(); ++m) {
     const example::Stopwatch method;
-    out.push_back(rank_true_group(methods[m](), st.true_group));
+    const Tensor scores = methods[m]();
+    out.push_back(rank_true_group(scores, st.true_group));
+    const int64_t groups = scores.dim(2);
+    Tensor head_scores({1, kFaithful, groups});
+    std::copy(scores.begin(), scores.begin() + kFaithful * groups, head_scores.begin());
+    faithful.push_back(example::score_method(kMethods[m], f, s_head, head_scores, fo, fopt, sign));
+    fo.n_random = 0;  // the random reference does not depend on the method: once is enough
     std::printf("    %-21s %.2f s\n", kMethods[m].c_str(), method.seconds());
   }
+  *most_faithful = kMethods[example::print_faithfulness(
+      faithful, st.title + ", predicted class's logit, " + std::to_string(kFaithful) + " held-out points")];
   return out;
 }
 
@@ -299,17 +336,23 @@ int run(const std::string& out_dir) {
 
   std::vector<std::vector<RankSummary>> results;
   std::vector<double> accuracies;
+  std::vector<std::string> faithful;
   for (const Setting& st : settings) {
     example::step(clock, "%s: %s", st.title.c_str(), st.feature.c_str());
     double acc = 0;
-    results.push_back(run_setting(st, x_train, x_test, &acc));
+    std::string best;
+    results.push_back(run_setting(st, x_train, x_test, &acc, &best));
     accuracies.push_back(acc);
+    faithful.push_back(best);
   }
 
   std::printf("\nHow often the deciding coefficient ranks first by |attribution| (%ld held-out points)\n",
               static_cast<long>(kTest));
   for (size_t i = 0; i < settings.size(); ++i) print_table(settings[i], accuracies[i], results[i]);
   write_figure(out_dir + "/paper_simulation.png", settings, results);
+  std::printf("\nMost faithful method (largest insertion - deletion AUC, docs/evaluate.md):\n");
+  for (size_t i = 0; i < settings.size(); ++i)
+    std::printf("  %-22s %s\n", settings[i].title.c_str(), faithful[i].c_str());
 
   // The paper's claim: explained in the right transform, the attribution
   // finds the one coefficient that decides the label, far above chance.

@@ -134,7 +134,7 @@ std::vector<Method> make_methods() {
     cd.targets = o.targets;
     cd.max_batch = o.max_batch;
     cd.extra_inputs = o.extra_inputs;
-    cd.checkpoint = o.checkpoint;
+    cd.progress = o.progress;
     CdResult r = contextual_decomposition(g, s, *o.grouping, cd);
     Attribution a;
     a.targets = r.targets;
@@ -361,7 +361,7 @@ PyAttribution attribute(const PyModel& model, pyb::handle x, pyb::handle transfo
       o.targets = Targets(s.targets);
       o.grouping = g;
       o.max_batch = max_batch;
-      o.checkpoint = signal_checkpoint();
+      o.progress = signal_progress();
       if (s.residual.numel() > 0) o.extra_inputs = {rows(s.residual, e0, e1)};
       Settings part_settings = st;
       if (baseline_per_example) part_settings.baseline = rows(st.baseline, e0, e1);
@@ -404,7 +404,7 @@ pyb::array sweep(const PyModel& model, pyb::handle x, pyb::handle transform, std
       CdOptions o;
       o.targets = Targets(s.targets);
       o.max_batch = max_batch;
-      o.checkpoint = signal_checkpoint();
+      o.progress = signal_progress();
       if (s.residual.numel() > 0) o.extra_inputs = {rows(s.residual, e0, e1)};
       const CdResult r = cd_band_sweep(s.trim->graph(), rows(coef, e0, e1), *s.transform, centers, width, o);
       for (int64_t k = 0; k < T; ++k)

@@ -157,10 +157,11 @@ pyb::tuple to_tuple(const Shape& s) {
   return t;
 }
 
-std::function<void()> signal_checkpoint() {
-  return [] {
+ProgressCallback signal_progress() {
+  return [](int64_t, int64_t) {
     pyb::gil_scoped_acquire gil;
     if (PyErr_CheckSignals() != 0) throw pyb::error_already_set();
+    return true;
   };
 }
 

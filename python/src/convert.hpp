@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "trim/attribution/common.hpp"
 #include "trim/core/shape.hpp"
 #include "trim/core/tensor.hpp"
 
@@ -47,9 +48,10 @@ Tensor as_batch(Tensor x, const Shape& example, const std::string& what);
 Shape to_shape(pyb::handle obj, const std::string& what);
 pyb::tuple to_tuple(const Shape& s);
 
-/// A checkpoint for AttributionOptions / CdOptions: with the GIL released,
-/// takes it briefly and raises the pending KeyboardInterrupt (or whatever a
-/// signal handler raised) as pybind11::error_already_set.
-std::function<void()> signal_checkpoint();
+/// A progress callback for AttributionOptions / CdOptions that ignores the
+/// counts: with the GIL released, it takes it briefly after each batch and
+/// raises the pending KeyboardInterrupt (or whatever a signal handler raised)
+/// as pybind11::error_already_set, which stops the call.
+ProgressCallback signal_progress();
 
 }  // namespace trim::py

@@ -184,7 +184,7 @@ CdResult contextual_decomposition(const Graph& model, const Tensor& x, const std
   common.targets = options.targets;
   common.max_batch = options.max_batch;
   common.extra_inputs = options.extra_inputs;
-  common.checkpoint = options.checkpoint;
+  common.progress = options.progress;
   detail::ModelRunner run(model, x, common, "contextual_decomposition");
   if (masks.empty()) throw ValueError("contextual_decomposition: no groups given");
   for (size_t k = 0; k < masks.size(); ++k)
@@ -211,6 +211,7 @@ CdResult contextual_decomposition(const Graph& model, const Tensor& x, const std
   const int64_t Gc = std::min(G, std::max<int64_t>(1, max_rows / E));
   Workspace ws;
   RelevantBuffers rel;
+  run.plan(N * G);
   for (int64_t e0 = 0; e0 < N; e0 += E) {
     const int64_t ne = std::min(E, N - e0);
     std::vector<int64_t> ex(static_cast<size_t>(ne));
@@ -221,7 +222,6 @@ CdResult contextual_decomposition(const Graph& model, const Tensor& x, const std
     forward(model, ws, in);
     const Tensor& total = ws.value(model.outputs()[0]);
     for (int64_t g0 = 0; g0 < G; g0 += Gc) {
-      run.checkpoint();
       const int64_t ng = std::min(Gc, G - g0);
       // Rows group-major: r = gi·ne + e.
       Rows rows;
@@ -245,6 +245,7 @@ CdResult contextual_decomposition(const Graph& model, const Tensor& x, const std
             result.irrel[at] = total[e * K + k] - r;
           }
       }
+      run.advance(ng * ne);
     }
   }
   return result;

@@ -1,7 +1,9 @@
 #include "trim/attribution/common.hpp"
 
 #include <algorithm>
+#include <cmath>
 
+#include "trim/core/check.hpp"
 #include "trim/core/error.hpp"
 
 namespace trim {
@@ -20,13 +22,18 @@ std::vector<int64_t> Targets::resolve(int64_t n_outputs) const {
   return indices;
 }
 
-Tensor Baseline::expand(const trim::Tensor& x) const {
+Tensor Baseline::expand(const trim::Tensor& x, const std::string& method) const {
   trim::Tensor b(x.shape());
   switch (kind) {
     case Kind::Zero: return b;
-    case Kind::Constant: b.fill(value); return b;
+    case Kind::Constant:
+      if (!std::isfinite(value))
+        throw ValueError(method + ": the baseline contains NaN or infinity (constant " + std::to_string(value) + ")");
+      b.fill(value);
+      return b;
     case Kind::Tensor: break;
   }
+  check_finite(tensor, method, "baseline");
   const int64_t per = x.rank() > 0 && x.dim(0) > 0 ? x.numel() / x.dim(0) : 0;
   if (tensor.shape() == x.shape()) return tensor;
   Shape example;
@@ -35,7 +42,7 @@ Tensor Baseline::expand(const trim::Tensor& x) const {
     for (int64_t n = 0; n < x.dim(0); ++n) std::copy(tensor.begin(), tensor.end(), b.begin() + n * per);
     return b;
   }
-  throw ShapeError("baseline: shape " + tensor.shape().str() + " fits neither one example " + example.str() +
+  throw ShapeError(method + ": baseline shape " + tensor.shape().str() + " fits neither one example " + example.str() +
                    " nor the batch " + x.shape().str());
 }
 

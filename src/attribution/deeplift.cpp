@@ -110,16 +110,14 @@ Tensor multipliers(const Graph& g, const Workspace& wx, const Workspace& wb, int
 Attribution deeplift(const Graph& model, const Tensor& x, const DeepLiftOptions& dl, const AttributionOptions& options) {
   ModelRunner run(model, x, options, "deeplift");
   if (!(dl.eps >= 0.0f)) throw ValueError("deeplift: eps must be >= 0, got " + std::to_string(dl.eps));
-  const Tensor b = dl.baseline.expand(x);
-  for (float v : b)
-    if (!std::isfinite(v)) throw ValueError("deeplift: the baseline contains NaN or infinity");
+  const Tensor b = dl.baseline.expand(x, "deeplift");
   const int64_t N = run.batch(), P = run.example_numel(), T = run.n_targets(), K = run.n_outputs();
   Tensor attr(prepend({T, N}, run.example_shape()));
   Tensor delta({T, N});
   Workspace wx, wb;
   const int64_t chunk = std::max<int64_t>(1, run.max_batch() / 2);  // x and baseline rows both in memory
+  run.plan(N);
   for (int64_t first = 0; first < N; first += chunk) {
-    run.checkpoint();
     const int64_t M = std::min(chunk, N - first);
     std::vector<int64_t> ex(static_cast<size_t>(M));
     for (int64_t r = 0; r < M; ++r) ex[static_cast<size_t>(r)] = first + r;
@@ -148,6 +146,7 @@ Attribution deeplift(const Graph& model, const Tensor& x, const DeepLiftOptions&
         delta[t * N + first + r] = static_cast<float>(s - (double(fx[r * K + k]) - double(fb[r * K + k])));
       }
     }
+    run.advance(M);
   }
   return run.finish(std::move(attr), std::move(delta));
 }

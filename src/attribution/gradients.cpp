@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "runner.hpp"
+#include "trim/core/check.hpp"
 #include "trim/core/error.hpp"
 #include "trim/core/rng.hpp"
 
@@ -122,7 +123,7 @@ Attribution integrated_gradients(const Graph& model, const Tensor& x, const Inte
   ModelRunner run(model, x, options, "integrated_gradients");
   std::vector<double> alphas, weights;
   quadrature(ig.method, ig.n_steps, alphas, weights);
-  const Tensor b = ig.baseline.expand(x);
+  const Tensor b = ig.baseline.expand(x, "integrated_gradients");
   const int64_t N = run.batch(), P = run.example_numel(), T = run.n_targets(), K = ig.n_steps;
   // Path sums in double: 50 weighted gradients per element.
   std::vector<double> sum(static_cast<size_t>(T * N * P), 0.0);
@@ -237,7 +238,9 @@ Attribution gradient_shap(const Graph& model, const Tensor& x, const Tensor& bas
   if (baselines.rank() != x.rank() || baselines.dim(0) < 1 || baselines.numel() != baselines.dim(0) * P)
     throw ShapeError("gradient_shap: baselines " + baselines.shape().str() + " must be a batch [B, " +
                      run.example_shape().str() + "...] with B >= 1");
+  check_finite(baselines, "gradient_shap", "baselines");
   const int64_t B = baselines.dim(0);
+  run.plan(N * S + N * B);  // the samples, then F of every baseline for the delta
   // Draw every sample's baseline, α and noisy input up front (in one fixed
   // order), so the result does not depend on max_batch.
   Rng rng(gs.seed);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "runner.hpp"
+#include "trim/core/check.hpp"
 #include "trim/core/error.hpp"
 #include "trim/core/rng.hpp"
 
@@ -48,8 +49,7 @@ Tensor infidelity(const Graph& model, const Tensor& x, const Attribution& attrib
       throw ShapeError(where + ": perturbations " + I.shape().str() + ", expected [" + std::to_string(N) +
                        ", samples, " + run.example_shape().str() + "...]");
     S = I.dim(1);
-    for (float v : I)
-      if (!std::isfinite(v)) throw ValueError(where + ": the perturbations contain NaN or infinity");
+    check_finite(I, where, "perturbations");
   } else {
     if (S < 1) throw ValueError(where + ": n_perturb_samples must be >= 1, got " + std::to_string(S));
     if (!(inf.stdev >= 0.0f) || !std::isfinite(inf.stdev))
@@ -57,11 +57,7 @@ Tensor infidelity(const Graph& model, const Tensor& x, const Attribution& attrib
   }
   Tensor b;
   if (inf.multiply_by_inputs) {
-    try {
-      b = inf.baseline.expand(x);
-    } catch (const ShapeError& e) {
-      throw ShapeError(where + ": " + e.what());
-    }
+    b = inf.baseline.expand(x, where);
   }
   // Per example: x, then its S perturbed copies x − I. Iᵀattr is computed
   // as each row is made, while I is at hand.

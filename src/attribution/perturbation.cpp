@@ -61,19 +61,6 @@ ActiveGroups active_groups(const AttributionOptions& options, int64_t P, const s
   return a;
 }
 
-/// The baseline for every example; errors carry the method's name.
-Tensor expand_baseline(const Baseline& b, const Tensor& x, const std::string& method) {
-  Tensor r;
-  try {
-    r = b.expand(x);
-  } catch (const ShapeError& e) {
-    throw ShapeError(method + ": " + e.what());
-  }
-  for (float v : r)
-    if (!std::isfinite(v)) throw ValueError(method + ": the baseline contains NaN or infinity");
-  return r;
-}
-
 /// Evaluates R rows per example, for a block of examples at a time (enough
 /// to fill max_batch, at least one), so the table of outputs stays
 /// O(max(R, max_batch)·T) whatever N. make(e, j, dst) builds row j of
@@ -82,6 +69,7 @@ void per_example(ModelRunner& run, int64_t R, const std::function<void(int64_t, 
                  const std::function<void(int64_t, const double*)>& done) {
   const int64_t N = run.batch(), T = run.n_targets(), O = run.n_outputs();
   const int64_t block = std::max<int64_t>(1, run.max_batch() / std::max<int64_t>(R, 1));
+  run.plan(N * R);
   std::vector<double> f;
   for (int64_t e0 = 0; e0 < N; e0 += block) {
     const int64_t nb = std::min(block, N - e0);
@@ -212,7 +200,7 @@ Attribution feature_ablation(const Graph& model, const Tensor& x, const FeatureA
   const int64_t N = run.batch(), P = run.example_numel(), T = run.n_targets();
   const ActiveGroups groups = active_groups(options, P, where);
   const int64_t K = groups.size(), R = K + 1;  // per example: x, then one ablated copy per group
-  const Tensor b = expand_baseline(fa.baseline, x, where);
+  const Tensor b = fa.baseline.expand(x, where);
   std::vector<double> score(static_cast<size_t>(T * N * K));
   per_example(
       run, R,
@@ -236,7 +224,7 @@ Attribution occlusion(const Graph& model, const Tensor& x, const OcclusionOption
   const int64_t N = run.batch(), P = run.example_numel(), T = run.n_targets();
   const Windows win = make_windows(run.example_shape(), occ);
   const int64_t W = win.total, R = W + 1;
-  const Tensor b = expand_baseline(occ.baseline, x, where);
+  const Tensor b = occ.baseline.expand(x, where);
   // How many windows cover each element: the denominator of captum's average.
   std::vector<int64_t> cover(static_cast<size_t>(P), 0);
   for (int64_t w = 0; w < W; ++w) win.for_each(w, [&](int64_t i) { ++cover[static_cast<size_t>(i)]; });
@@ -290,7 +278,7 @@ Attribution shapley(const Graph& model, const Tensor& x, const ShapleyOptions& s
   const int64_t N = run.batch(), P = run.example_numel(), T = run.n_targets();
   const ActiveGroups groups = active_groups(options, P, where);
   const int64_t K = groups.size();
-  const Tensor b = expand_baseline(sh.baseline, x, where);
+  const Tensor b = sh.baseline.expand(x, where);
   std::vector<double> score(static_cast<size_t>(T * N * K), 0.0);
   Tensor delta({T, N});
 

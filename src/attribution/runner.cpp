@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "trim/core/check.hpp"
 #include "trim/core/error.hpp"
 
 namespace trim::detail {
@@ -37,7 +38,9 @@ bool fits(const Shape& graph_shape, const Shape& t) {
 }  // namespace
 
 ModelRunner::ModelRunner(const Graph& model, const Tensor& x, const AttributionOptions& options, std::string method)
-    : model_(model), x_(x), options_(options), method_(std::move(method)) {
+    : model_(model), x_(x), extra_inputs_(options.extra_inputs), grouping_(options.grouping),
+      progress_(options.progress),
+      method_(std::move(method)) {
   if (!model.finalized()) throw Error(method_ + ": the model graph is not finalized");
   if (model.outputs().size() != 1)
     throw ValueError(method_ + ": the model must have exactly one output, it has " +
@@ -77,14 +80,13 @@ ModelRunner::ModelRunner(const Graph& model, const Tensor& x, const AttributionO
   if (options.grouping && options.grouping->coefficient_shape != example_)
     throw ShapeError(method_ + ": the grouping is for shape " + options.grouping->coefficient_shape.str() +
                      ", the model's input examples have shape " + example_.str());
-  for (float v : x)
-    if (!std::isfinite(v)) throw ValueError(method_ + ": the input contains NaN or infinity");
+  check_finite(x, method_, "input");
 }
 
 std::vector<Tensor> ModelRunner::gather_extras(const std::vector<int64_t>& example_of_row) const {
   std::vector<Tensor> out;
   const int64_t m = static_cast<int64_t>(example_of_row.size());
-  for (const Tensor& e : options_.extra_inputs) {
+  for (const Tensor& e : extra_inputs_) {
     const int64_t per = e.numel() / e.dim(0);
     Shape s = e.shape();
     s[0] = m;
@@ -108,12 +110,19 @@ Tensor ModelRunner::outputs(const Tensor& inputs, const std::vector<int64_t>& ex
   return std::move(y).reshape({inputs.dim(0), n_outputs_});
 }
 
+void ModelRunner::advance(int64_t rows) {
+  done_ += rows;
+  if (progress_ && !progress_(done_, std::max(planned_, done_)))
+    throw Cancelled(method_ + ": cancelled after " + std::to_string(done_) + " of " +
+                    std::to_string(std::max(planned_, done_)) + " units of work");
+}
+
 void ModelRunner::run(int64_t rows, const MakeRow& make, const TakeRows& take, bool with_gradients) {
+  planned_ = std::max(planned_, done_ + rows);
   const int64_t T = n_targets();
   Tensor chunk, grads;
   std::vector<int64_t> example_of_row;
   for (int64_t first = 0; first < rows; first += max_batch_) {
-    checkpoint();
     const int64_t count = std::min(max_batch_, rows - first);
     chunk.resize(prepend({count}, example_));
     example_of_row.resize(static_cast<size_t>(count));
@@ -125,6 +134,7 @@ void ModelRunner::run(int64_t rows, const MakeRow& make, const TakeRows& take, b
     const Tensor out = outputs(chunk, example_of_row);
     if (!with_gradients) {
       take(first, count, out, nullptr);
+      advance(count);
       continue;
     }
     grads.resize(prepend({T, count}, example_));
@@ -138,13 +148,14 @@ void ModelRunner::run(int64_t rows, const MakeRow& make, const TakeRows& take, b
       std::copy(g.inputs[0].begin(), g.inputs[0].end(), grads.begin() + t * count * example_numel_);
     }
     take(first, count, out, &grads);
+    advance(count);
   }
 }
 
 Attribution ModelRunner::finish(Tensor attributions, Tensor delta) const {
   Attribution a;
   a.targets = targets_;
-  if (options_.grouping) a.group_scores = group_sums(attributions, *options_.grouping);
+  if (grouping_) a.group_scores = group_sums(attributions, *grouping_);
   a.attributions = std::move(attributions);
   a.delta = std::move(delta);
   return a;

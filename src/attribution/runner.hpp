@@ -34,6 +34,14 @@ class ModelRunner {
   /// [targets, count, input_shape...].
   using TakeRows = std::function<void(int64_t first, int64_t count, const Tensor& outputs, const Tensor* grads)>;
 
+  /// Declares the units of work (rows) the whole method will do, for
+  /// progress reports; without it each run() adds its rows to the total.
+  void plan(int64_t rows) { planned_ = rows; }
+  /// `rows` more units are done: reports progress and throws Cancelled when
+  /// the callback asks to stop. run() calls it after every batch; methods
+  /// with their own walk (DeepLIFT, CD) call it themselves.
+  void advance(int64_t rows);
+
   /// Evaluates `rows` rows produced by `make`, max_batch at a time.
   void run(int64_t rows, const MakeRow& make, const TakeRows& take, bool with_gradients);
 
@@ -48,19 +56,18 @@ class ModelRunner {
   /// Extra inputs gathered for rows of the given examples.
   std::vector<Tensor> gather_extras(const std::vector<int64_t>& example_of_row) const;
 
-  /// Calls the options' checkpoint, if any (methods with their own loops
-  /// call it before each chunk; `run` does it itself).
-  void checkpoint() const {
-    if (options_.checkpoint) options_.checkpoint();
-  }
-
   /// The model (for executors with their own walk, e.g. DeepLIFT).
   const Graph& graph() const { return model_; }
 
  private:
+  // Copies, not references: a runner built from a temporary input or
+  // options object must not dangle. The model and the grouping (a pointer
+  // in the options) belong to the caller for the duration of the call.
   const Graph& model_;
-  const Tensor& x_;
-  const AttributionOptions& options_;
+  Tensor x_;
+  std::vector<Tensor> extra_inputs_;
+  const Grouping* grouping_ = nullptr;
+  ProgressCallback progress_;
   std::string method_;
   int64_t batch_ = 0;
   Shape example_;
@@ -68,6 +75,7 @@ class ModelRunner {
   int64_t n_outputs_ = 0;
   std::vector<int64_t> targets_;
   int64_t max_batch_ = 256;
+  int64_t done_ = 0, planned_ = 0;
   Workspace ws_;
 };
 

@@ -122,6 +122,9 @@ double Args::get_double(const std::string& name, double fallback, double min, do
 
 Args parse_args(const CommandSpec& spec, const std::vector<std::string>& argv) {
   Args args;
+  args.command_ = spec.name;
+  args.argv_ = argv;
+  for (const OptionSpec& o : spec.options) args.option_names_.push_back(o.name);
   for (const std::string& a : argv)
     if (a == "-h" || a == "--help") {
       args.help_ = true;

@@ -54,12 +54,19 @@ class Args {
   /// Finite floating-point option in [min, max].
   double get_double(const std::string& name, double fallback, double min, double max) const;
   bool help() const { return help_; }
+  /// The command's name and the arguments after it, as given (provenance).
+  const std::string& command() const { return command_; }
+  const std::vector<std::string>& argv() const { return argv_; }
+  /// Every option the command takes, in --help order.
+  const std::vector<std::string>& option_names() const { return option_names_; }
 
  private:
   friend Args parse_args(const CommandSpec& spec, const std::vector<std::string>& argv);
   std::vector<std::string> positionals_;
   std::map<std::string, std::string> values_;  // flags hold ""
   bool help_ = false;
+  std::string command_;
+  std::vector<std::string> argv_, option_names_;
 };
 
 /// Parses the arguments after the command name. `--name value`,

@@ -21,6 +21,8 @@ Command inverse_command();    // commands_transform.cpp
 Command attribute_command();  // commands_attribute.cpp
 Command sweep_command();      // commands_sweep.cpp
 Command nmf_command();        // commands_nmf.cpp
+Command evaluate_command();         // commands_evaluate.cpp
+Command compare_methods_command();  // commands_evaluate.cpp
 
 /// Every command, in the order `trim --help` lists them.
 const std::vector<Command>& all_commands();
@@ -29,6 +31,8 @@ const std::vector<Command>& all_commands();
 OptionSpec output_option(const std::string& what);
 OptionSpec quiet_option();
 OptionSpec target_option();
+/// --threads N: every command takes it (all_commands adds it).
+OptionSpec threads_option();
 /// MODEL.onnx INPUT.npy, as `attribute` and `sweep` take them.
 std::vector<PositionalSpec> model_and_input();
 

@@ -1,5 +1,7 @@
 // `trim attribute`: explain a model's outputs in a transform's coefficients.
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 #include "commands.hpp"
 #include "figures.hpp"
@@ -7,6 +9,7 @@
 #include "methods.hpp"
 #include "outputs.hpp"
 #include "progress.hpp"
+#include "provenance.hpp"
 #include "summary.hpp"
 #include "trim/attribution/trim_model.hpp"
 
@@ -109,7 +112,9 @@ void paste(Tensor& all, const Tensor& part, int64_t e0, int64_t N) {
 
 /// Runs the method over the batch a few examples at a time. Random methods
 /// go one example at a time with seed + e, so an example's result does not
-/// depend on the others in the file.
+/// depend on the others in the file. The progress report counts the
+/// library's units of work; every call costs the same per example, so the
+/// first report of the first call gives the total.
 Attribution explain(const Method& method, const TrimModel& tm, const Tensor& s, const Tensor& residual,
                     const Grouping* grouping, const std::vector<int64_t>& targets, const MethodSettings& settings,
                     bool quiet) {
@@ -117,7 +122,8 @@ Attribution explain(const Method& method, const TrimModel& tm, const Tensor& s, 
   const int64_t per_call = method.random ? 1 : kExamplesPerCall;
   const bool baseline_per_example =
       !method.baseline_set && settings.baseline.numel() > 0 && settings.baseline.dim(0) > 1;
-  Progress progress(method.name, N, "examples", quiet);
+  Progress progress(method.name, method.unit, quiet);
+  int64_t done_before = 0;
   Attribution all;
   all.targets = targets;
   for (int64_t e0 = 0; e0 < N; e0 += per_call) {
@@ -125,6 +131,13 @@ Attribution explain(const Method& method, const TrimModel& tm, const Tensor& s, 
     AttributionOptions o;
     o.targets = Targets(targets);
     o.grouping = grouping;
+    o.max_batch = rows_per_batch(s.numel() / N);
+    int64_t call_total = 0;
+    o.progress = [&](int64_t done, int64_t total) {
+      call_total = total;
+      progress.update(done_before + done, total * N / (e1 - e0));
+      return true;
+    };
     if (residual.numel() > 0) o.extra_inputs = {rows(residual, e0, e1)};
     MethodSettings ms = settings;
     if (baseline_per_example) ms.baseline = rows(settings.baseline, e0, e1);
@@ -133,8 +146,9 @@ Attribution explain(const Method& method, const TrimModel& tm, const Tensor& s, 
     paste(all.attributions, part.attributions, e0, N);
     paste(all.group_scores, part.group_scores, e0, N);
     paste(all.delta, part.delta, e0, N);
-    progress.advance(e1 - e0);
+    done_before += call_total;
   }
+  progress.finish();
   return all;
 }
 
@@ -142,26 +156,75 @@ std::string groups_axis_label(const std::string& groups) {
   const std::string kind = spec_family(groups);
   if (kind == "radial") return "radial frequency (normalised radius; 1 = Nyquist along an axis)";
   if (kind == "band") return "band (normalised radius)";
+  if (kind == "bands") {
+    const std::vector<std::string> parts = split(groups, ':');
+    const std::string units = parts.size() == 4 ? parts[3] : "cycles per sample spacing";
+    return "frequency band (" + (units == "ell" || units == "l" ? std::string("multipole l") : units) + ")";
+  }
   if (kind == "subbands") return "wavelet sub-band";
   if (kind == "levels") return "wavelet level";
   if (kind == "components") return "dictionary component";
   return "group (label in the mask)";
 }
 
+/// "integrated gradients" for "integrated_gradients": how figures name a method.
+std::string display_name(const std::string& method) {
+  std::string s = method;
+  std::replace(s.begin(), s.end(), '_', ' ');
+  return s;
+}
+
 /// The --plot figure: group scores, or the first target's coefficient map.
+/// The value axis says what is drawn, not only the method.
 void draw(const std::string& path, const Args& args, const Method& method, const TrimSetup& setup, const Grouping* g,
           const Tensor& written) {
   // Short titles: a plot title wider than the figure is clipped.
-  const std::string title = method.name + ", " + setup.transform->spec();
+  const std::string title = display_name(method.name) + ", " + setup.transform->spec();
   const int64_t n = setup.x.dim(0);
-  const std::string batch_note = n > 1 ? ", mean of " + std::to_string(n) : "";
-  const std::string value_label = method.name == "cd" ? "CD: relevant part of the output" : method.name;
-  if (g)
+  const std::string batch_note = n > 1 ? ", mean of " + std::to_string(n) + " examples" : "";
+  const bool cd = method.name == "cd";
+  if (g) {
+    const std::string one_target =
+        setup.targets.size() == 1 ? " of output " + std::to_string(setup.targets[0]) : "";
+    const std::string value_label = cd ? "CD: relevant part" + one_target + " per group"
+                                       : display_name(method.name) + one_target + ", summed per group";
     plot_groups(path, *g, written, setup.targets, title + batch_note, groups_axis_label(args.get("groups")),
                 value_label);
-  else
-    plot_coefficients(path, *setup.transform, written, 0,
-                      title + ", target " + std::to_string(setup.targets[0]) + batch_note, value_label);
+  } else {
+    const std::string target = std::to_string(setup.targets[0]);
+    plot_coefficients(path, *setup.transform, written, 0, title + ", target " + target + batch_note,
+                      display_name(method.name) + " attribution to output " + target);
+  }
+}
+
+/// Every file the run read: the model, the input, and the baseline, mask
+/// and dictionary files when the options name them.
+std::vector<std::pair<std::string, std::string>> input_files(const Args& args) {
+  std::vector<std::pair<std::string, std::string>> files = {{"model", args.positional(0)},
+                                                            {"input", args.positional(1)}};
+  const std::string transform = args.get("transform"), family = spec_family(transform);
+  if (family == "nmf" || family == "pca" || family == "dict")
+    files.emplace_back("dictionary", transform.substr(family.size() + 1));
+  const std::string groups = args.get("groups");
+  if (spec_family(groups) == "mask") files.emplace_back("mask", groups.substr(5));
+  const std::string baseline = args.get("baseline", "zero");
+  if (baseline != "zero" && !parse_double(baseline)) files.emplace_back("baseline", baseline);
+  return files;
+}
+
+/// The values the method ran with, defaults included.
+io::Json settings_json(const Args& args, const Method& m, const MethodSettings& ms, const TrimSetup& setup) {
+  io::Json j = io::Json::object();
+  j.set("transform", setup.transform->spec()).set("residual", setup.trim->has_residual());
+  j.set("targets", setup.targets);
+  if (m.reads("baseline")) j.set("baseline", args.get("baseline", "zero"));
+  if (m.reads("steps")) j.set("steps", ms.steps).set("quadrature", "gauss-legendre");
+  if (m.reads("samples")) j.set("samples", ms.samples);
+  if (m.reads("stdev")) j.set("stdev", static_cast<double>(ms.stdev));
+  if (m.reads("seed")) j.set("seed", static_cast<long long>(ms.seed)).set("seed_per_example", "seed + example index");
+  if (m.reads("window")) j.set("window", ms.window).set("strides", ms.strides);
+  j.set("rows_per_batch", static_cast<long long>(rows_per_batch(setup.coefficients.numel() / setup.x.dim(0))));
+  return j;
 }
 
 void run_attribute(const Args& args) {
@@ -202,25 +265,35 @@ void run_attribute(const Args& args) {
   outputs.npy(out, written, "the " + method.name + " attributions");
   if (!plot.empty())
     outputs.file(plot, [&](const std::string& tmp) { draw(tmp, args, method, setup, g, written); });
+  SummaryInput in;
+  in.model = model_path;
+  in.input = input_path;
+  in.transform = t->spec();
+  in.t = t.get();
+  in.method = method.name;
+  in.groups = args.get("groups");
+  in.residual = tm.has_residual();
+  in.result = &result;
+  in.grouping = g;
+  in.coefficient_shape = t->coefficient_shape();
+  in.output_shape = written.shape();
   if (!json.empty()) {
-    SummaryInput in;
-    in.model = model_path;
-    in.input = input_path;
-    in.transform = t->spec();
-    in.method = method.name;
-    in.groups = args.get("groups");
-    in.residual = tm.has_residual();
     in.prediction = model.graph.evaluate(x);
-    in.result = &result;
-    in.grouping = g;
-    in.coefficient_shape = t->coefficient_shape();
-    in.output_shape = written.shape();
     in.seconds = {{"load_and_transform", load_seconds},
                   {"attribution", attribution_seconds},
                   {"total", load_seconds + attribution_seconds + clock.lap()}};
+    in.provenance = provenance_json(args, input_files(args), settings_json(args, method, settings, setup));
     outputs.json(json, attribution_summary(in));
   }
   outputs.commit();
+  if (!args.has("quiet")) {
+    std::string also;
+    for (const std::string& f : {plot, json})
+      if (!f.empty()) also += (also.empty() ? "" : ", ") + f;
+    std::string report = attribution_report(in, out, load_seconds + attribution_seconds + clock.lap());
+    if (!also.empty()) report += "  also wrote " + also + "\n";
+    std::fputs(report.c_str(), stdout);
+  }
 }
 
 }  // namespace
@@ -255,7 +328,9 @@ Command attribute_command() {
       {"groups", "GROUPS",
        "also score groups of coefficients and write [targets, batch, groups]: radial:N (N equal radial frequency "
        "bands over the normalised radius, Fourier transforms), band:CENTER:WIDTH (one band [CENTER - WIDTH/2, "
-       "CENTER + WIDTH/2); WIDTH is the full width), subbands or levels (wavelets), components (dictionaries), "
+       "CENTER + WIDTH/2); WIDTH is the full width), bands:E0,E1,...:SPACING[:UNITS] (bands with edges in physical "
+       "frequency: SPACING is the sample spacing, e.g. 0.000125 s for 8 kHz audio with edges in Hz, or arcmin per "
+       "pixel with UNITS ell for multipoles l), subbands or levels (wavelets), components (dictionaries), "
        "mask:FILE.npy (an integer label per coefficient, -1 for none; for fft/rfft the (re, im) axis may be left out)"},
       {"baseline", "zero|VALUE|FILE.npy",
        "the reference input, in input space (trim uses its coefficients T(b)): zeros (default), a constant, or a file "
@@ -272,12 +347,15 @@ Command attribute_command() {
       {"strides", "K[,K...]", "occlusion: step between windows (default: the window)"},
       {"residual", "", "always add the residual input r (default: only for lossy transforms)"},
       output_option("the attributions or group scores (float32 .npy)"),
-      {"plot", "FILE.png",
-       "also draw the result (mean over the batch): without --groups a heatmap of the first target's coefficient "
+      {"plot", "FILE.png|svg|pdf",
+       "also draw the result, in the format the extension names (mean over the batch): without --groups a heatmap of the first target's coefficient "
        "attributions (frequency-centred for fft2/rfft2, a sub-band mosaic for dwt, bars for dictionaries) with a "
        "colour bar; with --groups a curve over the band centres (radial) or bars per group, one series per target"},
       {"json", "FILE.json", "also write a summary: the prediction, the top " + std::to_string(kTopCount) +
-                                " groups (or coefficients) per target and example, the convergence delta and timings"},
+                                " groups (with their centre in the grouping's units) or coefficients (with their "
+                                "frequency radius, sub-band or component) per target and example, the convergence "
+                                "delta, timings, and how to reproduce the run (trim version and build, every option "
+                                "and the values used, input files with size and SHA-256, threads, date)"},
       quiet_option(),
   };
   s.examples =

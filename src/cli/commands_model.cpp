@@ -6,12 +6,31 @@
 #include "inputs.hpp"
 #include "outputs.hpp"
 #include "trim/graph/kind.hpp"
+#include "trim/io/onnx_info.hpp"
 
 namespace trim::cli {
 
 namespace {
 
+/// Whether the file has BatchNormalization nodes, or probably had them
+/// folded into its convolutions by the exporter: CD splits a BatchNorm's
+/// shift on its own, a folded one as part of the conv bias.
+std::string batchnorm_text(const io::OnnxModelInfo& info) {
+  auto count = [&](const char* op) {
+    const auto it = info.op_counts.find(op);
+    return it == info.op_counts.end() ? 0 : it->second;
+  };
+  const int bn = count("BatchNormalization");
+  if (bn > 0) return std::to_string(bn) + " BatchNormalization node" + (bn > 1 ? "s" : "") +
+                     " (CD splits each one's shift on its own)";
+  if (count("Conv") > 0)
+    return "none (BatchNorm layers, if any, were folded into the convolutions by the exporter;\n"
+           "            CD then splits their shift as part of the conv bias)";
+  return "none";
+}
+
 void run_info(const Args& args) {
+  const io::OnnxModelInfo file = io::read_onnx_info(args.positional(0));
   const Model m = load_model(args.positional(0));
   const Graph& g = m.graph;
   std::map<Kind, int> kinds;
@@ -28,16 +47,26 @@ void run_info(const Args& args) {
   for (const Parameter& p : g.parameters())
     if (p.trainable) trainable += p.value.numel();
   std::printf("model       %s\n", m.path.c_str());
-  std::printf("input       '%s' %s: one example is %s\n", g.node(g.inputs()[0]).name.c_str(),
-              batch_text(m.example_shape).c_str(), m.example_shape.str().c_str());
-  std::printf("output      '%s' %s: %lld values per example (targets 0 to %lld)\n",
-              g.node(g.outputs()[0]).name.c_str(), batch_text(m.output_shape).c_str(),
-              static_cast<long long>(m.n_outputs), static_cast<long long>(m.n_outputs - 1));
+  std::printf("format      ONNX opset %lld, IR version %lld, produced by %s%s\n", static_cast<long long>(file.opset),
+              static_cast<long long>(file.ir_version), file.producer.empty() ? "(not recorded)" : file.producer.c_str(),
+              file.graph_name.empty() ? "" : (", graph '" + file.graph_name + "'").c_str());
+  const std::string input_name = file.inputs.size() == 1 ? file.inputs[0] : g.node(g.inputs()[0]).name;
+  const std::string output_name = file.outputs.size() == 1 ? file.outputs[0] : g.node(g.outputs()[0]).name;
+  std::printf("input       '%s' %s: one example is %s\n", input_name.c_str(), batch_text(m.example_shape).c_str(),
+              m.example_shape.str().c_str());
+  for (const io::OnnxTokenInput& t : m.tokens)
+    std::printf("tokens      '%s' (token ids) is explained in the space of its embedding '%s' %s: the input above "
+                "is the embedded sequence (group by time steps or spans)\n",
+                t.ids.c_str(), t.embedding.c_str(), t.table.shape().str().c_str());
+  std::printf("output      '%s' %s: %lld values per example (targets 0 to %lld)\n", output_name.c_str(),
+              batch_text(m.output_shape).c_str(), static_cast<long long>(m.n_outputs),
+              static_cast<long long>(m.n_outputs - 1));
   std::printf("nodes       %d:", nodes);
   for (Kind k : {Kind::Linear, Kind::Elementwise, Kind::Selection, Kind::Structural, Kind::Sum, Kind::Opaque})
     std::printf(" %s %d%s", kind_name(k), kinds[k], k == Kind::Opaque ? "\n" : ",");
   std::printf("parameters  %zu tensors, %lld trainable values\n", g.parameters().size(),
               static_cast<long long>(trainable));
+  std::printf("batchnorm   %s\n", batchnorm_text(file).c_str());
   if (opaque.empty())
     std::printf("methods     all (no opaque node)\n");
   else
@@ -52,7 +81,7 @@ void run_predict(const Args& args) {
   Outputs outputs;
   outputs.declare(out, "-o");
   const Model m = load_model(model_path);
-  const Tensor x = as_batch(read_finite_npy(input_path, "input"), m.example_shape, input_path, model_path);
+  const Tensor x = model_input(m, read_finite_npy(input_path, "input"), input_path);
   const Tensor y = m.graph.evaluate(x);
   require_finite(y, "the outputs of model '" + model_path + "'", "the model overflows for this input");
   if (out.empty()) {
@@ -75,9 +104,11 @@ Command info_command() {
   s.name = "info";
   s.summary = "show a model's input and output shapes, node kinds and parameters";
   s.description =
-      "Reads an ONNX model and prints what trim needs to explain it: the shape of one input example (the shape "
-      "INPUT.npy files must have, with or without a leading batch axis), the number of outputs (the indices --target "
-      "takes), how many nodes of each kind it has, and whether contextual decomposition can pass every node.";
+      "Reads an ONNX model and prints what trim needs to explain it: the opset and the exporter that wrote it, the "
+      "input and output names as the file gives them, the shape of one input example (the shape INPUT.npy files must "
+      "have, with or without a leading batch axis), the number of outputs (the indices --target takes), how many "
+      "nodes of each kind it has, whether it has BatchNorm nodes or had them folded into its convolutions (CD splits "
+      "the bias differently), and whether contextual decomposition can pass every node.";
   s.positionals = {{"MODEL.onnx", "the model (ONNX, opsets 11-17; see docs/io.md for the operators)"}};
   s.examples = "  trim info lenet.onnx\n";
   return {s, run_info};

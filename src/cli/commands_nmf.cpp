@@ -58,9 +58,11 @@ void run_nmf(const Args& args) {
   const MatrixXdRM X = read_samples(path);
   NMF nmf(options);
   {
-    Progress progress("nmf", 1, "fit", args.has("quiet"));
+    Progress progress("nmf", "fit", args.has("quiet"));
+    progress.update(0, 1);
     nmf.fit(X);
-    progress.advance(1);
+    progress.update(1, 1);
+    progress.finish();
   }
   outputs.file(out, [&](const std::string& tmp) { nmf.save(tmp); });
   outputs.commit();

@@ -1,10 +1,15 @@
 // `trim sweep`: contextual decomposition of a sliding radial frequency band,
 // the reference's "which scales matter" curve.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
 #include "commands.hpp"
 #include "figures.hpp"
 #include "inputs.hpp"
 #include "outputs.hpp"
 #include "progress.hpp"
+#include "provenance.hpp"
 #include "trim/attribution/cd.hpp"
 
 namespace trim::cli {
@@ -14,14 +19,32 @@ namespace {
 /// Examples per cd_band_sweep call (all bands of an example go as one batch).
 constexpr int64_t kExamplesPerCall = 4;
 
+/// Mean over the examples of target row k of rel [T, N, C], and its peak.
+std::vector<double> mean_curve(const Tensor& rel, int64_t k) {
+  const int64_t N = rel.dim(1), C = rel.dim(2);
+  std::vector<double> m(static_cast<size_t>(C), 0.0);
+  for (int64_t e = 0; e < N; ++e)
+    for (int64_t c = 0; c < C; ++c) m[static_cast<size_t>(c)] += rel[(k * N + e) * C + c] / double(N);
+  return m;
+}
+
+size_t peak(const std::vector<double>& v) {
+  size_t best = 0;
+  for (size_t i = 1; i < v.size(); ++i)
+    if (std::fabs(v[i]) > std::fabs(v[best])) best = i;
+  return best;
+}
+
 void run_sweep(const Args& args) {
-  const std::string out = args.required("output"), plot = args.get("plot");
+  const auto start = std::chrono::steady_clock::now();
+  const std::string out = args.required("output"), plot = args.get("plot"), json = args.get("json");
   const std::vector<double> centers = parse_range(args.required("centers"), "centers");
   const double width = args.get_double("width", 0, 0, 1e6);
   if (!args.has("width") || !(width > 0)) throw UsageError("--width W (the full band width, > 0) is required");
   Outputs outputs;
   outputs.declare(out, "-o");
   outputs.declare_plot(plot, "--plot");
+  outputs.declare(json, "--json");
   if (!is_fourier(args.required("transform")))
     throw UsageError("--transform '" + args.get("transform") +
                      "': a band sweep needs a Fourier transform (fft1, fft2, rfft1 or rfft2)");
@@ -31,24 +54,71 @@ void run_sweep(const Args& args) {
 
   const int64_t N = s.dim(0), T = static_cast<int64_t>(setup.targets.size()), C = static_cast<int64_t>(centers.size());
   Tensor curve({T, N, C});
-  Progress progress("sweep", N, "examples", args.has("quiet"));
+  Progress progress("sweep", "bands x examples", args.has("quiet"));
   for (int64_t e0 = 0; e0 < N; e0 += kExamplesPerCall) {
     const int64_t e1 = std::min(N, e0 + kExamplesPerCall), n = e1 - e0;
     CdOptions o;
     o.targets = Targets(setup.targets);
+    o.max_batch = rows_per_batch(s.numel() / N);
     if (residual.numel() > 0) o.extra_inputs = {rows(residual, e0, e1)};
+    o.progress = [&](int64_t done, int64_t) {
+      progress.update(e0 * C + done, N * C);
+      return true;
+    };
     const CdResult r = cd_band_sweep(setup.trim->graph(), rows(s, e0, e1), *setup.transform, centers, width, o);
     for (int64_t k = 0; k < T; ++k)
       std::copy(r.rel.begin() + k * n * C, r.rel.begin() + (k + 1) * n * C, curve.begin() + (k * N + e0) * C);
-    progress.advance(n);
   }
+  progress.finish();
   outputs.npy(out, curve, "the sweep");
   if (!plot.empty()) {
     std::string title = "CD band sweep, " + setup.transform->spec();
-    if (N > 1) title += ", mean of " + std::to_string(N);
+    if (N > 1) title += ", mean of " + std::to_string(N) + " examples";
     outputs.file(plot, [&](const std::string& tmp) { plot_sweep(tmp, centers, width, curve, setup.targets, title); });
   }
+  if (!json.empty()) {
+    io::Json curves = io::Json::array();
+    for (int64_t k = 0; k < T; ++k) {
+      const std::vector<double> m = mean_curve(curve, k);
+      curves.push(io::Json::object()
+                      .set("target", setup.targets[static_cast<size_t>(k)])
+                      .set("mean_over_examples", m)
+                      .set("peak_center", centers[peak(m)]));
+    }
+    io::Json settings = io::Json::object()
+                            .set("transform", setup.transform->spec())
+                            .set("centers", centers)
+                            .set("width", width)
+                            .set("units", "normalised radius")
+                            .set("targets", setup.targets);
+    outputs.json(json, io::Json::object()
+                           .set("model", args.positional(0))
+                           .set("input", args.positional(1))
+                           .set("output_shape", curve.shape().to_vector())
+                           .set("curves", curves)
+                           .set("provenance", provenance_json(args, {{"model", args.positional(0)},
+                                                                     {"input", args.positional(1)}},
+                                                              settings)));
+  }
   outputs.commit();
+  if (!args.has("quiet")) {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::string report = "trim sweep: wrote " + out + " " + curve.shape().str() + " (CD band sweep on " +
+                         setup.transform->spec() + ", " + std::to_string(N) + (N == 1 ? " example" : " examples") +
+                         ", " + std::to_string(C) + " bands) in " + duration_text(seconds) + "\n";
+    for (int64_t k = 0; k < std::min<int64_t>(T, 10); ++k) {
+      const std::vector<double> m = mean_curve(curve, k);
+      const size_t p = peak(m);
+      char line[160];
+      std::snprintf(line, sizeof line, "  target %lld%s: largest |rel| %.4g at band centre %.3g (normalised radius)\n",
+                    static_cast<long long>(setup.targets[static_cast<size_t>(k)]),
+                    N > 1 ? (", mean of " + std::to_string(N)).c_str() : "", m[p], centers[p]);
+      report += line;
+    }
+    for (const std::string& f : {plot, json})
+      if (!f.empty()) report += "  also wrote " + f + "\n";
+    std::fputs(report.c_str(), stdout);
+  }
 }
 
 }  // namespace
@@ -73,7 +143,9 @@ Command sweep_command() {
       target_option(),
       {"residual", "", "always add the residual input r (not needed for Fourier transforms, which are exact)"},
       output_option("the curves [targets, batch, centres] (float32 .npy)"),
-      {"plot", "FILE.png", "also draw the curves (mean over the batch, one per target, at most 10)"},
+      {"plot", "FILE.png|svg|pdf", "also draw the curves (mean over the batch, one per target, at most 10)"},
+      {"json", "FILE.json", "also write a summary: the mean curve and its peak per target, and how to reproduce the "
+                            "run (version, every option, input files with SHA-256, threads, date)"},
       quiet_option(),
   };
   s.examples = "  trim sweep cnn.onnx maps.npy --transform fft2 --centers 0.05:1.35:27 --width 0.1 -o curve.npy\n";

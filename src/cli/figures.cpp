@@ -51,29 +51,52 @@ io::HeatmapPlot index_heatmap(const std::vector<double>& v, int64_t rows, int64_
   return h;
 }
 
-void curve(const std::string& path, std::vector<double> x, std::vector<double> y, const std::string& x_label,
-           const std::string& title, const std::string& value_label) {
+/// More points than a figure has columns of pixels draw as a jagged band:
+/// sum every `bin` neighbours (attributions add up, so a bin's value is the
+/// attribution of its range), at the mean of their x.
+constexpr size_t kMaxCurvePoints = 400;
+
+void curve(const std::string& path, std::vector<double> x, std::vector<double> y, std::string x_label,
+           const std::string& title, std::string value_label) {
+  if (y.size() > kMaxCurvePoints) {
+    const size_t bin = (y.size() + kMaxCurvePoints - 1) / kMaxCurvePoints;
+    std::vector<double> bx, by;
+    for (size_t i = 0; i < y.size(); i += bin) {
+      const size_t end = std::min(y.size(), i + bin);
+      double sx = 0, sy = 0;
+      for (size_t j = i; j < end; ++j) sx += x[j], sy += y[j];
+      bx.push_back(sx / static_cast<double>(end - i));
+      by.push_back(sy);
+    }
+    x = std::move(bx), y = std::move(by);
+    value_label += ", sum of " + std::to_string(bin) + " neighbours";
+  }
   io::LinePlot p;
   p.figure.title = title;
-  p.x.label = x_label;
-  p.y.label = value_label;
+  p.x.label = std::move(x_label);
+  p.y.label = std::move(value_label);
   p.series.push_back({"", std::move(x), std::move(y), {}});
   io::plot_lines(path, p);
 }
 
-/// fft1 / rfft1 attributions (one per frequency bin) against cycles/sample,
-/// negative frequencies first for the full spectrum.
+/// fft1 / rfft1 attributions (one per frequency bin) against frequency in
+/// cycles/sample. The input is real, so the full spectrum's bins k and -k
+/// describe one frequency: they are summed and drawn over [0, 0.5] like the
+/// half spectrum.
 void fourier_curve(const std::string& path, const std::vector<double>& bins, int64_t n_signal, bool half,
                    const std::string& title, const std::string& value_label) {
   const int64_t m = static_cast<int64_t>(bins.size());
   std::vector<double> x, y;
   if (half) {
     for (int64_t k = 0; k < m; ++k) x.push_back(double(k) / n_signal), y.push_back(bins[static_cast<size_t>(k)]);
-  } else {
-    for (int64_t k = -(m / 2); k <= (m - 1) / 2; ++k)
-      x.push_back(double(k) / m), y.push_back(bins[static_cast<size_t>((k + m) % m)]);
+    return curve(path, x, y, "frequency (cycles/sample)", title, value_label);
   }
-  curve(path, x, y, "frequency (cycles/sample)", title, value_label);
+  for (int64_t k = 0; k <= m / 2; ++k) {
+    double v = bins[static_cast<size_t>(k)];
+    if (k > 0 && m - k != k) v += bins[static_cast<size_t>(m - k)];
+    x.push_back(double(k) / m), y.push_back(v);
+  }
+  curve(path, x, y, "frequency |f| (cycles/sample; bins +f and -f summed)", title, value_label);
 }
 
 void stationary_wavelet(const std::string& path, const WaveletTransform& w, const std::vector<double>& v,
@@ -159,13 +182,15 @@ void plot_groups(const std::string& path, const Grouping& g, const Tensor& score
                  const std::string& title, const std::string& x_label, const std::string& value_label) {
   const size_t n_series = std::min(targets.size(), kMaxSeries);
   const std::string shown = targets.size() > kMaxSeries ? " (first 10 targets)" : "";
-  if (g.units == "normalised radius" && g.size() > 1) {
+  if (g.units != "group" && g.units != "level" && g.units != "component" && g.size() > 1) {  // frequency bands
     io::LinePlot p;
     p.figure.title = title + shown;
     p.x.label = x_label;
     p.y.label = value_label;
+    // One target needs no legend (the value label names the output).
     for (size_t k = 0; k < n_series; ++k)
-      p.series.push_back({"target " + std::to_string(targets[k]), g.centers, batch_mean(scores, int64_t(k)), {}});
+      p.series.push_back({targets.size() > 1 ? "target " + std::to_string(targets[k]) : "", g.centers,
+                          batch_mean(scores, int64_t(k)), {}});
     return io::plot_lines(path, p);
   }
   io::BarPlot b;
@@ -174,7 +199,8 @@ void plot_groups(const std::string& path, const Grouping& g, const Tensor& score
   b.y.label = value_label;
   b.categories = g.names;
   for (size_t k = 0; k < n_series; ++k)
-    b.series.push_back({"target " + std::to_string(targets[k]), {}, batch_mean(scores, int64_t(k)), {}});
+    b.series.push_back({targets.size() > 1 ? "target " + std::to_string(targets[k]) : "", {},
+                        batch_mean(scores, int64_t(k)), {}});
   io::plot_bars(path, b);
 }
 
@@ -185,9 +211,11 @@ void plot_sweep(const std::string& path, const std::vector<double>& centers, dou
   char x_label[96];
   std::snprintf(x_label, sizeof x_label, "band centre (normalised radius), band width %g", width);
   p.x.label = x_label;
-  p.y.label = "CD: relevant part of the output";
+  p.y.label = targets.size() == 1 ? "CD: relevant part of output " + std::to_string(targets[0])
+                                  : "CD: relevant part of the output";
   for (size_t k = 0; k < std::min(targets.size(), kMaxSeries); ++k)
-    p.series.push_back({"target " + std::to_string(targets[k]), centers, batch_mean(rel, int64_t(k)), {}});
+    p.series.push_back({targets.size() > 1 ? "target " + std::to_string(targets[k]) : "", centers,
+                        batch_mean(rel, int64_t(k)), {}});
   io::plot_lines(path, p);
 }
 

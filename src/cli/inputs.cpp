@@ -1,5 +1,6 @@
 #include "inputs.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -67,7 +68,10 @@ Grouping mask_groups(const std::string& path, const Transform& t) {
 }  // namespace
 
 Model load_model(const std::string& path) {
-  Model m{path, io::load_onnx(path), {}, {}, 0};
+  std::vector<io::OnnxTokenInput> tokens;
+  io::OnnxImportOptions options;
+  options.token_inputs = &tokens;
+  Model m{path, io::load_onnx(path, options), {}, {}, 0, std::move(tokens)};
   const Graph& g = m.graph;
   if (g.inputs().size() != 1 || g.outputs().size() != 1)
     throw ValueError("model '" + path + "' has " + std::to_string(g.inputs().size()) + " inputs and " +
@@ -101,6 +105,16 @@ Tensor as_batch(const Tensor& x, const Shape& example, const std::string& path, 
   throw ShapeError("'" + path + "' has shape " + x.shape().str() + ", but model '" + model_path +
                    "' takes examples of shape " + example.str() + " (one example " + example.str() + " or a batch " +
                    batch_text(example) + ")");
+}
+
+Tensor model_input(const Model& m, const Tensor& x, const std::string& path) {
+  if (m.tokens.size() == 1 && m.example_shape.rank() >= 1) {
+    Shape ids;  // the example shape without the embedding width
+    for (int k = 0; k + 1 < m.example_shape.rank(); ++k) ids.push_back(m.example_shape[k]);
+    if (x.shape() == ids) return io::embed_tokens(m.tokens[0], x.reshaped(prepend({1}, ids)));
+    if (x.rank() == ids.rank() + 1 && drop_leading(x.shape(), 1) == ids) return io::embed_tokens(m.tokens[0], x);
+  }
+  return as_batch(x, m.example_shape, path, m.path);
 }
 
 std::string batch_text(const Shape& example) {
@@ -183,6 +197,24 @@ Grouping parse_groups(const std::string& text, const Transform& t) {
       if (!c || !w || *w <= 0) throw UsageError(bad + "expected band:CENTER:WIDTH with WIDTH > 0 (the full width)");
       return radial_band(t, *c, *w);
     }
+    if (kind == "bands") {
+      // bands:E0,E1,...:SPACING[:UNITS]: edges in cycles per unit of the sample spacing
+      // (Hz for a spacing in seconds), or multipole l for UNITS ell (spacing in arcmin).
+      std::vector<double> edges;
+      if (parts.size() == 3 || parts.size() == 4)
+        for (const std::string& e : split(parts[1], ',')) {
+          const std::optional<double> v = parse_double(e);
+          if (!v) throw UsageError(bad + "edge '" + e + "' is not a number");
+          edges.push_back(*v);
+        }
+      const std::optional<double> spacing = parts.size() >= 3 ? parse_double(parts[2]) : std::nullopt;
+      if (!spacing || edges.size() < 2)
+        throw UsageError(bad + "expected bands:E0,E1,...:SPACING[:UNITS] with at least two edges, e.g. "
+                               "bands:0,250,500,1000:0.000125:Hz");
+      std::string units = parts.size() == 4 ? parts[3] : "cycles per sample spacing";
+      if (units == "ell" || units == "l") units = "multipole l";
+      return physical_bands(t, edges, *spacing, units);
+    }
     if (parts.size() == 1 && kind == "subbands") return wavelet_subbands(t);
     if (parts.size() == 1 && kind == "levels") return wavelet_levels(t);
     if (parts.size() == 1 && kind == "components") return component_groups(t);
@@ -190,8 +222,8 @@ Grouping parse_groups(const std::string& text, const Transform& t) {
     // e.g. radial bands of a wavelet transform: the option does not fit the spec
     throw UsageError(bad + e.what());
   }
-  throw UsageError(bad + "unknown grouping (expected radial:N, band:CENTER:WIDTH, subbands, levels, components or "
-                         "mask:FILE.npy)");
+  throw UsageError(bad + "unknown grouping (expected radial:N, band:CENTER:WIDTH, bands:EDGES:SPACING[:UNITS], "
+                         "subbands, levels, components or mask:FILE.npy)");
 }
 
 Tensor parse_baseline(const std::string& text, const Shape& example_shape, const std::string& model_path) {
@@ -207,7 +239,7 @@ TrimSetup load_trim_setup(const Args& args) {
   const std::string& input_path = args.positional(1);
   const std::string spec = args.required("transform");
   s.model = load_model(model_path);
-  s.x = as_batch(read_finite_npy(input_path, "input"), s.model.example_shape, input_path, model_path);
+  s.x = model_input(s.model, read_finite_npy(input_path, "input"), input_path);
   s.transform = parse_transform(spec, s.model.example_shape);
   TrimOptions options;
   if (args.has("residual")) options.residual = TrimOptions::Residual::On;
@@ -220,6 +252,11 @@ TrimSetup load_trim_setup(const Args& args) {
     throw ValueError("input '" + input_path + "': " + e.what());  // e.g. NMF codes of negative values
   }
   return s;
+}
+
+int64_t rows_per_batch(int64_t example_numel) {
+  constexpr int64_t kValuesPerBatch = int64_t(1) << 20;
+  return std::clamp<int64_t>(kValuesPerBatch / std::max<int64_t>(example_numel, 1), 1, 64);
 }
 
 std::vector<double> parse_range(const std::string& text, const std::string& option) {

@@ -13,6 +13,7 @@
 #include "trim/attribution/trim_model.hpp"
 #include "trim/core/tensor.hpp"
 #include "trim/graph/graph.hpp"
+#include "trim/io/onnx.hpp"
 #include "trim/transforms/grouping.hpp"
 #include "trim/transforms/transform.hpp"
 
@@ -25,6 +26,8 @@ struct Model {
   Shape example_shape;  ///< one input example, without the batch axis
   Shape output_shape;   ///< one output, without the batch axis
   int64_t n_outputs = 0;  ///< output values per example (targets index them)
+  /// Token-id inputs explained in the space of their embedding (see io::OnnxTokenInput).
+  std::vector<io::OnnxTokenInput> tokens;
 };
 
 Model load_model(const std::string& path);
@@ -42,6 +45,11 @@ void require_finite(const Tensor& t, const std::string& what,
 /// example's rank is one example (N = 1), one more axis is a batch. Error
 /// naming the file and both shapes otherwise.
 Tensor as_batch(const Tensor& x, const Shape& example, const std::string& path, const std::string& model_path);
+
+/// The model's input batch from the array in `path`: as_batch, except that a
+/// token model (Model::tokens) also takes token ids [T...] or [N, T...],
+/// which are embedded first (the space it is explained in).
+Tensor model_input(const Model& m, const Tensor& x, const std::string& path);
 
 /// "[N,4,5]" for the example shape [4,5]: how messages show a batch.
 std::string batch_text(const Shape& example);
@@ -89,6 +97,12 @@ struct TrimSetup {
   Tensor residual;      ///< r = x - T^-1(T(x)) when the TRIM model has it, else empty
 };
 TrimSetup load_trim_setup(const Args& args);
+
+/// Rows per batch through the graph for examples of `example_numel` values:
+/// 64 (the library's default) for small examples, fewer for large ones, so
+/// that a batch holds about a million input values: memory stays bounded and
+/// the progress report moves even on one large image.
+int64_t rows_per_batch(int64_t example_numel);
 
 /// "A:B:N": N evenly spaced values from A to B inclusive (numpy.linspace).
 std::vector<double> parse_range(const std::string& text, const std::string& option);

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "provenance.hpp"
+#include "trim/core/parallel.hpp"
 
 namespace {
 
@@ -29,7 +31,8 @@ std::string top_help() {
   }
   s +=
       "\n'trim COMMAND --help' documents each command's options; docs/cli.md has\n"
-      "worked examples. Exit status: 0 success, 2 usage error, 1 runtime error,\n"
+      "worked examples. Every command takes --threads N. 'trim --version' shows the\n"
+      "version and build. Exit status: 0 success, 2 usage error, 1 runtime error,\n"
       "with one message on stderr.\n";
   return s;
 }
@@ -46,6 +49,10 @@ int main(int argc, char** argv) {
     std::fputs(top_help().c_str(), stdout);
     return 0;
   }
+  if (args[0] == "--version" || args[0] == "version") {
+    std::fputs(trim::cli::version_text().c_str(), stdout);
+    return 0;
+  }
   const Command* command = nullptr;
   for (const Command& c : all_commands())
     if (c.spec.name == args[0]) command = &c;
@@ -60,6 +67,7 @@ int main(int argc, char** argv) {
       std::fputs(trim::cli::format_help(command->spec).c_str(), stdout);
       return 0;
     }
+    if (parsed.has("threads")) trim::set_num_threads(static_cast<int>(parsed.get_int("threads", 0, 1, 4096)));
     command->run(parsed);
     return 0;
   } catch (const trim::cli::UsageError& e) {

@@ -17,6 +17,7 @@ Attribution run_cd(const Graph& g, const Tensor& s, const AttributionOptions& o)
   cd.targets = o.targets;
   cd.max_batch = o.max_batch;
   cd.extra_inputs = o.extra_inputs;
+  cd.progress = o.progress;
   CdResult r = contextual_decomposition(g, s, *o.grouping, cd);
   Attribution a;
   a.targets = r.targets;
@@ -60,6 +61,7 @@ std::vector<Method> make_methods() {
                      return smoothgrad(gradient, g, s, options, o);
                    });
   sg.random = true;
+  sg.unit = "noisy copies";
   sg.default_samples = 10;
   sg.default_stdev = 1.0f;
   add("integrated_gradients", "path integral of the gradient from the baseline (Gauss-Legendre, --steps points)",
@@ -69,8 +71,9 @@ std::vector<Method> make_methods() {
         options.n_steps = ms.steps;
         options.baseline = baseline_of(ms);
         return integrated_gradients(g, s, options, o);
-      })
-      .has_delta = true;
+      });
+  m.back().has_delta = true;
+  m.back().unit = "integration points";
   add("deeplift", "DeepLIFT, rescale rule", {"baseline"},
       [](const Graph& g, const Tensor& s, const AttributionOptions& o, const MethodSettings& ms) {
         DeepLiftOptions options;
@@ -83,6 +86,7 @@ std::vector<Method> make_methods() {
                       return deeplift_shap(g, s, ms.baseline, {}, o);
                     });
   dls.baseline_set = true;
+  dls.unit = "example-baseline pairs";
   dls.has_delta = true;
   Method& gs = add("gradient_shap", "expected gradients over --samples random baselines and path points",
                    {"baseline", "samples", "stdev", "seed"},
@@ -94,6 +98,7 @@ std::vector<Method> make_methods() {
                      return gradient_shap(g, s, ms.baseline, options, o);
                    });
   gs.random = true;
+  gs.unit = "samples";
   gs.baseline_set = true;
   gs.has_delta = true;
   gs.default_samples = 20;
@@ -102,8 +107,9 @@ std::vector<Method> make_methods() {
         FeatureAblationOptions options;
         options.baseline = baseline_of(ms);
         return feature_ablation(g, s, options, o);
-      })
-      .needs_groups = true;
+      });
+  m.back().needs_groups = true;
+  m.back().unit = "ablated copies";
   add("occlusion", "mean output drop when a sliding --window of coefficients is set to the baseline",
       {"baseline", "window", "strides"},
       [](const Graph& g, const Tensor& s, const AttributionOptions& o, const MethodSettings& ms) {
@@ -112,8 +118,9 @@ std::vector<Method> make_methods() {
         options.strides = ms.strides;
         options.baseline = baseline_of(ms);
         return occlusion(g, s, options, o);
-      })
-      .needs_window = true;
+      });
+  m.back().needs_window = true;
+  m.back().unit = "windows";
   Method& sh = add("shapley", "Shapley values of the groups: exact up to 12 groups, else --samples permutations",
                    {"baseline", "samples", "seed"},
                    [](const Graph& g, const Tensor& s, const AttributionOptions& o, const MethodSettings& ms) {
@@ -124,14 +131,16 @@ std::vector<Method> make_methods() {
                      return shapley(g, s, options, o);
                    });
   sh.needs_groups = true;
+  sh.unit = "coalitions";
   sh.random = true;
   sh.has_delta = true;
   sh.default_samples = 50;
   add("cd", "contextual decomposition: the relevant part of the output per group", {},
       [](const Graph& g, const Tensor& s, const AttributionOptions& o, const MethodSettings&) {
         return run_cd(g, s, o);
-      })
-      .needs_groups = true;
+      });
+  m.back().needs_groups = true;
+  m.back().unit = "groups x examples";
   return m;
 }
 

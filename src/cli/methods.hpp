@@ -35,6 +35,9 @@ struct Method {
   /// Options it reads, of baseline, steps, samples, stdev, seed, window, strides;
   /// any other of these given on the command line is a usage error.
   std::vector<std::string> options;
+  /// What the progress report counts: the library's units of work for this
+  /// method (see trim::ProgressCallback), e.g. "integration points".
+  std::string unit = "examples";
   int default_samples = 0;
   float default_stdev = 0;
   /// Runs on coefficients s [n, coefficient_shape...]. For cd the result has

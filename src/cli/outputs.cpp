@@ -46,16 +46,27 @@ void Outputs::declare(const std::string& path, const std::string& option) {
 }
 
 void Outputs::declare_plot(const std::string& path, const std::string& option) {
+  if (path.empty()) return;
+  try {
+    io::figure_format(path);
+  } catch (const ValueError&) {
+    throw UsageError(option + " '" + path + "': the extension picks the format; use .png, .svg or .pdf");
+  }
   declare(path, option);
-  if (!path.empty() && !io::plotting_available())
-    throw IoError(option + " '" + path + "': trim was built without PLplot's PNG driver (install libplplot-dev and "
+  if (!io::plotting_available())
+    throw IoError(option + " '" + path + "': trim was built without PLplot's cairo driver (install libplplot-dev and "
                   "plplot-driver-cairo, then rebuild)");
 }
 
 std::string Outputs::stage(const std::string& path) {
   // The library writers are atomic themselves; this name only has to be
   // unique and in the destination's folder so the final rename stays atomic.
-  const std::string tmp = path + ".trim-partial." + std::to_string(::getpid()) + "." + std::to_string(staged_.size());
+  // It keeps the extension, which tells the figure writer the format.
+  const size_t slash = path.find_last_of('/'), dot = path.find_last_of('.');
+  const bool has_ext = dot != std::string::npos && (slash == std::string::npos || dot > slash + 1);
+  const std::string stem = has_ext ? path.substr(0, dot) : path, ext = has_ext ? path.substr(dot) : "";
+  const std::string tmp =
+      stem + ".trim-partial." + std::to_string(::getpid()) + "." + std::to_string(staged_.size()) + ext;
   staged_.emplace_back(tmp, path);
   return tmp;
 }

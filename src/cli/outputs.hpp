@@ -28,8 +28,9 @@ class Outputs {
   /// and no two outputs may share a path (UsageError). Empty paths are
   /// ignored, so optional outputs can be declared unconditionally.
   void declare(const std::string& path, const std::string& option);
-  /// `declare` for a PNG figure; IoError when trim cannot draw (built without
-  /// PLplot's PNG driver), so a run fails before its work, not after.
+  /// `declare` for a figure: UsageError unless the extension is .png, .svg
+  /// or .pdf; IoError when trim cannot draw (built without PLplot's cairo
+  /// driver), so a run fails before its work, not after.
   void declare_plot(const std::string& path, const std::string& option);
 
   /// Stages a float32 .npy file; the values must be finite (Error naming

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -11,23 +12,38 @@ namespace trim::cli {
 
 namespace {
 
+using Seconds = std::chrono::duration<double>;
 constexpr auto kRedraw = std::chrono::milliseconds(200);
-constexpr int kBarWidth = 30;
+constexpr int kBarWidth = 24;
 
-/// Runs shorter than this show no bar: 1 s, or TRIM_PROGRESS_DELAY seconds
-/// (the tests set 0 to see the bar on a quick run, which then always draws).
-std::chrono::duration<double> delay() {
-  const char* env = std::getenv("TRIM_PROGRESS_DELAY");
+/// A non-negative number of seconds from the environment, else `fallback`.
+Seconds env_seconds(const char* name, double fallback) {
+  const char* env = std::getenv(name);
   char* end = nullptr;
-  const double seconds = env ? std::strtod(env, &end) : 1.0;
-  return std::chrono::duration<double>(env && end != env && seconds >= 0 ? seconds : 1.0);
+  const double seconds = env ? std::strtod(env, &end) : fallback;
+  return Seconds(env && end != env && *end == '\0' && seconds >= 0 && std::isfinite(seconds) ? seconds : fallback);
 }
 
 }  // namespace
 
-Progress::Progress(std::string label, int64_t total, std::string unit, bool quiet)
-    : label_(std::move(label)), unit_(std::move(unit)), total_(total) {
-  if (!quiet && total_ > 0 && ::isatty(STDERR_FILENO)) thread_ = std::thread([this] { loop(); });
+std::string duration_text(double s) {
+  char buf[48];
+  if (s < 10)
+    std::snprintf(buf, sizeof buf, "%.1f s", s);
+  else if (s < 60)
+    std::snprintf(buf, sizeof buf, "%.0f s", s);
+  else if (s < 3600)
+    std::snprintf(buf, sizeof buf, "%d min %02d s", static_cast<int>(s / 60), static_cast<int>(s) % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%d h %02d min", static_cast<int>(s / 3600), static_cast<int>(s / 60) % 60);
+  return buf;
+}
+
+Progress::Progress(std::string label, std::string unit, bool quiet)
+    : label_(std::move(label)), unit_(std::move(unit)) {
+  if (quiet) return;
+  mode_ = ::isatty(STDERR_FILENO) ? Mode::Terminal : Mode::Log;
+  thread_ = std::thread([this] { loop(); });
 }
 
 Progress::~Progress() {
@@ -40,30 +56,62 @@ Progress::~Progress() {
   thread_.join();
 }
 
-void Progress::loop() {
-  const auto start = std::chrono::steady_clock::now();
-  std::unique_lock<std::mutex> lock(mutex_);
-  // A zero delay draws at once, even when the work is already over.
-  const auto wait = delay();
-  if (wait.count() > 0 && wake_.wait_for(lock, wait, [this] { return stop_; })) return;
-  while (true) {
-    draw(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    if (wake_.wait_for(lock, kRedraw, [this] { return stop_; })) break;
+std::string Progress::status(double seconds, bool finished) const {
+  const int64_t total = total_.load(), done = std::min(done_.load(), total > 0 ? total : done_.load());
+  char buf[256];
+  std::string counts = std::to_string(done) + "/" + (total > 0 ? std::to_string(total) : "?") + " " + unit_;
+  if (total > 0) {
+    std::snprintf(buf, sizeof buf, " (%.0f%%)", 100.0 * static_cast<double>(done) / static_cast<double>(total));
+    counts += buf;
   }
-  // Erase the bar so that what follows on stderr starts on a clean line.
-  if (drawn_) std::fprintf(stderr, "\r\033[K");
-  std::fflush(stderr);
-}
-
-void Progress::draw(double seconds) {
-  const int64_t done = std::min<int64_t>(done_.load(), total_);
-  const int filled = static_cast<int>(kBarWidth * done / total_);
+  std::string timing;
+  if (finished) {
+    timing = "done in " + duration_text(seconds);
+  } else {
+    timing = duration_text(seconds);
+    if (done > 0 && seconds > 0) {
+      const double rate = static_cast<double>(done) / seconds;
+      std::snprintf(buf, sizeof buf, rate >= 100 ? ", %.0f %s/s" : ", %.3g %s/s", rate, unit_.c_str());
+      timing += buf;
+      if (total > done) timing += ", about " + duration_text(static_cast<double>(total - done) / rate) + " left";
+    }
+  }
+  if (mode_ == Mode::Log) return "trim " + label_ + ": " + counts + ", " + timing;
+  const int filled = total > 0 ? static_cast<int>(kBarWidth * done / total) : 0;
   std::string bar(static_cast<size_t>(filled), '#');
   bar.resize(kBarWidth, '.');
-  std::fprintf(stderr, "\r\033[Ktrim %s [%s] %lld/%lld %s  %.1f s", label_.c_str(), bar.c_str(),
-               static_cast<long long>(done), static_cast<long long>(total_), unit_.c_str(), seconds);
+  return "trim " + label_ + " [" + bar + "] " + counts + "  " + timing;
+}
+
+void Progress::loop() {
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return Seconds(std::chrono::steady_clock::now() - start).count(); };
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (mode_ == Mode::Log) {
+    const Seconds interval = env_seconds("TRIM_PROGRESS_INTERVAL", 10.0);
+    bool printed = false;
+    while (!wake_.wait_for(lock, std::max(interval, Seconds(0.001)), [this] { return stop_; })) {
+      std::fprintf(stderr, "%s\n", status(elapsed(), false).c_str());
+      std::fflush(stderr);
+      printed = true;
+    }
+    // A log that showed the run going shows it ending too.
+    if (printed && finished_) std::fprintf(stderr, "%s\n", status(elapsed(), true).c_str());
+    std::fflush(stderr);
+    return;
+  }
+  // A zero delay draws at once, even when the work is already over.
+  const Seconds wait = env_seconds("TRIM_PROGRESS_DELAY", 1.0);
+  if (wait.count() > 0 && wake_.wait_for(lock, wait, [this] { return stop_; })) return;
+  while (true) {
+    std::fprintf(stderr, "\r\033[K%s", status(elapsed(), false).c_str());
+    std::fflush(stderr);
+    if (wake_.wait_for(lock, kRedraw, [this] { return stop_; })) break;
+  }
+  // The final count, then erase the bar so that what follows on stderr
+  // starts on a clean line.
+  std::fprintf(stderr, "\r\033[K%s\r\033[K", status(elapsed(), false).c_str());
   std::fflush(stderr);
-  drawn_ = true;
 }
 
 }  // namespace trim::cli

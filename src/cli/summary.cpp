@@ -4,6 +4,10 @@
 #include <cmath>
 #include <numeric>
 
+#include "inputs.hpp"
+#include "progress.hpp"
+#include "trim/transforms/wavelet.hpp"
+
 namespace trim::cli {
 
 namespace {
@@ -47,10 +51,14 @@ io::Json top_list(const SummaryInput& in) {
       io::Json entries = io::Json::array();
       for (int64_t i : top_indices(v, per, kTopCount)) {
         io::Json entry = io::Json::object();
-        if (groups)
+        if (groups) {
           entry.set("group", in.grouping->names[static_cast<size_t>(i)]).set("index", i);
-        else
+          if (static_cast<size_t>(i) < in.grouping->centers.size())
+            entry.set("center", in.grouping->centers[static_cast<size_t>(i)]).set("units", in.grouping->units);
+        } else {
           entry.set("index", unravel(i, in.coefficient_shape));
+          if (in.t) entry.set("where", coefficient_coordinates(*in.t, unravel(i, in.coefficient_shape)));
+        }
         entries.push(entry.set("score", static_cast<double>(v[i])));
       }
       list.push(io::Json::object()
@@ -61,6 +69,12 @@ io::Json top_list(const SummaryInput& in) {
   return list;
 }
 
+/// top_indices for doubles.
+std::vector<int64_t> top_indices_d(const std::vector<double>& v, int k) {
+  std::vector<float> f(v.begin(), v.end());
+  return top_indices(f.data(), static_cast<int64_t>(f.size()), k);
+}
+
 io::Json rows_json(const Tensor& t) {
   const int64_t n = t.dim(0), per = t.numel() / n;
   io::Json rows = io::Json::array();
@@ -68,7 +82,68 @@ io::Json rows_json(const Tensor& t) {
   return rows;
 }
 
+/// Mean over the examples of each group's score for target row k: [groups].
+std::vector<double> mean_over_examples(const Tensor& t, int64_t k) {
+  const int64_t N = t.dim(1), per = t.numel() / (t.dim(0) * N);
+  std::vector<double> m(static_cast<size_t>(per), 0.0);
+  for (int64_t e = 0; e < N; ++e)
+    for (int64_t i = 0; i < per; ++i) m[static_cast<size_t>(i)] += t[(k * N + e) * per + i] / double(N);
+  return m;
+}
+
 }  // namespace
+
+io::Json coefficient_coordinates(const Transform& t, const std::vector<int64_t>& index) {
+  io::Json c = io::Json::object();
+  const std::string family = spec_family(t.spec());
+  const Shape& coef = t.coefficient_shape();
+  if (is_fourier(family)) {
+    int64_t flat = 0;
+    for (size_t a = 0; a < index.size(); ++a) flat = flat * coef[static_cast<int>(a)] + index[a];
+    c.set("radius", frequency_radii(t)[static_cast<size_t>(flat)]).set("units", "normalised radius");
+    c.set("part", index.back() == 0 ? "re" : "im");
+  } else if (const auto* w = dynamic_cast<const WaveletTransform*>(&t)) {
+    const kernels::WaveletLayout& L = w->layout();
+    if (L.stationary) {
+      const size_t band = static_cast<size_t>(index[index.size() - static_cast<size_t>(L.dims) - 1]);
+      if (band < L.bands.size()) c.set("subband", L.bands[band].name);
+    } else {
+      const int64_t j = index.back();
+      for (const kernels::WaveletBand& b : L.bands)
+        if (j >= b.offset && j < b.offset + b.size) c.set("subband", b.name).set("position", j - b.offset);
+    }
+  } else if (family == "nmf" || family == "pca" || family == "dict") {
+    c.set("component", index.back());
+  }
+  return c;
+}
+
+std::string attribution_report(const SummaryInput& in, const std::string& written, double seconds) {
+  const int64_t N = in.output_shape[1];
+  std::string s = "trim attribute: wrote " + written + " " + in.output_shape.str() + " (" + in.method + " on " +
+                  in.transform + ", " + std::to_string(N) + (N == 1 ? " example" : " examples") + ", " +
+                  std::to_string(in.result->targets.size()) + (in.result->targets.size() == 1 ? " target" : " targets") +
+                  ") in " + duration_text(seconds) + "\n";
+  if (!in.grouping) return s;
+  const Grouping& g = *in.grouping;
+  const size_t shown = std::min<size_t>(in.result->targets.size(), 10);
+  for (size_t k = 0; k < shown; ++k) {
+    const std::vector<double> m = mean_over_examples(in.result->group_scores, static_cast<int64_t>(k));
+    s += "  target " + std::to_string(in.result->targets[k]) + (N > 1 ? ", mean of " + std::to_string(N) : "") +
+         ": top groups";
+    const std::vector<int64_t> top = top_indices_d(m, 3);
+    for (size_t r = 0; r < top.size(); ++r) {
+      char score[32];
+      std::snprintf(score, sizeof score, "%.4g", m[static_cast<size_t>(top[r])]);
+      s += (r ? ", " : " ") + g.names[static_cast<size_t>(top[r])] + " (" + score + ")";
+    }
+    s += "\n";
+  }
+  if (shown < in.result->targets.size())
+    s += "  (" + std::to_string(in.result->targets.size() - shown) + " more targets in the output)\n";
+  if (!g.units.empty() && g.units != "group") s += "  groups in " + g.units + "\n";
+  return s;
+}
 
 io::Json attribution_summary(const SummaryInput& in) {
   const Attribution& r = *in.result;
@@ -100,6 +175,7 @@ io::Json attribution_summary(const SummaryInput& in) {
   io::Json seconds = io::Json::object();
   for (const auto& [stage, s] : in.seconds) seconds.set(stage, s);
   j.set("seconds", seconds);
+  j.set("provenance", in.provenance);
   return j;
 }
 

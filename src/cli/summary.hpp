@@ -12,6 +12,7 @@ namespace trim::cli {
 
 struct SummaryInput {
   std::string model, input, transform, method, groups;  ///< as given (transform: canonical spec)
+  const Transform* t = nullptr;    ///< for the physical coordinates of single coefficients
   bool residual = false;
   Tensor prediction;               ///< [N, outputs...]
   const Attribution* result = nullptr;
@@ -19,11 +20,22 @@ struct SummaryInput {
   Shape coefficient_shape;
   Shape output_shape;              ///< of the -o array
   std::vector<std::pair<std::string, double>> seconds;  ///< stage name, wall time
+  io::Json provenance;             ///< how to reproduce the result (provenance.hpp)
 };
 
 /// How many groups or coefficients "top" lists per target and example.
 constexpr int kTopCount = 5;
 
 io::Json attribution_summary(const SummaryInput& in);
+
+/// Where a coefficient (its index in the coefficient shape) lies in the
+/// transform's own terms: the normalised frequency radius and re/im part
+/// (Fourier), the sub-band (wavelets), the component (dictionaries).
+io::Json coefficient_coordinates(const Transform& t, const std::vector<int64_t>& index);
+
+/// What `attribute` prints on success (unless --quiet): the file written,
+/// its shape and the time, then for grouped runs the strongest groups of
+/// each target (mean over the examples), in the grouping's units.
+std::string attribution_report(const SummaryInput& in, const std::string& written, double seconds);
 
 }  // namespace trim::cli

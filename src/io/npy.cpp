@@ -497,6 +497,23 @@ std::string npy_descr(NpyType type) {
   return std::string("<") + i.kind + std::to_string(i.size);
 }
 
+NpyHeader read_npy_header(const std::string& path) {
+  InFile f(path);
+  const Header h = read_header(f, path);
+  NpyHeader out;
+  out.shape = h.shape;
+  out.type = h.type;
+  out.itemsize = h.itemsize;
+  out.big_endian = h.big_endian;
+  out.fortran_order = h.fortran;
+  out.data_offset = h.data_offset;
+  return out;
+}
+
+std::string npy_header_bytes(const std::string& descr, const std::vector<int64_t>& shape) {
+  return make_header(descr, shape);
+}
+
 NpyArray read_npy_array(const std::string& path) {
   InFile f(path);
   const Header h = read_header(f, path);

@@ -20,10 +20,13 @@
 #include "trim/graph/ops/batch_norm.hpp"
 #include "trim/graph/ops/clip.hpp"
 #include "trim/graph/ops/conv.hpp"
+#include "trim/graph/ops/conv_transpose.hpp"
+#include "trim/graph/ops/resize.hpp"
 #include "trim/graph/ops/dense.hpp"
 #include "trim/graph/ops/pool.hpp"
 #include "trim/graph/ops/softmax.hpp"
 #include "trim/graph/ops/structural.hpp"
+#include "trim/graph/ops/volume.hpp"
 #include "trim/io/onnx.hpp"
 
 namespace trim::io {
@@ -308,6 +311,73 @@ void Exporter::export_node(NodeId id) {
     a->set_name("mode");
     a->set_type(onnx::AttributeProto::STRING);
     a->set_s("constant");
+  } else if (const auto* ct = dynamic_cast<const ops::ConvTranspose*>(&op)) {
+    std::vector<std::string> ins{in(0), pin(0)};
+    if (ct->bias()) ins.push_back(pin(1));
+    auto* node = emit("ConvTranspose", name, ins, out);
+    const auto& c = ct->config();
+    const Tensor& w = g_.parameters()[static_cast<size_t>(n.params[0])].value;
+    if (ct->spatial_dims() == 1) {
+      attr_ints(node, "kernel_shape", {w.dim(2)});
+      attr_ints(node, "strides", {c.stride[1]});
+      attr_ints(node, "pads", {c.pads[1], c.pads[3]});
+      attr_ints(node, "dilations", {c.dilation[1]});
+      attr_ints(node, "output_padding", {c.output_padding[1]});
+    } else {
+      attr_ints(node, "kernel_shape", {w.dim(2), w.dim(3)});
+      attr_ints(node, "strides", {c.stride[0], c.stride[1]});
+      attr_ints(node, "pads", {c.pads[0], c.pads[1], c.pads[2], c.pads[3]});
+      attr_ints(node, "dilations", {c.dilation[0], c.dilation[1]});
+      attr_ints(node, "output_padding", {c.output_padding[0], c.output_padding[1]});
+    }
+    attr_int(node, "group", c.groups);
+  } else if (const auto* c3 = dynamic_cast<const ops::Conv3d*>(&op)) {
+    std::vector<std::string> ins{in(0), pin(0)};
+    if (c3->bias()) ins.push_back(pin(1));
+    auto* node = emit("Conv", name, ins, out);
+    const auto& c = c3->config();
+    const Tensor& w = g_.parameters()[static_cast<size_t>(n.params[0])].value;
+    attr_ints(node, "kernel_shape", {w.dim(2), w.dim(3), w.dim(4)});
+    attr_ints(node, "strides", {c.stride.begin(), c.stride.end()});
+    attr_ints(node, "pads", {c.pads.begin(), c.pads.end()});
+    attr_ints(node, "dilations", {c.dilation.begin(), c.dilation.end()});
+    attr_int(node, "group", c.groups);
+  } else if (dynamic_cast<const ops::MaxPool3d*>(&op) || dynamic_cast<const ops::AvgPool3d*>(&op)) {
+    const auto* m3 = dynamic_cast<const ops::MaxPool3d*>(&op);
+    const kernels::Pool3dWindow& w = m3 ? m3->window() : dynamic_cast<const ops::AvgPool3d*>(&op)->window();
+    auto* node = emit(m3 ? "MaxPool" : "AveragePool", name, {in(0)}, out);
+    attr_ints(node, "kernel_shape", {w.kernel.begin(), w.kernel.end()});
+    attr_ints(node, "strides", {w.stride.begin(), w.stride.end()});
+    attr_ints(node, "pads", {w.pads.begin(), w.pads.end()});
+    attr_int(node, "ceil_mode", w.ceil_mode);
+    if (!m3) attr_int(node, "count_include_pad", w.count_include_pad);
+  } else if (const auto* rz = dynamic_cast<const ops::Resize*>(&op)) {
+    const kernels::ResizeConfig& c = rz->config();
+    const Shape& xs = g_.shape(n.inputs[0]);
+    std::vector<std::string> ins{in(0), ""};
+    if (!c.sizes.empty() && c.sizes[0] > 0) {  // sizes: [N, C] from the input's shape, then the spatial sizes
+      const std::string sh = fresh_value(name + "/shape"), nc = fresh_value(name + "/nc"), sz = fresh_value(name + "/sizes");
+      emit("Shape", name + "/shape", {in(0)}, sh);
+      emit("Slice", name + "/nc", {sh, init_ints(name + ".nc_start", {0}), init_ints(name + ".nc_end", {2})}, nc);
+      attr_int(emit("Concat", name + "/sizes", {nc, init_ints(name + ".spatial_sizes", c.sizes)}, sz), "axis", 0);
+      ins.push_back("");
+      ins.push_back(sz);
+    } else {
+      Tensor scales({xs.rank()}, 1.0f);
+      for (size_t k = 0; k < c.scales.size(); ++k) scales[static_cast<int64_t>(k) + 2] = static_cast<float>(c.scales[k]);
+      ins.push_back(init_tensor(name + ".scales", scales));
+    }
+    auto* node = emit("Resize", name, ins, out);
+    const auto attr_str = [](onnx::NodeProto* nd, const char* key, const char* v) {
+      auto* a = nd->add_attribute();
+      a->set_name(key);
+      a->set_type(onnx::AttributeProto::STRING);
+      a->set_s(v);
+    };
+    attr_str(node, "mode", kernels::resize_mode_name(c.mode));
+    attr_str(node, "coordinate_transformation_mode", kernels::resize_coordinates_name(c.coordinates));
+    attr_str(node, "nearest_mode", kernels::resize_nearest_name(c.nearest));
+    attr_float(node, "cubic_coeff_a", static_cast<float>(c.cubic_a));
   } else if (type == "gelu") {
     throw ValueError(where() + "ONNX has no Gelu operator before opset 20 (trim writes opsets " +
                      std::to_string(onnx_min_opset) + "-" + std::to_string(onnx_max_opset) + ")");

@@ -25,13 +25,17 @@
 #include "trim/core/error.hpp"
 #include "trim/graph/nn.hpp"
 #include "trim/graph/ops/activation.hpp"
+#include "trim/graph/ops/batch_constant.hpp"
 #include "trim/graph/ops/batch_norm.hpp"
 #include "trim/graph/ops/clip.hpp"
 #include "trim/graph/ops/conv.hpp"
+#include "trim/graph/ops/conv_transpose.hpp"
 #include "trim/graph/ops/dense.hpp"
 #include "trim/graph/ops/pool.hpp"
+#include "trim/graph/ops/resize.hpp"
 #include "trim/graph/ops/softmax.hpp"
 #include "trim/graph/ops/structural.hpp"
+#include "trim/graph/ops/volume.hpp"
 #include "trim/io/onnx.hpp"
 
 namespace trim::io {
@@ -310,6 +314,11 @@ struct Value {
   /// An initializer not decoded yet: decoded on first use, so that a corrupt
   /// one is reported with the node that reads it.
   const onnx::TensorProto* lazy = nullptr;
+  /// Data whose batch axis a Transpose moved (a sequence-first layout): the
+  /// ONNX value's axis k is axis moved[k] of `node`, which keeps the batch
+  /// first. Empty for ordinary values. Only Transpose (which may put the batch
+  /// back) and Shape read such a value; every other operator refuses it.
+  std::vector<int> moved{};
 };
 
 class Importer {
@@ -393,6 +402,19 @@ class Importer {
   bool has_in(int k) const { return k < nin() && !n_->input(k).empty(); }
   const std::string& in_name(int k) const { return n_->input(k); }
   const Value& in(int k) const {
+    if (!has_in(k))
+      throw IoError("input " + std::to_string(k) + " is missing (the operator needs at least " +
+                    std::to_string(k + 1) + " inputs)");
+    const Value& v = in_any_layout(k);
+    if (!v.moved.empty())
+      throw ShapeError("input '" + n_->input(k) + "' has its batch axis moved to axis " +
+                       std::to_string(std::find(v.moved.begin(), v.moved.end(), 0) - v.moved.begin()) +
+                       " by a Transpose (a sequence-first layout); trim follows such a layout only into a "
+                       "Transpose that puts the batch axis back first");
+    return v;
+  }
+  /// in(k), also when a Transpose moved its batch axis (Value::moved).
+  const Value& in_any_layout(int k) const {
     if (!has_in(k))
       throw IoError("input " + std::to_string(k) + " is missing (the operator needs at least " +
                     std::to_string(k + 1) + " inputs)");
@@ -566,6 +588,15 @@ class Importer {
   void op_gemm();
   void op_matmul();
   void op_conv();
+  void op_conv_transpose();
+  void op_resize();
+  void op_compare();
+  void op_not();
+  void op_mod();
+  void op_where();
+  void op_expand();
+  void op_scatter_nd();
+  NodeId batch_constant(const HostTensor& per_example, const std::string& suffix);
   void op_batch_norm();
   void op_activation();
   void op_softmax();
@@ -577,6 +608,10 @@ class Importer {
   static const std::map<std::string, Handler>& handlers();
 
   void read_inputs();
+  static bool is_token_type(int32_t t) {
+    return t == onnx::TensorProto::INT64 || t == onnx::TensorProto::INT32;
+  }
+  void cut_at_embedding(const onnx::ValueInfoProto& vi, const std::string& where);
   void dispatch();
 };
 
@@ -608,6 +643,15 @@ const std::map<std::string, Importer::Handler>& Importer::handlers() {
       {"Gemm", &Importer::op_gemm},
       {"MatMul", &Importer::op_matmul},
       {"Conv", &Importer::op_conv},
+      {"ConvTranspose", &Importer::op_conv_transpose},
+      {"Resize", &Importer::op_resize},
+      {"Upsample", &Importer::op_resize},
+      {"Equal", &Importer::op_compare},
+      {"Not", &Importer::op_not},
+      {"Mod", &Importer::op_mod},
+      {"Where", &Importer::op_where},
+      {"Expand", &Importer::op_expand},
+      {"ScatterND", &Importer::op_scatter_nd},
       {"BatchNormalization", &Importer::op_batch_norm},
       {"Relu", &Importer::op_activation},
       {"LeakyRelu", &Importer::op_activation},
@@ -909,14 +953,32 @@ void Importer::op_constant() {
 void Importer::op_constant_of_shape() {
   const HostTensor& s = const_in(0, "shape");
   if (!s.is_int || s.rank() != 1) throw ValueError("the shape input must be a 1-D integer tensor, got " + s.describe());
-  if (s.has_batch())
-    throw ShapeError("ConstantOfShape of a shape that depends on the batch size cannot be resolved");
   HostTensor v;
   v.f = {0.0f};
   if (const auto* a = attr("value")) {
     attr_type(a, onnx::AttributeProto::TENSOR);
     v = from_proto(a->t(), "value");
     if (v.numel() != 1) throw ValueError("attribute 'value' must hold one element");
+  }
+  if (s.has_batch()) {
+    // Filled with one value (a zero initial state): a constant per example. With N not first
+    // (an LSTM's [layers, N, hidden]) it is stored batch-first with the layout moved (Value::moved).
+    if (std::count(s.i.begin(), s.i.end(), kBatch) != 1)
+      throw ShapeError("ConstantOfShape of " + s.describe() + ": the batch size may appear once, other sizes fixed");
+    const size_t b = static_cast<size_t>(std::find(s.i.begin(), s.i.end(), kBatch) - s.i.begin());
+    HostTensor per;
+    for (size_t k = 0; k < s.i.size(); ++k)
+      if (k != b) per.shape.push_back(s.i[k]);
+    per.f.assign(static_cast<size_t>(checked_numel(per.shape, "ConstantOfShape output")), static_cast<float>(v.get(0)));
+    const NodeId id = batch_constant(per, "");
+    if (b == 0) {
+      out_node(id);
+      return;
+    }
+    std::vector<int> moved;
+    for (size_t k = 0; k < s.i.size(); ++k) moved.push_back(k < b ? static_cast<int>(k) + 1 : k == b ? 0 : static_cast<int>(k));
+    define(0, Value{true, id, {}, nullptr, moved});
+    return;
   }
   HostTensor out;
   out.is_int = v.is_int;
@@ -928,11 +990,14 @@ void Importer::op_constant_of_shape() {
 }
 
 void Importer::op_shape() {
-  const Value& v = in(0);
+  const Value& v = in_any_layout(0);
   std::vector<int64_t> dims;
   if (v.is_node) {
     const Shape& s = shape_of(v.node);
-    for (int k = 0; k < s.rank(); ++k) dims.push_back(s[k] == Shape::free ? kBatch : s[k]);
+    for (int k = 0; k < s.rank(); ++k) {
+      const int a = v.moved.empty() ? k : v.moved[static_cast<size_t>(k)];
+      dims.push_back(s[a] == Shape::free ? kBatch : s[a]);
+    }
   } else {
     dims = v.c.shape;
   }
@@ -1211,7 +1276,7 @@ void Importer::op_flatten() {
 }
 
 void Importer::op_transpose() {
-  const Value& v = in(0);
+  const Value& v = in_any_layout(0);
   const int r = v.is_node ? shape_of(v.node).rank() : v.c.rank();
   std::vector<int64_t> perm = attr_ints("perm");
   if (perm.empty())
@@ -1220,7 +1285,26 @@ void Importer::op_transpose() {
     out_const(const_transpose(v.c, perm));
     return;
   }
-  std::vector<int> p(perm.begin(), perm.end());
+  // Composed with a layout moved earlier: output axis k is stored axis p[k].
+  if (static_cast<int>(perm.size()) != r) throw ValueError("perm " + list_str(perm) + " does not match rank " + std::to_string(r));
+  std::vector<int> p;
+  std::vector<bool> seen(static_cast<size_t>(r), false);
+  for (int64_t a : perm) {
+    if (a < 0 || a >= r || seen[static_cast<size_t>(a)]) throw ValueError("perm " + list_str(perm) + " is not a permutation");
+    seen[static_cast<size_t>(a)] = true;
+    p.push_back(v.moved.empty() ? static_cast<int>(a) : v.moved[static_cast<size_t>(a)]);
+  }
+  if (p[0] != 0) {  // the batch moves (or stays moved): defer until a Transpose puts it back
+    Value moved{true, v.node, {}, nullptr, p};
+    define(0, std::move(moved));
+    return;
+  }
+  bool identity = true;
+  for (int k = 0; k < r; ++k) identity = identity && p[static_cast<size_t>(k)] == k;
+  if (identity && !v.moved.empty()) {  // moved and put back: nothing to do
+    out_node(v.node);
+    return;
+  }
   out_node(add(std::make_shared<ops::Transpose>(p), {v.node}, {}));
 }
 
@@ -1434,8 +1518,9 @@ void Importer::op_conv() {
   const NodeId x = node_in(0);
   const Shape xs = shape_of(x);
   const HostTensor& Wc = const_in(1, "the weight");
-  if (xs.rank() != 3 && xs.rank() != 4)
-    throw ShapeError("input " + xs.str() + ": only 1-D ([N,C,L]) and 2-D ([N,C,H,W]) convolutions are supported");
+  if (xs.rank() != 3 && xs.rank() != 4 && xs.rank() != 5)
+    throw ShapeError("input " + xs.str() +
+                     ": only 1-D ([N,C,L]), 2-D ([N,C,H,W]) and 3-D ([N,C,D,H,W]) convolutions are supported");
   const int sd = xs.rank() - 2;
   if (Wc.rank() != xs.rank())
     throw ShapeError("weight " + list_str(Wc.shape) + " does not match input " + xs.str());
@@ -1485,6 +1570,13 @@ void Importer::op_conv() {
     c.pad_right = pads[1];
     c.groups = group;
     op = std::make_shared<ops::Conv1d>(c, bias);
+  } else if (sd == 3) {
+    kernels::Conv3dConfig c;
+    c.stride = {strides[0], strides[1], strides[2]};
+    c.dilation = {dil[0], dil[1], dil[2]};
+    c.pads = {pads[0], pads[1], pads[2], pads[3], pads[4], pads[5]};
+    c.groups = group;
+    op = std::make_shared<ops::Conv3d>(c, bias);
   } else {
     kernels::Conv2dConfig c;
     c.stride = {strides[0], strides[1]};
@@ -1494,6 +1586,127 @@ void Importer::op_conv() {
     op = std::make_shared<ops::Conv2d>(c, bias);
   }
   out_node(add(op, {x}, params));
+}
+
+void Importer::op_conv_transpose() {
+  const NodeId x = node_in(0);
+  const Shape xs = shape_of(x);
+  const HostTensor& Wc = const_in(1, "the weight");
+  if (xs.rank() != 3 && xs.rank() != 4)
+    throw ShapeError("input " + xs.str() + ": only 1-D ([N,C,L]) and 2-D ([N,C,H,W]) transposed convolutions are supported");
+  const int sd = xs.rank() - 2;
+  const size_t usd = static_cast<size_t>(sd);
+  if (Wc.rank() != xs.rank()) throw ShapeError("weight " + list_str(Wc.shape) + " does not match input " + xs.str());
+  const Tensor W = to_tensor(Wc, "weight");
+  const std::vector<int64_t> kshape(Wc.shape.begin() + 2, Wc.shape.end());
+  if (has_attr("kernel_shape") && attr_ints("kernel_shape") != kshape)
+    throw ValueError("kernel_shape " + list_str(attr_ints("kernel_shape")) + " does not match weight " + list_str(Wc.shape));
+  const auto strides = bounded(attr_ints("strides", std::vector<int64_t>(usd, 1)), "strides");
+  const auto dil = bounded(attr_ints("dilations", std::vector<int64_t>(usd, 1)), "dilations");
+  auto pads = bounded(attr_ints("pads", std::vector<int64_t>(2 * usd, 0)), "pads");
+  auto opad = bounded(attr_ints("output_padding", std::vector<int64_t>(usd, 0)), "output_padding");
+  if (strides.size() != usd || dil.size() != usd || pads.size() != 2 * usd || opad.size() != usd)
+    throw ValueError("strides " + list_str(strides) + ", dilations " + list_str(dil) + ", pads " + list_str(pads) +
+                     " or output_padding " + list_str(opad) + " do not match " + std::to_string(sd) + " spatial dimensions");
+  const std::string auto_pad = attr_string("auto_pad", "NOTSET");
+  if (auto_pad != "NOTSET" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER" && auto_pad != "VALID")
+    throw ValueError("auto_pad '" + auto_pad + "' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID");
+  std::vector<int64_t> out_shape = bounded(attr_ints("output_shape"), "output_shape");
+  if (out_shape.size() == usd + 2) out_shape.erase(out_shape.begin(), out_shape.begin() + 2);
+  if (!out_shape.empty() && out_shape.size() != usd)
+    throw ValueError("output_shape " + list_str(attr_ints("output_shape")) + " does not match " + std::to_string(sd) +
+                     " spatial dimensions");
+  if (out_shape.empty() && (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER"))
+    for (size_t k = 0; k < usd; ++k) out_shape.push_back(xs[static_cast<int>(k) + 2] * strides[k]);
+  if (auto_pad == "VALID") std::fill(pads.begin(), pads.end(), 0);
+  if (!out_shape.empty()) {  // ONNX: the pads (or extra output padding) that give this output size
+    for (size_t k = 0; k < usd; ++k) {
+      int64_t span = 0, reach = 0, total = 0;
+      if (__builtin_mul_overflow(strides[k], xs[static_cast<int>(k) + 2] - 1, &span) ||
+          __builtin_mul_overflow(kshape[k] - 1, dil[k], &reach) || __builtin_add_overflow(span, reach, &total) ||
+          __builtin_add_overflow(total, opad[k] + 1 - out_shape[k], &total))
+        throw ShapeError("strides " + list_str(strides) + " and dilations " + list_str(dil) + " give an absurd output size");
+      if (total < 0) {
+        opad[k] -= total;
+        pads[k] = pads[k + usd] = 0;
+      } else if (auto_pad == "SAME_UPPER") {
+        pads[k] = total / 2;
+        pads[k + usd] = total - total / 2;
+      } else {
+        pads[k] = total - total / 2;
+        pads[k + usd] = total / 2;
+      }
+    }
+  }
+  const int64_t group = bounded({attr_int("group", 1)}, "group")[0];
+  const bool bias = has_in(2);
+  std::vector<int> params{param(in_name(1), "", W, true)};
+  if (bias) params.push_back(param(in_name(2), "", to_tensor(const_in(2, "the bias"), "bias"), true));
+  kernels::ConvTransposeConfig c;
+  if (sd == 1) {
+    c = kernels::ConvTransposeConfig::one_d(strides[0], pads[0], pads[1], dil[0], opad[0], group);
+  } else {
+    c.stride = {strides[0], strides[1]};
+    c.dilation = {dil[0], dil[1]};
+    c.pads = {pads[0], pads[1], pads[2], pads[3]};
+    c.output_padding = {opad[0], opad[1]};
+    c.groups = group;
+  }
+  out_node(add(std::make_shared<ops::ConvTranspose>(sd, c, bias), {x}, params));
+}
+
+void Importer::op_resize() {
+  // Resize (opset 11+: X, roi, scales, sizes) and the older Upsample (X, scales).
+  const bool upsample = n_->op_type() == "Upsample";
+  const NodeId x = node_in(0);
+  const Shape xs = shape_of(x);
+  const int r = xs.rank();
+  if (r < 3) throw ShapeError("input " + xs.str() + ": only inputs [N,C,spatial...] can be resized");
+  kernels::ResizeConfig c;
+  c.mode = kernels::parse_resize_mode(attr_string("mode", "nearest"));
+  if (upsample) {
+    c.coordinates = kernels::ResizeCoordinates::asymmetric;
+    c.nearest = kernels::ResizeNearest::floor;
+  } else {
+    c.coordinates = kernels::parse_resize_coordinates(attr_string("coordinate_transformation_mode", "half_pixel"));
+    c.nearest = kernels::parse_resize_nearest(attr_string("nearest_mode", "round_prefer_floor"));
+    c.cubic_a = attr_float("cubic_coeff_a", -0.75f);
+    if (attr_int("exclude_outside", 0) != 0) throw ValueError("exclude_outside=1 is not supported");
+  }
+  const int scales_in = upsample ? 1 : 2, sizes_in = 3;
+  const HostTensor* scales = nullptr;
+  const HostTensor* sizes = nullptr;
+  HostTensor attr_scales;  // Upsample before opset 9: an attribute
+  if (has_in(scales_in) && const_in(scales_in, "scales").numel() > 0) scales = &const_in(scales_in, "scales");
+  if (!upsample && has_in(sizes_in) && const_in(sizes_in, "sizes").numel() > 0) sizes = &const_in(sizes_in, "sizes");
+  if (upsample && !scales) {
+    const auto a = attr("scales");
+    if (!a) throw ValueError("the scales are missing");
+    attr_type(a, onnx::AttributeProto::FLOATS);
+    attr_scales.f.assign(a->floats().begin(), a->floats().end());
+    attr_scales.shape = {static_cast<int64_t>(attr_scales.f.size())};
+    scales = &attr_scales;
+  }
+  if (!scales == !sizes) throw ValueError("exactly one of scales and sizes must be given");
+  const HostTensor& given = scales ? *scales : *sizes;
+  if (given.rank() != 1 || given.numel() != r)
+    throw ValueError(std::string(scales ? "scales " : "sizes ") + given.describe() + " must hold one entry per axis of input " +
+                     xs.str());
+  if (sizes && !sizes->is_int) throw ValueError("sizes " + sizes->describe() + " must be integers");
+  for (int a = 0; a < 2; ++a) {  // batch and channels stay
+    const bool keeps = scales ? scales->get(a) == 1.0
+                              : (a == 0 ? (sizes->i[0] == kBatch || sizes->i[0] == static_batch_) : sizes->i[1] == xs[1]);
+    if (!keeps)
+      throw ShapeError(std::string(scales ? "scales " : "sizes ") + given.describe() + " resize the " +
+                       (a == 0 ? "batch" : "channel") + " axis of input " + xs.str() + "; only the spatial axes may change");
+  }
+  if (sizes && sizes->has_batch() && std::count(sizes->i.begin(), sizes->i.end(), kBatch) > 1)
+    throw ShapeError("sizes " + sizes->describe() + " depend on the batch size beyond the batch axis");
+  for (int a = 2; a < r; ++a) {
+    if (scales) c.scales.push_back(scales->get(a));
+    else c.sizes.push_back(sizes->i[static_cast<size_t>(a)]);
+  }
+  out_node(add(std::make_shared<ops::Resize>(c), {x}, {}));
 }
 
 void Importer::op_batch_norm() {
@@ -1576,8 +1789,8 @@ void Importer::op_pool() {
   const bool is_max = n_->op_type() == "MaxPool";
   const NodeId x = node_in(0);
   const Shape xs = shape_of(x);
-  if (xs.rank() != 3 && xs.rank() != 4)
-    throw ShapeError("input " + xs.str() + ": only 1-D and 2-D pooling is supported");
+  if (xs.rank() != 3 && xs.rank() != 4 && xs.rank() != 5)
+    throw ShapeError("input " + xs.str() + ": only 1-D, 2-D and 3-D pooling is supported");
   const int sd = xs.rank() - 2;
   if (!has_attr("kernel_shape")) throw ValueError("attribute 'kernel_shape' is missing");
   const auto k = attr_ints("kernel_shape");
@@ -1611,6 +1824,17 @@ void Importer::op_pool() {
     throw ValueError("auto_pad '" + auto_pad + "' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID");
   }
   const bool include_pad = attr_int("count_include_pad", 0) != 0;
+  if (sd == 3) {
+    kernels::Pool3dWindow w3;
+    w3.kernel = {k[0], k[1], k[2]};
+    w3.stride = {strides[0], strides[1], strides[2]};
+    w3.pads = {pads[0], pads[1], pads[2], pads[3], pads[4], pads[5]};
+    w3.ceil_mode = ceil;
+    w3.count_include_pad = include_pad;
+    if (is_max) out_node(add(std::make_shared<ops::MaxPool3d>(w3), {x}, {}));
+    else out_node(add(std::make_shared<ops::AvgPool3d>(w3), {x}, {}));
+    return;
+  }
   kernels::PoolWindow w;
   if (sd == 1) {
     w = kernels::PoolWindow::one_d(k[0], strides[0], pads[0], pads[1], ceil, include_pad);
@@ -1686,6 +1910,255 @@ void Importer::op_pad() {
   out_node(add(std::make_shared<ops::Pad>(per, value), {x}, {}));
 }
 
+// ---- masks, indices and shapes folded at import -------------------------------------------
+//
+// Design note. Exporters emit small integer and boolean subgraphs that only
+// touch constants and shapes: `x.expand(N, -1, -1)` of a class token becomes
+// Shape -> Equal(·, -1) -> Where -> Expand; attention masks are built with
+// Equal / Not / Where; Swin's window indices with Mod and ScatterND; a zero
+// initial state with ConstantOfShape of [N, ...]. trim evaluates them when the
+// graph is read, with the batch size kept as a symbol (N):
+//   - Equal, Not, Mod, Where, Expand and ScatterND of constants give
+//     constants. N compares unequal to any value ≤ 0 (ONNX's "-1 means keep"
+//     tests) and passes through Where / Expand / ScatterND untouched; any
+//     other arithmetic on N is refused with a message.
+//   - A constant expanded to [N, ...] (Expand, ConstantOfShape; for
+//     ConstantOfShape N may sit anywhere, see Value::moved) becomes a
+//     `batch_constant` node: Kind::Linear with A = 0, i.e. pure bias. It joins
+//     data through Concat / Add like any node, and attribution methods treat
+//     it as a bias (CD: irrelevant).
+//   - Where(constant mask, data, constant) (or with the data second) becomes
+//     data ⊙ keep + fill: Kind::Linear, the fill being its bias (masked_fill).
+//   - Expand of data is accepted when it changes nothing (the shape it asks
+//     for is the data's own); anything that broadcasts data is refused.
+//   - A Transpose that moves the batch axis is deferred (Value::moved): the
+//     data stays batch-first and the permutation is remembered; a Transpose
+//     that puts the batch first again becomes one ordinary transpose (or
+//     none), Shape reports N where it sits; any other reader is refused.
+// What is not accepted: conditions that depend on the data, and shape
+// arithmetic that needs the value of N.
+
+namespace {
+
+std::vector<int64_t> broadcast_shape(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+  const size_t r = std::max(a.size(), b.size());
+  std::vector<int64_t> s(r);
+  for (size_t k = 0; k < r; ++k) {
+    const int64_t da = k + a.size() >= r ? a[k + a.size() - r] : 1;
+    const int64_t db = k + b.size() >= r ? b[k + b.size() - r] : 1;
+    if (da != db && da != 1 && db != 1)
+      throw ShapeError("shapes " + list_str(a) + " and " + list_str(b) + " do not broadcast");
+    s[k] = da == 1 ? db : da;
+  }
+  return s;
+}
+
+/// x broadcast to `shape` (which x must broadcast to).
+HostTensor expand_to(const HostTensor& x, const std::vector<int64_t>& shape) {
+  if (broadcast_shape(x.shape, shape) != shape)
+    throw ShapeError("constant " + list_str(x.shape) + " does not broadcast to " + list_str(shape));
+  HostTensor out;
+  out.is_int = x.is_int;
+  out.shape = shape;
+  const int64_t n = checked_numel(shape, "expanded constant");
+  out.resize(n);
+  const size_t r = shape.size(), off = r - x.shape.size();
+  const auto sx = strides_of(x.shape);
+  std::vector<int64_t> idx(r, 0);
+  for (int64_t k = 0; k < n; ++k) {
+    int64_t from = 0;
+    for (size_t d = off; d < r; ++d)
+      if (x.shape[d - off] != 1) from += idx[d] * sx[d - off];
+    out.copy_from(x, from, k);
+    for (size_t d = r; d-- > 0;) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+NodeId Importer::batch_constant(const HostTensor& per_example, const std::string& suffix) {
+  const Tensor v = to_tensor(as_float(per_example), "constant");
+  return add(std::make_shared<ops::BatchConstant>(), {g_.inputs().at(0)}, {param(n_->output(0), "", v, false)}, suffix);
+}
+
+void Importer::op_compare() {
+  const HostTensor& a = const_in(0, "the first operand (only constants and shapes are supported)");
+  const HostTensor& b = const_in(1, "the second operand (only constants and shapes are supported)");
+  const auto shape = broadcast_shape(a.shape, b.shape);
+  const HostTensor ea = expand_to(a, shape), eb = expand_to(b, shape);
+  HostTensor out;
+  out.is_int = true;
+  out.shape = shape;
+  out.resize(ea.numel());
+  for (int64_t k = 0; k < ea.numel(); ++k) {
+    const bool na = ea.is_int && ea.i[static_cast<size_t>(k)] == kBatch, nb = eb.is_int && eb.i[static_cast<size_t>(k)] == kBatch;
+    if (na || nb) {
+      const double other = na ? eb.get(k) : ea.get(k);
+      if (na && nb) out.i[static_cast<size_t>(k)] = 1;
+      else if (other <= 0) out.i[static_cast<size_t>(k)] = 0;  // a batch size is positive
+      else throw ShapeError("comparing the batch size with " + std::to_string(other) + " cannot be resolved (the batch stays free)");
+      continue;
+    }
+    out.i[static_cast<size_t>(k)] = ea.get(k) == eb.get(k);
+  }
+  out_const(std::move(out));
+}
+
+void Importer::op_not() {
+  HostTensor c = const_in(0, "the input (only constant masks are supported)");
+  if (!c.is_int || c.has_batch()) throw ValueError("Not of " + c.describe() + ": expected a constant boolean tensor");
+  for (int64_t& v : c.i) v = v == 0;
+  out_const(std::move(c));
+}
+
+void Importer::op_mod() {
+  const HostTensor& a = const_in(0, "the dividend (only constants are supported)");
+  const HostTensor& b = const_in(1, "the divisor (only constants are supported)");
+  if (a.has_batch() || b.has_batch()) throw ShapeError("Mod of the batch size cannot be resolved (the batch stays free)");
+  const bool fmod = attr_int("fmod", 0) != 0;
+  const auto shape = broadcast_shape(a.shape, b.shape);
+  const bool is_int = a.is_int && b.is_int;
+  if (!is_int && !fmod) throw ValueError("Mod of floats needs fmod=1 (the ONNX rule)");
+  const HostTensor ea = expand_to(is_int ? a : as_float(a), shape), eb = expand_to(is_int ? b : as_float(b), shape);
+  HostTensor out;
+  out.is_int = is_int;
+  out.shape = shape;
+  out.resize(ea.numel());
+  for (int64_t k = 0; k < ea.numel(); ++k) {
+    const size_t u = static_cast<size_t>(k);
+    if (!is_int) {
+      out.f[u] = std::fmod(ea.f[u], eb.f[u]);
+      continue;
+    }
+    const int64_t x = ea.i[u], y = eb.i[u];
+    if (y == 0) throw ValueError("integer Mod by zero in a constant");
+    int64_t r = (y == -1) ? 0 : x % y;
+    if (!fmod && r != 0 && ((r < 0) != (y < 0))) r += y;  // the sign of the divisor
+    out.i[u] = r;
+  }
+  out_const(std::move(out));
+}
+
+void Importer::op_where() {
+  const HostTensor& cond = const_in(0, "the condition (only constant masks are supported)");
+  if (!cond.is_int || cond.has_batch()) throw ValueError("condition " + cond.describe() + ": expected a constant boolean tensor");
+  const Value& xv = in(1);
+  const Value& yv = in(2);
+  if (!xv.is_node && !yv.is_node) {
+    const auto shape = broadcast_shape(broadcast_shape(cond.shape, xv.c.shape), yv.c.shape);
+    const bool is_int = xv.c.is_int && yv.c.is_int;
+    const HostTensor ec = expand_to(cond, shape);
+    const HostTensor ex = expand_to(is_int ? xv.c : as_float(xv.c), shape);
+    const HostTensor ey = expand_to(is_int ? yv.c : as_float(yv.c), shape);
+    HostTensor out = ex;
+    for (int64_t k = 0; k < out.numel(); ++k)
+      if (!ec.i[static_cast<size_t>(k)]) out.copy_from(ey, k, k);
+    out_const(std::move(out));
+    return;
+  }
+  if (xv.is_node && yv.is_node) throw ValueError("Where between two data inputs is not supported");
+  // data ⊙ keep + fill, over the data's per-example shape.
+  const bool data_first = xv.is_node;
+  const NodeId x = data_first ? xv.node : yv.node;
+  const HostTensor fill = as_float(data_first ? yv.c : xv.c);
+  const Shape xs = shape_of(x);
+  std::vector<int64_t> full{1};
+  for (int k = 1; k < xs.rank(); ++k) full.push_back(xs[k]);
+  if (broadcast_shape(broadcast_shape(cond.shape, fill.shape), full) != full)
+    throw ShapeError("condition " + list_str(cond.shape) + " or value " + list_str(fill.shape) + " would broadcast the data " +
+                     xs.str() + " to a larger shape");
+  const HostTensor ec = expand_to(cond, full), ef = expand_to(fill, full);
+  Shape per = per_example(xs);
+  Tensor keep(per), bias(per);
+  for (int64_t k = 0; k < keep.numel(); ++k) {
+    const bool take_data = (ec.i[static_cast<size_t>(k)] != 0) == data_first;
+    keep[k] = take_data ? 1.0f : 0.0f;
+    bias[k] = take_data ? 0.0f : ef.f[static_cast<size_t>(k)];
+  }
+  const NodeId m = add(std::make_shared<ops::ConstantBinary>(ops::ConstantBinary::Mul), {x},
+                       {param(n_->output(0), "keep", keep, false)}, "/keep");
+  out_node(add(std::make_shared<ops::ConstantBinary>(ops::ConstantBinary::Add), {m},
+               {param(n_->output(0), "fill", bias, false)}));
+}
+
+void Importer::op_expand() {
+  const HostTensor& shape_c = const_in(1, "the shape");
+  if (!shape_c.is_int || shape_c.rank() != 1) throw ValueError("shape " + shape_c.describe() + ": expected a 1-D integer tensor");
+  const std::vector<int64_t>& want = shape_c.i;
+  const Value& v = in(0);
+  if (v.is_node) {
+    const Shape xs = shape_of(v.node);
+    std::vector<int64_t> have;
+    for (int k = 0; k < xs.rank(); ++k) have.push_back(k == 0 ? kBatch : xs[k]);
+    std::vector<int64_t> w = want;
+    for (size_t k = 0; k < w.size() && w.size() <= have.size(); ++k) {
+      const size_t hk = k + have.size() - w.size();
+      if (w[k] == 1 || w[k] == have[hk] || (hk == 0 && static_batch_ > 0 && w[k] == static_batch_)) w[k] = have[hk];
+    }
+    bool same = w.size() <= have.size();
+    for (size_t k = 0; same && k < w.size(); ++k) same = w[k] == have[k + have.size() - w.size()];
+    if (!same)
+      throw ShapeError("expanding data " + xs.str() + " to " + shape_c.describe() +
+                       " is not supported (only an Expand that keeps the data's shape)");
+    alias(0);
+    return;
+  }
+  const HostTensor& x = v.c;
+  if (x.has_batch()) throw ShapeError("expanding a shape that holds the batch size is not supported");
+  if (!shape_c.has_batch()) {
+    out_const(expand_to(x, broadcast_shape(x.shape, want)));
+    return;
+  }
+  // A constant repeated over the batch: [N, ...].
+  if (want[0] != kBatch || std::count(want.begin(), want.end(), kBatch) != 1 || x.rank() > static_cast<int>(want.size()))
+    throw ShapeError("Expand to " + shape_c.describe() + ": only the batch size first can be resolved");
+  std::vector<int64_t> one = want;
+  one[0] = 1;
+  const auto shape = broadcast_shape(x.shape, one);
+  if (shape[0] != 1) throw ShapeError("Expand of " + list_str(x.shape) + " to " + shape_c.describe() + " changes the batch");
+  HostTensor per = expand_to(x, shape);
+  per.shape.erase(per.shape.begin());
+  out_node(batch_constant(per, ""));
+}
+
+void Importer::op_scatter_nd() {
+  const HostTensor& data = const_in(0, "the data (only constants are supported)");
+  const HostTensor& idx = const_in(1, "the indices");
+  const HostTensor& upd = const_in(2, "the updates (only constants are supported)");
+  if (attr_string("reduction", "none") != "none") throw ValueError("only reduction 'none' is supported");
+  if (!idx.is_int || idx.rank() < 1 || idx.has_batch()) throw ValueError("indices " + idx.describe() + ": expected constant integers");
+  const int64_t k = idx.shape.back();
+  if (k < 1 || k > data.rank()) throw ShapeError("indices " + list_str(idx.shape) + " do not fit data " + list_str(data.shape));
+  std::vector<int64_t> ushape(idx.shape.begin(), idx.shape.end() - 1);
+  ushape.insert(ushape.end(), data.shape.begin() + k, data.shape.end());
+  if (upd.shape != ushape)
+    throw ShapeError("updates " + list_str(upd.shape) + ", expected " + list_str(ushape) + " for data " +
+                     list_str(data.shape) + " and indices " + list_str(idx.shape));
+  const bool is_int = data.is_int && upd.is_int;
+  HostTensor out = is_int ? data : as_float(data);
+  const HostTensor u = is_int ? upd : as_float(upd);
+  int64_t slice = 1;
+  for (size_t d = static_cast<size_t>(k); d < data.shape.size(); ++d) slice *= data.shape[d];
+  const auto strides = strides_of(data.shape);
+  const int64_t rows = idx.numel() / k;
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t off = 0;
+    for (int64_t d = 0; d < k; ++d) {
+      int64_t i = idx.i[static_cast<size_t>(r * k + d)];
+      const int64_t dim = data.shape[static_cast<size_t>(d)];
+      if (i < -dim || i >= dim) throw ShapeError("ScatterND index " + std::to_string(i) + " is out of range for length " + std::to_string(dim));
+      if (i < 0) i += dim;
+      off += i * strides[static_cast<size_t>(d)];
+    }
+    for (int64_t e = 0; e < slice; ++e) out.copy_from(u, r * slice + e, off + e);
+  }
+  out_const(std::move(out));
+}
+
 // ---- driver ------------------------------------------------------------------------------
 
 void Importer::read_inputs() {
@@ -1698,6 +2171,10 @@ void Importer::read_inputs() {
     if (values_.count(vi.name())) throw IoError(where + "declared twice");
     if (!vi.type().has_tensor_type()) throw IoError(where + "is not a tensor");
     const auto& tt = vi.type().tensor_type();
+    if (is_token_type(tt.elem_type())) {
+      cut_at_embedding(vi, where);
+      continue;
+    }
     if (tt.elem_type() != onnx::TensorProto::FLOAT)
       throw ValueError(where + "has element type " + detail::onnx_type_name(tt.elem_type()) +
                        ", expected float (trim computes in float32)");
@@ -1738,6 +2215,55 @@ void Importer::read_inputs() {
     if (values_.count(t.name())) throw IoError("onnx '" + file_ + "': initializer '" + t.name() + "' is defined twice");
     values_[t.name()] = Value{false, -1, {}, &t};
   }
+}
+
+// Token models: an input of integer token ids feeds an embedding table
+// (Gather(table, ids)). trim explains such a model in the space of the
+// embedded sequence: the Gather's output becomes the graph input
+// [N, ids shape..., width] and the table is handed back to the caller
+// (OnnxImportOptions::token_inputs) to embed ids.
+void Importer::cut_at_embedding(const onnx::ValueInfoProto& vi, const std::string& where) {
+  const std::string hint = "; trim explains token models in the space of their embedding, which needs the ids to "
+                           "feed only Gather(table, ids) nodes with a constant table";
+  int gather = -1;
+  for (int k = 0; k < graph_->node_size(); ++k) {
+    const auto& nd = graph_->node(k);
+    for (int j = 0; j < nd.input_size(); ++j) {
+      if (nd.input(j) != vi.name()) continue;
+      if (nd.op_type() != "Gather" || j != 1)
+        throw ValueError(where + "integer input read by node '" + (nd.name().empty() ? nd.output(0) : nd.name()) + "' (" +
+                         nd.op_type() + ")" + hint);
+      if (gather >= 0) throw ValueError(where + "integer input read by more than one Gather" + hint);
+      gather = k;
+    }
+  }
+  if (gather < 0) throw ValueError(where + "integer input is not used" + hint);
+  const auto& nd = graph_->node(gather);
+  for (const auto& a : nd.attribute())
+    if (a.name() == "axis" && a.i() != 0) throw ValueError(where + "Gather along axis " + std::to_string(a.i()) + hint);
+  const onnx::TensorProto* table = nullptr;
+  for (const auto& t : graph_->initializer())
+    if (t.name() == nd.input(0)) table = &t;
+  if (!table) throw ValueError(where + "the embedding table '" + nd.input(0) + "' is not an initializer" + hint);
+  const HostTensor tc = from_proto(*table, "embedding table '" + nd.input(0) + "'");
+  if (tc.is_int || tc.rank() != 2) throw ValueError(where + "embedding table " + tc.describe() + ", expected float [vocabulary, width]");
+  const auto& tt = vi.type().tensor_type();
+  if (!tt.has_shape() || tt.shape().dim_size() < 1) throw ShapeError(where + "token ids need a shape [N, ...]");
+  Shape s{Shape::free};
+  for (int k = 1; k < tt.shape().dim_size(); ++k) {
+    const auto& d = tt.shape().dim(k);
+    if (!d.has_dim_value() || d.dim_value() < 1)
+      throw ShapeError(where + "dimension " + std::to_string(k) + " of the token ids is not fixed; only the batch may vary");
+    s.push_back(d.dim_value());
+  }
+  s.push_back(tc.shape[1]);
+  check_example_size(s, where + "embedded");
+  const std::string name = nd.output(0);
+  if (values_.count(name)) throw IoError(where + "value '" + name + "' is defined twice");
+  values_[name] = Value{true, g_.input(name, s), {}};
+  node_names_.insert(name);
+  fused_.insert(gather);
+  if (opt_.token_inputs) opt_.token_inputs->push_back({vi.name(), name, nd.input(0), to_tensor(tc, "embedding table")});
 }
 
 void Importer::dispatch() {
@@ -1807,6 +2333,9 @@ Graph Importer::run(const onnx::ModelProto& m) {
     auto it = values_.find(o.name());
     if (it == values_.end())
       throw IoError("onnx '" + file_ + "': graph output '" + o.name() + "' is not produced by any node");
+    if (!it->second.moved.empty())
+      throw ShapeError("onnx '" + file_ + "': graph output '" + o.name() +
+                       "' has its batch axis moved by a Transpose; trim needs the batch first in every output");
     if (it->second.is_node) {
       outs.push_back(it->second.node);
     } else {
@@ -1856,6 +2385,24 @@ Graph load_onnx_bytes(const std::string& bytes, const std::string& name, const O
   if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
     throw IoError("onnx '" + name + "': not a valid ONNX protobuf (malformed or truncated file)");
   return Importer(name, options).run(m);
+}
+
+Tensor embed_tokens(const OnnxTokenInput& t, const Tensor& ids) {
+  if (t.table.rank() != 2) throw ShapeError("embed_tokens: table " + t.table.shape().str() + ", expected [vocabulary, width]");
+  const int64_t vocab = t.table.dim(0), width = t.table.dim(1);
+  if (ids.rank() < 1) throw ShapeError("embed_tokens: token ids " + ids.shape().str() + ", expected [N, ...]");
+  Shape s = ids.shape();
+  s.push_back(width);
+  Tensor out(s);
+  for (int64_t k = 0; k < ids.numel(); ++k) {
+    const float v = ids[k];
+    const int64_t id = static_cast<int64_t>(v);
+    if (!(v >= 0.0f) || static_cast<float>(id) != v || id >= vocab)
+      throw ValueError("embed_tokens: token id " + std::to_string(v) + " at flat index " + std::to_string(k) +
+                       " is not an integer in [0, " + std::to_string(vocab) + ") (input '" + t.ids + "')");
+    std::copy_n(t.table.data() + id * width, width, out.data() + k * width);
+  }
+  return out;
 }
 
 Graph load_onnx(const std::string& path, const OnnxImportOptions& options) {

@@ -1,4 +1,4 @@
-// PNG figures with PLplot (device "pngcairo").
+// Figures with PLplot's cairo devices: pngcairo, svgcairo, pdfcairo.
 //
 // PLplot keeps one global drawing state and calls exit() from plexit() on
 // errors it considers fatal. So: every input is validated before the first
@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cctype>
 #include <cstring>
 #include <mutex>
 
@@ -39,6 +40,7 @@ namespace {
 
 void check_figure(const std::string& what, const std::string& path, const Figure& f) {
   if (path.empty()) throw ValueError(what + ": empty output path");
+  figure_format(path);
   if (f.width < 64 || f.width > 10000 || f.height < 64 || f.height > 10000)
     bad(what, path, "figure size " + std::to_string(f.width) + "x" + std::to_string(f.height) +
                         " pixels is outside 64..10000");
@@ -92,6 +94,111 @@ std::string escape_text(const std::string& s) {
   return out;
 }
 
+}  // namespace
+
+std::string figure_format(const std::string& path) {
+  const size_t slash = path.find_last_of('/'), dot = path.find_last_of('.');
+  std::string ext = dot == std::string::npos || (slash != std::string::npos && dot < slash) ? "" : path.substr(dot + 1);
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (ext == "png" || ext == "svg" || ext == "pdf") return ext;
+  throw ValueError("figure '" + path + "': " + (ext.empty() ? "no file extension" : "unknown extension '." + ext + "'") +
+                   "; trim writes .png, .svg and .pdf figures");
+}
+
+namespace {
+
+// ---- value scaling and legend placement (independent of PLplot) -------------------
+
+/// The power of ten that brings values up to `m` = max |value| into [1, 10)
+/// when they would otherwise need many digits (below 0.1 or from 10⁴ on);
+/// 0 when they read well as they are. The axis label then says "(×10ⁿ)",
+/// instead of PLplot's exponent in a corner, where it is easily clipped.
+int label_exponent(double m) {
+  if (!(m > 0) || !std::isfinite(m)) return 0;
+  const int e = static_cast<int>(std::floor(std::log10(m)));
+  return e < -1 || e > 3 ? e : 0;
+}
+
+/// `label` escaped for PLplot, with "(×10ⁿ)" when `exponent` is not 0.
+std::string scaled_label(const std::string& label, int exponent) {
+  std::string s = escape_text(label);
+  if (exponent != 0) s += (s.empty() ? "" : " ") + std::string("(\u00d710#u") + std::to_string(exponent) + "#d)";
+  return s;
+}
+
+/// Which cells of a coarse grid over the plot area data covers; the legend
+/// goes into the corner that covers least.
+class Occupancy {
+ public:
+  static constexpr int kCells = 48;
+  /// Marks the segment between (u0, v0) and (u1, v1), in [0, 1] plot fractions.
+  void segment(double u0, double v0, double u1, double v1) {
+    const int steps = 1 + static_cast<int>(2 * kCells * std::max(std::fabs(u1 - u0), std::fabs(v1 - v0)));
+    for (int i = 0; i <= steps; ++i) {
+      const double t = static_cast<double>(i) / steps;
+      mark(u0 + t * (u1 - u0), v0 + t * (v1 - v0));
+    }
+  }
+  /// Marks the rectangle [u0, u1] × [v0, v1].
+  void rect(double u0, double u1, double v0, double v1) {
+    if (u0 > u1) std::swap(u0, u1);
+    if (v0 > v1) std::swap(v0, v1);
+    for (double u = u0; u <= u1 + 1e-12; u += 0.5 / kCells)
+      for (double v = v0; v <= v1 + 1e-12; v += 0.5 / kCells) mark(u, v);
+    mark(u1, v1);
+  }
+  /// Covered cells inside [u0, u1] × [v0, v1].
+  int count(double u0, double u1, double v0, double v1) const {
+    int n = 0;
+    for (int i = 0; i < kCells; ++i)
+      for (int j = 0; j < kCells; ++j) {
+        const double u = (i + 0.5) / kCells, v = (j + 0.5) / kCells;
+        if (covered_[static_cast<size_t>(i * kCells + j)] && u >= u0 && u <= u1 && v >= v0 && v <= v1) ++n;
+      }
+    return n;
+  }
+
+ private:
+  void mark(double u, double v) {
+    if (!(u >= 0 && u <= 1 && v >= 0 && v <= 1)) return;
+    const int i = std::min(kCells - 1, static_cast<int>(u * kCells)), j = std::min(kCells - 1, static_cast<int>(v * kCells));
+    covered_[static_cast<size_t>(i * kCells + j)] = true;
+  }
+  std::vector<bool> covered_ = std::vector<bool>(kCells * kCells, false);
+};
+
+/// Where the legend goes: a corner of the plot area (top right, top left,
+/// bottom right, bottom left; the first with nothing under it), or, when
+/// data fills every corner, the top right with `headroom` the fraction of
+/// extra room to add above the data so that nothing is under the legend.
+struct LegendPlace {
+  bool top = true, right = true;
+  double headroom = 0;
+};
+
+LegendPlace place_legend(const Occupancy& data, const std::vector<std::string>& entries, const Figure& f,
+                         double plot_width) {
+  LegendPlace place;
+  if (entries.empty()) return place;
+  size_t longest = 0;
+  for (const std::string& e : entries) longest = std::max(longest, e.size());
+  // Size of the legend box as a fraction of the plot area, from its font
+  // (0.85 of the default height) and PLplot's entry spacing, with a margin.
+  const double char_w = 8.5 / (plot_width * f.width), line_h = 26.0 / (0.79 * f.height);
+  const double w = 0.04 + (6.0 + static_cast<double>(longest)) * char_w, h = 0.04 + line_h * entries.size();
+  int best = -1, best_count = 0;
+  const bool corners[4][2] = {{true, true}, {true, false}, {false, true}, {false, false}};
+  for (int c = 0; c < 4; ++c) {
+    const bool top = corners[c][0], right = corners[c][1];
+    const int n = data.count(right ? 1 - w : 0, right ? 1 : w, top ? 1 - h : 0, top ? 1 : h);
+    if (best < 0 || n < best_count) best = c, best_count = n;
+  }
+  place.top = corners[best][0];
+  place.right = corners[best][1];
+  if (best_count > 0) place = {true, true, std::min(0.6, h / std::max(0.2, 1 - h))};
+  return place;
+}
+
 // ---- temporary file + rename ----------------------------------------------------
 
 /// A fresh, empty file next to `path` (which proves the folder is writable
@@ -100,7 +207,7 @@ class TempFile {
  public:
   TempFile(const std::string& path, const std::string& what) : path_(path), what_(what) {
     static std::atomic<unsigned> counter{0};
-    tmp_ = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++) + ".png";
+    tmp_ = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++) + "." + figure_format(path);
     const int fd = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
       throw IoError(what + " '" + path + "': cannot create a file in its folder (" + std::strerror(errno) + ")");
@@ -118,7 +225,7 @@ class TempFile {
   void commit() {
     struct stat st {};
     if (::stat(tmp_.c_str(), &st) != 0 || st.st_size < 8)
-      throw IoError(what_ + " '" + path_ + "': the PNG driver wrote no image");
+      throw IoError(what_ + " '" + path_ + "': the " + figure_format(path_) + " driver wrote no image");
     const int fd = ::open(tmp_.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
       ::fsync(fd);
@@ -171,9 +278,9 @@ int series_colour(size_t i) { return kFirstSeries + static_cast<int>(i % kSeries
 /// One PLplot drawing into `file`; ends the stream on destruction.
 class Drawing {
  public:
-  Drawing(const std::string& file, const Figure& f) {
+  Drawing(const std::string& file, const Figure& f, const std::string& format) {
     plsexit(on_plplot_exit);
-    plsdev("pngcairo");
+    plsdev((format + "cairo").c_str());
     plsfnam(file.c_str());
     plspage(0, 0, f.width, f.height, 0, 0);
     plscolbg(255, 255, 255);
@@ -193,7 +300,7 @@ class Drawing {
   Drawing(const Drawing&) = delete;
   Drawing& operator=(const Drawing&) = delete;
 
-  /// Ends the stream, which writes the PNG.
+  /// Ends the stream, which writes the file.
   void finish() {
     active_ = false;
     plend();
@@ -210,10 +317,10 @@ void render(const std::string& what, const std::string& path, const Figure& figu
   if (!g_broken.empty())
     throw IoError(what + " '" + path + "': plotting is disabled after an earlier PLplot error (" + g_broken + ")");
   if (!plotting_available())
-    throw IoError(what + " '" + path + "': PLplot's pngcairo driver is not available (install plplot-driver-cairo)");
+    throw IoError(what + " '" + path + "': PLplot's cairo driver is not available (install plplot-driver-cairo)");
   TempFile tmp(path, what);
   try {
-    Drawing d(tmp.name(), figure);
+    Drawing d(tmp.name(), figure, figure_format(path));
     draw();
     d.finish();
   } catch (const PlplotAbort& e) {
@@ -276,10 +383,12 @@ void draw_colorbar(double vx0, double vx1, double vy0, double vy1, double lo, do
   std::vector<double> ramp(kSteps);
   for (int i = 0; i < kSteps; ++i) ramp[static_cast<size_t>(i)] = hi - (hi - lo) * (i + 0.5) / kSteps;
   draw_cells(ramp, kSteps, 1, 0, 1, lo, hi, lo, hi);
+  const int e = label_exponent(std::max(std::fabs(lo), std::fabs(hi)));
+  plwind(0, 1, lo / std::pow(10.0, e), hi / std::pow(10.0, e));  // tick labels in units of 10^e
   plcol0(kBlack);
   plschr(0, 0.8);
   plbox("bc", 0, 0, "bcmstv", 0, 0);
-  if (!label.empty()) plmtex("r", 5.5, 0.5, 0.5, escape_text(label).c_str());
+  if (!label.empty() || e != 0) plmtex("r", 5.5, 0.5, 0.5, scaled_label(label, e).c_str());
   plschr(0, 1.0);
 }
 
@@ -298,9 +407,9 @@ std::string box_options(const char* base, bool log) { return std::string(base) +
 
 double to_axis(double v, bool log) { return log ? std::log10(v) : v; }
 
-/// Legend in the top right corner of the current viewport.
+/// Legend in a corner of the current viewport.
 void draw_legend(const std::vector<std::string>& text, const std::vector<PLINT>& colours,
-                 const std::vector<PLINT>& styles, const std::vector<PLINT>& kinds) {
+                 const std::vector<PLINT>& styles, const std::vector<PLINT>& kinds, const LegendPlace& place) {
   if (text.empty()) return;
   const size_t n = text.size();
   std::vector<std::string> escaped(n);
@@ -313,7 +422,9 @@ void draw_legend(const std::vector<std::string>& text, const std::vector<PLINT>&
   std::vector<PLFLT> widths(n, 2.0), scales(n, 1.0);
   PLFLT w = 0, h = 0;
   plschr(0, 0.85);
-  pllegend(&w, &h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, PL_POSITION_TOP | PL_POSITION_RIGHT | PL_POSITION_INSIDE,
+  const PLINT position = (place.top ? PL_POSITION_TOP : PL_POSITION_BOTTOM) |
+                         (place.right ? PL_POSITION_RIGHT : PL_POSITION_LEFT) | PL_POSITION_INSIDE;
+  pllegend(&w, &h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, position,
            0.02, 0.02, 0.08, 0, kBlack, 1, 0, 0, static_cast<PLINT>(n), kinds.data(), 1.0, 1.0, 1.8, 0.0,
            colours.data(), ctext.data(), colours.data(), zero.data(), scales.data(), widths.data(), colours.data(),
            styles.data(), widths.data(), colours.data(), scales.data(), one.data(), symbols.data());
@@ -435,9 +546,33 @@ void plot_lines(const std::string& path, const LinePlot& p) {
     const double pad = p.y.log ? 0 : 0.05 * (y1 - y0);
     y0 -= pad, y1 += pad;
   }
+  if (p.x.min == p.x.max && !p.x.log) {  // and beside it, so end points and their markers show whole
+    const double pad = 0.02 * (x1 - x0);
+    x0 -= pad, x1 += pad;
+  }
   if (p.x.log) x0 = std::log10(x0), x1 = std::log10(x1);
   if (p.y.log) y0 = std::log10(y0), y1 = std::log10(y1);
   if (x0 == x1 || y0 == y1) bad(what, path, "empty axis range");
+  // y values in units of 10^e (linear axes), so tick labels need no exponent.
+  const int e = p.y.log ? 0 : label_exponent(std::max(std::fabs(y0), std::fabs(y1)));
+  const double scale = std::pow(10.0, -e);
+  auto ypos = [&](double v) { return p.y.log ? std::log10(v) : v * scale; };
+  y0 *= p.y.log ? 1 : scale, y1 *= p.y.log ? 1 : scale;
+  // The legend goes where no curve runs, or above the data.
+  Occupancy data;
+  std::vector<std::string> entries;
+  for (const Series& d : p.series) {
+    if (!d.label.empty()) entries.push_back(d.label);
+    for (size_t i = 0; i < d.y.size(); ++i) {
+      const double u = (to_axis(d.x[i], p.x.log) - x0) / (x1 - x0), v = (ypos(d.y[i]) - y0) / (y1 - y0);
+      const size_t j = i + 1 < d.y.size() ? i + 1 : i;
+      data.segment(u, v, (to_axis(d.x[j], p.x.log) - x0) / (x1 - x0), (ypos(d.y[j]) - y0) / (y1 - y0));
+    }
+  }
+  if (!p.markers.empty() && !p.markers_label.empty()) entries.push_back(p.markers_label);
+  for (double m : p.markers) data.segment((to_axis(m, p.x.log) - x0) / (x1 - x0), 0, (to_axis(m, p.x.log) - x0) / (x1 - x0), 1);
+  const LegendPlace place = place_legend(data, entries, p.figure, 0.84);
+  if (place.headroom > 0 && p.y.min == p.y.max) y1 += (y1 - y0) * place.headroom;
 #ifdef TRIM_HAVE_PLPLOT
   render(what, path, p.figure, [&, x0 = x0, x1 = x1, y0 = y0, y1 = y1] {
     draw_title(p.figure.title);
@@ -449,11 +584,11 @@ void plot_lines(const std::string& path, const LinePlot& p) {
       const Series& d = p.series[s];
       const size_t n = d.y.size();
       std::vector<PLFLT> xs(n), ys(n);
-      for (size_t i = 0; i < n; ++i) xs[i] = to_axis(d.x[i], p.x.log), ys[i] = to_axis(d.y[i], p.y.log);
+      for (size_t i = 0; i < n; ++i) xs[i] = to_axis(d.x[i], p.x.log), ys[i] = ypos(d.y[i]);
       if (!d.err.empty()) {  // translucent band y ± err
         std::vector<PLFLT> bx, by;
-        for (size_t i = 0; i < n; ++i) bx.push_back(xs[i]), by.push_back(to_axis(d.y[i] + std::fabs(d.err[i]), p.y.log));
-        for (size_t i = n; i-- > 0;) bx.push_back(xs[i]), by.push_back(to_axis(d.y[i] - std::fabs(d.err[i]), p.y.log));
+        for (size_t i = 0; i < n; ++i) bx.push_back(xs[i]), by.push_back(ypos(d.y[i] + std::fabs(d.err[i])));
+        for (size_t i = n; i-- > 0;) bx.push_back(xs[i]), by.push_back(ypos(d.y[i] - std::fabs(d.err[i])));
         const auto& c = kTab10[s % kSeriesColours];
         plscol0a(kBand, c[0], c[1], c[2], 0.25);
         plcol0(kBand);
@@ -463,7 +598,12 @@ void plot_lines(const std::string& path, const LinePlot& p) {
       plwidth(2.0);
       pllsty(1);
       plline(static_cast<PLINT>(n), xs.data(), ys.data());
-      if (n == 1) plpoin(1, xs.data(), ys.data(), 17);
+      // Few points (e.g. 8 bands): mark each, so a reader sees where the values are.
+      if (n <= 30) {
+        plssym(0, 1.4);
+        plpoin(static_cast<PLINT>(n), xs.data(), ys.data(), 17);
+        plssym(0, 1.0);
+      }
       if (!d.label.empty()) {
         legend.push_back(d.label);
         colours.push_back(series_colour(s));
@@ -485,11 +625,11 @@ void plot_lines(const std::string& path, const LinePlot& p) {
     plcol0(kBlack);
     plbox(box_options("bcnstg", p.x.log).c_str(), 0, 0, box_options("bcnstvg", p.y.log).c_str(), 0, 0);
     plmtex("b", 3.0, 0.5, 0.5, escape_text(p.x.label).c_str());
-    plmtex("l", 4.5, 0.5, 0.5, escape_text(p.y.label).c_str());
-    draw_legend(legend, colours, styles, kinds);
+    plmtex("l", 4.5, 0.5, 0.5, scaled_label(p.y.label, e).c_str());
+    draw_legend(legend, colours, styles, kinds, place);
   });
 #else
-  (void)x0, (void)x1, (void)y0, (void)y1;
+  (void)x0, (void)x1, (void)y0, (void)y1, (void)place;
   render(what, path, p.figure, [] {});
 #endif
 }
@@ -530,12 +670,29 @@ void plot_bars(const std::string& path, const BarPlot& p) {
   // Long or many labels are written vertically below the axis.
   const bool vertical = longest > 6 || n > 12;
   const double bottom = vertical ? 0.11 + 0.012 * static_cast<double>(std::min<size_t>(longest, 24)) : 0.11;
+  // Values in units of 10^e, so tick labels need no exponent.
+  const int e = label_exponent(std::max(std::fabs(y0), std::fabs(y1)));
+  const double scale = std::pow(10.0, -e);
+  y0 *= scale, y1 *= scale;
+  // The legend goes where no bar stands, or above the bars.
+  const double group = 0.8, bar = group / static_cast<double>(p.series.size());
+  Occupancy data;
+  std::vector<std::string> entries;
+  for (size_t s = 0; s < p.series.size(); ++s) {
+    if (!p.series[s].label.empty()) entries.push_back(p.series[s].label);
+    for (size_t i = 0; i < n; ++i) {
+      const double left = static_cast<double>(i) - group / 2 + bar * static_cast<double>(s) + 0.5;
+      const double v0 = (0 - y0) / (y1 - y0), v1 = (p.series[s].y[i] * scale - y0) / (y1 - y0);
+      data.rect(left / static_cast<double>(n), (left + bar) / static_cast<double>(n), v0, v1);
+    }
+  }
+  const LegendPlace place = place_legend(data, entries, p.figure, 0.84);
+  if (place.headroom > 0 && p.y.min == p.y.max) y1 += (y1 - y0) * place.headroom;
 #ifdef TRIM_HAVE_PLPLOT
   render(what, path, p.figure, [&, y0 = y0, y1 = y1] {
     draw_title(p.figure.title);
     plvpor(0.11, 0.95, bottom, 0.90);
     plwind(-0.5, static_cast<double>(n) - 0.5, y0, y1);
-    const double group = 0.8, bar = group / static_cast<double>(p.series.size());
     std::vector<std::string> legend;
     std::vector<PLINT> colours, styles, kinds;
     for (size_t s = 0; s < p.series.size(); ++s) {
@@ -543,11 +700,12 @@ void plot_bars(const std::string& path, const BarPlot& p) {
       for (size_t i = 0; i < n; ++i) {
         const double left = static_cast<double>(i) - group / 2 + bar * static_cast<double>(s);
         PLFLT bx[] = {left, left + bar, left + bar, left};
-        PLFLT by[] = {0, 0, d.y[i], d.y[i]};
+        PLFLT by[] = {0, 0, d.y[i] * scale, d.y[i] * scale};
         plcol0(series_colour(s));
         plfill(4, bx, by);
         if (!d.err.empty()) {
-          PLFLT ex = left + bar / 2, emin = d.y[i] - std::fabs(d.err[i]), emax = d.y[i] + std::fabs(d.err[i]);
+          PLFLT ex = left + bar / 2, emin = (d.y[i] - std::fabs(d.err[i])) * scale,
+                emax = (d.y[i] + std::fabs(d.err[i])) * scale;
           plcol0(kBlack);
           plerry(1, &ex, &emin, &emax);
         }
@@ -575,11 +733,11 @@ void plot_bars(const std::string& path, const BarPlot& p) {
     plschr(0, 1.0);
     const double label_at = vertical ? 1.5 + 0.62 * static_cast<double>(std::min<size_t>(longest, 24)) : 3.0;
     plmtex("b", label_at, 0.5, 0.5, escape_text(p.x_label).c_str());
-    plmtex("l", 4.5, 0.5, 0.5, escape_text(p.y.label).c_str());
-    draw_legend(legend, colours, styles, kinds);
+    plmtex("l", 4.5, 0.5, 0.5, scaled_label(p.y.label, e).c_str());
+    draw_legend(legend, colours, styles, kinds, place);
   });
 #else
-  (void)y0, (void)y1, (void)bottom;
+  (void)y0, (void)y1, (void)bottom, (void)place;
   render(what, path, p.figure, [] {});
 #endif
 }
@@ -627,7 +785,7 @@ void plot_image_grid(const std::string& path, const ImageGridPlot& p) {
                  static_cast<double>(p.rows), lo, hi);
       plcol0(kBlack);
       plbox("bc", 0, 0, "bc", 0, 0);
-      if (!p.captions.empty()) plmtex("t", 0.5, 0.5, 0.5, escape_text(p.captions[static_cast<size_t>(i)]).c_str());
+      if (!p.captions.empty()) plmtex("t", 0.9, 0.5, 0.5, escape_text(p.captions[static_cast<size_t>(i)]).c_str());
     }
     plschr(0, 1.0);
     draw_colorbar(0.88, 0.91, 0.1, top - 0.05, lo, hi, p.colorbar_label);
@@ -740,8 +898,9 @@ HeatmapPlot wavelet_mosaic(const WaveletTransform& transform, const std::vector<
       a1 += b.shape[1];
     }
   }
-  h.x.label = "column of the coefficient mosaic";
-  h.y.label = "row (from the bottom)";
+  // Name the blocks: the mosaic has no other key to which sub-band is where.
+  h.x.label = approx.name + " top left; each level: cV top right, cH bottom left, cD bottom right";
+  h.y.label = "mosaic row (from the bottom)";
   return h;
 }
 

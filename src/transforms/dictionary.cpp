@@ -156,9 +156,17 @@ LinearDictionary::LinearDictionary(MatrixXdRM components, Eigen::RowVectorXd mea
     throw ShapeError(where + ": components are " + dims(components.rows(), components.cols()) + ", expected [k,n_features]");
   check_finite_values(components, where, "components");
   if (mean.size() == 0) mean = Eigen::RowVectorXd::Zero(components.cols());
-  // The minimum-norm least-squares codes: s = (x − mean)·pinv(D).
-  Eigen::CompleteOrthogonalDecomposition<Eigen::MatrixXd> cod(components);
-  auto E = std::make_shared<const Mat>(cod.pseudoInverse());  // [m, k]
+  // The minimum-norm least-squares codes: s = (x − mean)·pinv(D). Eigen's
+  // pseudoInverse solves against an identity of the decomposed matrix's row
+  // count, so decompose whichever of D [k, m] and Dᵀ has fewer rows
+  // (pinv(D) = pinv(Dᵀ)ᵀ).
+  const bool tall = components.rows() > components.cols();
+  Eigen::CompleteOrthogonalDecomposition<Eigen::MatrixXd> cod;
+  if (tall)
+    cod.compute(components.transpose());
+  else
+    cod.compute(components);
+  auto E = std::make_shared<const Mat>(tall ? Mat(cod.pseudoInverse().transpose()) : Mat(cod.pseudoInverse()));  // [m, k]
   const bool exact = cod.rank() == components.cols();
   auto mu = std::make_shared<const Eigen::RowVectorXd>(mean);
   *this = LinearDictionary(std::move(components), std::move(mean),
@@ -266,15 +274,24 @@ DictionaryFile read_dictionary(const std::string& path) {
 
 LinearDictionary load_dictionary(const std::string& path, const std::string& kind) {
   if (kind == "nmf") return NMF::load(path).dictionary();
+  return load_dictionary(read_dictionary(path), path, kind);
+}
+
+LinearDictionary load_dictionary(DictionaryFile f, const std::string& path, const std::string& kind) {
+  if (kind == "nmf") return NMF::load(f, path).dictionary();
   if (kind != "dict" && kind != "pca")
     throw ValueError("load_dictionary '" + path + "': unknown kind '" + kind + "' (expected dict, pca or nmf)");
-  DictionaryFile f = read_dictionary(path);
   if (kind == "dict") return LinearDictionary(std::move(f.components), std::move(f.mean));
 
   // PCA: orthogonal rows; the projection s_j = (x − mean)·d_j / ‖d_j‖²
   // undoes whitening folded into the row lengths.
   const Mat& D = f.components;
   const int64_t k = D.rows(), m = D.cols();
+  // More rows than features cannot be orthogonal; saying so before the k×k
+  // Gram matrix keeps an absurd k from allocating k² doubles.
+  if (k > m)
+    throw ValueError("pca dictionary '" + path + "': " + std::to_string(k) + " components of " + std::to_string(m) +
+                     " features cannot be orthogonal (at most n_features); load it with dict: instead");
   const Eigen::MatrixXd G = D * D.transpose();
   for (int64_t i = 0; i < k; ++i)
     for (int64_t j = 0; j < i; ++j) {
@@ -430,7 +447,12 @@ std::shared_ptr<const Transform> make_dictionary_transform(const std::string& sp
   const std::string path = colon == std::string::npos ? "" : spec.substr(colon + 1);
   if (path.empty())
     throw ValueError("transform '" + spec + "': expected " + kind + ":<file.npy> (a dictionary saved as [k+1,n_features] float64)");
-  LinearDictionary d = load_dictionary(path, kind);
+  DictionaryFile f = read_dictionary(path);
+  // The layout is checked before the dictionary is built: building solves
+  // with k×k or m×m matrices, which a file that does not fit the input (say
+  // [30001, 1]) must not get to allocate.
+  layout_for(f.components.cols(), f.components.rows(), input_shape, "transform '" + spec + "'");
+  LinearDictionary d = load_dictionary(std::move(f), path, kind);
   return std::make_shared<DictionaryTransform>(std::move(d), input_shape, spec);
 }
 

@@ -166,6 +166,16 @@ Grouping radial_bands(const Transform& t, int n_bands) {
   return banded(t, L, bin_radii(L, 1.0, true), edges, "%.2f-%.2f", "normalised radius");
 }
 
+std::vector<double> frequency_radii(const Transform& t) {
+  const FourierLayout L = fourier_layout(t, "frequency_radii");
+  const std::vector<double> radii = bin_radii(L, 1.0, true);
+  std::vector<double> out;
+  out.reserve(static_cast<size_t>(L.channels) * radii.size() * 2);
+  for (int64_t c = 0; c < L.channels; ++c)
+    for (double r : radii) out.insert(out.end(), {r, r});
+  return out;
+}
+
 Grouping radial_band(const Transform& t, double center, double width) {
   const std::string where = "radial_band";
   if (!(width > 0) || !std::isfinite(width))

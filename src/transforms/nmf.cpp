@@ -967,8 +967,9 @@ void NMF::save(const std::string& path) const {
   save_dictionary(path, components_);
 }
 
-NMF NMF::load(const std::string& path, NmfOptions options) {
-  const DictionaryFile d = read_dictionary(path);
+NMF NMF::load(const std::string& path, NmfOptions options) { return load(read_dictionary(path), path, std::move(options)); }
+
+NMF NMF::load(const DictionaryFile& d, const std::string& path, NmfOptions options) {
   if (d.mean.size() && d.mean.cwiseAbs().maxCoeff() != 0.0)
     throw ValueError("nmf dictionary '" + path + "': row 0 (the mean) must be zero for NMF");
   for (int64_t i = 0; i < d.components.rows(); ++i)

@@ -1,5 +1,6 @@
 #pragma once
 // Small models shared by the attribution tests, with fixed random weights.
+#include "fixture.hpp"
 #include "testing.hpp"
 #include "trim/graph/nn.hpp"
 
@@ -51,6 +52,19 @@ inline Graph relu_cnn() {
   for (float& v : var) v = 0.5f + v * v;
   g.parameter("bn1.running_var").value = var;
   g.parameter("bn1.bias").value = randn({4}, 34, 0.2f);
+  return g;
+}
+
+/// The CNN of tests/reference/make_attribution.py (conv 3x3 -> tanh ->
+/// max-pool 2 -> linear 3, input [*, 1, 8, 8]) with the fixture's weights.
+inline Graph fixture_cnn(const Fixture& f) {
+  Graph g(0);
+  NodeId x = nn::input(g, "x", {1, 8, 8});
+  x = nn::tanh(g, nn::conv2d(g, x, 4, {3, 3}, "conv1", Conv2dOptions().padding(1)));
+  x = nn::flatten(g, nn::max_pool2d(g, x, {2, 2}));
+  g.set_outputs({nn::linear(g, x, 3, "fc")});
+  g.finalize();
+  for (const char* p : {"conv1.weight", "conv1.bias", "fc.weight", "fc.bias"}) g.set_parameter(p, f[p]);
   return g;
 }
 

@@ -2,10 +2,14 @@
 // gradient SHAP: exact answers on a linear model, finite differences,
 // completeness, quadrature facts, determinism, batching and errors.
 #include <cmath>
+#include <type_traits>
 
+#include "../../src/attribution/runner.hpp"
 #include "models.hpp"
 #include "trim/attribution/deeplift.hpp"
 #include "trim/attribution/gradients.hpp"
+#include "trim/attribution/metrics.hpp"
+#include "trim/attribution/perturbation.hpp"
 #include "trim/core/error.hpp"
 #include "trim/graph/executor.hpp"
 
@@ -301,3 +305,64 @@ TEST_CASE("attribution errors name the problem", "[attribution][gradients]") {
   zero_batch.max_batch = 0;
   REQUIRE_THROWS_AS(gradient(g, x, zero_batch), ValueError);
 }
+
+TEST_CASE("every method that takes a baseline refuses NaN and infinity, naming itself", "[attribution][gradients]") {
+  const Graph g = test::smooth_model();
+  const Tensor x = randn({2, 5}, 1);
+  const Grouping gr = small_grouping();
+  AttributionOptions grouped;
+  grouped.grouping = &gr;
+  for (float bad : {std::nanf(""), INFINITY, -INFINITY}) {
+    Tensor one = randn({5}, 2);
+    one[4] = bad;
+    Tensor batch = randn({3, 5}, 3);
+    batch[7] = bad;
+    const auto expect = [](const std::string& method, auto&& call) {
+      REQUIRE_THROWS_WITH(call(), Catch::Contains(method + ": the baseline") && Catch::Contains("NaN or infinity"));
+    };
+    for (const Baseline& b : {Baseline::of(one), Baseline::constant(bad)}) {
+      IntegratedGradientsOptions ig;
+      ig.baseline = b;
+      expect("integrated_gradients", [&] { integrated_gradients(g, x, ig); });
+      DeepLiftOptions dl;
+      dl.baseline = b;
+      expect("deeplift", [&] { deeplift(g, x, dl); });
+      FeatureAblationOptions fa;
+      fa.baseline = b;
+      expect("feature_ablation", [&] { feature_ablation(g, x, fa, grouped); });
+      ShapleyOptions sh;
+      sh.baseline = b;
+      expect("shapley", [&] { shapley(g, x, sh, grouped); });
+      InfidelityOptions inf;
+      inf.baseline = b;
+      inf.multiply_by_inputs = true;
+      expect("infidelity", [&] { infidelity(g, x, saliency(g, x), inf); });
+    }
+    REQUIRE_THROWS_WITH(gradient_shap(g, x, batch), Catch::Contains("gradient_shap: the baselines contains NaN"));
+    REQUIRE_THROWS_WITH(deeplift_shap(g, x, batch), Catch::Contains("NaN or infinity"));
+  }
+}
+
+TEST_CASE("the model runner owns its input and options: temporaries do not dangle", "[attribution][runner]") {
+  // Under the sanitizer build a runner keeping references to the temporaries
+  // below reads freed stack memory here.
+  const Graph g = test::linear_model();
+  const Tensor x = randn({2, 6}, 5);
+  detail::ModelRunner run(g, Tensor(x), AttributionOptions{}, "runner");
+  Tensor overwrite = randn({64, 64}, 6);  // reuses the temporaries' storage in a plain build
+  REQUIRE(overwrite.numel() == 64 * 64);
+  const Tensor y = run.outputs(run.x(), {0, 1});
+  const Tensor& w = g.parameter("fc.weight").value;
+  const Tensor& b = g.parameter("fc.bias").value;
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t t = 0; t < 3; ++t) {
+      double ref = b[t];
+      for (int64_t i = 0; i < 6; ++i) ref += double(w[t * 6 + i]) * x[n * 6 + i];
+      REQUIRE(y[n * 3 + t] == Approx(ref).margin(1e-5));
+    }
+  REQUIRE(run.n_targets() == 3);
+}
+
+// A count or seed passed where targets are expected must not compile.
+static_assert(!std::is_convertible<int64_t, Targets>::value, "Targets from an integer is explicit");
+static_assert(std::is_constructible<Targets, int64_t>::value, "Targets(k) names one output");

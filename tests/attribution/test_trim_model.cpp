@@ -14,21 +14,7 @@
 using namespace trim;
 using test::randn;
 
-namespace {
-
-/// The CNN of tests/reference/make_attribution.py with the fixture's weights.
-Graph fixture_cnn(const test::Fixture& f) {
-  Graph g(0);
-  NodeId x = nn::input(g, "x", {1, 8, 8});
-  x = nn::tanh(g, nn::conv2d(g, x, 4, {3, 3}, "conv1", Conv2dOptions().padding(1)));
-  x = nn::flatten(g, nn::max_pool2d(g, x, {2, 2}));
-  g.set_outputs({nn::linear(g, x, 3, "fc")});
-  g.finalize();
-  for (const char* p : {"conv1.weight", "conv1.bias", "fc.weight", "fc.bias"}) g.set_parameter(p, f[p]);
-  return g;
-}
-
-}  // namespace
+using test::fixture_cnn;
 
 TEST_CASE("TrimModel: F(T(x)) equals model(x) for every exact transform", "[attribution][trim_model]") {
   const Graph model = test::relu_cnn();

@@ -28,6 +28,8 @@ struct RunOptions {
   /// to see the progress bar.
   bool terminal_stderr = false;
   int timeout_seconds = 60;
+  /// Extra environment variables for the tool (name, value).
+  std::vector<std::pair<std::string, std::string>> env;
 };
 
 /// Runs `trim args...` with `dir` as its working folder.
@@ -53,6 +55,8 @@ inline RunResult run_trim(const std::vector<std::string>& args, const std::strin
     ::close(err_read);
     if (options.terminal_stderr) ::setenv("TRIM_PROGRESS_DELAY", "0", 1);
     else ::unsetenv("TRIM_PROGRESS_DELAY");
+    ::unsetenv("TRIM_PROGRESS_INTERVAL");
+    for (const auto& [name, value] : options.env) ::setenv(name.c_str(), value.c_str(), 1);
     std::vector<char*> argv{const_cast<char*>(TRIM_EXE)};
     for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -104,6 +108,32 @@ inline bool is_png(const std::string& path) {
   if (!in.read(&head[0], 8)) return false;
   in.seekg(0, std::ios::end);
   return head == "\x89PNG\r\n\x1a\n" && in.tellg() > 100;
+}
+
+}  // namespace trim::test
+
+namespace trim::test {
+
+/// The whole file as a string ("" when it cannot be read).
+inline std::string file_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+/// An SVG document: XML with an <svg> root element that is closed.
+inline bool is_svg(const std::string& path) {
+  const std::string s = file_text(path);
+  const size_t root = s.find("<svg"), end = s.rfind("</svg>");
+  return s.rfind("<?xml", 0) == 0 && root != std::string::npos && end != std::string::npos && end > root &&
+         s.find("<path", root) != std::string::npos;
+}
+
+/// A PDF: the %PDF-1.x header, a page object, a cross-reference and %%EOF at the end.
+inline bool is_pdf(const std::string& path) {
+  const std::string s = file_text(path);
+  const size_t eof = s.rfind("%%EOF");
+  return s.rfind("%PDF-1.", 0) == 0 && s.find("/Type /Page") != std::string::npos &&
+         s.find("startxref") != std::string::npos && eof != std::string::npos && s.size() - eof < 8;
 }
 
 }  // namespace trim::test

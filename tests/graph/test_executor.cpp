@@ -3,6 +3,9 @@
 #include "trim/core/error.hpp"
 #include "trim/graph/executor.hpp"
 #include "trim/graph/nn.hpp"
+#include "trim/graph/ops/batch_constant.hpp"
+#include "trim/kernels/resize.hpp"
+#include "trim/kernels/volume.hpp"
 
 using namespace trim;
 using test::randn;
@@ -112,7 +115,23 @@ Graph every_op() {
   h = nn::mul_constant(g, nn::add_constant(g, h, Tensor({4, 4}, 0.5f), "shift"), Tensor({4}, 1.5f), "scale");
   const NodeId pooled = nn::flatten(g, nn::global_avg_pool(g, nn::leaky_relu(g, h)));
   const NodeId logits = nn::linear(g, nn::softplus(g, nn::linear(g, nn::reshape(g, h, {-1}), 8, "fc1")), 3, "fc2");
-  g.set_outputs({nn::log_softmax(g, nn::add(g, logits, nn::linear(g, pooled, 3, "fc3"))),
+  // Upsampling and volume ops: [*,4,4,4] -> up 8x8 -> bilinear 4x4 -> a volume [*,1,2,4,4].
+  kernels::ResizeConfig half;
+  half.mode = kernels::ResizeMode::linear;
+  half.scales = {0.5, 0.5};
+  const NodeId up = nn::resize(g, nn::conv_transpose2d(g, h, 2, {2, 2}, "up", nn::ConvTransposeOptions().strides(2)), half);
+  kernels::Conv3dConfig c3;
+  c3.pads = {0, 1, 0, 0, 0, 1};
+  kernels::Pool3dWindow mp, ap;
+  mp.kernel = {1, 2, 2};
+  ap.kernel = {2, 1, 1};
+  const NodeId vol = nn::avg_pool3d(
+      g, nn::max_pool3d(g, nn::relu(g, nn::conv3d(g, nn::reshape(g, up, {1, 2, 4, 4}), 2, {1, 2, 2}, "c3d", c3)), mp), ap);
+  const NodeId seq = nn::conv_transpose1d(g, nn::reshape(g, vol, {2, -1}), 1, 3, "up1");
+  const NodeId bias = g.add(std::make_shared<ops::BatchConstant>(), {x},
+                            {g.add_parameter("bc", Tensor({3}, 0.25f), Init::keep(), false)}, "bc");
+  g.set_outputs({nn::log_softmax(g, nn::add(g, {logits, nn::linear(g, pooled, 3, "fc3"),
+                                                nn::linear(g, nn::flatten(g, seq), 3, "fc4"), bias})),
                  nn::softmax(g, logits)});
   g.finalize();
   return g;

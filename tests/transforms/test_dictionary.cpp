@@ -408,6 +408,22 @@ TEST_CASE("dictionary spec and file errors name the problem", "[dictionary][npy]
   CHECK_THROWS_AS(load_dictionary(nonorth.path, "ica"), ValueError);
 }
 
+TEST_CASE("a dictionary file with an absurd component count fails fast, before any k x k work", "[dictionary][npy]") {
+  // [30001, 1]: 30000 one-feature atoms. A k x k Gram or identity would be 7.2 GB.
+  TempFile tall("tall.npy");
+  io::write_npy(tall.path, {30001, 1}, std::vector<double>(30001, 0.5));
+  for (const char* kind : {"pca:", "dict:", "nmf:"}) {
+    const std::string m = message_of<ShapeError>([&] { make_transform(kind + tall.path, {28, 28}); });
+    CHECK(m.find("multiply to the dictionary's 1 features") != std::string::npos);
+  }
+  // When the layout fits, pca refuses more atoms than features up front and
+  // dict solves on the 1 x 1 side.
+  const std::string m = message_of<ValueError>([&] { make_transform("pca:" + tall.path, {1}); });
+  CHECK(m.find("30000 components of 1 features cannot be orthogonal") != std::string::npos);
+  const auto t = make_transform("dict:" + tall.path, {1});
+  CHECK(t->coefficient_shape() == Shape{30000});
+}
+
 // ---- groupings -------------------------------------------------------------------------
 
 TEST_CASE("component groupings", "[dictionary][grouping]") {

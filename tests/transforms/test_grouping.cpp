@@ -250,3 +250,28 @@ TEST_CASE("bandpass parts of a band partition sum to the input", "[grouping]") {
   REQUIRE_THROWS_AS(bandpass(*t, x, radial_bands(*other, 2), 0), ShapeError);
   REQUIRE_THROWS_AS(bandpass(*t, x, radial_bands(*t, 2), 2), ValueError);
 }
+
+TEST_CASE("frequency_radii: the normalised radius of every coefficient, shared by re and im", "[grouping]") {
+  // fft2 on 8x8: fftfreq(8) = [0, 1, 2, 3, -4, -3, -2, -1] / 8, max |f| = 4/8.
+  const auto t = fourier("fft2", {2, 8, 8});  // two channels
+  const std::vector<double> r = frequency_radii(t);
+  REQUIRE(r.size() == static_cast<size_t>(t.coefficient_shape().numel()));
+  auto at = [&](int64_t c, int64_t k, int64_t l, int part) { return r[static_cast<size_t>(((c * 8 + k) * 8 + l) * 2 + part)]; };
+  auto f = [](int64_t k) { return (k < 4 ? k : k - 8) / 4.0; };
+  for (int64_t c = 0; c < 2; ++c)
+    for (int64_t k = 0; k < 8; ++k)
+      for (int64_t l = 0; l < 8; ++l) {
+        CHECK(at(c, k, l, 0) == Approx(std::hypot(f(k), f(l))));
+        CHECK(at(c, k, l, 1) == at(c, k, l, 0));
+      }
+  CHECK(at(0, 4, 4, 0) == Approx(std::sqrt(2.0)));
+  // radial_bands puts each coefficient in the band its radius falls into
+  // (radii within rounding of an edge may go either way).
+  const Grouping g = radial_bands(t, 4);
+  const double step = std::sqrt(2.0) / 4;
+  for (size_t i = 0; i < r.size(); ++i) {
+    const double band = r[i] / step;
+    if (std::fabs(band - std::round(band)) > 1e-9) CHECK(g.labels[i] == std::min(3, static_cast<int>(band)));
+  }
+  REQUIRE_THROWS_AS(frequency_radii(LayoutOnly("dct2", {8, 8}, {8, 8})), ValueError);
+}

@@ -34,8 +34,8 @@ struct CdOptions {
   /// AttributionOptions::max_batch, lower it to bound memory on large inputs.
   int64_t max_batch = 64;
   std::vector<Tensor> extra_inputs;  ///< further graph inputs [N, ...] (irrelevant)
-  /// As AttributionOptions::checkpoint: called before each chunk of rows.
-  std::function<void()> checkpoint;
+  /// Progress in groups × examples, and cancellation (see ProgressCallback).
+  ProgressCallback progress;
 };
 
 struct CdResult {

@@ -19,11 +19,27 @@
 #include <optional>
 #include <vector>
 
+#include "trim/core/error.hpp"
 #include "trim/core/tensor.hpp"
 #include "trim/graph/graph.hpp"
 #include "trim/transforms/grouping.hpp"
 
 namespace trim {
+
+/// Reports a method's progress and lets the caller stop it. Called on the
+/// calling thread after every batch sent through the graph with the units
+/// of work done so far and the total the call will do. A unit is one model
+/// row: an integration point of one example (integrated gradients: steps ×
+/// examples), a noisy copy or sample, an ablated copy, occlusion window or
+/// coalition, a group of one example (CD: groups × examples). Returning
+/// false stops the method, which then throws `Cancelled`. Empty: no calls.
+using ProgressCallback = std::function<bool(int64_t done, int64_t total)>;
+
+/// Thrown when a ProgressCallback asked to stop; no result is returned.
+class Cancelled : public Error {
+ public:
+  using Error::Error;
+};
 
 /// Output indices to explain: one, several, or all outputs of the model.
 struct Targets {
@@ -31,7 +47,9 @@ struct Targets {
   bool all = false;
 
   Targets() : all(true) {}  ///< every output
-  Targets(int64_t index) : indices{index} {}  // NOLINT: a single index reads naturally
+  /// One output. Explicit so an integer never turns into a target list by
+  /// accident (a count, a seed or a batch size passed in the wrong place).
+  explicit Targets(int64_t index) : indices{index} {}
   Targets(std::vector<int64_t> list) : indices(std::move(list)) {}
   static Targets every() { return Targets(); }
   /// The concrete list for a model with `n_outputs` outputs per example;
@@ -50,8 +68,11 @@ struct Baseline {
   static Baseline constant(float v) { return {Kind::Constant, v, {}}; }
   static Baseline of(trim::Tensor t) { return {Kind::Tensor, 0.0f, std::move(t)}; }
   /// The baseline for every example of x: [N, input_shape...]. ShapeError
-  /// when a tensor baseline fits neither one example nor the batch.
-  trim::Tensor expand(const trim::Tensor& x) const;
+  /// when a tensor baseline fits neither one example nor the batch,
+  /// ValueError when it holds NaN or infinity; messages start with `method`.
+  /// Every method that takes a Baseline expands it here, so each refuses a
+  /// non-finite one alike.
+  trim::Tensor expand(const trim::Tensor& x, const std::string& method = "baseline") const;
 };
 
 struct AttributionOptions {
@@ -67,11 +88,8 @@ struct AttributionOptions {
   int64_t max_batch = 64;
   /// The graph's inputs after the first, one batch each [N, ...], held fixed.
   std::vector<Tensor> extra_inputs;
-  /// Called on the calling thread before each chunk of rows goes through the
-  /// model (never from inside a parallel loop). A long call can be abandoned
-  /// by throwing from it: the Python module raises KeyboardInterrupt there on
-  /// Ctrl-C. Empty: nothing is called.
-  std::function<void()> checkpoint;
+  /// Progress reports and cancellation (see ProgressCallback).
+  ProgressCallback progress;
 };
 
 struct Attribution {

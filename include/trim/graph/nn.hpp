@@ -17,6 +17,12 @@
 
 #include "trim/graph/graph.hpp"
 
+namespace trim::kernels {
+struct ResizeConfig;
+struct Conv3dConfig;
+struct Pool3dWindow;
+}
+
 namespace trim::nn {
 
 /// Graph input with a free batch dimension: `input(g, "x", {1, 28, 28})`
@@ -63,6 +69,29 @@ struct Conv2dOptions {
 NodeId conv2d(Graph& g, NodeId x, int64_t out_channels, std::array<int64_t, 2> kernel,
               const std::string& name, const Conv2dOptions& opt = {});
 
+/// Transposed convolution (upsampling). Axes {height, width}; a 1-D layer
+/// uses the width entries only.
+struct ConvTransposeOptions {
+  std::array<int64_t, 2> stride{1, 1};
+  /// Padding removed from the output, {top, left, bottom, right}.
+  std::array<int64_t, 4> pads{0, 0, 0, 0};
+  std::array<int64_t, 2> dilation{1, 1};
+  /// Extra output rows / columns at the end (each < its stride).
+  std::array<int64_t, 2> output_padding{0, 0};
+  int64_t groups = 1;
+  bool bias = true;
+  ConvTransposeOptions& padding(int64_t p) { pads = {p, p, p, p}; return *this; }
+  ConvTransposeOptions& strides(int64_t s) { stride = {s, s}; return *this; }
+};
+/// [N, C_in, L] -> [N, C_out, L_out]; weight [C_in, C_out/groups, k]
+/// (torch.nn.ConvTranspose1d). Kind::Linear.
+NodeId conv_transpose1d(Graph& g, NodeId x, int64_t out_channels, int64_t kernel, const std::string& name,
+                        const ConvTransposeOptions& opt = {});
+/// [N, C_in, H, W] -> [N, C_out, H_out, W_out]; weight
+/// [C_in, C_out/groups, kh, kw] (torch.nn.ConvTranspose2d). Kind::Linear.
+NodeId conv_transpose2d(Graph& g, NodeId x, int64_t out_channels, std::array<int64_t, 2> kernel,
+                        const std::string& name, const ConvTransposeOptions& opt = {});
+
 /// Inference-form batch normalisation over axis 1 (any rank ≥ 2):
 /// y = (x − running_mean) / √(running_var + eps) · weight + bias, with
 /// parameters `<name>.weight`, `.bias` (trainable) and `.running_mean`,
@@ -108,6 +137,20 @@ NodeId avg_pool2d(Graph& g, NodeId x, std::array<int64_t, 2> kernel, const Pool2
 /// Mean over all axes after 1, keeping them as size 1: [N,C,H,W] -> [N,C,1,1]
 /// (ONNX GlobalAveragePool, torch AdaptiveAvgPool2d(1)). Kind::Linear.
 NodeId global_avg_pool(Graph& g, NodeId x, const std::string& name = "");
+
+/// Nearest / linear / cubic resizing of the spatial axes (F.interpolate,
+/// ONNX Resize). Kind::Linear without bias. See kernels/resize.hpp.
+NodeId resize(Graph& g, NodeId x, const kernels::ResizeConfig& config, const std::string& name = "");
+
+// ---- volumes [N, C, D, H, W] (configurations in kernels/volume.hpp) --------------
+
+/// Weight [C_out, C_in/groups, kd, kh, kw] (torch.nn.Conv3d). Kind::Linear.
+NodeId conv3d(Graph& g, NodeId x, int64_t out_channels, std::array<int64_t, 3> kernel, const std::string& name,
+              const kernels::Conv3dConfig& config, bool bias = true);
+/// Kind::Selection.
+NodeId max_pool3d(Graph& g, NodeId x, const kernels::Pool3dWindow& window, const std::string& name = "");
+/// Kind::Linear without bias.
+NodeId avg_pool3d(Graph& g, NodeId x, const kernels::Pool3dWindow& window, const std::string& name = "");
 
 // ---- elementwise activations (Kind::Elementwise) ---------------------------------
 

@@ -39,6 +39,26 @@ NpyArray read_npy_array(const std::string& path);
 /// shape [1]). float64 values outside float32's range are an error, not inf.
 Tensor read_npy(const std::string& path);
 
+/// A validated .npy header: what a memory-mapped or chunked reader needs to
+/// find element (i) without reading the data (dataset/ streams rows from it).
+struct NpyHeader {
+  std::vector<int64_t> shape;
+  NpyType type = NpyType::Float64;
+  int itemsize = 8;
+  bool big_endian = false;
+  bool fortran_order = false;
+  uint64_t data_offset = 0;  ///< bytes before the first element
+};
+
+/// Reads and validates the header only (the data length must match the file
+/// size exactly, as for read_npy_array); IoError naming the file otherwise.
+NpyHeader read_npy_header(const std::string& path);
+
+/// The header bytes (magic to the final newline, 64-byte aligned) of a
+/// C-order array of `descr` (e.g. "<f4") and `shape`, for writers that fill
+/// the data themselves.
+std::string npy_header_bytes(const std::string& descr, const std::vector<int64_t>& shape);
+
 /// Writes a float32 tensor as '<f4', C order, format version 1.0.
 void write_npy(const std::string& path, const Tensor& t);
 

@@ -27,6 +27,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "trim/core/shape.hpp"
 #include "trim/graph/graph.hpp"
@@ -37,6 +38,23 @@ namespace trim::io {
 constexpr int onnx_min_opset = 11;
 constexpr int onnx_max_opset = 17;
 
+/// A token-id input that `load_onnx` cut at its embedding. A model whose
+/// ONNX input is int64 (or int32) token ids read by an embedding lookup
+/// (Gather(table, ids), torch.nn.Embedding) is explained in the space of the
+/// embedded sequence: the lookup's output becomes the graph input
+/// [N, ids shape..., width], so attributions are per token and embedding
+/// dimension (sum them over the width, or group by time steps / spans).
+struct OnnxTokenInput {
+  std::string ids;        ///< the ONNX input of token ids
+  std::string input;      ///< the trim graph input replacing it (the embedded sequence)
+  std::string embedding;  ///< the initializer holding the table
+  Tensor table;           ///< the table [vocabulary, width]
+};
+
+/// Token ids [N, ...] (integers stored as floats) -> the embedded sequence
+/// [N, ..., width]. ValueError naming the id on an id outside the vocabulary.
+Tensor embed_tokens(const OnnxTokenInput& token_input, const Tensor& ids);
+
 struct OnnxImportOptions {
   /// Per-example shapes (without the batch) for inputs whose non-batch
   /// dimensions are symbolic or missing in the file, by input name.
@@ -44,6 +62,8 @@ struct OnnxImportOptions {
   /// Accept a default-domain opset outside 11–17 (best effort: operators are
   /// read with the rules of the nearest supported opset).
   bool allow_any_opset = false;
+  /// When set, receives one entry per token-id input cut at its embedding.
+  std::vector<OnnxTokenInput>* token_inputs = nullptr;
 };
 
 /// Reads an ONNX model file into a finalized graph with its parameters.

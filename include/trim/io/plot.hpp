@@ -1,8 +1,11 @@
 #pragma once
 /// \file
-/// PNG figures: heatmaps of coefficient attributions, line and bar charts of
+/// Figures: heatmaps of coefficient attributions, line and bar charts of
 /// group scores, grids of small images. Drawn with PLplot (Debian's
-/// `libplplot-dev` + `plplot-driver-cairo`, device `pngcairo`).
+/// `libplplot-dev` + `plplot-driver-cairo`). The file name's extension picks
+/// the format: `.png` (device pngcairo), `.svg` (svgcairo) or `.pdf`
+/// (pdfcairo; vector formats take the figure size in points); any other
+/// extension is a ValueError before anything is drawn.
 ///
 /// Every function validates its input first (sizes agree, values finite,
 /// path writable) and throws ValueError / IoError naming the figure and the
@@ -26,6 +29,10 @@ namespace trim::io {
 /// True when trim was built with PLplot and its PNG driver loads. When false,
 /// every plot_* function throws IoError saying how to get plots.
 bool plotting_available();
+
+/// "png", "svg" or "pdf" from the extension of `path` (case-insensitive);
+/// ValueError naming the path and the formats otherwise.
+std::string figure_format(const std::string& path);
 
 /// One axis. `min == max` (the default) means: fit the data.
 struct Axis {

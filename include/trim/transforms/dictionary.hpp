@@ -135,6 +135,8 @@ double beta_divergence(const MatrixXdRM& X, const MatrixXdRM& W, const MatrixXdR
 /// every 10 iterations whether the error dropped by less than `tol` × the
 /// initial error. Same data, same start (init Custom), same options: the
 /// iterates equal scikit-learn's to rounding.
+struct DictionaryFile;
+
 class NMF {
  public:
   explicit NMF(NmfOptions options = {});
@@ -174,6 +176,8 @@ class NMF {
   /// Reads a file written by `save`; ValueError when its mean row is not zero
   /// or an atom has a negative entry. `options` drive `transform`.
   static NMF load(const std::string& path, NmfOptions options = {});
+  /// The same checks on a file already read; `path` names it in messages.
+  static NMF load(const DictionaryFile& file, const std::string& path, NmfOptions options = {});
 
  private:
   MatrixXdRM fit_impl(const MatrixXdRM& X, MatrixXdRM W, MatrixXdRM H);
@@ -305,6 +309,8 @@ DictionaryFile read_dictionary(const std::string& path);
 /// analysis = NMF::transform with default options). IoError for unreadable
 /// files, ValueError for contents that do not fit the kind.
 LinearDictionary load_dictionary(const std::string& path, const std::string& kind = "dict");
+/// The same on a file already read; `path` names it in messages.
+LinearDictionary load_dictionary(DictionaryFile file, const std::string& path, const std::string& kind);
 
 // ---- as a Transform ------------------------------------------------------------
 

@@ -45,6 +45,12 @@ Grouping radial_band(const Transform& t, double center, double width);
 Grouping physical_bands(const Transform& t, const std::vector<double>& edges, double spacing,
                         const std::string& units);
 
+/// The normalised frequency radius of every coefficient element of a
+/// Fourier transform (fft1, fft2, rfft1, rfft2), in coefficient_shape order
+/// (the re and im parts share it): the coordinate radial_bands groups by,
+/// so a single coefficient can be reported in the same units as its band.
+std::vector<double> frequency_radii(const Transform& t);
+
 /// The part of x (a batch [N, input_shape...]) whose coefficients lie in
 /// `group`: T⁻¹(mask ⊙ T(x)). The parts of all groups of a partition sum to x
 /// (for an exact transform).

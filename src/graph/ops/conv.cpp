@@ -1,34 +1,13 @@
 #include "trim/graph/ops/conv.hpp"
 
+#include "channel_bias.hpp"
 #include "trim/core/error.hpp"
 #include "trim/graph/nn.hpp"
 
 namespace trim::ops {
 
-namespace {
-
-void check_bias_shape(bool bias, const std::vector<Shape>& params, int64_t cout, const std::string& where) {
-  if (bias && (params.size() < 2 || params[1] != Shape{cout}))
-    throw ShapeError(where + ": bias " + (params.size() < 2 ? std::string("missing") : params[1].str()) +
-                     ", expected [" + std::to_string(cout) + "]");
-}
-
-/// y[n, o, ...] += scale · b[o].
-void broadcast_bias(const Tensor& b, Tensor& y, float scale) {
-  const int64_t cout = b.numel();
-  if (cout == 0 || y.numel() == 0) return;
-  const int64_t plane = y.numel() / (y.dim(0) * cout);
-  const int64_t rows = y.numel() / plane;
-  float* yd = y.data();
-  const float* bd = b.data();
-  for (int64_t r = 0; r < rows; ++r) {
-    const float v = scale * bd[r % cout];
-    float* row = yd + r * plane;
-    for (int64_t i = 0; i < plane; ++i) row[i] += v;
-  }
-}
-
-}  // namespace
+using detail::add_channel_bias;
+using detail::check_channel_bias;
 
 // ---- Conv1d -------------------------------------------------------------------
 
@@ -39,7 +18,7 @@ Conv1d::Conv1d(const kernels::Conv1dConfig& config, bool bias) : config_(config)
 Shape Conv1d::infer_shape(const std::vector<Shape>& in, const std::vector<Shape>& params,
                           const std::string& where) const {
   const Shape y = kernels::conv1d_output_shape(in.at(0), params.at(0), config_, where);
-  check_bias_shape(bias_, params, y[1], where);
+  check_channel_bias(bias_, params, y[1], where);
   return y;
 }
 
@@ -52,7 +31,7 @@ void Conv1d::forward_unbiased(const OpArgs& a, Tensor& y) const {
 }
 
 void Conv1d::add_bias(const OpArgs& a, Tensor& y, float scale) const {
-  if (bias_) broadcast_bias(a.param(1), y, scale);
+  if (bias_) add_channel_bias(a.param(1), y, scale);
 }
 
 void Conv1d::backward(const OpArgs& a, const Tensor&, const Tensor& dy, const OpGrads& g) const {
@@ -69,7 +48,7 @@ Conv2d::Conv2d(const kernels::Conv2dConfig& config, bool bias) : config_(config)
 Shape Conv2d::infer_shape(const std::vector<Shape>& in, const std::vector<Shape>& params,
                           const std::string& where) const {
   const Shape y = kernels::conv2d_output_shape(in.at(0), params.at(0), config_, where);
-  check_bias_shape(bias_, params, y[1], where);
+  check_channel_bias(bias_, params, y[1], where);
   return y;
 }
 
@@ -82,7 +61,7 @@ void Conv2d::forward_unbiased(const OpArgs& a, Tensor& y) const {
 }
 
 void Conv2d::add_bias(const OpArgs& a, Tensor& y, float scale) const {
-  if (bias_) broadcast_bias(a.param(1), y, scale);
+  if (bias_) add_channel_bias(a.param(1), y, scale);
 }
 
 void Conv2d::backward(const OpArgs& a, const Tensor&, const Tensor& dy, const OpGrads& g) const {
