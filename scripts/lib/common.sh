@@ -1,7 +1,12 @@
 # Shared by scripts/test and scripts/demo: install what is missing, configure, build.
 
-# Debian packages the build and the tests need.
-TRIM_PACKAGES=(meson ninja-build pkg-config g++ libeigen3-dev libfftw3-dev catch2 libbenchmark-dev python3 libonnx-dev libprotobuf-dev libplplot-dev plplot-driver-cairo libhdf5-dev libcfitsio-dev libopenmpi-dev openmpi-bin)
+# Debian packages the build and the tests need (the python3-* ones: the Python
+# module python/ and its pytest suite, which compares with NumPy, PyWavelets and
+# scikit-learn; patchelf: meson-python packs wheels with it; HDF5, cfitsio and
+# OpenMPI: the optional parts of dataset/).
+TRIM_PACKAGES=(meson ninja-build pkg-config g++ libeigen3-dev libfftw3-dev catch2 libbenchmark-dev python3 libonnx-dev libprotobuf-dev libplplot-dev plplot-driver-cairo
+  libhdf5-dev libcfitsio-dev libopenmpi-dev openmpi-bin
+  pybind11-dev python3-pybind11 python3-dev python3-numpy python3-pytest python3-mesonpy patchelf python3-pywt python3-sklearn)
 
 # Installs the packages of "$@" that are not installed yet (sudo only when not root).
 ensure_packages() {

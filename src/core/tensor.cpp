@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -10,7 +11,9 @@
 
 namespace trim {
 
-void Tensor::AlignedFree::operator()(float* p) const noexcept { std::free(p); }
+void Tensor::AlignedFree::operator()(float* p) const noexcept {
+  if (owns) std::free(p);
+}
 
 void Tensor::allocate(int64_t n) {
   if (n <= capacity_) return;
@@ -19,7 +22,7 @@ void Tensor::allocate(int64_t n) {
   const std::size_t rounded = (bytes + alignment - 1) / alignment * alignment;
   void* p = std::aligned_alloc(alignment, rounded);
   if (!p) throw std::bad_alloc();
-  data_.reset(static_cast<float*>(p));
+  data_ = std::unique_ptr<float[], AlignedFree>(static_cast<float*>(p), AlignedFree{});
   capacity_ = n;
 }
 
@@ -41,6 +44,18 @@ Tensor::Tensor(const Shape& shape, const std::vector<float>& values) : Tensor(sh
 }
 
 Tensor Tensor::scalar(float v) { return Tensor(Shape{}, v); }
+
+Tensor Tensor::borrow(const float* data, const Shape& shape) {
+  if (shape.has_free_dim()) throw ShapeError("tensor: cannot borrow shape " + shape.str() + " with a free dimension");
+  if (reinterpret_cast<std::uintptr_t>(data) % alignment != 0)
+    throw ValueError("tensor: borrowed data must be " + std::to_string(alignment) + "-byte aligned");
+  Tensor t;
+  t.shape_ = shape;
+  t.numel_ = shape.numel();
+  // capacity 0: the memory is not the tensor's to write, so any resize allocates.
+  t.data_ = std::unique_ptr<float[], AlignedFree>(const_cast<float*>(data), AlignedFree{false});
+  return t;
+}
 
 Tensor::Tensor(const Tensor& o) : shape_(o.shape_), numel_(o.numel_) {
   allocate(numel_);

@@ -64,3 +64,27 @@ TEST_CASE("check_shape names what it checks", "[core][tensor]") {
   REQUIRE_THROWS_WITH(trim::check_shape(t, {Shape::free, 128}, "linear 'fc1': input"),
                       "linear 'fc1': input: shape [32,100], expected [*,128]");
 }
+
+TEST_CASE("a borrowed tensor reads the caller's memory and never writes or frees it", "[core][tensor]") {
+  Tensor owner({2, 8}, 3.0f);  // aligned memory that outlives the borrow
+  const float* p = owner.data();
+  {
+    Tensor b = Tensor::borrow(p, {4, 4});
+    REQUIRE(b.data() == p);
+    REQUIRE(!b.owns_data());
+    REQUIRE(b.shape() == Shape({4, 4}));
+    REQUIRE(b[15] == 3.0f);
+    Tensor c = b;  // a copy owns its data
+    REQUIRE(c.owns_data());
+    REQUIRE(c.data() != p);
+    REQUIRE(c[5] == 3.0f);
+    Tensor moved = std::move(b);  // moving keeps the borrow
+    REQUIRE(moved.data() == p);
+    moved.resize({2, 2}, true);  // allocates its own instead of writing into p
+    REQUIRE(moved.owns_data());
+    REQUIRE(moved.data() != p);
+  }
+  for (float v : owner) REQUIRE(v == 3.0f);  // untouched, and not freed (ASan would tell)
+  REQUIRE_THROWS_AS(Tensor::borrow(p + 1, {3}), trim::ValueError);
+  REQUIRE_THROWS_AS(Tensor::borrow(p, {Shape::free, 3}), trim::ShapeError);
+}

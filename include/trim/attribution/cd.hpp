@@ -20,6 +20,7 @@
 /// coefficients: rel = T⁻¹(mask ⊙ s) after the (bias-free, Linear) inverse.
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "trim/attribution/common.hpp"

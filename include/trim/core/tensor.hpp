@@ -46,6 +46,14 @@ class Tensor {
   static Tensor full(const Shape& shape, float v) { return Tensor(shape, v); }
   /// A rank-0 tensor holding one value.
   static Tensor scalar(float v);
+  /// A tensor over memory it does not own, for handing a caller's array to
+  /// the library without a copy (the Python module's NumPy input). `data`
+  /// must be 64-byte aligned and outlive the tensor, and only be read
+  /// through it; copies of it own their data, and `resize` or assignment
+  /// to it allocates its own.
+  static Tensor borrow(const float* data, const Shape& shape);
+  /// False for a borrowed tensor.
+  bool owns_data() const { return data_.get_deleter().owns; }
 
   const Shape& shape() const { return shape_; }
   int rank() const { return shape_.rank(); }
@@ -97,6 +105,9 @@ class Tensor {
 
  private:
   struct AlignedFree {
+    AlignedFree() noexcept : owns(true) {}
+    explicit AlignedFree(bool owns_memory) noexcept : owns(owns_memory) {}
+    bool owns;  ///< false: borrowed memory, not freed
     void operator()(float* p) const noexcept;
   };
   void allocate(int64_t n);
