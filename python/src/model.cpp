@@ -78,7 +78,8 @@ pyb::dict info(const PyModel& m) {
   int64_t trainable = 0;
   for (const Parameter& p : g.parameters())
     if (p.trainable) trainable += p.value.numel();
-  for (Kind k : {Kind::Linear, Kind::Elementwise, Kind::Selection, Kind::Structural, Kind::Sum, Kind::Opaque})
+  for (Kind k : {Kind::Linear, Kind::Elementwise, Kind::Selection, Kind::Structural, Kind::Sum, Kind::Product,
+                 Kind::Opaque})
     kinds[k] += 0;  // every base kind listed, also with no node
   pyb::dict kinds_dict;
   for (const auto& [kind, count] : kinds) {
