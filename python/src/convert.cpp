@@ -3,22 +3,12 @@
 #include <cmath>
 #include <cstdint>
 
+#include "trim/core/check.hpp"
 #include "trim/core/error.hpp"
 
 namespace trim::py {
 
 namespace {
-
-std::string index_text(const Shape& shape, int64_t flat) {
-  std::vector<int64_t> index(static_cast<size_t>(shape.rank()));
-  for (int a = shape.rank() - 1; a >= 0; --a) {
-    index[static_cast<size_t>(a)] = flat % shape[a];
-    flat /= shape[a];
-  }
-  std::string s = "[";
-  for (size_t i = 0; i < index.size(); ++i) s += (i ? "," : "") + std::to_string(index[i]);
-  return s + "]";
-}
 
 Shape shape_of(const pyb::array& a) {
   std::vector<int64_t> dims;

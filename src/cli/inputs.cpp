@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "args.hpp"
+#include "trim/core/check.hpp"
 #include "trim/io/npy.hpp"
 #include "trim/io/onnx.hpp"
 #include "trim/transforms/dictionary.hpp"
@@ -13,17 +14,6 @@
 namespace trim::cli {
 
 namespace {
-
-std::string index_text(const Shape& shape, int64_t flat) {
-  std::vector<int64_t> index(static_cast<size_t>(shape.rank()));
-  for (int a = shape.rank() - 1; a >= 0; --a) {
-    index[static_cast<size_t>(a)] = flat % shape[a];
-    flat /= shape[a];
-  }
-  std::string s = "[";
-  for (size_t i = 0; i < index.size(); ++i) s += (i ? "," : "") + std::to_string(index[i]);
-  return s + "]";
-}
 
 /// Labels of a mask file: integers >= -1, over the coefficients (or, for
 /// complex coefficients, over all but the (re, im) axis, shared by both).
