@@ -545,7 +545,9 @@ void Importer::op_concat() {
     for (int d = 0; d < r; ++d)
       if (c.rank() != r || (d != axis && c.shape[static_cast<size_t>(d)] != first.shape[static_cast<size_t>(d)]))
         throw ShapeError("constant inputs " + list_str(first.shape) + " and " + list_str(c.shape) + " do not fit");
-    out.shape[static_cast<size_t>(axis)] += c.shape[static_cast<size_t>(axis)];
+    int64_t& joined = out.shape[static_cast<size_t>(axis)];
+    if (__builtin_add_overflow(joined, c.shape[static_cast<size_t>(axis)], &joined))
+      throw ShapeError("constant inputs joined along axis " + std::to_string(axis) + " are too large");
   }
   out.resize(checked_numel(out.shape, "concat"));
   int64_t outer = 1;
@@ -708,7 +710,15 @@ void Importer::op_range() {
   out.shape = {n};
   out.resize(n);
   for (int64_t k = 0; k < n; ++k) {
-    if (out.is_int) out.i[static_cast<size_t>(k)] = s.i[0] + k * d.i[0];
+    if (out.is_int) {
+      // start + k·delta in 128 bits: near int64's limits the product alone
+      // may overflow even when the element fits.
+      const __int128 value = static_cast<__int128>(s.i[0]) + static_cast<__int128>(k) * d.i[0];
+      if (value <= std::numeric_limits<int64_t>::min() || value > std::numeric_limits<int64_t>::max())
+        throw ShapeError("Range from " + std::to_string(s.i[0]) + " by " + std::to_string(d.i[0]) +
+                         " leaves the 64-bit integers");
+      out.i[static_cast<size_t>(k)] = static_cast<int64_t>(value);
+    }
     else out.f[static_cast<size_t>(k)] = static_cast<float>(start + static_cast<double>(k) * delta);
   }
   out_const(std::move(out));
