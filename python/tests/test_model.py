@@ -89,3 +89,12 @@ def test_errors(tmp_path, mlp):
         mlp.predict(np.array([["a"] * 5] * 4))
     with pytest.raises(TypeError, match="dtype"):
         mlp.predict(np.zeros((4, 5), np.complex64))
+
+
+def test_token_model_is_read_as_the_cli_reads_it(cli):
+    """Token ids cut at the embedding: the model is explained in the space of the embedded sequence."""
+    path = str(ONNX.parent / "reach" / "tokens_op17.onnx")
+    m = trim.Model.from_onnx(path)
+    assert m.summary() == cli("info", path).stdout
+    assert m.info()["tokens"] == [{"ids": "ids", "embedding": "emb.weight", "table_shape": (40, 8)}]
+    assert m.input_shape == (12, 8)
