@@ -31,15 +31,6 @@ const NamedMethod& find_method(const std::string& name) {
   throw ValueError("unknown method '" + name + "' (known: " + attribution_method_names() + ")");
 }
 
-Tensor rows(const Tensor& t, int64_t begin, int64_t end) {
-  Shape s = t.shape();
-  const int64_t per = t.dim(0) > 0 ? t.numel() / t.dim(0) : 0;
-  s[0] = end - begin;
-  Tensor out(s);
-  std::copy(t.begin() + begin * per, t.begin() + end * per, out.begin());
-  return out;
-}
-
 std::vector<int64_t> to_targets(pyb::handle obj, const PyModel& m) {
   std::vector<int64_t> t;
   if (pyb::isinstance<pyb::str>(obj)) {
@@ -240,8 +231,8 @@ pyb::array sweep(const PyModel& model, pyb::handle x, pyb::handle transform, std
       o.targets = Targets(s.targets);
       o.max_batch = max_batch;
       o.progress = signal_progress();
-      if (s.residual.numel() > 0) o.extra_inputs = {rows(s.residual, e0, e1)};
-      const CdResult r = cd_band_sweep(s.trim->graph(), rows(coef, e0, e1), *s.transform, centers, width, o);
+      if (s.residual.numel() > 0) o.extra_inputs = {example_rows(s.residual, e0, e1)};
+      const CdResult r = cd_band_sweep(s.trim->graph(), example_rows(coef, e0, e1), *s.transform, centers, width, o);
       for (int64_t k = 0; k < T; ++k)
         std::copy(r.rel.begin() + k * n * C, r.rel.begin() + (k + 1) * n * C, curve.begin() + (k * N + e0) * C);
     }

@@ -194,7 +194,7 @@ PyEvaluation evaluate(const PyModel& model, pyb::handle x, pyb::handle attributi
 void register_evaluate(pyb::module_& m) {
   std::string fields_doc;
   for (const auto& [name, doc] : field_docs()) fields_doc += std::string(name) + "\n    " + doc + "\n";
-  auto cls = pyb::class_<PyEvaluation>(m, "Evaluation", (R"(The result of trim.evaluate: every metric, as ``trim evaluate`` computes it.
+  const std::string class_doc = R"(The result of trim.evaluate: every metric, as ``trim evaluate`` computes it.
 
 Attributes
 ----------
@@ -208,13 +208,13 @@ report : dict
 targets : list of int
 randomisation_layers : list of str
     The layers re-initialised, from the top (empty without method).
-)" + fields_doc + "All arrays are float32 unless noted; None where the metric did not run.")
-                                                         .c_str())
-                 .def_readonly("targets", &PyEvaluation::targets, "The output indices the scores are for (axis 0 of the arrays).")
-                 .def_readonly("summary", &PyEvaluation::summary,
-                               "Metric -> mean over targets and examples (None when it did not run).")
-                 .def_readonly("report", &PyEvaluation::report,
-                               "The report object of `trim evaluate -o REPORT.json`, number for number.");
+)" + fields_doc + "All arrays are float32 unless noted; None where the metric did not run.";
+  auto cls = pyb::class_<PyEvaluation>(m, "Evaluation", class_doc.c_str());
+  cls.def_readonly("targets", &PyEvaluation::targets, "The output indices the scores are for (axis 0 of the arrays).");
+  cls.def_readonly("summary", &PyEvaluation::summary,
+                   "Metric -> mean over targets and examples (None when it did not run).");
+  cls.def_readonly("report", &PyEvaluation::report,
+                   "The report object of `trim evaluate -o REPORT.json`, number for number.");
   for (const auto& [name, doc] : field_docs()) {
     const std::string key = name;
     cls.def_property_readonly(name, [key](const PyEvaluation& e) { return e.fields.at(key); }, doc);

@@ -187,9 +187,10 @@ std::string attribution_method_names() {
   return names;
 }
 
-namespace {
-
-Tensor rows(const Tensor& t, int64_t begin, int64_t end) {
+Tensor example_rows(const Tensor& t, int64_t begin, int64_t end) {
+  if (t.rank() < 1 || begin < 0 || end < begin || end > t.dim(0))
+    throw ShapeError("example_rows: rows [" + std::to_string(begin) + ", " + std::to_string(end) + ") of " +
+                     t.shape().str());
   Shape s = t.shape();
   const int64_t per = t.dim(0) > 0 ? t.numel() / t.dim(0) : 0;
   s[0] = end - begin;
@@ -197,6 +198,8 @@ Tensor rows(const Tensor& t, int64_t begin, int64_t end) {
   std::copy(t.begin() + begin * per, t.begin() + end * per, out.begin());
   return out;
 }
+
+namespace {
 
 /// Copies rows [e0, e0 + n) of the batch axis (axis 1) of `part` [T, n, ...]
 /// into `all`, allocating `all` as [T, N, ...] on the first call.
@@ -247,11 +250,12 @@ Attribution explain_examples(const NamedMethod& method, const Graph& model, cons
         call_total = total;
         return options.progress(done_before + done, total * N / (e1 - e0));
       };
-    for (size_t k = 0; k < o.extra_inputs.size(); ++k) o.extra_inputs[k] = rows(options.extra_inputs[k], e0, e1);
+    for (size_t k = 0; k < o.extra_inputs.size(); ++k)
+      o.extra_inputs[k] = example_rows(options.extra_inputs[k], e0, e1);
     MethodSettings ms = settings;
-    if (baseline_per_example) ms.baseline = rows(settings.baseline, e0, e1);
+    if (baseline_per_example) ms.baseline = example_rows(settings.baseline, e0, e1);
     if (method.random) ms.seed = settings.seed + static_cast<uint64_t>(e0);
-    const Attribution part = method.run(model, rows(s, e0, e1), o, ms);
+    const Attribution part = method.run(model, example_rows(s, e0, e1), o, ms);
     paste(all.attributions, part.attributions, e0, N);
     paste(all.group_scores, part.group_scores, e0, N);
     paste(all.delta, part.delta, e0, N);

@@ -84,4 +84,7 @@ constexpr int64_t kExplainExamplesPerCall = 8;
 Attribution explain_examples(const NamedMethod& method, const Graph& model, const Tensor& s,
                              const MethodSettings& settings, const AttributionOptions& options = {});
 
+/// Examples [begin, end) of a batch: rows of `t` along axis 0, copied.
+Tensor example_rows(const Tensor& t, int64_t begin, int64_t end);
+
 }  // namespace trim
