@@ -17,10 +17,6 @@ namespace trim::cli {
 
 namespace {
 
-/// Examples per library call for methods that draw no random numbers: small
-/// enough for a progress bar that moves, large enough to batch well.
-constexpr int64_t kExamplesPerCall = 8;
-
 /// Method options; each method reads some of them (Method::options).
 const char* const kMethodOptions[] = {"baseline", "steps", "samples", "stdev", "seed", "window", "strides"};
 
@@ -96,58 +92,22 @@ Tensor baseline_coefficients(const Args& args, const Method& m, const Model& mod
   }
 }
 
-/// Copies rows [e0, e1) of the batch axis (axis 1) of `part` into `all`,
-/// allocating `all` as [T, N, ...] on the first call.
-void paste(Tensor& all, const Tensor& part, int64_t e0, int64_t N) {
-  if (part.numel() == 0) return;
-  const int64_t T = part.dim(0), n = part.dim(1), per = part.numel() / (T * n);
-  if (all.numel() == 0) {
-    Shape s = part.shape();
-    s[1] = N;
-    all = Tensor(s);
-  }
-  for (int64_t k = 0; k < T; ++k)
-    std::copy(part.begin() + k * n * per, part.begin() + (k + 1) * n * per, all.begin() + (k * N + e0) * per);
-}
-
-/// Runs the method over the batch a few examples at a time. Random methods
-/// go one example at a time with seed + e, so an example's result does not
-/// depend on the others in the file. The progress report counts the
-/// library's units of work; every call costs the same per example, so the
-/// first report of the first call gives the total.
+/// Runs the method over the batch a few examples at a time (the library's
+/// explain_examples), with a progress report.
 Attribution explain(const Method& method, const TrimModel& tm, const Tensor& s, const Tensor& residual,
                     const Grouping* grouping, const std::vector<int64_t>& targets, const MethodSettings& settings,
                     bool quiet) {
-  const int64_t N = s.dim(0);
-  const int64_t per_call = method.random ? 1 : kExamplesPerCall;
-  const bool baseline_per_example =
-      !method.baseline_set && settings.baseline.numel() > 0 && settings.baseline.dim(0) > 1;
   Progress progress(method.name, method.unit, quiet);
-  int64_t done_before = 0;
-  Attribution all;
-  all.targets = targets;
-  for (int64_t e0 = 0; e0 < N; e0 += per_call) {
-    const int64_t e1 = std::min(N, e0 + per_call);
-    AttributionOptions o;
-    o.targets = Targets(targets);
-    o.grouping = grouping;
-    o.max_batch = rows_per_batch(s.numel() / N);
-    int64_t call_total = 0;
-    o.progress = [&](int64_t done, int64_t total) {
-      call_total = total;
-      progress.update(done_before + done, total * N / (e1 - e0));
-      return true;
-    };
-    if (residual.numel() > 0) o.extra_inputs = {rows(residual, e0, e1)};
-    MethodSettings ms = settings;
-    if (baseline_per_example) ms.baseline = rows(settings.baseline, e0, e1);
-    if (method.random) ms.seed = settings.seed + static_cast<uint64_t>(e0);
-    const Attribution part = method.run(tm.graph(), rows(s, e0, e1), o, ms);
-    paste(all.attributions, part.attributions, e0, N);
-    paste(all.group_scores, part.group_scores, e0, N);
-    paste(all.delta, part.delta, e0, N);
-    done_before += call_total;
-  }
+  AttributionOptions o;
+  o.targets = Targets(targets);
+  o.grouping = grouping;
+  o.max_batch = rows_per_batch(s.numel() / s.dim(0));
+  o.progress = [&](int64_t done, int64_t total) {
+    progress.update(done, total);
+    return true;
+  };
+  if (residual.numel() > 0) o.extra_inputs = {residual};
+  Attribution all = explain_examples(method, tm.graph(), s, settings, o);
   progress.finish();
   return all;
 }
