@@ -13,50 +13,6 @@
 
 namespace trim::cli {
 
-namespace {
-
-/// Labels of a mask file: integers >= -1, over the coefficients (or, for
-/// complex coefficients, over all but the (re, im) axis, shared by both).
-Grouping mask_groups(const std::string& path, const Transform& t) {
-  const io::NpyArray mask = io::read_npy_array(path);
-  const Shape& coef = t.coefficient_shape();
-  const Shape shape(mask.shape);
-  const bool fourier = is_fourier(t.spec());
-  Shape without_pair;
-  for (int a = 0; a + 1 < coef.rank(); ++a) without_pair.push_back(coef[a]);
-  const bool per_coefficient = shape == coef;
-  const bool per_complex = fourier && shape == without_pair;
-  if (!per_coefficient && !per_complex)
-    throw ShapeError("mask '" + path + "' has shape " + shape.str() + ", expected the coefficient shape " +
-                     coef.str() + " of '" + t.spec() + "'" +
-                     (fourier ? " (or " + without_pair.str() + ", shared by re and im)" : ""));
-  Grouping g;
-  g.coefficient_shape = coef;
-  g.labels.reserve(static_cast<size_t>(coef.numel()));
-  int32_t largest = -1;
-  for (size_t i = 0; i < mask.values.size(); ++i) {
-    const double v = mask.values[i];
-    if (!(v == std::floor(v)) || v < -1 || v > std::numeric_limits<int32_t>::max())
-      throw ValueError("mask '" + path + "': element " + index_text(shape, static_cast<int64_t>(i)) + " is " +
-                       std::to_string(v) + "; labels are integers >= 0 (-1: in no group)");
-    const auto label = static_cast<int32_t>(v);
-    largest = std::max(largest, label);
-    g.labels.push_back(label);
-    if (per_complex) g.labels.push_back(label);
-  }
-  if (largest < 0) throw ValueError("mask '" + path + "' puts no coefficient in a group (every label is -1)");
-  if (largest >= 100000)
-    throw ValueError("mask '" + path + "': label " + std::to_string(largest) + " is too large (at most 99999 groups)");
-  for (int32_t k = 0; k <= largest; ++k) {
-    g.names.push_back("group " + std::to_string(k));
-    g.centers.push_back(k);
-  }
-  g.units = "group";
-  return g;
-}
-
-}  // namespace
-
 Model load_model(const std::string& path) {
   std::vector<io::OnnxTokenInput> tokens;
   io::OnnxImportOptions options;
@@ -134,14 +90,9 @@ Shape drop_leading(const Shape& s, int n) {
 
 std::string spec_family(const std::string& spec) { return spec.substr(0, spec.find(':')); }
 
-bool is_fourier(const std::string& spec) {
-  const std::string f = spec_family(spec);
-  return f == "fft1" || f == "fft2" || f == "rfft1" || f == "rfft2";
-}
-
 std::shared_ptr<const Transform> parse_transform(const std::string& spec, const Shape& example_shape) {
-  const std::string family = spec_family(spec);
-  const bool from_file = family == "nmf" || family == "pca" || family == "dict";
+  const TransformFamily* family = find_transform_family(spec);
+  const bool from_file = family && family->reads_file;
   try {
     return make_transform(spec, example_shape);
   } catch (const ValueError& e) {
@@ -172,7 +123,9 @@ Grouping parse_groups(const std::string& text, const Transform& t) {
   const std::string& kind = parts[0];
   if (kind == "mask") {
     if (parts.size() < 2 || text.size() <= 5) throw UsageError("--groups mask:FILE.npy needs a file name");
-    return mask_groups(text.substr(5), t);
+    const std::string path = text.substr(5);
+    const io::NpyArray mask = io::read_npy_array(path);
+    return mask_groups(t, Shape(mask.shape), mask.values, "mask '" + path + "'");
   }
   const std::string bad = "--groups '" + text + "': ";
   try {

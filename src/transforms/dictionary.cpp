@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "fourier.hpp"  // detail::check_batched
-#include "registry.hpp"
+#include "families.hpp"
 #include "trim/core/error.hpp"
 #include "trim/graph/op.hpp"
 #include "trim/io/npy.hpp"
@@ -441,7 +441,10 @@ Grouping component_groups(const Transform& t, const std::vector<std::vector<int>
 
 namespace detail {
 
-std::shared_ptr<const Transform> make_dictionary_transform(const std::string& spec, const Shape& input_shape) {
+namespace {
+
+/// `nmf:<file.npy>`, `pca:<file.npy>`, `dict:<file.npy>`.
+std::shared_ptr<const Transform> make_from_spec(const std::string& spec, const Shape& input_shape) {
   const size_t colon = spec.find(':');
   const std::string kind = spec.substr(0, colon);
   const std::string path = colon == std::string::npos ? "" : spec.substr(colon + 1);
@@ -454,6 +457,27 @@ std::shared_ptr<const Transform> make_dictionary_transform(const std::string& sp
   layout_for(f.components.cols(), f.components.rows(), input_shape, "transform '" + spec + "'");
   LinearDictionary d = load_dictionary(std::move(f), path, kind);
   return std::make_shared<DictionaryTransform>(std::move(d), input_shape, spec);
+}
+
+}  // namespace
+
+void add_dictionary_families(std::vector<TransformFamily>& table) {
+  for (const char* name : {"nmf", "pca", "dict"}) {
+    TransformFamily f;
+    f.name = name;
+    f.syntax = ":DICT.npy";
+    f.layout = CoefficientLayout::Components;
+    f.reads_file = true;
+    f.make = make_from_spec;
+    // [..., k] codes of [..., n_features] signals: the file says n_features.
+    f.signal_shape = [](const std::string& spec, const Shape& coef) -> std::optional<Shape> {
+      require_coefficient_rank(coef, 1, spec);
+      Shape s = coef;
+      s[s.rank() - 1] = read_dictionary(spec.substr(spec.find(':') + 1)).components.cols();
+      return s;
+    };
+    table.push_back(std::move(f));
+  }
 }
 
 }  // namespace detail

@@ -24,6 +24,8 @@ struct FourierSpec {
   Shape input_shape;                           ///< one example, no batch axis
   Shape coefficient_shape;                     ///< one example, no batch axis
 
+  /// "rfft2": the spec without the normalisation.
+  std::string family_name() const;
   std::string spec() const;
   /// s = T(x), x batched [N, input_shape...].
   Tensor forward(const Tensor& x) const;

@@ -323,6 +323,9 @@ class DictionaryTransform final : public Transform {
   DictionaryTransform(LinearDictionary dictionary, const Shape& input_shape, std::string spec = "");
 
   std::string spec() const override { return spec_; }
+  /// "nmf", "pca" or "dict" (the dictionary's kind).
+  std::string family() const override { return dictionary_.kind(); }
+  CoefficientLayout coefficient_layout() const override { return CoefficientLayout::Components; }
   int axes() const override { return axes_; }
   /// Codes [N, channels..., k] (float); NMF rejects negative inputs.
   Tensor forward(const Tensor& x) const override;
