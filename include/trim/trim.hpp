@@ -43,6 +43,7 @@
 #include "trim/graph/layers.hpp"
 #include "trim/dataset/array.hpp"
 #include "trim/dataset/summary.hpp"
+#include "trim/figures/coefficients.hpp"
 #include "trim/io/json.hpp"
 #include "trim/io/npy.hpp"
 #include "trim/io/onnx.hpp"

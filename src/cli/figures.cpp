@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "inputs.hpp"
+#include "trim/figures/coefficients.hpp"
 #include "trim/io/plot.hpp"
 #include "trim/transforms/wavelet.hpp"
 

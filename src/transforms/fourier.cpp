@@ -32,12 +32,6 @@ const char* norm_suffix(Norm n) {
   return "";
 }
 
-Shape batched(int64_t n, const Shape& per_example) {
-  Shape s{n};
-  for (int64_t v : per_example) s.push_back(v);
-  return s;
-}
-
 /// Multiplies, along axis `axis` of `t` (row-major; `inner` elements per
 /// index of that axis), each slice k by w(k).
 template <class W>
@@ -85,12 +79,6 @@ class FourierTransform final : public Transform {
 };
 
 }  // namespace
-
-void check_batched(const Shape& x, const Shape& per_example, const std::string& where) {
-  bool ok = x.rank() == per_example.rank() + 1;
-  for (int i = 0; ok && i < per_example.rank(); ++i) ok = x[i + 1] == per_example[i];
-  if (!ok) throw ShapeError(where + ": input " + x.str() + ", expected " + batched(Shape::free, per_example).str());
-}
 
 std::string FourierSpec::family_name() const {
   const char* name = family == FourierFamily::Fft ? "fft" : family == FourierFamily::Rfft ? "rfft" : "dct";
@@ -235,23 +223,14 @@ void add_fourier_families(std::vector<TransformFamily>& table) {
 
 std::string FourierInverse::type() const { return "inverse_" + spec_.family_name(); }
 
-Shape FourierInverse::infer_shape(const std::vector<Shape>& in, const std::vector<Shape>&,
-                                  const std::string& where) const {
-  const Shape& x = in.at(0);
-  check_batched(x, spec_.coefficient_shape, where);
-  return batched(x[0], spec_.input_shape);
-}
-
 void FourierInverse::forward(const OpArgs& a, Tensor& y) const {
   // y already has the output shape, so the kernels write into it in place.
   spec_.inverse_into(a.input(), y);
 }
 
-void FourierInverse::backward(const OpArgs&, const Tensor&, const Tensor& dy, const OpGrads& g) const {
-  Tensor* ds = g.input(0);
-  if (!ds) return;
+void FourierInverse::add_adjoint(const Tensor& dy, Tensor& ds) const {
   const Tensor adj = spec_.adjoint(dy);
-  ds->as_vector() += adj.as_vector();
+  ds.as_vector() += adj.as_vector();
 }
 
 }  // namespace trim::detail

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "fourier.hpp"
+#include "inverse_op.hpp"
 #include "families.hpp"
 #include "trim/core/error.hpp"
 
@@ -13,30 +14,16 @@ namespace trim {
 namespace {
 
 /// y = x: the inverse of `identity` (Kind::Linear, no bias).
-class IdentityOp final : public Op {
+class IdentityOp final : public detail::TransformInverseOp {
  public:
-  bool backward_reads_inputs(bool) const override { return false; }  // dy and parameters suffice
-  bool backward_reads_output() const override { return false; }
-  explicit IdentityOp(Shape shape) : shape_(std::move(shape)) {}
-  Kind kind() const override { return Kind::Linear; }
+  explicit IdentityOp(const Shape& shape) : TransformInverseOp(shape, shape) {}
   std::string type() const override { return "inverse_identity"; }
-  Shape infer_shape(const std::vector<Shape>& in, const std::vector<Shape>&,
-                    const std::string& where) const override {
-    detail::check_batched(in.at(0), shape_, where);
-    return in[0];
-  }
   void forward(const OpArgs& a, Tensor& y) const override {
     std::copy(a.input().begin(), a.input().end(), y.begin());
   }
-  void backward(const OpArgs&, const Tensor&, const Tensor& dy, const OpGrads& g) const override {
-    if (Tensor* dx = g.input(0)) dx->as_vector() += dy.as_vector();
-  }
-  void forward_unbiased(const OpArgs& a, Tensor& y) const override { forward(a, y); }
-  bool has_bias(const OpArgs&) const override { return false; }
-  void add_bias(const OpArgs&, Tensor&, float) const override {}
 
  private:
-  Shape shape_;
+  void add_adjoint(const Tensor& dy, Tensor& ds) const override { ds.as_vector() += dy.as_vector(); }
 };
 
 /// Coefficients = input.

@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "fourier.hpp"  // detail::check_batched
+#include "inverse_op.hpp"
 #include "families.hpp"
 #include "trim/core/error.hpp"
 #include "trim/core/text.hpp"
@@ -39,45 +39,27 @@ struct WaveletPlan {
 
 namespace {
 
-Shape batched(int64_t n, const Shape& per_example) {
-  Shape s{n};
-  for (int64_t v : per_example) s.push_back(v);
-  return s;
-}
-
 /// x [N, coefficient_shape...] -> y [N, input_shape...] (y overwritten).
 void synthesize(const WaveletPlan& p, const Tensor& s, Tensor& y) {
   kernels::waverec_flat(s.data(), p.signals(s.dim(0)), p.layout, *p.wavelet, y.data());
 }
 
 /// The inverse as a graph op: Kind::Linear, no bias, backward = transpose.
-class WaveletInverse final : public Op {
+class WaveletInverse final : public TransformInverseOp {
  public:
-  bool backward_reads_inputs(bool) const override { return false; }  // dy and parameters suffice
-  bool backward_reads_output() const override { return false; }
-  explicit WaveletInverse(std::shared_ptr<const WaveletPlan> plan) : plan_(std::move(plan)) {}
-  Kind kind() const override { return Kind::Linear; }
+  explicit WaveletInverse(std::shared_ptr<const WaveletPlan> plan)
+      : TransformInverseOp(plan->coefficient_shape, plan->input_shape), plan_(std::move(plan)) {}
   std::string type() const override { return "inverse_" + plan_->family; }
-  Shape infer_shape(const std::vector<Shape>& in, const std::vector<Shape>&,
-                    const std::string& where) const override {
-    const Shape& s = in.at(0);
-    check_batched(s, plan_->coefficient_shape, where);
-    return batched(s[0], plan_->input_shape);
-  }
   void forward(const OpArgs& a, Tensor& y) const override { synthesize(*plan_, a.input(), y); }
-  void backward(const OpArgs&, const Tensor&, const Tensor& dy, const OpGrads& g) const override {
-    Tensor* ds = g.input(0);
-    if (!ds) return;
-    Tensor adj;
-    adj.resize(ds->shape());  // fully overwritten
-    kernels::waverec_flat_adjoint(dy.data(), plan_->signals(dy.dim(0)), plan_->layout, *plan_->wavelet, adj.data());
-    ds->as_vector() += adj.as_vector();
-  }
-  void forward_unbiased(const OpArgs& a, Tensor& y) const override { forward(a, y); }
-  bool has_bias(const OpArgs&) const override { return false; }
-  void add_bias(const OpArgs&, Tensor&, float) const override {}
 
  private:
+  void add_adjoint(const Tensor& dy, Tensor& ds) const override {
+    Tensor adj;
+    adj.resize(ds.shape());  // fully overwritten
+    kernels::waverec_flat_adjoint(dy.data(), plan_->signals(dy.dim(0)), plan_->layout, *plan_->wavelet, adj.data());
+    ds.as_vector() += adj.as_vector();
+  }
+
   std::shared_ptr<const WaveletPlan> plan_;
 };
 
