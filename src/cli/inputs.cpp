@@ -118,6 +118,24 @@ std::vector<int64_t> parse_targets(const std::string& text, int64_t n_outputs, c
   return targets;
 }
 
+namespace {
+
+/// "subbands, levels or mask:FILE.npy": the --groups forms that fit `t`
+/// (Transform::groupings), for messages about one that does not.
+std::string fitting_groupings(const Transform& t) {
+  std::vector<std::string> forms;
+  for (const std::string& k : t.groupings())
+    forms.push_back(k == "radial" ? "radial:N" : k == "band" ? "band:CENTER:WIDTH"
+                                  : k == "bands"            ? "bands:EDGES:SPACING[:UNITS]"
+                                                            : k);
+  forms.push_back("mask:FILE.npy");
+  std::string s;
+  for (size_t i = 0; i < forms.size(); ++i) s += (i == 0 ? "" : i + 1 == forms.size() ? " or " : ", ") + forms[i];
+  return s;
+}
+
+}  // namespace
+
 Grouping parse_groups(const std::string& text, const Transform& t) {
   const std::vector<std::string> parts = split(text, ':');
   const std::string& kind = parts[0];
@@ -163,7 +181,9 @@ Grouping parse_groups(const std::string& text, const Transform& t) {
     if (parts.size() == 1 && kind == "components") return component_groups(t);
   } catch (const ValueError& e) {
     // e.g. radial bands of a wavelet transform: the option does not fit the spec
-    throw UsageError(bad + e.what());
+    const std::vector<std::string> fit = t.groupings();
+    if (std::find(fit.begin(), fit.end(), kind) != fit.end()) throw UsageError(bad + e.what());
+    throw UsageError(bad + e.what() + " (groupings of '" + t.spec() + "': " + fitting_groupings(t) + ")");
   }
   throw UsageError(bad + "unknown grouping (expected radial:N, band:CENTER:WIDTH, bands:EDGES:SPACING[:UNITS], "
                          "subbands, levels, components or mask:FILE.npy)");
