@@ -17,6 +17,7 @@
 #include "trim/core/rng.hpp"
 #include "trim/core/shape.hpp"
 #include "trim/core/tensor.hpp"
+#include "trim/core/text.hpp"
 #include "trim/graph/check.hpp"
 #include "trim/graph/compose.hpp"
 #include "trim/graph/executor.hpp"
