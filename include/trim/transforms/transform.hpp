@@ -111,7 +111,7 @@ class Transform {
 /// syntax, how to make it and what its coefficients are.
 struct TransformFamily {
   std::string name;                ///< "rfft2": the spec's first part
-  std::string syntax;              ///< "rfft2[:NORM]", for help texts
+  std::string syntax;              ///< what follows the name ("[:NORM]", ":DICT.npy"), for help texts
   CoefficientLayout layout = CoefficientLayout::Other;
   bool reads_file = false;         ///< the spec names a file (nmf, pca, dict)
   /// Makes the transform from the whole spec; throws as `make_transform`.
