@@ -20,15 +20,11 @@
 #include "plot_support.hpp"
 #include "trim/core/error.hpp"
 
-#ifdef TRIM_HAVE_PLPLOT
 #include <plplot/plplot.h>
-#endif
 
 namespace trim::io {
 
 using namespace detail;  // validation, scaling, legend placement, temporary files (plot_support.hpp)
-
-#ifdef TRIM_HAVE_PLPLOT
 
 namespace {
 
@@ -229,42 +225,15 @@ bool plotting_available() {
   return available;
 }
 
-#else  // no PLplot
-
-namespace {
-template <class Draw>
-void render(const std::string& what, const std::string& path, const Figure&, Draw) {
-  throw IoError(what + " '" + path +
-                "': trim was built without PLplot; install libplplot-dev and plplot-driver-cairo and rebuild");
-}
-}  // namespace
-
-bool plotting_available() { return false; }
-
-#endif
 
 // ---- heatmap ---------------------------------------------------------------------
 
 void plot_heatmap(const std::string& path, const HeatmapPlot& p) {
   const std::string what = "heatmap";
-  check_figure(what, path, p.figure);
-  if (p.rows <= 0 || p.cols <= 0 || p.rows > 100000 || p.cols > 100000)
-    bad(what, path, "bad size " + std::to_string(p.rows) + "x" + std::to_string(p.cols));
-  if (static_cast<int64_t>(p.values.size()) != p.rows * p.cols)
-    bad(what, path, std::to_string(p.values.size()) + " values for " + std::to_string(p.rows) + "x" +
-                        std::to_string(p.cols) + " cells");
-  check_finite(what, path, p.values, "value");
-  check_axis(what, path, p.x, "x");
-  check_axis(what, path, p.y, "y");
-  if (p.x.log || p.y.log) bad(what, path, "logarithmic axes are not supported for heatmaps");
-  for (const auto& l : p.lines)
-    for (double v : l)
-      if (!std::isfinite(v)) bad(what, path, "an overlay line has a non-finite coordinate");
-
+  validate_heatmap(what, path, p);
   const auto [x0, x1] = axis_range(p.x, 0, static_cast<double>(p.cols));
   const auto [y0, y1] = axis_range(p.y, 0, static_cast<double>(p.rows));
   const auto [lo, hi] = value_range(p.values, p.symmetric);
-#ifdef TRIM_HAVE_PLPLOT
   render(what, path, p.figure, [&, x0 = x0, x1 = x1, y0 = y0, y1 = y1, lo = lo, hi = hi] {
     draw_title(p.figure.title);
     p.symmetric ? set_diverging_map() : set_sequential_map();
@@ -280,45 +249,13 @@ void plot_heatmap(const std::string& path, const HeatmapPlot& p) {
     plmtex("l", 4.5, 0.5, 0.5, escape_text(p.y.label).c_str());
     draw_colorbar(0.85, 0.88, 0.11, 0.90, lo, hi, p.colorbar_label);
   });
-#else
-  (void)x0, (void)x1, (void)y0, (void)y1, (void)lo, (void)hi;
-  render(what, path, p.figure, [] {});
-#endif
 }
 
 // ---- lines -----------------------------------------------------------------------
 
 void plot_lines(const std::string& path, const LinePlot& p) {
   const std::string what = "line plot";
-  check_figure(what, path, p.figure);
-  check_axis(what, path, p.x, "x");
-  check_axis(what, path, p.y, "y");
-  if (p.series.empty()) bad(what, path, "no series to draw");
-  double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
-  for (size_t s = 0; s < p.series.size(); ++s) {
-    const Series& d = p.series[s];
-    const std::string name = "series " + std::to_string(s) + (d.label.empty() ? "" : " ('" + d.label + "')");
-    if (d.y.empty()) bad(what, path, name + " has no points");
-    if (d.x.size() != d.y.size())
-      bad(what, path, name + " has " + std::to_string(d.x.size()) + " x and " + std::to_string(d.y.size()) + " y values");
-    if (!d.err.empty() && d.err.size() != d.y.size())
-      bad(what, path, name + " has " + std::to_string(d.err.size()) + " error values for " + std::to_string(d.y.size()) +
-                          " points");
-    check_finite(what, path, d.x, name + " x");
-    check_finite(what, path, d.y, name + " y");
-    check_finite(what, path, d.err, name + " error");
-    for (size_t i = 0; i < d.y.size(); ++i) {
-      const double e = d.err.empty() ? 0 : std::fabs(d.err[i]);
-      if (p.x.log && d.x[i] <= 0) bad(what, path, name + " x element " + std::to_string(i) + " is <= 0 on a log axis");
-      if (p.y.log && d.y[i] - e <= 0)
-        bad(what, path, name + " y element " + std::to_string(i) + " (minus its error) is <= 0 on a log axis");
-      xlo = std::min(xlo, d.x[i]), xhi = std::max(xhi, d.x[i]);
-      ylo = std::min(ylo, d.y[i] - e), yhi = std::max(yhi, d.y[i] + e);
-    }
-  }
-  check_finite(what, path, p.markers, "marker");
-  for (double m : p.markers)
-    if (p.x.log && m <= 0) bad(what, path, "a marker is <= 0 on a log x axis");
+  const auto [xlo, xhi, ylo, yhi] = validate_lines(what, path, p);
   auto [x0, x1] = axis_range(p.x, xlo, xhi);
   auto [y0, y1] = axis_range(p.y, ylo, yhi);
   if (p.y.min == p.y.max) {  // a little head room above and below the data
@@ -352,7 +289,6 @@ void plot_lines(const std::string& path, const LinePlot& p) {
   for (double m : p.markers) data.segment((to_axis(m, p.x.log) - x0) / (x1 - x0), 0, (to_axis(m, p.x.log) - x0) / (x1 - x0), 1);
   const LegendPlace place = place_legend(data, entries, p.figure, 0.84);
   if (place.headroom > 0 && p.y.min == p.y.max) y1 += (y1 - y0) * place.headroom;
-#ifdef TRIM_HAVE_PLPLOT
   render(what, path, p.figure, [&, x0 = x0, x1 = x1, y0 = y0, y1 = y1] {
     draw_title(p.figure.title);
     plvpor(0.11, 0.95, 0.11, 0.90);
@@ -407,38 +343,14 @@ void plot_lines(const std::string& path, const LinePlot& p) {
     plmtex("l", 4.5, 0.5, 0.5, scaled_label(p.y.label, e).c_str());
     draw_legend(legend, colours, styles, kinds, place);
   });
-#else
-  (void)x0, (void)x1, (void)y0, (void)y1, (void)place;
-  render(what, path, p.figure, [] {});
-#endif
 }
 
 // ---- bars --------------------------------------------------------------------------
 
 void plot_bars(const std::string& path, const BarPlot& p) {
   const std::string what = "bar chart";
-  check_figure(what, path, p.figure);
-  check_axis(what, path, p.y, "y");
-  if (p.y.log) bad(what, path, "logarithmic axes are not supported for bar charts");
   const size_t n = p.categories.size();
-  if (n == 0) bad(what, path, "no categories");
-  if (p.series.empty()) bad(what, path, "no series to draw");
-  double lo = 0, hi = 0;  // bars start at 0
-  for (size_t s = 0; s < p.series.size(); ++s) {
-    const Series& d = p.series[s];
-    const std::string name = "series " + std::to_string(s) + (d.label.empty() ? "" : " ('" + d.label + "')");
-    if (d.y.size() != n)
-      bad(what, path, name + " has " + std::to_string(d.y.size()) + " values for " + std::to_string(n) + " categories");
-    if (!d.err.empty() && d.err.size() != n)
-      bad(what, path, name + " has " + std::to_string(d.err.size()) + " error values for " + std::to_string(n) +
-                          " categories");
-    check_finite(what, path, d.y, name + " y");
-    check_finite(what, path, d.err, name + " error");
-    for (size_t i = 0; i < n; ++i) {
-      const double e = d.err.empty() ? 0 : std::fabs(d.err[i]);
-      lo = std::min(lo, d.y[i] - e), hi = std::max(hi, d.y[i] + e);
-    }
-  }
+  const auto [lo, hi] = validate_bars(what, path, p);  // bars start at 0: lo <= 0 <= hi
   auto [y0, y1] = axis_range(p.y, lo, hi);
   if (p.y.min == p.y.max) {
     const double pad = 0.05 * (y1 - y0);
@@ -467,7 +379,6 @@ void plot_bars(const std::string& path, const BarPlot& p) {
   }
   const LegendPlace place = place_legend(data, entries, p.figure, 0.84);
   if (place.headroom > 0 && p.y.min == p.y.max) y1 += (y1 - y0) * place.headroom;
-#ifdef TRIM_HAVE_PLPLOT
   render(what, path, p.figure, [&, y0 = y0, y1 = y1] {
     draw_title(p.figure.title);
     plvpor(0.11, 0.95, bottom, 0.90);
@@ -515,38 +426,20 @@ void plot_bars(const std::string& path, const BarPlot& p) {
     plmtex("l", 4.5, 0.5, 0.5, scaled_label(p.y.label, e).c_str());
     draw_legend(legend, colours, styles, kinds, place);
   });
-#else
-  (void)y0, (void)y1, (void)bottom, (void)place;
-  render(what, path, p.figure, [] {});
-#endif
 }
 
 // ---- image grid ------------------------------------------------------------------
 
 void plot_image_grid(const std::string& path, const ImageGridPlot& p) {
   const std::string what = "image grid";
-  check_figure(what, path, p.figure);
-  if (p.images.empty()) bad(what, path, "no images");
-  if (p.images.size() > 1000) bad(what, path, std::to_string(p.images.size()) + " images are too many for one figure");
-  if (p.rows <= 0 || p.cols <= 0 || p.rows > 10000 || p.cols > 10000)
-    bad(what, path, "bad image size " + std::to_string(p.rows) + "x" + std::to_string(p.cols));
-  if (!p.captions.empty() && p.captions.size() != p.images.size())
-    bad(what, path, std::to_string(p.captions.size()) + " captions for " + std::to_string(p.images.size()) + " images");
-  if (p.columns < 0) bad(what, path, "negative number of columns");
+  validate_image_grid(what, path, p);
   std::vector<double> all;
-  for (size_t i = 0; i < p.images.size(); ++i) {
-    if (static_cast<int64_t>(p.images[i].size()) != p.rows * p.cols)
-      bad(what, path, "image " + std::to_string(i) + " has " + std::to_string(p.images[i].size()) + " values for " +
-                          std::to_string(p.rows) + "x" + std::to_string(p.cols) + " pixels");
-    check_finite(what, path, p.images[i], "image " + std::to_string(i));
-    all.insert(all.end(), p.images[i].begin(), p.images[i].end());
-  }
+  for (const auto& image : p.images) all.insert(all.end(), image.begin(), image.end());
   const auto [lo, hi] = value_range(all, p.symmetric);
   const int count = static_cast<int>(p.images.size());
   const int columns =
       p.columns > 0 ? std::min(p.columns, count) : static_cast<int>(std::ceil(std::sqrt(static_cast<double>(count))));
   const int grid_rows = (count + columns - 1) / columns;
-#ifdef TRIM_HAVE_PLPLOT
   render(what, path, p.figure, [&, lo = lo, hi = hi] {
     draw_title(p.figure.title);
     p.symmetric ? set_diverging_map() : set_sequential_map();
@@ -569,10 +462,6 @@ void plot_image_grid(const std::string& path, const ImageGridPlot& p) {
     plschr(0, 1.0);
     draw_colorbar(0.88, 0.91, 0.1, top - 0.05, lo, hi, p.colorbar_label);
   });
-#else
-  (void)lo, (void)hi, (void)grid_rows;
-  render(what, path, p.figure, [] {});
-#endif
 }
 
 }  // namespace trim::io

@@ -128,6 +128,101 @@ LegendPlace place_legend(const Occupancy& data, const std::vector<std::string>& 
   return place;
 }
 
+// ---- each figure's input checks -----------------------------------------------------
+
+void validate_heatmap(const std::string& what, const std::string& path, const HeatmapPlot& p) {
+  check_figure(what, path, p.figure);
+  if (p.rows <= 0 || p.cols <= 0 || p.rows > 100000 || p.cols > 100000)
+    bad(what, path, "bad size " + std::to_string(p.rows) + "x" + std::to_string(p.cols));
+  if (static_cast<int64_t>(p.values.size()) != p.rows * p.cols)
+    bad(what, path, std::to_string(p.values.size()) + " values for " + std::to_string(p.rows) + "x" +
+                        std::to_string(p.cols) + " cells");
+  check_finite(what, path, p.values, "value");
+  check_axis(what, path, p.x, "x");
+  check_axis(what, path, p.y, "y");
+  if (p.x.log || p.y.log) bad(what, path, "logarithmic axes are not supported for heatmaps");
+  for (const auto& l : p.lines)
+    for (double v : l)
+      if (!std::isfinite(v)) bad(what, path, "an overlay line has a non-finite coordinate");
+
+}
+
+DataRange validate_lines(const std::string& what, const std::string& path, const LinePlot& p) {
+  check_figure(what, path, p.figure);
+  check_axis(what, path, p.x, "x");
+  check_axis(what, path, p.y, "y");
+  if (p.series.empty()) bad(what, path, "no series to draw");
+  double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+  for (size_t s = 0; s < p.series.size(); ++s) {
+    const Series& d = p.series[s];
+    const std::string name = "series " + std::to_string(s) + (d.label.empty() ? "" : " ('" + d.label + "')");
+    if (d.y.empty()) bad(what, path, name + " has no points");
+    if (d.x.size() != d.y.size())
+      bad(what, path, name + " has " + std::to_string(d.x.size()) + " x and " + std::to_string(d.y.size()) + " y values");
+    if (!d.err.empty() && d.err.size() != d.y.size())
+      bad(what, path, name + " has " + std::to_string(d.err.size()) + " error values for " + std::to_string(d.y.size()) +
+                          " points");
+    check_finite(what, path, d.x, name + " x");
+    check_finite(what, path, d.y, name + " y");
+    check_finite(what, path, d.err, name + " error");
+    for (size_t i = 0; i < d.y.size(); ++i) {
+      const double e = d.err.empty() ? 0 : std::fabs(d.err[i]);
+      if (p.x.log && d.x[i] <= 0) bad(what, path, name + " x element " + std::to_string(i) + " is <= 0 on a log axis");
+      if (p.y.log && d.y[i] - e <= 0)
+        bad(what, path, name + " y element " + std::to_string(i) + " (minus its error) is <= 0 on a log axis");
+      xlo = std::min(xlo, d.x[i]), xhi = std::max(xhi, d.x[i]);
+      ylo = std::min(ylo, d.y[i] - e), yhi = std::max(yhi, d.y[i] + e);
+    }
+  }
+  check_finite(what, path, p.markers, "marker");
+  for (double m : p.markers)
+    if (p.x.log && m <= 0) bad(what, path, "a marker is <= 0 on a log x axis");
+  return {xlo, xhi, ylo, yhi};
+}
+
+std::pair<double, double> validate_bars(const std::string& what, const std::string& path, const BarPlot& p) {
+  check_figure(what, path, p.figure);
+  check_axis(what, path, p.y, "y");
+  if (p.y.log) bad(what, path, "logarithmic axes are not supported for bar charts");
+  const size_t n = p.categories.size();
+  if (n == 0) bad(what, path, "no categories");
+  if (p.series.empty()) bad(what, path, "no series to draw");
+  double lo = 0, hi = 0;  // bars start at 0
+  for (size_t s = 0; s < p.series.size(); ++s) {
+    const Series& d = p.series[s];
+    const std::string name = "series " + std::to_string(s) + (d.label.empty() ? "" : " ('" + d.label + "')");
+    if (d.y.size() != n)
+      bad(what, path, name + " has " + std::to_string(d.y.size()) + " values for " + std::to_string(n) + " categories");
+    if (!d.err.empty() && d.err.size() != n)
+      bad(what, path, name + " has " + std::to_string(d.err.size()) + " error values for " + std::to_string(n) +
+                          " categories");
+    check_finite(what, path, d.y, name + " y");
+    check_finite(what, path, d.err, name + " error");
+    for (size_t i = 0; i < n; ++i) {
+      const double e = d.err.empty() ? 0 : std::fabs(d.err[i]);
+      lo = std::min(lo, d.y[i] - e), hi = std::max(hi, d.y[i] + e);
+    }
+  }
+  return {lo, hi};
+}
+
+void validate_image_grid(const std::string& what, const std::string& path, const ImageGridPlot& p) {
+  check_figure(what, path, p.figure);
+  if (p.images.empty()) bad(what, path, "no images");
+  if (p.images.size() > 1000) bad(what, path, std::to_string(p.images.size()) + " images are too many for one figure");
+  if (p.rows <= 0 || p.cols <= 0 || p.rows > 10000 || p.cols > 10000)
+    bad(what, path, "bad image size " + std::to_string(p.rows) + "x" + std::to_string(p.cols));
+  if (!p.captions.empty() && p.captions.size() != p.images.size())
+    bad(what, path, std::to_string(p.captions.size()) + " captions for " + std::to_string(p.images.size()) + " images");
+  if (p.columns < 0) bad(what, path, "negative number of columns");
+  for (size_t i = 0; i < p.images.size(); ++i) {
+    if (static_cast<int64_t>(p.images[i].size()) != p.rows * p.cols)
+      bad(what, path, "image " + std::to_string(i) + " has " + std::to_string(p.images[i].size()) + " values for " +
+                          std::to_string(p.rows) + "x" + std::to_string(p.cols) + " pixels");
+    check_finite(what, path, p.images[i], "image " + std::to_string(i));
+  }
+}
+
 std::mutex& plot_mutex() {
   static std::mutex m;
   return m;

@@ -136,6 +136,18 @@ class TempFile {
   bool committed_ = false;
 };
 
+/// Each figure's input checks, made before anything is drawn (with or
+/// without PLplot); ValueError naming the figure, the file and the problem.
+void validate_heatmap(const std::string& what, const std::string& path, const HeatmapPlot& p);
+/// The extent of the data (error bars included) of a checked line plot.
+struct DataRange {
+  double xlo, xhi, ylo, yhi;
+};
+DataRange validate_lines(const std::string& what, const std::string& path, const LinePlot& p);
+/// [min(0, lowest), max(0, highest)] of the bars and their error bars.
+std::pair<double, double> validate_bars(const std::string& what, const std::string& path, const BarPlot& p);
+void validate_image_grid(const std::string& what, const std::string& path, const ImageGridPlot& p);
+
 /// The one mutex every PLplot call holds (PLplot keeps global state).
 std::mutex& plot_mutex();
 
