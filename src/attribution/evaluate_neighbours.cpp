@@ -41,8 +41,6 @@ void grid_edges(CoefficientNeighbours& nb, const Shape& shape, const std::vector
     }
 }
 
-std::string family_of(const std::string& spec) { return spec.substr(0, spec.find(':')); }
-
 void wavelet_edges(CoefficientNeighbours& nb, const WaveletTransform& w) {
   const kernels::WaveletLayout& L = w.layout();
   for (int64_t c = 0; c < w.channels(); ++c) {
@@ -81,16 +79,17 @@ void wavelet_edges(CoefficientNeighbours& nb, const WaveletTransform& w) {
 CoefficientNeighbours coefficient_neighbours(const Transform& t) {
   const Shape& shape = t.coefficient_shape();
   CoefficientNeighbours nb{shape, std::vector<std::vector<int64_t>>(static_cast<size_t>(shape.numel())), ""};
-  const std::string spec = t.spec(), family = family_of(spec);
+  const std::string family = t.family();
   const int rank = shape.rank();
   if (const auto* w = dynamic_cast<const WaveletTransform*>(&t)) {
     wavelet_edges(nb, *w);
     nb.description = family + ": positions inside each sub-band, and each detail with its parent one level coarser";
     return nb;
   }
-  const bool fft = family == "fft1" || family == "fft2";
-  const bool rfft = family == "rfft1" || family == "rfft2";
-  const bool dct = family == "dct1" || family == "dct2";
+  const CoefficientLayout layout = t.coefficient_layout();
+  const bool fft = layout == CoefficientLayout::Spectrum;
+  const bool rfft = layout == CoefficientLayout::HalfSpectrum;
+  const bool dct = layout == CoefficientLayout::Cosine;
   std::vector<int> axes;
   std::vector<bool> periodic;
   if (fft || rfft) {
@@ -105,7 +104,7 @@ CoefficientNeighbours coefficient_neighbours(const Transform& t) {
     const int d = t.axes();
     for (int k = 0; k < d; ++k) axes.push_back(rank - d + k), periodic.push_back(false);
     nb.description = family + ": the frequency grid";
-  } else if (family == "identity") {
+  } else if (layout == CoefficientLayout::Samples) {
     for (int a = std::max(0, rank - 2); a < rank; ++a) axes.push_back(a), periodic.push_back(false);
     nb.description = "identity: the grid of the last " + std::to_string(axes.size()) + " axes";
   } else {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "trim/core/error.hpp"
+#include "trim/core/text.hpp"
 
 namespace trim::cli {
 
@@ -78,10 +79,10 @@ Args parse_args(const CommandSpec& spec, const std::vector<std::string>& argv);
 /// `trim COMMAND --help` text.
 std::string format_help(const CommandSpec& spec);
 
-/// Parses a whole string as a number; nullopt when it is not one.
-std::optional<int64_t> parse_int(const std::string& s);
-std::optional<double> parse_double(const std::string& s);
-/// Splits at every `sep` (empty parts kept).
-std::vector<std::string> split(const std::string& s, char sep);
+// parse_int, parse_double and split: trim/core/text.hpp (the library's spec
+// parsers use the same ones).
+using trim::parse_double;
+using trim::parse_int;
+using trim::split;
 
 }  // namespace trim::cli

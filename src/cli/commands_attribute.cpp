@@ -62,7 +62,7 @@ void set_window(const Args& args, const Transform& t, MethodSettings& ms) {
     throw UsageError("--strides has " + std::to_string(ms.strides.size()) + " sizes for a window of " +
                      std::to_string(ms.window.size()));
   const Shape& coef = t.coefficient_shape();
-  const bool pair = is_fourier(t.spec());
+  const bool pair = t.complex_pairs();
   const int axes = coef.rank() - (pair ? 1 : 0);
   if (static_cast<int>(ms.window.size()) > axes)
     throw UsageError("--window has " + std::to_string(ms.window.size()) + " sizes, but the coefficients " +
@@ -162,9 +162,9 @@ void draw(const std::string& path, const Args& args, const Method& method, const
 std::vector<std::pair<std::string, std::string>> input_files(const Args& args) {
   std::vector<std::pair<std::string, std::string>> files = {{"model", args.positional(0)},
                                                             {"input", args.positional(1)}};
-  const std::string transform = args.get("transform"), family = spec_family(transform);
-  if (family == "nmf" || family == "pca" || family == "dict")
-    files.emplace_back("dictionary", transform.substr(family.size() + 1));
+  const std::string transform = args.get("transform");
+  const TransformFamily* family = find_transform_family(transform);
+  if (family && family->reads_file) files.emplace_back("dictionary", transform.substr(family->name.size() + 1));
   const std::string groups = args.get("groups");
   if (spec_family(groups) == "mask") files.emplace_back("mask", groups.substr(5));
   const std::string baseline = args.get("baseline", "zero");

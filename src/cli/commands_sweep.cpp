@@ -45,7 +45,8 @@ void run_sweep(const Args& args) {
   outputs.declare(out, "-o");
   outputs.declare_plot(plot, "--plot");
   outputs.declare(json, "--json");
-  if (!is_fourier(args.required("transform")))
+  const TransformFamily* family = find_transform_family(args.required("transform"));
+  if (!family || (family->layout != CoefficientLayout::Spectrum && family->layout != CoefficientLayout::HalfSpectrum))
     throw UsageError("--transform '" + args.get("transform") +
                      "': a band sweep needs a Fourier transform (fft1, fft2, rfft1 or rfft2)");
   const TrimSetup setup = load_trim_setup(args);

@@ -50,38 +50,18 @@ Tensor per_example(const Tensor& a, const Shape& per_in, const std::string& path
 }
 
 /// The signal shape whose coefficients have shape `coef`, where the spec
-/// determines it; UsageError asking for --shape where it does not (dwt).
+/// determines it (signal_shape_for); UsageError asking for --shape where it
+/// does not (dwt).
 Shape infer_signal_shape(const std::string& spec, const Shape& coef, const std::string& path) {
-  const std::string family = spec_family(spec);
-  const int r = coef.rank();
-  auto need = [&](int rank) {
-    if (r < rank)
-      throw ShapeError("coefficients '" + path + "' have shape " + coef.str() + ", too few axes for '" + spec + "'");
-  };
-  if (family == "identity" || family == "dct1" || family == "dct2") return coef;
-  if (is_fourier(spec)) {
-    need(2);
-    Shape s;
-    for (int a = 0; a + 1 < r; ++a) s.push_back(coef[a]);
-    // NumPy's irfft default: an even signal length 2·(m − 1).
-    if (family[0] == 'r') s[r - 2] = 2 * (coef[r - 2] - 1);
-    return s;
+  std::optional<Shape> s;
+  try {
+    s = signal_shape_for(spec, coef);
+  } catch (const ShapeError& e) {
+    throw ShapeError("'" + path + "': " + e.what());
+  } catch (const ValueError& e) {
+    throw UsageError(e.what());  // an unknown family
   }
-  if (family == "swt1" || family == "swt2") {
-    const int spatial = family == "swt1" ? 1 : 2;  // [..., bands, n] or [..., bands, h, w]
-    need(spatial + 1);
-    const int band_axis = r - spatial - 1;
-    Shape s;
-    for (int a = 0; a < r; ++a)
-      if (a != band_axis) s.push_back(coef[a]);
-    return s;
-  }
-  if (family == "nmf" || family == "pca" || family == "dict") {
-    need(1);
-    Shape s = coef;
-    s[r - 1] = read_dictionary(spec.substr(family.size() + 1)).components.cols();
-    return s;
-  }
+  if (s) return *s;
   throw UsageError("the inverse of '" + spec +
                    "' needs --shape: its coefficients do not determine the signal size (give the shape of one "
                    "example, e.g. --shape 1,64,64)");
@@ -124,10 +104,20 @@ void run_inverse(const Args& args) {
 
 OptionSpec shape_option(const std::string& help) { return {"shape", "D1[,D2...]", help}; }
 
-const char* kSpecHelp =
-    "a transform spec: identity, fft1, fft2, rfft1, rfft2, dct1, dct2 (each optionally :backward, :ortho or "
-    ":forward), dwt1|dwt2:WAVELET[:LEVEL[:MODE]], swt1|swt2:WAVELET[:LEVEL], nmf:DICT.npy, pca:DICT.npy, "
-    "dict:DICT.npy (docs/transforms.md, docs/wavelets.md, docs/dictionaries.md)";
+/// The spec syntax of every family (transform_families()), families with the
+/// same syntax joined: "identity, fft1|fft2|...[:NORM], ...".
+std::string spec_help() {
+  std::string s = "a transform spec: ";
+  const auto& table = transform_families();
+  for (size_t i = 0; i < table.size(); ++i) {
+    const bool first_of_kind = i == 0 || table[i - 1].syntax != table[i].syntax;
+    const bool last_of_kind = i + 1 == table.size() || table[i + 1].syntax != table[i].syntax;
+    s += (i == 0 ? "" : first_of_kind ? ", " : "|") + table[i].name;
+    if (last_of_kind) s += table[i].syntax;
+  }
+  return s + " with NORM backward (default), ortho or forward (docs/transforms.md, docs/wavelets.md, "
+             "docs/dictionaries.md)";
+}
 
 }  // namespace
 
@@ -141,7 +131,7 @@ Command transform_command() {
       "same coefficients as transforming each row of a batch. Complex coefficients (fft*, rfft*) get a trailing axis "
       "of 2 (re, im); dwt coefficients of each channel are the flattened sub-bands in wavedec order (cA_n, cH_n, "
       "cV_n, cD_n, ..., cD_1).";
-  s.positionals = {{"SPEC", kSpecHelp}, {"INPUT.npy", "the signal(s), float or integer .npy"}};
+  s.positionals = {{"SPEC", spec_help()}, {"INPUT.npy", "the signal(s), float or integer .npy"}};
   s.options = {output_option("the coefficients (float32 .npy)"),
                shape_option("the shape of one example; the input must be that shape or a batch of it (one more "
                             "leading axis). Default: the whole array")};
@@ -161,7 +151,7 @@ Command inverse_command() {
       "from the coefficients where the spec determines it: fft1/fft2 drop the (re, im) axis, rfft1/rfft2 give an even "
       "last axis 2*(m-1) as NumPy's irfft, swt1/swt2 drop the band axis, nmf/pca/dict replace the components by the "
       "dictionary's features. dwt1/dwt2 always need --shape.";
-  s.positionals = {{"SPEC", kSpecHelp}, {"COEFFS.npy", "coefficients, as `trim transform` writes them"}};
+  s.positionals = {{"SPEC", spec_help()}, {"COEFFS.npy", "coefficients, as `trim transform` writes them"}};
   s.options = {output_option("the signal(s) (float32 .npy)"),
                shape_option("the shape of one signal example (needed for dwt1/dwt2 and odd rfft lengths)")};
   s.examples = "  trim inverse dwt2:db4:3 coeffs.npy --shape 1,64,64 -o maps.npy\n";

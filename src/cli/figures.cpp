@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "inputs.hpp"
+#include "trim/figures/coefficients.hpp"
 #include "trim/io/plot.hpp"
 #include "trim/transforms/wavelet.hpp"
 
@@ -133,20 +134,21 @@ void plot_coefficients(const std::string& path, const Transform& t, const Tensor
                        const std::string& title, const std::string& value_label) {
   Shape coef = t.coefficient_shape();
   std::vector<double> v = batch_mean(attributions, row);
-  const std::string family = spec_family(t.spec());
-  if (const auto* w = dynamic_cast<const WaveletTransform*>(&t)) {
-    if (w->stationary()) return stationary_wavelet(path, *w, v, coef, title, value_label);
+  const FigureKind kind = t.figure_kind();
+  const auto* w = dynamic_cast<const WaveletTransform*>(&t);  // the band layout of Mosaic and Bands
+  if (kind == FigureKind::Bands && w) return stationary_wavelet(path, *w, v, coef, title, value_label);
+  if (kind == FigureKind::Mosaic && w) {
     io::HeatmapPlot h = io::wavelet_mosaic(*w, keep_trailing(v, coef, 1));
     h.figure.title = title;
     h.colorbar_label = value_label;
     return io::plot_heatmap(path, h);
   }
-  if (is_fourier(family)) {
+  if (kind == FigureKind::Spectrum && t.complex_pairs()) {
     v = sum_pairs(v);
     Shape spatial;
     for (int a = 0; a + 1 < coef.rank(); ++a) spatial.push_back(coef[a]);
     coef = spatial;
-    const bool half = family[0] == 'r';
+    const bool half = t.coefficient_layout() == CoefficientLayout::HalfSpectrum;
     if (t.axes() == 1)
       return fourier_curve(path, keep_trailing(v, coef, 1), t.input_shape().dim(-1), half, title, value_label);
     io::HeatmapPlot h = io::fourier_heatmap(keep_trailing(v, coef, 2), coef.dim(-2), coef.dim(-1), half);
@@ -154,7 +156,7 @@ void plot_coefficients(const std::string& path, const Transform& t, const Tensor
     h.colorbar_label = value_label;
     return io::plot_heatmap(path, h);
   }
-  if (family == "nmf" || family == "pca" || family == "dict") {
+  if (kind == FigureKind::Bars) {
     io::BarPlot b;
     b.figure.title = title;
     b.x_label = "component";
@@ -165,14 +167,15 @@ void plot_coefficients(const std::string& path, const Transform& t, const Tensor
     return io::plot_bars(path, b);
   }
   // identity, dct1, dct2: the last one or two axes of the example.
+  const bool cosine = t.coefficient_layout() == CoefficientLayout::Cosine;
   if (coef.rank() == 1 || t.axes() == 1) {
     const std::vector<double> y = keep_trailing(v, coef, 1);
     std::vector<double> x(y.size());
     for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<double>(i);
-    return curve(path, x, y, family == "identity" ? "index (last axis)" : "DCT index", title, value_label);
+    return curve(path, x, y, cosine ? "DCT index" : "index (last axis)", title, value_label);
   }
   io::HeatmapPlot h = index_heatmap(keep_trailing(v, coef, 2), coef.dim(-2), coef.dim(-1));
-  if (family != "identity") h.x.label = "horizontal DCT index", h.y.label = "vertical DCT index";
+  if (cosine) h.x.label = "horizontal DCT index", h.y.label = "vertical DCT index";
   h.figure.title = title;
   h.colorbar_label = value_label;
   io::plot_heatmap(path, h);

@@ -14,50 +14,6 @@
 
 namespace trim::cli {
 
-namespace {
-
-/// Labels of a mask file: integers >= -1, over the coefficients (or, for
-/// complex coefficients, over all but the (re, im) axis, shared by both).
-Grouping mask_groups(const std::string& path, const Transform& t) {
-  const io::NpyArray mask = io::read_npy_array(path);
-  const Shape& coef = t.coefficient_shape();
-  const Shape shape(mask.shape);
-  const bool fourier = is_fourier(t.spec());
-  Shape without_pair;
-  for (int a = 0; a + 1 < coef.rank(); ++a) without_pair.push_back(coef[a]);
-  const bool per_coefficient = shape == coef;
-  const bool per_complex = fourier && shape == without_pair;
-  if (!per_coefficient && !per_complex)
-    throw ShapeError("mask '" + path + "' has shape " + shape.str() + ", expected the coefficient shape " +
-                     coef.str() + " of '" + t.spec() + "'" +
-                     (fourier ? " (or " + without_pair.str() + ", shared by re and im)" : ""));
-  Grouping g;
-  g.coefficient_shape = coef;
-  g.labels.reserve(static_cast<size_t>(coef.numel()));
-  int32_t largest = -1;
-  for (size_t i = 0; i < mask.values.size(); ++i) {
-    const double v = mask.values[i];
-    if (!(v == std::floor(v)) || v < -1 || v > std::numeric_limits<int32_t>::max())
-      throw ValueError("mask '" + path + "': element " + index_text(shape, static_cast<int64_t>(i)) + " is " +
-                       std::to_string(v) + "; labels are integers >= 0 (-1: in no group)");
-    const auto label = static_cast<int32_t>(v);
-    largest = std::max(largest, label);
-    g.labels.push_back(label);
-    if (per_complex) g.labels.push_back(label);
-  }
-  if (largest < 0) throw ValueError("mask '" + path + "' puts no coefficient in a group (every label is -1)");
-  if (largest >= 100000)
-    throw ValueError("mask '" + path + "': label " + std::to_string(largest) + " is too large (at most 99999 groups)");
-  for (int32_t k = 0; k <= largest; ++k) {
-    g.names.push_back("group " + std::to_string(k));
-    g.centers.push_back(k);
-  }
-  g.units = "group";
-  return g;
-}
-
-}  // namespace
-
 Model load_model(const std::string& path) {
   std::vector<io::OnnxTokenInput> tokens;
   io::OnnxImportOptions options;
@@ -128,14 +84,9 @@ Shape drop_leading(const Shape& s, int n) {
 
 std::string spec_family(const std::string& spec) { return spec.substr(0, spec.find(':')); }
 
-bool is_fourier(const std::string& spec) {
-  const std::string f = spec_family(spec);
-  return f == "fft1" || f == "fft2" || f == "rfft1" || f == "rfft2";
-}
-
 std::shared_ptr<const Transform> parse_transform(const std::string& spec, const Shape& example_shape) {
-  const std::string family = spec_family(spec);
-  const bool from_file = family == "nmf" || family == "pca" || family == "dict";
+  const TransformFamily* family = find_transform_family(spec);
+  const bool from_file = family && family->reads_file;
   try {
     return make_transform(spec, example_shape);
   } catch (const ValueError& e) {
@@ -161,12 +112,32 @@ std::vector<int64_t> parse_targets(const std::string& text, int64_t n_outputs, c
   return targets;
 }
 
+namespace {
+
+/// "subbands, levels or mask:FILE.npy": the --groups forms that fit `t`
+/// (Transform::groupings), for messages about one that does not.
+std::string fitting_groupings(const Transform& t) {
+  std::vector<std::string> forms;
+  for (const std::string& k : t.groupings())
+    forms.push_back(k == "radial" ? "radial:N" : k == "band" ? "band:CENTER:WIDTH"
+                                  : k == "bands"            ? "bands:EDGES:SPACING[:UNITS]"
+                                                            : k);
+  forms.push_back("mask:FILE.npy");
+  std::string s;
+  for (size_t i = 0; i < forms.size(); ++i) s += (i == 0 ? "" : i + 1 == forms.size() ? " or " : ", ") + forms[i];
+  return s;
+}
+
+}  // namespace
+
 Grouping parse_groups(const std::string& text, const Transform& t) {
   const std::vector<std::string> parts = split(text, ':');
   const std::string& kind = parts[0];
   if (kind == "mask") {
     if (parts.size() < 2 || text.size() <= 5) throw UsageError("--groups mask:FILE.npy needs a file name");
-    return mask_groups(text.substr(5), t);
+    const std::string path = text.substr(5);
+    const io::NpyArray mask = io::read_npy_array(path);
+    return mask_groups(t, Shape(mask.shape), mask.values, "mask '" + path + "'");
   }
   const std::string bad = "--groups '" + text + "': ";
   try {
@@ -204,7 +175,9 @@ Grouping parse_groups(const std::string& text, const Transform& t) {
     if (parts.size() == 1 && kind == "components") return component_groups(t);
   } catch (const ValueError& e) {
     // e.g. radial bands of a wavelet transform: the option does not fit the spec
-    throw UsageError(bad + e.what());
+    const std::vector<std::string> fit = t.groupings();
+    if (std::find(fit.begin(), fit.end(), kind) != fit.end()) throw UsageError(bad + e.what());
+    throw UsageError(bad + e.what() + " (groupings of '" + t.spec() + "': " + fitting_groupings(t) + ")");
   }
   throw UsageError(bad + "unknown grouping (expected radial:N, band:CENTER:WIDTH, bands:EDGES:SPACING[:UNITS], "
                          "subbands, levels, components or mask:FILE.npy)");

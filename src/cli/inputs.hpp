@@ -62,10 +62,9 @@ Shape prepend(const std::vector<int64_t>& lead, const Shape& s);
 /// Shape `s` without its first `n` axes.
 Shape drop_leading(const Shape& s, int n);
 
-/// The part of a spec before the first ':' ("dwt2" of "dwt2:db4:3").
+/// The part of an option value before the first ':' ("mask" of
+/// "mask:m.npy"). A transform answers its own family (Transform::family).
 std::string spec_family(const std::string& spec);
-/// fft1, fft2, rfft1, rfft2: coefficients carry a trailing (re, im) axis.
-bool is_fourier(const std::string& spec);
 
 /// make_transform with a bad spec (unknown family, wavelet, mode, level,
 /// normalisation) reported as a UsageError; problems with a dictionary

@@ -95,9 +95,8 @@ std::vector<double> mean_over_examples(const Tensor& t, int64_t k) {
 
 io::Json coefficient_coordinates(const Transform& t, const std::vector<int64_t>& index) {
   io::Json c = io::Json::object();
-  const std::string family = spec_family(t.spec());
   const Shape& coef = t.coefficient_shape();
-  if (is_fourier(family)) {
+  if (t.complex_pairs()) {
     int64_t flat = 0;
     for (size_t a = 0; a < index.size(); ++a) flat = flat * coef[static_cast<int>(a)] + index[a];
     c.set("radius", frequency_radii(t)[static_cast<size_t>(flat)]).set("units", "normalised radius");
@@ -112,7 +111,7 @@ io::Json coefficient_coordinates(const Transform& t, const std::vector<int64_t>&
       for (const kernels::WaveletBand& b : L.bands)
         if (j >= b.offset && j < b.offset + b.size) c.set("subband", b.name).set("position", j - b.offset);
     }
-  } else if (family == "nmf" || family == "pca" || family == "dict") {
+  } else if (t.coefficient_layout() == CoefficientLayout::Components) {
     c.set("component", index.back());
   }
   return c;

@@ -8,10 +8,6 @@
 // unknown, so later calls refuse to draw rather than risk a crash).
 #include "trim/io/plot.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -21,235 +17,14 @@
 #include <cstring>
 #include <mutex>
 
+#include "plot_support.hpp"
 #include "trim/core/error.hpp"
-#include "trim/transforms/wavelet.hpp"
 
-#ifdef TRIM_HAVE_PLPLOT
 #include <plplot/plplot.h>
-#endif
 
 namespace trim::io {
 
-namespace {
-
-// ---- validation (shared by all figures, independent of PLplot) ---------------
-
-[[noreturn]] void bad(const std::string& what, const std::string& path, const std::string& problem) {
-  throw ValueError(what + " '" + path + "': " + problem);
-}
-
-void check_figure(const std::string& what, const std::string& path, const Figure& f) {
-  if (path.empty()) throw ValueError(what + ": empty output path");
-  figure_format(path);
-  if (f.width < 64 || f.width > 10000 || f.height < 64 || f.height > 10000)
-    bad(what, path, "figure size " + std::to_string(f.width) + "x" + std::to_string(f.height) +
-                        " pixels is outside 64..10000");
-}
-
-void check_finite(const std::string& what, const std::string& path, const std::vector<double>& v,
-                  const std::string& name) {
-  for (size_t i = 0; i < v.size(); ++i)
-    if (!std::isfinite(v[i]))
-      bad(what, path, name + " element " + std::to_string(i) + " is " + (std::isnan(v[i]) ? "NaN" : "infinite"));
-}
-
-void check_axis(const std::string& what, const std::string& path, const Axis& a, const std::string& name) {
-  if (!std::isfinite(a.min) || !std::isfinite(a.max)) bad(what, path, name + " axis range is not finite");
-  if (a.min > a.max) bad(what, path, name + " axis range has min > max");
-  if (a.log && a.min != a.max && a.min <= 0) bad(what, path, name + " axis is logarithmic but its min is <= 0");
-}
-
-/// [lo, hi] of the values, or of `a` when it is set; never empty.
-std::pair<double, double> axis_range(const Axis& a, double lo, double hi) {
-  if (a.min != a.max) return {a.min, a.max};
-  if (!(lo <= hi)) lo = 0, hi = 1;
-  if (lo == hi) {
-    const double pad = lo == 0 ? 1.0 : 0.5 * std::fabs(lo);
-    return {lo - pad, hi + pad};
-  }
-  return {lo, hi};
-}
-
-/// Colour range of a heatmap: symmetric about 0 or min..max.
-std::pair<double, double> value_range(const std::vector<double>& v, bool symmetric) {
-  double lo = 0, hi = 0, m = 0;
-  if (!v.empty()) lo = hi = v[0];
-  for (double x : v) lo = std::min(lo, x), hi = std::max(hi, x), m = std::max(m, std::fabs(x));
-  if (symmetric) return m > 0 ? std::make_pair(-m, m) : std::make_pair(-1.0, 1.0);
-  if (lo == hi) {
-    const double pad = lo == 0 ? 1.0 : 0.5 * std::fabs(lo);
-    return {lo - pad, hi + pad};
-  }
-  return {lo, hi};
-}
-
-/// PLplot reads '#' as the start of an escape sequence ("#u" superscript):
-/// double it so labels appear as written.
-std::string escape_text(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    out += c;
-    if (c == '#') out += '#';
-  }
-  return out;
-}
-
-}  // namespace
-
-std::string figure_format(const std::string& path) {
-  const size_t slash = path.find_last_of('/'), dot = path.find_last_of('.');
-  std::string ext = dot == std::string::npos || (slash != std::string::npos && dot < slash) ? "" : path.substr(dot + 1);
-  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (ext == "png" || ext == "svg" || ext == "pdf") return ext;
-  throw ValueError("figure '" + path + "': " + (ext.empty() ? "no file extension" : "unknown extension '." + ext + "'") +
-                   "; trim writes .png, .svg and .pdf figures");
-}
-
-namespace {
-
-// ---- value scaling and legend placement (independent of PLplot) -------------------
-
-/// The power of ten that brings values up to `m` = max |value| into [1, 10)
-/// when they would otherwise need many digits (below 0.1 or from 10⁴ on);
-/// 0 when they read well as they are. The axis label then says "(×10ⁿ)",
-/// instead of PLplot's exponent in a corner, where it is easily clipped.
-int label_exponent(double m) {
-  if (!(m > 0) || !std::isfinite(m)) return 0;
-  const int e = static_cast<int>(std::floor(std::log10(m)));
-  return e < -1 || e > 3 ? e : 0;
-}
-
-/// `label` escaped for PLplot, with "(×10ⁿ)" when `exponent` is not 0.
-std::string scaled_label(const std::string& label, int exponent) {
-  std::string s = escape_text(label);
-  if (exponent != 0) s += (s.empty() ? "" : " ") + std::string("(\u00d710#u") + std::to_string(exponent) + "#d)";
-  return s;
-}
-
-/// Which cells of a coarse grid over the plot area data covers; the legend
-/// goes into the corner that covers least.
-class Occupancy {
- public:
-  static constexpr int kCells = 48;
-  /// Marks the segment between (u0, v0) and (u1, v1), in [0, 1] plot fractions.
-  void segment(double u0, double v0, double u1, double v1) {
-    const int steps = 1 + static_cast<int>(2 * kCells * std::max(std::fabs(u1 - u0), std::fabs(v1 - v0)));
-    for (int i = 0; i <= steps; ++i) {
-      const double t = static_cast<double>(i) / steps;
-      mark(u0 + t * (u1 - u0), v0 + t * (v1 - v0));
-    }
-  }
-  /// Marks the rectangle [u0, u1] × [v0, v1].
-  void rect(double u0, double u1, double v0, double v1) {
-    if (u0 > u1) std::swap(u0, u1);
-    if (v0 > v1) std::swap(v0, v1);
-    for (double u = u0; u <= u1 + 1e-12; u += 0.5 / kCells)
-      for (double v = v0; v <= v1 + 1e-12; v += 0.5 / kCells) mark(u, v);
-    mark(u1, v1);
-  }
-  /// Covered cells inside [u0, u1] × [v0, v1].
-  int count(double u0, double u1, double v0, double v1) const {
-    int n = 0;
-    for (int i = 0; i < kCells; ++i)
-      for (int j = 0; j < kCells; ++j) {
-        const double u = (i + 0.5) / kCells, v = (j + 0.5) / kCells;
-        if (covered_[static_cast<size_t>(i * kCells + j)] && u >= u0 && u <= u1 && v >= v0 && v <= v1) ++n;
-      }
-    return n;
-  }
-
- private:
-  void mark(double u, double v) {
-    if (!(u >= 0 && u <= 1 && v >= 0 && v <= 1)) return;
-    const int i = std::min(kCells - 1, static_cast<int>(u * kCells)), j = std::min(kCells - 1, static_cast<int>(v * kCells));
-    covered_[static_cast<size_t>(i * kCells + j)] = true;
-  }
-  std::vector<bool> covered_ = std::vector<bool>(kCells * kCells, false);
-};
-
-/// Where the legend goes: a corner of the plot area (top right, top left,
-/// bottom right, bottom left; the first with nothing under it), or, when
-/// data fills every corner, the top right with `headroom` the fraction of
-/// extra room to add above the data so that nothing is under the legend.
-struct LegendPlace {
-  bool top = true, right = true;
-  double headroom = 0;
-};
-
-LegendPlace place_legend(const Occupancy& data, const std::vector<std::string>& entries, const Figure& f,
-                         double plot_width) {
-  LegendPlace place;
-  if (entries.empty()) return place;
-  size_t longest = 0;
-  for (const std::string& e : entries) longest = std::max(longest, e.size());
-  // Size of the legend box as a fraction of the plot area, from its font
-  // (0.85 of the default height) and PLplot's entry spacing, with a margin.
-  const double char_w = 8.5 / (plot_width * f.width), line_h = 26.0 / (0.79 * f.height);
-  const double w = 0.04 + (6.0 + static_cast<double>(longest)) * char_w, h = 0.04 + line_h * entries.size();
-  int best = -1, best_count = 0;
-  const bool corners[4][2] = {{true, true}, {true, false}, {false, true}, {false, false}};
-  for (int c = 0; c < 4; ++c) {
-    const bool top = corners[c][0], right = corners[c][1];
-    const int n = data.count(right ? 1 - w : 0, right ? 1 : w, top ? 1 - h : 0, top ? 1 : h);
-    if (best < 0 || n < best_count) best = c, best_count = n;
-  }
-  place.top = corners[best][0];
-  place.right = corners[best][1];
-  if (best_count > 0) place = {true, true, std::min(0.6, h / std::max(0.2, 1 - h))};
-  return place;
-}
-
-// ---- temporary file + rename ----------------------------------------------------
-
-/// A fresh, empty file next to `path` (which proves the folder is writable
-/// before PLplot tries to open it); removed on destruction unless committed.
-class TempFile {
- public:
-  TempFile(const std::string& path, const std::string& what) : path_(path), what_(what) {
-    static std::atomic<unsigned> counter{0};
-    tmp_ = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++) + "." + figure_format(path);
-    const int fd = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0)
-      throw IoError(what + " '" + path + "': cannot create a file in its folder (" + std::strerror(errno) + ")");
-    ::close(fd);
-  }
-  ~TempFile() {
-    if (!committed_) std::remove(tmp_.c_str());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  const std::string& name() const { return tmp_; }
-
-  /// Checks that something was written, flushes it to disk, renames it into place.
-  void commit() {
-    struct stat st {};
-    if (::stat(tmp_.c_str(), &st) != 0 || st.st_size < 8)
-      throw IoError(what_ + " '" + path_ + "': the " + figure_format(path_) + " driver wrote no image");
-    const int fd = ::open(tmp_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      ::fsync(fd);
-      ::close(fd);
-    }
-    if (std::rename(tmp_.c_str(), path_.c_str()) != 0)
-      throw IoError(what_ + " '" + path_ + "': cannot rename the finished figure into place (" +
-                    std::strerror(errno) + ")");
-    committed_ = true;
-  }
-
- private:
-  std::string path_, what_, tmp_;
-  bool committed_ = false;
-};
-
-std::mutex& plot_mutex() {
-  static std::mutex m;
-  return m;
-}
-
-}  // namespace
-
-#ifdef TRIM_HAVE_PLPLOT
+using namespace detail;  // validation, scaling, legend placement, temporary files (plot_support.hpp)
 
 namespace {
 
@@ -450,42 +225,15 @@ bool plotting_available() {
   return available;
 }
 
-#else  // no PLplot
-
-namespace {
-template <class Draw>
-void render(const std::string& what, const std::string& path, const Figure&, Draw) {
-  throw IoError(what + " '" + path +
-                "': trim was built without PLplot; install libplplot-dev and plplot-driver-cairo and rebuild");
-}
-}  // namespace
-
-bool plotting_available() { return false; }
-
-#endif
 
 // ---- heatmap ---------------------------------------------------------------------
 
 void plot_heatmap(const std::string& path, const HeatmapPlot& p) {
   const std::string what = "heatmap";
-  check_figure(what, path, p.figure);
-  if (p.rows <= 0 || p.cols <= 0 || p.rows > 100000 || p.cols > 100000)
-    bad(what, path, "bad size " + std::to_string(p.rows) + "x" + std::to_string(p.cols));
-  if (static_cast<int64_t>(p.values.size()) != p.rows * p.cols)
-    bad(what, path, std::to_string(p.values.size()) + " values for " + std::to_string(p.rows) + "x" +
-                        std::to_string(p.cols) + " cells");
-  check_finite(what, path, p.values, "value");
-  check_axis(what, path, p.x, "x");
-  check_axis(what, path, p.y, "y");
-  if (p.x.log || p.y.log) bad(what, path, "logarithmic axes are not supported for heatmaps");
-  for (const auto& l : p.lines)
-    for (double v : l)
-      if (!std::isfinite(v)) bad(what, path, "an overlay line has a non-finite coordinate");
-
+  validate_heatmap(what, path, p);
   const auto [x0, x1] = axis_range(p.x, 0, static_cast<double>(p.cols));
   const auto [y0, y1] = axis_range(p.y, 0, static_cast<double>(p.rows));
   const auto [lo, hi] = value_range(p.values, p.symmetric);
-#ifdef TRIM_HAVE_PLPLOT
   render(what, path, p.figure, [&, x0 = x0, x1 = x1, y0 = y0, y1 = y1, lo = lo, hi = hi] {
     draw_title(p.figure.title);
     p.symmetric ? set_diverging_map() : set_sequential_map();
@@ -501,45 +249,13 @@ void plot_heatmap(const std::string& path, const HeatmapPlot& p) {
     plmtex("l", 4.5, 0.5, 0.5, escape_text(p.y.label).c_str());
     draw_colorbar(0.85, 0.88, 0.11, 0.90, lo, hi, p.colorbar_label);
   });
-#else
-  (void)x0, (void)x1, (void)y0, (void)y1, (void)lo, (void)hi;
-  render(what, path, p.figure, [] {});
-#endif
 }
 
 // ---- lines -----------------------------------------------------------------------
 
 void plot_lines(const std::string& path, const LinePlot& p) {
   const std::string what = "line plot";
-  check_figure(what, path, p.figure);
-  check_axis(what, path, p.x, "x");
-  check_axis(what, path, p.y, "y");
-  if (p.series.empty()) bad(what, path, "no series to draw");
-  double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
-  for (size_t s = 0; s < p.series.size(); ++s) {
-    const Series& d = p.series[s];
-    const std::string name = "series " + std::to_string(s) + (d.label.empty() ? "" : " ('" + d.label + "')");
-    if (d.y.empty()) bad(what, path, name + " has no points");
-    if (d.x.size() != d.y.size())
-      bad(what, path, name + " has " + std::to_string(d.x.size()) + " x and " + std::to_string(d.y.size()) + " y values");
-    if (!d.err.empty() && d.err.size() != d.y.size())
-      bad(what, path, name + " has " + std::to_string(d.err.size()) + " error values for " + std::to_string(d.y.size()) +
-                          " points");
-    check_finite(what, path, d.x, name + " x");
-    check_finite(what, path, d.y, name + " y");
-    check_finite(what, path, d.err, name + " error");
-    for (size_t i = 0; i < d.y.size(); ++i) {
-      const double e = d.err.empty() ? 0 : std::fabs(d.err[i]);
-      if (p.x.log && d.x[i] <= 0) bad(what, path, name + " x element " + std::to_string(i) + " is <= 0 on a log axis");
-      if (p.y.log && d.y[i] - e <= 0)
-        bad(what, path, name + " y element " + std::to_string(i) + " (minus its error) is <= 0 on a log axis");
-      xlo = std::min(xlo, d.x[i]), xhi = std::max(xhi, d.x[i]);
-      ylo = std::min(ylo, d.y[i] - e), yhi = std::max(yhi, d.y[i] + e);
-    }
-  }
-  check_finite(what, path, p.markers, "marker");
-  for (double m : p.markers)
-    if (p.x.log && m <= 0) bad(what, path, "a marker is <= 0 on a log x axis");
+  const auto [xlo, xhi, ylo, yhi] = validate_lines(what, path, p);
   auto [x0, x1] = axis_range(p.x, xlo, xhi);
   auto [y0, y1] = axis_range(p.y, ylo, yhi);
   if (p.y.min == p.y.max) {  // a little head room above and below the data
@@ -573,7 +289,6 @@ void plot_lines(const std::string& path, const LinePlot& p) {
   for (double m : p.markers) data.segment((to_axis(m, p.x.log) - x0) / (x1 - x0), 0, (to_axis(m, p.x.log) - x0) / (x1 - x0), 1);
   const LegendPlace place = place_legend(data, entries, p.figure, 0.84);
   if (place.headroom > 0 && p.y.min == p.y.max) y1 += (y1 - y0) * place.headroom;
-#ifdef TRIM_HAVE_PLPLOT
   render(what, path, p.figure, [&, x0 = x0, x1 = x1, y0 = y0, y1 = y1] {
     draw_title(p.figure.title);
     plvpor(0.11, 0.95, 0.11, 0.90);
@@ -628,38 +343,14 @@ void plot_lines(const std::string& path, const LinePlot& p) {
     plmtex("l", 4.5, 0.5, 0.5, scaled_label(p.y.label, e).c_str());
     draw_legend(legend, colours, styles, kinds, place);
   });
-#else
-  (void)x0, (void)x1, (void)y0, (void)y1, (void)place;
-  render(what, path, p.figure, [] {});
-#endif
 }
 
 // ---- bars --------------------------------------------------------------------------
 
 void plot_bars(const std::string& path, const BarPlot& p) {
   const std::string what = "bar chart";
-  check_figure(what, path, p.figure);
-  check_axis(what, path, p.y, "y");
-  if (p.y.log) bad(what, path, "logarithmic axes are not supported for bar charts");
   const size_t n = p.categories.size();
-  if (n == 0) bad(what, path, "no categories");
-  if (p.series.empty()) bad(what, path, "no series to draw");
-  double lo = 0, hi = 0;  // bars start at 0
-  for (size_t s = 0; s < p.series.size(); ++s) {
-    const Series& d = p.series[s];
-    const std::string name = "series " + std::to_string(s) + (d.label.empty() ? "" : " ('" + d.label + "')");
-    if (d.y.size() != n)
-      bad(what, path, name + " has " + std::to_string(d.y.size()) + " values for " + std::to_string(n) + " categories");
-    if (!d.err.empty() && d.err.size() != n)
-      bad(what, path, name + " has " + std::to_string(d.err.size()) + " error values for " + std::to_string(n) +
-                          " categories");
-    check_finite(what, path, d.y, name + " y");
-    check_finite(what, path, d.err, name + " error");
-    for (size_t i = 0; i < n; ++i) {
-      const double e = d.err.empty() ? 0 : std::fabs(d.err[i]);
-      lo = std::min(lo, d.y[i] - e), hi = std::max(hi, d.y[i] + e);
-    }
-  }
+  const auto [lo, hi] = validate_bars(what, path, p);  // bars start at 0: lo <= 0 <= hi
   auto [y0, y1] = axis_range(p.y, lo, hi);
   if (p.y.min == p.y.max) {
     const double pad = 0.05 * (y1 - y0);
@@ -688,7 +379,6 @@ void plot_bars(const std::string& path, const BarPlot& p) {
   }
   const LegendPlace place = place_legend(data, entries, p.figure, 0.84);
   if (place.headroom > 0 && p.y.min == p.y.max) y1 += (y1 - y0) * place.headroom;
-#ifdef TRIM_HAVE_PLPLOT
   render(what, path, p.figure, [&, y0 = y0, y1 = y1] {
     draw_title(p.figure.title);
     plvpor(0.11, 0.95, bottom, 0.90);
@@ -736,38 +426,20 @@ void plot_bars(const std::string& path, const BarPlot& p) {
     plmtex("l", 4.5, 0.5, 0.5, scaled_label(p.y.label, e).c_str());
     draw_legend(legend, colours, styles, kinds, place);
   });
-#else
-  (void)y0, (void)y1, (void)bottom, (void)place;
-  render(what, path, p.figure, [] {});
-#endif
 }
 
 // ---- image grid ------------------------------------------------------------------
 
 void plot_image_grid(const std::string& path, const ImageGridPlot& p) {
   const std::string what = "image grid";
-  check_figure(what, path, p.figure);
-  if (p.images.empty()) bad(what, path, "no images");
-  if (p.images.size() > 1000) bad(what, path, std::to_string(p.images.size()) + " images are too many for one figure");
-  if (p.rows <= 0 || p.cols <= 0 || p.rows > 10000 || p.cols > 10000)
-    bad(what, path, "bad image size " + std::to_string(p.rows) + "x" + std::to_string(p.cols));
-  if (!p.captions.empty() && p.captions.size() != p.images.size())
-    bad(what, path, std::to_string(p.captions.size()) + " captions for " + std::to_string(p.images.size()) + " images");
-  if (p.columns < 0) bad(what, path, "negative number of columns");
+  validate_image_grid(what, path, p);
   std::vector<double> all;
-  for (size_t i = 0; i < p.images.size(); ++i) {
-    if (static_cast<int64_t>(p.images[i].size()) != p.rows * p.cols)
-      bad(what, path, "image " + std::to_string(i) + " has " + std::to_string(p.images[i].size()) + " values for " +
-                          std::to_string(p.rows) + "x" + std::to_string(p.cols) + " pixels");
-    check_finite(what, path, p.images[i], "image " + std::to_string(i));
-    all.insert(all.end(), p.images[i].begin(), p.images[i].end());
-  }
+  for (const auto& image : p.images) all.insert(all.end(), image.begin(), image.end());
   const auto [lo, hi] = value_range(all, p.symmetric);
   const int count = static_cast<int>(p.images.size());
   const int columns =
       p.columns > 0 ? std::min(p.columns, count) : static_cast<int>(std::ceil(std::sqrt(static_cast<double>(count))));
   const int grid_rows = (count + columns - 1) / columns;
-#ifdef TRIM_HAVE_PLPLOT
   render(what, path, p.figure, [&, lo = lo, hi = hi] {
     draw_title(p.figure.title);
     p.symmetric ? set_diverging_map() : set_sequential_map();
@@ -790,118 +462,6 @@ void plot_image_grid(const std::string& path, const ImageGridPlot& p) {
     plschr(0, 1.0);
     draw_colorbar(0.88, 0.91, 0.1, top - 0.05, lo, hi, p.colorbar_label);
   });
-#else
-  (void)lo, (void)hi, (void)grid_rows;
-  render(what, path, p.figure, [] {});
-#endif
-}
-
-// ---- layouts of transform coefficients ------------------------------------------
-
-HeatmapPlot fourier_heatmap(const std::vector<double>& values, int64_t rows, int64_t cols, bool half_spectrum) {
-  if (rows <= 0 || cols <= 0 || static_cast<int64_t>(values.size()) != rows * cols)
-    throw ValueError("fourier_heatmap: " + std::to_string(values.size()) + " values for " + std::to_string(rows) + "x" +
-                     std::to_string(cols) + " coefficients");
-  // fftshift moves frequency index k to position (k + n/2) mod n, so that
-  // the most negative frequency comes first and 0 sits at index n/2.
-  // Rows are then drawn in reverse so the vertical frequency grows upwards.
-  HeatmapPlot h;
-  h.rows = rows;
-  h.cols = cols;
-  h.values.resize(values.size());
-  const int64_t row_shift = rows / 2, col_shift = half_spectrum ? 0 : cols / 2;
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t shifted_row = (r + row_shift) % rows;  // position after fftshift, bottom = 0
-    const int64_t drawn_row = rows - 1 - shifted_row;    // row 0 of the heatmap is the top
-    for (int64_t c = 0; c < cols; ++c) {
-      const int64_t drawn_col = (c + col_shift) % cols;
-      h.values[static_cast<size_t>(drawn_row * cols + drawn_col)] = values[static_cast<size_t>(r * cols + c)];
-    }
-  }
-  // Cell centres are fftfreq values k / n; edges lie half a step outside.
-  const double fr = 1.0 / static_cast<double>(rows);
-  h.y.min = -static_cast<double>(rows / 2) * fr - fr / 2;
-  h.y.max = static_cast<double>((rows - 1) / 2) * fr + fr / 2;
-  h.y.label = "vertical frequency (cycles/sample)";
-  if (half_spectrum) {
-    // rfft: columns 0..cols-1 are frequencies k / n with n = 2·(cols − 1)
-    // (or 2·cols − 1); the exact n does not change the first cols bins' spacing
-    // enough to matter for a figure, so use n = 2·(cols − 1) (NumPy's default).
-    const double n = cols > 1 ? 2.0 * static_cast<double>(cols - 1) : 1.0;
-    h.x.min = -0.5 / n;
-    h.x.max = (static_cast<double>(cols) - 0.5) / n;
-  } else {
-    const double fc = 1.0 / static_cast<double>(cols);
-    h.x.min = -static_cast<double>(cols / 2) * fc - fc / 2;
-    h.x.max = static_cast<double>((cols - 1) / 2) * fc + fc / 2;
-  }
-  h.x.label = "horizontal frequency (cycles/sample)";
-  h.colorbar_label = "attribution";
-  return h;
-}
-
-HeatmapPlot wavelet_mosaic(const WaveletTransform& transform, const std::vector<double>& values) {
-  const kernels::WaveletLayout& layout = transform.layout();
-  if (layout.stationary)
-    throw ValueError("wavelet_mosaic: '" + transform.spec() + "' is stationary (swt); the mosaic needs a dwt");
-  if (static_cast<int64_t>(values.size()) != layout.size)
-    throw ValueError("wavelet_mosaic: " + std::to_string(values.size()) + " values, but one channel of '" +
-                     transform.spec() + "' has " + std::to_string(layout.size) + " coefficients");
-  HeatmapPlot h;
-  h.colorbar_label = "attribution";
-  if (layout.dims == 1) {
-    // 1-D: coeffs_to_array is the concatenation itself; one strip with a
-    // boundary line between bands.
-    h.rows = 1;
-    h.cols = layout.size;
-    h.values = values;
-    for (const auto& b : layout.bands)
-      if (b.offset > 0) h.lines.push_back({static_cast<double>(b.offset), 0.0, static_cast<double>(b.offset), 1.0});
-    h.x.label = "coefficient (cA_n, cD_n, ..., cD_1)";
-    return h;
-  }
-  // 2-D: PyWavelets' coeffs_to_array. Start with cA_n at the top left; per
-  // level (coarsest first) with (a0, a1) the size placed so far:
-  // cV ('ad') at rows [0, d0), cols [a1, a1 + d1) (top right),
-  // cH ('da') at rows [a0, a0 + d0), cols [0, d1) (bottom left),
-  // cD ('dd') at rows [a0, a0 + d0), cols [a1, a1 + d1) (bottom right);
-  // then (a0, a1) += shape of cD. Uncovered cells stay 0 (padding=0).
-  const kernels::WaveletBand& approx = layout.bands.front();
-  int64_t total0 = approx.shape[0], total1 = approx.shape[1];
-  for (const auto& b : layout.bands)
-    if (b.orientation == 'd') total0 += b.shape[0], total1 += b.shape[1];
-  h.rows = total0;
-  h.cols = total1;
-  h.values.assign(static_cast<size_t>(total0 * total1), 0.0);
-  auto place = [&](const kernels::WaveletBand& b, int64_t r0, int64_t c0) {
-    for (int64_t r = 0; r < b.shape[0]; ++r)
-      for (int64_t c = 0; c < b.shape[1]; ++c)
-        h.values[static_cast<size_t>((r0 + r) * total1 + c0 + c)] =
-            values[static_cast<size_t>(b.offset + r * b.shape[1] + c)];
-  };
-  place(approx, 0, 0);
-  int64_t a0 = approx.shape[0], a1 = approx.shape[1];
-  // Drawn y runs upwards from the bottom edge (0) to the top (rows): a row
-  // boundary at array row k is the line y = rows − k.
-  const double top = static_cast<double>(total0);
-  for (const auto& b : layout.bands) {
-    if (b.orientation == 'a') continue;
-    if (b.orientation == 'v') place(b, 0, a1);
-    if (b.orientation == 'h') place(b, a0, 0);
-    if (b.orientation == 'd') {
-      place(b, a0, a1);
-      const double d0 = static_cast<double>(b.shape[0]), d1 = static_cast<double>(b.shape[1]);
-      // Lines around this level's three sub-bands.
-      h.lines.push_back({0.0, top - static_cast<double>(a0), static_cast<double>(a1) + d1, top - static_cast<double>(a0)});
-      h.lines.push_back({static_cast<double>(a1), top, static_cast<double>(a1), top - static_cast<double>(a0) - d0});
-      a0 += b.shape[0];
-      a1 += b.shape[1];
-    }
-  }
-  // Name the blocks: the mosaic has no other key to which sub-band is where.
-  h.x.label = approx.name + " top left; each level: cV top right, cH bottom left, cD bottom right";
-  h.y.label = "mosaic row (from the bottom)";
-  return h;
 }
 
 }  // namespace trim::io

@@ -9,8 +9,8 @@
 #include <string>
 #include <utility>
 
-#include "fourier.hpp"  // detail::check_batched
-#include "registry.hpp"
+#include "inverse_op.hpp"
+#include "families.hpp"
 #include "trim/core/error.hpp"
 #include "trim/graph/op.hpp"
 #include "trim/io/npy.hpp"
@@ -48,32 +48,16 @@ using detail::DictionarySynthesis;
 
 std::string dims(int64_t r, int64_t c) { return "[" + std::to_string(r) + "," + std::to_string(c) + "]"; }
 
-Shape batched(int64_t n, const Shape& per_example) {
-  Shape s{n};
-  for (int64_t v : per_example) s.push_back(v);
-  return s;
-}
+using detail::batched;
 
 /// The synthesis s ↦ s·D + mean as a graph op: Kind::Linear, the mean is
 /// its bias, backward is the adjoint g ↦ g·Dᵀ.
-class DictionaryInverse final : public Op {
+class DictionaryInverse final : public detail::TransformInverseOp {
  public:
-  bool backward_reads_inputs(bool) const override { return false; }  // dy and parameters suffice
-  bool backward_reads_output() const override { return false; }
-  explicit DictionaryInverse(std::shared_ptr<const DictionarySynthesis> d) : d_(std::move(d)) {}
-  Kind kind() const override { return Kind::Linear; }
+  explicit DictionaryInverse(std::shared_ptr<const DictionarySynthesis> d)
+      : TransformInverseOp(d->coefficient_shape, d->input_shape), d_(std::move(d)) {}
   std::string type() const override { return "inverse_" + d_->kind; }
-  Shape infer_shape(const std::vector<Shape>& in, const std::vector<Shape>&, const std::string& where) const override {
-    detail::check_batched(in.at(0), d_->coefficient_shape, where);
-    return batched(in[0][0], d_->input_shape);
-  }
   void forward(const OpArgs& a, Tensor& y) const override { d_->synthesise(a.input(), y, true); }
-  void backward(const OpArgs&, const Tensor&, const Tensor& dy, const OpGrads& g) const override {
-    Tensor* ds = g.input(0);
-    if (!ds) return;
-    const int64_t rows = ds->numel() / d_->k;
-    ds->as_matrix(rows, d_->k).noalias() += dy.as_matrix(rows, d_->m) * d_->D.transpose();
-  }
   void forward_unbiased(const OpArgs& a, Tensor& y) const override { d_->synthesise(a.input(), y, false); }
   bool has_bias(const OpArgs&) const override { return d_->has_mean; }
   void add_bias(const OpArgs&, Tensor& y, float scale) const override {
@@ -83,6 +67,11 @@ class DictionaryInverse final : public Op {
   }
 
  private:
+  void add_adjoint(const Tensor& dy, Tensor& ds) const override {
+    const int64_t rows = ds.numel() / d_->k;
+    ds.as_matrix(rows, d_->k).noalias() += dy.as_matrix(rows, d_->m) * d_->D.transpose();
+  }
+
   std::shared_ptr<const DictionarySynthesis> d_;
 };
 
@@ -441,7 +430,10 @@ Grouping component_groups(const Transform& t, const std::vector<std::vector<int>
 
 namespace detail {
 
-std::shared_ptr<const Transform> make_dictionary_transform(const std::string& spec, const Shape& input_shape) {
+namespace {
+
+/// `nmf:<file.npy>`, `pca:<file.npy>`, `dict:<file.npy>`.
+std::shared_ptr<const Transform> make_from_spec(const std::string& spec, const Shape& input_shape) {
   const size_t colon = spec.find(':');
   const std::string kind = spec.substr(0, colon);
   const std::string path = colon == std::string::npos ? "" : spec.substr(colon + 1);
@@ -454,6 +446,27 @@ std::shared_ptr<const Transform> make_dictionary_transform(const std::string& sp
   layout_for(f.components.cols(), f.components.rows(), input_shape, "transform '" + spec + "'");
   LinearDictionary d = load_dictionary(std::move(f), path, kind);
   return std::make_shared<DictionaryTransform>(std::move(d), input_shape, spec);
+}
+
+}  // namespace
+
+void add_dictionary_families(std::vector<TransformFamily>& table) {
+  for (const char* name : {"nmf", "pca", "dict"}) {
+    TransformFamily f;
+    f.name = name;
+    f.syntax = ":DICT.npy";
+    f.layout = CoefficientLayout::Components;
+    f.reads_file = true;
+    f.make = make_from_spec;
+    // [..., k] codes of [..., n_features] signals: the file says n_features.
+    f.signal_shape = [](const std::string& spec, const Shape& coef) -> std::optional<Shape> {
+      require_coefficient_rank(coef, 1, spec);
+      Shape s = coef;
+      s[s.rank() - 1] = read_dictionary(spec.substr(spec.find(':') + 1)).components.cols();
+      return s;
+    };
+    table.push_back(std::move(f));
+  }
 }
 
 }  // namespace detail

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "families.hpp"
 #include "trim/core/error.hpp"
 
 namespace trim::detail {
@@ -31,12 +32,6 @@ const char* norm_suffix(Norm n) {
   return "";
 }
 
-Shape batched(int64_t n, const Shape& per_example) {
-  Shape s{n};
-  for (int64_t v : per_example) s.push_back(v);
-  return s;
-}
-
 /// Multiplies, along axis `axis` of `t` (row-major; `inner` elements per
 /// index of that axis), each slice k by w(k).
 template <class W>
@@ -59,6 +54,15 @@ class FourierTransform final : public Transform {
   explicit FourierTransform(FourierSpec s)
       : Transform(s.input_shape, s.coefficient_shape), spec_(std::move(s)) {}
   std::string spec() const override { return spec_.spec(); }
+  std::string family() const override { return spec_.family_name(); }
+  CoefficientLayout coefficient_layout() const override {
+    switch (spec_.family) {
+      case FourierFamily::Fft: return CoefficientLayout::Spectrum;
+      case FourierFamily::Rfft: return CoefficientLayout::HalfSpectrum;
+      case FourierFamily::Dct: return CoefficientLayout::Cosine;
+    }
+    return CoefficientLayout::Other;
+  }
   int axes() const override { return spec_.d; }
   Tensor forward(const Tensor& x) const override {
     check_batched(x.shape(), input_shape(), "transform '" + spec() + "' forward");
@@ -76,16 +80,12 @@ class FourierTransform final : public Transform {
 
 }  // namespace
 
-void check_batched(const Shape& x, const Shape& per_example, const std::string& where) {
-  bool ok = x.rank() == per_example.rank() + 1;
-  for (int i = 0; ok && i < per_example.rank(); ++i) ok = x[i + 1] == per_example[i];
-  if (!ok) throw ShapeError(where + ": input " + x.str() + ", expected " + batched(Shape::free, per_example).str());
+std::string FourierSpec::family_name() const {
+  const char* name = family == FourierFamily::Fft ? "fft" : family == FourierFamily::Rfft ? "rfft" : "dct";
+  return name + std::to_string(d);
 }
 
-std::string FourierSpec::spec() const {
-  const char* name = family == FourierFamily::Fft ? "fft" : family == FourierFamily::Rfft ? "rfft" : "dct";
-  return name + std::to_string(d) + norm_suffix(norm);
-}
+std::string FourierSpec::spec() const { return family_name() + norm_suffix(norm); }
 
 Tensor FourierSpec::forward(const Tensor& x) const {
   switch (family) {
@@ -171,30 +171,66 @@ std::shared_ptr<const Transform> make_fourier(FourierFamily family, int d, kerne
   return std::make_shared<FourierTransform>(std::move(s));
 }
 
+namespace {
+
+/// Parses the `:NORM` part of a Fourier spec and makes the transform.
+std::shared_ptr<const Transform> make_from_spec(FourierFamily family, int d, const std::string& spec,
+                                                const Shape& input_shape) {
+  const size_t colon = spec.find(':');
+  const std::string norm_name = colon == std::string::npos ? "backward" : spec.substr(colon + 1);
+  kernels::Norm norm;
+  if (norm_name == "backward") norm = kernels::Norm::Backward;
+  else if (norm_name == "ortho") norm = kernels::Norm::Ortho;
+  else if (norm_name == "forward") norm = kernels::Norm::Forward;
+  else
+    throw ValueError("unknown normalisation '" + norm_name + "' in '" + spec +
+                     "' (expected backward, ortho or forward)");
+  return make_fourier(family, d, norm, input_shape);
+}
+
+}  // namespace
+
+void add_fourier_families(std::vector<TransformFamily>& table) {
+  for (FourierFamily family : {FourierFamily::Fft, FourierFamily::Rfft, FourierFamily::Dct})
+    for (int d : {1, 2}) {
+      FourierSpec probe;
+      probe.family = family;
+      probe.d = d;
+      TransformFamily f;
+      f.name = probe.family_name();
+      f.syntax = "[:NORM]";
+      f.layout = family == FourierFamily::Fft    ? CoefficientLayout::Spectrum
+                 : family == FourierFamily::Rfft ? CoefficientLayout::HalfSpectrum
+                                                 : CoefficientLayout::Cosine;
+      f.make = [family, d](const std::string& spec, const Shape& input_shape) {
+        return make_from_spec(family, d, spec, input_shape);
+      };
+      f.signal_shape = [family](const std::string& spec, const Shape& coef) -> std::optional<Shape> {
+        if (family == FourierFamily::Dct) return coef;
+        require_coefficient_rank(coef, 2, spec);
+        const int r = coef.rank();
+        Shape s;
+        for (int a = 0; a + 1 < r; ++a) s.push_back(coef[a]);
+        // NumPy's irfft default: an even signal length 2·(m − 1).
+        if (family == FourierFamily::Rfft) s[r - 2] = 2 * (coef[r - 2] - 1);
+        return s;
+      };
+      table.push_back(std::move(f));
+    }
+}
+
 // ---- FourierInverse ----------------------------------------------------------
 
-std::string FourierInverse::type() const {
-  const std::string s = spec_.spec();
-  return "inverse_" + s.substr(0, s.find(':'));
-}
-
-Shape FourierInverse::infer_shape(const std::vector<Shape>& in, const std::vector<Shape>&,
-                                  const std::string& where) const {
-  const Shape& x = in.at(0);
-  check_batched(x, spec_.coefficient_shape, where);
-  return batched(x[0], spec_.input_shape);
-}
+std::string FourierInverse::type() const { return "inverse_" + spec_.family_name(); }
 
 void FourierInverse::forward(const OpArgs& a, Tensor& y) const {
   // y already has the output shape, so the kernels write into it in place.
   spec_.inverse_into(a.input(), y);
 }
 
-void FourierInverse::backward(const OpArgs&, const Tensor&, const Tensor& dy, const OpGrads& g) const {
-  Tensor* ds = g.input(0);
-  if (!ds) return;
+void FourierInverse::add_adjoint(const Tensor& dy, Tensor& ds) const {
   const Tensor adj = spec_.adjoint(dy);
-  ds->as_vector() += adj.as_vector();
+  ds.as_vector() += adj.as_vector();
 }
 
 }  // namespace trim::detail

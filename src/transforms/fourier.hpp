@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "inverse_op.hpp"
 #include "trim/graph/op.hpp"
 #include "trim/kernels/fft.hpp"
 #include "trim/transforms/transform.hpp"
@@ -24,6 +25,8 @@ struct FourierSpec {
   Shape input_shape;                           ///< one example, no batch axis
   Shape coefficient_shape;                     ///< one example, no batch axis
 
+  /// "rfft2": the spec without the normalisation.
+  std::string family_name() const;
   std::string spec() const;
   /// s = T(x), x batched [N, input_shape...].
   Tensor forward(const Tensor& x) const;
@@ -56,30 +59,19 @@ std::shared_ptr<const Transform> make_fourier(FourierFamily family, int d, kerne
 
 /// The inverse of a Fourier transform as a graph op (Kind::Linear, no bias,
 /// backward = FourierSpec::adjoint).
-class FourierInverse final : public Op {
+class FourierInverse final : public TransformInverseOp {
  public:
-  bool backward_reads_inputs(bool) const override { return false; }  // dy and parameters suffice
-  bool backward_reads_output() const override { return false; }
-  explicit FourierInverse(FourierSpec spec) : spec_(std::move(spec)) {}
-  Kind kind() const override { return Kind::Linear; }
+  explicit FourierInverse(FourierSpec spec)
+      : TransformInverseOp(spec.coefficient_shape, spec.input_shape), spec_(std::move(spec)) {}
   /// "inverse_rfft2" (no norm suffix: types are identifiers).
   std::string type() const override;
-  Shape infer_shape(const std::vector<Shape>& inputs, const std::vector<Shape>& params,
-                    const std::string& where) const override;
   void forward(const OpArgs& args, Tensor& y) const override;
-  void backward(const OpArgs& args, const Tensor& y, const Tensor& dy,
-                const OpGrads& grads) const override;
-  void forward_unbiased(const OpArgs& args, Tensor& y) const override { forward(args, y); }
-  bool has_bias(const OpArgs&) const override { return false; }
-  void add_bias(const OpArgs&, Tensor&, float) const override {}
   const FourierSpec& spec() const { return spec_; }
 
  private:
+  void add_adjoint(const Tensor& dy, Tensor& ds) const override;
+
   FourierSpec spec_;
 };
-
-/// Checks that op input shape `x` is [*, per_example...]; throws ShapeError
-/// starting with `where` otherwise.
-void check_batched(const Shape& x, const Shape& per_example, const std::string& where);
 
 }  // namespace trim::detail

@@ -2,7 +2,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
+#include "trim/core/check.hpp"
 #include "trim/core/error.hpp"
 
 namespace trim {
@@ -21,16 +23,13 @@ struct FourierLayout {
 };
 
 FourierLayout fourier_layout(const Transform& t, const std::string& where) {
-  const std::string spec = t.spec();
-  const std::string kind = spec.substr(0, spec.find(':'));
-  int d = 0;
+  const CoefficientLayout layout = t.coefficient_layout();
+  const int d = t.complex_pairs() ? t.axes() : 0;
   FourierLayout L;
-  if (kind == "fft1" || kind == "rfft1") d = 1;
-  if (kind == "fft2" || kind == "rfft2") d = 2;
-  if (d == 0)
-    throw ValueError(where + ": transform '" + spec +
+  if (d != 1 && d != 2)
+    throw ValueError(where + ": transform '" + t.spec() +
                      "' has no frequency radius (expected fft1, fft2, rfft1 or rfft2)");
-  L.half = kind[0] == 'r';
+  L.half = layout == CoefficientLayout::HalfSpectrum;
   const Shape& in = t.input_shape();
   if (in.rank() < d)
     throw ShapeError(where + ": input shape " + in.str() + " has fewer than " + std::to_string(d) + " axes");
@@ -42,7 +41,7 @@ FourierLayout fourier_layout(const Transform& t, const std::string& where) {
   if (L.half) expect[in.rank() - 1] = in[in.rank() - 1] / 2 + 1;
   expect.push_back(2);
   if (t.coefficient_shape() != expect)
-    throw ShapeError(where + ": transform '" + spec + "' has coefficients " + t.coefficient_shape().str() +
+    throw ShapeError(where + ": transform '" + t.spec() + "' has coefficients " + t.coefficient_shape().str() +
                      ", expected " + expect.str());
   return L;
 }
@@ -215,6 +214,44 @@ Grouping physical_bands(const Transform& t, const std::vector<double>& edges, do
     for (double& r : radii) r = 2 * kPi * (r * (180 * 60 / kPi));
   }
   return banded(t, L, radii, edges, "%g-%g", units);
+}
+
+Grouping mask_groups(const Transform& t, const Shape& shape, const std::vector<double>& labels,
+                     const std::string& what) {
+  const Shape& coef = t.coefficient_shape();
+  const bool pairs = t.complex_pairs();
+  Shape without_pair;
+  for (int a = 0; a + 1 < coef.rank(); ++a) without_pair.push_back(coef[a]);
+  const bool per_coefficient = shape == coef;
+  const bool per_complex = pairs && shape == without_pair;
+  if (!per_coefficient && !per_complex)
+    throw ShapeError(what + " has shape " + shape.str() + ", expected the coefficient shape " + coef.str() + " of '" +
+                     t.spec() + "'" + (pairs ? " (or " + without_pair.str() + ", shared by re and im)" : ""));
+  if (static_cast<int64_t>(labels.size()) != shape.numel())
+    throw ShapeError(what + ": " + std::to_string(labels.size()) + " labels for shape " + shape.str());
+  Grouping g;
+  g.coefficient_shape = coef;
+  g.labels.reserve(static_cast<size_t>(coef.numel()));
+  int32_t largest = -1;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const double v = labels[i];
+    if (!(v == std::floor(v)) || v < -1 || v > std::numeric_limits<int32_t>::max())
+      throw ValueError(what + ": element " + index_text(shape, static_cast<int64_t>(i)) + " is " + std::to_string(v) +
+                       "; labels are integers >= 0 (-1: in no group)");
+    const auto label = static_cast<int32_t>(v);
+    largest = std::max(largest, label);
+    g.labels.push_back(label);
+    if (per_complex) g.labels.push_back(label);
+  }
+  if (largest < 0) throw ValueError(what + " puts no coefficient in a group (every label is -1)");
+  if (largest >= 100000)
+    throw ValueError(what + ": label " + std::to_string(largest) + " is too large (at most 99999 groups)");
+  for (int32_t k = 0; k <= largest; ++k) {
+    g.names.push_back("group " + std::to_string(k));
+    g.centers.push_back(k);
+  }
+  g.units = "group";
+  return g;
 }
 
 Tensor bandpass(const Transform& t, const Tensor& x, const Grouping& grouping, int group) {

@@ -1,9 +1,12 @@
 #include "trim/transforms/transform.hpp"
 
 #include <algorithm>
+#include <optional>
+#include <vector>
 
 #include "fourier.hpp"
-#include "registry.hpp"
+#include "inverse_op.hpp"
+#include "families.hpp"
 #include "trim/core/error.hpp"
 
 namespace trim {
@@ -11,30 +14,16 @@ namespace trim {
 namespace {
 
 /// y = x: the inverse of `identity` (Kind::Linear, no bias).
-class IdentityOp final : public Op {
+class IdentityOp final : public detail::TransformInverseOp {
  public:
-  bool backward_reads_inputs(bool) const override { return false; }  // dy and parameters suffice
-  bool backward_reads_output() const override { return false; }
-  explicit IdentityOp(Shape shape) : shape_(std::move(shape)) {}
-  Kind kind() const override { return Kind::Linear; }
+  explicit IdentityOp(const Shape& shape) : TransformInverseOp(shape, shape) {}
   std::string type() const override { return "inverse_identity"; }
-  Shape infer_shape(const std::vector<Shape>& in, const std::vector<Shape>&,
-                    const std::string& where) const override {
-    detail::check_batched(in.at(0), shape_, where);
-    return in[0];
-  }
   void forward(const OpArgs& a, Tensor& y) const override {
     std::copy(a.input().begin(), a.input().end(), y.begin());
   }
-  void backward(const OpArgs&, const Tensor&, const Tensor& dy, const OpGrads& g) const override {
-    if (Tensor* dx = g.input(0)) dx->as_vector() += dy.as_vector();
-  }
-  void forward_unbiased(const OpArgs& a, Tensor& y) const override { forward(a, y); }
-  bool has_bias(const OpArgs&) const override { return false; }
-  void add_bias(const OpArgs&, Tensor&, float) const override {}
 
  private:
-  Shape shape_;
+  void add_adjoint(const Tensor& dy, Tensor& ds) const override { ds.as_vector() += dy.as_vector(); }
 };
 
 /// Coefficients = input.
@@ -42,6 +31,8 @@ class Identity final : public Transform {
  public:
   explicit Identity(const Shape& s) : Transform(s, s) {}
   std::string spec() const override { return "identity"; }
+  std::string family() const override { return "identity"; }
+  CoefficientLayout coefficient_layout() const override { return CoefficientLayout::Samples; }
   int axes() const override { return 0; }
   Tensor forward(const Tensor& x) const override {
     detail::check_batched(x.shape(), input_shape(), "transform 'identity' forward");
@@ -54,47 +45,116 @@ class Identity final : public Transform {
   std::shared_ptr<const Op> inverse_op() const override { return std::make_shared<IdentityOp>(input_shape()); }
 };
 
+std::shared_ptr<const Transform> make_identity(const std::string& spec, const Shape& input_shape) {
+  const size_t colon = spec.find(':');
+  if (colon != std::string::npos)
+    throw ValueError("transform 'identity' takes no normalisation, got '" + spec.substr(colon + 1) + "' in '" + spec +
+                     "'");
+  return std::make_shared<Identity>(input_shape);
+}
+
+std::vector<TransformFamily> build_table() {
+  std::vector<TransformFamily> table;
+  TransformFamily id;
+  id.name = "identity";
+  id.layout = CoefficientLayout::Samples;
+  id.make = make_identity;
+  id.signal_shape = [](const std::string&, const Shape& coef) -> std::optional<Shape> { return coef; };
+  table.push_back(std::move(id));
+  detail::add_fourier_families(table);
+  detail::add_wavelet_families(table);
+  detail::add_dictionary_families(table);
+  return table;
+}
+
+/// "a, b or c" of the family names.
+std::string family_list() {
+  std::string s;
+  const auto& table = transform_families();
+  for (size_t i = 0; i < table.size(); ++i)
+    s += (i == 0 ? "" : i + 1 == table.size() ? " or " : ", ") + table[i].name;
+  return s;
+}
+
 }  // namespace
 
-std::shared_ptr<const Transform> make_transform(const std::string& spec, const Shape& input_shape) {
-  const size_t colon = spec.find(':');
-  const std::string name = spec.substr(0, colon);
-  const bool has_norm = colon != std::string::npos;
-  const std::string norm_name = has_norm ? spec.substr(colon + 1) : "backward";
+void detail::require_coefficient_rank(const Shape& coefficients, int rank, const std::string& spec) {
+  if (coefficients.rank() < rank)
+    throw ShapeError("coefficients of shape " + coefficients.str() + " have too few axes for '" + spec + "'");
+}
 
+std::string Transform::family() const {
+  const std::string s = spec();
+  return s.substr(0, s.find(':'));
+}
+
+CoefficientLayout Transform::coefficient_layout() const {
+  const TransformFamily* f = find_transform_family(family());
+  return f ? f->layout : CoefficientLayout::Other;
+}
+
+bool Transform::complex_pairs() const {
+  const CoefficientLayout l = coefficient_layout();
+  return l == CoefficientLayout::Spectrum || l == CoefficientLayout::HalfSpectrum;
+}
+
+std::vector<std::string> Transform::groupings() const {
+  switch (coefficient_layout()) {
+    case CoefficientLayout::Spectrum:
+    case CoefficientLayout::HalfSpectrum: return {"radial", "band", "bands"};
+    case CoefficientLayout::Subbands:
+    case CoefficientLayout::StationaryBands: return {"subbands", "levels"};
+    case CoefficientLayout::Components: return {"components"};
+    case CoefficientLayout::Samples:
+    case CoefficientLayout::Cosine:
+    case CoefficientLayout::Other: return {};
+  }
+  return {};
+}
+
+FigureKind Transform::figure_kind() const {
+  switch (coefficient_layout()) {
+    case CoefficientLayout::Spectrum:
+    case CoefficientLayout::HalfSpectrum: return FigureKind::Spectrum;
+    case CoefficientLayout::Subbands: return FigureKind::Mosaic;
+    case CoefficientLayout::StationaryBands: return FigureKind::Bands;
+    case CoefficientLayout::Components: return FigureKind::Bars;
+    case CoefficientLayout::Samples:
+    case CoefficientLayout::Cosine:
+    case CoefficientLayout::Other: return FigureKind::Grid;
+  }
+  return FigureKind::Grid;
+}
+
+const std::vector<TransformFamily>& transform_families() {
+  static const std::vector<TransformFamily> table = build_table();
+  return table;
+}
+
+const TransformFamily* find_transform_family(const std::string& spec) {
+  const std::string name = spec.substr(0, spec.find(':'));
+  for (const TransformFamily& f : transform_families())
+    if (f.name == name) return &f;
+  return nullptr;
+}
+
+std::optional<Shape> signal_shape_for(const std::string& spec, const Shape& coefficients) {
+  const TransformFamily* f = find_transform_family(spec);
+  if (!f)
+    throw ValueError("unknown transform '" + spec.substr(0, spec.find(':')) + "' in '" + spec + "' (expected " +
+                     family_list() + ")");
+  return f->signal_shape(spec, coefficients);
+}
+
+std::shared_ptr<const Transform> make_transform(const std::string& spec, const Shape& input_shape) {
   if (input_shape.has_free_dim())
     throw ShapeError("transform '" + spec + "': input shape " + input_shape.str() +
                      " must be one example's concrete shape (no batch axis)");
-  if (name == "identity") {
-    if (has_norm)
-      throw ValueError("transform 'identity' takes no normalisation, got '" + norm_name + "' in '" + spec + "'");
-    return std::make_shared<Identity>(input_shape);
-  }
-
-  if (name == "dwt1" || name == "dwt2" || name == "swt1" || name == "swt2")
-    return detail::make_wavelet_transform(spec, input_shape);
-  if (name == "nmf" || name == "pca" || name == "dict") return detail::make_dictionary_transform(spec, input_shape);
-
-  detail::FourierFamily family;
-  int d;
-  if (name == "fft1") family = detail::FourierFamily::Fft, d = 1;
-  else if (name == "fft2") family = detail::FourierFamily::Fft, d = 2;
-  else if (name == "rfft1") family = detail::FourierFamily::Rfft, d = 1;
-  else if (name == "rfft2") family = detail::FourierFamily::Rfft, d = 2;
-  else if (name == "dct1") family = detail::FourierFamily::Dct, d = 1;
-  else if (name == "dct2") family = detail::FourierFamily::Dct, d = 2;
-  else
-    throw ValueError("unknown transform '" + name + "' in '" + spec +
-                     "' (expected identity, fft1, fft2, rfft1, rfft2, dct1, dct2, dwt1, dwt2, swt1, swt2, nmf, pca or dict)");
-  kernels::Norm norm;
-  if (norm_name == "backward") norm = kernels::Norm::Backward;
-  else if (norm_name == "ortho") norm = kernels::Norm::Ortho;
-  else if (norm_name == "forward") norm = kernels::Norm::Forward;
-  else
-    throw ValueError("unknown normalisation '" + norm_name + "' in '" + spec +
-                     "' (expected backward, ortho or forward)");
-
-  return detail::make_fourier(family, d, norm, input_shape);
+  const TransformFamily* f = find_transform_family(spec);
+  if (!f)
+    throw ValueError("unknown transform '" + spec.substr(0, spec.find(':')) + "' in '" + spec + "' (expected " +
+                     family_list() + ")");
+  return f->make(spec, input_shape);
 }
 
 NodeId add_inverse(Graph& g, NodeId coefficients, const Transform& t, const std::string& name) {

@@ -10,9 +10,10 @@
 #include <cstdlib>
 #include <vector>
 
-#include "fourier.hpp"  // detail::check_batched
-#include "registry.hpp"
+#include "inverse_op.hpp"
+#include "families.hpp"
 #include "trim/core/error.hpp"
+#include "trim/core/text.hpp"
 
 namespace trim {
 
@@ -38,68 +39,29 @@ struct WaveletPlan {
 
 namespace {
 
-Shape batched(int64_t n, const Shape& per_example) {
-  Shape s{n};
-  for (int64_t v : per_example) s.push_back(v);
-  return s;
-}
-
 /// x [N, coefficient_shape...] -> y [N, input_shape...] (y overwritten).
 void synthesize(const WaveletPlan& p, const Tensor& s, Tensor& y) {
   kernels::waverec_flat(s.data(), p.signals(s.dim(0)), p.layout, *p.wavelet, y.data());
 }
 
 /// The inverse as a graph op: Kind::Linear, no bias, backward = transpose.
-class WaveletInverse final : public Op {
+class WaveletInverse final : public TransformInverseOp {
  public:
-  bool backward_reads_inputs(bool) const override { return false; }  // dy and parameters suffice
-  bool backward_reads_output() const override { return false; }
-  explicit WaveletInverse(std::shared_ptr<const WaveletPlan> plan) : plan_(std::move(plan)) {}
-  Kind kind() const override { return Kind::Linear; }
+  explicit WaveletInverse(std::shared_ptr<const WaveletPlan> plan)
+      : TransformInverseOp(plan->coefficient_shape, plan->input_shape), plan_(std::move(plan)) {}
   std::string type() const override { return "inverse_" + plan_->family; }
-  Shape infer_shape(const std::vector<Shape>& in, const std::vector<Shape>&,
-                    const std::string& where) const override {
-    const Shape& s = in.at(0);
-    check_batched(s, plan_->coefficient_shape, where);
-    return batched(s[0], plan_->input_shape);
-  }
   void forward(const OpArgs& a, Tensor& y) const override { synthesize(*plan_, a.input(), y); }
-  void backward(const OpArgs&, const Tensor&, const Tensor& dy, const OpGrads& g) const override {
-    Tensor* ds = g.input(0);
-    if (!ds) return;
-    Tensor adj;
-    adj.resize(ds->shape());  // fully overwritten
-    kernels::waverec_flat_adjoint(dy.data(), plan_->signals(dy.dim(0)), plan_->layout, *plan_->wavelet, adj.data());
-    ds->as_vector() += adj.as_vector();
-  }
-  void forward_unbiased(const OpArgs& a, Tensor& y) const override { forward(a, y); }
-  bool has_bias(const OpArgs&) const override { return false; }
-  void add_bias(const OpArgs&, Tensor&, float) const override {}
 
  private:
+  void add_adjoint(const Tensor& dy, Tensor& ds) const override {
+    Tensor adj;
+    adj.resize(ds.shape());  // fully overwritten
+    kernels::waverec_flat_adjoint(dy.data(), plan_->signals(dy.dim(0)), plan_->layout, *plan_->wavelet, adj.data());
+    ds.as_vector() += adj.as_vector();
+  }
+
   std::shared_ptr<const WaveletPlan> plan_;
 };
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (true) {
-    const size_t p = s.find(sep, start);
-    parts.push_back(s.substr(start, p == std::string::npos ? std::string::npos : p - start));
-    if (p == std::string::npos) break;
-    start = p + 1;
-  }
-  return parts;
-}
-
-/// Strict integer parse: the whole string, optional sign, digits.
-bool parse_int(const std::string& s, long& v) {
-  if (s.empty()) return false;
-  char* end = nullptr;
-  errno = 0;
-  v = std::strtol(s.c_str(), &end, 10);
-  return errno == 0 && *end == '\0' && !std::isspace(static_cast<unsigned char>(s[0]));
-}
 
 std::shared_ptr<const WaveletTransform> build(const std::string& family, const kernels::Wavelet& w, int level,
                                               kernels::DwtMode mode, const Shape& input_shape,
@@ -133,9 +95,8 @@ std::shared_ptr<const WaveletTransform> build(const std::string& family, const k
   return std::make_shared<WaveletTransform>(plan);
 }
 
-}  // namespace
-
-std::shared_ptr<const Transform> make_wavelet_transform(const std::string& spec, const Shape& input_shape) {
+/// `dwt1|dwt2:<wavelet>[:<level>[:<mode>]]`, `swt1|swt2:<wavelet>[:<level>]`.
+std::shared_ptr<const Transform> make_from_spec(const std::string& spec, const Shape& input_shape) {
   const std::vector<std::string> parts = split(spec, ':');
   const std::string& family = parts[0];
   const bool stationary = family[0] == 's';
@@ -159,11 +120,12 @@ std::shared_ptr<const Transform> make_wavelet_transform(const std::string& spec,
   }
   int level = -1;
   if (parts.size() > 2 && !parts[2].empty()) {
-    long v = 0;
-    if (!parse_int(parts[2], v) || v > INT32_MAX)  // levels above 64 are refused by wavelet_layout
+    const std::optional<int64_t> v =
+        std::isspace(static_cast<unsigned char>(parts[2][0])) ? std::nullopt : parse_int(parts[2]);
+    if (!v || *v > INT32_MAX)  // levels above 64 are refused by wavelet_layout
       throw ValueError(where + ": bad level '" + parts[2] + "' (expected a non-negative integer, or nothing for the maximum)");
-    if (v < 0) throw ValueError(where + ": level " + parts[2] + " is negative (expected >= 0)");
-    level = static_cast<int>(v);
+    if (*v < 0) throw ValueError(where + ": level " + parts[2] + " is negative (expected >= 0)");
+    level = static_cast<int>(*v);
   }
   kernels::DwtMode mode = kernels::DwtMode::Symmetric;
   if (parts.size() > 3) {
@@ -176,6 +138,31 @@ std::shared_ptr<const Transform> make_wavelet_transform(const std::string& spec,
   return build(family, *w, level, mode, input_shape, where);
 }
 
+}  // namespace
+
+void add_wavelet_families(std::vector<TransformFamily>& table) {
+  for (const char* name : {"dwt1", "dwt2", "swt1", "swt2"}) {
+    TransformFamily f;
+    f.name = name;
+    const bool stationary = name[0] == 's';
+    f.syntax = stationary ? ":WAVELET[:LEVEL]" : ":WAVELET[:LEVEL[:MODE]]";
+    f.layout = stationary ? CoefficientLayout::StationaryBands : CoefficientLayout::Subbands;
+    f.make = make_from_spec;
+    const int spatial = name[3] - '0';
+    f.signal_shape = [stationary, spatial](const std::string& spec, const Shape& coef) -> std::optional<Shape> {
+      if (!stationary) return std::nullopt;  // the sub-band sizes do not say the signal's length
+      // [..., bands, n] or [..., bands, h, w]: drop the band axis.
+      require_coefficient_rank(coef, spatial + 1, spec);
+      const int band_axis = coef.rank() - spatial - 1;
+      Shape s;
+      for (int a = 0; a < coef.rank(); ++a)
+        if (a != band_axis) s.push_back(coef[a]);
+      return s;
+    };
+    table.push_back(std::move(f));
+  }
+}
+
 }  // namespace detail
 
 // ---- WaveletTransform ----------------------------------------------------------------------
@@ -185,6 +172,10 @@ WaveletTransform::WaveletTransform(std::shared_ptr<const detail::WaveletPlan> pl
 
 std::string WaveletTransform::spec() const { return plan_->spec(); }
 int WaveletTransform::axes() const { return plan_->dims(); }
+std::string WaveletTransform::family() const { return plan_->family; }
+CoefficientLayout WaveletTransform::coefficient_layout() const {
+  return plan_->layout.stationary ? CoefficientLayout::StationaryBands : CoefficientLayout::Subbands;
+}
 bool WaveletTransform::exact() const { return plan_->wavelet->name != "dmey"; }
 const kernels::Wavelet& WaveletTransform::wavelet() const { return *plan_->wavelet; }
 const kernels::WaveletLayout& WaveletTransform::layout() const { return plan_->layout; }

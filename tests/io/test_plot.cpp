@@ -12,6 +12,7 @@
 #include "temp_dir.hpp"
 #include "testing.hpp"
 #include "trim/core/error.hpp"
+#include "trim/figures/coefficients.hpp"
 #include "trim/io/plot.hpp"
 #include "trim/transforms/wavelet.hpp"
 

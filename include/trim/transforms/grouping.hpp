@@ -51,6 +51,16 @@ Grouping physical_bands(const Transform& t, const std::vector<double>& edges, do
 /// so a single coefficient can be reported in the same units as its band.
 std::vector<double> frequency_radii(const Transform& t);
 
+/// User labels as a grouping: `labels` (row-major over `shape`) are integers
+/// >= -1 (-1: in no group) over the coefficients of one example, or, when the
+/// coefficients are (re, im) pairs, over all but the pair axis (both parts
+/// share the label). Groups are "group 0" ... up to the largest label (at most
+/// 99999), units "group". `what` names the labels in messages ("mask
+/// 'm.npy'"); ShapeError for another shape, ValueError for a label that is not
+/// an integer >= -1 or when every label is -1.
+Grouping mask_groups(const Transform& t, const Shape& shape, const std::vector<double>& labels,
+                     const std::string& what = "mask");
+
 /// The part of x (a batch [N, input_shape...]) whose coefficients lie in
 /// `group`: T⁻¹(mask ⊙ T(x)). The parts of all groups of a partition sum to x
 /// (for an exact transform).

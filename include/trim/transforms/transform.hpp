@@ -12,15 +12,47 @@
 ///
 /// Spec strings (used by the CLI): `identity`, `fft1`, `fft2`, `rfft1`,
 /// `rfft2`, `dct1`, `dct2`, optionally followed by `:backward` (default),
-/// `:ortho` or `:forward` with NumPy's meaning of `norm`.
+/// `:ortho` or `:forward` with NumPy's meaning of `norm`; the wavelet and
+/// dictionary families are in their own headers. `transform_families()` is
+/// the one table of them all.
+///
+/// Code that groups, draws or walks coefficients asks the transform what they
+/// are (`coefficient_layout()`, `complex_pairs()`, `figure_kind()`,
+/// `groupings()`) instead of parsing `spec()`, which is for display and for
+/// recreating the transform.
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "trim/core/tensor.hpp"
 #include "trim/graph/graph.hpp"
 
 namespace trim {
+
+/// How the coefficients of one example are laid out.
+enum class CoefficientLayout {
+  Samples,          ///< identity: the example itself
+  Spectrum,         ///< fft1, fft2: the full spectrum [..., n1, (n2,) 2], (re, im) pairs
+  HalfSpectrum,     ///< rfft1, rfft2: the last transformed axis holds n/2 + 1 bins; (re, im) pairs
+  Cosine,           ///< dct1, dct2: real coefficients on the example's grid
+  Subbands,         ///< dwt1, dwt2: [channels..., size], the flattened sub-bands (WaveletTransform::layout)
+  StationaryBands,  ///< swt1, swt2: [channels..., bands, n] or [channels..., bands, h, w]
+  Components,       ///< nmf, pca, dict: [channels..., k]
+  Other,            ///< a transform outside the library that names no built-in family
+};
+
+/// The figure that shows the attributions of one example's coefficients
+/// (`trim attribute --plot`).
+enum class FigureKind {
+  Grid,      ///< a curve over the last axis, or a heatmap over the last two (identity, dct)
+  Spectrum,  ///< a curve over |frequency| (1-D) or a frequency-centred heatmap (2-D)
+  Mosaic,    ///< the sub-band mosaic of a decimated wavelet transform
+  Bands,     ///< stationary wavelets: band x position heatmap (1-D), one image per band (2-D)
+  Bars,      ///< one bar per dictionary component
+};
 
 class Transform {
  public:
@@ -48,6 +80,24 @@ class Transform {
   /// True when inverse(forward(x)) == x for every x (up to rounding).
   virtual bool exact() const { return true; }
 
+  /// The family: the first part of the spec ("rfft2" of "rfft2:ortho").
+  /// The default reads it off `spec()`, so a transform written outside the
+  /// library that names a built-in family behaves as that family.
+  virtual std::string family() const;
+  /// How the coefficients are laid out. Default: the layout of `family()` in
+  /// `transform_families()`, `Other` for an unknown family.
+  virtual CoefficientLayout coefficient_layout() const;
+  /// True when the last coefficient axis is a (re, im) pair (fft*, rfft*):
+  /// per-coefficient labels, windows and figures treat the pair as one.
+  bool complex_pairs() const;
+  /// The natural groupings of the coefficients, by their `--groups` name
+  /// without parameters ("radial", "band", "bands"; "subbands", "levels";
+  /// "components"); empty when only user masks fit.
+  virtual std::vector<std::string> groupings() const;
+  /// How `trim attribute --plot` draws the coefficients (default: from the
+  /// layout).
+  virtual FigureKind figure_kind() const;
+
  protected:
   Transform(Shape input_shape, Shape coefficient_shape)
       : input_shape_(std::move(input_shape)), coefficient_shape_(std::move(coefficient_shape)) {}
@@ -56,6 +106,33 @@ class Transform {
   Shape input_shape_;
   Shape coefficient_shape_;
 };
+
+/// One family of spec strings: the single place that knows its name, its
+/// syntax, how to make it and what its coefficients are.
+struct TransformFamily {
+  std::string name;                ///< "rfft2": the spec's first part
+  std::string syntax;              ///< what follows the name ("[:NORM]", ":DICT.npy"), for help texts
+  CoefficientLayout layout = CoefficientLayout::Other;
+  bool reads_file = false;         ///< the spec names a file (nmf, pca, dict)
+  /// Makes the transform from the whole spec; throws as `make_transform`.
+  std::function<std::shared_ptr<const Transform>(const std::string& spec, const Shape& input_shape)> make;
+  /// The example shape whose coefficients have shape `coefficients` (which
+  /// holds one example, leading axes included); nullopt when the
+  /// coefficients do not determine it (dwt). ShapeError for too few axes.
+  std::function<std::optional<Shape>(const std::string& spec, const Shape& coefficients)> signal_shape;
+};
+
+/// Every family `make_transform` knows, in help order.
+const std::vector<TransformFamily>& transform_families();
+/// The family named by the first part of `spec`, or nullptr.
+const TransformFamily* find_transform_family(const std::string& spec);
+
+/// The example shape whose coefficients are `coefficients` under `spec`, where
+/// the spec determines it: fft drops the (re, im) axis, rfft gives an even last
+/// axis 2·(m − 1) (NumPy's irfft default), swt drops the band axis, nmf / pca /
+/// dict read the dictionary's feature count; nullopt for dwt. ValueError for an
+/// unknown family, ShapeError for coefficients with too few axes.
+std::optional<Shape> signal_shape_for(const std::string& spec, const Shape& coefficients);
 
 /// Parses a spec string for examples of shape `input_shape` (no batch axis).
 /// Throws ValueError naming the bad part of the spec ("unknown transform

@@ -48,6 +48,8 @@ class WaveletTransform final : public Transform {
   /// "swt1:haar:2".
   std::string spec() const override;
   int axes() const override;
+  std::string family() const override;
+  CoefficientLayout coefficient_layout() const override;
   Tensor forward(const Tensor& x) const override;
   Tensor inverse(const Tensor& s) const override;
   std::shared_ptr<const Op> inverse_op() const override;
