@@ -328,12 +328,16 @@ void run_attribute_streamed(const Args& args, const Method& method, MethodSettin
                         display_name(method.name) + " attribution to output " + std::to_string(setup.targets[0]));
     }
   };
-  std::vector<std::pair<std::string, std::string>> files = input_files(args);
-  files[1].second = spec_file(files[1].second);
-  job.provenance = provenance_json(args, files, io::Json::object()
-                                                               .set("transform", t->spec())
-                                                               .set("targets", setup.targets)
-                                                               .set("layout", "examples first"));
+  // The provenance hashes the input files: once, on rank 0, and only for a JSON summary.
+  agreed([&] {
+    if (process_rank() != 0 || args.get("summary").find(".json") == std::string::npos) return;
+    std::vector<std::pair<std::string, std::string>> files = input_files(args);
+    files[1].second = spec_file(files[1].second);
+    job.provenance = provenance_json(args, files, io::Json::object()
+                                                                 .set("transform", t->spec())
+                                                                 .set("targets", setup.targets)
+                                                                 .set("layout", "examples first"));
+  });
   const StreamReport rep = run_streamed(args, job);
   if (!args.has("quiet") && rep.lead) {
     std::string text = "trim attribute: wrote " + out + " " + streamed_shape_text(rep.shape) + " (" + method.name +

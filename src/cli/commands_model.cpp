@@ -212,7 +212,8 @@ Command predict_command() {
       "also for a single example). Without -o the outputs are printed, one example per line.";
   s.positionals = model_and_input();
   s.options = {output_option("the outputs [batch, output...] (float32 .npy, or FILE.h5:/path streamed); default: "
-                            "print them")};
+                            "print them"),
+               quiet_option()};
   for (const OptionSpec& o : stream_options()) s.options.push_back(o);
   s.examples = "  trim predict lenet.onnx digits.npy -o logits.npy\n";
   return {s, run_predict};

@@ -99,13 +99,17 @@ void run_sweep_streamed(const Args& args, const std::vector<double>& centers, do
     plot_mean_band(path, r, centers, {}, false, setup.targets, "CD band sweep, " + setup.transform->spec(),
                    "band centre (normalised radius)", "CD: relevant part of the output");
   };
-  job.provenance = provenance_json(args, {{"model", args.positional(0)}, {"input", spec_file(args.positional(1))}},
-                                   io::Json::object()
-                                       .set("transform", setup.transform->spec())
-                                       .set("centers", centers)
-                                       .set("width", width)
-                                       .set("targets", setup.targets)
-                                       .set("layout", "examples first"));
+  // The provenance hashes the input files: once, on rank 0, and only for a JSON summary.
+  agreed([&] {
+    if (process_rank() != 0 || args.get("summary").find(".json") == std::string::npos) return;
+    job.provenance = provenance_json(args, {{"model", args.positional(0)}, {"input", spec_file(args.positional(1))}},
+                                     io::Json::object()
+                                         .set("transform", setup.transform->spec())
+                                         .set("centers", centers)
+                                         .set("width", width)
+                                         .set("targets", setup.targets)
+                                         .set("layout", "examples first"));
+  });
   const StreamReport rep = run_streamed(args, job);
   if (!args.has("quiet") && rep.lead) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
