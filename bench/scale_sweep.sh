@@ -37,7 +37,7 @@ export OMPI_MCA_btl=self,vader,tcp OMPI_MCA_btl_vader_single_copy_mechanism=none
 run() {  # ranks threads
   local out="sweep_$1x$2.npy" start end
   start=$(date +%s.%N)
-  OMP_NUM_THREADS=$2 mpirun -np "$1" --oversubscribe --allow-run-as-root --bind-to none \
+  OMP_NUM_THREADS=$2 OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} mpirun -np "$1" --oversubscribe --allow-run-as-root --bind-to none \
     "$trim" sweep demo.onnx maps.npy --transform fft2 --centers 0.05:1.40:100 --width 0.1 \
     --threads "$2" --chunk 64 -o "$out" --summary "sweep_$1x$2.json" --quiet
   end=$(date +%s.%N)

@@ -392,6 +392,29 @@ TEST_CASE("stream: mpirun -np 2 writes what one process writes (IG, DeepLIFT, CD
       std::remove(f.file("two.json").c_str());
     }
   }
+  // Rank 0 alone reports progress, of the whole job: one last line, counting all 150 examples.
+  {
+    std::vector<std::string> loud = with(on(kIg, "x150.npy"), {"-o", "loud.npy", "--chunk", "8"});
+    loud.erase(std::find(loud.begin(), loud.end(), "--quiet"));
+    test::RunOptions o;
+    const auto r = [&] {
+      test::RunOptions ro;
+      ro.timeout_seconds = 120;
+      ro.launcher = {TRIM_TEST_MPIRUN, "-np", "2", "--oversubscribe", "--allow-run-as-root"};
+      ro.env = {{"OMPI_MCA_btl", "self,vader,tcp"},
+                {"OMPI_MCA_btl_vader_single_copy_mechanism", "none"},
+                {"OMPI_MCA_plm_rsh_agent", ""},
+                {"TRIM_PROGRESS_INTERVAL", "0.001"}};
+      return run_trim(loud, f.dir.path.string(), ro);
+    }();
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.err.find("150/150 examples") != std::string::npos);
+    size_t finals = 0;
+    for (size_t at = r.err.find("done in"); at != std::string::npos; at = r.err.find("done in", at + 1)) ++finals;
+    CHECK(finals == 1);
+    CHECK(r.out.find("2 processes") != std::string::npos);
+  }
   // A bad example in rank 1's slice: one message naming the rank and the file, no output, no part files.
   Tensor bad = io::read_npy(f.file("x150.npy"));
   bad[140 * 64 + 3] = INFINITY;
