@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <memory>
 
 #include "outputs.hpp"
@@ -377,6 +378,17 @@ StreamReport run_streamed(const Args& args, const StreamJob& job) {
     if (error) std::rethrow_exception(error);
   }
   Team t(N, chunk);
+  // Serial HDF5 cannot hold one file open for reading and writing at once (and a
+  // kill while writing could damage the inputs' only copy): results go to their own file.
+  auto same_file = [](const std::string& a, const std::string& b) {
+    std::error_code ec;
+    return std::filesystem::equivalent(spec_file(a), spec_file(b), ec);
+  };
+  if (!job.output.empty() && dataset::parse_array_spec(job.output).format == dataset::Format::Hdf5)
+    for (const std::string& in : {job.input, args.get("labels")})
+      if (!in.empty() && same_file(job.output, in))
+        throw UsageError("-o '" + job.output + "' is in the file of the input '" + in +
+                         "': write results to their own .h5 file (HDF5 cannot read and write one file at once here)");
 
   std::vector<int64_t> shape = {N};
   for (int64_t d : job.row_shape) shape.push_back(d);
@@ -455,6 +467,8 @@ StreamReport run_streamed(const Args& args, const StreamJob& job) {
     progress.update(std::min(all_done, N), N);
   }
   progress.finish();
+  input.reset();  // a summary group may go into the input's file
+  labels.reset();
   report.resumed = [&] {
 #ifdef TRIM_CLI_MPI
     if (g_mpi) return mpi::total(MPI_COMM_WORLD, report.resumed);

@@ -145,6 +145,14 @@ TEST_CASE("stream: HDF5 (chunked, gzip) and FITS inputs equal .npy; HDF5 outputs
   run_ok(f, with(on(kIg, "suite.h5:/sims/maps"), {"-o", "out.h5:/trim/ig"}));
   require_identical(read_all(f.file("out.h5:/trim/ig")), io::read_npy(f.file("ig_npy.npy")));
   run_ok(f, with(on(kSweep, "suite.h5:/sims/maps"), {"-o", "sw.npy"}));
+  // The summary group may go next to the inputs; results into the inputs' file are refused, before any work.
+  run_ok(f, with(on(kSweep, "suite.h5:/sims/maps"), {"-o", "res.h5:/sweep", "--summary", "suite.h5:/trim/sum"}));
+  require_identical(read_all(f.file("res.h5:/sweep")), io::read_npy(f.file("sw.npy")));
+  CHECK(read_all(f.file("suite.h5:/trim/sum/all/mean")).shape() == Shape({3, 7}));
+  require_identical(read_all(f.file("suite.h5:/sims/maps")), f.x20);
+  const auto same = run_trim(with(on(kSweep, "suite.h5:/sims/maps"), {"-o", "suite.h5:/trim/sweep"}), f.dir.path.string());
+  CHECK(same.status == 2);
+  CHECK(same.err.find("their own .h5 file") != std::string::npos);
   run_ok(f, with(kSweep, {"-o", "sw_mem.npy"}));
   require_identical(io::read_npy(f.file("sw.npy")), examples_first(io::read_npy(f.file("sw_mem.npy"))));
   // The run's settings are attributes of the dataset (h5dump -A shows them): the file holds their text.
