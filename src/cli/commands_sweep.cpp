@@ -223,7 +223,8 @@ Command sweep_command() {
       "radii reach sqrt(2) in 2-D) is the relevant part of the coefficients, and contextual decomposition gives the "
       "part of each output it explains. --width is the full width of the band (the reference's \"+-0.05\" is "
       "--width 0.1).\n\n"
-      "Writes [targets, batch, centres]. The model must have no opaque node (e.g. explain the logits, not a "
+      "Writes [targets, batch, centres]; a streamed run (--chunk, --summary, --resume, HDF5 or FITS input, HDF5 "
+      "output, or mpirun) writes [batch, targets, centres]. The model must have no opaque node (e.g. explain the logits, not a "
       "softmax; 'trim info' tells).";
   s.positionals = model_and_input();
   s.options = {
