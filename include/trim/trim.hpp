@@ -1,12 +1,41 @@
 #pragma once
 /// \file
 /// Umbrella header: everything public in trim.
+///
+/// trim explains a trained network f in the coefficients s = T(x) of a
+/// transform T: it attributes the prediction of f(T⁻¹(s) + r), r = x − T⁻¹(T(x)),
+/// to s or to groups of s (frequency bands, wavelet sub-bands, components).
+///
+/// Layers, each using only the ones above it (the table in README.md):
+///  - core/        Tensor, Shape, errors, checks, RNG, the parallel loops.
+///  - kernels/     numerical kernels (conv, pools, FFT, DWT) on raw buffers.
+///  - graph/       Op (one attribution Kind each, graph/op.hpp has the
+///                 add-an-op checklist), Graph, Executor, builders (nn.hpp).
+///  - transforms/  Transform (fft, dct, dwt, dictionaries, NMF, PCA) as graph
+///                 nodes, and Grouping (radial bands, sub-bands, masks).
+///  - attribution/ TrimModel (f ∘ T⁻¹ as one graph), the methods (gradients.hpp,
+///                 deeplift.hpp, cd.hpp, perturbation.hpp), evaluation.
+///  - io/          .npy, JSON, ONNX import/export, plots; dataset/ streams
+///                 large inputs (.npy, HDF5, FITS) and runs under MPI.
+///
+/// The whole path in five lines (examples/embed/main.cpp runs it):
+/// \code
+///   trim::Graph f = trim::io::load_onnx("model.onnx");
+///   auto fft2 = trim::make_transform("fft2", {1, 16, 16});
+///   trim::TrimModel tm(f, fft2);
+///   trim::Grouping bands = trim::radial_bands(*fft2, 6);
+///   trim::AttributionOptions o = tm.options_for(x);  o.grouping = &bands;
+///   trim::Attribution a = trim::integrated_gradients(tm.graph(), tm.coefficients(x), {}, o);
+/// \endcode
+/// Contracts (shapes, which guarantee each method keeps, what throws) are
+/// stated on each function; the guarantees are in docs/attribution.md.
 
 #include "trim/attribution/cd.hpp"
 #include "trim/attribution/common.hpp"
 #include "trim/attribution/deeplift.hpp"
 #include "trim/attribution/evaluate.hpp"
 #include "trim/attribution/gradients.hpp"
+#include "trim/attribution/methods.hpp"
 #include "trim/attribution/metrics.hpp"
 #include "trim/attribution/perturbation.hpp"
 #include "trim/attribution/trim_model.hpp"
@@ -43,7 +72,9 @@
 #include "trim/graph/layers.hpp"
 #include "trim/dataset/array.hpp"
 #include "trim/dataset/summary.hpp"
+#include "trim/io/evaluation_json.hpp"
 #include "trim/io/json.hpp"
+#include "trim/io/model_summary.hpp"
 #include "trim/io/npy.hpp"
 #include "trim/io/onnx.hpp"
 #include "trim/io/onnx_info.hpp"

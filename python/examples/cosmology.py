@@ -92,3 +92,12 @@ top = bands.centers[ig.group_scores[1].argmax(axis=1)]
 print(f"top IG band holds k0 for {np.mean(np.abs(top - k0) <= half):.0%} of the maps")
 top_cd = centers[curve[1].argmax(axis=1)]
 print(f"top CD band within 0.1 of k0 for {np.mean(np.abs(top_cd - k0) <= 0.1):.0%} of the maps")
+
+# --- 6. Is the answer faithful to the model? Deletion / insertion of the bands against random orders
+t0 = time.perf_counter()
+ev = trim.evaluate(model, maps[:20], trim.attribute(model, maps[:20], transform=fft2,
+                   method="integrated_gradients", groups=bands, steps=32), transform=fft2)
+print(f"evaluate {ev.deletion.shape} in {time.perf_counter() - t0:.1f} s")
+for name in ("deletion_auc", "random_deletion_auc", "insertion_auc", "random_insertion_auc",
+             "road_morf_auc", "road_lerf_auc", "mu_fidelity"):
+    print(f"  {name:22s} {ev.summary[name]:8.4f}")

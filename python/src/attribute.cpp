@@ -3,9 +3,8 @@
 // one example at a time with seed + e), so the results equal `trim
 // attribute` / `trim sweep` bit for bit.
 //
-// The method table and the example loop repeat src/cli/methods.cpp and
-// explain() of src/cli/commands_attribute.cpp (the library has no such
-// table); keep them in step.
+// The method table and the loop over the examples are the library's
+// (trim/attribution/methods.hpp), as for the CLI.
 #include <algorithm>
 #include <optional>
 
@@ -13,6 +12,7 @@
 #include "trim/attribution/cd.hpp"
 #include "trim/attribution/deeplift.hpp"
 #include "trim/attribution/gradients.hpp"
+#include "trim/attribution/methods.hpp"
 #include "trim/attribution/perturbation.hpp"
 #include "trim/attribution/trim_model.hpp"
 #include "trim/core/error.hpp"
@@ -21,164 +21,14 @@ namespace trim::py {
 
 namespace {
 
-/// Examples per library call, as the CLI (attribute: 8, sweep: 4).
-constexpr int64_t kExamplesPerCall = 8;
+/// Examples per cd_band_sweep call, as `trim sweep`.
 constexpr int64_t kSweepExamplesPerCall = 4;
 
-struct Settings {
-  Tensor baseline;  ///< coefficients of the baseline(s)
-  int steps = 50;
-  int samples = 0;
-  float stdev = 0;
-  uint64_t seed = 0;
-  std::vector<int64_t> window, strides;
-};
+}  // namespace
 
-using Run = std::function<Attribution(const Graph&, const Tensor&, const AttributionOptions&, const Settings&)>;
-
-struct Method {
-  std::string name;
-  std::vector<std::string> options;  ///< of baseline, steps, samples, stdev, window, strides
-  bool needs_groups = false, needs_window = false, random = false, baseline_set = false;
-  int default_samples = 0;
-  float default_stdev = 0;
-  Run run;
-  bool reads(const std::string& o) const { return std::find(options.begin(), options.end(), o) != options.end(); }
-};
-
-Baseline baseline_of(const Settings& s) { return Baseline::of(s.baseline); }
-
-std::vector<Method> make_methods() {
-  std::vector<Method> m;
-  auto add = [&](std::string name, std::vector<std::string> options, Run run) -> Method& {
-    m.push_back(Method{std::move(name), std::move(options), false, false, false, false, 0, 0, std::move(run)});
-    return m.back();
-  };
-  add("gradient", {}, [](const Graph& g, const Tensor& s, const AttributionOptions& o, const Settings&) {
-    return gradient(g, s, o);
-  });
-  add("saliency", {}, [](const Graph& g, const Tensor& s, const AttributionOptions& o, const Settings&) {
-    return saliency(g, s, o);
-  });
-  add("input_x_gradient", {}, [](const Graph& g, const Tensor& s, const AttributionOptions& o, const Settings&) {
-    return input_x_gradient(g, s, o);
-  });
-  {
-    Method& sg = add("smoothgrad", {"samples", "stdev"},
-                     [](const Graph& g, const Tensor& s, const AttributionOptions& o, const Settings& st) {
-                       SmoothGradOptions options;
-                       options.n_samples = st.samples;
-                       options.stdev = st.stdev;
-                       options.seed = st.seed;
-                       return smoothgrad(gradient, g, s, options, o);
-                     });
-    sg.random = true, sg.default_samples = 10, sg.default_stdev = 1.0f;
-  }
-  add("integrated_gradients", {"baseline", "steps"},
-      [](const Graph& g, const Tensor& s, const AttributionOptions& o, const Settings& st) {
-        IntegratedGradientsOptions options;
-        options.n_steps = st.steps;
-        options.baseline = baseline_of(st);
-        return integrated_gradients(g, s, options, o);
-      });
-  add("deeplift", {"baseline"}, [](const Graph& g, const Tensor& s, const AttributionOptions& o, const Settings& st) {
-    DeepLiftOptions options;
-    options.baseline = baseline_of(st);
-    return deeplift(g, s, options, o);
-  });
-  add("deeplift_shap", {"baseline"},
-      [](const Graph& g, const Tensor& s, const AttributionOptions& o, const Settings& st) {
-        return deeplift_shap(g, s, st.baseline, {}, o);
-      })
-      .baseline_set = true;
-  {
-    Method& gs = add("gradient_shap", {"baseline", "samples", "stdev"},
-                     [](const Graph& g, const Tensor& s, const AttributionOptions& o, const Settings& st) {
-                       GradientShapOptions options;
-                       options.n_samples = st.samples;
-                       options.stdev = st.stdev;
-                       options.seed = st.seed;
-                       return gradient_shap(g, s, st.baseline, options, o);
-                     });
-    gs.random = true, gs.baseline_set = true, gs.default_samples = 20;
-  }
-  add("feature_ablation", {"baseline"},
-      [](const Graph& g, const Tensor& s, const AttributionOptions& o, const Settings& st) {
-        FeatureAblationOptions options;
-        options.baseline = baseline_of(st);
-        return feature_ablation(g, s, options, o);
-      })
-      .needs_groups = true;
-  add("occlusion", {"baseline", "window", "strides"},
-      [](const Graph& g, const Tensor& s, const AttributionOptions& o, const Settings& st) {
-        OcclusionOptions options;
-        options.window = st.window;
-        options.strides = st.strides;
-        options.baseline = baseline_of(st);
-        return occlusion(g, s, options, o);
-      })
-      .needs_window = true;
-  {
-    Method& sh = add("shapley", {"baseline", "samples"},
-                     [](const Graph& g, const Tensor& s, const AttributionOptions& o, const Settings& st) {
-                       ShapleyOptions options;
-                       options.baseline = baseline_of(st);
-                       options.n_permutations = st.samples;
-                       options.seed = st.seed;
-                       return shapley(g, s, options, o);
-                     });
-    sh.needs_groups = true, sh.random = true, sh.default_samples = 50;
-  }
-  add("cd", {}, [](const Graph& g, const Tensor& s, const AttributionOptions& o, const Settings&) {
-    CdOptions cd;
-    cd.targets = o.targets;
-    cd.max_batch = o.max_batch;
-    cd.extra_inputs = o.extra_inputs;
-    cd.progress = o.progress;
-    CdResult r = contextual_decomposition(g, s, *o.grouping, cd);
-    Attribution a;
-    a.targets = r.targets;
-    a.group_scores = std::move(r.rel);
-    return a;
-  }).needs_groups = true;
-  return m;
-}
-
-const std::vector<Method>& methods() {
-  static const std::vector<Method> all = make_methods();
-  return all;
-}
-
-const Method& find_method(const std::string& name) {
-  std::string names;
-  for (const Method& m : methods()) {
-    if (m.name == name) return m;
-    names += (names.empty() ? "" : ", ") + m.name;
-  }
-  throw ValueError("unknown method '" + name + "' (known: " + names + ")");
-}
-
-Tensor rows(const Tensor& t, int64_t begin, int64_t end) {
-  Shape s = t.shape();
-  const int64_t per = t.dim(0) > 0 ? t.numel() / t.dim(0) : 0;
-  s[0] = end - begin;
-  Tensor out(s);
-  std::copy(t.begin() + begin * per, t.begin() + end * per, out.begin());
-  return out;
-}
-
-/// Copies the examples of `part` [T, n, ...] to rows [e0, e0 + n) of axis 1
-/// of `all` [T, N, ...], allocating `all` on the first call.
-void paste(Tensor& all, const Tensor& part, int64_t e0, int64_t N) {
-  if (part.numel() == 0) return;
-  const int64_t T = part.dim(0), n = part.dim(1), per = part.numel() / (T * n);
-  if (all.numel() == 0) {
-    Shape s = part.shape();
-    s[1] = N;
-    all = Tensor(s);
-  }
-  for (int64_t k = 0; k < T; ++k)
-    std::copy(part.begin() + k * n * per, part.begin() + (k + 1) * n * per, all.begin() + (k * N + e0) * per);
+const NamedMethod& find_method(const std::string& name) {
+  if (const NamedMethod* m = find_attribution_method(name)) return *m;
+  throw ValueError("unknown method '" + name + "' (known: " + attribution_method_names() + ")");
 }
 
 std::vector<int64_t> to_targets(pyb::handle obj, const PyModel& m) {
@@ -210,6 +60,8 @@ std::vector<int64_t> to_targets(pyb::handle obj, const PyModel& m) {
   return t;
 }
 
+namespace {
+
 std::vector<int64_t> to_sizes(pyb::handle obj, const std::string& what) {
   std::vector<int64_t> v;
   if (pyb::hasattr(obj, "__index__") && !pyb::isinstance<pyb::sequence>(obj)) {
@@ -225,7 +77,7 @@ std::vector<int64_t> to_sizes(pyb::handle obj, const std::string& what) {
 
 /// Occlusion's window over the trailing coefficient axes (the (re, im) pair
 /// is occluded whole), as the CLI's --window / --strides.
-void set_window(pyb::handle window, pyb::handle strides, const Transform& t, Settings& st) {
+void set_window(pyb::handle window, pyb::handle strides, const Transform& t, MethodSettings& st) {
   st.window = to_sizes(window, "window");
   st.strides = strides.is_none() ? st.window : to_sizes(strides, "strides");
   if (st.strides.size() != st.window.size())
@@ -248,7 +100,7 @@ void set_window(pyb::handle window, pyb::handle strides, const Transform& t, Set
 
 /// The baseline in input space: None/'zero', a number, or an array of one
 /// example or a batch; returns its coefficients.
-Tensor baseline_coefficients(pyb::handle obj, const Method& m, const PyModel& model, const Transform& t, int64_t n) {
+Tensor baseline_coefficients(pyb::handle obj, const NamedMethod& m, const PyModel& model, const Transform& t, int64_t n) {
   const Shape one = [&] {
     Shape s{1};
     for (int64_t d : model.example_shape) s.push_back(d);
@@ -275,16 +127,8 @@ Tensor baseline_coefficients(pyb::handle obj, const Method& m, const PyModel& mo
   }
 }
 
-/// What attribute and sweep share: the input, transform, TRIM model,
-/// targets and coefficients (the CLI's load_trim_setup).
-struct Setup {
-  Input input;
-  Tensor x;
-  std::shared_ptr<const Transform> transform;
-  std::unique_ptr<TrimModel> trim;
-  std::vector<int64_t> targets;
-  Tensor coefficients, residual;
-};
+}  // namespace
+
 
 Setup setup(const PyModel& model, pyb::handle x, pyb::handle transform, pyb::handle target, pyb::handle residual) {
   Setup s;
@@ -305,11 +149,8 @@ Setup setup(const PyModel& model, pyb::handle x, pyb::handle transform, pyb::han
   return s;
 }
 
-struct PyAttribution {
-  std::string method;
-  std::vector<int64_t> targets;
-  pyb::object attributions, group_scores, delta, grouping;
-};
+
+namespace {
 
 pyb::object array_or_none(Tensor t) {
   if (t.numel() == 0) return pyb::none();
@@ -320,7 +161,7 @@ PyAttribution attribute(const PyModel& model, pyb::handle x, pyb::handle transfo
                         pyb::handle target, pyb::handle groups, pyb::handle baseline, std::optional<int> steps,
                         std::optional<int> samples, std::optional<double> stdev, uint64_t seed, pyb::handle window,
                         pyb::handle strides, pyb::handle residual, int64_t max_batch) {
-  const Method& method = find_method(method_name);
+  const NamedMethod& method = find_method(method_name);
   const std::pair<const char*, bool> given[] = {{"baseline", !baseline.is_none()}, {"steps", steps.has_value()},
                                                 {"samples", samples.has_value()},  {"stdev", stdev.has_value()},
                                                 {"window", !window.is_none()},     {"strides", !strides.is_none()}};
@@ -331,7 +172,7 @@ PyAttribution attribute(const PyModel& model, pyb::handle x, pyb::handle transfo
     throw ValueError("method '" + method.name + "' needs groups (e.g. 'radial:8', 'subbands', 'components')");
   if (method.needs_window && window.is_none()) throw ValueError("method '" + method.name + "' needs window (e.g. (4, 4))");
   if (max_batch < 1) throw ValueError("max_batch must be >= 1, got " + std::to_string(max_batch));
-  Settings st;
+  MethodSettings st;
   st.steps = steps.value_or(50);
   st.samples = samples.value_or(method.default_samples);
   st.stdev = static_cast<float>(stdev.value_or(method.default_stdev));
@@ -346,31 +187,16 @@ PyAttribution attribute(const PyModel& model, pyb::handle x, pyb::handle transfo
   if (method.needs_window) set_window(window, strides, *s.transform, st);
   if (method.reads("baseline")) st.baseline = baseline_coefficients(baseline, method, model, *s.transform, s.x.dim(0));
 
-  const Grouping* g = grouping ? &*grouping : nullptr;
+  AttributionOptions o;
+  o.targets = Targets(s.targets);
+  o.grouping = grouping ? &*grouping : nullptr;
+  o.max_batch = max_batch;
+  o.progress = signal_progress();
+  if (s.residual.numel() > 0) o.extra_inputs = {s.residual};
   Attribution all;
-  all.targets = s.targets;
   {
     pyb::gil_scoped_release release;
-    const Tensor& coef = s.coefficients;
-    const int64_t N = coef.dim(0);
-    const int64_t per_call = method.random ? 1 : kExamplesPerCall;
-    const bool baseline_per_example = !method.baseline_set && st.baseline.numel() > 0 && st.baseline.dim(0) > 1;
-    for (int64_t e0 = 0; e0 < N; e0 += per_call) {
-      const int64_t e1 = std::min(N, e0 + per_call);
-      AttributionOptions o;
-      o.targets = Targets(s.targets);
-      o.grouping = g;
-      o.max_batch = max_batch;
-      o.progress = signal_progress();
-      if (s.residual.numel() > 0) o.extra_inputs = {rows(s.residual, e0, e1)};
-      Settings part_settings = st;
-      if (baseline_per_example) part_settings.baseline = rows(st.baseline, e0, e1);
-      if (method.random) part_settings.seed = st.seed + static_cast<uint64_t>(e0);
-      const Attribution part = method.run(s.trim->graph(), rows(coef, e0, e1), o, part_settings);
-      paste(all.attributions, part.attributions, e0, N);
-      paste(all.group_scores, part.group_scores, e0, N);
-      paste(all.delta, part.delta, e0, N);
-    }
+    all = explain_examples(method, s.trim->graph(), s.coefficients, st, o);
   }
   PyAttribution r;
   r.method = method.name;
@@ -405,8 +231,8 @@ pyb::array sweep(const PyModel& model, pyb::handle x, pyb::handle transform, std
       o.targets = Targets(s.targets);
       o.max_batch = max_batch;
       o.progress = signal_progress();
-      if (s.residual.numel() > 0) o.extra_inputs = {rows(s.residual, e0, e1)};
-      const CdResult r = cd_band_sweep(s.trim->graph(), rows(coef, e0, e1), *s.transform, centers, width, o);
+      if (s.residual.numel() > 0) o.extra_inputs = {example_rows(s.residual, e0, e1)};
+      const CdResult r = cd_band_sweep(s.trim->graph(), example_rows(coef, e0, e1), *s.transform, centers, width, o);
       for (int64_t k = 0; k < T; ++k)
         std::copy(r.rel.begin() + k * n * C, r.rel.begin() + (k + 1) * n * C, curve.begin() + (k * N + e0) * C);
     }
@@ -417,8 +243,7 @@ pyb::array sweep(const PyModel& model, pyb::handle x, pyb::handle transform, std
 }  // namespace
 
 void register_attribute(pyb::module_& m) {
-  std::string names;
-  for (const Method& method : methods()) names += (names.empty() ? "" : ", ") + method.name;
+  const std::string names = attribution_method_names();
 
   pyb::class_<PyAttribution>(m, "Attribution", R"(The result of trim.attribute, in the layout of ``trim attribute``.
 
@@ -437,12 +262,15 @@ targets : list of int
     The output indices explained, in order (axis 0 of the arrays).
 method : str
 grouping : trim.Grouping or None)")
-      .def_readonly("method", &PyAttribution::method)
-      .def_readonly("targets", &PyAttribution::targets)
-      .def_readonly("attributions", &PyAttribution::attributions)
-      .def_readonly("group_scores", &PyAttribution::group_scores)
-      .def_readonly("delta", &PyAttribution::delta)
-      .def_readonly("grouping", &PyAttribution::grouping)
+      .def_readonly("method", &PyAttribution::method, "The method that made it.")
+      .def_readonly("targets", &PyAttribution::targets, "The output indices explained, in order (axis 0 of the arrays).")
+      .def_readonly("attributions", &PyAttribution::attributions,
+                    "float32 (targets, N, *coefficient_shape), or None for method 'cd'.")
+      .def_readonly("group_scores", &PyAttribution::group_scores,
+                    "float32 (targets, N, groups): sums over each group (cd: the relevant part); None without groups.")
+      .def_readonly("delta", &PyAttribution::delta,
+                    "float32 (targets, N): completeness delta, or None where the method has none.")
+      .def_readonly("grouping", &PyAttribution::grouping, "The trim.Grouping the group scores are over, or None.")
       .def("__repr__", [](const PyAttribution& a) {
         auto shape = [](const pyb::object& o) {
           return o.is_none() ? std::string("None") : std::string(pyb::str(o.attr("shape")));

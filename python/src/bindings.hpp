@@ -5,7 +5,10 @@
 #include <string>
 
 #include "convert.hpp"
+#include "trim/attribution/methods.hpp"
+#include "trim/attribution/trim_model.hpp"
 #include "trim/graph/graph.hpp"
+#include "trim/io/model_summary.hpp"
 #include "trim/transforms/grouping.hpp"
 #include "trim/transforms/transform.hpp"
 
@@ -18,6 +21,7 @@ struct PyModel {
   Shape example_shape;  ///< one input example, without the batch axis
   Shape output_shape;   ///< one output, without the batch axis
   int64_t n_outputs = 0;
+  io::ModelSummary summary;  ///< what `trim info` shows (the library's summary)
 };
 
 struct PyTransform {
@@ -38,9 +42,36 @@ std::string spec_family(const std::string& spec);
 /// fft1, fft2, rfft1, rfft2: a trailing (re, im) axis.
 bool is_fourier(const std::string& spec);
 
+/// The method called `name`; ValueError listing the known ones otherwise.
+const NamedMethod& find_method(const std::string& name);
+
+/// `target=`: 'all', an output index or a list of them.
+std::vector<int64_t> to_targets(pyb::handle obj, const PyModel& m);
+
+/// What attribute, sweep and evaluate share (the CLI's load_trim_setup):
+/// the input, transform, TRIM model, targets and coefficients.
+struct Setup {
+  Input input;
+  Tensor x;  ///< [N, example...]
+  std::shared_ptr<const Transform> transform;
+  std::unique_ptr<TrimModel> trim;
+  std::vector<int64_t> targets;
+  Tensor coefficients;  ///< s = T(x)
+  Tensor residual;      ///< r = x - T^-1(T(x)) when the TRIM model has it, else empty
+};
+Setup setup(const PyModel& model, pyb::handle x, pyb::handle transform, pyb::handle target, pyb::handle residual);
+
+/// The result of trim.attribute.
+struct PyAttribution {
+  std::string method;
+  std::vector<int64_t> targets;
+  pyb::object attributions, group_scores, delta, grouping;
+};
+
 void register_model(pyb::module_& m);
 void register_transform(pyb::module_& m);
 void register_attribute(pyb::module_& m);
 void register_nmf(pyb::module_& m);
+void register_evaluate(pyb::module_& m);
 
 }  // namespace trim::py

@@ -11,21 +11,20 @@ namespace trim::py {
 
 namespace {
 
-Shape drop_batch(const Shape& s) {
-  Shape out;
-  for (int a = 1; a < s.rank(); ++a) out.push_back(s[a]);
-  return out;
-}
-
-PyModel wrap(Graph g, const std::string& name) {
-  if (g.inputs().size() != 1 || g.outputs().size() != 1)
-    throw ValueError("model '" + name + "' has " + std::to_string(g.inputs().size()) + " inputs and " +
-                     std::to_string(g.outputs().size()) + " outputs; trim explains models with one of each");
+/// The model as the CLI's load_model reads it (token-id inputs cut at their
+/// embedding), with the summary `trim info` prints.
+PyModel wrap(const std::string& name, const std::string* bytes, const std::string* path) {
+  std::vector<io::OnnxTokenInput> tokens;
+  io::OnnxImportOptions options;
+  options.token_inputs = &tokens;
+  Graph g = bytes ? io::load_onnx_bytes(*bytes, name, options) : io::load_onnx(*path, options);
+  const io::OnnxModelInfo file = bytes ? io::read_onnx_info_bytes(*bytes, name) : io::read_onnx_info(*path);
   PyModel m;
+  m.summary = io::summarize_model(name, g, file, tokens);
   m.name = name;
-  m.example_shape = drop_batch(g.shape(g.inputs()[0]));
-  m.output_shape = drop_batch(g.shape(g.outputs()[0]));
-  m.n_outputs = m.output_shape.numel();
+  m.example_shape = m.summary.example_shape;
+  m.output_shape = m.summary.output_shape;
+  m.n_outputs = m.summary.n_outputs;
   m.graph = std::make_shared<const Graph>(std::move(g));
   return m;
 }
@@ -35,7 +34,7 @@ PyModel from_onnx(pyb::object source) {
       pyb::isinstance<pyb::memoryview>(source)) {
     const std::string bytes = pyb::bytes(pyb::module_::import("builtins").attr("bytes")(source));
     pyb::gil_scoped_release release;
-    return wrap(io::load_onnx_bytes(bytes, "<bytes>"), "<bytes>");
+    return wrap("<bytes>", &bytes, nullptr);
   }
   pyb::object fspath = pyb::module_::import("os").attr("fspath");
   std::string path;
@@ -48,7 +47,7 @@ PyModel from_onnx(pyb::object source) {
     throw pyb::type_error("Model.from_onnx: expected a path (str or os.PathLike) or the model's bytes");
   }
   pyb::gil_scoped_release release;
-  return wrap(io::load_onnx(path), path);
+  return wrap(path, nullptr, &path);
 }
 
 pyb::array predict(const PyModel& m, pyb::handle x_obj) {
@@ -64,41 +63,40 @@ pyb::array predict(const PyModel& m, pyb::handle x_obj) {
 }
 
 pyb::dict info(const PyModel& m) {
-  const Graph& g = *m.graph;
-  std::map<Kind, int> kinds;
-  int nodes = 0;
-  std::string opaque;
-  for (NodeId id = 0; id < g.num_nodes(); ++id) {
-    const Node& n = g.node(id);
-    if (n.is_input) continue;
-    ++nodes;
-    ++kinds[n.op->kind()];
-    if (n.op->kind() == Kind::Opaque && opaque.empty()) opaque = g.describe(id);
-  }
-  int64_t trainable = 0;
-  for (const Parameter& p : g.parameters())
-    if (p.trainable) trainable += p.value.numel();
-  for (Kind k : {Kind::Linear, Kind::Elementwise, Kind::Selection, Kind::Structural, Kind::Sum, Kind::Product,
-                 Kind::Opaque})
-    kinds[k] += 0;  // every base kind listed, also with no node
-  pyb::dict kinds_dict;
-  for (const auto& [kind, count] : kinds) {
+  const io::ModelSummary& sm = m.summary;
+  pyb::dict kinds;
+  for (const auto& [kind, count] : sm.kinds) {
     std::string name = kind_name(kind);
     for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    kinds_dict[pyb::str(name)] = count;
+    kinds[pyb::str(name)] = count;
+  }
+  pyb::list tokens;
+  for (const io::ModelSummary::Tokens& t : sm.tokens) {
+    pyb::dict d;
+    d["ids"] = t.ids;
+    d["embedding"] = t.embedding;
+    d["table_shape"] = to_tuple(t.table_shape);
+    tokens.append(d);
   }
   pyb::dict d;
-  d["model"] = m.name;
-  d["input_name"] = g.node(g.inputs()[0]).name;
-  d["input_shape"] = to_tuple(m.example_shape);
-  d["output_name"] = g.node(g.outputs()[0]).name;
-  d["output_shape"] = to_tuple(m.output_shape);
-  d["n_outputs"] = m.n_outputs;
-  d["nodes"] = nodes;
-  d["kinds"] = kinds_dict;
-  d["parameter_tensors"] = g.parameters().size();
-  d["trainable_values"] = trainable;
-  d["cd_blocker"] = opaque.empty() ? pyb::object(pyb::none()) : pyb::object(pyb::str(opaque));
+  d["model"] = sm.model;
+  d["opset"] = sm.file.opset;
+  d["ir_version"] = sm.file.ir_version;
+  d["producer"] = sm.file.producer;
+  d["graph_name"] = sm.file.graph_name;
+  d["input_name"] = sm.input_name;
+  d["input_shape"] = to_tuple(sm.example_shape);
+  d["output_name"] = sm.output_name;
+  d["output_shape"] = to_tuple(sm.output_shape);
+  d["n_outputs"] = sm.n_outputs;
+  d["tokens"] = tokens;
+  d["nodes"] = sm.nodes;
+  d["kinds"] = kinds;
+  d["parameter_tensors"] = sm.parameter_tensors;
+  d["trainable_values"] = sm.trainable_values;
+  d["batchnorm_nodes"] = sm.batchnorm_nodes;
+  d["conv_nodes"] = sm.conv_nodes;
+  d["cd_blocker"] = sm.cd_blocker.empty() ? pyb::object(pyb::none()) : pyb::object(pyb::str(sm.cd_blocker));
   return d;
 }
 
@@ -148,16 +146,26 @@ Returns
 numpy.ndarray
     float32 ``(N, *output_shape)``, always with the batch axis (as
     ``trim predict``).)")
-      .def("info", &info, R"(What trim needs to explain the model, as ``trim info`` prints it.
+      .def("info", &info, R"(What trim needs to explain the model: the fields ``trim info`` prints.
 
 Returns
 -------
 dict
-    ``model``, ``input_name``, ``input_shape``, ``output_name``,
-    ``output_shape``, ``n_outputs``, ``nodes`` (count), ``kinds`` (nodes per
-    kind: linear, elementwise, selection, structural, sum, opaque),
-    ``parameter_tensors``, ``trainable_values`` and ``cd_blocker`` (the first
-    opaque node, which contextual decomposition cannot pass, or None).)")
+    ``model``; the file's ``opset``, ``ir_version``, ``producer``,
+    ``graph_name``; ``input_name`` and ``output_name`` (as the exporter
+    named them), ``input_shape``, ``output_shape``, ``n_outputs``;
+    ``tokens`` (token-id inputs explained in the space of their embedding:
+    ``ids``, ``embedding``, ``table_shape``); ``nodes`` (count), ``kinds``
+    (nodes per kind: linear, elementwise, selection, structural, sum,
+    product, opaque), ``parameter_tensors``, ``trainable_values``;
+    ``batchnorm_nodes`` and ``conv_nodes`` in the file (no BatchNorm but
+    convolutions: it was probably folded into them, and CD splits its shift
+    as part of the conv bias); ``cd_blocker`` (the first opaque node, which
+    contextual decomposition cannot pass, or None).
+
+See also ``summary()``, the same as text.)")
+      .def("summary", [](const PyModel& p) { return io::model_summary_text(p.summary); },
+           R"(The text ``trim info MODEL.onnx`` prints for this model, line for line.)")
       .def("__repr__", [](const PyModel& p) {
         return "<trim.Model '" + p.name + "': input " + p.example_shape.str() + ", output " +
                p.output_shape.str() + ">";

@@ -32,7 +32,7 @@ components) by explaining f(T^-1(s) + r). The C++ library, from NumPy:
                        groups="radial:12", target=0)
     r.group_scores          # (targets, N, 12)
 
-Model, Transform, Grouping, attribute, sweep, NMF; see help() of each and
+Model, Transform, Grouping, attribute, sweep, evaluate, NMF; see help() of each and
 docs/python.md. float32 C-contiguous arrays aligned to 64 bytes (every array
 trim returns, and trim.empty / trim.asarray) are read without a copy; other
 arrays are converted once. Long calls release the GIL and stop on Ctrl-C.)";
@@ -56,6 +56,7 @@ arrays are converted once. Long calls release the GIL and stop on Ctrl-C.)";
   register_transform(m);
   register_attribute(m);
   register_nmf(m);
+  register_evaluate(m);
 
   m.def("empty", &empty, pybind11::arg("shape"),
         R"(A zero-filled float32 array of ``shape`` in trim's own 64-byte-aligned

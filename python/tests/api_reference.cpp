@@ -1,6 +1,7 @@
 // The C++ API on the inputs of test_api.py, for the bit-for-bit comparison
 // with the Python module: integrated gradients in fft2 space (steps 8,
-// every output, the default zero baseline) and a CD band sweep, each one library call.
+// every output, the default zero baseline), the evaluation of those attributions
+// (evaluate_attribution with its defaults) and a CD band sweep, each one library call.
 //   api_reference MODEL.onnx X.npy OUT_DIR
 #include <cstdio>
 #include <exception>
@@ -27,6 +28,14 @@ int main(int argc, char** argv) {
     const trim::Attribution a = trim::integrated_gradients(tm.graph(), s, ig, {});
     trim::io::write_npy(out + "/ig.npy", a.attributions);
     trim::io::write_npy(out + "/ig_delta.npy", a.delta);
+
+    // Every metric of the evaluation API for those attributions, its defaults.
+    const trim::EvaluationReport ev = trim::evaluate_attribution(tm, s, a, {});
+    trim::io::write_npy(out + "/eval_deletion.npy", ev.curves.deletion);
+    trim::io::write_npy(out + "/eval_random_insertion.npy", ev.curves.random_insertion_mean);
+    trim::io::write_npy(out + "/eval_road_morf.npy", ev.curves.road_morf);
+    trim::io::write_npy(out + "/eval_mu_fidelity.npy", ev.mu_fidelity);
+    trim::io::write_npy(out + "/eval_infidelity.npy", ev.infidelity);
 
     const trim::CdResult cd = trim::cd_band_sweep(tm.graph(), s, *t, {0.1, 0.4, 0.7, 1.0}, 0.3);
     trim::io::write_npy(out + "/sweep.npy", cd.rel);

@@ -72,6 +72,16 @@ def test_layout_completeness_and_groups(mlp):
     for k in range(2):
         np.testing.assert_allclose(g.group_scores[..., k], g.attributions[..., labels == bool(k)].sum(-1), rtol=1e-5,
                                    atol=1e-6)
+    # max_batch only splits the rows sent through the model: the same result.
+    small = trim.attribute(mlp, x, transform="dct2", method="integrated_gradients", steps=64, max_batch=5)
+    np.testing.assert_allclose(small.attributions, r.attributions, rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="max_batch must be >= 1"):
+        trim.attribute(mlp, x, transform="dct2", method="gradient", max_batch=0)
+    # "all", a list and an index select the same rows.
+    every = trim.attribute(mlp, x, transform="dct2", method="gradient", target="all")
+    two = trim.attribute(mlp, x, transform="dct2", method="gradient", target=[2, 0])
+    assert every.targets == [0, 1, 2] and two.targets == [2, 0]
+    assert_bit_equal(two.attributions, every.attributions[[2, 0]])
     # One example: the batch axis is kept (the CLI's layout).
     one = trim.attribute(mlp, x[0], transform="dct2", method="gradient", target=1)
     assert one.attributions.shape == (1, 1, 4, 5)

@@ -52,6 +52,24 @@ def test_info(lenet, mlp):
     assert "lenet.onnx" in repr(lenet)
 
 
+@pytest.mark.parametrize("name", ["lenet", "mlp", "bnres", "convopts"])
+def test_info_equals_trim_info(cli, name):
+    """One library summary for both: the text line for line, the dict's fields as printed."""
+    m = trim.Model.from_onnx(model_path(name))
+    text = cli("info", model_path(name)).stdout
+    assert m.summary() == text
+    i = m.info()
+    assert f"input       '{i['input_name']}' [N,{','.join(map(str, i['input_shape']))}]" in text
+    assert f"ONNX opset {i['opset']}, IR version {i['ir_version']}" in text
+    kinds = ", ".join(f"{k.capitalize()} {v}" for k, v in i["kinds"].items())
+    assert f"nodes       {i['nodes']}: {kinds}\n" in text
+    assert f"parameters  {i['parameter_tensors']} tensors, {i['trainable_values']} trainable values" in text
+    assert (i["cd_blocker"] is None) == ("all (no opaque node)" in text)
+    # From bytes: the same summary but for the name.
+    data = open(model_path(name), "rb").read()
+    assert trim.Model.from_onnx(data).summary() == text.replace(model_path(name), "<bytes>")
+
+
 def test_errors(tmp_path, mlp):
     with pytest.raises(OSError, match="missing.onnx"):
         trim.Model.from_onnx(str(tmp_path / "missing.onnx"))
@@ -71,3 +89,12 @@ def test_errors(tmp_path, mlp):
         mlp.predict(np.array([["a"] * 5] * 4))
     with pytest.raises(TypeError, match="dtype"):
         mlp.predict(np.zeros((4, 5), np.complex64))
+
+
+def test_token_model_is_read_as_the_cli_reads_it(cli):
+    """Token ids cut at the embedding: the model is explained in the space of the embedded sequence."""
+    path = str(ONNX.parent / "reach" / "tokens_op17.onnx")
+    m = trim.Model.from_onnx(path)
+    assert m.summary() == cli("info", path).stdout
+    assert m.info()["tokens"] == [{"ids": "ids", "embedding": "emb.weight", "table_shape": (40, 8)}]
+    assert m.input_shape == (12, 8)

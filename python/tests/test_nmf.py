@@ -45,6 +45,9 @@ def test_save_equals_cli_and_transforms(tmp_path, cli, mlp):
     x = np.abs(np.random.default_rng(2).standard_normal((3, 4, 5))).astype(np.float32)
     codes = t.forward(x.reshape(3, 20))
     assert codes.shape == (3, 5) and np.all(codes >= 0)
+    # Its components are the groups: one coefficient each.
+    comp = t.groupings.components()
+    assert len(comp) == 5 and comp.labels.tolist() == [0, 1, 2, 3, 4]
 
 
 def test_errors():

@@ -114,6 +114,10 @@ def test_equals_the_cpp_api(tmp_path, mlp):
     r = trim.attribute(mlp, x, transform="fft2", method="integrated_gradients", steps=8)
     assert_bit_equal(r.attributions, np.load(tmp_path / "ig.npy"))
     assert_bit_equal(r.delta, np.load(tmp_path / "ig_delta.npy"))
+    e = trim.evaluate(mlp, x, r, transform="fft2")
+    for name, got in (("deletion", e.deletion), ("random_insertion", e.random_insertion_mean),
+                      ("road_morf", e.road_morf), ("mu_fidelity", e.mu_fidelity), ("infidelity", e.infidelity)):
+        assert_bit_equal(got, np.load(tmp_path / f"eval_{name}.npy"))
     # The module sweeps 4 examples per library call (as the CLI): compare on 4.
     np.save(tmp_path / "x.npy", x[:4])
     subprocess.run([exe, model_path("mlp"), tmp_path / "x.npy", tmp_path], check=True)

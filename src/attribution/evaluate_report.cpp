@@ -136,4 +136,56 @@ EvaluationReport evaluate_attribution(const TrimModel& tm, const Tensor& s, cons
   return r;
 }
 
+double evaluation_mean(const Tensor& t) {
+  if (t.empty()) return std::nan("");
+  double s = 0.0;
+  for (float v : t) s += v;
+  return s / double(t.numel());
+}
+
+std::vector<double> mean_curve(const Tensor& c) {
+  if (c.empty()) return {};
+  const int64_t pts = c.dim(2), rows = c.numel() / pts;
+  std::vector<double> m(static_cast<size_t>(pts), 0.0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t p = 0; p < pts; ++p) m[static_cast<size_t>(p)] += c[r * pts + p] / double(rows);
+  return m;
+}
+
+std::vector<double> mean_rank_correlation(const RandomisationResult& randomisation) {
+  const Tensor& rc = randomisation.correlation;
+  if (rc.empty()) return {};
+  const int64_t L = rc.dim(0), per_layer = rc.numel() / L;
+  std::vector<double> m(static_cast<size_t>(L), 0.0);
+  for (int64_t l = 0; l < L; ++l)
+    for (int64_t i = 0; i < per_layer; ++i) m[static_cast<size_t>(l)] += rc[l * per_layer + i] / double(per_layer);
+  return m;
+}
+
+std::vector<EvaluationSummaryRow> evaluation_summary(const EvaluationReport& r) {
+  const FaithfulnessCurves& c = r.curves;
+  std::vector<EvaluationSummaryRow> rows = {
+      {"deletion_auc", evaluation_mean(c.deletion_auc), "lower"},
+      {"insertion_auc", evaluation_mean(c.insertion_auc), "higher"},
+      {"insertion_minus_deletion", evaluation_mean(c.insertion_auc) - evaluation_mean(c.deletion_auc), "higher"},
+      {"random_deletion_auc", evaluation_mean(c.random_deletion_auc_mean), "reference"},
+      {"random_insertion_auc", evaluation_mean(c.random_insertion_auc_mean), "reference"},
+      {"road_morf_auc", evaluation_mean(c.road_morf_auc), "lower"},
+      {"road_lerf_auc", evaluation_mean(c.road_lerf_auc), "higher"},
+      {"road_lerf_minus_morf", evaluation_mean(c.road_lerf_auc) - evaluation_mean(c.road_morf_auc), "higher"},
+      {"mu_fidelity", evaluation_mean(r.mu_fidelity), "higher"},
+      {"infidelity", evaluation_mean(r.infidelity), "lower"},
+      {"sensitivity_max", evaluation_mean(r.sensitivity), "lower"},
+  };
+  if (!r.randomisation.layers.empty()) {
+    // After every layer is re-initialised: a faithful method's ranking is gone.
+    const Tensor& rc = r.randomisation.correlation;
+    const int64_t L = rc.dim(0), per = rc.numel() / L;
+    double m = 0.0;
+    for (int64_t i = 0; i < per; ++i) m += rc[(L - 1) * per + i] / double(per);
+    rows.push_back({"randomisation_rank_correlation", m, "lower"});
+  }
+  return rows;
+}
+
 }  // namespace trim

@@ -20,10 +20,6 @@ namespace trim::cli {
 
 namespace {
 
-/// Examples per library call for methods that draw no random numbers: small
-/// enough for a progress bar that moves, large enough to batch well.
-constexpr int64_t kExamplesPerCall = 8;
-
 /// Method options; each method reads some of them (Method::options).
 const char* const kMethodOptions[] = {"baseline", "steps", "samples", "stdev", "seed", "window", "strides"};
 
@@ -99,64 +95,35 @@ Tensor baseline_coefficients(const Args& args, const Method& m, const Model& mod
   }
 }
 
-/// Copies rows [e0, e1) of the batch axis (axis 1) of `part` into `all`,
-/// allocating `all` as [T, N, ...] on the first call.
-void paste(Tensor& all, const Tensor& part, int64_t e0, int64_t N) {
-  if (part.numel() == 0) return;
-  const int64_t T = part.dim(0), n = part.dim(1), per = part.numel() / (T * n);
-  if (all.numel() == 0) {
-    Shape s = part.shape();
-    s[1] = N;
-    all = Tensor(s);
-  }
-  for (int64_t k = 0; k < T; ++k)
-    std::copy(part.begin() + k * n * per, part.begin() + (k + 1) * n * per, all.begin() + (k * N + e0) * per);
-}
-
-/// Runs the method over the batch a few examples at a time. Random methods
-/// go one example at a time with seed + e, so an example's result does not
-/// depend on the others in the file. The progress report counts the
-/// library's units of work; every call costs the same per example, so the
-/// first report of the first call gives the total.
-/// `first`: the index of s's first example in the input (a streamed chunk),
-/// which picks its seeds and per-example baselines; `report(done, total)`
-/// counts the library's units of work over the rows of s.
+/// The method over the rows of s with the library's explain_examples.
+/// `first`: the index of s's first example in the input (a streamed chunk):
+/// example e of the input draws with seed + e and takes baseline row e,
+/// whatever the chunk; `report(done, total)` counts the library's units of
+/// work over the rows of s.
 Attribution explain_rows(const Method& method, const TrimModel& tm, const Tensor& s, const Tensor& residual,
                          const Grouping* grouping, const std::vector<int64_t>& targets, const MethodSettings& settings,
                          int64_t first, const std::function<void(int64_t, int64_t)>& report) {
   const int64_t N = s.dim(0);
-  const int64_t per_call = method.random ? 1 : kExamplesPerCall;
+  MethodSettings ms = settings;
   const bool baseline_per_example =
       !method.baseline_set && settings.baseline.numel() > 0 && settings.baseline.dim(0) > 1;
-  if (baseline_per_example && first + N > settings.baseline.dim(0))
-    throw ShapeError("--baseline holds " + std::to_string(settings.baseline.dim(0)) +
-                     " examples, but the input holds more: give one example (used for all) or one per input example");
-  int64_t done_before = 0;
-  Attribution all;
-  all.targets = targets;
-  for (int64_t e0 = 0; e0 < N; e0 += per_call) {
-    const int64_t e1 = std::min(N, e0 + per_call);
-    AttributionOptions o;
-    o.targets = Targets(targets);
-    o.grouping = grouping;
-    o.max_batch = rows_per_batch(s.numel() / N);
-    int64_t call_total = 0;
-    o.progress = [&](int64_t done, int64_t total) {
-      call_total = total;
-      report(done_before + done, total * N / (e1 - e0));
-      return true;
-    };
-    if (residual.numel() > 0) o.extra_inputs = {rows(residual, e0, e1)};
-    MethodSettings ms = settings;
-    if (baseline_per_example) ms.baseline = rows(settings.baseline, first + e0, first + e1);
-    if (method.random) ms.seed = settings.seed + static_cast<uint64_t>(first + e0);
-    const Attribution part = method.run(tm.graph(), rows(s, e0, e1), o, ms);
-    paste(all.attributions, part.attributions, e0, N);
-    paste(all.group_scores, part.group_scores, e0, N);
-    paste(all.delta, part.delta, e0, N);
-    done_before += call_total;
+  if (baseline_per_example) {
+    if (first + N > settings.baseline.dim(0))
+      throw ShapeError("--baseline holds " + std::to_string(settings.baseline.dim(0)) +
+                       " examples, but the input holds more: give one example (used for all) or one per input example");
+    ms.baseline = example_rows(settings.baseline, first, first + N);
   }
-  return all;
+  if (method.random) ms.seed = settings.seed + static_cast<uint64_t>(first);
+  AttributionOptions o;
+  o.targets = Targets(targets);
+  o.grouping = grouping;
+  o.max_batch = rows_per_batch(s.numel() / N);
+  o.progress = [&](int64_t done, int64_t total) {
+    report(done, total);
+    return true;
+  };
+  if (residual.numel() > 0) o.extra_inputs = {residual};
+  return explain_examples(method, tm.graph(), s, ms, o);
 }
 
 Attribution explain(const Method& method, const TrimModel& tm, const Tensor& s, const Tensor& residual,
@@ -295,7 +262,7 @@ void run_attribute_streamed(const Args& args, const Method& method, MethodSettin
   job.row_shape = {static_cast<int64_t>(setup.targets.size())};
   if (g) job.row_shape.push_back(static_cast<int64_t>(g->names.size()));
   else for (int64_t d : t->coefficient_shape()) job.row_shape.push_back(d);
-  job.call = kExamplesPerCall;
+  job.call = kExplainExamplesPerCall;
   job.settings = run_settings(args);
   job.settings.emplace_back("transform_spec", t->spec());
   job.label = method.name;

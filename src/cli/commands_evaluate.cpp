@@ -12,6 +12,7 @@
 #include "outputs.hpp"
 #include "progress.hpp"
 #include "trim/attribution/evaluate.hpp"
+#include "trim/io/evaluation_json.hpp"
 #include "trim/io/plot.hpp"
 
 namespace trim::cli {
@@ -54,122 +55,6 @@ std::vector<OptionSpec> metric_options() {
   };
 }
 
-/// Mean over every target and example (NaN for an empty tensor).
-double mean_of(const Tensor& t) {
-  if (t.empty()) return std::nan("");
-  double s = 0.0;
-  for (float v : t) s += v;
-  return s / double(t.numel());
-}
-
-/// [T, N, points] averaged over targets and examples: one curve.
-std::vector<double> mean_curve(const Tensor& c) {
-  if (c.empty()) return {};
-  const int64_t pts = c.dim(2), rows = c.numel() / pts;
-  std::vector<double> m(static_cast<size_t>(pts), 0.0);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t p = 0; p < pts; ++p) m[static_cast<size_t>(p)] += c[r * pts + p] / double(rows);
-  return m;
-}
-
-io::Json numbers(const std::vector<double>& v) {
-  io::Json a = io::Json::array();
-  for (double x : v) a.push(x);
-  return a;
-}
-
-/// [T, N] as nested arrays.
-io::Json table(const Tensor& t) {
-  io::Json a = io::Json::array();
-  if (t.empty()) return a;
-  const int64_t T = t.dim(0), N = t.numel() / T;
-  for (int64_t i = 0; i < T; ++i) {
-    io::Json row = io::Json::array();
-    for (int64_t e = 0; e < N; ++e) row.push(double(t[i * N + e]));
-    a.push(std::move(row));
-  }
-  return a;
-}
-
-/// The scalar summary of a report: name, mean value, which direction is better.
-struct Row {
-  std::string name;
-  double value;
-  std::string better;
-};
-
-std::vector<Row> summary_rows(const EvaluationReport& r) {
-  const FaithfulnessCurves& c = r.curves;
-  std::vector<Row> rows = {
-      {"deletion_auc", mean_of(c.deletion_auc), "lower"},
-      {"insertion_auc", mean_of(c.insertion_auc), "higher"},
-      {"insertion_minus_deletion", mean_of(c.insertion_auc) - mean_of(c.deletion_auc), "higher"},
-      {"random_deletion_auc", mean_of(c.random_deletion_auc_mean), "reference"},
-      {"random_insertion_auc", mean_of(c.random_insertion_auc_mean), "reference"},
-      {"road_morf_auc", mean_of(c.road_morf_auc), "lower"},
-      {"road_lerf_auc", mean_of(c.road_lerf_auc), "higher"},
-      {"road_lerf_minus_morf", mean_of(c.road_lerf_auc) - mean_of(c.road_morf_auc), "higher"},
-      {"mu_fidelity", mean_of(r.mu_fidelity), "higher"},
-      {"infidelity", mean_of(r.infidelity), "lower"},
-      {"sensitivity_max", mean_of(r.sensitivity), "lower"},
-  };
-  if (!r.randomisation.layers.empty()) {
-    // After every layer is re-initialised: a faithful method's ranking is gone.
-    const Tensor& rc = r.randomisation.correlation;
-    const int64_t L = rc.dim(0), per = rc.numel() / L;
-    double m = 0.0;
-    for (int64_t i = 0; i < per; ++i) m += rc[(L - 1) * per + i] / double(per);
-    rows.push_back({"randomisation_rank_correlation", m, "lower"});
-  }
-  return rows;
-}
-
-io::Json report_json(const EvaluationReport& r) {
-  io::Json j = io::Json::object();
-  io::Json summary = io::Json::object();
-  for (const Row& row : summary_rows(r)) {
-    io::Json v = io::Json::object();
-    v.set("mean", std::isfinite(row.value) ? io::Json(row.value) : io::Json());
-    v.set("better", row.better);
-    summary.set(row.name, std::move(v));
-  }
-  j.set("summary", std::move(summary));
-  const FaithfulnessCurves& c = r.curves;
-  io::Json per = io::Json::object();  // [targets][examples]
-  per.set("deletion_auc", table(c.deletion_auc));
-  per.set("insertion_auc", table(c.insertion_auc));
-  per.set("road_morf_auc", table(c.road_morf_auc));
-  per.set("road_lerf_auc", table(c.road_lerf_auc));
-  per.set("mu_fidelity", table(r.mu_fidelity));
-  per.set("infidelity", table(r.infidelity));
-  per.set("sensitivity_max", table(r.sensitivity));
-  j.set("per_target_and_example", std::move(per));
-  io::Json curves = io::Json::object();  // means over targets and examples
-  curves.set("fraction_removed", numbers(c.fractions));
-  curves.set("deletion", numbers(mean_curve(c.deletion)));
-  curves.set("insertion", numbers(mean_curve(c.insertion)));
-  curves.set("random_deletion", numbers(mean_curve(c.random_deletion_mean)));
-  curves.set("random_deletion_std", numbers(mean_curve(c.random_deletion_std)));
-  curves.set("random_insertion", numbers(mean_curve(c.random_insertion_mean)));
-  curves.set("random_insertion_std", numbers(mean_curve(c.random_insertion_std)));
-  curves.set("road_morf", numbers(mean_curve(c.road_morf)));
-  curves.set("road_lerf", numbers(mean_curve(c.road_lerf)));
-  j.set("mean_curves", std::move(curves));
-  if (!r.randomisation.layers.empty()) {
-    io::Json rnd = io::Json::object();
-    io::Json layers = io::Json::array();
-    for (const std::string& l : r.randomisation.layers) layers.push(l);
-    rnd.set("layers_from_the_top", std::move(layers));
-    const Tensor& rc = r.randomisation.correlation;
-    const int64_t L = rc.dim(0), per_layer = rc.numel() / L;
-    std::vector<double> m(static_cast<size_t>(L), 0.0);
-    for (int64_t l = 0; l < L; ++l)
-      for (int64_t i = 0; i < per_layer; ++i) m[static_cast<size_t>(l)] += rc[l * per_layer + i] / double(per_layer);
-    rnd.set("mean_rank_correlation", numbers(m));
-    j.set("randomisation", std::move(rnd));
-  }
-  return j;
-}
 
 std::string format_value(double v) {
   if (!std::isfinite(v)) return "-";
@@ -180,10 +65,10 @@ std::string format_value(double v) {
 
 /// Rows: metrics; columns: one per report.
 std::string text_table(const std::vector<std::string>& names, const std::vector<EvaluationReport>& reports) {
-  std::vector<std::vector<Row>> rows;
-  for (const EvaluationReport& r : reports) rows.push_back(summary_rows(r));
+  std::vector<std::vector<EvaluationSummaryRow>> rows;
+  for (const EvaluationReport& r : reports) rows.push_back(evaluation_summary(r));
   size_t metric_width = 6;
-  for (const Row& r : rows[0]) metric_width = std::max(metric_width, r.name.size());
+  for (const EvaluationSummaryRow& r : rows[0]) metric_width = std::max(metric_width, r.name.size());
   std::ostringstream o;
   o << std::left << std::setw(static_cast<int>(metric_width) + 2) << "metric" << std::setw(10) << "better";
   for (const std::string& n : names)
@@ -278,15 +163,11 @@ std::vector<OptionSpec> common_options() {
 /// `m` with its default settings, starting from the --baseline coefficients
 /// the metrics remove features to.
 AttributionMethod method_runner(const Method& m, const Args& args, const EvaluationOptions& eo, const Transform& t) {
-  MethodSettings ms;
+  MethodSettings ms = m.defaults();
   ms.baseline = Tensor(prepend({1}, t.coefficient_shape()), eo.faithfulness.baseline.value);
   ms.steps = static_cast<int>(args.get_int("steps", 50, 1, 100000));
   ms.seed = eo.faithfulness.seed;
-  ms.samples = m.default_samples;
-  ms.stdev = m.default_stdev;
-  return [&m, ms](const Graph& graph, const Tensor& s, const AttributionOptions& opts) {
-    return m.run(graph, s, opts, ms);
-  };
+  return m.bind(ms);
 }
 
 const Method& checked_method(const std::string& name, const Args& args) {
@@ -347,7 +228,7 @@ void run_evaluate(const Args& args) {
   io::Json targets = io::Json::array();
   for (int64_t t : setup.targets) targets.push(t);
   j.set("targets", std::move(targets));
-  j.set("report", report_json(r));
+  j.set("report", io::evaluation_report_json(r));
   write_outputs(args, outputs, {"score"}, {r}, j, "faithfulness, " + setup.transform->spec());
 }
 
@@ -388,7 +269,7 @@ void run_compare(const Args& args) {
       c.random_insertion_auc_mean = ref.random_insertion_auc_mean;
       c.random_insertion_auc_std = ref.random_insertion_auc_std;
     }
-    per_method.set(m.name, report_json(r));
+    per_method.set(m.name, io::evaluation_report_json(r));
     names.push_back(m.name);
     reports.push_back(std::move(r));
     progress.update(static_cast<int64_t>(k) + 1, n_methods);
@@ -397,8 +278,8 @@ void run_compare(const Args& args) {
   // The most faithful by the difference of the areas (insertion − deletion).
   size_t best = 0;
   for (size_t k = 1; k < reports.size(); ++k)
-    if (mean_of(reports[k].curves.insertion_auc) - mean_of(reports[k].curves.deletion_auc) >
-        mean_of(reports[best].curves.insertion_auc) - mean_of(reports[best].curves.deletion_auc))
+    if (evaluation_mean(reports[k].curves.insertion_auc) - evaluation_mean(reports[k].curves.deletion_auc) >
+        evaluation_mean(reports[best].curves.insertion_auc) - evaluation_mean(reports[best].curves.deletion_auc))
       best = k;
   io::Json j = io::Json::object();
   j.set("model", args.positional(0));

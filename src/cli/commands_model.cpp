@@ -10,30 +10,13 @@
 #include "outputs.hpp"
 #include "stream.hpp"
 #include "trim/core/error.hpp"
-#include "trim/graph/kind.hpp"
 #include "trim/io/onnx.hpp"
+#include "trim/io/model_summary.hpp"
 #include "trim/io/onnx_info.hpp"
 
 namespace trim::cli {
 
 namespace {
-
-/// Whether the file has BatchNormalization nodes, or probably had them
-/// folded into its convolutions by the exporter: CD splits a BatchNorm's
-/// shift on its own, a folded one as part of the conv bias.
-std::string batchnorm_text(const io::OnnxModelInfo& info) {
-  auto count = [&](const char* op) {
-    const auto it = info.op_counts.find(op);
-    return it == info.op_counts.end() ? 0 : it->second;
-  };
-  const int bn = count("BatchNormalization");
-  if (bn > 0) return std::to_string(bn) + " BatchNormalization node" + (bn > 1 ? "s" : "") +
-                     " (CD splits each one's shift on its own)";
-  if (count("Conv") > 0)
-    return "none (BatchNorm layers, if any, were folded into the convolutions by the exporter;\n"
-           "            CD then splits their shift as part of the conv bias)";
-  return "none";
-}
 
 /// The load error of a model that does not import, extended to every node
 /// trim cannot read (not only the first), each with the PyTorch layer it
@@ -76,47 +59,7 @@ void run_info(const Args& args) {
       rethrow_listing_unsupported(args.positional(0));
     }
   }();
-  const Graph& g = m.graph;
-  std::map<Kind, int> kinds;
-  int nodes = 0;
-  std::string opaque;  // the first node contextual decomposition cannot pass
-  for (NodeId id = 0; id < g.num_nodes(); ++id) {
-    const Node& n = g.node(id);
-    if (n.is_input) continue;
-    ++nodes;
-    ++kinds[n.op->kind()];
-    if (n.op->kind() == Kind::Opaque && opaque.empty()) opaque = g.describe(id);
-  }
-  int64_t trainable = 0;
-  for (const Parameter& p : g.parameters())
-    if (p.trainable) trainable += p.value.numel();
-  std::printf("model       %s\n", m.path.c_str());
-  std::printf("format      ONNX opset %lld, IR version %lld, produced by %s%s\n", static_cast<long long>(file.opset),
-              static_cast<long long>(file.ir_version), file.producer.empty() ? "(not recorded)" : file.producer.c_str(),
-              file.graph_name.empty() ? "" : (", graph '" + file.graph_name + "'").c_str());
-  const std::string input_name = file.inputs.size() == 1 ? file.inputs[0] : g.node(g.inputs()[0]).name;
-  const std::string output_name = file.outputs.size() == 1 ? file.outputs[0] : g.node(g.outputs()[0]).name;
-  std::printf("input       '%s' %s: one example is %s\n", input_name.c_str(), batch_text(m.example_shape).c_str(),
-              m.example_shape.str().c_str());
-  for (const io::OnnxTokenInput& t : m.tokens)
-    std::printf("tokens      '%s' (token ids) is explained in the space of its embedding '%s' %s: the input above "
-                "is the embedded sequence (group by time steps or spans)\n",
-                t.ids.c_str(), t.embedding.c_str(), t.table.shape().str().c_str());
-  std::printf("output      '%s' %s: %lld values per example (targets 0 to %lld)\n", output_name.c_str(),
-              batch_text(m.output_shape).c_str(), static_cast<long long>(m.n_outputs),
-              static_cast<long long>(m.n_outputs - 1));
-  std::printf("nodes       %d:", nodes);
-  for (Kind k : {Kind::Linear, Kind::Elementwise, Kind::Selection, Kind::Structural, Kind::Sum, Kind::Product,
-                 Kind::Opaque})
-    std::printf(" %s %d%s", kind_name(k), kinds[k], k == Kind::Opaque ? "\n" : ",");
-  std::printf("parameters  %zu tensors, %lld trainable values\n", g.parameters().size(),
-              static_cast<long long>(trainable));
-  std::printf("batchnorm   %s\n", batchnorm_text(file).c_str());
-  if (opaque.empty())
-    std::printf("methods     all (no opaque node)\n");
-  else
-    std::printf("methods     all but cd, which cannot pass opaque %s (DeepLIFT uses its gradient there)\n",
-                opaque.c_str());
+  std::fputs(io::model_summary_text(io::summarize_model(m.path, m.graph, file, m.tokens)).c_str(), stdout);
 }
 
 /// Examples per graph evaluation: a fixed grid of calls, so a streamed run

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "args.hpp"
+#include "trim/attribution/methods.hpp"
 #include "trim/core/check.hpp"
 #include "trim/io/npy.hpp"
 #include "trim/io/onnx.hpp"
@@ -111,14 +112,7 @@ std::string batch_text(const Shape& example) {
   return example.rank() == 0 ? "[N]" : "[N," + example.str().substr(1);
 }
 
-Tensor rows(const Tensor& t, int64_t begin, int64_t end) {
-  Shape s = t.shape();
-  const int64_t per = t.dim(0) > 0 ? t.numel() / t.dim(0) : 0;
-  s[0] = end - begin;
-  Tensor out(s);
-  std::copy(t.begin() + begin * per, t.begin() + end * per, out.begin());
-  return out;
-}
+Tensor rows(const Tensor& t, int64_t begin, int64_t end) { return example_rows(t, begin, end); }
 
 Shape prepend(const std::vector<int64_t>& lead, const Shape& s) {
   Shape out(lead);

@@ -14,7 +14,10 @@ OnnxModelInfo read_onnx_info(const std::string& path) {
   if (!in) throw IoError("onnx '" + path + "': cannot open the file");
   std::stringstream bytes;
   bytes << in.rdbuf();
-  const std::string data = bytes.str();
+  return read_onnx_info_bytes(bytes.str(), path);
+}
+
+OnnxModelInfo read_onnx_info_bytes(const std::string& data, const std::string& path) {
   onnx::ModelProto m;
   if (data.empty() || data.size() > static_cast<size_t>(INT32_MAX) ||
       !m.ParseFromArray(data.data(), static_cast<int>(data.size())))

@@ -563,6 +563,22 @@ TEST_CASE("onnx: errors name the file, node and operator", "[io][onnx][errors]")
                       Catch::Contains("/nonexistent/model.onnx") && Catch::Contains("cannot open"));
 }
 
+TEST_CASE("onnx: integer arithmetic at import that would overflow 64 bits is refused or done exactly", "[io][onnx][errors]") {
+  // Each was undefined behaviour (signed overflow) before it was checked; the
+  // sanitizer suite runs this test too.
+  // Range(-(2^63 - 1), 2^63 - 1, 0.7·2^63): its elements fit in int64 though
+  // k·delta alone does not for k = 2.
+  const Tensor r = io::load_onnx(model_path("errors_range_overflow")).evaluate(Tensor({1, 3}));
+  const double start = -9223372036854775807.0, delta = 6456360425798343065.0;
+  for (int k = 0; k < 3; ++k) REQUIRE(r[k] == static_cast<float>(start + k * delta));
+  REQUIRE_THROWS_AS(io::load_onnx(model_path("errors_concat_overflow")), ShapeError);
+  REQUIRE_THROWS_WITH(io::load_onnx(model_path("errors_concat_overflow")),
+                      Catch::Contains("node 'join' (Concat)") && Catch::Contains("too large"));
+  REQUIRE_THROWS_AS(io::load_onnx(model_path("errors_transpose_overflow")), ShapeError);
+  REQUIRE_THROWS_WITH(io::load_onnx(model_path("errors_transpose_overflow")),
+                      Catch::Contains("node 'flip' (Transpose)") && Catch::Contains("too large"));
+}
+
 TEST_CASE("onnx: truncated files and random bytes raise errors, never crash", "[io][onnx][errors]") {
   const std::string good = read_bytes(model_path("lenet"));
   REQUIRE(good.size() > 1000);

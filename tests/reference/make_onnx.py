@@ -372,6 +372,31 @@ def errors():
          in_shape=("N", 2, 5, 5), out_shape=("N", 2, 3, 3))
     # Opset 9 is outside 11-17.
     save("old_opset", [helper.make_node("Relu", ["x"], ["y"], name="relu")], [], opset=9)
+    # Integer arithmetic at import that overflows 64 bits (undefined behaviour
+    # before it was checked): a Range whose k·delta passes 2^63 though its
+    # elements fit (imports, computed exactly), a Concat of
+    # empty constants whose joined axis passes 2^63, a Transpose of an empty
+    # constant whose strides pass 2^63.
+    big = 6456360425798343065  # 0.7 · 2^63: three elements; 2·delta overflows, start + 2·delta does not
+    rng = [numpy_helper.from_array(np.array(v, dtype=np.int64), n)
+           for v, n in ((-(2**63) + 1, "start"), (2**63 - 1, "limit"), (big, "delta"))]
+    save("range_overflow", [helper.make_node("Range", ["start", "limit", "delta"], ["r"], name="range"),
+                            helper.make_node("Cast", ["r"], ["rf"], name="cast", to=TensorProto.FLOAT),
+                            helper.make_node("Add", ["x", "rf"], ["y"], name="add")], rng,
+         in_shape=("N", 3), out_shape=("N", 3))
+
+    def empty(name, dims):
+        t = TensorProto()
+        t.name = name
+        t.data_type = TensorProto.FLOAT
+        t.dims.extend(dims)
+        return t
+    save("concat_overflow", [helper.make_node("Concat", ["a", "b"], ["c"], name="join", axis=1),
+                             helper.make_node("Relu", ["x"], ["y"], name="relu")],
+         [empty("a", [0, 2**62]), empty("b", [0, 2**62])])
+    save("transpose_overflow", [helper.make_node("Transpose", ["a"], ["t"], name="flip", perm=[2, 1, 0]),
+                                helper.make_node("Relu", ["x"], ["y"], name="relu")],
+         [empty("a", [0, 2**40, 2**40])])
 
 
 def main():

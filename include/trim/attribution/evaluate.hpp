@@ -171,4 +171,32 @@ EvaluationReport evaluate_attribution(const TrimModel& tm, const Tensor& s, cons
                                       const AttributionMethod& method, const EvaluationOptions& eo = {},
                                       const AttributionOptions& options = {});
 
+/// One scalar of the report's summary: the mean over every target and
+/// example (NaN when the metric did not run) and which direction is better
+/// ("lower", "higher", or "reference" for the random-order areas).
+struct EvaluationSummaryRow {
+  std::string name;
+  double value;
+  std::string better;
+};
+
+/// The summary `trim evaluate` prints and writes, in its order:
+/// deletion_auc, insertion_auc, insertion_minus_deletion,
+/// random_deletion_auc, random_insertion_auc, road_morf_auc, road_lerf_auc,
+/// road_lerf_minus_morf, mu_fidelity, infidelity, sensitivity_max, and with
+/// the randomisation check randomisation_rank_correlation (after every layer).
+std::vector<EvaluationSummaryRow> evaluation_summary(const EvaluationReport& report);
+
+/// Mean of every element (NaN for an empty tensor): a metric [T, N] over
+/// targets and examples.
+double evaluation_mean(const Tensor& t);
+
+/// Curves [T, N, points] averaged over targets and examples: one curve
+/// (empty for an empty tensor).
+std::vector<double> mean_curve(const Tensor& curves);
+
+/// The randomisation check's Spearman correlations [layers, T, N] averaged
+/// per layer.
+std::vector<double> mean_rank_correlation(const RandomisationResult& randomisation);
+
 }  // namespace trim

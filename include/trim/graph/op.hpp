@@ -53,8 +53,10 @@ struct OpGrads {
 ///     with `check_gradients` and `check_kind` (tests/graph/), and the op in
 ///     `every_op()` (tests/graph/test_executor.cpp), which guards the
 ///     `backward_reads_*` claims.
-///  3. ONNX: a handler in `io/onnx_import.cpp` (table `handlers()`, and a hint
-///     in `unsupported_hint` for ops that still fail), and the exporter
+///  3. ONNX: a handler member declared in `io/onnx_importer.hpp`, defined in
+///     the `io/onnx_import_*.cpp` file of its family and entered in the table
+///     `handlers()` of `io/onnx_import.cpp` (with a hint in `unsupported_hint`
+///     for ops that still fail), and the exporter
 ///     (`io/onnx_export.cpp`) if it should round-trip.
 ///  4. A new Kind also needs a rule in the kind switches of
 ///     `attribution/deeplift.cpp`, `attribution/cd.cpp` and `graph/check.cpp`

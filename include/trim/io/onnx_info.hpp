@@ -27,4 +27,8 @@ struct OnnxModelInfo {
 /// cannot be read or is not an ONNX protobuf.
 OnnxModelInfo read_onnx_info(const std::string& path);
 
+/// The same from the serialized bytes of a ModelProto; `name` stands for the
+/// file in error messages.
+OnnxModelInfo read_onnx_info_bytes(const std::string& bytes, const std::string& name);
+
 }  // namespace trim::io

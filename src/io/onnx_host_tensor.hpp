@@ -1,0 +1,106 @@
+#pragma once
+// Internal to the ONNX reader: host-side constants (initializers, Constant
+// nodes and values computed from them at import) and their decoding from
+// ONNX TensorProtos. Not installed.
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "onnx_internal.hpp"
+#include "trim/core/error.hpp"
+
+namespace trim::io::detail {
+
+/// The symbolic batch size inside integer constants.
+inline constexpr int64_t kBatch = std::numeric_limits<int64_t>::min();
+/// Largest constant computed at import time (elements). Initializers may be
+/// larger: their size is checked against the bytes actually stored.
+inline constexpr int64_t kMaxConstElems = int64_t{1} << 24;
+/// Bound on a per-example element count: anything larger comes from a
+/// corrupt file and would overflow later shape arithmetic.
+inline constexpr int64_t kMaxExampleElems = int64_t{1} << 40;
+
+inline std::string list_str(const std::vector<int64_t>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) s += ",";
+    s += v[i] == kBatch ? std::string("N") : std::to_string(v[i]);
+  }
+  return s + "]";
+}
+
+inline int64_t checked_numel(const std::vector<int64_t>& shape, const std::string& what,
+                      int64_t limit = kMaxConstElems) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0) throw ShapeError(what + " has a negative dimension in " + list_str(shape));
+    if (d != 0 && n > limit / d)
+      throw ShapeError(what + " of shape " + list_str(shape) + " is too large (more than " + std::to_string(limit) +
+                       " elements)");
+    n *= d;
+  }
+  return n;
+}
+
+/// A constant: float or integer (bool and all integer types), row-major.
+struct HostTensor {
+  bool is_int = false;
+  std::vector<int64_t> shape;
+  std::vector<float> f;
+  std::vector<int64_t> i;
+
+  int64_t numel() const { return static_cast<int64_t>(is_int ? i.size() : f.size()); }
+  int rank() const { return static_cast<int>(shape.size()); }
+  bool has_batch() const { return is_int && std::find(i.begin(), i.end(), kBatch) != i.end(); }
+  double get(int64_t k) const { return is_int ? static_cast<double>(i[static_cast<size_t>(k)]) : f[static_cast<size_t>(k)]; }
+  void resize(int64_t n) {
+    if (is_int) i.assign(static_cast<size_t>(n), 0);
+    else f.assign(static_cast<size_t>(n), 0.0f);
+  }
+  /// Copies element `from` of `src` (same type) to element `to`.
+  void copy_from(const HostTensor& src, int64_t from, int64_t to) {
+    if (is_int) i[static_cast<size_t>(to)] = src.i[static_cast<size_t>(from)];
+    else f[static_cast<size_t>(to)] = src.f[static_cast<size_t>(from)];
+  }
+  std::string describe() const {
+    std::string s = std::string(is_int ? "int" : "float") + " " + list_str(shape);
+    if (numel() <= 8) {
+      s += " = {";
+      for (int64_t k = 0; k < numel(); ++k) {
+        if (k) s += ",";
+        if (is_int) s += i[static_cast<size_t>(k)] == kBatch ? "N" : std::to_string(i[static_cast<size_t>(k)]);
+        else {
+          std::ostringstream o;
+          o << f[static_cast<size_t>(k)];
+          s += o.str();
+        }
+      }
+      s += "}";
+    }
+    return s;
+  }
+};
+
+/// Row-major strides of `shape`, checked: an empty constant may declare
+/// dimensions whose product overflows.
+inline std::vector<int64_t> strides_of(const std::vector<int64_t>& shape) {
+  std::vector<int64_t> s(shape.size(), 1);
+  for (size_t k = shape.size(); k-- > 1;) {
+    if (shape[k] < 0 || (shape[k] != 0 && s[k] > std::numeric_limits<int64_t>::max() / shape[k]))
+      throw ShapeError("constant of shape " + list_str(shape) + " is too large");
+    s[k - 1] = s[k] * shape[k];
+  }
+  return s;
+}
+
+/// Decodes an ONNX TensorProto, checking every count against its dims.
+HostTensor from_proto(const onnx::TensorProto& t, const std::string& what);
+
+/// Name of an ONNX attribute type, for messages.
+const char* attr_type_name(int t);
+
+}  // namespace trim::io::detail
