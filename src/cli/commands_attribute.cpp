@@ -1,6 +1,8 @@
 // `trim attribute`: explain a model's outputs in a transform's coefficients.
 #include <algorithm>
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <cstdio>
 
 #include "commands.hpp"
@@ -10,6 +12,7 @@
 #include "outputs.hpp"
 #include "progress.hpp"
 #include "provenance.hpp"
+#include "stream.hpp"
 #include "summary.hpp"
 #include "trim/attribution/trim_model.hpp"
 
@@ -92,24 +95,57 @@ Tensor baseline_coefficients(const Args& args, const Method& m, const Model& mod
   }
 }
 
-/// Runs the method over the batch a few examples at a time (the library's
-/// explain_examples), with a progress report.
+/// The method over the rows of s with the library's explain_examples.
+/// `first`: the index of s's first example in the input (a streamed chunk):
+/// example e of the input draws with seed + e and takes baseline row e,
+/// whatever the chunk; `report(done, total)` counts the library's units of
+/// work over the rows of s.
+Attribution explain_rows(const Method& method, const TrimModel& tm, const Tensor& s, const Tensor& residual,
+                         const Grouping* grouping, const std::vector<int64_t>& targets, const MethodSettings& settings,
+                         int64_t first, const std::function<void(int64_t, int64_t)>& report) {
+  const int64_t N = s.dim(0);
+  MethodSettings ms = settings;
+  const bool baseline_per_example =
+      !method.baseline_set && settings.baseline.numel() > 0 && settings.baseline.dim(0) > 1;
+  if (baseline_per_example) {
+    if (first + N > settings.baseline.dim(0))
+      throw ShapeError("--baseline holds " + std::to_string(settings.baseline.dim(0)) +
+                       " examples, but the input holds more: give one example (used for all) or one per input example");
+    ms.baseline = example_rows(settings.baseline, first, first + N);
+  }
+  if (method.random) ms.seed = settings.seed + static_cast<uint64_t>(first);
+  AttributionOptions o;
+  o.targets = Targets(targets);
+  o.grouping = grouping;
+  o.max_batch = rows_per_batch(s.numel() / N);
+  o.progress = [&](int64_t done, int64_t total) {
+    report(done, total);
+    return true;
+  };
+  if (residual.numel() > 0) o.extra_inputs = {residual};
+  return explain_examples(method, tm.graph(), s, ms, o);
+}
+
 Attribution explain(const Method& method, const TrimModel& tm, const Tensor& s, const Tensor& residual,
                     const Grouping* grouping, const std::vector<int64_t>& targets, const MethodSettings& settings,
                     bool quiet) {
   Progress progress(method.name, method.unit, quiet);
-  AttributionOptions o;
-  o.targets = Targets(targets);
-  o.grouping = grouping;
-  o.max_batch = rows_per_batch(s.numel() / s.dim(0));
-  o.progress = [&](int64_t done, int64_t total) {
-    progress.update(done, total);
-    return true;
-  };
-  if (residual.numel() > 0) o.extra_inputs = {residual};
-  Attribution all = explain_examples(method, tm.graph(), s, settings, o);
+  const Attribution all = explain_rows(method, tm, s, residual, grouping, targets, settings, 0,
+                                       [&](int64_t done, int64_t total) { progress.update(done, total); });
   progress.finish();
   return all;
+}
+
+/// [T, n, rest...] as [n, T, rest...]: a streamed output is examples first.
+Tensor examples_first(const Tensor& t) {
+  const int64_t T = t.dim(0), n = t.dim(1), per = t.numel() / (T * n);
+  Shape s = t.shape();
+  std::swap(s[0], s[1]);
+  Tensor out(s);
+  for (int64_t k = 0; k < T; ++k)
+    for (int64_t e = 0; e < n; ++e)
+      std::copy(t.begin() + (k * n + e) * per, t.begin() + (k * n + e + 1) * per, out.begin() + (e * T + k) * per);
+  return out;
 }
 
 std::string groups_axis_label(const std::string& groups) {
@@ -187,6 +223,101 @@ io::Json settings_json(const Args& args, const Method& m, const MethodSettings& 
   return j;
 }
 
+/// A streamed run (stream.hpp): the input a chunk at a time, results [N, T, ...]
+/// written as they come, the summary and its figure from the statistics.
+void run_attribute_streamed(const Args& args, const Method& method, MethodSettings settings) {
+  Stopwatch clock;
+  const std::string out = args.required("output"), plot = args.get("plot");
+  if (args.has("json"))
+    throw UsageError("--json lists every example's strongest groups; a streamed run writes --summary FILE.json "
+                     "(statistics over all examples) instead");
+  TrimSetup setup;
+  std::optional<Grouping> grouping;
+  agreed([&] {
+    if (!plot.empty()) {
+      Outputs check;
+      check.declare_plot(plot, "--plot");
+    }
+    setup = load_trim_setup(args, false);
+    if (args.has("groups")) grouping = parse_groups(args.get("groups"), *setup.transform);
+    if (method.needs_window) set_window(args, *setup.transform, settings);
+    if (method.reads("baseline")) {
+      const std::string text = args.get("baseline", "zero");
+      const Tensor b = parse_baseline(text, setup.model.example_shape, setup.model.path);
+      try {
+        settings.baseline = setup.transform->forward(b);
+      } catch (const Error& e) {
+        throw ValueError("baseline '" + text + "': " + e.what());
+      }
+    }
+  });
+  const Grouping* g = grouping ? &*grouping : nullptr;
+  const auto& t = setup.transform;
+  const TrimModel& tm = *setup.trim;
+  StreamJob job;
+  job.command = "attribute";
+  job.model = &setup.model;
+  job.input = args.positional(1);
+  job.output = out;
+  job.row_shape = {static_cast<int64_t>(setup.targets.size())};
+  if (g) job.row_shape.push_back(static_cast<int64_t>(g->names.size()));
+  else for (int64_t d : t->coefficient_shape()) job.row_shape.push_back(d);
+  job.call = kExplainExamplesPerCall;
+  job.settings = run_settings(args);
+  job.settings.emplace_back("transform_spec", t->spec());
+  job.label = method.name;
+  job.compute = [&](int64_t first, const Tensor& x, const std::function<void(int64_t, int64_t)>& report) {
+    Tensor s, residual;
+    try {
+      s = tm.coefficients(x);
+      if (tm.has_residual()) residual = tm.residual(x);
+    } catch (const Error& e) {
+      throw ValueError("input '" + job.input + "': " + e.what());
+    }
+    const Attribution a = explain_rows(method, tm, s, residual, g, setup.targets, settings, first, report);
+    return examples_first(g ? a.group_scores : a.attributions);
+  };
+  job.plot_path = plot;
+  const std::string title = display_name(method.name) + ", " + t->spec();
+  job.plot = [&](const std::string& path, const dataset::SummaryResult& r) {
+    if (g) {
+      const std::string kind = spec_family(args.get("groups"));
+      const bool curve = kind == "radial" || kind == "band" || kind == "bands";
+      plot_mean_band(path, r, g->centers, g->names, !curve, setup.targets, title, groups_axis_label(args.get("groups")),
+                     method.name == "cd" ? "CD: relevant part per group" : display_name(method.name) + ", summed per group");
+    } else {
+      // The mean attributions as [T, 1, coefficients...], drawn as the in-memory run draws them.
+      Shape s = prepend({static_cast<int64_t>(setup.targets.size()), 1}, t->coefficient_shape());
+      Tensor mean(s);
+      for (int64_t i = 0; i < mean.numel(); ++i) mean[i] = static_cast<float>(r.all.mean[static_cast<size_t>(i)]);
+      plot_coefficients(path, *t, mean, 0, title + ", target " + std::to_string(setup.targets[0]) + ", mean of " +
+                        std::to_string(r.all.count) + " examples",
+                        display_name(method.name) + " attribution to output " + std::to_string(setup.targets[0]));
+    }
+  };
+  // The provenance hashes the input files: once, on rank 0, and only for a JSON summary.
+  agreed([&] {
+    if (process_rank() != 0 || args.get("summary").find(".json") == std::string::npos) return;
+    std::vector<std::pair<std::string, std::string>> files = input_files(args);
+    files[1].second = spec_file(files[1].second);
+    job.provenance = provenance_json(args, files, io::Json::object()
+                                                                 .set("transform", t->spec())
+                                                                 .set("targets", setup.targets)
+                                                                 .set("layout", "examples first"));
+  });
+  const StreamReport rep = run_streamed(args, job);
+  if (!args.has("quiet") && rep.lead) {
+    std::string text = "trim attribute: wrote " + out + " " + streamed_shape_text(rep.shape) + " (" + method.name +
+                       " on " + t->spec() + ", examples first, " + std::to_string(rep.examples) + " examples" +
+                       (rep.resumed ? ", " + std::to_string(rep.resumed) + " of them from the resumed run" : "") +
+                       (process_count() > 1 ? ", " + std::to_string(process_count()) + " processes" : "") + ") in " +
+                       duration_text(clock.lap()) + "\n";
+    for (const std::string& f : {args.get("summary"), plot})
+      if (!f.empty()) text += "  also wrote " + f + "\n";
+    std::fputs(text.c_str(), stdout);
+  }
+}
+
 void run_attribute(const Args& args) {
   Stopwatch clock;
   const std::string& model_path = args.positional(0);
@@ -199,6 +330,7 @@ void run_attribute(const Args& args) {
   settings.samples = static_cast<int>(args.get_int("samples", method.default_samples, 1, 1000000));
   settings.stdev = static_cast<float>(args.get_double("stdev", method.default_stdev, 0, 1e30));
   settings.seed = static_cast<uint64_t>(args.get_int("seed", 0, 0, INT64_MAX));
+  if (is_streamed(args, input_path, out)) return run_attribute_streamed(args, method, settings);
   Outputs outputs;
   outputs.declare(out, "-o");
   outputs.declare_plot(plot, "--plot");
@@ -270,7 +402,9 @@ Command attribute_command() {
       "one example or a batch (one more leading axis).\n\n"
       "The output -o is [targets, batch, coefficient_shape...] (the (re, im) pair of complex coefficients is a "
       "trailing axis of 2, each part attributed separately), or [targets, batch, groups] with --groups (the sum over "
-      "each group; for cd the relevant part of the output). Always with the batch axis, also for one example.\n\n"
+      "each group; for cd the relevant part of the output). Always with the batch axis, also for one example. A "
+      "streamed run (--chunk, --summary, --resume, an HDF5 or FITS input, an HDF5 output, or mpirun) writes the same "
+      "values examples first: [batch, targets, ...] (docs/scale.md).\n\n"
       "The residual r = x - T^-1(T(x)) is added exactly when the transform is lossy (nmf, pca or dict with fewer "
       "components than features, dmey wavelets) unless --residual forces it on; it is held fixed, so F(T(x)) equals "
       "the model's output.\n\n"
@@ -318,6 +452,7 @@ Command attribute_command() {
                                 "and the values used, input files with size and SHA-256, threads, date)"},
       quiet_option(),
   };
+  for (const OptionSpec& o : stream_options()) s.options.push_back(o);
   s.examples =
       "  trim attribute cnn.onnx maps.npy --transform fft2 --method integrated_gradients \\\n"
       "       --groups radial:12 --target 0 -o bands.npy --plot bands.png --json bands.json\n"

@@ -1,10 +1,14 @@
 // `trim info` and `trim predict`: what a model takes and gives, and its outputs.
+#include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <functional>
+#include <map>
 
 #include "commands.hpp"
 #include "inputs.hpp"
 #include "outputs.hpp"
+#include "stream.hpp"
 #include "trim/core/error.hpp"
 #include "trim/io/onnx.hpp"
 #include "trim/io/model_summary.hpp"
@@ -58,25 +62,69 @@ void run_info(const Args& args) {
   std::fputs(io::model_summary_text(io::summarize_model(m.path, m.graph, file, m.tokens)).c_str(), stdout);
 }
 
+/// Examples per graph evaluation: a fixed grid of calls, so a streamed run
+/// (chunks are multiples of it) gives the in-memory run's outputs bit for bit
+/// (a row's result can depend on where it sits in the batch).
+constexpr int64_t kPredictRows = 64;
+
+/// The model's outputs for the batch x, kPredictRows examples per evaluation.
+Tensor evaluate_in_calls(const Graph& g, const Tensor& x) {
+  if (x.dim(0) <= kPredictRows) return g.evaluate(x);
+  Tensor y;
+  for (int64_t e0 = 0; e0 < x.dim(0); e0 += kPredictRows) {
+    const int64_t e1 = std::min(x.dim(0), e0 + kPredictRows);
+    const Tensor part = g.evaluate(rows(x, e0, e1));
+    if (y.numel() == 0) {
+      Shape s = part.shape();
+      s[0] = x.dim(0);
+      y = Tensor(s);
+    }
+    std::copy(part.begin(), part.end(), y.begin() + e0 * (part.numel() / (e1 - e0)));
+  }
+  return y;
+}
+
+/// Prints outputs [N, outputs...] one example per line.
+void print_outputs(const Tensor& y, int64_t per) {
+  for (int64_t e = 0; e < y.dim(0); ++e) {
+    std::printf("%lld:", static_cast<long long>(e));
+    for (int64_t k = 0; k < per; ++k) std::printf(" %.7g", static_cast<double>(y[e * per + k]));
+    std::printf("\n");
+  }
+}
+
+/// A streamed predict (stream.hpp): the same [N, outputs...], a chunk at a time.
+void run_predict_streamed(const Args& args) {
+  Model m;
+  agreed([&] { m = load_model(args.positional(0)); });
+  StreamJob job;
+  job.command = "predict";
+  job.model = &m;
+  job.input = args.positional(1);
+  job.output = args.get("output");
+  job.row_shape = m.output_shape.to_vector();
+  job.call = kPredictRows;
+  job.settings = run_settings(args);
+  job.label = "predict";
+  job.compute = [&](int64_t, const Tensor& x, const std::function<void(int64_t, int64_t)>&) {
+    return evaluate_in_calls(m.graph, x);
+  };
+  const StreamReport rep = run_streamed(args, job);
+  if (job.output.empty() && rep.lead) print_outputs(rep.printed, m.n_outputs);
+}
+
 void run_predict(const Args& args) {
   const std::string& model_path = args.positional(0);
   const std::string& input_path = args.positional(1);
   const std::string out = args.get("output");
+  if (is_streamed(args, input_path, out)) return run_predict_streamed(args);
   Outputs outputs;
   outputs.declare(out, "-o");
   const Model m = load_model(model_path);
   const Tensor x = model_input(m, read_finite_npy(input_path, "input"), input_path);
-  const Tensor y = m.graph.evaluate(x);
+  const Tensor y = evaluate_in_calls(m.graph, x);
   require_finite(y, "the outputs of model '" + model_path + "'", "the model overflows for this input");
-  if (out.empty()) {
-    const int64_t per = m.n_outputs;
-    for (int64_t e = 0; e < x.dim(0); ++e) {
-      std::printf("%lld:", static_cast<long long>(e));
-      for (int64_t k = 0; k < per; ++k) std::printf(" %.7g", static_cast<double>(y[e * per + k]));
-      std::printf("\n");
-    }
-    return;
-  }
+  if (out.empty()) return print_outputs(y, m.n_outputs);
   outputs.npy(out, y, "the outputs of model '" + model_path + "'");
   outputs.commit();
 }
@@ -106,7 +154,10 @@ Command predict_command() {
       "Evaluates the model on INPUT.npy and writes its outputs as [batch, output...] (always with the batch axis, "
       "also for a single example). Without -o the outputs are printed, one example per line.";
   s.positionals = model_and_input();
-  s.options = {output_option("the outputs [batch, output...] (float32 .npy); default: print them")};
+  s.options = {output_option("the outputs [batch, output...] (float32 .npy, or FILE.h5:/path streamed); default: "
+                            "print them"),
+               quiet_option()};
+  for (const OptionSpec& o : stream_options()) s.options.push_back(o);
   s.examples = "  trim predict lenet.onnx digits.npy -o logits.npy\n";
   return {s, run_predict};
 }

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 
 #include "commands.hpp"
 #include "figures.hpp"
@@ -10,6 +11,7 @@
 #include "outputs.hpp"
 #include "progress.hpp"
 #include "provenance.hpp"
+#include "stream.hpp"
 #include "trim/attribution/cd.hpp"
 
 namespace trim::cli {
@@ -35,12 +37,100 @@ size_t peak(const std::vector<double>& v) {
   return best;
 }
 
+/// A streamed sweep (stream.hpp): [N, targets, centres], examples first.
+void run_sweep_streamed(const Args& args, const std::vector<double>& centers, double width) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::string out = args.required("output"), plot = args.get("plot");
+  if (args.has("json"))
+    throw UsageError("--json holds the mean curve of an in-memory run; a streamed run writes --summary FILE.json "
+                     "(mean, std, interval per band over all examples) instead");
+  if (!is_fourier(args.required("transform")))
+    throw UsageError("--transform '" + args.get("transform") +
+                     "': a band sweep needs a Fourier transform (fft1, fft2, rfft1 or rfft2)");
+  TrimSetup setup;
+  agreed([&] {
+    if (!plot.empty()) {
+      Outputs check;
+      check.declare_plot(plot, "--plot");
+    }
+    setup = load_trim_setup(args, false);
+  });
+  const int64_t T = static_cast<int64_t>(setup.targets.size()), C = static_cast<int64_t>(centers.size());
+  StreamJob job;
+  job.command = "sweep";
+  job.model = &setup.model;
+  job.input = args.positional(1);
+  job.output = out;
+  job.row_shape = {T, C};
+  job.call = kExamplesPerCall;
+  job.settings = run_settings(args);
+  job.settings.emplace_back("transform_spec", setup.transform->spec());
+  job.label = "sweep";
+  job.compute = [&](int64_t, const Tensor& x, const std::function<void(int64_t, int64_t)>& report) {
+    Tensor s, residual;
+    try {
+      s = setup.trim->coefficients(x);
+      if (setup.trim->has_residual()) residual = setup.trim->residual(x);
+    } catch (const Error& e) {
+      throw ValueError("input '" + args.positional(1) + "': " + e.what());
+    }
+    const int64_t n = s.dim(0);
+    Tensor y({n, T, C});
+    for (int64_t e0 = 0; e0 < n; e0 += kExamplesPerCall) {
+      const int64_t e1 = std::min(n, e0 + kExamplesPerCall), m = e1 - e0;
+      CdOptions o;
+      o.targets = Targets(setup.targets);
+      o.max_batch = rows_per_batch(s.numel() / n);
+      if (residual.numel() > 0) o.extra_inputs = {rows(residual, e0, e1)};
+      o.progress = [&](int64_t done, int64_t) {
+        report(e0 * C + done, n * C);
+        return true;
+      };
+      const CdResult r = cd_band_sweep(setup.trim->graph(), rows(s, e0, e1), *setup.transform, centers, width, o);
+      for (int64_t k = 0; k < T; ++k)
+        for (int64_t e = 0; e < m; ++e)
+          std::copy(r.rel.begin() + (k * m + e) * C, r.rel.begin() + (k * m + e + 1) * C,
+                    y.begin() + ((e0 + e) * T + k) * C);
+    }
+    return y;
+  };
+  job.plot_path = plot;
+  job.plot = [&](const std::string& path, const dataset::SummaryResult& r) {
+    plot_mean_band(path, r, centers, {}, false, setup.targets, "CD band sweep, " + setup.transform->spec(),
+                   "band centre (normalised radius)", "CD: relevant part of the output");
+  };
+  // The provenance hashes the input files: once, on rank 0, and only for a JSON summary.
+  agreed([&] {
+    if (process_rank() != 0 || args.get("summary").find(".json") == std::string::npos) return;
+    job.provenance = provenance_json(args, {{"model", args.positional(0)}, {"input", spec_file(args.positional(1))}},
+                                     io::Json::object()
+                                         .set("transform", setup.transform->spec())
+                                         .set("centers", centers)
+                                         .set("width", width)
+                                         .set("targets", setup.targets)
+                                         .set("layout", "examples first"));
+  });
+  const StreamReport rep = run_streamed(args, job);
+  if (!args.has("quiet") && rep.lead) {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::string text = "trim sweep: wrote " + out + " " + streamed_shape_text(rep.shape) + " (CD band sweep on " +
+                       setup.transform->spec() + ", examples first, " + std::to_string(rep.examples) + " examples" +
+                       (rep.resumed ? ", " + std::to_string(rep.resumed) + " of them from the resumed run" : "") +
+                       (process_count() > 1 ? ", " + std::to_string(process_count()) + " processes" : "") + ", " +
+                       std::to_string(C) + " bands) in " + duration_text(seconds) + "\n";
+    for (const std::string& f : {args.get("summary"), plot})
+      if (!f.empty()) text += "  also wrote " + f + "\n";
+    std::fputs(text.c_str(), stdout);
+  }
+}
+
 void run_sweep(const Args& args) {
   const auto start = std::chrono::steady_clock::now();
   const std::string out = args.required("output"), plot = args.get("plot"), json = args.get("json");
   const std::vector<double> centers = parse_range(args.required("centers"), "centers");
   const double width = args.get_double("width", 0, 0, 1e6);
   if (!args.has("width") || !(width > 0)) throw UsageError("--width W (the full band width, > 0) is required");
+  if (is_streamed(args, args.positional(1), out)) return run_sweep_streamed(args, centers, width);
   Outputs outputs;
   outputs.declare(out, "-o");
   outputs.declare_plot(plot, "--plot");
@@ -134,7 +224,8 @@ Command sweep_command() {
       "radii reach sqrt(2) in 2-D) is the relevant part of the coefficients, and contextual decomposition gives the "
       "part of each output it explains. --width is the full width of the band (the reference's \"+-0.05\" is "
       "--width 0.1).\n\n"
-      "Writes [targets, batch, centres]. The model must have no opaque node (e.g. explain the logits, not a "
+      "Writes [targets, batch, centres]; a streamed run (--chunk, --summary, --resume, HDF5 or FITS input, HDF5 "
+      "output, or mpirun) writes [batch, targets, centres]. The model must have no opaque node (e.g. explain the logits, not a "
       "softmax; 'trim info' tells).";
   s.positionals = model_and_input();
   s.options = {
@@ -149,6 +240,7 @@ Command sweep_command() {
                             "run (version, every option, input files with SHA-256, threads, date)"},
       quiet_option(),
   };
+  for (const OptionSpec& o : stream_options()) s.options.push_back(o);
   s.examples = "  trim sweep cnn.onnx maps.npy --transform fft2 --centers 0.05:1.35:27 --width 0.1 -o curve.npy\n";
   return {s, run_sweep};
 }

@@ -190,18 +190,19 @@ Tensor parse_baseline(const std::string& text, const Shape& example_shape, const
   return as_batch(read_finite_npy(text, "baseline"), example_shape, text, model_path);
 }
 
-TrimSetup load_trim_setup(const Args& args) {
+TrimSetup load_trim_setup(const Args& args, bool read_input) {
   TrimSetup s;
   const std::string& model_path = args.positional(0);
   const std::string& input_path = args.positional(1);
   const std::string spec = args.required("transform");
   s.model = load_model(model_path);
-  s.x = model_input(s.model, read_finite_npy(input_path, "input"), input_path);
+  if (read_input) s.x = model_input(s.model, read_finite_npy(input_path, "input"), input_path);
   s.transform = parse_transform(spec, s.model.example_shape);
   TrimOptions options;
   if (args.has("residual")) options.residual = TrimOptions::Residual::On;
   s.trim = std::make_unique<TrimModel>(s.model.graph, s.transform, options);
   s.targets = parse_targets(args.get("target", "all"), s.model.n_outputs, model_path);
+  if (!read_input) return s;
   try {
     s.coefficients = s.trim->coefficients(s.x);
     if (s.trim->has_residual()) s.residual = s.trim->residual(s.x);

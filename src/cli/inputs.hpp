@@ -95,7 +95,9 @@ struct TrimSetup {
   Tensor coefficients;  ///< s = T(x)
   Tensor residual;      ///< r = x - T^-1(T(x)) when the TRIM model has it, else empty
 };
-TrimSetup load_trim_setup(const Args& args);
+/// `read_input` false: everything but x, the coefficients and the residual
+/// (a streamed run reads the input a chunk at a time).
+TrimSetup load_trim_setup(const Args& args, bool read_input = true);
 
 /// Rows per batch through the graph for examples of `example_numel` values:
 /// 64 (the library's default) for small examples, fewer for large ones, so

@@ -5,11 +5,13 @@
 #include <cstdio>
 #include <exception>
 #include <new>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "commands.hpp"
 #include "provenance.hpp"
+#include "stream.hpp"
 #include "trim/core/parallel.hpp"
 
 namespace {
@@ -40,6 +42,7 @@ std::string top_help() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const trim::cli::ProcessGroup processes(&argc, &argv);  // MPI, when launched by mpirun
   const std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     std::fprintf(stderr, "trim: missing COMMAND (see 'trim --help')\n");
@@ -71,13 +74,10 @@ int main(int argc, char** argv) {
     command->run(parsed);
     return 0;
   } catch (const trim::cli::UsageError& e) {
-    std::fprintf(stderr, "%s%s\n", prefix.c_str(), e.what());
-    return 2;
+    return trim::cli::report_error(prefix, e, 2);
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "%sout of memory (try a smaller batch)\n", prefix.c_str());
-    return 1;
+    return trim::cli::report_error(prefix, std::runtime_error("out of memory (try a smaller batch or --chunk)"), 1);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s%s\n", prefix.c_str(), e.what());
-    return 1;
+    return trim::cli::report_error(prefix, e, 1);
   }
 }

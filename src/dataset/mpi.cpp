@@ -159,6 +159,10 @@ bool DistributedWriter::is_finished(dataset::Rows r) const {
   return part_writer_->is_finished({r.first - slice_.first, r.count});
 }
 
+void DistributedWriter::read_back(int64_t first, int64_t count, float* out) {
+  part_writer_->read_back(first - slice_.first, count, out);
+}
+
 void DistributedWriter::commit() {
   try {
     guarded(comm_, [&] { part_writer_->commit(); });

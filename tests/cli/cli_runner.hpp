@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@ namespace trim::test {
 struct RunResult {
   int status = -1;  ///< exit status (-1: did not exit normally)
   std::string out, err;
+  long max_rss_kib = 0;  ///< the child's peak resident set (getrusage's ru_maxrss)
 };
 
 struct RunOptions {
@@ -30,6 +32,8 @@ struct RunOptions {
   int timeout_seconds = 60;
   /// Extra environment variables for the tool (name, value).
   std::vector<std::pair<std::string, std::string>> env;
+  /// A program that runs the tool, with its arguments (e.g. mpirun -np 2).
+  std::vector<std::string> launcher;
 };
 
 /// Runs `trim args...` with `dir` as its working folder.
@@ -57,10 +61,12 @@ inline RunResult run_trim(const std::vector<std::string>& args, const std::strin
     else ::unsetenv("TRIM_PROGRESS_DELAY");
     ::unsetenv("TRIM_PROGRESS_INTERVAL");
     for (const auto& [name, value] : options.env) ::setenv(name.c_str(), value.c_str(), 1);
-    std::vector<char*> argv{const_cast<char*>(TRIM_EXE)};
+    std::vector<char*> argv;
+    for (const std::string& a : options.launcher) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(const_cast<char*>(TRIM_EXE));
     for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    ::execv(TRIM_EXE, argv.data());
+    ::execv(argv[0], argv.data());
     ::_exit(127);
   }
   ::close(out_pipe[1]);
@@ -91,7 +97,9 @@ inline RunResult run_trim(const std::vector<std::string>& args, const std::strin
     }
   }
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  struct rusage usage {};
+  ::wait4(pid, &status, 0, &usage);
+  r.max_rss_kib = usage.ru_maxrss;
   r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
 }

@@ -127,6 +127,9 @@ class DistributedWriter {
   void write(int64_t first, int64_t count, const float* data);
   /// True when rows of the whole array `r` (inside this rank's slice) are on disk (resume).
   bool is_finished(dataset::Rows r) const;
+  /// Reads finished rows of the whole array (inside this rank's slice) back
+  /// from this rank's part (a resumed run feeds them to its summary).
+  void read_back(int64_t first, int64_t count, float* out);
   /// Collective: completes every part and merges them on rank 0.
   void commit();
 
