@@ -8,6 +8,7 @@
 #include <immintrin.h>
 #endif
 
+#include "conv_depthwise.hpp"
 #include "trim/core/error.hpp"
 #include "trim/core/parallel.hpp"
 
@@ -1127,7 +1128,18 @@ void backward_weight_batch(const Geom& g, const float* x, const float* dy, float
                RowMajorStore{dw + gr * g.cout_g * g.k, g.k, false});
 }
 
+/// Depthwise convolutions (one input channel per group) run directly.
+bool is_depthwise(const Geom& g) { return g.groups > 1 && g.cin_g == 1; }
+
+depthwise::Geometry depthwise_geometry(const Geom& g) {
+  return {g.n, g.cin, g.cout_g, g.h, g.w, g.ho, g.wo, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw};
+}
+
 void forward_impl(const Geom& g, const float* x, const float* w, const float* b, float* y) {
+  if (is_depthwise(g)) {
+    depthwise::forward(depthwise_geometry(g), x, w, b, y);
+    return;
+  }
   if (batched(g)) {
     forward_batch(g, x, w, b, y);
     return;
@@ -1138,6 +1150,10 @@ void forward_impl(const Geom& g, const float* x, const float* w, const float* b,
 }
 
 void backward_input_impl(const Geom& g, const float* dy, const float* w, float* dx) {
+  if (is_depthwise(g)) {
+    depthwise::backward_input(depthwise_geometry(g), dy, w, dx);
+    return;
+  }
   if (batched(g) && !(transposed_forward(g) && use_wide(transposed_geom(g)))) {
     backward_input_batch(g, dy, w, dx);
     return;
@@ -1160,8 +1176,9 @@ void bias_grad(const Geom& g, const float* dy, int64_t n0, int64_t n1, float* db
 
 void backward_params_impl(const Geom& g, const float* x, const float* dy, float* dw, float* db) {
   if ((!dw && !db) || g.n == 0) return;
-  if (batched(g)) {
-    if (dw) backward_weight_batch(g, x, dy, dw);
+  if (is_depthwise(g) || batched(g)) {
+    if (dw && is_depthwise(g)) depthwise::backward_weight(depthwise_geometry(g), x, dy, dw);
+    if (dw && !is_depthwise(g)) backward_weight_batch(g, x, dy, dw);
     if (db) bias_grad(g, dy, 0, g.n, db);
     return;
   }
