@@ -6,12 +6,14 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 
 #include "networks.hpp"
 #include "trim/core/parallel.hpp"
 #include "trim/core/rng.hpp"
 #include "trim/graph/executor.hpp"
+#include "trim/io/onnx.hpp"
 #include "trim/kernels/conv.hpp"
 
 namespace {
@@ -99,6 +101,23 @@ void BM_resnet18_64_forward_backward(benchmark::State& state) {
   run_network(state, [] { return bench::resnet18(64, 10, 0, 3); }, {3, 64, 64}, true);
 }
 
+/// The ONNX model named by the environment variable TRIM_BENCH_ONNX (how
+/// compare_pytorch.py times torchvision's networks exported by PyTorch).
+template <bool Backward>
+void BM_onnx(benchmark::State& state) {
+  const char* path = std::getenv("TRIM_BENCH_ONNX");
+  if (!path) {
+    state.SkipWithError("set TRIM_BENCH_ONNX to an ONNX model file");
+    return;
+  }
+  const Graph probe = io::load_onnx(path);
+  const Shape in = probe.shape(probe.inputs()[0]);
+  const Shape per_example(std::vector<int64_t>(in.begin() + 1, in.end()));
+  run_network(state, [&] { return io::load_onnx(path); }, per_example, Backward);
+}
+void BM_onnx_forward(benchmark::State& state) { BM_onnx<false>(state); }
+void BM_onnx_forward_backward(benchmark::State& state) { BM_onnx<true>(state); }
+
 /// The 3×3 convolutions of ResNet-18 at 64×64 (input channels, output
 /// channels, input size, stride, how many), batch 100: state.range(0) = 0
 /// forward, 1 input gradient, 2 weight gradient; state.range(1) = the layer
@@ -151,6 +170,8 @@ void BM_resnet18_64_conv3x3(benchmark::State& state) {
 
 BENCHMARK(BM_resnet18_64_forward)->Arg(1)->Arg(16)->Arg(100)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_resnet18_64_forward_backward)->Arg(1)->Arg(16)->Arg(100)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_onnx_forward)->Arg(1)->Arg(16)->Arg(100)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_onnx_forward_backward)->Arg(1)->Arg(16)->Arg(100)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_resnet18_64_conv3x3)
     ->ArgsProduct({{0, 1, 2}, {7, 0, 1, 2, 3, 4, 5, 6}})
     ->Unit(benchmark::kMillisecond);
