@@ -160,7 +160,39 @@ Geom make_geom(int64_t n, int64_t cin, int64_t h, int64_t w, int64_t cout, int64
 constexpr int64_t MR = 6, NR = 16, KC = 256, MC = 144, NC = 256, NC_WIDE = 1024;
 static_assert(MC % MR == 0 && NC % NR == 0 && NC_WIDE % NR == 0, "blocks hold whole panels");
 
-#if defined(__AVX2__) && defined(__FMA__)
+#if defined(__AVX512F__)
+/// c[MR×NR] (row stride ldc) = or += a-panel · b over kc steps, where b holds
+/// NR consecutive floats per step, ldb apart. One 16-float register per row:
+/// each step is one load of b and six multiply-adds whose a operand is
+/// broadcast from memory inside the instruction (no separate broadcasts
+/// competing with the multiply-adds for execution ports).
+inline void micro_kernel(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
+                         bool accumulate) {
+  __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps(), c3 = _mm512_setzero_ps(),
+         c4 = _mm512_setzero_ps(), c5 = _mm512_setzero_ps();
+  for (int64_t q = 0; q < kc; ++q) {
+    const __m512 bv = _mm512_loadu_ps(b);
+    c0 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), bv, c0);
+    c1 = _mm512_fmadd_ps(_mm512_set1_ps(a[1]), bv, c1);
+    c2 = _mm512_fmadd_ps(_mm512_set1_ps(a[2]), bv, c2);
+    c3 = _mm512_fmadd_ps(_mm512_set1_ps(a[3]), bv, c3);
+    c4 = _mm512_fmadd_ps(_mm512_set1_ps(a[4]), bv, c4);
+    c5 = _mm512_fmadd_ps(_mm512_set1_ps(a[5]), bv, c5);
+    a += MR;
+    b += ldb;
+  }
+  const auto put = [&](float* row, __m512 v) {
+    if (accumulate) v = _mm512_add_ps(v, _mm512_loadu_ps(row));
+    _mm512_storeu_ps(row, v);
+  };
+  put(c, c0);
+  put(c + ldc, c1);
+  put(c + 2 * ldc, c2);
+  put(c + 3 * ldc, c3);
+  put(c + 4 * ldc, c4);
+  put(c + 5 * ldc, c5);
+}
+#elif defined(__AVX2__) && defined(__FMA__)
 /// c[MR×NR] (row stride ldc) = or += a-panel · b over kc steps, where b holds
 /// NR consecutive floats per step, ldb apart.
 inline void micro_kernel(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
