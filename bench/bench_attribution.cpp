@@ -6,11 +6,15 @@
 // Also integrated gradients on ResNet-18 at 256², for its peak memory.
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
+#include <vector>
+
 #include "networks.hpp"
 #include "trim/attribution/deeplift.hpp"
 #include "trim/attribution/gradients.hpp"
 #include "trim/attribution/trim_model.hpp"
 #include "trim/core/rng.hpp"
+#include "trim/io/onnx.hpp"
 
 namespace {
 
@@ -88,8 +92,75 @@ void BM_integrated_gradients_resnet18_256(benchmark::State& state) {
   state.counters["peak_RSS_GiB"] = bench::peak_rss_gib();
 }
 
+// The ONNX model named by TRIM_BENCH_ONNX (a torchvision network exported by
+// compare_attribution.py --zoo) in fft2 space, target 1, a batch of N (the
+// argument): integrated gradients (50 steps), gradient SHAP (20 samples, 10
+// baselines) and SmoothGrad (20 samples of the gradient, noise stdev 0.1).
+struct OnnxSetup {
+  Graph model;
+  TrimModel tm;
+  Tensor s, baselines;
+  AttributionOptions options;
+
+  static Shape per_example(const Graph& g) {
+    const Shape in = g.shape(g.inputs()[0]);
+    return Shape(std::vector<int64_t>(in.begin() + 1, in.end()));
+  }
+  OnnxSetup(const char* path, int64_t n)
+      : model(io::load_onnx(path)), tm(model, make_transform("fft2", per_example(model))) {
+    Shape xs{n}, bs{10};
+    for (int64_t d : per_example(model)) {
+      xs.push_back(d);
+      bs.push_back(d);
+    }
+    Tensor x(xs), b(bs);
+    Rng(3).fill_normal(x, 0, 1);
+    Rng(4).fill_normal(b, 0, 0.1f);
+    s = tm.coefficients(x);
+    baselines = tm.coefficients(b);
+    options.targets = Targets(1);
+  }
+};
+
+template <class Method>
+void run_onnx(benchmark::State& state, Method method) {
+  const char* path = std::getenv("TRIM_BENCH_ONNX");
+  if (!path) {
+    state.SkipWithError("set TRIM_BENCH_ONNX to an ONNX model file");
+    return;
+  }
+  OnnxSetup setup(path, state.range(0));
+  for (auto _ : state) {
+    const Attribution a = method(setup);
+    benchmark::DoNotOptimize(a.attributions.data());
+  }
+}
+
+void BM_onnx_integrated_gradients(benchmark::State& state) {
+  run_onnx(state, [](OnnxSetup& s) { return integrated_gradients(s.tm.graph(), s.s, {}, s.options); });
+}
+void BM_onnx_gradient_shap(benchmark::State& state) {
+  run_onnx(state, [](OnnxSetup& s) {
+    GradientShapOptions gs;
+    gs.n_samples = 20;
+    gs.stdev = 0.1f;
+    return gradient_shap(s.tm.graph(), s.s, s.baselines, gs, s.options);
+  });
+}
+void BM_onnx_smoothgrad(benchmark::State& state) {
+  run_onnx(state, [](OnnxSetup& s) {
+    SmoothGradOptions sg;
+    sg.n_samples = 20;
+    sg.stdev = 0.1f;
+    return smoothgrad(gradient, s.tm.graph(), s.s, sg, s.options);
+  });
+}
+
 }  // namespace
 
+BENCHMARK(BM_onnx_integrated_gradients)->Arg(2)->Arg(16)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_onnx_gradient_shap)->Arg(2)->Arg(16)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_onnx_smoothgrad)->Arg(2)->Arg(16)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_saliency)->Arg(4)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_integrated_gradients)->Arg(4)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_integrated_gradients_chunked)->Args({4, 16})->Args({4, 64})->Unit(benchmark::kMillisecond);

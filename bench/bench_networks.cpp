@@ -6,12 +6,15 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 
 #include "networks.hpp"
 #include "trim/core/parallel.hpp"
 #include "trim/core/rng.hpp"
 #include "trim/graph/executor.hpp"
+#include "trim/io/onnx.hpp"
+#include "trim/kernels/conv.hpp"
 
 namespace {
 
@@ -91,8 +94,87 @@ void BM_resnet18_256_forward(benchmark::State& state) {
   run_network(state, [] { return bench::resnet18(256); }, {1, 256, 256}, false);
 }
 
+void BM_resnet18_64_forward(benchmark::State& state) {
+  run_network(state, [] { return bench::resnet18(64, 10, 0, 3); }, {3, 64, 64}, false);
+}
+void BM_resnet18_64_forward_backward(benchmark::State& state) {
+  run_network(state, [] { return bench::resnet18(64, 10, 0, 3); }, {3, 64, 64}, true);
+}
+
+/// The ONNX model named by the environment variable TRIM_BENCH_ONNX (how
+/// compare_pytorch.py times torchvision's networks exported by PyTorch).
+template <bool Backward>
+void BM_onnx(benchmark::State& state) {
+  const char* path = std::getenv("TRIM_BENCH_ONNX");
+  if (!path) {
+    state.SkipWithError("set TRIM_BENCH_ONNX to an ONNX model file");
+    return;
+  }
+  const Graph probe = io::load_onnx(path);
+  const Shape in = probe.shape(probe.inputs()[0]);
+  const Shape per_example(std::vector<int64_t>(in.begin() + 1, in.end()));
+  run_network(state, [&] { return io::load_onnx(path); }, per_example, Backward);
+}
+void BM_onnx_forward(benchmark::State& state) { BM_onnx<false>(state); }
+void BM_onnx_forward_backward(benchmark::State& state) { BM_onnx<true>(state); }
+
+/// The 3×3 convolutions of ResNet-18 at 64×64 (input channels, output
+/// channels, input size, stride, how many), batch 100: state.range(0) = 0
+/// forward, 1 input gradient, 2 weight gradient; state.range(1) = the layer
+/// shape (0–6) or 7 for all of them. GFLOP/s against the SGEMM rate of the
+/// same run is the kernel's efficiency.
+void BM_resnet18_64_conv3x3(benchmark::State& state) {
+  struct Layer {
+    int64_t cin, cout, size, stride, count;
+  };
+  const Layer layers[] = {{64, 64, 16, 1, 4},  {64, 128, 16, 2, 1},  {128, 128, 8, 1, 3}, {128, 256, 8, 2, 1},
+                          {256, 256, 4, 1, 3}, {256, 512, 4, 2, 1}, {512, 512, 2, 1, 3}};
+  const int64_t batch = 100;
+  const int which = static_cast<int>(state.range(0));
+  const int only = static_cast<int>(state.range(1));
+  struct Op {
+    Tensor x, w, y;
+    kernels::Conv2dConfig c;
+    int64_t count;
+  };
+  std::vector<Op> ops;
+  double flops = 0;
+  for (int li = 0; li < 7; ++li) {
+    if (only != 7 && only != li) continue;
+    const Layer& l = layers[li];
+    Op op;
+    op.c.stride = {l.stride, l.stride};
+    op.c.pads = {1, 1, 1, 1};
+    op.x = Tensor({batch, l.cin, l.size, l.size});
+    op.w = Tensor({l.cout, l.cin, 3, 3});
+    Rng(1).fill_normal(op.x, 0, 1);
+    Rng(2).fill_normal(op.w, 0, 0.1f);
+    const int64_t o = l.size / l.stride;
+    op.y = Tensor({batch, l.cout, o, o});
+    Rng(3).fill_normal(op.y, 0, 1);
+    op.count = l.count;
+    flops += 2.0 * static_cast<double>(op.w.numel() * o * o * batch * l.count);
+    ops.push_back(std::move(op));
+  }
+  for (auto _ : state)
+    for (Op& op : ops)
+      for (int64_t r = 0; r < op.count; ++r) {
+        if (which == 0) kernels::conv2d_forward(op.x, op.w, nullptr, op.c, op.y);
+        if (which == 1) kernels::conv2d_backward_input(op.y, op.w, op.c, op.x);
+        if (which == 2) kernels::conv2d_backward_params(op.x, op.y, op.c, &op.w, nullptr);
+      }
+  report(state, flops);
+}
+
 }  // namespace
 
+BENCHMARK(BM_resnet18_64_forward)->Arg(1)->Arg(16)->Arg(100)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_resnet18_64_forward_backward)->Arg(1)->Arg(16)->Arg(100)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_onnx_forward)->Arg(1)->Arg(16)->Arg(100)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_onnx_forward_backward)->Arg(1)->Arg(16)->Arg(100)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_resnet18_64_conv3x3)
+    ->ArgsProduct({{0, 1, 2}, {7, 0, 1, 2, 3, 4, 5, 6}})
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_sgemm)->Arg(256)->Arg(1024)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_lenet_forward)->Arg(1)->Arg(64)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_lenet_forward_backward)->Arg(1)->Arg(64)->Unit(benchmark::kMicrosecond);

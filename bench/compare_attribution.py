@@ -13,19 +13,26 @@ does what captum does, with batched autograd and no Python loop over samples:
                     and captum's max-pool rule as custom autograd functions
   gradient SHAP     20 samples (noise stdev 0.1, 10 random baselines) as one batch
 Both use 2 threads. Prints medians and the ratio trim / PyTorch (< 1: trim faster).
+
+--zoo resnet18,resnet50,densenet121,mobilenet_v2 adds torchvision's networks at
+64x64x3 in fft2 space (batches --batches, default 2 and 16): integrated gradients
+(50 steps), gradient SHAP (20 samples) and SmoothGrad (20 noisy gradients, stdev
+0.1), each twin one batched forward/backward over all steps as captum does;
+trim runs bench_attribution's BM_onnx_* on the same model exported to ONNX.
 """
 import argparse
 import json
 import os
 import statistics
 import subprocess
+import tempfile
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from compare_pytorch import LeNet, THREADS
+from compare_pytorch import LeNet, THREADS, export_zoo
 
 N = 4
 EPS = 1e-10
@@ -122,6 +129,38 @@ def methods(net, s, baselines):
             "BM_deeplift/4": deeplift, "BM_gradient_shap/4": gradient_shap}
 
 
+def zoo_methods(net, s, baselines):
+    """IG-50, gradient SHAP-20 and SmoothGrad-20 on a batch s [n, 3, 64, 64, 2], target 1."""
+    n = s.shape[0]
+    nodes, weights = np.polynomial.legendre.leggauss(50)
+    alphas = torch.tensor((nodes + 1) / 2, dtype=torch.float32)
+    w = torch.tensor(weights / 2, dtype=torch.float32)
+    gen = torch.Generator().manual_seed(0)
+    one = (1,) * s.dim()
+
+    def ig():
+        steps = (alphas.reshape(50, *one) * s).reshape(50 * n, *s.shape[1:])
+        g = grad_of(net, steps).reshape(50, *s.shape)
+        return (g * w.reshape(50, *one)).sum(0) * s
+
+    def gradient_shap():
+        k = 20
+        xs = s.repeat_interleave(k, 0)
+        xs = xs + 0.1 * torch.randn(xs.shape, generator=gen)
+        b = baselines[torch.randint(0, baselines.shape[0], (n * k,), generator=gen)]
+        a = torch.rand(n * k, generator=gen).reshape(-1, *one[1:])
+        g = grad_of(net, b + a * (xs - b))
+        return (g * (xs - b)).reshape(n, k, *s.shape[1:]).mean(1)
+
+    def smoothgrad():
+        k = 20
+        xs = s.repeat_interleave(k, 0) + 0.1 * torch.randn((n * k,) + tuple(s.shape[1:]), generator=gen)
+        return grad_of(net, xs).reshape(n, k, *s.shape[1:]).mean(1)
+
+    return {"BM_onnx_integrated_gradients": ig, "BM_onnx_gradient_shap": gradient_shap,
+            "BM_onnx_smoothgrad": smoothgrad}
+
+
 def torch_time(fn, reps):
     for _ in range(2):
         fn()
@@ -137,11 +176,14 @@ def torch_time(fn, reps):
     return statistics.median(samples)
 
 
-def trim_time(binary, name, reps):
+def trim_time(binary, name, reps, onnx=None):
+    env = dict(os.environ, OMP_NUM_THREADS=str(THREADS))
+    if onnx:
+        env["TRIM_BENCH_ONNX"] = onnx
     out = subprocess.run(
         [binary, "--benchmark_filter=^" + name + "$", "--benchmark_format=json",
          "--benchmark_repetitions=%d" % reps, "--benchmark_report_aggregates_only=true"],
-        check=True, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS=str(THREADS)))
+        check=True, capture_output=True, text=True, env=env)
     for b in json.loads(out.stdout)["benchmarks"]:
         if b.get("aggregate_name") == "median":
             return b["real_time"] * {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
@@ -152,6 +194,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--repetitions", type=int, default=5)
+    ap.add_argument("--zoo", default="", help="torchvision models at 64x64x3, comma-separated")
+    ap.add_argument("--batches", default="2,16", help="batch sizes of the zoo cases")
+    ap.add_argument("--only-zoo", action="store_true", help="skip the LeNet cases")
     args = ap.parse_args()
     binary = os.path.join(args.build, "bench", "bench_attribution")
     torch.set_num_threads(THREADS)
@@ -165,10 +210,27 @@ def main():
     print("torch %s, %d threads, LeNet in fft2 space, batch %d, target 1; medians of %d repetitions" % (
         torch.__version__, THREADS, N, args.repetitions))
     print("%-28s %10s %10s %8s" % ("method", "trim ms", "torch ms", "ratio"))
-    for name, fn in methods(net, s, baselines).items():
+    for name, fn in ({} if args.only_zoo else methods(net, s, baselines)).items():
         t_trim = trim_time(binary, name, args.repetitions)
         t_torch = torch_time(fn, args.repetitions)
-        print("%-28s %10.2f %10.2f %8.2f" % (name, t_trim * 1e3, t_torch * 1e3, t_trim / t_torch))
+        print("%-28s %10.2f %10.2f %8.2f" % (name, t_trim * 1e3, t_torch * 1e3, t_trim / t_torch), flush=True)
+    zoo = [z for z in args.zoo.split(",") if z]
+    if not zoo:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        for zname, (model, path) in export_zoo(zoo, tmp).items():
+            for p in model.parameters():
+                p.requires_grad_(False)
+            for n in [int(b) for b in args.batches.split(",")]:
+                x = torch.randn(n, 3, 64, 64)
+                s = torch.view_as_real(torch.fft.fft2(x)).contiguous()
+                baselines = torch.view_as_real(torch.fft.fft2(0.1 * torch.randn(10, 3, 64, 64))).contiguous()
+                for name, fn in zoo_methods(model, s, baselines).items():
+                    t_trim = trim_time(binary, "%s/%d" % (name, n), args.repetitions, onnx=path)
+                    t_torch = torch_time(fn, args.repetitions)
+                    label = "%s %s/%d" % (zname, name[len("BM_onnx_"):], n)
+                    print("%-28s %10.2f %10.2f %8.2f" % (label, t_trim * 1e3, t_torch * 1e3, t_trim / t_torch),
+                          flush=True)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,10 @@
 Usage (after `meson compile -C build`):
     /usr/bin/python3 bench/compare_pytorch.py [--build build] [--repetitions 5]
 
-Needs Debian's python3-torch. Both libraries use 2 threads. For each case the
+Needs Debian's python3-torch (and python3-torchvision, python3-onnx for the
+torchvision zoo: ResNet-18, ResNet-50, DenseNet-121, MobileNetV2 at 64×64×3,
+batch 1 / 16 / 100, exported to ONNX and timed by bench_networks'
+BM_onnx_* through TRIM_BENCH_ONNX). Both libraries use 2 threads. For each case the
 trim benchmark (bench_networks, Google Benchmark, median of its repetitions)
 and the PyTorch twin (median of as many timed runs) are measured one right
 after the other, and the ratio trim / PyTorch is printed (< 1: trim faster).
@@ -14,6 +17,7 @@ import json
 import os
 import statistics
 import subprocess
+import tempfile
 import time
 
 import torch
@@ -107,11 +111,14 @@ def torch_time(model, shape, backward, reps):
     return statistics.median(samples)
 
 
-def trim_time(binary, name, reps):
+def trim_time(binary, name, reps, onnx=None):
+    env = dict(os.environ, OMP_NUM_THREADS=str(THREADS))
+    if onnx:
+        env["TRIM_BENCH_ONNX"] = onnx
     out = subprocess.run(
         [binary, "--benchmark_filter=^" + name + "$", "--benchmark_format=json",
          "--benchmark_repetitions=%d" % reps, "--benchmark_report_aggregates_only=true"],
-        check=True, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS=str(THREADS)))
+        check=True, capture_output=True, text=True, env=env)
     for b in json.loads(out.stdout)["benchmarks"]:
         if b.get("aggregate_name") == "median":
             scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
@@ -119,16 +126,36 @@ def trim_time(binary, name, reps):
     raise RuntimeError("no median for " + name)
 
 
+ZOO = ["resnet18", "resnet50", "densenet121", "mobilenet_v2"]
+
+
+def export_zoo(names, directory):
+    """torchvision models (random weights, 10 classes) as ONNX files with a free batch."""
+    import torchvision
+    paths = {}
+    for name in names:
+        model = getattr(torchvision.models, name)(num_classes=10).eval()
+        path = os.path.join(directory, name + ".onnx")
+        torch.onnx.export(model, torch.randn(1, 3, 64, 64), path, input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "n"}, "y": {0: "n"}}, opset_version=13)
+        paths[name] = (model, path)
+    return paths
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--repetitions", type=int, default=5)
+    ap.add_argument("--zoo", default=",".join(ZOO),
+                    help="torchvision models at 64x64x3 (comma-separated; empty: none)")
+    ap.add_argument("--batches", default="1,16,100", help="batch sizes of the zoo cases")
+    ap.add_argument("--only-zoo", action="store_true", help="skip the LeNet / ResNet-18 256² cases")
     args = ap.parse_args()
     binary = os.path.join(args.build, "bench", "bench_networks")
     torch.set_num_threads(THREADS)
     torch.manual_seed(0)
 
-    cases = [
+    cases = [] if args.only_zoo else [
         ("BM_lenet_forward/1", LeNet(), (1, 1, 28, 28), False),
         ("BM_lenet_forward/64", LeNet(), (64, 1, 28, 28), False),
         ("BM_lenet_forward_backward/1", LeNet(), (1, 1, 28, 28), True),
@@ -141,7 +168,20 @@ def main():
         t_trim, gflops, gemm = trim_time(binary, name, args.repetitions)
         t_torch = torch_time(model, shape, backward, args.repetitions)
         print("%-30s %12.3f %12.3f %8.2f %10.1f %10.1f" % (
-            name, t_trim * 1e3, t_torch * 1e3, t_trim / t_torch, gflops, gemm))
+            name, t_trim * 1e3, t_torch * 1e3, t_trim / t_torch, gflops, gemm), flush=True)
+    zoo = [z for z in args.zoo.split(",") if z]
+    if not zoo:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        for zname, (model, path) in export_zoo(zoo, tmp).items():
+            for batch in [int(b) for b in args.batches.split(",")]:
+                for backward in (False, True):
+                    bench = "BM_onnx_forward%s/%d" % ("_backward" if backward else "", batch)
+                    t_trim, gflops, gemm = trim_time(binary, bench, args.repetitions, onnx=path)
+                    t_torch = torch_time(model, (batch, 3, 64, 64), backward, args.repetitions)
+                    label = "%s %s/%d" % (zname, "fwd+grad" if backward else "fwd", batch)
+                    print("%-30s %12.3f %12.3f %8.2f %10.1f %10.1f" % (
+                        label, t_trim * 1e3, t_torch * 1e3, t_trim / t_torch, gflops, gemm), flush=True)
 
 
 if __name__ == "__main__":

@@ -43,10 +43,10 @@ inline NodeId basic_block(Graph& g, NodeId x, int64_t out, int64_t stride, const
 }
 }  // namespace detail
 
-/// torchvision's ResNet-18 with a 1-channel input and `outputs` outputs.
-inline Graph resnet18(int64_t size, int64_t outputs = 3, uint64_t seed = 0) {
+/// torchvision's ResNet-18 with a `channels`-channel input and `outputs` outputs.
+inline Graph resnet18(int64_t size, int64_t outputs = 3, uint64_t seed = 0, int64_t channels = 1) {
   Graph g(seed);
-  NodeId x = nn::input(g, "x", {1, size, size});
+  NodeId x = nn::input(g, "x", {channels, size, size});
   x = nn::relu(g, detail::conv_bn(g, x, 64, 7, 2, "conv1", "bn1"));
   x = nn::max_pool2d(g, x, {3, 3}, nn::Pool2dOptions().strides(2).padding(1));
   const int64_t widths[4] = {64, 128, 256, 512};

@@ -1,10 +1,13 @@
 #include "trim/core/parallel.hpp"
 
 #include <Eigen/Core>
-#include <atomic>
-#include <exception>
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <exception>
 #include <mutex>
+#include <thread>
+#include <vector>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -13,14 +16,119 @@
 namespace trim {
 
 namespace {
+
 int default_threads() {
 #ifdef _OPENMP
   return omp_get_max_threads();
 #else
-  return 1;
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 #endif
 }
+
 std::atomic<int> g_threads{0};  // 0: not yet chosen
+
+thread_local bool t_in_task = false;  // this thread runs a task of a pool job
+
+/// The process's pool: helper threads that sleep until a job is posted, take
+/// its tasks from a shared counter and go back to sleep. The caller never
+/// waits for a helper that has not registered with the job; it waits only
+/// for tasks already running. One job at a time (try-lock): a concurrent
+/// caller runs its job serially. Helpers are created on demand, never
+/// destroyed (detached; the pool lives until the process exits).
+class Pool {
+ public:
+  static Pool& instance() {
+    static Pool* pool = new Pool();  // never destroyed: helpers outlive main
+    return *pool;
+  }
+
+  void run(int64_t n, int helpers, const std::function<void(int64_t)>& task) {
+    std::unique_lock<std::mutex> busy(run_mutex_, std::try_to_lock);
+    if (!busy || helpers < 1 || n < 2) {
+      serial(n, task);
+      return;
+    }
+    grow(helpers);
+    Job job;
+    job.task = &task;
+    job.n = n;
+    job.helpers = helpers;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job_ = &job;
+      ++generation_;
+    }
+    work_.notify_all();
+    t_in_task = true;
+    work(job);
+    t_in_task = false;
+    std::unique_lock<std::mutex> lock(mutex_);
+    job_ = nullptr;  // helpers that have not registered will not touch this job
+    done_.wait(lock, [this] { return active_ == 0; });
+    if (job.error) std::rethrow_exception(job.error);
+  }
+
+  static void serial(int64_t n, const std::function<void(int64_t)>& task) {
+    for (int64_t i = 0; i < n; ++i) task(i);
+  }
+
+ private:
+  struct Job {
+    const std::function<void(int64_t)>* task = nullptr;
+    int64_t n = 0;
+    int helpers = 0;  ///< helpers with an index below this may join
+    std::atomic<int64_t> next{0};
+    std::mutex error_mutex;
+    std::exception_ptr error;
+  };
+
+  void grow(int helpers) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    while (static_cast<int>(count_) < helpers) {
+      const int index = count_++;
+      std::thread([this, index] { helper(index); }).detach();
+    }
+  }
+
+  static void work(Job& job) {
+    for (int64_t i = job.next.fetch_add(1); i < job.n; i = job.next.fetch_add(1)) {
+      try {
+        (*job.task)(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(job.error_mutex);
+        if (!job.error) job.error = std::current_exception();
+      }
+    }
+  }
+
+  void helper(int index) {
+    t_in_task = true;
+#ifdef _OPENMP
+    omp_set_num_threads(1);  // an OpenMP region opened in a task stays serial
+#endif
+    uint64_t seen = 0;
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      work_.wait(lock, [&] { return job_ != nullptr && generation_ != seen; });
+      seen = generation_;
+      Job* job = job_;
+      if (index >= job->helpers) continue;  // the pool is larger than this job's thread count
+      ++active_;
+      lock.unlock();
+      work(*job);
+      lock.lock();
+      if (--active_ == 0) done_.notify_all();
+    }
+  }
+
+  std::mutex run_mutex_, mutex_;
+  std::condition_variable work_, done_;
+  Job* job_ = nullptr;
+  uint64_t generation_ = 0;
+  int active_ = 0;
+  int count_ = 0;  ///< helper threads started
+};
+
 }  // namespace
 
 int num_threads() {
@@ -35,38 +143,29 @@ void set_num_threads(int n) {
 
 bool in_parallel() {
 #ifdef _OPENMP
-  return omp_in_parallel() != 0;
-#else
-  return false;
+  if (omp_in_parallel() != 0) return true;
 #endif
+  return t_in_task;
+}
+
+void parallel_tasks(int64_t n, const std::function<void(int64_t)>& task) {
+  if (n <= 0) return;
+  const int threads = num_threads();
+  if (n == 1 || threads <= 1 || in_parallel()) {
+    Pool::serial(n, task);
+    return;
+  }
+  Pool::instance().run(n, threads - 1, task);
 }
 
 void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
-  const int threads = num_threads();
-  if (n == 1 || threads <= 1 || in_parallel()) {
+  const int64_t chunks = std::min<int64_t>(n, num_threads());
+  if (chunks <= 1 || in_parallel()) {
     fn(0, n);
     return;
   }
-#ifdef _OPENMP
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  const int64_t chunks = std::min<int64_t>(n, threads);
-#pragma omp parallel for num_threads(static_cast<int>(chunks)) schedule(static, 1)
-  for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t begin = n * c / chunks;
-    const int64_t end = n * (c + 1) / chunks;
-    try {
-      fn(begin, end);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
-    }
-  }
-  if (error) std::rethrow_exception(error);
-#else
-  fn(0, n);
-#endif
+  parallel_tasks(chunks, [&](int64_t c) { fn(n * c / chunks, n * (c + 1) / chunks); });
 }
 
 }  // namespace trim

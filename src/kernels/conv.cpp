@@ -8,6 +8,7 @@
 #include <immintrin.h>
 #endif
 
+#include "conv_depthwise.hpp"
 #include "trim/core/error.hpp"
 #include "trim/core/parallel.hpp"
 
@@ -159,7 +160,39 @@ Geom make_geom(int64_t n, int64_t cin, int64_t h, int64_t w, int64_t cout, int64
 constexpr int64_t MR = 6, NR = 16, KC = 256, MC = 144, NC = 256, NC_WIDE = 1024;
 static_assert(MC % MR == 0 && NC % NR == 0 && NC_WIDE % NR == 0, "blocks hold whole panels");
 
-#if defined(__AVX2__) && defined(__FMA__)
+#if defined(__AVX512F__)
+/// c[MR×NR] (row stride ldc) = or += a-panel · b over kc steps, where b holds
+/// NR consecutive floats per step, ldb apart. One 16-float register per row:
+/// each step is one load of b and six multiply-adds whose a operand is
+/// broadcast from memory inside the instruction (no separate broadcasts
+/// competing with the multiply-adds for execution ports).
+inline void micro_kernel(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
+                         bool accumulate) {
+  __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps(), c3 = _mm512_setzero_ps(),
+         c4 = _mm512_setzero_ps(), c5 = _mm512_setzero_ps();
+  for (int64_t q = 0; q < kc; ++q) {
+    const __m512 bv = _mm512_loadu_ps(b);
+    c0 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), bv, c0);
+    c1 = _mm512_fmadd_ps(_mm512_set1_ps(a[1]), bv, c1);
+    c2 = _mm512_fmadd_ps(_mm512_set1_ps(a[2]), bv, c2);
+    c3 = _mm512_fmadd_ps(_mm512_set1_ps(a[3]), bv, c3);
+    c4 = _mm512_fmadd_ps(_mm512_set1_ps(a[4]), bv, c4);
+    c5 = _mm512_fmadd_ps(_mm512_set1_ps(a[5]), bv, c5);
+    a += MR;
+    b += ldb;
+  }
+  const auto put = [&](float* row, __m512 v) {
+    if (accumulate) v = _mm512_add_ps(v, _mm512_loadu_ps(row));
+    _mm512_storeu_ps(row, v);
+  };
+  put(c, c0);
+  put(c + ldc, c1);
+  put(c + 2 * ldc, c2);
+  put(c + 3 * ldc, c3);
+  put(c + 4 * ldc, c4);
+  put(c + 5 * ldc, c5);
+}
+#elif defined(__AVX2__) && defined(__FMA__)
 /// c[MR×NR] (row stride ldc) = or += a-panel · b over kc steps, where b holds
 /// NR consecutive floats per step, ldb apart.
 inline void micro_kernel(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
@@ -387,18 +420,83 @@ struct RowMajorB {
   }
 };
 
+// ---- operands and results spanning a batch ----------------------------------------
+//
+// A batch's GEMMs are one GEMM whose columns (or depth) run over the output
+// positions of all examples, n = e·p + position: with small images the
+// micro-kernel then still sees wide panels, and the weight is packed once
+// per batch instead of once per example.
+
+/// Calls fn(e, position, offset, count) for the pieces of [n0, n0 + count)
+/// that lie in one example each (offset counts from n0).
+template <class Fn>
+inline void for_each_example_piece(int64_t p, int64_t n0, int64_t count, Fn fn) {
+  int64_t e = n0 / p, pos = n0 % p;
+  for (int64_t off = 0; off < count; ++e, pos = 0) {
+    const int64_t len = std::min(count - off, p - pos);
+    fn(e, pos, off, len);
+    off += len;
+  }
+}
+
+/// B[k, n] = b[e·estride + k·p + position]: an output gradient [N, C, p]
+/// (one group's channels) as the right operand, batch along the columns.
+struct BatchedRowB {
+  const float* b;
+  int64_t p, estride;
+  BBlock operator()(int64_t k, int64_t kc, int64_t j, int64_t nc, float* dst) const {
+    const int64_t ldb = b_row_stride(nc), padded = (nc + NR - 1) / NR * NR;
+    for (int64_t q = 0; q < kc; ++q) {
+      float* d = dst + q * ldb;
+      for_each_example_piece(p, j, nc, [&](int64_t e, int64_t pos, int64_t off, int64_t len) {
+        std::memcpy(d + off, b + e * estride + (k + q) * p + pos, static_cast<size_t>(len) * sizeof(float));
+      });
+      for (int64_t l = nc; l < padded; ++l) d[l] = 0.0f;
+    }
+    return {dst, ldb, NR};
+  }
+};
+
+/// A[i, n] = a[e·estride + i·p + position]: an output gradient as the left
+/// operand of the weight gradient, batch along the depth.
+struct BatchedA {
+  const float* a;
+  int64_t p, estride;
+  void operator()(int64_t i, int64_t mc, int64_t k, int64_t kc, float* dst) const {
+    for (int64_t ip = 0; ip < mc; ip += MR, dst += MR * kc) {
+      const int64_t rows = std::min(MR, mc - ip);
+      for_each_example_piece(p, k, kc, [&](int64_t e, int64_t pos, int64_t off, int64_t len) {
+        const float* src = a + e * estride + (i + ip) * p + pos;
+        float* d = dst + off * MR;
+        if (rows == MR) {
+          pack_rows6(src, p, len, d);  // spills into the next piece, written after
+          return;
+        }
+        for (int64_t q = 0; q < len; ++q)
+          for (int64_t r = 0; r < MR; ++r) d[q * MR + r] = r < rows ? src[r * p + q] : 0.0f;
+      });
+    }
+  }
+};
+
 /// A run of consecutive output positions inside one output row.
 struct Run {
   int64_t lane, len, ih0, iw0;  ///< first lane, length, input row / column at kernel offset 0
+  int64_t xoff;                 ///< offset of the run's example in the input
 };
 
-/// Splits output positions [n, n + count) into runs along output rows.
-int runs_of(const Geom& g, int64_t n, int64_t count, Run* runs) {
-  int64_t oh = n / g.wo, ow = n % g.wo;
+/// Splits output positions [n, n + count) (n = e·p + position, examples
+/// xstride floats apart in the input) into runs along output rows.
+int runs_of(const Geom& g, int64_t n, int64_t count, Run* runs, int64_t xstride) {
+  int64_t e = n / g.p, oh = n % g.p / g.wo, ow = n % g.wo;
   int nr = 0;
   for (int64_t l = 0; l < count; ++oh, ow = 0) {
+    if (oh == g.ho) {
+      oh = 0;
+      ++e;
+    }
     const int64_t len = std::min(count - l, g.wo - ow);
-    runs[nr++] = {l, len, oh * g.sh, ow * g.sw};
+    runs[nr++] = {l, len, oh * g.sh, ow * g.sw, e * xstride};
     l += len;
   }
   return nr;
@@ -450,18 +548,24 @@ inline void zero_run(float* d, int64_t n) {
 }
 
 /// out[r·ld + c] = im2col(x)[k0 + r, n0 + c] for r < nk, c < nn, zero-padded
-/// to whole panels (c < nn rounded up to NR). Each run of an input row is
-/// clipped once and copied; ld must leave 8 floats of slack (copy_run).
-void im2col_rows(const Geom& g, const float* x, int64_t k0, int64_t nk, int64_t n0, int64_t nn, float* out,
-                 int64_t ld) {
+/// to whole panels (c < nn rounded up to NR). Columns count output positions
+/// of consecutive examples (column n = e·p + position), the examples
+/// `xstride` floats apart in x. Each run of an input row is clipped once and
+/// copied; ld must leave 8 floats of slack (copy_run).
+void im2col_rows(const Geom& g, const float* x, int64_t xstride, int64_t k0, int64_t nk, int64_t n0, int64_t nn,
+                 float* out, int64_t ld) {
   const int64_t padded = (nn + NR - 1) / NR * NR;
-  const int64_t oh0 = n0 / g.wo, ow0 = n0 % g.wo;
+  const int64_t e0 = n0 / g.p, oh0 = n0 % g.p / g.wo, ow0 = n0 % g.wo;
   RowIter it(g, k0);
   for (int64_t q = 0; q < nk; ++q, it.next()) {
-    const float* xc = x + it.coff;
+    const float* xc = x + e0 * xstride + it.coff;
     float* d = out + q * ld;
     int64_t oh = oh0, ow = ow0;
     for (int64_t r = 0; r < nn; ++oh, ow = 0) {
+      if (oh == g.ho) {  // on to the next example
+        oh = 0;
+        xc += xstride;
+      }
       const int64_t len = std::min(g.wo - ow, nn - r);
       float* o = d + r;
       r += len;
@@ -489,10 +593,11 @@ void im2col_rows(const Geom& g, const float* x, int64_t k0, int64_t nk, int64_t 
 /// a row-major block.
 struct Im2colB {
   const Geom& g;
-  const float* x;  ///< the group's first input channel
+  const float* x;   ///< the group's first input channel (of the first example)
+  int64_t xstride;  ///< floats between examples in x
   BBlock operator()(int64_t p, int64_t kc, int64_t j, int64_t nc, float* dst) const {
     const int64_t ldb = b_row_stride(nc);
-    im2col_rows(g, x, p, kc, j, nc, dst, ldb);
+    im2col_rows(g, x, xstride, p, kc, j, nc, dst, ldb);
     return {dst, ldb, NR};
   }
 };
@@ -529,9 +634,10 @@ inline void transpose8(const float* src, int64_t lds, float* dst, int64_t ldd) {
 /// Fills rows of im2col(x) through im2col_rows.
 struct Im2colRows {
   const Geom& g;
-  const float* x;  ///< the group's first input channel
+  const float* x;   ///< the group's first input channel (of the first example)
+  int64_t xstride;  ///< floats between examples in x
   void operator()(int64_t k0, int64_t nk, int64_t n0, int64_t nn, float* out, int64_t ld) const {
-    im2col_rows(g, x, k0, nk, n0, nn, out, ld);
+    im2col_rows(g, x, xstride, k0, nk, n0, nn, out, ld);
   }
 };
 
@@ -582,17 +688,44 @@ struct RowMajorStore {
   }
 };
 
+/// C[i, n] = c[e·estride + i·p + position] (an output [N, C, p], one
+/// group's channels); the first depth block overwrites when `overwrite`.
+struct BatchStore {
+  float* c;
+  int64_t p, estride;
+  bool overwrite;
+  float* direct(int64_t i, int64_t j, int64_t& ldc) const {
+    const int64_t pos = j % p;
+    if (pos + NR > p) return nullptr;
+    ldc = p;
+    return c + j / p * estride + i * p + pos;
+  }
+  void add_tile(int64_t i, int64_t j, int64_t mr, int64_t nr, const float* tile, bool first) const {
+    for_each_example_piece(p, j, nr, [&](int64_t e, int64_t pos, int64_t off, int64_t len) {
+      for (int64_t r = 0; r < mr; ++r) {
+        float* row = c + e * estride + (i + r) * p + pos;
+        const float* t = tile + r * NR + off;
+        if (first && overwrite)
+          for (int64_t l = 0; l < len; ++l) row[l] = t[l];
+        else
+          for (int64_t l = 0; l < len; ++l) row[l] += t[l];
+      }
+    });
+  }
+};
+
 /// dx += col2im(C): tiles of the column gradient are scattered straight into
 /// the input gradient (no column matrix). Tiles touching the same input
 /// element must not be stored concurrently.
 struct Col2imStore {
   const Geom& g;
-  float* dx;  ///< the group's first input channel
+  float* dx;        ///< the group's first input channel (of the first example)
+  int64_t xstride;  ///< floats between examples in dx
   static constexpr bool overwrite = false;
   float* direct(int64_t, int64_t, int64_t&) const { return nullptr; }
   void add_tile(int64_t i, int64_t j, int64_t mr, int64_t nr, const float* tile, bool) const {
     Run runs[NR];
-    const int nruns = runs_of(g, j, nr, runs);
+    const int nruns = runs_of(g, j, nr, runs, xstride);
     RowIter it(g, i);
     for (int64_t r = 0; r < mr; ++r, it.next()) {
       const int64_t coff = it.coff, dih = it.dih, diw = it.diw;
@@ -600,7 +733,7 @@ struct Col2imStore {
       for (int u = 0; u < nruns; ++u) {
         const int64_t ih = runs[u].ih0 + dih;
         if (ih < 0 || ih >= g.h) continue;
-        float* xr = dx + coff + ih * g.w;
+        float* xr = dx + runs[u].xoff + coff + ih * g.w;
         const int64_t iw0 = runs[u].iw0 + diw, len = runs[u].len;
         const float* s = t + runs[u].lane;
         if (g.sw == 1) {
@@ -785,7 +918,7 @@ const float* widen(const Geom& g, const WideInput& in, const float* dyg) {
 template <class PackA>
 void conv_gemm(const Geom& g, const float* xg, const PackA& a, float* out, bool accumulate, int64_t threads) {
   if (!use_wide(g)) {
-    gemm_split(g.cout_g, g.p, g.k, threads, a, Im2colB{g, xg}, RowMajorStore{out, g.p, !accumulate});
+    gemm_split(g.cout_g, g.p, g.k, threads, a, Im2colB{g, xg, 0}, RowMajorStore{out, g.p, !accumulate});
     return;
   }
   const WideInput in = pad_input(g, xg);
@@ -868,6 +1001,12 @@ Geom transposed_geom(const Geom& g) {
   return t;
 }
 
+/// Stride-1 "same"-size convolutions whose input gradient runs as a forward
+/// convolution of dy (see backward_input_one).
+bool transposed_forward(const Geom& g) {
+  return g.sh == 1 && g.sw == 1 && g.cin_g >= 8 && g.cout_g <= 4 * g.cin_g && 4 * g.hw <= 5 * g.p;
+}
+
 /// dx_g += col2im(W_gᵀ · dy_g).
 void backward_input_one(const Geom& g, const float* dy, const float* w, float* dx, int64_t n, int64_t gr,
                         int64_t threads) {
@@ -883,7 +1022,7 @@ void backward_input_one(const Geom& g, const float* dy, const float* w, float* d
   // "Same"-size stride-1 convolutions: a forward convolution, with deep
   // GEMMs and no scatter. (With few input channels the GEMM has too few rows;
   // with much larger outputs than inputs it multiplies mostly padding.)
-  if (g.sh == 1 && g.sw == 1 && g.cin_g >= 8 && g.cout_g <= 4 * g.cin_g && 4 * g.hw <= 5 * g.p) {
+  if (transposed_forward(g)) {
     const Geom t = transposed_geom(g);
     conv_gemm(t, dyg, FlippedWeightA{g, wg}, dxg, true, threads);
     return;
@@ -916,7 +1055,7 @@ void backward_input_one(const Geom& g, const float* dy, const float* w, float* d
     });
     return;
   }
-  const Col2imStore st{g, dxg};
+  const Col2imStore st{g, dxg, 0};
   by_channel([&](int64_t i0, int64_t i1) { gemm(i0, i1, 0, g.p, g.cout_g, a, b, st); });
 }
 
@@ -933,7 +1072,7 @@ void backward_weight_one(const Geom& g, const float* x, const float* dy, float* 
     return;
   }
   gemm_split(g.cout_g, g.k, g.p, threads, StridedA{dy + (n * g.cout + gr * g.cout_g) * g.p, g.p, 1},
-             TransposedB<Im2colRows>{{g, xg}}, RowMajorStore{dw + gr * g.cout_g * g.k, g.k, false});
+             TransposedB<Im2colRows>{{g, xg, 0}}, RowMajorStore{dw + gr * g.cout_g * g.k, g.k, false});
 }
 
 /// Runs fn(n, group, threads) for every example and group: in parallel over
@@ -952,13 +1091,105 @@ void for_each_item(const Geom& g, int64_t gemm_m, int64_t gemm_n, int64_t gemm_k
   }
 }
 
+// ---- whole batches ----------------------------------------------------------------
+
+/// One GEMM per group over the whole batch (columns or depth over all
+/// examples' positions) rather than one per example and group: for batches
+/// of images that are not "wide" (see use_wide) and groups with enough
+/// channels to fill the micro-kernel's rows.
+bool batched(const Geom& g) { return g.n > 1 && !use_wide(g) && (g.groups == 1 || g.cout_g >= 32); }
+
+void forward_batch(const Geom& g, const float* x, const float* w, const float* b, float* y) {
+  const int64_t cols = g.n * g.p;
+  const int64_t threads = gemm_threads(g.cout_g, cols, g.k);
+  for (int64_t gr = 0; gr < g.groups; ++gr)
+    gemm_split(g.cout_g, cols, g.k, threads, StridedA{w + gr * g.cout_g * g.k, g.k, 1},
+               Im2colB{g, x + gr * g.cin_g * g.hw, g.cin * g.hw},
+               BatchStore{y + gr * g.cout_g * g.p, g.p, g.cout * g.p, true});
+  if (b)
+    for (int64_t e = 0; e < g.n; ++e)
+      for (int64_t o = 0; o < g.cout; ++o) {
+        const float v = b[o];
+        float* row = y + (e * g.cout + o) * g.p;
+        for (int64_t i = 0; i < g.p; ++i) row[i] += v;
+      }
+}
+
+void backward_input_batch(const Geom& g, const float* dy, const float* w, float* dx) {
+  const int64_t cols = g.n * g.p;
+  const int64_t xstride = g.cin * g.hw, ystride = g.cout * g.p;
+  int64_t threads = gemm_threads(g.k, cols, g.cout_g);
+  for (int64_t gr = 0; gr < g.groups; ++gr) {
+    float* dxg = dx + gr * g.cin_g * g.hw;
+    const float* dyg = dy + gr * g.cout_g * g.p;
+    const float* wg = w + gr * g.cout_g * g.k;
+    const StridedA a{wg, 1, g.k};
+    const BatchedRowB b{dyg, g.p, ystride};
+    if (g.pointwise) {
+      gemm_split(g.k, cols, g.cout_g, threads, a, b, BatchStore{dxg, g.hw, xstride, false});
+      continue;
+    }
+    if (transposed_forward(g)) {
+      Geom t = transposed_geom(g);
+      t.n = g.n;
+      gemm_split(t.cout_g, g.n * t.p, t.k, threads, FlippedWeightA{g, wg}, Im2colB{t, dyg, ystride},
+                 BatchStore{dxg, t.p, xstride, false});
+      continue;
+    }
+    // col2im: rows of one input channel scatter into that channel only.
+    const Col2imStore st{g, dxg, xstride};
+    const int64_t parts = std::min(threads, g.cin_g), per_channel = g.kh * g.kw;
+    if (parts <= 1) {
+      gemm(0, g.k, 0, cols, g.cout_g, a, b, st);
+      continue;
+    }
+    parallel_for(parts, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t)
+        gemm(g.cin_g * t / parts * per_channel, g.cin_g * (t + 1) / parts * per_channel, 0, cols, g.cout_g, a, b,
+             st);
+    });
+  }
+}
+
+void backward_weight_batch(const Geom& g, const float* x, const float* dy, float* dw) {
+  const int64_t depth = g.n * g.p;
+  const int64_t threads = gemm_threads(g.cout_g, g.k, depth);
+  for (int64_t gr = 0; gr < g.groups; ++gr)
+    gemm_split(g.cout_g, g.k, depth, threads, BatchedA{dy + gr * g.cout_g * g.p, g.p, g.cout * g.p},
+               TransposedB<Im2colRows>{{g, x + gr * g.cin_g * g.hw, g.cin * g.hw}},
+               RowMajorStore{dw + gr * g.cout_g * g.k, g.k, false});
+}
+
+/// Depthwise convolutions (one input channel per group) run directly.
+bool is_depthwise(const Geom& g) { return g.groups > 1 && g.cin_g == 1; }
+
+depthwise::Geometry depthwise_geometry(const Geom& g) {
+  return {g.n, g.cin, g.cout_g, g.h, g.w, g.ho, g.wo, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw};
+}
+
 void forward_impl(const Geom& g, const float* x, const float* w, const float* b, float* y) {
+  if (is_depthwise(g)) {
+    depthwise::forward(depthwise_geometry(g), x, w, b, y);
+    return;
+  }
+  if (batched(g)) {
+    forward_batch(g, x, w, b, y);
+    return;
+  }
   for_each_item(g, g.cout_g, g.p, g.k, [&](int64_t n, int64_t gr, int64_t threads) {
     forward_one(g, x, w, b, y, n, gr, threads);
   });
 }
 
 void backward_input_impl(const Geom& g, const float* dy, const float* w, float* dx) {
+  if (is_depthwise(g)) {
+    depthwise::backward_input(depthwise_geometry(g), dy, w, dx);
+    return;
+  }
+  if (batched(g) && !(transposed_forward(g) && use_wide(transposed_geom(g)))) {
+    backward_input_batch(g, dy, w, dx);
+    return;
+  }
   for_each_item(g, g.k, g.p, g.cout_g, [&](int64_t n, int64_t gr, int64_t threads) {
     backward_input_one(g, dy, w, dx, n, gr, threads);
   });
@@ -977,6 +1208,12 @@ void bias_grad(const Geom& g, const float* dy, int64_t n0, int64_t n1, float* db
 
 void backward_params_impl(const Geom& g, const float* x, const float* dy, float* dw, float* db) {
   if ((!dw && !db) || g.n == 0) return;
+  if (is_depthwise(g) || batched(g)) {
+    if (dw && is_depthwise(g)) depthwise::backward_weight(depthwise_geometry(g), x, dy, dw);
+    if (dw && !is_depthwise(g)) backward_weight_batch(g, x, dy, dw);
+    if (db) bias_grad(g, dy, 0, g.n, db);
+    return;
+  }
   const int64_t chunks = g.n > 1 && !in_parallel() ? std::min<int64_t>(g.n, num_threads()) : 1;
   if (chunks <= 1) {
     // One example (or no threads): groups write disjoint rows of dW.

@@ -11,13 +11,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <atomic>
-#include <condition_variable>
 #include <exception>
 #include <functional>
-#include <mutex>
 #include <new>
-#include <thread>
 #include <limits>
 #include <sstream>
 #include <utility>
@@ -227,7 +223,7 @@ double cd_sweep_rows(double* W, const double* XHt, const double* HHt, int64_t i0
   return v;
 }
 
-// ---- serial GEMM and a pool that never waits for an idle helper -------------------------
+// ---- serial GEMM and blocks on trim's pool ---------------------------------------------
 
 /// res [rows, cols] (row-major, stride res_stride) = lhs · rhs, always on the
 /// calling thread. lhs is [rows, depth] stored row-major (LhsOrder RowMajor)
@@ -247,94 +243,11 @@ void gemm_serial(Eigen::Index rows, Eigen::Index cols, Eigen::Index depth, const
                                                                           nullptr);
 }
 
-/// Runs tasks 0..n−1 on the calling thread and on helper threads that take
-/// tasks when the scheduler gives them time. Unlike a fork/join team, the
-/// caller never waits for a helper that has not started a task, so an
-/// oversubscribed machine (other processes on the cores) degrades to serial
-/// speed instead of stalling at every barrier. One job at a time; a second
-/// caller runs its job serially.
-class HelpPool {
- public:
-  static HelpPool& instance() {
-    static HelpPool* pool = new HelpPool(std::max(0, num_threads() - 1));  // never destroyed: helpers outlive main
-    return *pool;
-  }
-
-  void run(int64_t n, const std::function<void(int64_t)>& task) {
-    std::unique_lock<std::mutex> busy(run_mutex_, std::try_to_lock);
-    if (!busy || threads_.empty() || n < 2) {
-      for (int64_t i = 0; i < n; ++i) task(i);
-      return;
-    }
-    Job job;
-    job.task = &task;
-    job.n = n;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      job_ = &job;
-      ++generation_;
-    }
-    work_.notify_all();
-    work(job);
-    std::unique_lock<std::mutex> lock(mutex_);
-    job_ = nullptr;  // helpers not yet registered will not touch this job
-    done_.wait(lock, [this] { return active_ == 0; });
-    if (job.error) std::rethrow_exception(job.error);
-  }
-
- private:
-  struct Job {
-    const std::function<void(int64_t)>* task = nullptr;
-    int64_t n = 0;
-    std::atomic<int64_t> next{0};
-    std::mutex error_mutex;
-    std::exception_ptr error;
-  };
-
-  explicit HelpPool(int helpers) {
-    for (int i = 0; i < helpers; ++i) threads_.emplace_back([this] { helper(); });
-    for (auto& t : threads_) t.detach();
-  }
-
-  static void work(Job& job) {
-    for (int64_t i = job.next.fetch_add(1); i < job.n; i = job.next.fetch_add(1)) {
-      try {
-        (*job.task)(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(job.error_mutex);
-        if (!job.error) job.error = std::current_exception();
-      }
-    }
-  }
-
-  void helper() {
-    uint64_t seen = 0;
-    std::unique_lock<std::mutex> lock(mutex_);
-    for (;;) {
-      work_.wait(lock, [&] { return job_ != nullptr && generation_ != seen; });
-      seen = generation_;
-      Job* job = job_;
-      ++active_;
-      lock.unlock();
-      work(*job);
-      lock.lock();
-      if (--active_ == 0) done_.notify_all();
-    }
-  }
-
-  std::vector<std::thread> threads_;
-  std::mutex run_mutex_, mutex_;
-  std::condition_variable work_, done_;
-  Job* job_ = nullptr;
-  uint64_t generation_ = 0;
-  int active_ = 0;
-};
-
 /// Runs task(b) for blocks b of `count` items (block size `block`) serially
 /// or on the pool.
 void for_blocks(int64_t count, int64_t block, bool pooled, const std::function<void(int64_t)>& task) {
   const int64_t blocks = (count + block - 1) / block;
-  if (pooled) HelpPool::instance().run(blocks, task);
+  if (pooled) parallel_tasks(blocks, task);  // trim's pool: never waits for an idle helper
   else
     for (int64_t b = 0; b < blocks; ++b) task(b);
 }

@@ -167,6 +167,24 @@ TEST_CASE("conv2d agrees with a direct convolution for any thread count", "[kern
       {{2, 3, 9, 10}, {4, 3, 3, 3}, {{1, 1}, {1, 2, 1, 2}, {2, 2}, 1}},
       {{1, 12, 7, 6}, {10, 12, 2, 3}, {{1, 1}, {0, 3, 2, 1}, {3, 2}, 1}},
       {{1, 7, 30, 30}, {30, 7, 3, 3}, {}},  // ... with the GEMMs split over threads
+      // Whole batches as one GEMM (columns or depth over all examples, tiles
+      // straddling examples): stride 2 with col2im, "same" input gradients as
+      // a forward convolution, groups, 1×1 stride 2, a 7×7 stem, dilation,
+      // weight-gradient depth > 256 across examples.
+      {{3, 8, 7, 5}, {40, 8, 3, 3}, {{2, 2}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{3, 64, 5, 4}, {64, 64, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{2, 64, 6, 5}, {128, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 2}},
+      {{3, 16, 7, 7}, {40, 16, 1, 1}, {{2, 2}, {0, 0, 0, 0}, {1, 1}, 1}},
+      {{2, 3, 11, 13}, {40, 3, 7, 7}, {{2, 2}, {3, 3, 3, 3}, {1, 1}, 1}},
+      {{3, 5, 9, 8}, {36, 5, 3, 3}, {{1, 1}, {2, 2, 2, 2}, {2, 2}, 1}},
+      {{5, 12, 10, 9}, {40, 12, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      // Depthwise (direct kernel): stride 2 with odd sizes, a channel
+      // multiplier, dilation with uneven pads, 1-row images, batch > 1.
+      {{3, 6, 9, 7}, {6, 1, 3, 3}, {{2, 2}, {1, 1, 1, 1}, {1, 1}, 6}},
+      {{2, 4, 8, 9}, {12, 1, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 4}},
+      {{2, 5, 10, 11}, {5, 1, 3, 5}, {{1, 2}, {2, 0, 1, 3}, {2, 1}, 5}},
+      {{4, 3, 1, 12}, {3, 1, 1, 5}, {{1, 1}, {0, 2, 0, 2}, {1, 1}, 3}},
+      {{2, 32, 6, 6}, {32, 1, 5, 5}, {{2, 2}, {2, 2, 2, 2}, {1, 1}, 32}},
   };
   struct RestoreThreads {
     int saved = num_threads();

@@ -1,28 +1,44 @@
 #pragma once
 /// \file
-/// Batch parallelism. trim parallelises across the leading (batch) dimension
-/// with OpenMP when it is available. Inside a parallel region Eigen's own GEMM
-/// runs single-threaded (Eigen checks for an enclosing OpenMP team), so the
-/// two never oversubscribe the cores; outside one (batch 1) Eigen may use all
-/// threads for a single large GEMM.
+/// Parallel loops on one persistent thread pool shared by all of trim.
+///
+/// The pool's helper threads sleep on a condition variable between jobs (no
+/// spin-waiting), and the calling thread never waits for a helper that has
+/// not started a task: tasks are claimed from a shared counter, the caller
+/// claims them too and afterwards waits only for tasks already running. On a
+/// machine whose cores are taken by other processes a parallel loop therefore
+/// degrades to about the speed of one thread instead of stalling at a barrier
+/// until a descheduled helper gets a time slice (OpenMP's default spinning
+/// made two threads slower than one there).
+///
+/// Loops nested inside a task run serially on the thread that runs the task.
+/// Eigen's own products keep using OpenMP (Eigen::setNbThreads is set with
+/// the pool size); do not call them inside a task: call a serial kernel.
 
 #include <cstdint>
 #include <functional>
 
 namespace trim {
 
-/// Number of threads trim uses (default: OpenMP's default, usually the core
-/// count; 1 without OpenMP).
+/// Number of threads trim uses, the caller included (default: OMP_NUM_THREADS
+/// when OpenMP is available, else the number of cores).
 int num_threads();
-/// Sets the thread count for trim and Eigen; n < 1 restores the default.
+/// Sets the thread count for trim's pool and Eigen; n < 1 restores the default.
 void set_num_threads(int n);
-/// True when called from inside a trim parallel region.
+/// True when called from inside a task of a parallel loop.
 bool in_parallel();
 
 /// Calls `fn(begin, end)` on disjoint chunks covering [0, n), in parallel when
-/// n > 1 and more than one thread is available. `fn` must not throw across
-/// chunks: exceptions are caught and the first one is rethrown after all
-/// chunks finished.
+/// n > 1 and more than one thread is available. Chunk boundaries depend only
+/// on n and num_threads(), not on which thread runs a chunk. An exception
+/// thrown by a chunk is rethrown (the first one) after all chunks finished.
 void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn);
+
+/// Calls `task(i)` for i in [0, n) on the calling thread and the pool's
+/// helpers, whichever takes a task first (dynamic scheduling: give tasks
+/// whose results do not depend on the thread). Exceptions as parallel_for.
+/// When another thread is already running a job on the pool, or from inside
+/// a task, the tasks run serially on the calling thread.
+void parallel_tasks(int64_t n, const std::function<void(int64_t)>& task);
 
 }  // namespace trim

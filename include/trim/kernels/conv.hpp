@@ -9,18 +9,21 @@
 /// H_out = (H + pad_top + pad_bottom − dilation·(kh − 1) − 1) / stride + 1.
 /// The 1-D functions are the 2-D ones with H = kh = 1.
 ///
-/// Implementation: per example and group, one GEMM on a packed, register-
-/// blocked micro-kernel (AVX2/FMA when compiled for it, portable C++
-/// otherwise), with im2col fused into the packing of the GEMM's right operand
-/// and col2im into its stores, so no column matrix is materialised. 1×1
-/// stride-1 unpadded convolutions are plain GEMMs; input gradients of
-/// "same"-size stride-1 convolutions run as forward convolutions of dy with
-/// the flipped weight; small stride-1 images use an output grid as wide as
-/// the padded input, which makes every im2col row one contiguous copy.
-/// Examples (and groups) run in parallel with `trim::parallel_for`; a single
-/// large product is split over the threads instead. Scratch buffers are
-/// thread-local and reused across calls. Results are deterministic for a
-/// given thread count.
+/// Implementation: GEMMs on a packed, register-blocked micro-kernel
+/// (AVX2/FMA when compiled for it, portable C++ otherwise), with im2col fused
+/// into the packing of the GEMM's right operand and col2im into its stores,
+/// so no column matrix is materialised. For a batch, each group is one GEMM
+/// whose columns (forward, input gradient) or depth (weight gradient) run
+/// over the output positions of all examples, so small images still give the
+/// micro-kernel wide panels and the weight is packed once per batch; the
+/// GEMM is split over the threads. 1×1 stride-1 unpadded convolutions are
+/// plain GEMMs; input gradients of "same"-size stride-1 convolutions run as
+/// forward convolutions of dy with the flipped weight; small stride-1 images
+/// with few output channels use an output grid as wide as the padded input
+/// (one contiguous copy per im2col row), per example in parallel.
+/// Depthwise convolutions (one input channel per group) run as a direct
+/// kernel over channel planes. Scratch buffers are thread-local and reused
+/// across calls. Results are deterministic for a given thread count.
 
 #include <array>
 #include <cstdint>
