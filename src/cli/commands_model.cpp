@@ -104,8 +104,9 @@ void run_info(const Args& args) {
               static_cast<long long>(m.n_outputs - 1));
   std::printf("nodes       %d:", nodes);
   for (Kind k : {Kind::Linear, Kind::Elementwise, Kind::Selection, Kind::Structural, Kind::Sum, Kind::Product,
-                 Kind::Opaque})
-    std::printf(" %s %d%s", kind_name(k), kinds[k], k == Kind::Opaque ? "\n" : ",");
+                 Kind::Cell, Kind::Opaque})
+    if (k != Kind::Cell || kinds[k] > 0)  // recurrent cells only where there are some
+      std::printf(" %s %d%s", kind_name(k), kinds[k], k == Kind::Opaque ? "\n" : ",");
   std::printf("parameters  %zu tensors, %lld trainable values\n", g.parameters().size(),
               static_cast<long long>(trainable));
   std::printf("batchnorm   %s\n", batchnorm_text(file).c_str());

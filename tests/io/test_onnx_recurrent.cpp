@@ -127,3 +127,20 @@ TEST_CASE("onnx recurrent: CD of an LSTM over word vectors equals acd's cd_text 
     check_attribution(g, x);
   }
 }
+
+TEST_CASE("onnx recurrent: an Embedding + LSTM token model is explained in the space of its word vectors",
+          "[io][onnx][recurrent][tokens]") {
+  const test::Fixture f("recurrent/lstm_tokens.txt");
+  for (const char* opset : {"13", "17"}) {
+    INFO("opset " << opset);
+    std::vector<io::OnnxTokenInput> tokens;
+    io::OnnxImportOptions options;
+    options.token_inputs = &tokens;
+    const Graph g = io::load_onnx(model_path(std::string("lstm_tokens_op") + opset), options);
+    REQUIRE(tokens.size() == 1);
+    for (const char* n : {"1", "3"})
+      REQUIRE(io::embed_tokens(tokens[0], f[std::string("ids") + n]).to_vector() == f[std::string("x") + n].to_vector());
+    check_against_torch(g, f);
+    check_attribution(g, f["x3"]);
+  }
+}

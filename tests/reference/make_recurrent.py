@@ -108,6 +108,44 @@ class LstmAcd(nn.Module):
         return self.hidden_to_label(y[-1])
 
 
+class LstmTokens(nn.Module):
+    """A token model: Embedding(30, 6) of int64 ids [N, 7], LSTM(6, 5) read
+    sequence-first, Linear on the last hidden state. trim explains it in the
+    space of the embedded sequence."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(30, AD)
+        self.lstm = nn.LSTM(AD, AH)
+        self.fc = nn.Linear(AH, 3)
+
+    def embedded(self, e):
+        y, _ = self.lstm(e.transpose(0, 1))
+        return self.fc(y[-1])
+
+    def forward(self, ids):
+        return self.embedded(self.emb(ids))
+
+
+def make_token_model(seed):
+    torch.manual_seed(seed)
+    model = LstmTokens().eval()
+    t = {}
+    for n in (1, 3):
+        ids = torch.randint(0, 30, (n, AT))
+        e = model.emb(ids).detach().requires_grad_(True)
+        y = model.embedded(e)
+        u = torch.randn(y.shape)
+        (y * u).sum().backward()
+        t["ids%d" % n], t["x%d" % n], t["y%d" % n], t["u%d" % n], t["dx%d" % n] = ids.float(), e.detach(), y.detach(), u, e.grad
+    for opset in (13, 17):
+        torch.onnx.export(model, torch.zeros(1, AT, dtype=torch.int64), os.path.join(out, "lstm_tokens_op%d.onnx" % opset),
+                          opset_version=opset, input_names=["ids"], output_names=["y"],
+                          dynamic_axes={"ids": {0: "N"}, "y": {0: "N"}})
+    write_fixture(os.path.join(out, "lstm_tokens.txt"), t,
+                  comment="LstmTokens: ids (int64 as float), x = embedding(ids), y, u, dx = d<y,u>/dx")
+
+
 MODELS = {
     "lstm_bf": (LstmBatchFirst, (T, D)),
     "lstm_sf": (LstmSeqFirst, (T, D)),
@@ -234,4 +272,5 @@ if __name__ == "__main__":
     warnings.filterwarnings("ignore")
     for k, name in enumerate(MODELS):
         make_model(name, 300 + k)
+    make_token_model(310)
     print("wrote", out)

@@ -1,5 +1,6 @@
 #include "trim/graph/ops/recurrent.hpp"
 
+#include <Eigen/Core>
 #include <cmath>
 
 #include "trim/core/error.hpp"
@@ -31,6 +32,14 @@ void decomp_three(float r, float q, float b, float (*phi)(float), float& rc, flo
 
 float tanh_f(float v) { return std::tanh(v); }
 
+using Row = Eigen::Map<const Eigen::ArrayXf>;
+
+/// Gate g's pre-activation of row n: zx + zh + b (H values), vectorised.
+Eigen::ArrayXf pre_activation(const OpArgs& a, int64_t n, int64_t g, int64_t H) {
+  return Row(a.input(0).data() + n * 4 * H + g * H, H) + Row(a.input(1).data() + n * 4 * H + g * H, H) +
+         Row(a.param(0).data() + g * H, H);
+}
+
 }  // namespace
 
 Shape LstmStep::infer_shape(const std::vector<Shape>& in, const std::vector<Shape>& params,
@@ -52,16 +61,11 @@ Shape LstmStep::infer_shape(const std::vector<Shape>& in, const std::vector<Shap
 // ---- LstmCell --------------------------------------------------------------------
 
 void LstmCell::forward(const OpArgs& a, Tensor& y) const {
-  const Tensor &zx = a.input(0), &zh = a.input(1), &cp = a.input(2), &b = a.param(0);
   const int64_t N = y.dim(0), H = y.dim(1);
-  for (int64_t n = 0; n < N; ++n) {
-    const float* px = zx.data() + n * 4 * H;
-    const float* ph = zh.data() + n * 4 * H;
-    for (int64_t j = 0; j < H; ++j) {
-      auto pre = [&](int64_t g) { return px[g * H + j] + ph[g * H + j] + b[g * H + j]; };
-      y[n * H + j] = sigmoid(pre(kF)) * cp[n * H + j] + sigmoid(pre(kI)) * std::tanh(pre(kC));
-    }
-  }
+  for (int64_t n = 0; n < N; ++n)
+    Eigen::Map<Eigen::ArrayXf>(y.data() + n * H, H) =
+        pre_activation(a, n, kF, H).logistic() * Row(a.input(2).data() + n * H, H) +
+        pre_activation(a, n, kI, H).logistic() * pre_activation(a, n, kC, H).tanh();
 }
 
 void LstmCell::backward(const OpArgs& a, const Tensor&, const Tensor& dy, const OpGrads& gr) const {
@@ -155,13 +159,10 @@ void LstmCell::cd_forward(const OpArgs& rel, const OpArgs& tot, Tensor& y) const
 // ---- LstmHidden ------------------------------------------------------------------
 
 void LstmHidden::forward(const OpArgs& a, Tensor& y) const {
-  const Tensor &zx = a.input(0), &zh = a.input(1), &c = a.input(2), &b = a.param(0);
   const int64_t N = y.dim(0), H = y.dim(1);
   for (int64_t n = 0; n < N; ++n)
-    for (int64_t j = 0; j < H; ++j) {
-      const int64_t k = n * 4 * H + kO * H + j;
-      y[n * H + j] = sigmoid(zx[k] + zh[k] + b[kO * H + j]) * std::tanh(c[n * H + j]);
-    }
+    Eigen::Map<Eigen::ArrayXf>(y.data() + n * H, H) =
+        pre_activation(a, n, kO, H).logistic() * Row(a.input(2).data() + n * H, H).tanh();
 }
 
 void LstmHidden::backward(const OpArgs& a, const Tensor&, const Tensor& dy, const OpGrads& gr) const {
