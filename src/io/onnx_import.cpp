@@ -352,7 +352,8 @@ struct Value {
   /// Data whose batch axis a Transpose moved (a sequence-first layout): the
   /// ONNX value's axis k is axis moved[k] of `node`, which keeps the batch
   /// first. Empty for ordinary values. Only Transpose (which may put the batch
-  /// back) and Shape read such a value; every other operator refuses it.
+  /// back), Shape, op_moved_layout's Slice / Squeeze / Gather / Reshape and
+  /// LSTM / GRU read such a value; every other operator refuses it.
   std::vector<int> moved{};
 };
 
@@ -456,7 +457,8 @@ class Importer {
       throw ShapeError("input '" + n_->input(k) + "' has its batch axis moved to axis " +
                        std::to_string(std::find(v.moved.begin(), v.moved.end(), 0) - v.moved.begin()) +
                        " by a Transpose (a sequence-first layout); trim follows such a layout only into a "
-                       "Transpose that puts the batch axis back first");
+                       "Transpose that puts the batch axis back first, Slice, Squeeze, Gather, a Reshape that keeps "
+                       "the axes up to the batch, LSTM and GRU");
     return v;
   }
   /// in(k), also when a Transpose moved its batch axis (Value::moved).
