@@ -69,24 +69,22 @@ void LstmCell::forward(const OpArgs& a, Tensor& y) const {
 }
 
 void LstmCell::backward(const OpArgs& a, const Tensor&, const Tensor& dy, const OpGrads& gr) const {
-  const Tensor &zx = a.input(0), &zh = a.input(1), &cp = a.input(2), &b = a.param(0);
   Tensor *gx = gr.input(0), *gh = gr.input(1), *gc = gr.input(2), *gb = gr.param(0);
   const int64_t N = dy.dim(0), H = dy.dim(1);
+  using Out = Eigen::Map<Eigen::ArrayXf>;
   for (int64_t n = 0; n < N; ++n) {
-    const float* px = zx.data() + n * 4 * H;
-    const float* ph = zh.data() + n * 4 * H;
-    for (int64_t j = 0; j < H; ++j) {
-      auto pre = [&](int64_t g) { return px[g * H + j] + ph[g * H + j] + b[g * H + j]; };
-      const float i = sigmoid(pre(kI)), f = sigmoid(pre(kF)), g = std::tanh(pre(kC));
-      const float d = dy[n * H + j];
-      float dpre[4] = {d * g * i * (1 - i), 0.0f, d * cp[n * H + j] * f * (1 - f), d * i * (1 - g * g)};
-      for (int64_t k = 0; k < 4; ++k) {
-        if (gx) (*gx)[n * 4 * H + k * H + j] += dpre[k];
-        if (gh) (*gh)[n * 4 * H + k * H + j] += dpre[k];
-        if (gb) (*gb)[k * H + j] += dpre[k];
-      }
-      if (gc) (*gc)[n * H + j] += d * f;
+    const Eigen::ArrayXf i = pre_activation(a, n, kI, H).logistic(), f = pre_activation(a, n, kF, H).logistic();
+    const Eigen::ArrayXf g = pre_activation(a, n, kC, H).tanh();
+    const Row d(dy.data() + n * H, H), cp(a.input(2).data() + n * H, H);
+    const Eigen::ArrayXf dpre[3] = {d * g * i * (1 - i), d * cp * f * (1 - f), d * i * (1 - g * g)};
+    const int64_t gate[3] = {kI, kF, kC};
+    for (int k = 0; k < 3; ++k) {
+      const int64_t off = n * 4 * H + gate[k] * H;
+      if (gx) Out(gx->data() + off, H) += dpre[k];
+      if (gh) Out(gh->data() + off, H) += dpre[k];
+      if (gb) Out(gb->data() + gate[k] * H, H) += dpre[k];
     }
+    if (gc) Out(gc->data() + n * H, H) += d * f;
   }
 }
 
@@ -166,19 +164,20 @@ void LstmHidden::forward(const OpArgs& a, Tensor& y) const {
 }
 
 void LstmHidden::backward(const OpArgs& a, const Tensor&, const Tensor& dy, const OpGrads& gr) const {
-  const Tensor &zx = a.input(0), &zh = a.input(1), &c = a.input(2), &b = a.param(0);
   Tensor *gx = gr.input(0), *gh = gr.input(1), *gc = gr.input(2), *gb = gr.param(0);
   const int64_t N = dy.dim(0), H = dy.dim(1);
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t j = 0; j < H; ++j) {
-      const int64_t k = n * 4 * H + kO * H + j;
-      const float o = sigmoid(zx[k] + zh[k] + b[kO * H + j]), t = std::tanh(c[n * H + j]);
-      const float d = dy[n * H + j], dpre = d * t * o * (1 - o);
-      if (gx) (*gx)[k] += dpre;
-      if (gh) (*gh)[k] += dpre;
-      if (gb) (*gb)[kO * H + j] += dpre;
-      if (gc) (*gc)[n * H + j] += d * o * (1 - t * t);
-    }
+  using Out = Eigen::Map<Eigen::ArrayXf>;
+  for (int64_t n = 0; n < N; ++n) {
+    const Eigen::ArrayXf o = pre_activation(a, n, kO, H).logistic();
+    const Eigen::ArrayXf t = Row(a.input(2).data() + n * H, H).tanh();
+    const Row d(dy.data() + n * H, H);
+    const Eigen::ArrayXf dpre = d * t * o * (1 - o);
+    const int64_t off = n * 4 * H + kO * H;
+    if (gx) Out(gx->data() + off, H) += dpre;
+    if (gh) Out(gh->data() + off, H) += dpre;
+    if (gb) Out(gb->data() + kO * H, H) += dpre;
+    if (gc) Out(gc->data() + n * H, H) += d * o * (1 - t * t);
+  }
 }
 
 void LstmHidden::deeplift_backward(const OpArgs& x, const OpArgs& x0, const Tensor& dy, const OpGrads& gr,
