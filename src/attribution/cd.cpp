@@ -137,7 +137,7 @@ void product_rule(const Graph& g, const Node& n, const OpArgs& rel_args, const W
 
 /// Cell rule (an LSTM step): the op's own rule, given the totals of the
 /// relevant rows.
-void cell_rule(const Graph& g, const Node& n, const OpArgs& rel_args, const Workspace& ws, const Rows& rows,
+void cell_rule(const Node& n, const OpArgs& rel_args, const Workspace& ws, const Rows& rows,
                int64_t examples, Tensor& y) {
   std::vector<Tensor> totals;
   totals.reserve(n.inputs.size());
@@ -242,7 +242,7 @@ const Tensor& propagate(const Graph& g, const Workspace& ws, int64_t examples, c
         product_rule(g, n, ra, ws, rows, examples, y);
         break;
       case Kind::Cell:
-        cell_rule(g, n, ra, ws, rows, examples, y);
+        cell_rule(n, ra, ws, rows, examples, y);
         break;
       case Kind::Opaque:
         throw ValueError("contextual_decomposition: node " + g.describe(id) + " is of kind " +
