@@ -135,6 +135,18 @@ void product_rule(const Graph& g, const Node& n, const OpArgs& rel_args, const W
   y.as_vector() = 0.5f * (y.as_vector() + other.as_vector());
 }
 
+/// Cell rule (an LSTM step): the op's own rule, given the totals of the
+/// relevant rows.
+void cell_rule(const Node& n, const OpArgs& rel_args, const Workspace& ws, const Rows& rows,
+               int64_t examples, Tensor& y) {
+  std::vector<Tensor> totals;
+  totals.reserve(n.inputs.size());
+  for (NodeId i : n.inputs) totals.push_back(total_rows(ws.value(i), rows, examples));
+  OpArgs total_args = rel_args;
+  for (size_t k = 0; k < totals.size(); ++k) total_args.inputs[k] = &totals[k];
+  n.op->cd_forward(rel_args, total_args, y);
+}
+
 /// Selection rule: the relevant part follows the argmax of the total.
 void selection_rule(const Op& op, const OpArgs& total_args, const Tensor& rel, const Rows& rows, int64_t examples,
                     Tensor& y) {
@@ -228,6 +240,9 @@ const Tensor& propagate(const Graph& g, const Workspace& ws, int64_t examples, c
         break;
       case Kind::Product:
         product_rule(g, n, ra, ws, rows, examples, y);
+        break;
+      case Kind::Cell:
+        cell_rule(n, ra, ws, rows, examples, y);
         break;
       case Kind::Opaque:
         throw ValueError("contextual_decomposition: node " + g.describe(id) + " is of kind " +

@@ -118,6 +118,9 @@ Tensor multipliers(const Graph& g, const Workspace& wx, const Workspace& wb, int
       case Kind::Product:
         product_rule(*n.op, ax, args_of(g, n, wb), wx.value(id), dy, og);
         break;
+      case Kind::Cell:  // the op's own rule (composed of the rules above)
+        n.op->deeplift_backward(ax, args_of(g, n, wb), dy, og, eps);
+        break;
       case Kind::Linear:
       case Kind::Structural:
       case Kind::Sum:     // the VJP is the rule

@@ -37,6 +37,14 @@ size_t peak(const std::vector<double>& v) {
   return best;
 }
 
+/// Band sweeps are defined on Fourier coefficients only.
+void require_fourier(const Args& args) {
+  const TransformFamily* family = find_transform_family(args.required("transform"));
+  if (!family || (family->layout != CoefficientLayout::Spectrum && family->layout != CoefficientLayout::HalfSpectrum))
+    throw UsageError("--transform '" + args.get("transform") +
+                     "': a band sweep needs a Fourier transform (fft1, fft2, rfft1 or rfft2)");
+}
+
 /// A streamed sweep (stream.hpp): [N, targets, centres], examples first.
 void run_sweep_streamed(const Args& args, const std::vector<double>& centers, double width) {
   const auto start = std::chrono::steady_clock::now();
@@ -44,9 +52,7 @@ void run_sweep_streamed(const Args& args, const std::vector<double>& centers, do
   if (args.has("json"))
     throw UsageError("--json holds the mean curve of an in-memory run; a streamed run writes --summary FILE.json "
                      "(mean, std, interval per band over all examples) instead");
-  if (!is_fourier(args.required("transform")))
-    throw UsageError("--transform '" + args.get("transform") +
-                     "': a band sweep needs a Fourier transform (fft1, fft2, rfft1 or rfft2)");
+  require_fourier(args);
   TrimSetup setup;
   agreed([&] {
     if (!plot.empty()) {
@@ -135,10 +141,7 @@ void run_sweep(const Args& args) {
   outputs.declare(out, "-o");
   outputs.declare_plot(plot, "--plot");
   outputs.declare(json, "--json");
-  const TransformFamily* family = find_transform_family(args.required("transform"));
-  if (!family || (family->layout != CoefficientLayout::Spectrum && family->layout != CoefficientLayout::HalfSpectrum))
-    throw UsageError("--transform '" + args.get("transform") +
-                     "': a band sweep needs a Fourier transform (fft1, fft2, rfft1 or rfft2)");
+  require_fourier(args);
   const TrimSetup setup = load_trim_setup(args);
   const Tensor& s = setup.coefficients;
   const Tensor& residual = setup.residual;

@@ -264,6 +264,28 @@ CheckResult check_kind(const Graph& g, NodeId id, const std::vector<Tensor>& inp
       }
       break;
     }
+    case Kind::Cell: {
+      // DeepLIFT's rule is complete: Σ_k <m_k, x_k − x2_k> = <u, y(x) − y(x2)>.
+      const Tensor y2 = c.run(x2, out_shape);
+      Tensor u = random_like(y, rng);
+      std::vector<Tensor> m;
+      OpGrads og;
+      for (const Tensor& t : x) m.emplace_back(t.shape());
+      for (Tensor& t : m) og.inputs.push_back(&t);
+      og.params.assign(node.params.size(), nullptr);
+      node.op->deeplift_backward(c.args(x), c.args(x2), u, og, 1e-6f);
+      double lhs = 0.0, rhs = 0.0;
+      for (size_t k = 0; k < x.size(); ++k)
+        for (int64_t i = 0; i < x[k].numel(); ++i) lhs += double(m[k][i]) * (x[k][i] - x2[k][i]);
+      for (int64_t i = 0; i < y.numel(); ++i) rhs += double(u[i]) * (y[i] - y2[i]);
+      c.expect_close(Tensor({1}, std::vector<float>{float(lhs)}), Tensor({1}, std::vector<float>{float(rhs)}),
+                     "DeepLIFT rule not complete");
+      // CD with everything relevant gives the forward.
+      Tensor all(out_shape);
+      node.op->cd_forward(c.args(x), c.args(x), all);
+      c.expect_close(all, y, "CD with every input relevant != forward");
+      break;
+    }
     case Kind::Opaque: break;
   }
   return c.result;

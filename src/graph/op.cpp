@@ -14,6 +14,7 @@ const char* kind_name(Kind k) {
     case Kind::Structural: return "Structural";
     case Kind::Sum: return "Sum";
     case Kind::Product: return "Product";
+    case Kind::Cell: return "Cell";
     case Kind::Opaque: return "Opaque";
   }
   return "?";
@@ -43,6 +44,10 @@ void Op::dphi(const float*, float*, int64_t) const { not_provided("dphi"); }
 void Op::select_indices(const OpArgs&, std::vector<int64_t>&) const {
   not_provided("select_indices");
 }
+void Op::deeplift_backward(const OpArgs&, const OpArgs&, const Tensor&, const OpGrads&, float) const {
+  not_provided("deeplift_backward");
+}
+void Op::cd_forward(const OpArgs&, const OpArgs&, Tensor&) const { not_provided("cd_forward"); }
 
 Shape ElementwiseOp::infer_shape(const std::vector<Shape>& inputs, const std::vector<Shape>&,
                                  const std::string&) const {

@@ -74,8 +74,9 @@ ModelSummary summarize_model(const std::string& model, const Graph& g, const Onn
     if (n.op->kind() == Kind::Opaque && s.cd_blocker.empty()) s.cd_blocker = g.describe(id);
   }
   for (Kind k : {Kind::Linear, Kind::Elementwise, Kind::Selection, Kind::Structural, Kind::Sum, Kind::Product,
-                 Kind::Opaque})
-    s.kinds.emplace_back(k, kinds[k]);
+                 Kind::Cell, Kind::Opaque})
+    if (k != Kind::Cell || kinds[k] > 0)  // recurrent cells only where there are some
+      s.kinds.emplace_back(k, kinds[k]);
   s.parameter_tensors = static_cast<int64_t>(g.parameters().size());
   for (const Parameter& p : g.parameters())
     if (p.trainable) s.trainable_values += p.value.numel();

@@ -127,6 +127,8 @@ const std::map<std::string, Importer::Handler>& Importer::handlers() {
       {"ReduceSum", &Importer::op_reduce},
       {"ReduceMax", &Importer::op_reduce},
       {"LayerNormalization", &Importer::op_layer_norm},
+      {"LSTM", &Importer::op_recurrent},
+      {"GRU", &Importer::op_recurrent},
   };
   return h;
 }
@@ -249,6 +251,7 @@ void Importer::dispatch() {
     for (const auto& kv : h) list += (list.empty() ? "" : ", ") + kv.first;
     throw IoError("unsupported operator (trim reads: " + list + ")");
   }
+  if (op_moved_layout()) return;
   (this->*(it->second))();
 }
 

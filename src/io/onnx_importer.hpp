@@ -31,9 +31,14 @@ struct Value {
   /// Data whose batch axis a Transpose moved (a sequence-first layout): the
   /// ONNX value's axis k is axis moved[k] of `node`, which keeps the batch
   /// first. Empty for ordinary values. Only Transpose (which may put the batch
-  /// back) and Shape read such a value; every other operator refuses it.
+  /// back), Shape, op_moved_layout's Slice / Squeeze / Gather / Reshape and
+  /// LSTM / GRU read such a value; every other operator refuses it.
   std::vector<int> moved{};
 };
+
+/// ONNX Slice index resolution for one axis of length `dim`
+/// (onnx_import_shape.cpp).
+void resolve_slice(int64_t dim, int64_t step, int64_t& start, int64_t& end);
 
 class Importer {
  public:
@@ -135,7 +140,8 @@ class Importer {
       throw ShapeError("input '" + n_->input(k) + "' has its batch axis moved to axis " +
                        std::to_string(std::find(v.moved.begin(), v.moved.end(), 0) - v.moved.begin()) +
                        " by a Transpose (a sequence-first layout); trim follows such a layout only into a "
-                       "Transpose that puts the batch axis back first");
+                       "Transpose that puts the batch axis back first, Slice, Squeeze, Gather, a Reshape that keeps "
+                       "the axes up to the batch, LSTM and GRU");
     return v;
   }
   /// in(k), also when a Transpose moved its batch axis (Value::moved).
@@ -338,6 +344,11 @@ class Importer {
   NodeId sum_broadcast(NodeId a, NodeId b, bool subtract, const std::string& suffix);
   NodeId math_node(NodeId x, ops::Math::Fn fn, float a, float b, const std::string& suffix);
   NodeId softmax_by_kinds(NodeId x, int axis, bool log);
+  // recurrent layers (unrolled by onnx_import_recurrent.cpp) and values whose
+  // batch axis moved (onnx_import_sequence.cpp)
+  void op_recurrent();
+  NodeId sequence_in(int k, int64_t layout, bool optional);
+  bool op_moved_layout();
 
   static const std::map<std::string, Handler>& handlers();
 

@@ -6,6 +6,7 @@
 #include "trim/graph/nn.hpp"
 #include "trim/graph/ops/clip.hpp"
 #include "trim/graph/ops/batch_constant.hpp"
+#include "trim/graph/ops/recurrent.hpp"
 #include "trim/kernels/resize.hpp"
 #include "trim/kernels/volume.hpp"
 
@@ -146,8 +147,15 @@ Graph every_op() {
   const NodeId seq = nn::conv_transpose1d(g, nn::reshape(g, vol, {2, -1}), 1, 3, "up1");
   const NodeId bias = g.add(std::make_shared<ops::BatchConstant>(), {x},
                             {g.add_parameter("bc", Tensor({3}, 0.25f), Init::keep(), false)}, "bc");
+  // An LSTM step (Kind::Cell).
+  const int lstm_bias = g.add_parameter("lstm_bias", Tensor({8}, 0.1f), Init::keep(), true);
+  const NodeId zx = nn::linear(g, pooled, 8, "lstm_zx"), zh = nn::linear(g, q, 8, "lstm_zh");
+  const NodeId cell =
+      g.add(std::make_shared<ops::LstmCell>(), {zx, zh, nn::linear(g, pooled, 2, "lstm_c0")}, {lstm_bias}, "lstm_c");
+  const NodeId hid = g.add(std::make_shared<ops::LstmHidden>(), {zx, zh, cell}, {lstm_bias}, "lstm_h");
   const NodeId mixed = nn::multiply(
-      g, nn::add(g, {logits, nn::linear(g, pooled, 3, "fc3"), extra, nn::linear(g, nn::flatten(g, seq), 3, "fc5"), bias}),
+      g, nn::add(g, {logits, nn::linear(g, pooled, 3, "fc3"), extra, nn::linear(g, nn::flatten(g, seq), 3, "fc5"), bias,
+                     nn::linear(g, hid, 3, "fc6")}),
       weights);
   g.set_outputs({nn::log_softmax(g, mixed), nn::softmax(g, logits)});
   g.finalize();

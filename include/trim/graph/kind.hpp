@@ -26,6 +26,11 @@ enum class Kind {
   /// `backward` its two VJPs; the gradient to a reads only b and vice versa,
   /// so DeepLIFT calls backward at the midpoints and CD evaluates B on parts.
   Product,
+  /// A recurrent cell step (LSTM) that brings its own DeepLIFT and CD rules
+  /// (`Op::deeplift_backward`, `Op::cd_forward`): acd's CD rule for an LSTM is
+  /// defined per cell (a bias player, the output gate whole), which the rules
+  /// above cannot express. Its DeepLIFT rule is composed of the rules above.
+  Cell,
   /// Anything else (softmax as one op). Methods fall back to the plain
   /// gradient.
   Opaque,

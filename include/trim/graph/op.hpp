@@ -126,6 +126,19 @@ class Op {
   /// the element it copies: y[j] = x[index[j]]. `index` is resized here.
   virtual void select_indices(const OpArgs& args, std::vector<int64_t>& index) const;
 
+  // ---- Cell kind ---------------------------------------------------------
+  /// DeepLIFT: ADD (+=) the multipliers of each non-null input, given the
+  /// multipliers `dy` of the output, inputs `x` and baseline inputs (same
+  /// shapes), so that Σ_k <m_k, x_k − b_k> = <dy, y(x) − y(b)> exactly. `eps`
+  /// as in DeepLiftOptions (below it, Δy/Δx is the derivative).
+  virtual void deeplift_backward(const OpArgs& x, const OpArgs& baseline, const Tensor& dy,
+                                 const OpGrads& grads, float eps) const;
+  /// Contextual decomposition: the relevant part `y` (`=`) from the relevant
+  /// parts of the inputs (`rel`) and the totals (`total`, rows matching
+  /// rel's). An input that does not depend on the graph input arrives with a
+  /// zero relevant part.
+  virtual void cd_forward(const OpArgs& rel, const OpArgs& total, Tensor& y) const;
+
  protected:
   /// Throws Error saying this op's kind does not provide `what`.
   [[noreturn]] void not_provided(const char* what) const;
