@@ -27,6 +27,13 @@ int default_threads() {
 
 std::atomic<int> g_threads{0};  // 0: not yet chosen
 
+/// Eigen's products run single-threaded: an OpenMP team of Eigen's would
+/// spin between products (OpenMP's default wait policy) and take the cores
+/// the pool's helpers need; measured on LeNet-sized attribution at 2 threads:
+/// 1.4x slower with both. Large products split their rows over the pool
+/// instead (kernels/dense.cpp).
+const bool g_eigen_serial = (Eigen::setNbThreads(1), true);
+
 thread_local bool t_in_task = false;  // this thread runs a task of a pool job
 
 /// The process's pool: helper threads that sleep until a job is posted, take
@@ -136,10 +143,7 @@ int num_threads() {
   return g_threads;
 }
 
-void set_num_threads(int n) {
-  g_threads = n < 1 ? default_threads() : n;
-  Eigen::setNbThreads(g_threads);
-}
+void set_num_threads(int n) { g_threads = n < 1 ? default_threads() : n; }
 
 bool in_parallel() {
 #ifdef _OPENMP

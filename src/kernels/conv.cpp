@@ -1139,6 +1139,16 @@ void backward_input_batch(const Geom& g, const float* dy, const float* w, float*
     // col2im: rows of one input channel scatter into that channel only.
     const Col2imStore st{g, dxg, xstride};
     const int64_t parts = std::min(threads, g.cin_g), per_channel = g.kh * g.kw;
+    if (parts <= 1 && threads > 1) {
+      // One input channel (a first layer on grey images): split over the
+      // examples instead, whose input gradients are disjoint.
+      const int64_t chunks = std::min(threads, g.n);
+      parallel_for(chunks, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t)
+          gemm(0, g.k, g.n * t / chunks * g.p, g.n * (t + 1) / chunks * g.p, g.cout_g, a, b, st);
+      });
+      continue;
+    }
     if (parts <= 1) {
       gemm(0, g.k, 0, cols, g.cout_g, a, b, st);
       continue;

@@ -12,8 +12,9 @@
 /// made two threads slower than one there).
 ///
 /// Loops nested inside a task run serially on the thread that runs the task.
-/// Eigen's own products keep using OpenMP (Eigen::setNbThreads is set with
-/// the pool size); do not call them inside a task: call a serial kernel.
+/// Eigen's own products run single-threaded (Eigen::setNbThreads(1) when the
+/// library loads): an Eigen OpenMP team would spin between products and take
+/// the cores the pool needs. Large products split their rows over the pool.
 
 #include <cstdint>
 #include <functional>
@@ -23,7 +24,7 @@ namespace trim {
 /// Number of threads trim uses, the caller included (default: OMP_NUM_THREADS
 /// when OpenMP is available, else the number of cores).
 int num_threads();
-/// Sets the thread count for trim's pool and Eigen; n < 1 restores the default.
+/// Sets the thread count for trim's pool; n < 1 restores the default.
 void set_num_threads(int n);
 /// True when called from inside a task of a parallel loop.
 bool in_parallel();
