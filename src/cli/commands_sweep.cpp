@@ -45,6 +45,21 @@ void require_fourier(const Args& args) {
                      "': a band sweep needs a Fourier transform (fft1, fft2, rfft1 or rfft2)");
 }
 
+/// The CD band sweep of examples [e0, e1) of the coefficients s (r.rel is
+/// [targets, e1 - e0, bands]); `done(k)` reports band-example pairs finished in it.
+CdResult sweep_rows(const TrimSetup& setup, const Tensor& s, const Tensor& residual, int64_t e0, int64_t e1,
+                    const std::vector<double>& centers, double width, const std::function<void(int64_t)>& done) {
+  CdOptions o;
+  o.targets = Targets(setup.targets);
+  o.max_batch = rows_per_batch(s.numel() / s.dim(0));
+  if (residual.numel() > 0) o.extra_inputs = {rows(residual, e0, e1)};
+  o.progress = [&](int64_t finished, int64_t) {
+    done(finished);
+    return true;
+  };
+  return cd_band_sweep(setup.trim->graph(), rows(s, e0, e1), *setup.transform, centers, width, o);
+}
+
 /// A streamed sweep (stream.hpp): [N, targets, centres], examples first.
 void run_sweep_streamed(const Args& args, const std::vector<double>& centers, double width) {
   const auto start = std::chrono::steady_clock::now();
@@ -84,15 +99,8 @@ void run_sweep_streamed(const Args& args, const std::vector<double>& centers, do
     Tensor y({n, T, C});
     for (int64_t e0 = 0; e0 < n; e0 += kExamplesPerCall) {
       const int64_t e1 = std::min(n, e0 + kExamplesPerCall), m = e1 - e0;
-      CdOptions o;
-      o.targets = Targets(setup.targets);
-      o.max_batch = rows_per_batch(s.numel() / n);
-      if (residual.numel() > 0) o.extra_inputs = {rows(residual, e0, e1)};
-      o.progress = [&](int64_t done, int64_t) {
-        report(e0 * C + done, n * C);
-        return true;
-      };
-      const CdResult r = cd_band_sweep(setup.trim->graph(), rows(s, e0, e1), *setup.transform, centers, width, o);
+      const CdResult r = sweep_rows(setup, s, residual, e0, e1, centers, width,
+                                    [&](int64_t done) { report(e0 * C + done, n * C); });
       for (int64_t k = 0; k < T; ++k)
         for (int64_t e = 0; e < m; ++e)
           std::copy(r.rel.begin() + (k * m + e) * C, r.rel.begin() + (k * m + e + 1) * C,
@@ -151,15 +159,8 @@ void run_sweep(const Args& args) {
   Progress progress("sweep", "bands x examples", args.has("quiet"));
   for (int64_t e0 = 0; e0 < N; e0 += kExamplesPerCall) {
     const int64_t e1 = std::min(N, e0 + kExamplesPerCall), n = e1 - e0;
-    CdOptions o;
-    o.targets = Targets(setup.targets);
-    o.max_batch = rows_per_batch(s.numel() / N);
-    if (residual.numel() > 0) o.extra_inputs = {rows(residual, e0, e1)};
-    o.progress = [&](int64_t done, int64_t) {
-      progress.update(e0 * C + done, N * C);
-      return true;
-    };
-    const CdResult r = cd_band_sweep(setup.trim->graph(), rows(s, e0, e1), *setup.transform, centers, width, o);
+    const CdResult r = sweep_rows(setup, s, residual, e0, e1, centers, width,
+                                  [&](int64_t done) { progress.update(e0 * C + done, N * C); });
     for (int64_t k = 0; k < T; ++k)
       std::copy(r.rel.begin() + k * n * C, r.rel.begin() + (k + 1) * n * C, curve.begin() + (k * N + e0) * C);
   }
