@@ -84,7 +84,7 @@ void set_window(pyb::handle window, pyb::handle strides, const Transform& t, Met
     throw ValueError("strides has " + std::to_string(st.strides.size()) + " sizes for a window of " +
                      std::to_string(st.window.size()));
   const Shape& coef = t.coefficient_shape();
-  const bool pair = is_fourier(t.spec());
+  const bool pair = t.complex_pairs();
   const int axes = coef.rank() - (pair ? 1 : 0);
   if (static_cast<int>(st.window.size()) > axes)
     throw ValueError("window has " + std::to_string(st.window.size()) + " sizes, but the coefficients " + coef.str() +

@@ -37,9 +37,8 @@ std::shared_ptr<const Transform> to_transform(pyb::handle obj, const Shape& exam
 /// the coefficients (-1: in no group).
 Grouping to_grouping(pyb::handle obj, const Transform& t);
 
-/// "fft2:ortho" -> "fft2".
-std::string spec_family(const std::string& spec);
-/// fft1, fft2, rfft1, rfft2: a trailing (re, im) axis.
+/// A spec of the Fourier families (fft1, fft2, rfft1, rfft2), from the
+/// library's family table: band sweeps need one.
 bool is_fourier(const std::string& spec);
 
 /// The method called `name`; ValueError listing the known ones otherwise.

@@ -54,35 +54,7 @@ Grouping mask_grouping(pyb::handle obj, const Transform& t) {
   if (!mask) throw pyb::type_error("groups: expected a trim.Grouping, a string such as 'radial:8', or integer labels");
   std::vector<int64_t> dims;
   for (pyb::ssize_t i = 0; i < mask.ndim(); ++i) dims.push_back(mask.shape(i));
-  const Shape shape(dims);
-  const Shape& coef = t.coefficient_shape();
-  const bool fourier = is_fourier(t.spec());
-  Shape without_pair;
-  for (int a = 0; a + 1 < coef.rank(); ++a) without_pair.push_back(coef[a]);
-  const bool per_complex = fourier && shape == without_pair;
-  if (shape != coef && !per_complex)
-    throw ShapeError("groups: labels of shape " + shape.str() + ", expected the coefficient shape " + coef.str() +
-                     " of '" + t.spec() + "'" + (fourier ? " (or " + without_pair.str() + ", shared by re and im)" : ""));
-  Grouping g;
-  g.coefficient_shape = coef;
-  int32_t largest = -1;
-  const double* v = mask.data();
-  for (pyb::ssize_t i = 0; i < mask.size(); ++i) {
-    if (!(v[i] == std::floor(v[i])) || v[i] < -1 || v[i] > 99999)
-      throw ValueError("groups: label " + std::to_string(v[i]) + " at flat index " + std::to_string(i) +
-                       "; labels are integers from 0 to 99999 (-1: in no group)");
-    const auto label = static_cast<int32_t>(v[i]);
-    largest = std::max(largest, label);
-    g.labels.push_back(label);
-    if (per_complex) g.labels.push_back(label);
-  }
-  if (largest < 0) throw ValueError("groups: no coefficient is in a group (every label is -1)");
-  for (int32_t k = 0; k <= largest; ++k) {
-    g.names.push_back("group " + std::to_string(k));
-    g.centers.push_back(k);
-  }
-  g.units = "group";
-  return g;
+  return mask_groups(t, Shape(dims), std::vector<double>(mask.data(), mask.data() + mask.size()), "groups");
 }
 
 Grouping parse_groups(const std::string& text, const Transform& t) {
@@ -130,11 +102,10 @@ pyb::array labels_of(const Grouping& g) { return to_array_i32(g.labels, g.coeffi
 
 }  // namespace
 
-std::string spec_family(const std::string& spec) { return spec.substr(0, spec.find(':')); }
-
 bool is_fourier(const std::string& spec) {
-  const std::string f = spec_family(spec);
-  return f == "fft1" || f == "fft2" || f == "rfft1" || f == "rfft2";
+  const TransformFamily* family = find_transform_family(spec);
+  return family &&
+         (family->layout == CoefficientLayout::Spectrum || family->layout == CoefficientLayout::HalfSpectrum);
 }
 
 std::shared_ptr<const Transform> to_transform(pyb::handle obj, const Shape& example) {
