@@ -24,10 +24,6 @@
 #include "trim/io/npy.hpp"
 #include "trim/transforms/dictionary.hpp"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 namespace trim {
 
 namespace {
@@ -553,48 +549,8 @@ SolveResult fit_mu(const Mat& X, Mat& W, Mat& H, const NmfOptions& o, const Reg&
   return {it};
 }
 
-/// Runs `f` so that Eigen's products inside it stay single-threaded: small
-/// problems lose more to fork/join per product than they gain, and on a
-/// loaded machine each product's barrier can cost a scheduler time slice.
-/// Eigen asks omp_get_max_threads() (this thread's own setting) unless
-/// Eigen::setNbThreads was called; then `f` runs on thread 0 of a team of
-/// two instead (Eigen stays serial inside a team), whose idle member can
-/// still delay the closing barrier.
-template <class F>
-void eigen_serial(F&& f) {
-#ifdef _OPENMP
-  if (in_parallel() || omp_get_num_threads() > 1) {
-    f();
-    return;
-  }
-  const int saved = omp_get_max_threads();
-  omp_set_num_threads(1);
-  struct Restore {
-    int n;
-    ~Restore() { omp_set_num_threads(n); }
-  } restore{saved};
-  if (Eigen::nbThreads() == 1) {
-    f();
-    return;
-  }
-  std::exception_ptr error;
-#pragma omp parallel num_threads(2)
-  {
-    if (omp_get_thread_num() == 0) {
-      try {
-        f();
-      } catch (...) {
-        error = std::current_exception();
-      }
-    }
-  }
-  if (error) std::rethrow_exception(error);
-#else
-  f();
-#endif
-}
-
-/// Products of n·m·k below this run single-threaded (see eigen_serial).
+/// Products of n·m·k below this run on one thread (Eigen itself always does:
+/// core/parallel.cpp); above it the solvers split their work over the pool.
 constexpr double kSerialWork = 2e7;
 
 void check_factor(const Mat& A, int64_t rows, int64_t cols, const std::string& where, const char* what) {
@@ -678,7 +634,7 @@ NmfFactors nmf_initialize(const MatrixXdRM& X, int k, NmfInit init, uint64_t see
   // on this thread.
   TopSvd svd;
   const bool pooled = double(n) * double(m) * double(k + 10) > kSerialWork && !in_parallel();
-  eigen_serial([&] { svd = top_svd(X, k, seed, where, pooled); });
+  svd = top_svd(X, k, seed, where, pooled);
   f.W = Mat::Zero(n, k);
   f.H = Mat::Zero(k, m);
   const double s0 = std::sqrt(svd.S(0));
@@ -790,13 +746,10 @@ MatrixXdRM NMF::fit_impl(const MatrixXdRM& X, MatrixXdRM W, MatrixXdRM H) {
   SolveResult r;
   if (options_.solver == NmfSolver::Cd) {
     r = fit_cd(X, W, H, options_, reg, true, big && !in_parallel());
-  } else if (big) {
-    r = fit_mu(X, W, H, options_, reg, true);
   } else {
-    eigen_serial([&] { r = fit_mu(X, W, H, options_, reg, true); });
+    r = fit_mu(X, W, H, options_, reg, true);
   }
-  if (big) reconstruction_err_ = beta_divergence(X, W, H, options_.beta_loss, true);
-  else eigen_serial([&] { reconstruction_err_ = beta_divergence(X, W, H, options_.beta_loss, true); });
+  reconstruction_err_ = beta_divergence(X, W, H, options_.beta_loss, true);
   components_ = std::move(H);
   n_iter_ = r.n_iter;
   return W;
@@ -855,8 +808,7 @@ MatrixXdRM NMF::transform(const MatrixXdRM& X) const {
   const Reg reg = regularization(options_, X.rows(), X.cols());
   const bool big = double(X.rows()) * double(X.cols()) * double(k) > kSerialWork;
   if (options_.solver == NmfSolver::Cd) fit_cd(X, W, H, options_, reg, false, big && !in_parallel());
-  else if (big) fit_mu(X, W, H, options_, reg, false);
-  else eigen_serial([&] { fit_mu(X, W, H, options_, reg, false); });
+  else fit_mu(X, W, H, options_, reg, false);
   return W;
 }
 
