@@ -98,6 +98,8 @@
 #include "trim/train/optimizer.hpp"
 #include "trim/train/trainer.hpp"
 #include "trim/transforms/dictionary.hpp"
+#include "trim/transforms/frequency_bands.hpp"
 #include "trim/transforms/grouping.hpp"
+#include "trim/transforms/stft.hpp"
 #include "trim/transforms/transform.hpp"
 #include "trim/transforms/wavelet.hpp"

@@ -104,6 +104,10 @@ CoefficientNeighbours coefficient_neighbours(const Transform& t) {
     const int d = t.axes();
     for (int k = 0; k < d; ++k) axes.push_back(rank - d + k), periodic.push_back(false);
     nb.description = family + ": the frequency grid";
+  } else if (layout == CoefficientLayout::TimeFrequency) {
+    axes = {rank - 3, rank - 2};  // [channels..., bins, frames, (re, im)]
+    periodic = {false, false};
+    nb.description = family + ": the frequency x time grid, real and imaginary parts separately";
   } else if (layout == CoefficientLayout::Samples) {
     for (int a = std::max(0, rank - 2); a < rank; ++a) axes.push_back(a), periodic.push_back(false);
     nb.description = "identity: the grid of the last " + std::to_string(axes.size()) + " axes";

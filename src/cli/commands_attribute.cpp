@@ -150,6 +150,13 @@ Tensor examples_first(const Tensor& t) {
 
 std::string groups_axis_label(const std::string& groups) {
   const std::string kind = spec_family(groups);
+  if (kind == "hz") return "frequency band (Hz)";
+  if (kind == "mel")
+    return std::string("mel band (centre in mel, ") + (groups.find(":htk") != std::string::npos ? "HTK" : "Slaney") +
+           " scale)";
+  if (kind == "ell") return "multipole band (l)";
+  if (kind == "tiles") return "time-frequency tile";
+  if (kind == "segments") return "time segment (frame centres)";
   if (kind == "radial") return "radial frequency (normalised radius; 1 = Nyquist along an axis)";
   if (kind == "band") return "band (normalised radius)";
   if (kind == "bands") {
@@ -239,7 +246,7 @@ void run_attribute_streamed(const Args& args, const Method& method, MethodSettin
       check.declare_plot(plot, "--plot");
     }
     setup = load_trim_setup(args, false);
-    if (args.has("groups")) grouping = parse_groups(args.get("groups"), *setup.transform);
+    grouping = parse_groups_option(args, *setup.transform);
     if (method.needs_window) set_window(args, *setup.transform, settings);
     if (method.reads("baseline")) {
       const std::string text = args.get("baseline", "zero");
@@ -282,7 +289,8 @@ void run_attribute_streamed(const Args& args, const Method& method, MethodSettin
   job.plot = [&](const std::string& path, const dataset::SummaryResult& r) {
     if (g) {
       const std::string kind = spec_family(args.get("groups"));
-      const bool curve = kind == "radial" || kind == "band" || kind == "bands";
+      const bool curve = kind == "radial" || kind == "band" || kind == "bands" || kind == "hz" || kind == "mel" ||
+                         kind == "ell" || kind == "segments";
       plot_mean_band(path, r, g->centers, g->names, !curve, setup.targets, title, groups_axis_label(args.get("groups")),
                      method.name == "cd" ? "CD: relevant part per group" : display_name(method.name) + ", summed per group");
     } else {
@@ -343,7 +351,7 @@ void run_attribute(const Args& args) {
   const TrimModel& tm = *setup.trim;
   const std::vector<int64_t>& targets = setup.targets;
   std::optional<Grouping> grouping;
-  if (args.has("groups")) grouping = parse_groups(args.get("groups"), *t);
+  grouping = parse_groups_option(args, *t);
   if (method.needs_window) set_window(args, *t, settings);
   if (method.reads("baseline")) settings.baseline = baseline_coefficients(args, method, model, *t, x.dim(0));
   const double load_seconds = clock.lap();
@@ -424,7 +432,10 @@ Command attribute_command() {
        "bands over the normalised radius, Fourier transforms), band:CENTER:WIDTH (one band [CENTER - WIDTH/2, "
        "CENTER + WIDTH/2); WIDTH is the full width), bands:E0,E1,...:SPACING[:UNITS] (bands with edges in physical "
        "frequency: SPACING is the sample spacing, e.g. 0.000125 s for 8 kHz audio with edges in Hz, or arcmin per "
-       "pixel with UNITS ell for multipoles l), subbands or levels (wavelets), components (dictionaries), "
+       "pixel with UNITS ell for multipoles l), hz:E0,E1,... (bands in Hz, with --sample-rate; fft1, rfft1, dct1, "
+       "stft), mel:N[:htk|slaney] (N mel bands, with --sample-rate), ell:E0,E1,... (multipole bins, with "
+       "--arcmin-per-pixel; fft2, rfft2), tiles:NF:NT and segments:N (stft time-frequency tiles and time "
+       "segments), subbands or levels (wavelets), components (dictionaries), "
        "mask:FILE.npy (an integer label per coefficient, -1 for none; for fft/rfft the (re, im) axis may be left out)"},
       {"baseline", "zero|VALUE|FILE.npy",
        "the reference input, in input space (trim uses its coefficients T(b)): zeros (default), a constant, or a file "
@@ -452,6 +463,7 @@ Command attribute_command() {
                                 "and the values used, input files with size and SHA-256, threads, date)"},
       quiet_option(),
   };
+  for (const OptionSpec& o : group_unit_options()) s.options.push_back(o);
   for (const OptionSpec& o : stream_options()) s.options.push_back(o);
   s.examples =
       "  trim attribute cnn.onnx maps.npy --transform fft2 --method integrated_gradients \\\n"

@@ -147,10 +147,11 @@ std::vector<OptionSpec> common_options() {
       {"transform", "SPEC", "the transform T (required), as for 'trim attribute'"},
       target_option(),
       {"groups", "GROUPS",
-       "score groups of coefficients (radial:N, band:C:W, subbands, levels, components, "
-       "mask:FILE.npy): features are whole groups"},
+       "score groups of coefficients (radial:N, band:C:W, hz:EDGES, mel:N, ell:EDGES, tiles:NF:NT, segments:N, "
+       "subbands, levels, components, mask:FILE.npy; as for 'trim attribute'): features are whole groups"},
       {"residual", "", "always add the residual input r (default: only for lossy transforms)"},
   };
+  for (OptionSpec& s : group_unit_options()) o.push_back(s);
   for (OptionSpec& s : metric_options()) o.push_back(s);
   o.push_back({"no-randomisation", "", "skip the model-randomisation check (it re-runs each method once per layer)"});
   o.push_back(output_option("the report (JSON)"));
@@ -197,7 +198,7 @@ void run_evaluate(const Args& args) {
   eo.faithfulness.baseline = parse_coefficient_baseline(args);
   const TrimSetup setup = load_trim_setup(args);
   std::optional<Grouping> grouping;
-  if (args.has("groups")) grouping = parse_groups(args.get("groups"), *setup.transform);
+  grouping = parse_groups_option(args, *setup.transform);
   const Grouping* g = grouping ? &*grouping : nullptr;
   const std::string path = args.required("attributions");
   const Tensor a = read_finite_npy(path, "attributions");
@@ -243,7 +244,7 @@ void run_compare(const Args& args) {
   eo.faithfulness.baseline = parse_coefficient_baseline(args);
   const TrimSetup setup = load_trim_setup(args);
   std::optional<Grouping> grouping;
-  if (args.has("groups")) grouping = parse_groups(args.get("groups"), *setup.transform);
+  grouping = parse_groups_option(args, *setup.transform);
   const Grouping* g = grouping ? &*grouping : nullptr;
   const AttributionOptions o = base_options(setup, g);
   std::vector<std::string> names;

@@ -156,6 +156,19 @@ void plot_coefficients(const std::string& path, const Transform& t, const Tensor
     h.colorbar_label = value_label;
     return io::plot_heatmap(path, h);
   }
+  if (kind == FigureKind::Spectrogram && t.complex_pairs()) {
+    // stft: [channels..., bins, frames, 2] -> one bins x frames map, low frequencies at the bottom.
+    v = sum_pairs(v);
+    const int64_t bins = coef.dim(-3), frames = coef.dim(-2);
+    Shape spatial;  // without the (re, im) axis; channels are summed
+    for (int a = 0; a + 1 < coef.rank(); ++a) spatial.push_back(coef[a]);
+    io::HeatmapPlot h = index_heatmap(keep_trailing(v, spatial, 2), bins, frames);
+    h.x.label = "frame (time)";
+    h.y.label = "frequency bin";
+    h.figure.title = title;
+    h.colorbar_label = value_label;
+    return io::plot_heatmap(path, h);
+  }
   if (kind == FigureKind::Bars) {
     io::BarPlot b;
     b.figure.title = title;
@@ -185,7 +198,8 @@ void plot_groups(const std::string& path, const Grouping& g, const Tensor& score
                  const std::string& title, const std::string& x_label, const std::string& value_label) {
   const size_t n_series = std::min(targets.size(), kMaxSeries);
   const std::string shown = targets.size() > kMaxSeries ? " (first 10 targets)" : "";
-  if (g.units != "group" && g.units != "level" && g.units != "component" && g.size() > 1) {  // frequency bands
+  if (g.units != "group" && g.units != "level" && g.units != "component" && g.units != "tile" &&
+      g.size() > 1) {  // frequency bands, time segments
     io::LinePlot p;
     p.figure.title = title + shown;
     p.x.label = x_label;

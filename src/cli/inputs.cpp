@@ -10,6 +10,8 @@
 #include "trim/io/npy.hpp"
 #include "trim/io/onnx.hpp"
 #include "trim/transforms/dictionary.hpp"
+#include "trim/transforms/frequency_bands.hpp"
+#include "trim/transforms/stft.hpp"
 #include "trim/transforms/wavelet.hpp"
 
 namespace trim::cli {
@@ -119,9 +121,15 @@ namespace {
 std::string fitting_groupings(const Transform& t) {
   std::vector<std::string> forms;
   for (const std::string& k : t.groupings())
-    forms.push_back(k == "radial" ? "radial:N" : k == "band" ? "band:CENTER:WIDTH"
-                                  : k == "bands"            ? "bands:EDGES:SPACING[:UNITS]"
-                                                            : k);
+    forms.push_back(k == "radial"     ? "radial:N"
+                    : k == "band"     ? "band:CENTER:WIDTH"
+                    : k == "bands"    ? "bands:EDGES:SPACING[:UNITS]"
+                    : k == "hz"       ? "hz:EDGES with --sample-rate"
+                    : k == "mel"      ? "mel:N[:htk|slaney] with --sample-rate"
+                    : k == "ell"      ? "ell:EDGES with --arcmin-per-pixel"
+                    : k == "tiles"    ? "tiles:NF:NT"
+                    : k == "segments" ? "segments:N"
+                                      : k);
   forms.push_back("mask:FILE.npy");
   std::string s;
   for (size_t i = 0; i < forms.size(); ++i) s += (i == 0 ? "" : i + 1 == forms.size() ? " or " : ", ") + forms[i];
@@ -130,9 +138,56 @@ std::string fitting_groupings(const Transform& t) {
 
 }  // namespace
 
-Grouping parse_groups(const std::string& text, const Transform& t) {
+GroupUnits group_units(const Args& args) {
+  GroupUnits u;
+  u.sample_rate = args.get_double("sample-rate", 0, 1e-30, 1e30);
+  u.arcmin_per_pixel = args.get_double("arcmin-per-pixel", 0, 1e-30, 1e30);
+  if ((u.sample_rate > 0 || u.arcmin_per_pixel > 0) && !args.has("groups"))
+    throw UsageError(std::string("--") + (u.sample_rate > 0 ? "sample-rate" : "arcmin-per-pixel") +
+                     " gives the units of --groups, which is not given");
+  return u;
+}
+
+std::vector<OptionSpec> group_unit_options() {
+  return {{"sample-rate", "HZ",
+           "samples per second of a 1-D signal: the unit of --groups hz:E0,E1,... (bands in Hz) and mel:N[:htk|slaney] "
+           "(N bands of equal width on the mel scale, Slaney's by default, as librosa), and labels stft tiles: and "
+           "segments: in Hz and seconds (fft1, rfft1, dct1, stft)"},
+          {"arcmin-per-pixel", "A",
+           "pixel size of a flat-sky map in arcmin: the unit of --groups ell:E0,E1,... (multipole bins l, fft2 and "
+           "rfft2)"}};
+}
+
+namespace {
+
+/// "E0,E1,..." as numbers; UsageError starting with `bad` otherwise.
+std::vector<double> parse_edges(const std::string& text, const std::string& bad, const std::string& usage) {
+  std::vector<double> edges;
+  for (const std::string& e : split(text, ',')) {
+    const std::optional<double> v = parse_double(e);
+    if (!v) throw UsageError(bad + "edge '" + e + "' is not a number (expected " + usage + ")");
+    edges.push_back(*v);
+  }
+  if (edges.size() < 2) throw UsageError(bad + "expected " + usage + " with at least two edges");
+  return edges;
+}
+
+}  // namespace
+
+Grouping parse_groups(const std::string& text, const Transform& t, const GroupUnits& units) {
   const std::vector<std::string> parts = split(text, ':');
   const std::string& kind = parts[0];
+  {
+    const bool reads_rate = kind == "hz" || kind == "mel" || kind == "tiles" || kind == "segments";
+    if (units.sample_rate > 0 && !reads_rate)
+      throw UsageError("--sample-rate is the unit of --groups hz:, mel:, tiles: and segments:, not of '" + text + "'");
+    if (units.arcmin_per_pixel > 0 && kind != "ell")
+      throw UsageError("--arcmin-per-pixel is the unit of --groups ell:, not of '" + text + "'");
+    if ((kind == "hz" || kind == "mel") && !(units.sample_rate > 0))
+      throw UsageError("--groups '" + text + "' needs --sample-rate (samples per second of the signal)");
+    if (kind == "ell" && !(units.arcmin_per_pixel > 0))
+      throw UsageError("--groups '" + text + "' needs --arcmin-per-pixel (the pixel size of the map)");
+  }
   if (kind == "mask") {
     if (parts.size() < 2 || text.size() <= 5) throw UsageError("--groups mask:FILE.npy needs a file name");
     const std::string path = text.substr(5);
@@ -170,6 +225,33 @@ Grouping parse_groups(const std::string& text, const Transform& t) {
       if (units == "ell" || units == "l") units = "multipole l";
       return physical_bands(t, edges, *spacing, units);
     }
+    if (kind == "hz") {
+      if (parts.size() != 2) throw UsageError(bad + "expected hz:E0,E1,... (band edges in Hz)");
+      return hz_bands(t, parse_edges(parts[1], bad, "hz:E0,E1,..."), units.sample_rate);
+    }
+    if (kind == "ell") {
+      if (parts.size() != 2) throw UsageError(bad + "expected ell:E0,E1,... (multipole bin edges)");
+      return ell_bands(t, parse_edges(parts[1], bad, "ell:E0,E1,..."), units.arcmin_per_pixel);
+    }
+    if (kind == "mel") {
+      const std::optional<int64_t> n = parts.size() == 2 || parts.size() == 3 ? parse_int(parts[1]) : std::nullopt;
+      const std::string scale = parts.size() == 3 ? parts[2] : "slaney";
+      if (!n || *n < 1 || *n > 100000 || (scale != "slaney" && scale != "htk"))
+        throw UsageError(bad + "expected mel:N[:htk|slaney] with N bands, 1 <= N <= 100000");
+      return mel_bands(t, static_cast<int>(*n), units.sample_rate, scale == "htk" ? MelScale::Htk : MelScale::Slaney);
+    }
+    if (kind == "tiles") {
+      const std::optional<int64_t> nf = parts.size() == 3 ? parse_int(parts[1]) : std::nullopt;
+      const std::optional<int64_t> nt = parts.size() == 3 ? parse_int(parts[2]) : std::nullopt;
+      if (!nf || !nt || *nf < 1 || *nt < 1 || *nf > 100000 || *nt > 100000)
+        throw UsageError(bad + "expected tiles:NF:NT (NF frequency runs by NT time runs)");
+      return stft_tiles(t, static_cast<int>(*nf), static_cast<int>(*nt), units.sample_rate);
+    }
+    if (kind == "segments") {
+      const std::optional<int64_t> n = parts.size() == 2 ? parse_int(parts[1]) : std::nullopt;
+      if (!n || *n < 1 || *n > 100000) throw UsageError(bad + "expected segments:N (N runs of frames)");
+      return stft_segments(t, static_cast<int>(*n), units.sample_rate);
+    }
     if (parts.size() == 1 && kind == "subbands") return wavelet_subbands(t);
     if (parts.size() == 1 && kind == "levels") return wavelet_levels(t);
     if (parts.size() == 1 && kind == "components") return component_groups(t);
@@ -180,7 +262,14 @@ Grouping parse_groups(const std::string& text, const Transform& t) {
     throw UsageError(bad + e.what() + " (groupings of '" + t.spec() + "': " + fitting_groupings(t) + ")");
   }
   throw UsageError(bad + "unknown grouping (expected radial:N, band:CENTER:WIDTH, bands:EDGES:SPACING[:UNITS], "
-                         "subbands, levels, components or mask:FILE.npy)");
+                         "hz:EDGES, mel:N[:htk|slaney], ell:EDGES, tiles:NF:NT, segments:N, subbands, levels, "
+                         "components or mask:FILE.npy)");
+}
+
+std::optional<Grouping> parse_groups_option(const Args& args, const Transform& t) {
+  const GroupUnits units = group_units(args);
+  if (!args.has("groups")) return std::nullopt;
+  return parse_groups(args.get("groups"), t, units);
 }
 
 Tensor parse_baseline(const std::string& text, const Shape& example_shape, const std::string& model_path) {

@@ -6,6 +6,7 @@
 // errors (exit 1).
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,9 +75,27 @@ std::shared_ptr<const Transform> parse_transform(const std::string& spec, const 
 /// "all" or "K[,K...]" against a model with `n_outputs` outputs per example.
 std::vector<int64_t> parse_targets(const std::string& text, int64_t n_outputs, const std::string& model_path);
 
+/// The physical units some --groups forms are given in: --sample-rate
+/// (hz:, mel:, and the labels of tiles: and segments:) and
+/// --arcmin-per-pixel (ell:); 0 when not given.
+struct GroupUnits {
+  double sample_rate = 0;
+  double arcmin_per_pixel = 0;
+};
+/// The units options of a command (group_unit_options); UsageError when one
+/// is given without --groups.
+GroupUnits group_units(const Args& args);
+/// --sample-rate and --arcmin-per-pixel, for commands that take --groups.
+std::vector<OptionSpec> group_unit_options();
+
 /// A grouping of the coefficients of `t`: radial:N, band:CENTER:WIDTH,
-/// subbands, levels, components or mask:FILE.npy.
-Grouping parse_groups(const std::string& text, const Transform& t);
+/// bands:EDGES:SPACING[:UNITS], hz:EDGES, mel:N[:htk|slaney], ell:EDGES,
+/// tiles:NF:NT, segments:N, subbands, levels, components or mask:FILE.npy.
+/// A units option the form does not read, or a form that needs one that is
+/// missing, is a UsageError.
+Grouping parse_groups(const std::string& text, const Transform& t, const GroupUnits& units = {});
+/// --groups with its units options, nullopt without --groups.
+std::optional<Grouping> parse_groups_option(const Args& args, const Transform& t);
 
 /// The baseline in input space: zeros, a constant, or a .npy file holding one
 /// example or a batch [B, example...]. Returns [B, example...] (B = 1 for

@@ -96,7 +96,11 @@ std::vector<double> mean_over_examples(const Tensor& t, int64_t k) {
 io::Json coefficient_coordinates(const Transform& t, const std::vector<int64_t>& index) {
   io::Json c = io::Json::object();
   const Shape& coef = t.coefficient_shape();
-  if (t.complex_pairs()) {
+  if (t.coefficient_layout() == CoefficientLayout::TimeFrequency && index.size() >= 3) {
+    // stft: [channels..., bin, frame, (re, im)]
+    c.set("bin", index[index.size() - 3]).set("frame", index[index.size() - 2]);
+    c.set("part", index.back() == 0 ? "re" : "im");
+  } else if (t.complex_pairs()) {
     int64_t flat = 0;
     for (size_t a = 0; a < index.size(); ++a) flat = flat * coef[static_cast<int>(a)] + index[a];
     c.set("radius", frequency_radii(t)[static_cast<size_t>(flat)]).set("units", "normalised radius");

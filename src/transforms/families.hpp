@@ -15,6 +15,9 @@ void add_wavelet_families(std::vector<TransformFamily>& table);
 /// nmf, pca, dict (dictionary.cpp).
 void add_dictionary_families(std::vector<TransformFamily>& table);
 
+/// stft (stft.cpp).
+void add_stft_family(std::vector<TransformFamily>& table);
+
 /// ShapeError "coefficients [..] have too few axes for 'spec'" unless
 /// `coefficients` has at least `rank` axes: the families' signal_shape check.
 void require_coefficient_rank(const Shape& coefficients, int rank, const std::string& spec);

@@ -24,7 +24,8 @@ struct FourierLayout {
 
 FourierLayout fourier_layout(const Transform& t, const std::string& where) {
   const CoefficientLayout layout = t.coefficient_layout();
-  const int d = t.complex_pairs() ? t.axes() : 0;
+  const bool spectrum = layout == CoefficientLayout::Spectrum || layout == CoefficientLayout::HalfSpectrum;
+  const int d = spectrum ? t.axes() : 0;
   FourierLayout L;
   if (d != 1 && d != 2)
     throw ValueError(where + ": transform '" + t.spec() +

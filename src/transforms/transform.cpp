@@ -64,6 +64,7 @@ std::vector<TransformFamily> build_table() {
   detail::add_fourier_families(table);
   detail::add_wavelet_families(table);
   detail::add_dictionary_families(table);
+  detail::add_stft_family(table);
   return table;
 }
 
@@ -95,18 +96,24 @@ CoefficientLayout Transform::coefficient_layout() const {
 
 bool Transform::complex_pairs() const {
   const CoefficientLayout l = coefficient_layout();
-  return l == CoefficientLayout::Spectrum || l == CoefficientLayout::HalfSpectrum;
+  return l == CoefficientLayout::Spectrum || l == CoefficientLayout::HalfSpectrum ||
+         l == CoefficientLayout::TimeFrequency;
 }
 
 std::vector<std::string> Transform::groupings() const {
   switch (coefficient_layout()) {
     case CoefficientLayout::Spectrum:
-    case CoefficientLayout::HalfSpectrum: return {"radial", "band", "bands"};
+    case CoefficientLayout::HalfSpectrum:
+      if (axes() == 1) return {"radial", "band", "bands", "hz", "mel"};
+      return {"radial", "band", "bands", "ell"};
+    case CoefficientLayout::TimeFrequency: return {"tiles", "segments", "hz", "mel"};
     case CoefficientLayout::Subbands:
     case CoefficientLayout::StationaryBands: return {"subbands", "levels"};
     case CoefficientLayout::Components: return {"components"};
-    case CoefficientLayout::Samples:
     case CoefficientLayout::Cosine:
+      if (axes() == 1) return {"hz", "mel"};
+      return {};
+    case CoefficientLayout::Samples:
     case CoefficientLayout::Other: return {};
   }
   return {};
@@ -119,6 +126,7 @@ FigureKind Transform::figure_kind() const {
     case CoefficientLayout::Subbands: return FigureKind::Mosaic;
     case CoefficientLayout::StationaryBands: return FigureKind::Bands;
     case CoefficientLayout::Components: return FigureKind::Bars;
+    case CoefficientLayout::TimeFrequency: return FigureKind::Spectrogram;
     case CoefficientLayout::Samples:
     case CoefficientLayout::Cosine:
     case CoefficientLayout::Other: return FigureKind::Grid;

@@ -42,26 +42,29 @@ TEST_CASE("every family of the table makes transforms that answer its name and l
     if (f.reads_file) continue;  // dictionaries: below
     const std::string spec = f.layout == CoefficientLayout::Subbands || f.layout == CoefficientLayout::StationaryBands
                                  ? f.name + ":haar:1"
-                                 : f.name;
+                             : f.layout == CoefficientLayout::TimeFrequency ? f.name + ":hamming:4:2"
+                                                                            : f.name;
     const auto t = make_transform(spec, in);
     INFO(spec);
     CHECK(t->family() == f.name);
     CHECK(t->coefficient_layout() == f.layout);
     // (re, im) pairs exactly when the coefficients end in an axis of 2 the input does not have.
-    const bool pairs = t->coefficient_shape().rank() == in.rank() + 1 && t->coefficient_shape().dim(-1) == 2;
+    const bool pairs = t->coefficient_shape().rank() >= in.rank() + 1 && t->coefficient_shape().dim(-1) == 2;
     CHECK(t->complex_pairs() == pairs);
   }
   CHECK(names == std::vector<std::string>{"identity", "fft1", "fft2", "rfft1", "rfft2", "dct1", "dct2", "dwt1",
-                                          "dwt2", "swt1", "swt2", "nmf", "pca", "dict"});
+                                          "dwt2", "swt1", "swt2", "nmf", "pca", "dict", "stft"});
   CHECK(find_transform_family("fft3") == nullptr);
   REQUIRE_THROWS_WITH(make_transform("fft3:ortho", in),
-                      Catch::Contains("'fft3'") && Catch::Contains("identity, fft1") && Catch::Contains("pca or dict"));
+                      Catch::Contains("'fft3'") && Catch::Contains("identity, fft1") && Catch::Contains("pca, dict"));
 }
 
 TEST_CASE("layouts decide groupings and figures", "[transform][families]") {
   const Shape in{8, 8};
   CHECK(make_transform("rfft2", in)->coefficient_layout() == CoefficientLayout::HalfSpectrum);
-  CHECK(make_transform("rfft2", in)->groupings() == std::vector<std::string>{"radial", "band", "bands"});
+  CHECK(make_transform("rfft2", in)->groupings() == std::vector<std::string>{"radial", "band", "bands", "ell"});
+  CHECK(make_transform("rfft1", in)->groupings() == std::vector<std::string>{"radial", "band", "bands", "hz", "mel"});
+  CHECK(make_transform("dct1", in)->groupings() == std::vector<std::string>{"hz", "mel"});
   CHECK(make_transform("fft1", in)->figure_kind() == FigureKind::Spectrum);
   CHECK(make_transform("dct2", in)->figure_kind() == FigureKind::Grid);
   CHECK(make_transform("dct2", in)->groupings().empty());

@@ -41,6 +41,7 @@ enum class CoefficientLayout {
   Subbands,         ///< dwt1, dwt2: [channels..., size], the flattened sub-bands (WaveletTransform::layout)
   StationaryBands,  ///< swt1, swt2: [channels..., bands, n] or [channels..., bands, h, w]
   Components,       ///< nmf, pca, dict: [channels..., k]
+  TimeFrequency,    ///< stft: [channels..., n_fft/2 + 1 bins, frames, 2], (re, im) pairs
   Other,            ///< a transform outside the library that names no built-in family
 };
 
@@ -52,6 +53,7 @@ enum class FigureKind {
   Mosaic,    ///< the sub-band mosaic of a decimated wavelet transform
   Bands,     ///< stationary wavelets: band x position heatmap (1-D), one image per band (2-D)
   Bars,      ///< one bar per dictionary component
+  Spectrogram,  ///< stft: a frequency x time heatmap
 };
 
 class Transform {
@@ -87,7 +89,7 @@ class Transform {
   /// How the coefficients are laid out. Default: the layout of `family()` in
   /// `transform_families()`, `Other` for an unknown family.
   virtual CoefficientLayout coefficient_layout() const;
-  /// True when the last coefficient axis is a (re, im) pair (fft*, rfft*):
+  /// True when the last coefficient axis is a (re, im) pair (fft*, rfft*, stft):
   /// per-coefficient labels, windows and figures treat the pair as one.
   bool complex_pairs() const;
   /// The natural groupings of the coefficients, by their `--groups` name
