@@ -20,7 +20,8 @@ TEST_CASE("TrimModel: F(T(x)) equals model(x) for every exact transform", "[attr
   const Graph model = test::relu_cnn();
   const Tensor x = randn({3, 1, 8, 8}, 1);
   const Tensor y = model.evaluate(x);
-  for (const char* spec : {"identity", "fft1", "fft2", "rfft1", "rfft2:ortho", "dct2", "dct1:forward"}) {
+  for (const char* spec :
+       {"identity", "fft1", "fft2", "rfft1", "rfft2:ortho", "dct2", "dct1:forward", "stft:hann:4:2:center"}) {
     INFO(spec);
     const TrimModel tm(model, make_transform(spec, {1, 8, 8}));
     REQUIRE_FALSE(tm.has_residual());
@@ -91,7 +92,7 @@ TEST_CASE("TrimModel in fft2 space: gradients and IG match PyTorch autograd", "[
 
 TEST_CASE("TrimModel: DeepLIFT completeness through the inverse transform node", "[attribution][trim_model]") {
   const Graph model = test::relu_cnn();
-  for (const char* spec : {"fft2", "rfft2", "dct2:ortho"}) {
+  for (const char* spec : {"fft2", "rfft2", "dct2:ortho", "stft:hamming:4:2:center"}) {
     INFO(spec);
     const TrimModel tm(model, make_transform(spec, {1, 8, 8}));
     const Tensor s = tm.coefficients(randn({2, 1, 8, 8}, 5));
