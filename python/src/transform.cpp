@@ -7,6 +7,8 @@
 #include "bindings.hpp"
 #include "trim/core/error.hpp"
 #include "trim/transforms/dictionary.hpp"
+#include "trim/transforms/frequency_bands.hpp"
+#include "trim/transforms/stft.hpp"
 #include "trim/transforms/wavelet.hpp"
 
 namespace trim::py {
@@ -175,6 +177,33 @@ frequency along an axis; bands cover [0, sqrt(2)] in 2-D, [0, 1] in 1-D.)")
 frequencies are cycles per unit (numpy.fft.fftfreq(n, spacing)). With
 ``units='multipole l'`` the radius is the multipole l = 2 pi f, f in cycles
 per radian (spacing in arcmin). ``edges`` ascending.)")
+      .def("hz", [](const Groupings& g, std::vector<double> edges, double sample_rate) {
+            return hz_bands(*g.t, edges, sample_rate);
+          }, pyb::arg("edges"), pyb::arg("sample_rate"),
+           R"(Bands with ``edges`` in Hz (fft1, rfft1, dct1, stft), the top edge closing the last.
+
+ValueError for a band that holds no coefficient (past Nyquist, or narrower
+than the bin spacing), naming it and the largest frequency.)")
+      .def("mel", [](const Groupings& g, int n, double sample_rate, const std::string& scale) {
+            if (scale != "slaney" && scale != "htk") throw ValueError("mel: scale '" + scale + "', expected slaney or htk");
+            return mel_bands(*g.t, n, sample_rate, scale == "htk" ? MelScale::Htk : MelScale::Slaney);
+          }, pyb::arg("n_bands"), pyb::arg("sample_rate"), pyb::arg("scale") = "slaney",
+           R"(``n_bands`` contiguous bands of equal width on the mel scale from 0 to sample_rate/2.
+
+Edges librosa.mel_frequencies(n_bands + 1, 0, sample_rate / 2, htk); ``scale``
+'slaney' (librosa's default) or 'htk'. ValueError for an empty band.)")
+      .def("ell", [](const Groupings& g, std::vector<double> edges, double arcmin_per_pixel) {
+            return ell_bands(*g.t, edges, arcmin_per_pixel);
+          }, pyb::arg("edges"), pyb::arg("arcmin_per_pixel"),
+           "Multipole bins l of a flat-sky map (fft2, rfft2); ValueError for an empty bin, naming the largest l.")
+      .def("tiles", [](const Groupings& g, int n_freq, int n_time, double sample_rate) {
+            return stft_tiles(*g.t, n_freq, n_time, sample_rate);
+          }, pyb::arg("n_freq"), pyb::arg("n_time"), pyb::arg("sample_rate") = 0.0,
+           "STFT time-frequency tiles: bins in ``n_freq`` and frames in ``n_time`` contiguous runs (array_split).")
+      .def("segments", [](const Groupings& g, int n, double sample_rate) {
+            return stft_segments(*g.t, n, sample_rate);
+          }, pyb::arg("n"), pyb::arg("sample_rate") = 0.0,
+           "STFT time segments: the frames in ``n`` contiguous runs, all frequencies of a frame together.")
       .def("subbands", [](const Groupings& g) { return wavelet_subbands(*g.t); },
            "Wavelet sub-bands (cA_n, cH_n, cV_n, cD_n, ..., cD_1 for dwt2).")
       .def("levels", [](const Groupings& g) { return wavelet_levels(*g.t); }, "Wavelet levels (all sub-bands of a level).")
@@ -190,7 +219,8 @@ spec : str
     ``:backward``, ``:ortho`` or ``:forward``, NumPy's ``norm``),
     ``dwt1|dwt2:WAVELET[:LEVEL[:MODE]]`` (PyWavelets' names, e.g.
     ``dwt2:db4:3:symmetric``), ``swt1|swt2:WAVELET[:LEVEL]``,
-    ``nmf:DICT.npy``, ``pca:DICT.npy``, ``dict:DICT.npy``.
+    ``nmf:DICT.npy``, ``pca:DICT.npy``, ``dict:DICT.npy``,
+    ``stft:WINDOW:N_FFT:HOP[:center]`` (hann, hamming or rect).
 shape : tuple of int
     Shape of one example, without a batch axis (e.g. ``(1, 64, 64)``).
 

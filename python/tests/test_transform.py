@@ -68,6 +68,16 @@ def test_groupings():
     assert len(hz) == 3 and hz.units == "Hz"
     # Frequency of rfft bin k is k / (64 ms): 100 Hz is bin 6.4.
     assert hz.labels[0, 6, 0] == 0 and hz.labels[0, 7, 0] == 1
+    st = trim.Transform("stft:hann:16:4:center", (1, 64))
+    assert st.coefficient_shape == (1, 9, 17, 2)
+    np.testing.assert_allclose(st.inverse(st.forward(np.ones((2, 1, 64)))), np.ones((2, 1, 64)), atol=1e-5)
+    hz = st.groupings.hz([0, 1000, 4000], 8000)
+    assert hz.units == "Hz" and hz.labels[0, 1, 0, 0] == 0 and hz.labels[0, 2, 3, 1] == 1  # bins every 500 Hz
+    assert len(st.groupings.mel(4, 8000, "htk")) == 4 and len(st.groupings.tiles(3, 2)) == 6
+    assert st.groupings.segments(2, 8000).units == "s"
+    assert trim.Transform("rfft2", (1, 8, 8)).groupings.ell([0, 2000, 8000], 2).units == "multipole l"
+    with pytest.raises(ValueError, match="holds no coefficient"):
+        st.groupings.hz([0, 5000, 8000], 8000)
     with pytest.raises(ValueError):
         trim.Transform("dwt2:haar:1", (1, 8, 8)).groupings.radial(3)
     with pytest.raises(IndexError):
