@@ -144,7 +144,7 @@ std::string attribution_report(const SummaryInput& in, const std::string& writte
   }
   if (shown < in.result->targets.size())
     s += "  (" + std::to_string(in.result->targets.size() - shown) + " more targets in the output)\n";
-  if (!g.units.empty() && g.units != "group") s += "  groups in " + g.units + "\n";
+  if (!g.units.empty() && g.units != "group" && g.units != "tile") s += "  groups in " + g.units + "\n";
   return s;
 }
 
