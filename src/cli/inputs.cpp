@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "args.hpp"
@@ -172,6 +173,28 @@ std::vector<double> parse_edges(const std::string& text, const std::string& bad,
   return edges;
 }
 
+/// UsageError for a band of physical_bands that holds no coefficient, naming
+/// it and the largest radius the transform reaches (its corner).
+void require_filled(const Grouping& g, const Transform& t, double spacing, const std::string& bad) {
+  std::vector<char> used(static_cast<size_t>(g.size()), 0);
+  for (int32_t l : g.labels)
+    if (l >= 0) used[static_cast<size_t>(l)] = 1;
+  for (int b = 0; b < g.size(); ++b) {
+    if (used[static_cast<size_t>(b)]) continue;
+    double r2 = 0;  // the largest |f| per axis is floor(n/2) / (n·spacing)
+    const Shape& in = t.input_shape();
+    for (int a = in.rank() - t.axes(); a < in.rank(); ++a) {
+      const double f = static_cast<double>(in[a] / 2) / (static_cast<double>(in[a]) * spacing);
+      r2 += f * f;
+    }
+    const double top = g.units == "multipole l" ? 21600.0 * std::sqrt(r2) : std::sqrt(r2);  // l = 2π·f per radian
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%g", top);
+    throw UsageError(bad + "band " + g.names[static_cast<size_t>(b)] + " holds no coefficient of '" + t.spec() +
+                     "' (its largest radius is " + buf + " " + g.units + ")");
+  }
+}
+
 }  // namespace
 
 Grouping parse_groups(const std::string& text, const Transform& t, const GroupUnits& units) {
@@ -223,7 +246,9 @@ Grouping parse_groups(const std::string& text, const Transform& t, const GroupUn
                                "bands:0,250,500,1000:0.000125:Hz");
       std::string units = parts.size() == 4 ? parts[3] : "cycles per sample spacing";
       if (units == "ell" || units == "l") units = "multipole l";
-      return physical_bands(t, edges, *spacing, units);
+      Grouping g = physical_bands(t, edges, *spacing, units);
+      require_filled(g, t, *spacing, bad);
+      return g;
     }
     if (kind == "hz") {
       if (parts.size() != 2) throw UsageError(bad + "expected hz:E0,E1,... (band edges in Hz)");

@@ -156,6 +156,9 @@ TEST_CASE("cli: units errors name the band, the reach or the missing option", "[
   fails({"--groups", "hz:0,2000,5000,8000", "--sample-rate", "8000"}, "stft:hann:16:4:center",
         "from 0 to the largest, 4000 Hz");
   fails({"--groups", "mel:40", "--sample-rate", "8000"}, "rfft1", "fewer bands");
+  // bands: (spacing 1/8000 s) refuses an empty band as well.
+  fails({"--groups", "bands:0,2000,5000,8000:0.000125:Hz"}, "rfft1",
+        "band 5000-8000 holds no coefficient of 'rfft1' (its largest radius is 4000 Hz)");
   fails({"--groups", "hz:0,1000"}, "rfft1", "needs --sample-rate");
   fails({"--groups", "radial:4", "--sample-rate", "8000"}, "rfft1", "--sample-rate is the unit of");
   fails({"--sample-rate", "8000"}, "rfft1", "--groups, which is not given");
