@@ -187,6 +187,9 @@ std::shared_ptr<const detail::StftPlan> build_plan(const StftOptions& o, const S
   if (input_shape.rank() + 2 > Shape::max_rank)
     throw ShapeError(where + ": input shape " + input_shape.str() + " has too many axes");
   const int64_t n = o.n_fft, L = input_shape[input_shape.rank() - 1];
+  if (n > L)
+    throw ValueError(where + ": N_FFT " + std::to_string(n) + " is longer than the signal (" + std::to_string(L) +
+                     " samples)");
   plan->input_shape = input_shape;
   plan->length = L;
   plan->channels = input_shape.numel(0, input_shape.rank() - 1);

@@ -66,7 +66,8 @@ struct StftPlan;
 
 class StftTransform final : public Transform {
  public:
-  /// Throws ValueError for n_fft < 1, hop < 1, hop > n_fft or a window and
+  /// Throws ValueError for n_fft < 1, n_fft longer than the signal, hop < 1,
+  /// hop > n_fft or a window and
   /// hop that fail the NOLA condition on this signal length (naming the
   /// first sample that cannot be reconstructed); ShapeError for an input
   /// without axes or with a size 0.
