@@ -10,7 +10,6 @@
 namespace trim {
 
 using detail::ModelRunner;
-using detail::prepend;
 
 namespace {
 
