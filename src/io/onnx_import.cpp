@@ -42,6 +42,8 @@ std::string unsupported_hint(const onnx::NodeProto& n, const std::string& messag
   // A node reading a value whose batch axis a Transpose moved (followed, not
   // refused, since a later Transpose may put it back).
   if (has("batch axis moved")) return "sequence-first layouts inside nn.MultiheadAttention / nn.TransformerEncoder";
+  if (has("merged with other axes") || has("mix the batch"))
+    return "nn.MultiheadAttention's [T, N*heads, d] read piecewise, or a view() that mixes examples";
   if (t == "LSTM") return "torch.nn.LSTM";
   if (t == "GRU") return "torch.nn.GRU";
   if (t == "RNN") return "torch.nn.RNN";
@@ -251,7 +253,7 @@ void Importer::dispatch() {
     for (const auto& kv : h) list += (list.empty() ? "" : ", ") + kv.first;
     throw IoError("unsupported operator (trim reads: " + list + ")");
   }
-  if (op_moved_layout()) return;
+  if (op_layout() || op_moved_layout()) return;
   (this->*(it->second))();
 }
 

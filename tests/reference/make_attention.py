@@ -1,0 +1,108 @@
+"""nn.MultiheadAttention as torch 1.13 exports it, for tests/io/test_reach.cpp.
+
+Run with Debian's python3-torch 1.13 / python3-torchvision 0.14 / python3-onnx:
+    /usr/bin/python3 tests/reference/make_attention.py
+
+torch exports nn.MultiheadAttention sequence-first inside (Transpose(1, 0, 2),
+then a Reshape to [T, N*heads, d] merging the batch with the heads, MatMul and
+Softmax on [N*heads, T, d], and back), also with batch_first=True. Each model
+(random weights from fixed seeds, LayerNorms randomised, zero-initialised
+biases and heads drawn at random, eval mode) is
+exported at opsets 13 and 17 with a dynamic batch axis "N" to
+data/reach/<m>_o13.onnx and <m>_o17.onnx; data/reach/<m>.txt holds x, y
+(batch 3), x1, y1 (batch 1), u and dx (the input gradient of sum(y * u)), as
+make_reach.py writes them.
+
+Models (make_reach.py's `encoder`, one batch_first nn.TransformerEncoderLayer,
+is the third):
+    tencoder_sf nn.TransformerEncoder of two sequence-first (batch_first=False)
+                pre-norm layers (GELU) behind x.transpose(0, 1): the graph input
+                stays batch-first [N, T, d]; the class read is the first step
+    vit         torchvision's VisionTransformer (image 16, patch 8, 2 layers,
+                2 heads, width 16, MLP 32, 4 classes): patch Conv, class token
+                (Expand + Concat), position embedding, x[:, 0], head
+"""
+import torch
+import torch.nn as nn
+from torchvision.models.vision_transformer import VisionTransformer
+
+from fixture import randomise_norms
+from make_reach import export
+
+
+class TEncoderSeqFirst(nn.Module):
+    def __init__(self):
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, activation="gelu", norm_first=True)
+        self.enc = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x):  # x: [N, T, d]
+        h = self.enc(x.transpose(0, 1))  # [T, N, d]
+        return self.fc(h[0])
+
+
+def vit():
+    return VisionTransformer(image_size=16, patch_size=8, num_layers=2, num_heads=2, hidden_dim=16, mlp_dim=32,
+                             num_classes=4)
+
+
+if __name__ == "__main__":
+    for name, make, x in [
+        ("tencoder_sf", TEncoderSeqFirst, torch.randn(3, 5, 8, generator=torch.Generator().manual_seed(22))),
+        ("vit", vit, torch.randn(3, 3, 16, 16, generator=torch.Generator().manual_seed(23))),
+    ]:
+        torch.manual_seed(sum(map(ord, name)))
+        model = make()
+        with torch.no_grad():  # torchvision zero-initialises the head: random weights instead
+            for p in model.parameters():
+                if p.abs().sum() == 0:
+                    p.normal_(0.0, 0.3)
+        randomise_norms(model, 7)
+        model.eval()
+        export(name, model, x)
+
+
+def errors():
+    """Hand-made graphs (onnx.helper) a batch-first reader must refuse clearly:
+    errors_merged_slice.onnx   [N, 4, 6] -> [4, N, 6] -> [4, N*2, 3] (the batch
+                               merged with a split axis), then a Slice of the
+                               merged axis
+    errors_batch_mix.onnx      [N, 6] -> Reshape [3, -1] (rows of different
+                               examples would mix)"""
+    import os
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from make_reach import out
+
+    def c(name, v):
+        return numpy_helper.from_array(np.array(v, dtype=np.int64), name)
+
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["t"], name="seq_first", perm=[1, 0, 2]),
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Gather", ["s", "zero"], ["n"], axis=0),
+        helper.make_node("Mul", ["n", "two"], ["n2"]),
+        helper.make_node("Unsqueeze", ["n2", "axes0"], ["n2v"]),
+        helper.make_node("Concat", ["four", "n2v", "three"], ["shape"], axis=0),
+        helper.make_node("Reshape", ["t", "shape"], ["r"], name="heads"),
+        helper.make_node("Slice", ["r", "s0", "s1", "axes1"], ["y"], name="cut"),
+    ]
+    graph = helper.make_graph(nodes, "errors_merged_slice",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4, 6])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              [c("zero", 0), c("two", 2), c("axes0", [0]), c("four", [4]), c("three", [3]),
+                               c("s0", [0]), c("s1", [1]), c("axes1", [1])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
+              os.path.join(out, "errors_merged_slice.onnx"))
+    nodes = [helper.make_node("Reshape", ["x", "shape"], ["y"], name="mix")]
+    graph = helper.make_graph(nodes, "errors_batch_mix",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 6])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [c("shape", [3, -1])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
+              os.path.join(out, "errors_batch_mix.onnx"))
+
+
+if __name__ == "__main__":
+    errors()
