@@ -202,6 +202,26 @@ TEST_CASE("nn.MultiheadAttention as torch exports it: TransformerEncoder (batch 
   }
 }
 
+TEST_CASE("views of a moved and merged batch: transposes, reshapes (also to a leading 1), a softmax over a middle "
+          "axis, a constant, MatMul of two views", "[io][reach][attention]") {
+  const std::string dir = std::string(TRIM_FIXTURE_DIR) + "/reach/";
+  const test::Fixture f("reach/layout_views.txt");
+  Graph g = io::load_onnx(dir + "layout_views.onnx");
+  require_close(g.evaluate(f["x"]), f["y"], 1e-5, 1e-6, "views, batch 3");
+  auto first = [](const Tensor& t) {  // example 0 of a batch
+    Shape s = t.shape();
+    s[0] = 1;
+    return Tensor(s, std::vector<float>(t.data(), t.data() + s.numel()));
+  };
+  const Tensor x1 = first(f["x"]);
+  require_close(g.evaluate(x1), first(f["y"]), 1e-5, 1e-6, "views, batch 1");
+  GradcheckOptions o;
+  o.step = 1e-3;
+  o.tolerance = 2e-2;
+  o.parameters = false;
+  require_ok(check_gradients(g, {x1}, o));
+}
+
 TEST_CASE("a batch merged with other axes: readers that cannot keep it batch-first are named", "[io][reach][attention]") {
   const std::string dir = std::string(TRIM_FIXTURE_DIR) + "/reach/";
   CHECK_THROWS_WITH(io::load_onnx(dir + "errors_merged_slice.onnx"),

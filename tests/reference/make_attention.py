@@ -104,5 +104,62 @@ def errors():
               os.path.join(out, "errors_batch_mix.onnx"))
 
 
+def views():
+    """layout_views.onnx (onnx.helper) and layout_views.txt (NumPy): views a
+    batch-first reader must follow — [N, 4, 6] -> Transpose [4, N, 6] ->
+    Reshape [4, N*2, 3] -> Transpose [N*2, 4, 3] -> Softmax over axis 1 -> Mul
+    by a constant [3] -> MatMul with its own transpose [N*2, 3, 4] ->
+    Reshape [N, 2, 16] -> Reshape [1, N, 32] -> Transpose [N, 1, 32]."""
+    import os
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from fixture import write_fixture
+    from make_reach import out
+
+    def c(name, v, dtype=np.int64):
+        return numpy_helper.from_array(np.array(v, dtype=dtype), name)
+
+    scale = np.array([0.5, -1.0, 2.0], dtype=np.float32)
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["t"], perm=[1, 0, 2]),
+        helper.make_node("Shape", ["t"], ["s"]),
+        helper.make_node("Gather", ["s", "one"], ["n"], axis=0),
+        helper.make_node("Mul", ["n", "two"], ["n2"]),
+        helper.make_node("Unsqueeze", ["n2", "axes0"], ["n2v"]),
+        helper.make_node("Unsqueeze", ["n", "axes0"], ["nv"]),
+        helper.make_node("Concat", ["four", "n2v", "three"], ["shape"], axis=0),
+        helper.make_node("Reshape", ["t", "shape"], ["r"]),
+        helper.make_node("Transpose", ["r"], ["q"], perm=[1, 0, 2]),
+        helper.make_node("Softmax", ["q"], ["sm"], axis=1),
+        helper.make_node("Mul", ["sm", "scale"], ["m"]),
+        helper.make_node("Transpose", ["m"], ["k"], perm=[0, 2, 1]),
+        helper.make_node("MatMul", ["m", "k"], ["o"]),
+        helper.make_node("Concat", ["nv", "two_sixteen"], ["shape2"], axis=0),
+        helper.make_node("Reshape", ["o", "shape2"], ["z"]),
+        helper.make_node("Concat", ["one_v", "nv", "thirty_two"], ["shape3"], axis=0),
+        helper.make_node("Reshape", ["z", "shape3"], ["w"]),
+        helper.make_node("Transpose", ["w"], ["y"], perm=[1, 0, 2]),
+    ]
+    graph = helper.make_graph(nodes, "layout_views",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4, 6])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 1, 32])],
+                              [c("one", 1), c("two", 2), c("axes0", [0]), c("four", [4]), c("three", [3]),
+                               c("two_sixteen", [2, 16]), c("one_v", [1]), c("thirty_two", [32]),
+                               c("scale", scale, np.float32)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(out, "layout_views.onnx"))
+    x = np.random.default_rng(31).standard_normal((3, 4, 6)).astype(np.float64)
+    t = x.transpose(1, 0, 2).reshape(4, 6, 3).transpose(1, 0, 2)  # [N*2, 4, 3]
+    e = np.exp(t - t.max(axis=1, keepdims=True))
+    m = e / e.sum(axis=1, keepdims=True) * scale
+    o = m @ m.transpose(0, 2, 1)  # [N*2, 4, 4]
+    y = o.reshape(3, 2, 16).reshape(1, 3, 32).transpose(1, 0, 2)
+    write_fixture(os.path.join(out, "layout_views.txt"), {"x": x, "y": y},
+                  comment="layout_views.onnx on x (NumPy, float64): see make_attention.py views()")
+
+
 if __name__ == "__main__":
     errors()
+    views()
