@@ -289,6 +289,92 @@ void Importer::layout_transpose(const Value& v) {
   define(0, layout_value(v.node, ng));
 }
 
+void Importer::layout_select(const Value& in_value) {
+  // Slice, Gather (one index), Squeeze and Unsqueeze of ONNX axes that are one
+  // node axis each (Swin's q, k, v = qkv[0], qkv[1], qkv[2] of
+  // [3, N·windows, heads, T, d]).
+  const std::string& t = n_->op_type();
+  const Value v = layout_value(in_value.node, groups_of(in_value, shape_of(in_value.node).rank()));
+  NodeId x = v.node;
+  Groups g = groups_of(v, shape_of(x).rank());
+  const int r = static_cast<int>(g.size());
+  auto axis_of = [&](int k) {
+    const int a = single_axis(g, k);
+    if (a < 0)
+      throw ShapeError(t + " along axis " + std::to_string(k) + " of input '" + in_name(0) + "', which holds the " +
+                       "batch merged with other axes (" + groups_str(g) + ", as nn.MultiheadAttention's " +
+                       "[T, N·heads, d]), is not supported: trim reads such an axis only whole");
+    return a;
+  };
+  auto drop = [&](int k) {  // removes ONNX axis k (one node axis of size 1)
+    const int a = axis_of(k);
+    const Shape xs = shape_of(x);
+    std::vector<int64_t> dims;
+    for (int j = 0; j < xs.rank(); ++j)
+      if (j != a) dims.push_back(xs[j]);
+    x = reshape_to(x, Shape(dims), "/drop");
+    g.erase(g.begin() + k);
+    for (auto& axes : g)
+      for (int& b : axes)
+        if (b > a) --b;
+  };
+  if (t == "Slice") {
+    std::vector<int64_t> starts, ends, axes, steps;
+    slice_args(starts, ends, axes, steps, r);
+    for (size_t k = 0; k < axes.size(); ++k) {
+      const int ak = norm_axis(axes[k], r, "axis");
+      int64_t s = starts[k], e = ends[k];
+      if (steps[k] < 1) throw ValueError("slice steps below 1 on data are not supported");
+      if (single_axis(g, ak) < 0 && s == 0 && e >= (int64_t{1} << 31) && steps[k] == 1) continue;  // the whole axis
+      const int a = axis_of(ak);
+      const int64_t dim = shape_of(x)[a];
+      resolve_slice(dim, steps[k], s, e);
+      if (s == 0 && e == dim && steps[k] == 1) continue;
+      if (e <= s) throw ShapeError("empty slice of axis " + std::to_string(ak));
+      x = add(std::make_shared<ops::Slice>(a, s, e, steps[k]), {x}, {}, "/" + std::to_string(ak));
+    }
+  } else if (t == "Gather") {
+    const HostTensor& idx = const_in(1, "indices");
+    const int k = norm_axis(attr_int("axis", 0), r, "axis");
+    const int a = axis_of(k);
+    const int64_t dim = shape_of(x)[a];
+    if (!idx.is_int || idx.rank() != 0)
+      throw ShapeError("only one index is read along an axis of a value whose batch axis moved");
+    int64_t i = idx.i[0];
+    if (i < -dim || i >= dim) throw ShapeError("index " + std::to_string(i) + " is out of range for axis " + std::to_string(k));
+    if (i < 0) i += dim;
+    x = add(std::make_shared<ops::Slice>(a, i, i + 1, 1), {x}, {});
+    drop(k);
+  } else if (t == "Squeeze") {
+    std::vector<int64_t> axes;
+    if (!ints_attr_or_input("axes", 1, axes)) throw ValueError("Squeeze without axes of a value whose batch axis moved");
+    std::vector<int> ks;
+    for (int64_t a : axes) ks.push_back(norm_axis(a, r, "axis"));
+    std::sort(ks.rbegin(), ks.rend());
+    for (int k : ks) {
+      if (shape_of(x)[axis_of(k)] != 1) throw ShapeError("axis " + std::to_string(k) + " is not of size 1");
+      drop(k);
+    }
+  } else {  // Unsqueeze: a new node axis of size 1 per new ONNX axis (layout_value puts it in place)
+    std::vector<int64_t> axes;
+    if (!ints_attr_or_input("axes", 1, axes)) throw ValueError("Unsqueeze without axes");
+    const int out_rank = r + static_cast<int>(axes.size());
+    std::vector<int> ks;
+    for (int64_t a : axes) ks.push_back(norm_axis(a, out_rank, "axis"));
+    std::sort(ks.begin(), ks.end());
+    const Shape xs = shape_of(x);
+    std::vector<int64_t> dims(xs.begin(), xs.end());
+    for (int k : ks) {
+      dims.push_back(1);
+      g.insert(g.begin() + k, std::vector<int>{static_cast<int>(dims.size()) - 1});
+    }
+    if (static_cast<int>(dims.size()) > Shape::max_rank)
+      throw ShapeError("Unsqueeze would need more than trim's " + std::to_string(Shape::max_rank) + " axes");
+    x = reshape_to(x, Shape(dims), "/unsqueeze");
+  }
+  define(0, layout_value(x, g));
+}
+
 bool Importer::op_layout() {
   const std::string& t = n_->op_type();
   if (!has_in(0)) return false;
@@ -310,6 +396,21 @@ bool Importer::op_layout() {
     bool merges = false;  // a batch size other than N first: N·c, or N elsewhere
     for (size_t k = 0; k < tgt.i.size() && tgt.is_int; ++k)
       merges = merges || (is_batch(tgt.i[k]) && (k != 0 || tgt.i[k] != kBatch));
+    if (!merges && v->moved.empty() && tgt.is_int && !tgt.has_batch() && tgt.rank() == 1) {
+      // A -1 that absorbs the batch and more (Swin's attn.view(-1, heads, T, T) of [N, windows, heads, T, T]).
+      const Shape& xs = shape_of(v->node);
+      int64_t known = 1;
+      bool unknown = false, ok = true;
+      for (size_t k = 0; k < tgt.i.size(); ++k) {
+        int64_t d = tgt.i[k];
+        if (d == 0) d = static_cast<int>(k) < xs.rank() && k > 0 ? xs[static_cast<int>(k)] : -2;
+        if (d == -1) unknown = true;
+        else if (d > 0 && known <= kMaxExampleElems) known *= d;
+        else ok = false;
+      }
+      const int64_t total = xs.numel(1, xs.rank());
+      merges = ok && unknown && known < total && total % known == 0;
+    }
     if (!v->merged.empty() || (v->moved.empty() && merges)) {
       layout_reshape(*v, tgt);
       return true;
@@ -321,6 +422,10 @@ bool Importer::op_layout() {
   if (t == "Transpose") {
     if (lead.merged.empty()) return false;  // op_transpose follows plain moves
     layout_transpose(lead);
+    return true;
+  }
+  if ((t == "Slice" || t == "Squeeze" || t == "Gather" || t == "Unsqueeze") && !lead.merged.empty() && first == 0) {
+    layout_select(lead);
     return true;
   }
   if (t == "Slice" || t == "Squeeze" || t == "Gather" || t == "Unsqueeze" || t == "Flatten" || t == "Concat") {

@@ -277,7 +277,9 @@ void Importer::op_identity() { alias(0); }
 
 void Importer::op_dropout() {
   only_first_output();
-  if (has_in(2)) {
+  // With ratio 0 (torchvision 0.14's Swin writes F.dropout(p=0, training=True)) it is the identity anyway.
+  const bool no_drop = has_in(1) && is_const(1) && const_in(1, "ratio").numel() == 1 && const_in(1, "ratio").get(0) == 0;
+  if (has_in(2) && !no_drop) {
     const HostTensor& m = const_in(2, "training_mode");
     if (m.numel() != 1 || m.get(0) != 0)
       throw ValueError("training_mode is true: trim imports models for inference only");

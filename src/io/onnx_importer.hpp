@@ -359,6 +359,7 @@ class Importer {
   Value layout_value(NodeId x, std::vector<std::vector<int>> groups);
   void layout_reshape(const Value& v, const HostTensor& target);
   void layout_transpose(const Value& v);
+  void layout_select(const Value& v);
 
   static const std::map<std::string, Handler>& handlers();
 

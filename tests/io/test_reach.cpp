@@ -174,11 +174,11 @@ TEST_CASE("reach models: DeepLIFT completeness and CD pass through products and 
     for (int opset : {13, 17}) attributions_hold(name, opset);
 }
 
-TEST_CASE("nn.MultiheadAttention as torch exports it: TransformerEncoder (batch first and not) and a ViT",
+TEST_CASE("attention as torch exports it: TransformerEncoder (batch first and not), a ViT, a Swin Transformer",
           "[io][reach][attention]") {
   // Sequence-first inside, the batch merged with the heads ([T, N·heads, d]):
   // read batch-first (tests/reference/make_attention.py).
-  for (const char* name : {"encoder", "tencoder_sf", "vit"})
+  for (const char* name : {"encoder", "tencoder_sf", "vit", "swin"})
     for (int opset : {13, 17}) {
       INFO(name << " opset " << opset);
       const std::vector<io::OnnxIssue> issues = io::check_onnx(path_of(name, opset));
@@ -190,7 +190,7 @@ TEST_CASE("nn.MultiheadAttention as torch exports it: TransformerEncoder (batch 
       attributions_hold(name, opset);
     }
   // Finite differences through the merged-layout reshapes and transposes.
-  for (const char* name : {"tencoder_sf", "vit"}) {
+  for (const char* name : {"tencoder_sf", "vit", "swin"}) {
     INFO(name);
     const test::Fixture f(std::string("reach/") + name + ".txt");
     Graph g = io::load_onnx(path_of(name, 17));
@@ -228,6 +228,10 @@ TEST_CASE("a batch merged with other axes: readers that cannot keep it batch-fir
                     Catch::Contains("(Slice)") && Catch::Contains("merged with other axes") &&
                         Catch::Contains("[T, N·heads, d]"));
   CHECK_THROWS_WITH(io::load_onnx(dir + "errors_batch_mix.onnx"), Catch::Contains("node 'mix' (Reshape)"));
+  // Dropout in training mode is refused, unless its ratio is 0 (torchvision's Swin).
+  CHECK_THROWS_WITH(io::load_onnx(dir + "errors_dropout_train.onnx"), Catch::Contains("training_mode is true"));
+  const Tensor x = test::randn({2, 6}, 3);
+  REQUIRE(io::load_onnx(dir + "dropout_p0_train.onnx").evaluate(x).to_vector() == x.to_vector());
 }
 
 TEST_CASE("a softmax that ends the network stays one opaque op; inside it is built from kinds", "[io][reach]") {

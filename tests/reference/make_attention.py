@@ -21,6 +21,10 @@ is the third):
     vit         torchvision's VisionTransformer (image 16, patch 8, 2 layers,
                 2 heads, width 16, MLP 32, 4 classes): patch Conv, class token
                 (Expand + Concat), position embedding, x[:, 0], head
+    swin        torchvision's SwinTransformer (see swin()): windows partitioned
+                by reshapes that merge the batch with the windows, a shifted
+                block; its ~1100 nodes are stored with short value names
+                (make_reach.shorten_names)
 """
 import torch
 import torch.nn as nn
@@ -42,6 +46,24 @@ class TEncoderSeqFirst(nn.Module):
         return self.fc(h[0])
 
 
+def swin():
+    """torchvision's SwinTransformer: patch 2, width 8, one stage of two blocks
+    (the second shifted: torch.roll as Slice + Concat, the shift mask from
+    Mod / ScatterND / Where of constants), windows 2x2, 2 heads, 3 classes;
+    weights re-drawn at PyTorch's default scales (torchvision's std-0.02
+    initialisation leaves outputs near zero)."""
+    from torchvision.models.swin_transformer import SwinTransformer
+    m = SwinTransformer(patch_size=[2, 2], embed_dim=8, depths=[2], num_heads=[2], window_size=[2, 2],
+                        num_classes=3)
+    with torch.no_grad():
+        for mod in m.modules():
+            if isinstance(mod, (nn.Linear, nn.Conv2d)):
+                mod.reset_parameters()
+            if hasattr(mod, "relative_position_bias_table"):
+                mod.relative_position_bias_table.normal_(0.0, 0.3)
+    return m
+
+
 def vit():
     return VisionTransformer(image_size=16, patch_size=8, num_layers=2, num_heads=2, hidden_dim=16, mlp_dim=32,
                              num_classes=4)
@@ -51,6 +73,7 @@ if __name__ == "__main__":
     for name, make, x in [
         ("tencoder_sf", TEncoderSeqFirst, torch.randn(3, 5, 8, generator=torch.Generator().manual_seed(22))),
         ("vit", vit, torch.randn(3, 3, 16, 16, generator=torch.Generator().manual_seed(23))),
+        ("swin", swin, torch.randn(3, 3, 8, 8, generator=torch.Generator().manual_seed(24))),
     ]:
         torch.manual_seed(sum(map(ord, name)))
         model = make()
@@ -60,7 +83,7 @@ if __name__ == "__main__":
                     p.normal_(0.0, 0.3)
         randomise_norms(model, 7)
         model.eval()
-        export(name, model, x)
+        export(name, model, x, short_names=name == "swin")
 
 
 def errors():
@@ -69,7 +92,9 @@ def errors():
                                merged with a split axis), then a Slice of the
                                merged axis
     errors_batch_mix.onnx      [N, 6] -> Reshape [3, -1] (rows of different
-                               examples would mix)"""
+                               examples would mix)
+    errors_dropout_train.onnx  Dropout(ratio 0.5, training_mode true); with
+    dropout_p0_train.onnx      ratio 0 it is the identity (read)"""
     import os
     import numpy as np
     import onnx
@@ -96,6 +121,14 @@ def errors():
                                c("s0", [0]), c("s1", [1]), c("axes1", [1])])
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
               os.path.join(out, "errors_merged_slice.onnx"))
+    for fname, ratio in (("dropout_p0_train", 0.0), ("errors_dropout_train", 0.5)):  # Swin's F.dropout(p, training=True)
+        nodes = [helper.make_node("Dropout", ["x", "ratio", "train"], ["y"], name="drop")]
+        graph = helper.make_graph(nodes, fname, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 6])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 6])],
+                                  [numpy_helper.from_array(np.array(ratio, dtype=np.float32), "ratio"),
+                                   numpy_helper.from_array(np.array(True), "train")])
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
+                  os.path.join(out, fname + ".onnx"))
     nodes = [helper.make_node("Reshape", ["x", "shape"], ["y"], name="mix")]
     graph = helper.make_graph(nodes, "errors_batch_mix",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 6])],
