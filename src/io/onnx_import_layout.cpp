@@ -500,6 +500,7 @@ bool Importer::op_layout() {
                        groups_str(g) + ")");
     return na;
   };
+  std::vector<int> dropped;  // ONNX axes a reduction with keepdims = 0 removes
   auto set_attr = [&](const char* name, const std::vector<int64_t>& vals, bool ints) {
     onnx::AttributeProto* at = nullptr;
     for (auto& a : *patched.mutable_attribute())
@@ -528,14 +529,16 @@ bool Importer::op_layout() {
     if (a != onnx_rank - 1 || single_axis(g, a) != node_rank - 1)
       throw ShapeError("LayerNormalization over several axes of a value whose batch axis moved is not supported");
     set_attr("axis", {-1}, false);
-  } else if (is_axis) {  // reductions
-    if (attr_int("keepdims", 1) == 0)
-      throw ShapeError(t + " with keepdims = 0 of a value whose batch axis moved is not supported");
+  } else if (is_axis) {  // reductions; keepdims = 0 is keepdims = 1, then the axes dropped
     std::vector<int64_t> axes;
     if (!ints_attr_or_input("axes", 1, axes) || axes.empty())
       throw ShapeError(t + " over all axes would mix the batch");
     std::vector<int64_t> mapped;
     for (int64_t a : axes) mapped.push_back(node_axis(a, "axis"));
+    if (attr_int("keepdims", 1) == 0) {
+      for (int64_t a : axes) dropped.push_back(norm_axis(a, onnx_rank, "axis"));
+      set_attr("keepdims", {1}, false);
+    }
     if (has_in(1)) {
       const std::string name = in_name(1) + "\x1flayout#" + std::to_string(n_index_);
       HostTensor c;
@@ -574,8 +577,22 @@ bool Importer::op_layout() {
     const Shape os = shape_of(kv.second.node);
     if (os.rank() != node_rank)
       throw ShapeError("internal: " + t + " changed the rank of a value whose batch axis moved");
+    NodeId y = kv.second.node;
     Groups og = g;
-    kv.second = layout_value(kv.second.node, og);
+    if (!dropped.empty()) {  // the reduced node axes (size 1 now) go, with their ONNX axes
+      std::sort(dropped.rbegin(), dropped.rend());
+      dropped.erase(std::unique(dropped.begin(), dropped.end()), dropped.end());
+      std::vector<int> gone;
+      for (int k : dropped) gone.push_back(og[static_cast<size_t>(k)][0]);
+      std::vector<int64_t> dims;
+      for (int j = 0; j < os.rank(); ++j)
+        if (std::find(gone.begin(), gone.end(), j) == gone.end()) dims.push_back(os[j]);
+      y = reshape_to(y, Shape(dims), "/drop");
+      for (int k : dropped) og.erase(og.begin() + k);
+      for (auto& axes : og)
+        for (int& b : axes) b -= static_cast<int>(std::count_if(gone.begin(), gone.end(), [&](int a) { return a < b; }));
+    }
+    kv.second = layout_value(y, og);
   }
   return true;
 }

@@ -174,11 +174,12 @@ TEST_CASE("reach models: DeepLIFT completeness and CD pass through products and 
     for (int opset : {13, 17}) attributions_hold(name, opset);
 }
 
-TEST_CASE("attention as torch exports it: TransformerEncoder (batch first and not), a ViT, a Swin Transformer",
+TEST_CASE("attention as torch exports it: TransformerEncoder (batch first and not), ViT, Swin, MultiheadAttention "
+          "with its weights, a masked TransformerDecoderLayer",
           "[io][reach][attention]") {
   // Sequence-first inside, the batch merged with the heads ([T, N·heads, d]):
   // read batch-first (tests/reference/make_attention.py).
-  for (const char* name : {"encoder", "tencoder_sf", "vit", "swin"})
+  for (const char* name : {"encoder", "tencoder_sf", "vit", "swin", "mha_weights", "decoder"})
     for (int opset : {13, 17}) {
       INFO(name << " opset " << opset);
       const std::vector<io::OnnxIssue> issues = io::check_onnx(path_of(name, opset));

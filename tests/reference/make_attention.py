@@ -25,6 +25,11 @@ is the third):
                 by reshapes that merge the batch with the windows, a shifted
                 block; its ~1100 nodes are stored with short value names
                 (make_reach.shorten_names)
+    mha_weights nn.MultiheadAttention used directly (sequence-first) with
+                need_weights=True: the head-averaged weights feed the head too
+    decoder     nn.TransformerDecoderLayer (batch_first) with a causal mask and
+                cross-attention to the first three steps
+(The last two are stored with short value names too.)
 """
 import torch
 import torch.nn as nn
@@ -64,6 +69,35 @@ def swin():
     return m
 
 
+class MhaWeights(nn.Module):
+    """nn.MultiheadAttention used directly, sequence-first, with need_weights:
+    its output and its head-averaged weights [N, T, T] both feed the head."""
+
+    def __init__(self):
+        super().__init__()
+        self.att = nn.MultiheadAttention(8, 2)
+        self.fc = nn.Linear(8 + 5, 3)
+
+    def forward(self, x):  # x: [N, 5, 8]
+        q = x.transpose(0, 1)
+        o, w = self.att(q, q, q, need_weights=True)
+        return self.fc(torch.cat([o.mean(0), w.mean(1)], 1))
+
+
+class Decoder(nn.Module):
+    """nn.TransformerDecoderLayer (batch_first) with a causal self-attention
+    mask (a constant) and cross-attention to the first three steps."""
+
+    def __init__(self):
+        super().__init__()
+        self.dec = nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x):
+        mask = torch.triu(torch.full((5, 5), float("-inf")), diagonal=1)
+        return self.fc(self.dec(x, x[:, :3], tgt_mask=mask).mean(1))
+
+
 def vit():
     return VisionTransformer(image_size=16, patch_size=8, num_layers=2, num_heads=2, hidden_dim=16, mlp_dim=32,
                              num_classes=4)
@@ -74,6 +108,8 @@ if __name__ == "__main__":
         ("tencoder_sf", TEncoderSeqFirst, torch.randn(3, 5, 8, generator=torch.Generator().manual_seed(22))),
         ("vit", vit, torch.randn(3, 3, 16, 16, generator=torch.Generator().manual_seed(23))),
         ("swin", swin, torch.randn(3, 3, 8, 8, generator=torch.Generator().manual_seed(24))),
+        ("mha_weights", MhaWeights, torch.randn(3, 5, 8, generator=torch.Generator().manual_seed(25))),
+        ("decoder", Decoder, torch.randn(3, 5, 8, generator=torch.Generator().manual_seed(26))),
     ]:
         torch.manual_seed(sum(map(ord, name)))
         model = make()
@@ -83,7 +119,7 @@ if __name__ == "__main__":
                     p.normal_(0.0, 0.3)
         randomise_norms(model, 7)
         model.eval()
-        export(name, model, x, short_names=name == "swin")
+        export(name, model, x, short_names=name in ("swin", "mha_weights", "decoder"))
 
 
 def errors():
