@@ -168,15 +168,13 @@ void Importer::layout_reshape(const Value& in_value, const HostTensor& target) {
     if (d[k] == -1) {
       if (unknown >= 0) throw ShapeError("target " + target.describe() + " has two -1 entries");
       unknown = static_cast<int>(k);
-    } else if (is_batch(d[k])) {
-      ++symbolic;
-      known *= batch_factor(d[k]);
-    } else if (d[k] <= 0) {
+    } else if (d[k] <= 0 && !is_batch(d[k])) {
       throw ShapeError("target " + target.describe() + " has a size " + std::to_string(d[k]));
     } else {
-      known *= d[k];
+      symbolic += is_batch(d[k]) ? 1 : 0;
+      if (__builtin_mul_overflow(known, is_batch(d[k]) ? batch_factor(d[k]) : d[k], &known) || known > kMaxExampleElems)
+        throw ShapeError("target " + target.describe() + " is absurdly large");
     }
-    if (known > kMaxExampleElems) throw ShapeError("target " + target.describe() + " is absurdly large");
   }
   if (unknown >= 0) {
     if (total % known) throw ShapeError("cannot reshape " + list_str(have) + " to " + target.describe());
@@ -405,8 +403,7 @@ bool Importer::op_layout() {
         int64_t d = tgt.i[k];
         if (d == 0) d = static_cast<int>(k) < xs.rank() && k > 0 ? xs[static_cast<int>(k)] : -2;
         if (d == -1) unknown = true;
-        else if (d > 0 && known <= kMaxExampleElems) known *= d;
-        else ok = false;
+        else if (d <= 0 || __builtin_mul_overflow(known, d, &known) || known > kMaxExampleElems) ok = false;
       }
       const int64_t total = xs.numel(1, xs.rank());
       merges = ok && unknown && known < total && total % known == 0;
