@@ -558,8 +558,17 @@ bool Importer::op_layout() {
   }
 
   // Run the ordinary handler on the node and give its outputs the layout.
+  // The values it may define: its outputs, and those of a consumer it fuses
+  // (MatMul + bias Add).
+  std::vector<std::string> outs(n_->output().begin(), n_->output().end());
+  if (n_->output_size() > 0) {
+    auto c = consumer_.find(n_->output(0));
+    if (c != consumer_.end())
+      for (const auto& o : graph_->node(c->second).output()) outs.push_back(o);
+  }
   std::set<std::string> before;
-  for (const auto& kv : values_) before.insert(kv.first);
+  for (const auto& o : outs)
+    if (values_.count(o)) before.insert(o);
   const onnx::NodeProto* saved = n_;
   n_ = &patched;
   try {
@@ -569,8 +578,10 @@ bool Importer::op_layout() {
     throw;
   }
   n_ = saved;
-  for (auto& kv : values_) {
-    if (before.count(kv.first) || !kv.second.is_node || kv.first.find("\x1flayout#") != std::string::npos) continue;
+  for (const auto& o : outs) {
+    auto it = values_.find(o);
+    if (o.empty() || before.count(o) || it == values_.end() || !it->second.is_node) continue;
+    auto& kv = *it;
     const Shape os = shape_of(kv.second.node);
     if (os.rank() != node_rank)
       throw ShapeError("internal: " + t + " changed the rank of a value whose batch axis moved");
