@@ -167,6 +167,10 @@ bool Importer::op_moved_layout() {
   } else {  // Reshape
     const HostTensor& tgt = const_in(1, "shape");
     if (!tgt.is_int || tgt.rank() != 1) throw ValueError("the target shape must be a 1-D integer tensor");
+    if (std::any_of(tgt.i.begin(), tgt.i.end(), [](int64_t v) { return is_batch(v) && v != kBatch; })) {
+      layout_reshape(v, tgt);  // N·c: the batch merges with other axes
+      return true;
+    }
     std::vector<int64_t> d = tgt.i;
     int64_t known = 1, unknown = -1;
     for (size_t k = 0; k < d.size(); ++k) {
