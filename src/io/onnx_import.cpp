@@ -177,7 +177,13 @@ void Importer::read_inputs() {
           throw ShapeError(where + "dimension " + std::to_string(k) + " is " +
                            (dims[k].has_dim_param() ? "symbolic ('" + dims[k].dim_param() + "')" : std::string("unknown")) +
                            "; only the batch (dimension 0) may vary. Pass the per-example shape in "
-                           "OnnxImportOptions::input_shapes");
+                           "OnnxImportOptions::input_shapes" +
+                           (dims[0].has_dim_value() && dims[k].has_dim_param()
+                                ? std::string(" (a sequence-first input [T, N, ...], as nn.Transformer* with "
+                                              "batch_first=False or nn.LSTM take: export a wrapper that takes "
+                                              "[N, T, ...] and calls x.transpose(0, 1) inside; trim reads the "
+                                              "sequence-first layout from there on)")
+                                : std::string()));
         s.push_back(dims[k].dim_value());
       }
     }

@@ -229,6 +229,9 @@ TEST_CASE("a batch merged with other axes: readers that cannot keep it batch-fir
                     Catch::Contains("(Slice)") && Catch::Contains("merged with other axes") &&
                         Catch::Contains("[T, N·heads, d]"));
   CHECK_THROWS_WITH(io::load_onnx(dir + "errors_batch_mix.onnx"), Catch::Contains("node 'mix' (Reshape)"));
+  // A sequence-first graph input: the message says how to export it.
+  CHECK_THROWS_WITH(io::load_onnx(dir + "errors_seq_first_input.onnx"),
+                    Catch::Contains("dimension 1 is symbolic") && Catch::Contains("x.transpose(0, 1)"));
   // Dropout in training mode is refused, unless its ratio is 0 (torchvision's Swin).
   CHECK_THROWS_WITH(io::load_onnx(dir + "errors_dropout_train.onnx"), Catch::Contains("training_mode is true"));
   const Tensor x = test::randn({2, 6}, 3);

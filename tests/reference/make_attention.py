@@ -131,7 +131,8 @@ def errors():
     errors_batch_mix.onnx      [N, 6] -> Reshape [3, -1] (rows of different
                                examples would mix)
     errors_dropout_train.onnx  Dropout(ratio 0.5, training_mode true); with
-    dropout_p0_train.onnx      ratio 0 it is the identity (read)"""
+    dropout_p0_train.onnx      ratio 0 it is the identity (read)
+    errors_seq_first_input.onnx  a graph input [5, N, 8] (sequence-first)"""
     import os
     import numpy as np
     import onnx
@@ -166,6 +167,12 @@ def errors():
                                    numpy_helper.from_array(np.array(True), "train")])
         onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
                   os.path.join(out, fname + ".onnx"))
+    nodes = [helper.make_node("Relu", ["x"], ["y"])]  # a sequence-first graph input [T, N, E]
+    graph = helper.make_graph(nodes, "errors_seq_first_input",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [5, "N", 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [5, "N", 8])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
+              os.path.join(out, "errors_seq_first_input.onnx"))
     nodes = [helper.make_node("Reshape", ["x", "shape"], ["y"], name="mix")]
     graph = helper.make_graph(nodes, "errors_batch_mix",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 6])],
