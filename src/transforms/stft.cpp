@@ -248,12 +248,12 @@ double StftTransform::frame_center(int64_t m) const {
 Tensor StftTransform::forward(const Tensor& x) const {
   detail::check_batched(x.shape(), input_shape(), "transform '" + spec() + "' forward");
   const Tensor s = plan_->forward(x.data(), x.dim(0) * plan_->channels);
-  return s.reshaped(detail::batched(x.dim(0), coefficient_shape()));
+  return s.reshaped(prepend({x.dim(0)}, coefficient_shape()));
 }
 
 Tensor StftTransform::inverse(const Tensor& s) const {
   detail::check_batched(s.shape(), coefficient_shape(), "transform '" + spec() + "' inverse");
-  Tensor x(detail::batched(s.dim(0), input_shape()));
+  Tensor x(prepend({s.dim(0)}, input_shape()));
   plan_->inverse(s.data(), s.dim(0) * plan_->channels, x.data());
   return x;
 }

@@ -28,15 +28,9 @@
 
 namespace trim {
 
-struct CdOptions {
-  Targets targets;  ///< outputs reported (default: all)
-  /// Rows (group × example pairs) sent through the graph at once; as
-  /// AttributionOptions::max_batch, lower it to bound memory on large inputs.
-  int64_t max_batch = 64;
-  std::vector<Tensor> extra_inputs;  ///< further graph inputs [N, ...] (irrelevant)
-  /// Progress in groups × examples, and cancellation (see ProgressCallback).
-  ProgressCallback progress;
-};
+/// RunOptions for CD: `max_batch` counts rows (group × example pairs), the
+/// extra inputs are irrelevant, progress counts groups × examples.
+struct CdOptions : RunOptions {};
 
 struct CdResult {
   std::vector<int64_t> targets;
