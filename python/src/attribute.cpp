@@ -140,12 +140,9 @@ Setup setup(const PyModel& model, pyb::handle x, pyb::handle transform, pyb::han
   s.trim = std::make_unique<TrimModel>(*model.graph, s.transform, options);
   s.targets = to_targets(target, model);
   pyb::gil_scoped_release release;
-  try {
-    s.coefficients = s.trim->coefficients(s.x);
-    if (s.trim->has_residual()) s.residual = s.trim->residual(s.x);
-  } catch (const Error& e) {
-    throw ValueError(std::string("x: ") + e.what());  // e.g. NMF codes of negative values
-  }
+  TrimModel::Inputs in = s.trim->inputs(s.x, "x");
+  s.coefficients = std::move(in.coefficients);
+  s.residual = std::move(in.residual);
   return s;
 }
 

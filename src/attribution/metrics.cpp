@@ -34,7 +34,7 @@ Tensor infidelity(const Graph& model, const Tensor& x, const Attribution& attrib
   AttributionOptions opts = options;
   if (!attributions.targets.empty()) opts.targets = Targets(attributions.targets);
   ModelRunner run(model, x, opts, where);
-  const int64_t N = run.batch(), P = run.example_numel(), T = run.n_targets(), O = run.n_outputs();
+  const int64_t N = run.batch(), P = run.example_numel(), T = run.n_targets();
   const Tensor& attr = attributions.attributions;
   if (attr.shape() != prepend({T, N}, run.example_shape()))
     throw ShapeError(where + ": attributions " + attr.shape().str() + ", expected " +
@@ -96,12 +96,7 @@ Tensor infidelity(const Graph& model, const Tensor& x, const Attribution& attrib
         }
         return e;
       },
-      [&](int64_t first, int64_t count, const Tensor& out, const Tensor*) {
-        for (int64_t r = 0; r < count; ++r)
-          for (int64_t t = 0; t < T; ++t)
-            f[static_cast<size_t>((first + r) * T + t)] = out[r * O + run.targets()[static_cast<size_t>(t)]];
-      },
-      false);
+      run.store_target_outputs(f), false);
   Tensor result({T, N});
   for (int64_t t = 0; t < T; ++t)
     for (int64_t e = 0; e < N; ++e) {

@@ -66,7 +66,7 @@ ActiveGroups active_groups(const AttributionOptions& options, int64_t P, const s
 /// example e; done(e, f) gets that example's target outputs f[j·T + t].
 void per_example(ModelRunner& run, int64_t R, const std::function<void(int64_t, int64_t, float*)>& make,
                  const std::function<void(int64_t, const double*)>& done) {
-  const int64_t N = run.batch(), T = run.n_targets(), O = run.n_outputs();
+  const int64_t N = run.batch(), T = run.n_targets();
   const int64_t block = std::max<int64_t>(1, run.max_batch() / std::max<int64_t>(R, 1));
   run.plan(N * R);
   std::vector<double> f;
@@ -80,12 +80,7 @@ void per_example(ModelRunner& run, int64_t R, const std::function<void(int64_t, 
           make(e, m % R, dst);
           return e;
         },
-        [&](int64_t first, int64_t count, const Tensor& out, const Tensor*) {
-          for (int64_t r = 0; r < count; ++r)
-            for (int64_t t = 0; t < T; ++t)
-              f[static_cast<size_t>((first + r) * T + t)] = out[r * O + run.targets()[static_cast<size_t>(t)]];
-        },
-        false);
+        run.store_target_outputs(f), false);
     for (int64_t k = 0; k < nb; ++k) done(e0 + k, f.data() + k * R * T);
   }
 }

@@ -110,6 +110,15 @@ void ModelRunner::advance(int64_t rows) {
                     std::to_string(std::max(planned_, done_)) + " units of work");
 }
 
+ModelRunner::TakeRows ModelRunner::store_target_outputs(std::vector<double>& f) const {
+  return [this, &f](int64_t first, int64_t count, const Tensor& out, const Tensor*) {
+    const int64_t T = n_targets(), O = n_outputs_;
+    for (int64_t r = 0; r < count; ++r)
+      for (int64_t t = 0; t < T; ++t)
+        f[static_cast<size_t>((first + r) * T + t)] = out[r * O + targets_[static_cast<size_t>(t)]];
+  };
+}
+
 void ModelRunner::run(int64_t rows, const MakeRow& make, const TakeRows& take, bool with_gradients) {
   planned_ = std::max(planned_, done_ + rows);
   const int64_t T = n_targets();

@@ -45,6 +45,10 @@ class ModelRunner {
   /// Evaluates `rows` rows produced by `make`, max_batch at a time.
   void run(int64_t rows, const MakeRow& make, const TakeRows& take, bool with_gradients);
 
+  /// A TakeRows that stores the targets' outputs of every row in f, row
+  /// major [rows, targets] (f already sized): what perturbation methods keep.
+  TakeRows store_target_outputs(std::vector<double>& f) const;
+
   /// Model outputs for the batch `inputs` [M, input_shape...] whose rows
   /// belong to examples `example_of_row`: [M, n_outputs].
   Tensor outputs(const Tensor& inputs, const std::vector<int64_t>& example_of_row);

@@ -57,6 +57,21 @@ Tensor TrimModel::residual(const Tensor& x) const {
   return r;
 }
 
+TrimModel::Inputs TrimModel::inputs(const Tensor& x, const std::string& where) const {
+  Inputs in;
+  try {
+    in.coefficients = transform_->forward(x);
+    if (residual_) {
+      in.residual = x;
+      if (transform_->exact()) in.residual.set_zero();
+      else in.residual.as_vector() -= transform_->inverse(in.coefficients).as_vector();
+    }
+  } catch (const Error& e) {
+    throw ValueError(where + ": " + e.what());
+  }
+  return in;
+}
+
 AttributionOptions TrimModel::options_for(const Tensor& x, AttributionOptions base) const {
   base.extra_inputs.clear();
   if (residual_) base.extra_inputs.push_back(residual(x));

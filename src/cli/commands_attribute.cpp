@@ -274,14 +274,8 @@ void run_attribute_streamed(const Args& args, const Method& method, MethodSettin
   job.settings.emplace_back("transform_spec", t->spec());
   job.label = method.name;
   job.compute = [&](int64_t first, const Tensor& x, const std::function<void(int64_t, int64_t)>& report) {
-    Tensor s, residual;
-    try {
-      s = tm.coefficients(x);
-      if (tm.has_residual()) residual = tm.residual(x);
-    } catch (const Error& e) {
-      throw ValueError("input '" + job.input + "': " + e.what());
-    }
-    const Attribution a = explain_rows(method, tm, s, residual, g, setup.targets, settings, first, report);
+    const TrimModel::Inputs in = tm.inputs(x, "input '" + job.input + "'");
+    const Attribution a = explain_rows(method, tm, in.coefficients, in.residual, g, setup.targets, settings, first, report);
     return examples_first(g ? a.group_scores : a.attributions);
   };
   job.plot_path = plot;

@@ -88,13 +88,8 @@ void run_sweep_streamed(const Args& args, const std::vector<double>& centers, do
   job.settings.emplace_back("transform_spec", setup.transform->spec());
   job.label = "sweep";
   job.compute = [&](int64_t, const Tensor& x, const std::function<void(int64_t, int64_t)>& report) {
-    Tensor s, residual;
-    try {
-      s = setup.trim->coefficients(x);
-      if (setup.trim->has_residual()) residual = setup.trim->residual(x);
-    } catch (const Error& e) {
-      throw ValueError("input '" + args.positional(1) + "': " + e.what());
-    }
+    const TrimModel::Inputs in = setup.trim->inputs(x, "input '" + args.positional(1) + "'");
+    const Tensor &s = in.coefficients, &residual = in.residual;
     const int64_t n = s.dim(0);
     Tensor y({n, T, C});
     for (int64_t e0 = 0; e0 < n; e0 += kExamplesPerCall) {

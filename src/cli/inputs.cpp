@@ -311,12 +311,9 @@ TrimSetup load_trim_setup(const Args& args, bool read_input) {
   s.trim = std::make_unique<TrimModel>(s.model.graph, s.transform, options);
   s.targets = parse_targets(args.get("target", "all"), s.model.n_outputs, model_path);
   if (!read_input) return s;
-  try {
-    s.coefficients = s.trim->coefficients(s.x);
-    if (s.trim->has_residual()) s.residual = s.trim->residual(s.x);
-  } catch (const Error& e) {
-    throw ValueError("input '" + input_path + "': " + e.what());  // e.g. NMF codes of negative values
-  }
+  TrimModel::Inputs in = s.trim->inputs(s.x, "input '" + input_path + "'");
+  s.coefficients = std::move(in.coefficients);
+  s.residual = std::move(in.residual);
   return s;
 }
 

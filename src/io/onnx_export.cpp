@@ -351,9 +351,15 @@ void Exporter::export_node(NodeId id) {
         break;
       }
       case ops::Math::HardSwish:
-        if (opset_ < 14)
-          throw ValueError(where() + "ONNX has no HardSwish operator before opset 14");
-        emit("HardSwish", name, {in(0)}, out);
+        if (opset_ < 14) {  // no HardSwish yet: x · HardSigmoid(x) with α = 1/6, β = ½, as torch writes it
+          const std::string gate = fresh_value(name + "/gate");
+          auto* node = emit("HardSigmoid", name + "/gate", {in(0)}, gate);
+          attr_float(node, "alpha", 1.0f / 6.0f);
+          attr_float(node, "beta", 0.5f);
+          emit("Mul", name, {in(0), gate}, out);
+        } else {
+          emit("HardSwish", name, {in(0)}, out);
+        }
         break;
     }
   } else if (const auto* ct = dynamic_cast<const ops::ConvTranspose*>(&op)) {
@@ -423,9 +429,51 @@ void Exporter::export_node(NodeId id) {
     attr_str(node, "coordinate_transformation_mode", kernels::resize_coordinates_name(c.coordinates));
     attr_str(node, "nearest_mode", kernels::resize_nearest_name(c.nearest));
     attr_float(node, "cubic_coeff_a", static_cast<float>(c.cubic_a));
-  } else if (type == "gelu") {
-    throw ValueError(where() + "ONNX has no Gelu operator before opset 20 (trim writes opsets " +
-                     std::to_string(onnx_min_opset) + "-" + std::to_string(onnx_max_opset) + ")");
+  } else if (type == "batch_constant") {  // the parameter repeated over the batch of input 0
+    const Shape& ps = g_.parameters()[static_cast<size_t>(n.params.at(0))].value.shape();
+    const std::string sh = fresh_value(name + "/shape"), nb = fresh_value(name + "/batch"),
+                      target = fresh_value(name + "/target");
+    emit("Shape", name + "/shape", {in(0)}, sh);
+    emit("Slice", name + "/batch", {sh, init_ints(name + ".batch_start", {0}), init_ints(name + ".batch_end", {1})}, nb);
+    attr_int(emit("Concat", name + "/target", {nb, init_ints(name + ".example_shape", ps.to_vector())}, target), "axis",
+             0);
+    emit("Expand", name, {pin(0), target}, out);
+  } else if (type == "lstm_cell" || type == "lstm_hidden") {
+    // An LSTM step in plain operators (gates i, o, f, c at offsets 0, H, 2H,
+    // 3H of zx + zh + bias). Read back, it runs the generic Sum / Product /
+    // Elementwise rules, not acd's cell rule (docs/io.md).
+    const int64_t H = g_.parameters()[static_cast<size_t>(n.params.at(0))].value.numel() / 4;
+    const std::string zs = fresh_value(name + "/zsum"), z = fresh_value(name + "/z");
+    emit("Add", name + "/zsum", {in(0), in(1)}, zs);
+    emit("Add", name + "/bias", {zs, pin(0)}, z);
+    auto gate = [&](int k, const char* label, const char* act) {
+      const std::string pre = fresh_value(name + "/" + label), post = fresh_value(name + "/" + label + "_act");
+      const std::string base = name + "." + label;
+      emit("Slice", name + "/" + label,
+           {z, init_ints(base + "_start", {k * H}), init_ints(base + "_end", {(k + 1) * H}), init_ints(base + "_axis", {1})},
+           pre);
+      emit(act, name + "/" + label + "_act", {pre}, post);
+      return post;
+    };
+    if (type == "lstm_cell") {  // c_t = σ(f)·c_{t−1} + σ(i)·tanh(c̃)
+      const std::string i = gate(0, "i", "Sigmoid"), f = gate(2, "f", "Sigmoid"), c = gate(3, "c", "Tanh");
+      const std::string keep = fresh_value(name + "/keep"), write = fresh_value(name + "/write");
+      emit("Mul", name + "/keep", {f, in(2)}, keep);
+      emit("Mul", name + "/write", {i, c}, write);
+      emit("Add", name, {keep, write}, out);
+    } else {  // h_t = σ(o)·tanh(c_t)
+      const std::string o = gate(1, "o", "Sigmoid"), tc = fresh_value(name + "/tanh_c");
+      emit("Tanh", name + "/tanh_c", {in(2)}, tc);
+      emit("Mul", name, {o, tc}, out);
+    }
+  } else if (type == "gelu") {  // ONNX has Gelu only from opset 20: x · ½(1 + erf(x/√2)), as torch writes it
+    const std::string t = fresh_value(name + "/scaled"), e = fresh_value(name + "/erf"), h = fresh_value(name + "/half");
+    emit("Mul", name + "/scale", {in(0), init_scalar(name + ".inv_sqrt2", 0.70710678118654752f)}, t);
+    emit("Erf", name + "/erf", {t}, e);
+    emit("Add", name + "/one", {e, init_scalar(name + ".one", 1.0f)}, h);
+    const std::string p = fresh_value(name + "/gated");
+    emit("Mul", name + "/gate", {in(0), h}, p);
+    emit("Mul", name, {p, init_scalar(name + ".half", 0.5f)}, out);
   } else {
     throw ValueError(where() + "op type '" + type + "' has no ONNX equivalent in trim's exporter");
   }

@@ -48,6 +48,16 @@ class TrimModel {
   Tensor coefficients(const Tensor& x) const;
   /// r = x − T⁻¹(T(x)) (zeros for an exact transform).
   Tensor residual(const Tensor& x) const;
+  /// What an explanation of the batch x starts from: s = T(x) and, when
+  /// the model has one, the residual r = x − T⁻¹(s) (else empty), with T(x)
+  /// computed once (an NMF or dictionary code is a solve). A failing
+  /// transform (e.g. NMF codes of negative values) throws ValueError
+  /// starting with `where`, the name of the input for the user.
+  struct Inputs {
+    Tensor coefficients;
+    Tensor residual;
+  };
+  Inputs inputs(const Tensor& x, const std::string& where) const;
   /// `base` with the residual of x added as the extra input when the model
   /// has one: pass it to any attribution method together with T(x).
   AttributionOptions options_for(const Tensor& x, AttributionOptions base = {}) const;

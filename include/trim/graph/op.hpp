@@ -51,13 +51,13 @@ struct OpGrads {
 ///     reads (`backward_reads_inputs` / `backward_reads_output`).
 ///  2. A builder in `trim/graph/nn.hpp` or `trim/graph/layers.hpp`, a test
 ///     with `check_gradients` and `check_kind` (tests/graph/), and the op in
-///     `every_op()` (tests/graph/test_executor.cpp), which guards the
-///     `backward_reads_*` claims.
+///     `every_op()` (tests/support/every_op.cpp), which guards the
+///     `backward_reads_*` claims and the ONNX export round trip.
 ///  3. ONNX: a handler member declared in `io/onnx_importer.hpp`, defined in
 ///     the `io/onnx_import_*.cpp` file of its family and entered in the table
 ///     `handlers()` of `io/onnx_import.cpp` (with a hint in `unsupported_hint`
-///     for ops that still fail), and the exporter
-///     (`io/onnx_export.cpp`) if it should round-trip.
+///     for ops that still fail), and the exporter (`io/onnx_export.cpp`):
+///     every op of `every_op()` must write and read back.
 ///  4. A new Kind also needs a rule in the kind switches of
 ///     `attribution/deeplift.cpp`, `attribution/cd.cpp` and `graph/check.cpp`
 ///     (they have no `default:`, so the compiler lists them), and in
