@@ -31,6 +31,9 @@ enum class Keep {
   /// conv → batch norm → ReLU chain only the ReLU's input is kept).
   /// Parameter gradients are then refused.
   input_gradients,
+  /// input_gradients, and also the inputs and outputs of the nodes whose
+  /// DeepLIFT rule reads them (Elementwise, Selection, Product, Cell).
+  deeplift,
 };
 
 class Workspace;
@@ -68,6 +71,12 @@ class Workspace {
 /// dimension takes any size, the same for all inputs). Throws ShapeError
 /// naming the input otherwise.
 void forward(const Graph& graph, Workspace& ws, const std::vector<Tensor>& inputs, Keep keep = Keep::all);
+
+/// Floats the workspace of one `forward` with `keep` over `batch` rows holds
+/// (kept activations and shared slots), plus, when `with_backward`, the
+/// cotangent slots of one `backward` to the inputs: what a batch costs, for
+/// sizing batches to a memory budget (AttributionOptions::max_memory).
+int64_t planned_floats(const Graph& graph, int64_t batch, Keep keep, bool with_backward);
 
 /// The graph's outputs after `forward` (copies).
 std::vector<Tensor> outputs(const Graph& graph, const Workspace& ws);
