@@ -313,6 +313,10 @@ TEST_CASE("cli: DeepLIFT and Shapley values are complete on a piecewise-linear C
   const Tensor d = output_difference(model.evaluate(f.x), model.evaluate(Tensor({1, 1, 8, 8})));
   run_ok(f, {"attribute", "relu.onnx", "x.npy", "--transform", "dwt2:haar:2", "--method", "deeplift", "-o", "dl.npy"});
   require_same(per_target_sums(io::read_npy(f.file("dl.npy"))), d, 1e-4);
+  // A memory budget changes the batches, not the result.
+  run_ok(f, {"attribute", "relu.onnx", "x.npy", "--transform", "dwt2:haar:2", "--method", "deeplift", "-o", "dl_m.npy",
+             "--max-memory", "16K"});
+  require_same(io::read_npy(f.file("dl_m.npy")), io::read_npy(f.file("dl.npy")), 1e-6);
   run_ok(f, {"attribute", "relu.onnx", "x.npy", "--transform", "rfft2", "--method", "shapley", "--groups", "radial:5",
              "-o", "sh.npy"});
   const Tensor sh = io::read_npy(f.file("sh.npy"));
