@@ -148,6 +148,20 @@ std::vector<Tensor> ModelRunner::gather_extras(const std::vector<int64_t>& examp
 }
 
 Tensor ModelRunner::outputs(const Tensor& inputs, const std::vector<int64_t>& example_of_row) {
+  const int64_t M = inputs.dim(0);
+  if (max_memory_ > 0 && M > max_batch(Pass::outputs)) {  // under a budget: in batches that fit
+    const int64_t step = max_batch(Pass::outputs);
+    Tensor y({M, n_outputs_});
+    for (int64_t first = 0; first < M; first += step) {
+      const int64_t count = std::min(step, M - first);
+      Tensor part(prepend({count}, example_));
+      std::copy(inputs.begin() + first * example_numel_, inputs.begin() + (first + count) * example_numel_, part.begin());
+      const Tensor py = outputs(part, std::vector<int64_t>(example_of_row.begin() + first,
+                                                           example_of_row.begin() + first + count));
+      std::copy(py.begin(), py.end(), y.begin() + first * n_outputs_);
+    }
+    return y;
+  }
   std::vector<Tensor> in{inputs};
   for (Tensor& e : gather_extras(example_of_row)) in.push_back(std::move(e));
   // The methods read only the output and input gradients: the activations

@@ -57,7 +57,8 @@ class ModelRunner {
   void run(int64_t rows, const MakeRow& make, const TakeRows& take, bool with_gradients);
 
   /// Model outputs for the batch `inputs` [M, input_shape...] whose rows
-  /// belong to examples `example_of_row`: [M, n_outputs].
+  /// belong to examples `example_of_row`: [M, n_outputs] (under a max_memory
+  /// budget, computed in batches that fit).
   Tensor outputs(const Tensor& inputs, const std::vector<int64_t>& example_of_row);
 
   /// Wraps attributions [T, N, input_shape...] and delta ([T, N] or empty)
