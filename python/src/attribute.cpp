@@ -173,7 +173,6 @@ PyAttribution attribute(const PyModel& model, pyb::handle x, pyb::handle transfo
   if (method.needs_window && window.is_none()) throw ValueError("method '" + method.name + "' needs window (e.g. (4, 4))");
   if (max_batch < 1) throw ValueError("max_batch must be >= 1, got " + std::to_string(max_batch));
   if (max_memory < 0) throw ValueError("max_memory must be >= 0 bytes, got " + std::to_string(max_memory));
-  if (max_memory > 0 && method.name == "cd") throw ValueError("max_memory does not apply to method 'cd' (use max_batch)");
   MethodSettings st;
   st.steps = steps.value_or(50);
   st.samples = samples.value_or(method.default_samples);
@@ -338,7 +337,7 @@ max_memory : int
     A budget in bytes for one batch through the model (its activations,
     gradients and rows; not its weights): when > 0 it replaces max_batch,
     each batch being the largest that fits. Results do not change; a budget
-    too small for one row raises ValueError. Not for cd.
+    too small for one row raises ValueError.
 
 Returns
 -------

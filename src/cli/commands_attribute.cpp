@@ -102,10 +102,8 @@ Tensor baseline_coefficients(const Args& args, const Method& m, const Model& mod
 /// whatever the chunk; `report(done, total)` counts the library's units of
 /// work over the rows of s.
 /// --max-memory in bytes (0 when not given).
-int64_t max_memory_option(const Args& args, const Method& method) {
+int64_t max_memory_option(const Args& args) {
   if (!args.has("max-memory")) return 0;
-  if (method.name == "cd")
-    throw UsageError("--max-memory does not apply to cd (its batches are groups of one example; --chunk bounds memory)");
   const std::optional<int64_t> b = parse_bytes(args.get("max-memory"));
   if (!b) throw UsageError("--max-memory '" + args.get("max-memory") + "': expected a size such as 2G, 500M or 65536");
   return *b;
@@ -238,7 +236,7 @@ io::Json settings_json(const Args& args, const Method& m, const MethodSettings& 
 /// A streamed run (stream.hpp): the input a chunk at a time, results [N, T, ...]
 /// written as they come, the summary and its figure from the statistics.
 void run_attribute_streamed(const Args& args, const Method& method, MethodSettings settings) {
-  const int64_t max_memory = max_memory_option(args, method);
+  const int64_t max_memory = max_memory_option(args);
   Stopwatch clock;
   const std::string out = args.required("output"), plot = args.get("plot");
   if (args.has("json"))
@@ -345,7 +343,7 @@ void run_attribute(const Args& args) {
   settings.stdev = static_cast<float>(args.get_double("stdev", method.default_stdev, 0, 1e30));
   settings.seed = static_cast<uint64_t>(args.get_int("seed", 0, 0, INT64_MAX));
   if (is_streamed(args, input_path, out)) return run_attribute_streamed(args, method, settings);
-  const int64_t max_memory = max_memory_option(args, method);
+  const int64_t max_memory = max_memory_option(args);
   Outputs outputs;
   outputs.declare(out, "-o");
   outputs.declare_plot(plot, "--plot");
@@ -459,7 +457,7 @@ Command attribute_command() {
        "memory budget for one batch through the model: its activations, gradients and rows, not its weights nor the "
        "input and output arrays (e.g. 2G, 500M; powers of 1024). Each batch is then the largest that fits, sized "
        "from the model's buffer plans (results do not depend on it); a budget too small for one row is an error. "
-       "Default: batches of about a million input values. Not for cd"},
+       "Default: batches of about a million input values"},
       output_option("the attributions or group scores (float32 .npy)"),
       {"plot", "FILE.png|svg|pdf",
        "also draw the result, in the format the extension names (mean over the batch): without --groups a heatmap of the first target's coefficient "

@@ -8,6 +8,7 @@
 
 #include "models.hpp"
 #include "testing.hpp"
+#include "trim/attribution/cd.hpp"
 #include "trim/attribution/deeplift.hpp"
 #include "trim/attribution/gradients.hpp"
 #include "trim/core/error.hpp"
@@ -106,4 +107,37 @@ TEST_CASE("max_memory: DeepLIFT in budgeted chunks gives the unchunked result", 
   AttributionOptions o;
   o.max_memory = bytes(1) - 1;
   REQUIRE_THROWS_WITH(deeplift(g, x, dl, o), Catch::Contains("deeplift") && Catch::Contains("too small for one row"));
+}
+
+TEST_CASE("max_memory: CD in budgeted chunks gives the unchunked result", "[attribution][memory][cd]") {
+  const Graph g = test::relu_cnn();
+  const Tensor x = randn({5, 1, 8, 8}, 7);
+  std::vector<Tensor> masks;
+  for (int k = 0; k < 6; ++k) {
+    Tensor m({1, 8, 8});
+    for (int64_t i = 0; i < 64; ++i) m[i] = (i % 6 == k) ? 1.0f : 0.0f;
+    masks.push_back(m);
+  }
+  CdOptions whole_opts;
+  whole_opts.max_batch = 1000;
+  const CdResult whole = contextual_decomposition(g, x, masks, whole_opts);
+  int64_t previous = 0;
+  for (int64_t kib : {8, 16, 64, 256}) {
+    INFO(kib << " KiB");
+    Batches b;
+    CdOptions o;
+    o.max_memory = kib << 10;
+    o.progress = b.callback();
+    const CdResult r = contextual_decomposition(g, x, masks, o);
+    REQUIRE(b.total() == 30);
+    REQUIRE(b.largest() >= previous);  // more memory, no smaller chunks
+    previous = b.largest();
+    REQUIRE(max_abs_diff(r.rel, whole.rel) <= 1e-5f);
+    REQUIRE(max_abs_diff(r.irrel, whole.irrel) <= 1e-5f);
+  }
+  REQUIRE(previous > 1);
+  CdOptions tiny;
+  tiny.max_memory = 1024;
+  REQUIRE_THROWS_WITH(contextual_decomposition(g, x, masks, tiny),
+                      Catch::Contains("contextual_decomposition") && Catch::Contains("too small for one row"));
 }
