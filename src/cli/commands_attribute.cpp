@@ -101,14 +101,6 @@ Tensor baseline_coefficients(const Args& args, const Method& m, const Model& mod
 /// example e of the input draws with seed + e and takes baseline row e,
 /// whatever the chunk; `report(done, total)` counts the library's units of
 /// work over the rows of s.
-/// --max-memory in bytes (0 when not given).
-int64_t max_memory_option(const Args& args) {
-  if (!args.has("max-memory")) return 0;
-  const std::optional<int64_t> b = parse_bytes(args.get("max-memory"));
-  if (!b) throw UsageError("--max-memory '" + args.get("max-memory") + "': expected a size such as 2G, 500M or 65536");
-  return *b;
-}
-
 Attribution explain_rows(const Method& method, const TrimModel& tm, const Tensor& s, const Tensor& residual,
                          const Grouping* grouping, const std::vector<int64_t>& targets, const MethodSettings& settings,
                          int64_t first, const std::function<void(int64_t, int64_t)>& report, int64_t max_memory) {

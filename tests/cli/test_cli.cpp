@@ -405,6 +405,10 @@ TEST_CASE("cli: sweep equals the library's CD band sweep", "[cli]") {
   o.targets = Targets(std::vector<int64_t>{0, 2});
   const std::vector<double> centers = {0.1, 0.3, 0.5, 0.7, 0.9, 1.1, 1.3};
   require_same(curve, cd_band_sweep(tm.graph(), tm.coefficients(f.x), *t, centers, 0.2, o).rel);
+  // A memory budget (smaller chunks) gives the same curve.
+  run_ok(f, {"sweep", "relu.onnx", "x.npy", "--transform", "fft2", "--centers", "0.1:1.3:7", "--width", "0.2",
+             "--target", "0,2", "-o", "curve_m.npy", "--max-memory", "40K"});
+  require_same(io::read_npy(f.file("curve_m.npy")), curve);
 }
 
 TEST_CASE("cli: nmf fits the library's NMF and its dictionary works as a transform", "[cli]") {
