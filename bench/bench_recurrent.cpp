@@ -5,6 +5,9 @@
 //                 Linear on the last hidden state (acd's LSTMSentiment shape)
 //   encoder.onnx  two pre-norm transformer encoder layers (d 64, 4 heads,
 //                 MLP 128, written batch-first), mean over 32 tokens, Linear
+//   mha.onnx      the same from nn.TransformerEncoder (torch's own
+//                 nn.MultiheadAttention export: sequence-first inside, the
+//                 batch merged with the heads)
 // For each: forward at batch 1 and 32, integrated gradients (50 steps, one
 // example, target 0), and CD over the 30 spans of 3 consecutive steps.
 #include <benchmark/benchmark.h>
@@ -98,6 +101,9 @@ void BM_lstm_cd_spans(benchmark::State& state) { cd_case(state, "lstm"); }
 void BM_encoder_forward(benchmark::State& state) { forward_case(state, "encoder"); }
 void BM_encoder_ig50(benchmark::State& state) { ig_case(state, "encoder"); }
 void BM_encoder_cd_spans(benchmark::State& state) { cd_case(state, "encoder"); }
+void BM_mha_forward(benchmark::State& state) { forward_case(state, "mha"); }
+void BM_mha_ig50(benchmark::State& state) { ig_case(state, "mha"); }
+void BM_mha_cd_spans(benchmark::State& state) { cd_case(state, "mha"); }
 
 }  // namespace
 
@@ -107,4 +113,7 @@ BENCHMARK(BM_lstm_cd_spans)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_encoder_forward)->Arg(1)->Arg(kSteps)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_encoder_ig50)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_encoder_cd_spans)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_mha_forward)->Arg(1)->Arg(kSteps)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_mha_ig50)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_mha_cd_spans)->Unit(benchmark::kMillisecond);
 BENCHMARK_MAIN();

@@ -11,13 +11,18 @@ both sides compute the same function:
              sequence-first over 32 word vectors, Linear(128 -> 3) on the last
              hidden state
     encoder  two pre-norm transformer encoder layers (d 64, 4 heads, GELU MLP
-             128) written batch-first (torch 1.13's nn.MultiheadAttention
-             export is not read yet), mean over 32 tokens, Linear(64 -> 3)
+             128) written batch-first, mean over 32 tokens, Linear(64 -> 3)
+    mha      the same function from torch's own blocks: nn.TransformerEncoder
+             of two nn.TransformerEncoderLayer (batch_first, norm_first, GELU),
+             exported as torch 1.13 writes nn.MultiheadAttention (sequence-
+             first inside, the batch merged with the heads)
 Cases: forward at batch 1 and 32; integrated gradients, 50 steps, one example
 (PyTorch: one batch of the 50 interpolated inputs, forward and backward); CD
 over the 30 spans of 3 consecutive steps (PyTorch: acd's cd_text, the 30
-spans as one batch; no PyTorch CD twin for the encoder). Both use 2 threads;
-medians; ratio trim / PyTorch (< 1: trim faster).
+spans as one batch; acd has no transformer rule, so no PyTorch CD twin for the
+encoders). Both use 2 threads; medians; ratio trim / PyTorch (< 1: trim
+faster). PyTorch's forward of `mha` under no_grad takes its fused inference
+path (torch._transformer_encoder_layer_fwd).
 """
 import argparse
 import math
@@ -71,6 +76,18 @@ class Encoder(nn.Module):
 
     def forward(self, x):
         return self.fc(self.layers(x).mean(1))
+
+
+class Mha(nn.Module):
+    def __init__(self):
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(64, 4, 128, dropout=0.0, activation="gelu", batch_first=True,
+                                           norm_first=True)
+        self.enc = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.fc = nn.Linear(64, 3)
+
+    def forward(self, x):
+        return self.fc(self.enc(x).mean(1))
 
 
 def decomp_three(a, b, c, f):
@@ -138,13 +155,15 @@ def main():
     torch.manual_seed(0)
     models_dir = os.path.abspath(os.path.join(args.build, "bench", "recurrent_models"))
     os.makedirs(models_dir, exist_ok=True)
-    models = {"lstm": Lstm().eval(), "encoder": Encoder().eval()}
+    models = {"lstm": Lstm().eval(), "encoder": Encoder().eval(), "mha": Mha().eval()}
     warnings.filterwarnings("ignore")
     for name, m in models.items():
-        for p in m.parameters():
-            p.requires_grad_(False)
+        # Exported while the weights require gradients: otherwise torch traces
+        # nn.TransformerEncoderLayer's fused inference path, which has no ONNX form.
         torch.onnx.export(m, torch.randn(1, T, D), os.path.join(models_dir, name + ".onnx"), opset_version=17,
                           input_names=["x"], output_names=["y"], dynamic_axes={"x": {0: "N"}, "y": {0: "N"}})
+        for p in m.parameters():
+            p.requires_grad_(False)
     os.environ["TRIM_BENCH_MODELS"] = models_dir
     binary = os.path.join(args.build, "bench", "bench_recurrent")
     spans = [(s, s + SPAN - 1) for s in range(T - SPAN + 1)]
@@ -163,7 +182,7 @@ def main():
         return run
 
     cases = []
-    for name in ("lstm", "encoder"):
+    for name in ("lstm", "encoder", "mha"):
         m = models[name]
         cases += [("BM_%s_forward/1" % name, forward(m, 1)), ("BM_%s_forward/%d" % (name, T), forward(m, T)),
                   ("BM_%s_ig50" % name, ig(m))]

@@ -17,12 +17,6 @@ struct Groupings {
   std::shared_ptr<const Transform> t;
 };
 
-Shape prepend(const Shape& lead, const Shape& s) {
-  Shape out = lead;
-  for (int64_t d : s) out.push_back(d);
-  return out;
-}
-
 /// f applied to `a` [lead..., per...] as a batch: the leading axes (any
 /// number, also none) are kept in front of the per-example result.
 pyb::array per_example(pyb::handle obj, const Shape& per, const std::string& what, const std::string& shape_name,

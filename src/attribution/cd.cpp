@@ -12,7 +12,6 @@
 
 namespace trim {
 
-using detail::prepend;
 
 namespace {
 
@@ -22,13 +21,6 @@ struct Rows {
   std::vector<int64_t> example;
   int64_t count() const { return static_cast<int64_t>(example.size()); }
 };
-
-OpArgs args_from(const Graph& g, const Node& n, const Workspace& ws) {
-  OpArgs a;
-  for (NodeId i : n.inputs) a.inputs.push_back(&ws.value(i));
-  for (int p : n.params) a.params.push_back(&g.parameters()[static_cast<size_t>(p)].value);
-  return a;
-}
 
 /// Linear rule: rel = A(rel) + b ⊙ |A rel| / (|A rel| + |A irrel|), with
 /// A(irrel) = (total − b) − A(rel).
@@ -194,10 +186,7 @@ class RelevantBuffers {
 
   /// OpArgs with the relevant parts of n's inputs.
   OpArgs args(const Graph& g, const Node& n) const {
-    OpArgs a;
-    for (NodeId i : n.inputs) a.inputs.push_back(part_[static_cast<size_t>(i)]);
-    for (int p : n.params) a.params.push_back(&g.parameters()[static_cast<size_t>(p)].value);
-    return a;
+    return node_args(g, n, [&](NodeId i) { return part_[static_cast<size_t>(i)]; });
   }
 
   const Tensor& part(NodeId id) const { return *part_[static_cast<size_t>(id)]; }
@@ -227,13 +216,13 @@ const Tensor& propagate(const Graph& g, const Workspace& ws, int64_t examples, c
     const Tensor& total_out = ws.value(id);
     switch (n.op->kind()) {
       case Kind::Linear:
-        linear_rule(*n.op, ra, args_from(g, n, ws), total_out, rows, y);
+        linear_rule(*n.op, ra, workspace_args(g, n, ws), total_out, rows, y);
         break;
       case Kind::Elementwise:
         elementwise_rule(*n.op, ra.input(), ws.value(n.inputs[0]), total_out, rows, y);
         break;
       case Kind::Selection:
-        selection_rule(*n.op, args_from(g, n, ws), ra.input(), rows, examples, y);
+        selection_rule(*n.op, workspace_args(g, n, ws), ra.input(), rows, examples, y);
         break;
       case Kind::Structural:
       case Kind::Sum:

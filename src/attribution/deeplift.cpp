@@ -12,16 +12,8 @@
 namespace trim {
 
 using detail::ModelRunner;
-using detail::prepend;
 
 namespace {
-
-OpArgs args_of(const Graph& g, const Node& n, const Workspace& ws) {
-  OpArgs a;
-  for (NodeId i : n.inputs) a.inputs.push_back(&ws.value(i));
-  for (int p : n.params) a.params.push_back(&g.parameters()[static_cast<size_t>(p)].value);
-  return a;
-}
 
 /// Rescale rule: gin += dy ⊙ Δy/Δx, the gradient φ'(x) where |Δx| < eps.
 void elementwise_rule(const Op& op, const Tensor& x, const Tensor& b, const Tensor& yx, const Tensor& yb,
@@ -142,19 +134,19 @@ const Tensor& multipliers(const Graph& g, const Workspace& wx, const Workspace& 
     }
     og.params.assign(n.params.size(), nullptr);
     if (!any) continue;
-    const OpArgs ax = args_of(g, n, wx);
+    const OpArgs ax = workspace_args(g, n, wx);
     switch (n.op->kind()) {
       case Kind::Elementwise:
         elementwise_rule(*n.op, ax.input(), wb.value(n.inputs[0]), wx.value(id), wb.value(id), dy, *og.inputs[0], eps);
         break;
       case Kind::Selection:
-        selection_rule(*n.op, ax, args_of(g, n, wb), wx.value(id), wb.value(id), dy, *og.inputs[0], eps);
+        selection_rule(*n.op, ax, workspace_args(g, n, wb), wx.value(id), wb.value(id), dy, *og.inputs[0], eps);
         break;
       case Kind::Product:
-        product_rule(*n.op, ax, args_of(g, n, wb), wx.value(id), dy, og);
+        product_rule(*n.op, ax, workspace_args(g, n, wb), wx.value(id), dy, og);
         break;
       case Kind::Cell:  // the op's own rule (composed of the rules above)
-        n.op->deeplift_backward(ax, args_of(g, n, wb), dy, og, eps);
+        n.op->deeplift_backward(ax, workspace_args(g, n, wb), dy, og, eps);
         break;
       case Kind::Linear:
       case Kind::Structural:

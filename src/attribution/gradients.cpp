@@ -11,7 +11,6 @@
 namespace trim {
 
 using detail::ModelRunner;
-using detail::prepend;
 
 namespace {
 

@@ -21,11 +21,7 @@ Baseline baseline_of(const MethodSettings& m) {
 
 Attribution run_cd(const Graph& g, const Tensor& s, const AttributionOptions& o) {
   CdOptions cd;
-  cd.targets = o.targets;
-  cd.max_batch = o.max_batch;
-  cd.max_memory = o.max_memory;
-  cd.extra_inputs = o.extra_inputs;
-  cd.progress = o.progress;
+  static_cast<RunOptions&>(cd) = o;
   CdResult r = contextual_decomposition(g, s, *o.grouping, cd);
   Attribution a;
   a.targets = r.targets;

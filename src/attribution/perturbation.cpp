@@ -13,7 +13,6 @@
 namespace trim {
 
 using detail::ModelRunner;
-using detail::prepend;
 
 namespace {
 

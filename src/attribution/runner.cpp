@@ -9,13 +9,6 @@
 
 namespace trim::detail {
 
-Shape prepend(std::initializer_list<int64_t> lead, const Shape& rest) {
-  Shape s;
-  for (int64_t v : lead) s.push_back(v);
-  for (int64_t v : rest) s.push_back(v);
-  return s;
-}
-
 Tensor repeat_rows(const Tensor& t, int64_t times) {
   const int64_t n = t.dim(0), per = n > 0 ? t.numel() / n : 0;
   Shape s = t.shape();

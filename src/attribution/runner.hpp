@@ -96,7 +96,4 @@ class ModelRunner {
 /// Each row of t [N, ...] repeated `times` times in a row: [N·times, ...].
 Tensor repeat_rows(const Tensor& t, int64_t times);
 
-/// Shape [a, b, rest...].
-Shape prepend(std::initializer_list<int64_t> lead, const Shape& rest);
-
 }  // namespace trim::detail

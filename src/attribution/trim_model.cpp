@@ -7,16 +7,6 @@
 
 namespace trim {
 
-namespace {
-
-Shape with_free_batch(const Shape& per_example) {
-  Shape s{Shape::free};
-  for (int64_t v : per_example) s.push_back(v);
-  return s;
-}
-
-}  // namespace
-
 TrimModel::TrimModel(const Graph& model, std::shared_ptr<const Transform> transform, const TrimOptions& options)
     : transform_(std::move(transform)) {
   if (!transform_) throw ValueError("TrimModel: no transform given");
@@ -28,10 +18,10 @@ TrimModel::TrimModel(const Graph& model, std::shared_ptr<const Transform> transf
               (options.residual == TrimOptions::Residual::Auto && !transform_->exact());
   const std::string where = "TrimModel(" + transform_->spec() + ")";
 
-  NodeId s = graph_.input("coefficients", with_free_batch(transform_->coefficient_shape()));
+  NodeId s = graph_.input("coefficients", prepend({Shape::free}, transform_->coefficient_shape()));
   NodeId x = add_inverse(graph_, s, *transform_, "trim.inverse");
   if (residual_) {
-    const NodeId r = graph_.input("residual", with_free_batch(transform_->input_shape()));
+    const NodeId r = graph_.input("residual", prepend({Shape::free}, transform_->input_shape()));
     x = nn::add(graph_, x, r, "trim.plus_residual");
   }
   if (options.mean.numel() > 0) {

@@ -70,12 +70,6 @@ std::string batch_text(const Shape& example) {
 
 Tensor rows(const Tensor& t, int64_t begin, int64_t end) { return example_rows(t, begin, end); }
 
-Shape prepend(const std::vector<int64_t>& lead, const Shape& s) {
-  Shape out(lead);
-  for (int64_t d : s) out.push_back(d);
-  return out;
-}
-
 Shape drop_leading(const Shape& s, int n) {
   Shape out;
   for (int a = n; a < s.rank(); ++a) out.push_back(s[a]);

@@ -57,8 +57,6 @@ std::string batch_text(const Shape& example);
 /// Rows [begin, end) of t along axis 0.
 Tensor rows(const Tensor& t, int64_t begin, int64_t end);
 
-/// Shape `s` with `lead` prepended.
-Shape prepend(const std::vector<int64_t>& lead, const Shape& s);
 /// Shape `s` without its first `n` axes.
 Shape drop_leading(const Shape& s, int n);
 

@@ -80,6 +80,19 @@ bool Shape::operator==(const Shape& o) const {
   return true;
 }
 
+Shape prepend(std::initializer_list<int64_t> lead, const Shape& rest) {
+  Shape s;
+  for (int64_t v : lead) s.push_back(v);
+  for (int64_t v : rest) s.push_back(v);
+  return s;
+}
+
+Shape with_rows(const Shape& s, int64_t rows) {
+  Shape r = s;
+  r[0] = rows;
+  return r;
+}
+
 std::vector<int64_t> row_major_strides(const Shape& s) {
   std::vector<int64_t> st(static_cast<size_t>(s.rank()));
   int64_t acc = 1;

@@ -107,11 +107,10 @@ struct KindChecker {
   double tol;
   CheckResult result;
 
+  /// xs[k] stands for the node's k-th input.
   OpArgs args(const std::vector<Tensor>& xs) const {
-    OpArgs a;
-    for (const Tensor& t : xs) a.inputs.push_back(&t);
-    for (int p : node.params) a.params.push_back(&g.parameters()[static_cast<size_t>(p)].value);
-    return a;
+    size_t k = 0;
+    return node_args(g, node, [&](NodeId) { return &xs.at(k++); });
   }
 
   Tensor run(const std::vector<Tensor>& xs, const Shape& out_shape) const {

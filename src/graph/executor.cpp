@@ -15,12 +15,7 @@ void require_finalized(const Graph& g) {
 }
 
 OpArgs op_args(const Graph& g, const Node& n, const std::vector<Tensor>& values) {
-  OpArgs args;
-  args.inputs.reserve(n.inputs.size());
-  for (NodeId i : n.inputs) args.inputs.push_back(&values[static_cast<size_t>(i)]);
-  args.params.reserve(n.params.size());
-  for (int p : n.params) args.params.push_back(&g.parameters()[static_cast<size_t>(p)].value);
-  return args;
+  return node_args(g, n, [&](NodeId i) { return &values[static_cast<size_t>(i)]; });
 }
 
 /// Batch size implied by the inputs; checks every input against its shape.
@@ -256,6 +251,10 @@ Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cot
   if (with_inputs)
     for (NodeId i : g.inputs()) result.inputs.push_back(reached(i) ? ws.grad(i) : Tensor(shape_of(i)));
   return result;
+}
+
+OpArgs workspace_args(const Graph& g, const Node& n, const Workspace& ws) {
+  return op_args(g, n, ws.values_);
 }
 
 }  // namespace trim

@@ -194,7 +194,7 @@ HostTensor from_proto(const onnx::TensorProto& t, const std::string& what_in, co
       if (type == onnx::TensorProto::BOOL)
         for (int64_t& v : h.i) v = v != 0;
       for (int64_t v : h.i)
-        if (v == kBatch) throw IoError(what + " holds INT64_MIN, which trim cannot represent");
+        if (is_batch(v)) throw IoError(what + " holds " + std::to_string(v) + ", which trim reserves for the symbolic batch size");
       return h;
     }
     default:

@@ -19,6 +19,23 @@ namespace trim::io::detail {
 
 /// The symbolic batch size inside integer constants.
 inline constexpr int64_t kBatch = std::numeric_limits<int64_t>::min();
+/// Multiples N·c (c ≥ 2) of the batch size (nn.MultiheadAttention's
+/// N·heads) are kBatchMultiple + c, c < kMaxBatchFactor: shape arithmetic
+/// keeps them symbolic, and only the readers of moved layouts
+/// (onnx_import_layout.cpp) resolve them. The range sits far from the values
+/// real files hold (torch writes ±INT64_MAX as open slice ends); a file
+/// holding one of its values is refused.
+inline constexpr int64_t kBatchMultiple = std::numeric_limits<int64_t>::min() + (int64_t{1} << 62);
+inline constexpr int64_t kMaxBatchFactor = int64_t{1} << 40;
+inline bool is_batch(int64_t v) { return v == kBatch || (v > kBatchMultiple + 1 && v < kBatchMultiple + kMaxBatchFactor); }
+/// c of N·c (is_batch(v) must hold).
+inline int64_t batch_factor(int64_t v) { return v == kBatch ? 1 : v - kBatchMultiple; }
+/// N·c (1 ≤ c < kMaxBatchFactor).
+inline int64_t batch_times(int64_t c) { return c == 1 ? kBatch : kBatchMultiple + c; }
+/// "N" or "N*c".
+inline std::string batch_str(int64_t v) {
+  return batch_factor(v) == 1 ? std::string("N") : "N*" + std::to_string(batch_factor(v));
+}
 /// Largest constant computed at import time (elements). Initializers may be
 /// larger: their size is checked against the bytes actually stored.
 inline constexpr int64_t kMaxConstElems = int64_t{1} << 24;
@@ -30,7 +47,7 @@ inline std::string list_str(const std::vector<int64_t>& v) {
   std::string s = "[";
   for (size_t i = 0; i < v.size(); ++i) {
     if (i) s += ",";
-    s += v[i] == kBatch ? std::string("N") : std::to_string(v[i]);
+    s += is_batch(v[i]) ? batch_str(v[i]) : std::to_string(v[i]);
   }
   return s + "]";
 }
@@ -116,7 +133,7 @@ struct HostTensor {
 
   int64_t numel() const { return static_cast<int64_t>(is_int ? i.size() : f.size()); }
   int rank() const { return static_cast<int>(shape.size()); }
-  bool has_batch() const { return is_int && std::find(i.begin(), i.end(), kBatch) != i.end(); }
+  bool has_batch() const { return is_int && std::any_of(i.begin(), i.end(), is_batch); }
   double get(int64_t k) const { return is_int ? static_cast<double>(i[static_cast<size_t>(k)]) : f[static_cast<size_t>(k)]; }
   void resize(int64_t n) {
     if (is_int) i.assign(static_cast<size_t>(n), 0);
@@ -133,7 +150,7 @@ struct HostTensor {
       s += " = {";
       for (int64_t k = 0; k < numel(); ++k) {
         if (k) s += ",";
-        if (is_int) s += i[static_cast<size_t>(k)] == kBatch ? "N" : std::to_string(i[static_cast<size_t>(k)]);
+        if (is_int) s += is_batch(i[static_cast<size_t>(k)]) ? batch_str(i[static_cast<size_t>(k)]) : std::to_string(i[static_cast<size_t>(k)]);
         else {
           std::ostringstream o;
           o << f[static_cast<size_t>(k)];

@@ -43,6 +43,8 @@ std::string unsupported_hint(const onnx::NodeProto& n, const std::string& messag
   // A node reading a value whose batch axis a Transpose moved (followed, not
   // refused, since a later Transpose may put it back).
   if (has("batch axis moved")) return "sequence-first layouts inside nn.MultiheadAttention / nn.TransformerEncoder";
+  if (has("merged with other axes") || has("mix the batch"))
+    return "nn.MultiheadAttention's [T, N*heads, d] read piecewise, or a view() that mixes examples";
   if (t == "LSTM") return "torch.nn.LSTM";
   if (t == "GRU") return "torch.nn.GRU";
   if (t == "RNN") return "torch.nn.RNN";
@@ -176,7 +178,13 @@ void Importer::read_inputs() {
           throw ShapeError(where + "dimension " + std::to_string(k) + " is " +
                            (dims[k].has_dim_param() ? "symbolic ('" + dims[k].dim_param() + "')" : std::string("unknown")) +
                            "; only the batch (dimension 0) may vary. Pass the per-example shape in "
-                           "OnnxImportOptions::input_shapes");
+                           "OnnxImportOptions::input_shapes" +
+                           (dims[0].has_dim_value() && dims[k].has_dim_param()
+                                ? std::string(" (a sequence-first input [T, N, ...], as nn.Transformer* with "
+                                              "batch_first=False or nn.LSTM take: export a wrapper that takes "
+                                              "[N, T, ...] and calls x.transpose(0, 1) inside; trim reads the "
+                                              "sequence-first layout from there on)")
+                                : std::string()));
         s.push_back(dims[k].dim_value());
       }
     }
@@ -252,7 +260,7 @@ void Importer::dispatch() {
     for (const auto& kv : h) list += (list.empty() ? "" : ", ") + kv.first;
     throw IoError("unsupported operator (trim reads: " + list + ")");
   }
-  if (op_moved_layout()) return;
+  if (op_layout() || op_moved_layout()) return;
   (this->*(it->second))();
 }
 

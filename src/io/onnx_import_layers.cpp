@@ -130,7 +130,7 @@ void Importer::op_unary_math() {
   if (x.is_int && t == "Neg") {
     HostTensor c = x;
     for (int64_t& v : c.i) {
-      if (v == kBatch) throw ShapeError("shape arithmetic on the batch size cannot be resolved");
+      if (is_batch(v)) throw ShapeError("shape arithmetic on the batch size cannot be resolved");
       v = -v;
     }
     out_const(std::move(c));

@@ -107,10 +107,10 @@ void Importer::op_compare() {
   out.shape = shape;
   out.resize(ea.numel());
   for (int64_t k = 0; k < ea.numel(); ++k) {
-    const bool na = ea.is_int && ea.i[static_cast<size_t>(k)] == kBatch, nb = eb.is_int && eb.i[static_cast<size_t>(k)] == kBatch;
+    const bool na = ea.is_int && is_batch(ea.i[static_cast<size_t>(k)]), nb = eb.is_int && is_batch(eb.i[static_cast<size_t>(k)]);
     if (na || nb) {
       const double other = na ? eb.get(k) : ea.get(k);
-      if (na && nb) out.i[static_cast<size_t>(k)] = 1;
+      if (na && nb) out.i[static_cast<size_t>(k)] = ea.i[static_cast<size_t>(k)] == eb.i[static_cast<size_t>(k)];
       else if (other <= 0) out.i[static_cast<size_t>(k)] = 0;  // a batch size is positive
       else throw ShapeError("comparing the batch size with " + std::to_string(other) + " cannot be resolved (the batch stays free)");
       continue;

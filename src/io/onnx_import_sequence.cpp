@@ -36,6 +36,9 @@ NodeId Importer::sequence_in(int k, int64_t layout, bool optional) {
       if (v.c.get(i) != 0.0) throw ValueError("a constant initial state other than zeros is not supported");
     return -1;
   }
+  if (!v.merged.empty())
+    throw ShapeError("input '" + in_name(k) + "' has its batch axis merged with other axes; a recurrent layer reads " +
+                     "[T, N, ·] or [N, T, ·]");
   const std::vector<int> seq_first{1, 0, 2};
   if (layout == 0 && v.moved != seq_first)
     throw ShapeError("input '" + in_name(k) + "' must be sequence-first [T, N, ·] (layout 0) with the batch second, " +
@@ -109,6 +112,7 @@ bool Importer::op_moved_layout() {
   auto it = values_.find(n_->input(0));
   if (it == values_.end() || !it->second.is_node || it->second.moved.empty()) return false;
   const Value v = it->second;
+  if (!v.merged.empty()) return false;  // op_layout reads (or refuses) it
   const Shape& xs = shape_of(v.node);
   const int r = xs.rank();
   std::vector<int> p = v.moved;
@@ -163,6 +167,10 @@ bool Importer::op_moved_layout() {
   } else {  // Reshape
     const HostTensor& tgt = const_in(1, "shape");
     if (!tgt.is_int || tgt.rank() != 1) throw ValueError("the target shape must be a 1-D integer tensor");
+    if (std::any_of(tgt.i.begin(), tgt.i.end(), [](int64_t v) { return is_batch(v) && v != kBatch; })) {
+      layout_reshape(v, tgt);  // N·c: the batch merges with other axes
+      return true;
+    }
     std::vector<int64_t> d = tgt.i;
     int64_t known = 1, unknown = -1;
     for (size_t k = 0; k < d.size(); ++k) {
@@ -180,10 +188,10 @@ bool Importer::op_moved_layout() {
     }
     Shape ns;
     std::vector<int> mo;
-    if (!detail::moved_reshape(os, p, d, ns, mo))
-      throw ShapeError("reshaping " + os.str() + " (its batch axis " + std::to_string(b) + " moved) to " +
-                       list_str(tgt.i) + " is not supported: trim reshapes such a value only when the axes up to the "
-                       "batch stay (merging the batch with another axis, as nn.MultiheadAttention's [T, N*heads, d], is not read yet)");
+    if (!detail::moved_reshape(os, p, d, ns, mo)) {  // the batch merges with other axes, or moves further
+      layout_reshape(v, tgt);
+      return true;
+    }
     y = reshape_to(y, ns);
     p = mo;
   }

@@ -55,21 +55,35 @@ HostTensor Importer::eval_binary(const HostTensor& a_in, const HostTensor& b_in,
     }
     if (is_int) {
       const int64_t x = a.i[static_cast<size_t>(ia)], y = b.i[static_cast<size_t>(ib)];
-      if (x == kBatch || y == kBatch)
-        throw ShapeError("shape arithmetic on the batch size cannot be resolved (the batch stays free)");
       int64_t v = 0;
-      bool overflow = false;
-      switch (op) {
-        case '+': overflow = __builtin_add_overflow(x, y, &v); break;
-        case '-': overflow = __builtin_sub_overflow(x, y, &v); break;
-        case '*': overflow = __builtin_mul_overflow(x, y, &v); break;
-        default:
-          if (y == 0) throw ValueError("integer division by zero in a constant");
-          if (x == std::numeric_limits<int64_t>::min() && y == -1) overflow = true;
-          else v = x / y;
+      if (is_batch(x) || is_batch(y)) {
+        // N·c times or divided by a positive constant stays symbolic (N·heads
+        // inside nn.MultiheadAttention); anything else needs N's value.
+        const bool both = is_batch(x) && is_batch(y);
+        const int64_t c = is_batch(x) ? batch_factor(x) : batch_factor(y), other = is_batch(x) ? y : x;
+        int64_t f = 0;
+        if (!both && other > 0 && op == '*' && !__builtin_mul_overflow(c, other, &f) && f < kMaxBatchFactor) {
+          out.i[static_cast<size_t>(k)] = batch_times(f);
+        } else if (!both && is_batch(x) && op == '/' && y > 0 && c % y == 0) {
+          out.i[static_cast<size_t>(k)] = batch_times(c / y);
+        } else {
+          throw ShapeError("shape arithmetic on the batch size cannot be resolved (the batch stays free): " +
+                           list_str({x}) + " " + op + " " + list_str({y}));
+        }
+      } else {
+        bool overflow = false;
+        switch (op) {
+          case '+': overflow = __builtin_add_overflow(x, y, &v); break;
+          case '-': overflow = __builtin_sub_overflow(x, y, &v); break;
+          case '*': overflow = __builtin_mul_overflow(x, y, &v); break;
+          default:
+            if (y == 0) throw ValueError("integer division by zero in a constant");
+            if (x == std::numeric_limits<int64_t>::min() && y == -1) overflow = true;
+            else v = x / y;
+        }
+        if (overflow || is_batch(v)) throw ValueError("integer overflow in a constant");
+        out.i[static_cast<size_t>(k)] = v;
       }
-      if (overflow || v == kBatch) throw ValueError("integer overflow in a constant");
-      out.i[static_cast<size_t>(k)] = v;
     } else {
       const float x = a.f[static_cast<size_t>(ia)], y = b.f[static_cast<size_t>(ib)];
       out.f[static_cast<size_t>(k)] = op == '+' ? x + y : op == '-' ? x - y : op == '*' ? x * y : x / y;
@@ -263,7 +277,9 @@ void Importer::op_identity() { alias(0); }
 
 void Importer::op_dropout() {
   only_first_output();
-  if (has_in(2)) {
+  // With ratio 0 (torchvision 0.14's Swin writes F.dropout(p=0, training=True)) it is the identity anyway.
+  const bool no_drop = has_in(1) && is_const(1) && const_in(1, "ratio").numel() == 1 && const_in(1, "ratio").get(0) == 0;
+  if (has_in(2) && !no_drop) {
     const HostTensor& m = const_in(2, "training_mode");
     if (m.numel() != 1 || m.get(0) != 0)
       throw ValueError("training_mode is true: trim imports models for inference only");
@@ -298,7 +314,7 @@ void Importer::op_constant() {
   } else {
     throw ValueError("attribute '" + a.name() + "' is not supported (sparse and string constants are not read)");
   }
-  if (c.has_batch()) throw ValueError("constant holds INT64_MIN, which trim cannot represent");
+  if (c.has_batch()) throw ValueError("constant " + c.describe() + " holds a value trim reserves for the symbolic batch size (INT64_MIN)");
   out_const(std::move(c));
 }
 
@@ -346,9 +362,17 @@ void Importer::op_shape() {
   std::vector<int64_t> dims;
   if (v.is_node) {
     const Shape& s = shape_of(v.node);
-    for (int k = 0; k < s.rank(); ++k) {
-      const int a = v.moved.empty() ? k : v.moved[static_cast<size_t>(k)];
-      dims.push_back(s[a] == Shape::free ? kBatch : s[a]);
+    const size_t groups = v.merged.empty() ? static_cast<size_t>(s.rank()) : v.merged.size();
+    for (size_t k = 0, at = 0; k < groups; ++k) {  // ONNX axis k: merged[k] node axes (Value::merged)
+      const int count = v.merged.empty() ? 1 : v.merged[k];
+      int64_t d = 1;
+      bool batch = false;
+      for (int j = 0; j < count; ++j, ++at) {
+        const int a = v.moved.empty() ? static_cast<int>(at) : v.moved[at];
+        if (s[a] == Shape::free) batch = true;
+        else d *= s[a];
+      }
+      dims.push_back(batch ? batch_times(d) : d);
     }
   } else {
     dims = v.c.shape;

@@ -34,6 +34,11 @@ struct Value {
   /// back), Shape, op_moved_layout's Slice / Squeeze / Gather / Reshape and
   /// LSTM / GRU read such a value; every other operator refuses it.
   std::vector<int> moved{};
+  /// With `moved`: ONNX axis k is merged[k] consecutive entries of `moved`
+  /// (nn.MultiheadAttention's [T, N·heads, d] reads node axes {1}, {0, 2},
+  /// {3} of [N, heads, T, d]); empty when each ONNX axis is one node axis.
+  /// See onnx_import_layout.cpp.
+  std::vector<int> merged{};
   /// A constant freed after its last reader (Importer::release_consumed).
   bool released = false;
 };
@@ -145,8 +150,8 @@ class Importer {
       throw ShapeError("input '" + n_->input(k) + "' has its batch axis moved to axis " +
                        std::to_string(std::find(v.moved.begin(), v.moved.end(), 0) - v.moved.begin()) +
                        " by a Transpose (a sequence-first layout); trim follows such a layout only into a "
-                       "Transpose that puts the batch axis back first, Slice, Squeeze, Gather, a Reshape that keeps "
-                       "the axes up to the batch, LSTM and GRU");
+                       "Transpose, Reshape, Shape, Slice, Squeeze, Gather, elementwise operators, MatMul, Gemm, "
+                       "Softmax, LayerNormalization and reductions over non-batch axes, LSTM and GRU");
     return v;
   }
   /// in(k), also when a Transpose moved its batch axis (Value::moved).
@@ -395,6 +400,12 @@ class Importer {
   void op_recurrent();
   NodeId sequence_in(int k, int64_t layout, bool optional);
   bool op_moved_layout();
+  // values whose batch axis moved and merged with others (onnx_import_layout.cpp)
+  bool op_layout();
+  Value layout_value(NodeId x, std::vector<std::vector<int>> groups);
+  void layout_reshape(const Value& v, const HostTensor& target);
+  void layout_transpose(const Value& v);
+  void layout_select(const Value& v);
 
   static const std::map<std::string, Handler>& handlers();
 

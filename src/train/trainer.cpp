@@ -41,12 +41,6 @@ void require_batch_size(int64_t batch_size, const char* who) {
 /// Elements per row of the leading axis.
 int64_t row_size(const Tensor& t) { return t.dim(0) == 0 ? 0 : t.numel() / t.dim(0); }
 
-Shape with_rows(const Shape& s, int64_t rows) {
-  Shape r = s;
-  r[0] = rows;
-  return r;
-}
-
 void gather(const Tensor& src, const int64_t* index, int64_t n, Tensor& dst) {
   const int64_t row = row_size(src);
   dst.resize(with_rows(src.shape(), n));

@@ -48,7 +48,6 @@ using detail::DictionarySynthesis;
 
 std::string dims(int64_t r, int64_t c) { return "[" + std::to_string(r) + "," + std::to_string(c) + "]"; }
 
-using detail::batched;
 
 /// The synthesis s ↦ s·D + mean as a graph op: Kind::Linear, the mean is
 /// its bias, backward is the adjoint g ↦ g·Dᵀ.
@@ -334,12 +333,12 @@ Tensor DictionaryTransform::forward(const Tensor& x) const {
   Mat X(rows, m);
   for (int64_t i = 0; i < X.size(); ++i) X.data()[i] = x.data()[i];
   const Mat S = dictionary_.encode(X);
-  return to_tensor(S, batched(x.dim(0), coefficient_shape()));
+  return to_tensor(S, prepend({x.dim(0)}, coefficient_shape()));
 }
 
 Tensor DictionaryTransform::inverse(const Tensor& s) const {
   detail::check_batched(s.shape(), coefficient_shape(), "transform '" + spec_ + "' inverse");
-  Tensor y(batched(s.dim(0), input_shape()));
+  Tensor y(prepend({s.dim(0)}, input_shape()));
   data_->synthesise(s, y, true);
   return y;
 }

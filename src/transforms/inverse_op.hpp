@@ -11,8 +11,6 @@
 
 namespace trim::detail {
 
-/// [n, per_example...].
-Shape batched(int64_t n, const Shape& per_example);
 /// Checks that `x` is [*, per_example...]; throws ShapeError starting with
 /// `where` otherwise.
 void check_batched(const Shape& x, const Shape& per_example, const std::string& where);

@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "nmf_support.hpp"
+
 #include "trim/core/error.hpp"
 #include "trim/core/parallel.hpp"
 #include "trim/io/npy.hpp"
@@ -28,37 +30,7 @@ namespace trim {
 
 namespace {
 
-using Mat = MatrixXdRM;
-using MatCM = Eigen::MatrixXd;
-
-/// scikit-learn's EPSILON (float32 machine epsilon, also for float64 data).
-constexpr double kEps32 = 1.1920928955078125e-07;
-constexpr double kEps64 = std::numeric_limits<double>::epsilon();
-
-std::string num(double v) {
-  std::ostringstream s;
-  s.precision(6);
-  s << v;
-  return s.str();
-}
-
-std::string dims(int64_t r, int64_t c) { return "[" + std::to_string(r) + "," + std::to_string(c) + "]"; }
-
-/// Throws ValueError naming the first NaN / infinite / negative entry.
-void check_data(const Mat& X, const std::string& where, const char* what, bool nonneg) {
-  if (X.rows() == 0 || X.cols() == 0)
-    throw ValueError(where + ": " + what + " is empty " + dims(X.rows(), X.cols()));
-  for (int64_t i = 0; i < X.rows(); ++i)
-    for (int64_t j = 0; j < X.cols(); ++j) {
-      const double v = X(i, j);
-      if (!std::isfinite(v))
-        throw ValueError(where + ": " + what + " has " + (std::isnan(v) ? "NaN" : "an infinite value") + " at row " +
-                         std::to_string(i) + ", column " + std::to_string(j));
-      if (nonneg && v < 0)
-        throw ValueError(where + ": " + what + " has a negative value " + num(v) + " at row " + std::to_string(i) +
-                         ", column " + std::to_string(j) + " (NMF needs non-negative data)");
-    }
-}
+using namespace nmf_detail;
 
 void check_options(const NmfOptions& o, const std::string& where) {
   if (o.n_components < 0) throw ValueError(where + ": n_components must be >= 0, got " + std::to_string(o.n_components));
@@ -95,71 +67,6 @@ inline double np_pow(double a, double e) {
   if (e == 0.5) return std::sqrt(a);
   if (e == 0.0) return 1.0;
   return std::pow(a, e);
-}
-
-// ---- NumPy's legacy RandomState ---------------------------------------------------
-
-/// numpy.random.RandomState(seed): MT19937 seeded by init_genrand, doubles
-/// from two 32-bit draws, normals by the polar method with a cached second
-/// value (legacy_gauss). scikit-learn draws its random starts and its
-/// randomised-SVD test matrix from this stream, so the same seed gives the
-/// same numbers as random_state=seed.
-class NumpyRandomState {
- public:
-  explicit NumpyRandomState(uint32_t seed) {
-    mt_[0] = seed;
-    for (int i = 1; i < 624; ++i) mt_[i] = 1812433253u * (mt_[i - 1] ^ (mt_[i - 1] >> 30)) + uint32_t(i);
-    pos_ = 624;
-  }
-  double normal() {
-    if (has_gauss_) {
-      has_gauss_ = false;
-      return gauss_;
-    }
-    double x1, x2, r2;
-    do {
-      x1 = 2.0 * next_double() - 1.0;
-      x2 = 2.0 * next_double() - 1.0;
-      r2 = x1 * x1 + x2 * x2;
-    } while (r2 >= 1.0 || r2 == 0.0);
-    const double f = std::sqrt(-2.0 * std::log(r2) / r2);
-    gauss_ = f * x1;
-    has_gauss_ = true;
-    return f * x2;
-  }
-
- private:
-  uint32_t next32() {
-    if (pos_ == 624) reload();
-    uint32_t y = mt_[pos_++];
-    y ^= y >> 11;
-    y ^= (y << 7) & 0x9d2c5680u;
-    y ^= (y << 15) & 0xefc60000u;
-    y ^= y >> 18;
-    return y;
-  }
-  void reload() {
-    for (int i = 0; i < 624; ++i) {
-      const uint32_t y = (mt_[i] & 0x80000000u) | (mt_[(i + 1) % 624] & 0x7fffffffu);
-      mt_[i] = mt_[(i + 397) % 624] ^ (y >> 1) ^ ((y & 1u) ? 0x9908b0dfu : 0u);
-    }
-    pos_ = 0;
-  }
-  double next_double() {
-    const uint32_t a = next32() >> 5, b = next32() >> 6;
-    return (a * 67108864.0 + b) / 9007199254740992.0;
-  }
-
-  uint32_t mt_[624];
-  int pos_ = 624;
-  bool has_gauss_ = false;
-  double gauss_ = 0.0;
-};
-
-uint32_t numpy_seed(uint64_t seed, const std::string& where) {
-  if (seed > 0xffffffffULL)
-    throw ValueError(where + ": seed " + std::to_string(seed) + " must be below 2^32 (numpy.random.RandomState)");
-  return static_cast<uint32_t>(seed);
 }
 
 // ---- coordinate descent -----------------------------------------------------------
@@ -217,103 +124,6 @@ double cd_sweep_rows(double* W, const double* XHt, const double* HHt, int64_t i0
   double v = 0.0;
   for (int l = 0; l < L; ++l) v += vl[l];
   return v;
-}
-
-// ---- serial GEMM and blocks on trim's pool ---------------------------------------------
-
-/// res [rows, cols] (row-major, stride res_stride) = lhs · rhs, always on the
-/// calling thread. lhs is [rows, depth] stored row-major (LhsOrder RowMajor)
-/// or the transpose of a row-major [depth, rows] array (ColMajor); rhs is
-/// [depth, cols] row-major. Uses Eigen's GEMM kernel directly: the public
-/// product API would open an OpenMP team from inside a pool thread.
-template <int LhsOrder>
-void gemm_serial(Eigen::Index rows, Eigen::Index cols, Eigen::Index depth, const double* lhs, Eigen::Index lhs_stride,
-                 const double* rhs, Eigen::Index rhs_stride, double* res, Eigen::Index res_stride) {
-  for (Eigen::Index i = 0; i < rows; ++i) std::fill(res + i * res_stride, res + i * res_stride + cols, 0.0);
-  if (rows == 0 || cols == 0 || depth == 0) return;
-  Eigen::internal::gemm_blocking_space<Eigen::RowMajor, double, double, Eigen::Dynamic, Eigen::Dynamic, Eigen::Dynamic>
-      blocking(rows, cols, depth, 1, true);
-  Eigen::internal::general_matrix_matrix_product<Eigen::Index, double, LhsOrder, false, double, Eigen::RowMajor, false,
-                                                 Eigen::RowMajor, 1>::run(rows, cols, depth, lhs, lhs_stride, rhs,
-                                                                          rhs_stride, res, 1, res_stride, 1.0, blocking,
-                                                                          nullptr);
-}
-
-/// Runs task(b) for blocks b of `count` items (block size `block`) serially
-/// or on the pool.
-void for_blocks(int64_t count, int64_t block, bool pooled, const std::function<void(int64_t)>& task) {
-  const int64_t blocks = (count + block - 1) / block;
-  if (pooled) parallel_tasks(blocks, task);  // trim's pool: never waits for an idle helper
-  else
-    for (int64_t b = 0; b < blocks; ++b) task(b);
-}
-
-/// Rows per cd block: a multiple of the SIMD lane count, fixed so that the
-/// violation's summation order does not depend on threads.
-constexpr int64_t kCdBlock = 256;
-
-// ---- randomised SVD for the nndsvd family ---------------------------------------------
-
-struct TopSvd {
-  MatCM U;            // [n, k]
-  Eigen::VectorXd S;  // [k]
-  MatCM V;            // [m, k]
-};
-
-/// Orthonormal basis of the columns of A (thin Householder QR).
-MatCM orthonormal(const MatCM& A) {
-  Eigen::HouseholderQR<MatCM> qr(A);
-  return qr.householderQ() * MatCM::Identity(A.rows(), std::min(A.rows(), A.cols()));
-}
-
-/// scikit-learn's randomized_svd(X, k, random_state=seed): k + 10 Gaussian
-/// probes from RandomState(seed), 7 power iterations when k < min(n, m)/10
-/// else 4, on Xᵀ when n < m. The power iterations are normalised by QR
-/// instead of LU: the same subspaces, so the same result to rounding.
-TopSvd top_svd(const Mat& X, int k, uint64_t seed, const std::string& where, bool pooled) {
-  const int64_t n = X.rows(), m = X.cols();
-  const bool transpose = n < m;
-  const Mat At = transpose ? Mat(X.transpose()) : Mat();
-  const Mat& A = transpose ? At : X;  // [r, c], r >= c
-  const int64_t r = A.rows(), c = A.cols();
-  const int64_t l = k + 10;
-  const int iters = k < 0.1 * double(std::min(n, m)) ? 7 : 4;
-  NumpyRandomState rng(numpy_seed(seed, where));
-  Mat Q(c, l);
-  for (int64_t i = 0; i < Q.size(); ++i) Q.data()[i] = rng.normal();  // C order, as numpy fills (c, l)
-  // A·Q by blocks of rows, Aᵀ·Y by blocks of columns of A.
-  auto a_times = [&](const Mat& B) {
-    Mat Y(r, B.cols());
-    for_blocks(r, kCdBlock, pooled, [&](int64_t b) {
-      const int64_t i0 = b * kCdBlock, i1 = std::min(r, i0 + kCdBlock);
-      gemm_serial<Eigen::RowMajor>(i1 - i0, B.cols(), c, A.data() + i0 * c, c, B.data(), B.cols(), Y.data() + i0 * B.cols(),
-                                   B.cols());
-    });
-    return Y;
-  };
-  auto at_times = [&](const Mat& B) {
-    Mat Z(c, B.cols());
-    for_blocks(c, kCdBlock, pooled, [&](int64_t b) {
-      const int64_t f0 = b * kCdBlock, f1 = std::min(c, f0 + kCdBlock);
-      gemm_serial<Eigen::ColMajor>(f1 - f0, B.cols(), r, A.data() + f0, c, B.data(), B.cols(), Z.data() + f0 * B.cols(),
-                                   B.cols());
-    });
-    return Z;
-  };
-  for (int it = 0; it < iters; ++it) {
-    Q = orthonormal(a_times(Q));
-    Q = orthonormal(at_times(Q));
-  }
-  const MatCM Qf = orthonormal(a_times(Q));
-  const MatCM B = MatCM(at_times(Mat(Qf))).transpose();  // Qᵀ·A
-  Eigen::BDCSVD<MatCM> svd(B, Eigen::ComputeThinU | Eigen::ComputeThinV);
-  const MatCM U = Qf * svd.matrixU().leftCols(k);
-  const MatCM V = svd.matrixV().leftCols(k);
-  TopSvd out;
-  out.S = svd.singularValues().head(k);
-  out.U = transpose ? V : U;
-  out.V = transpose ? U : V;
-  return out;
 }
 
 struct SolveResult {
@@ -390,14 +200,6 @@ SolveResult fit_cd(const Mat& X, Mat& W, Mat& H, const NmfOptions& o, const Reg&
 }
 
 // ---- multiplicative updates -----------------------------------------------------
-
-/// Elementwise helpers on dense matrices.
-template <class F>
-void apply(Mat& A, F f) {
-  double* p = A.data();
-  const int64_t s = A.size();
-  for (int64_t i = 0; i < s; ++i) p[i] = f(p[i]);
-}
 
 /// WH_safe_X after scikit-learn's in-place steps: X/WH (β=1), X·WH^(β−2).
 Mat mu_weighted(const Mat& X, const Mat& WH, double beta) {
@@ -549,27 +351,11 @@ SolveResult fit_mu(const Mat& X, Mat& W, Mat& H, const NmfOptions& o, const Reg&
   return {it};
 }
 
-/// Products of n·m·k below this run on one thread (Eigen itself always does:
-/// core/parallel.cpp); above it the solvers split their work over the pool.
-constexpr double kSerialWork = 2e7;
-
 void check_factor(const Mat& A, int64_t rows, int64_t cols, const std::string& where, const char* what) {
   if (A.rows() != rows || A.cols() != cols)
     throw ShapeError(where + ": " + what + " is " + dims(A.rows(), A.cols()) + ", expected " + dims(rows, cols));
   check_data(A, where, what, true);
   if (A.maxCoeff() == 0.0) throw ValueError(where + ": " + what + " is full of zeros");
-}
-
-const char* init_name(NmfInit init) {
-  switch (init) {
-    case NmfInit::Auto: return "auto";
-    case NmfInit::Random: return "random";
-    case NmfInit::Nndsvd: return "nndsvd";
-    case NmfInit::Nndsvda: return "nndsvda";
-    case NmfInit::Nndsvdar: return "nndsvdar";
-    case NmfInit::Custom: return "custom";
-  }
-  return "?";
 }
 
 }  // namespace
@@ -592,88 +378,6 @@ NmfSolver nmf_solver(const std::string& name) {
   if (name == "cd") return NmfSolver::Cd;
   if (name == "mu") return NmfSolver::Mu;
   throw ValueError("nmf: unknown solver '" + name + "' (expected cd or mu)");
-}
-
-NmfInit nmf_init(const std::string& name) {
-  for (NmfInit i : {NmfInit::Auto, NmfInit::Random, NmfInit::Nndsvd, NmfInit::Nndsvda, NmfInit::Nndsvdar,
-                    NmfInit::Custom})
-    if (name == init_name(i)) return i;
-  throw ValueError("nmf: unknown init '" + name + "' (expected auto, random, nndsvd, nndsvda, nndsvdar or custom)");
-}
-
-NmfFactors nmf_initialize(const MatrixXdRM& X, int k, NmfInit init, uint64_t seed) {
-  const std::string where = std::string("nmf init '") + init_name(init) + "'";
-  check_data(X, where, "X", true);
-  const int64_t n = X.rows(), m = X.cols();
-  if (k < 1) throw ValueError(where + ": n_components must be >= 1, got " + std::to_string(k));
-  if (init == NmfInit::Custom) throw ValueError(where + ": custom starts are given to NMF::fit_transform");
-  if (init != NmfInit::Auto && init != NmfInit::Random && k > std::min(n, m))
-    throw ValueError(where + ": n_components = " + std::to_string(k) + " is larger than min(n_samples, n_features) = " +
-                     std::to_string(std::min(n, m)) + " for X " + dims(n, m) + "; use init 'random'");
-  if (init == NmfInit::Auto) init = k <= std::min(n, m) ? NmfInit::Nndsvda : NmfInit::Random;
-
-  NmfFactors f;
-  const double mean = X.mean();
-  if (init == NmfInit::Random) {
-    const double avg = std::sqrt(mean / k);
-    NumpyRandomState rng(numpy_seed(seed, where));
-    try {  // random starts take any k (as scikit-learn), so an absurd one must fail here, by name
-      f.H.resize(k, m);
-      f.W.resize(n, k);
-    } catch (const std::bad_alloc&) {
-      throw ValueError(where + ": n_components = " + std::to_string(k) + " needs W " + dims(n, k) + " and H " +
-                       dims(k, m) + ", " + num(8.0 * double(k) * double(n + m) / double(1 << 30)) +
-                       " GiB of doubles: out of memory");
-    }
-    for (int64_t i = 0; i < f.H.size(); ++i) f.H.data()[i] = std::fabs(avg * rng.normal());
-    for (int64_t i = 0; i < f.W.size(); ++i) f.W.data()[i] = std::fabs(avg * rng.normal());
-    return f;
-  }
-
-  // The big products go to the pool; Eigen's own (QR, the small SVD) stay
-  // on this thread.
-  TopSvd svd;
-  const bool pooled = double(n) * double(m) * double(k + 10) > kSerialWork && !in_parallel();
-  svd = top_svd(X, k, seed, where, pooled);
-  f.W = Mat::Zero(n, k);
-  f.H = Mat::Zero(k, m);
-  const double s0 = std::sqrt(svd.S(0));
-  f.W.col(0) = s0 * svd.U.col(0).cwiseAbs();
-  f.H.row(0) = s0 * svd.V.col(0).cwiseAbs().transpose();
-  for (int j = 1; j < k; ++j) {
-    const Eigen::VectorXd x = svd.U.col(j), y = svd.V.col(j);
-    const Eigen::VectorXd xp = x.cwiseMax(0.0), yp = y.cwiseMax(0.0);
-    const Eigen::VectorXd xn = x.cwiseMin(0.0).cwiseAbs(), yn = y.cwiseMin(0.0).cwiseAbs();
-    const double xpn = xp.norm(), ypn = yp.norm(), xnn = xn.norm(), ynn = yn.norm();
-    const double mp = xpn * ypn, mneg = xnn * ynn;
-    Eigen::VectorXd u, v;
-    double sigma;
-    if (mp > mneg) {
-      u = xp / xpn;
-      v = yp / ypn;
-      sigma = mp;
-    } else {
-      if (mneg == 0.0) continue;  // both products zero: leave the column at 0
-      u = xn / xnn;
-      v = yn / ynn;
-      sigma = mneg;
-    }
-    const double lbd = std::sqrt(svd.S(j) * sigma);
-    f.W.col(j) = lbd * u;
-    f.H.row(j) = lbd * v.transpose();
-  }
-  apply(f.W, [](double v) { return v < 1e-6 ? 0.0 : v; });
-  apply(f.H, [](double v) { return v < 1e-6 ? 0.0 : v; });
-  if (init == NmfInit::Nndsvda) {
-    apply(f.W, [&](double v) { return v == 0.0 ? mean : v; });
-    apply(f.H, [&](double v) { return v == 0.0 ? mean : v; });
-  } else if (init == NmfInit::Nndsvdar) {
-    // a fresh RandomState(seed), W's zeros then H's in C order
-    NumpyRandomState rng(numpy_seed(seed, where));
-    apply(f.W, [&](double v) { return v == 0.0 ? std::fabs(mean * rng.normal() / 100) : v; });
-    apply(f.H, [&](double v) { return v == 0.0 ? std::fabs(mean * rng.normal() / 100) : v; });
-  }
-  return f;
 }
 
 double beta_divergence(const MatrixXdRM& X, const MatrixXdRM& W, const MatrixXdRM& H, double beta, bool square_root) {

@@ -187,7 +187,7 @@ int64_t WaveletTransform::channels() const { return plan_->channels; }
 Tensor WaveletTransform::forward(const Tensor& x) const {
   detail::check_batched(x.shape(), input_shape(), "transform '" + spec() + "' forward");
   Tensor s;
-  s.resize(detail::batched(x.dim(0), coefficient_shape()));  // fully overwritten
+  s.resize(prepend({x.dim(0)}, coefficient_shape()));  // fully overwritten
   kernels::wavedec_flat(x.data(), plan_->signals(x.dim(0)), plan_->layout, *plan_->wavelet, s.data());
   return s;
 }
@@ -195,7 +195,7 @@ Tensor WaveletTransform::forward(const Tensor& x) const {
 Tensor WaveletTransform::inverse(const Tensor& s) const {
   detail::check_batched(s.shape(), coefficient_shape(), "transform '" + spec() + "' inverse");
   Tensor x;
-  x.resize(detail::batched(s.dim(0), input_shape()));  // fully overwritten
+  x.resize(prepend({s.dim(0)}, input_shape()));  // fully overwritten
   detail::synthesize(*plan_, s, x);
   return x;
 }

@@ -2,7 +2,8 @@
 // (tests/reference/make_recurrent.py): LSTM and GRU, forward and
 // bidirectional, one and two layers, zero and given initial states,
 // batch_first and sequence-first. Each imports, predicts and differentiates
-// as PyTorch does at batch 1 and 3; DeepLIFT is complete and CD sums to the
+// as PyTorch does at batch 1 and 3 (input gradients, and the weight
+// gradients of the unrolled cells); DeepLIFT is complete and CD sums to the
 // output; CD of an LSTM equals acd's cd_text on spans of time steps.
 #include <cmath>
 #include <string>
@@ -37,9 +38,25 @@ void check_against_torch(const Graph& g, const test::Fixture& f) {
     forward(g, ws, {x});
     const Tensor& ref = f[std::string("y") + n];
     require_close(outputs(g, ws)[0], ref, 1e-5, std::max(1e-3, 0.05 * largest(ref)), "output");
-    const Gradients grads = backward(g, ws, {f[std::string("u") + n]}, false);
+    const bool batch3 = std::string(n) == "3";
+    const Gradients grads = backward(g, ws, {f[std::string("u") + n]}, batch3);
     const Tensor& dx = f[std::string("dx") + n];
     require_close(grads.inputs[0], dx, 1e-4, std::max(1e-3, 0.05 * largest(dx)), "input gradient");
+    if (!batch3) continue;
+    // The unrolled cells' weight gradients, summed over the steps, against
+    // autograd's of torch's weights (make_recurrent.py's param_grads).
+    int checked = 0;
+    for (size_t p = 0; p < g.parameters().size(); ++p) {
+      const std::string key = "grad:" + g.parameters()[p].name;
+      if (!f.has(key)) continue;
+      INFO(key);
+      const Tensor& want = f[key];
+      REQUIRE(grads.params[p].numel() == want.numel());
+      require_close(grads.params[p].reshaped(want.shape()), want, 1e-4, std::max(1e-4, 0.01 * largest(want)),
+                    "parameter gradient");
+      ++checked;
+    }
+    REQUIRE(checked >= 3);  // W, R and the bias(es) of every layer and direction
   }
 }
 

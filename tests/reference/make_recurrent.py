@@ -7,7 +7,8 @@ Run with Debian's python3-torch 1.13 / python3-onnx:
 Models (random weights, float input [N, T, width], exported at opsets 13 and
 17 with a dynamic batch axis) go to data/recurrent/<name>_op<opset>.onnx and
 data/recurrent/<name>.txt: x1/x3 inputs at batch 1 and 3, y outputs, u
-cotangents, dx input gradients of sum(y*u).
+cotangents, dx input gradients of sum(y*u), grad:<trim parameter> the
+recurrent weights' gradients of sum(y3*u3) (param_grads).
 
 `lstm_acd` is acd's LSTMSentiment shape (a single-layer LSTM over word vectors
 read sequence-first, a Linear on the last hidden state). data/recurrent/
@@ -136,8 +137,10 @@ def make_token_model(seed):
         e = model.emb(ids).detach().requires_grad_(True)
         y = model.embedded(e)
         u = torch.randn(y.shape)
+        model.zero_grad()
         (y * u).sum().backward()
         t["ids%d" % n], t["x%d" % n], t["y%d" % n], t["u%d" % n], t["dx%d" % n] = ids.float(), e.detach(), y.detach(), u, e.grad
+    t.update(param_grads(model))  # of sum(y3 * u3)
     for opset in (13, 17):
         torch.onnx.export(model, torch.zeros(1, AT, dtype=torch.int64), os.path.join(out, "lstm_tokens_op%d.onnx" % opset),
                           opset_version=opset, input_names=["ids"], output_names=["y"],
@@ -226,6 +229,36 @@ def propagate_linear(W, b, rel, irrel):
 SPANS = [(0, 2), (3, 3), (4, 6), (2, 5)]
 
 
+def param_grads(model):
+    """Gradients of torch's recurrent weights in trim's parameters (ONNX layout:
+    gate order LSTM i, o, f, c and GRU z, r, h; an LSTM's two biases are one
+    parameter Wb + Rb), keyed "grad:<trim parameter name>": the unrolled node
+    of layer l is named after ONNX's "/<module>/LSTM" ("_l" for layer l > 0),
+    with "/fw" and "/bw" for the two directions of a bidirectional layer."""
+    out_ = {}
+    for mod_name, m in model.named_children():
+        if not isinstance(m, (nn.LSTM, nn.GRU)):
+            continue
+        lstm = isinstance(m, nn.LSTM)
+        H_ = m.hidden_size
+        order = ([*range(0, H_), *range(3 * H_, 4 * H_), *range(H_, 3 * H_)] if lstm else
+                 [*range(H_, 2 * H_), *range(0, H_), *range(2 * H_, 3 * H_)])
+        for layer in range(m.num_layers):
+            node = "/%s/%s%s" % (mod_name, "LSTM" if lstm else "GRU", "_%d" % layer if layer else "")
+            for d, suffix in enumerate(["", "_reverse"][:2 if m.bidirectional else 1]):
+                base = node + (("/bw" if d else "/fw") if m.bidirectional else "")
+                g = {k: getattr(m, "%s_l%d%s" % (k, layer, suffix)).grad[order]
+                     for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+                out_["grad:" + base + "/W"] = g["weight_ih"]
+                out_["grad:" + base + "/R"] = g["weight_hh"]
+                if lstm:
+                    out_["grad:" + base + "/bias"] = g["bias_ih"]  # = bias_hh's: they are summed
+                else:
+                    out_["grad:" + base + "/Wb"] = g["bias_ih"]
+                    out_["grad:" + base + "/Rb"] = g["bias_hh"]
+    return out_
+
+
 def make_model(name, seed):
     cls, shape = MODELS[name]
     torch.manual_seed(seed)
@@ -239,6 +272,7 @@ def make_model(name, seed):
         model.zero_grad()
         (y * u).sum().backward()
         t["x%d" % n], t["y%d" % n], t["u%d" % n], t["dx%d" % n] = x, y.detach(), u, xr.grad
+    t.update(param_grads(model))  # of sum(y3 * u3)
     if name == "lstm_acd":
         W = model.hidden_to_label.weight.detach().double().numpy()
         b = model.hidden_to_label.bias.detach().double().numpy()
@@ -262,7 +296,8 @@ def make_model(name, seed):
             fo.write(data)
     write_fixture(os.path.join(out, name + ".txt"), t,
                   comment="%s (torch.onnx.export at opsets 13 and 17); x1/x3 inputs at batch 1 and 3, y outputs, "
-                          "u cotangents, dx input gradients of sum(y*u)" % name +
+                          "u cotangents, dx input gradients of sum(y*u); grad:<trim parameter> the "
+                          "recurrent weights' gradients of sum(y3*u3) in ONNX layout" % name +
                           ("\nspans [start, stop] inclusive; cd_rel/cd_irrel [example, span, class]: acd's cd_text "
                            "then propagate_conv_linear" if name == "lstm_acd" else ""))
 

@@ -28,20 +28,9 @@
 
 namespace trim {
 
-struct CdOptions {
-  Targets targets;  ///< outputs reported (default: all)
-  /// Rows (group × example pairs) sent through the graph at once; as
-  /// AttributionOptions::max_batch, lower it to bound memory on large inputs.
-  int64_t max_batch = 64;
-  /// A memory budget in bytes for one chunk (as AttributionOptions::max_memory):
-  /// when > 0 it replaces max_batch; a chunk then holds the forward of its
-  /// examples, the relevant parts planned over its rows and the rows' inputs,
-  /// and is the largest that fits. ValueError when one row does not fit.
-  int64_t max_memory = 0;
-  std::vector<Tensor> extra_inputs;  ///< further graph inputs [N, ...] (irrelevant)
-  /// Progress in groups × examples, and cancellation (see ProgressCallback).
-  ProgressCallback progress;
-};
+/// RunOptions for CD: `max_batch` counts rows (group × example pairs), the
+/// extra inputs are irrelevant, progress counts groups × examples.
+struct CdOptions : RunOptions {};
 
 struct CdResult {
   std::vector<int64_t> targets;

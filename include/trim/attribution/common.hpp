@@ -75,11 +75,12 @@ struct Baseline {
   trim::Tensor expand(const trim::Tensor& x, const std::string& method = "baseline") const;
 };
 
-struct AttributionOptions {
+/// What every method (CD included) needs to run a model over a batch: the
+/// outputs to explain, the chunk size, the fixed extra inputs, progress.
+/// AttributionOptions and CdOptions extend it, so one is set from the other
+/// by assigning this part.
+struct RunOptions {
   Targets targets;  ///< default: every output
-  /// Per-group scores are the sums of the attributions over each group's
-  /// elements (labels over one example's input shape).
-  const Grouping* grouping = nullptr;
   /// Largest batch sent through the graph at once; the methods build their
   /// perturbed / interpolated inputs in chunks of it. 64 rows keep GEMMs
   /// efficient while a LeNet-sized net's activations stay in cache (IG-50 on
@@ -97,6 +98,12 @@ struct AttributionOptions {
   std::vector<Tensor> extra_inputs;
   /// Progress reports and cancellation (see ProgressCallback).
   ProgressCallback progress;
+};
+
+struct AttributionOptions : RunOptions {
+  /// Per-group scores are the sums of the attributions over each group's
+  /// elements (labels over one example's input shape).
+  const Grouping* grouping = nullptr;
 };
 
 struct Attribution {

@@ -57,6 +57,14 @@ class Shape {
   int rank_ = 0;
 };
 
+/// `lead` followed by the dimensions of `rest`: `prepend({T, N}, example)` is
+/// `[T, N, example...]`, `prepend({Shape::free}, per_example)` a graph input with
+/// a free batch axis. The one helper for adding leading (batch, target) axes.
+Shape prepend(std::initializer_list<int64_t> lead, const Shape& rest);
+
+/// `s` with its leading (batch) dimension replaced by `rows`.
+Shape with_rows(const Shape& s, int64_t rows);
+
 /// Row-major strides (in elements) of a shape.
 std::vector<int64_t> row_major_strides(const Shape& s);
 

@@ -56,6 +56,7 @@ class Workspace {
  private:
   friend void forward(const Graph&, Workspace&, const std::vector<Tensor>&, Keep);
   friend Gradients backward(const Graph&, Workspace&, const std::vector<Tensor>&, bool, bool);
+  friend OpArgs workspace_args(const Graph&, const Node&, const Workspace&);
   std::vector<Tensor> values_;
   Keep keep_ = Keep::all;
   std::vector<int> value_slot_;  ///< node → slot of value_buffers_ (−1: the node keeps its own buffer)
@@ -71,6 +72,10 @@ class Workspace {
 /// dimension takes any size, the same for all inputs). Throws ShapeError
 /// naming the input otherwise.
 void forward(const Graph& graph, Workspace& ws, const std::vector<Tensor>& inputs, Keep keep = Keep::all);
+
+/// The arguments of node `n` read from the activations `forward` kept in
+/// `ws` (the attribution passes evaluate rules on them).
+OpArgs workspace_args(const Graph& graph, const Node& n, const Workspace& ws);
 
 /// Floats the workspace of one `forward` with `keep` over `batch` rows holds
 /// (kept activations and shared slots), plus, when `with_backward`, the

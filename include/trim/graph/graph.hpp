@@ -144,4 +144,18 @@ class Graph {
   bool finalized_ = false;
 };
 
+/// The arguments of node `n`: its data inputs looked up by
+/// `input_of(NodeId) -> const Tensor*` (in the node's input order), its
+/// parameters from the graph. Every pass that evaluates ops (the executor,
+/// DeepLIFT, CD, the kind checks) builds its OpArgs here.
+template <class InputOf>
+OpArgs node_args(const Graph& g, const Node& n, InputOf&& input_of) {
+  OpArgs a;
+  a.inputs.reserve(n.inputs.size());
+  for (NodeId i : n.inputs) a.inputs.push_back(input_of(i));
+  a.params.reserve(n.params.size());
+  for (int p : n.params) a.params.push_back(&g.parameters()[static_cast<size_t>(p)].value);
+  return a;
+}
+
 }  // namespace trim
