@@ -313,6 +313,10 @@ TEST_CASE("cli: DeepLIFT and Shapley values are complete on a piecewise-linear C
   const Tensor d = output_difference(model.evaluate(f.x), model.evaluate(Tensor({1, 1, 8, 8})));
   run_ok(f, {"attribute", "relu.onnx", "x.npy", "--transform", "dwt2:haar:2", "--method", "deeplift", "-o", "dl.npy"});
   require_same(per_target_sums(io::read_npy(f.file("dl.npy"))), d, 1e-4);
+  // A memory budget changes the batches, not the result.
+  run_ok(f, {"attribute", "relu.onnx", "x.npy", "--transform", "dwt2:haar:2", "--method", "deeplift", "-o", "dl_m.npy",
+             "--max-memory", "16K"});
+  require_same(io::read_npy(f.file("dl_m.npy")), io::read_npy(f.file("dl.npy")), 1e-6);
   run_ok(f, {"attribute", "relu.onnx", "x.npy", "--transform", "rfft2", "--method", "shapley", "--groups", "radial:5",
              "-o", "sh.npy"});
   const Tensor sh = io::read_npy(f.file("sh.npy"));
@@ -401,6 +405,10 @@ TEST_CASE("cli: sweep equals the library's CD band sweep", "[cli]") {
   o.targets = Targets(std::vector<int64_t>{0, 2});
   const std::vector<double> centers = {0.1, 0.3, 0.5, 0.7, 0.9, 1.1, 1.3};
   require_same(curve, cd_band_sweep(tm.graph(), tm.coefficients(f.x), *t, centers, 0.2, o).rel);
+  // A memory budget (smaller chunks) gives the same curve.
+  run_ok(f, {"sweep", "relu.onnx", "x.npy", "--transform", "fft2", "--centers", "0.1:1.3:7", "--width", "0.2",
+             "--target", "0,2", "-o", "curve_m.npy", "--max-memory", "40K"});
+  require_same(io::read_npy(f.file("curve_m.npy")), curve);
 }
 
 TEST_CASE("cli: nmf fits the library's NMF and its dictionary works as a transform", "[cli]") {
