@@ -14,6 +14,8 @@ void add_fourier_families(std::vector<TransformFamily>& table);
 void add_wavelet_families(std::vector<TransformFamily>& table);
 /// nmf, pca, dict (dictionary.cpp).
 void add_dictionary_families(std::vector<TransformFamily>& table);
+/// decoder (decoder.cpp).
+void add_decoder_families(std::vector<TransformFamily>& table);
 
 /// ShapeError "coefficients [..] have too few axes for 'spec'" unless
 /// `coefficients` has at least `rank` axes: the families' signal_shape check.

@@ -82,6 +82,11 @@ class Transform {
   virtual std::shared_ptr<const Op> inverse_op() const = 0;
   /// True when inverse(forward(x)) == x for every x (up to rounding).
   virtual bool exact() const { return true; }
+  /// Adds the inverse to graph `g` after node `coefficients` and returns the
+  /// node of the signal (`add_inverse` calls this). Default: one node running
+  /// `inverse_op()`. A learned decoder appends its own graph's nodes instead,
+  /// so the methods walk through its layers with their kinds.
+  virtual NodeId add_inverse_nodes(Graph& g, NodeId coefficients, const std::string& name) const;
 
   /// The family: the first part of the spec ("rfft2" of "rfft2:ortho").
   /// The default reads it off `spec()`, so a transform written outside the
