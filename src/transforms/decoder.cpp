@@ -233,14 +233,11 @@ void add_decoder_families(std::vector<TransformFamily>& table) {
   f.make = [](const std::string& spec, const Shape& input_shape) -> std::shared_ptr<const Transform> {
     return make_decoder(spec, input_shape);
   };
-  // [..., k] latent codes of signals shaped like the decoder's output.
+  // One example is what the decoder gives for one code: a decoder has no
+  // channels, so the leading axes of [..., k] codes are a batch.
   f.signal_shape = [](const std::string& spec, const Shape& coef) -> std::optional<Shape> {
     require_coefficient_rank(coef, 1, spec);
-    const auto decoder = load(decoder_paths(spec)[0], "transform '" + spec + "'");
-    Shape s;
-    for (int a = 0; a + 1 < coef.rank(); ++a) s.push_back(coef[a]);
-    for (int64_t v : output_of(*decoder)) s.push_back(v);
-    return s;
+    return output_of(*load(decoder_paths(spec)[0], "transform '" + spec + "'"));
   };
   table.push_back(std::move(f));
 }

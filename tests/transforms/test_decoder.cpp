@@ -45,7 +45,7 @@ TEST_CASE("decoder transform: decoder and encoder equal PyTorch", "[transform][d
   require_close(m->forward(f["x"].reshaped({3, 1, 8, 8})), f["z_of_x"], 1e-5, 1e-2, "encoder on maps");
   const Grouping g = component_groups(*m);
   CHECK(g.size() == 4);
-  CHECK(signal_shape_for(kDecoder, {5, 4}) == Shape{5, 64});
+  CHECK(signal_shape_for(kDecoder, {5, 4}) == Shape{64});  // leading axes: a batch
 }
 
 TEST_CASE("decoder transform without an encoder fits the least-squares code", "[transform][decoder]") {
