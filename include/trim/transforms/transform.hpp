@@ -13,9 +13,9 @@
 /// Spec strings (used by the CLI): `identity`, `fft1`, `fft2`, `fft3`,
 /// `rfft1`, `rfft2`, `rfft3`, `dct1`, `dct2`, `dct3`, optionally followed by
 /// `:backward` (default), `:ortho` or `:forward` with NumPy's meaning of
-/// `norm`, and for fft / rfft by `:polar` (amplitude and phase pairs); the wavelet and
-/// dictionary families are in their own headers. `transform_families()` is
-/// the one table of them all.
+/// `norm`, and for fft / rfft by `:polar` (amplitude and phase pairs); the wavelet,
+/// dictionary and learned-decoder (`decoder:D.onnx[:E.onnx]`) families are in
+/// their own headers. `transform_families()` is the one table of them all.
 ///
 /// Code that groups, draws or walks coefficients asks the transform what they
 /// are (`coefficient_layout()`, `complex_pairs()`, `figure_kind()`,
