@@ -382,7 +382,12 @@ CdResult cd_band_sweep(const Graph& model, const Tensor& coefficients, const Tra
                        const std::vector<double>& centers, double width, const CdOptions& options) {
   if (centers.empty()) throw ValueError("cd_band_sweep: no band centres given");
   std::vector<Tensor> masks;
-  for (double c : centers) masks.push_back(radial_band(t, c, width).mask(0));
+  for (double c : centers) {
+    const Grouping band = radial_band(t, c, width);
+    Tensor m = band.mask(0);
+    if (band.size() == 2) m.as_vector() += band.mask(1).as_vector();  // polar: the band's amplitudes and phases
+    masks.push_back(std::move(m));
+  }
   return contextual_decomposition(model, coefficients, masks, options);
 }
 

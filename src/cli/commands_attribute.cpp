@@ -280,7 +280,8 @@ void run_attribute_streamed(const Args& args, const Method& method, MethodSettin
   job.plot = [&](const std::string& path, const dataset::SummaryResult& r) {
     if (g) {
       const std::string kind = spec_family(args.get("groups"));
-      const bool curve = kind == "radial" || kind == "band" || kind == "bands";
+      // Polar transforms: amplitude and phase groups share their centres, so bars.
+      const bool curve = (kind == "radial" || kind == "band" || kind == "bands") && !t->polar();
       plot_mean_band(path, r, g->centers, g->names, !curve, setup.targets, title, groups_axis_label(args.get("groups")),
                      method.name == "cd" ? "CD: relevant part per group" : display_name(method.name) + ", summed per group");
     } else {

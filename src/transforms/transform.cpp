@@ -64,6 +64,7 @@ std::vector<TransformFamily> build_table() {
   detail::add_fourier_families(table);
   detail::add_wavelet_families(table);
   detail::add_dictionary_families(table);
+  detail::add_decoder_families(table);
   return table;
 }
 
@@ -157,8 +158,12 @@ std::shared_ptr<const Transform> make_transform(const std::string& spec, const S
   return f->make(spec, input_shape);
 }
 
+NodeId Transform::add_inverse_nodes(Graph& g, NodeId coefficients, const std::string& name) const {
+  return g.add(inverse_op(), {coefficients}, {}, name);
+}
+
 NodeId add_inverse(Graph& g, NodeId coefficients, const Transform& t, const std::string& name) {
-  return g.add(t.inverse_op(), {coefficients}, {}, name);
+  return t.add_inverse_nodes(g, coefficients, name);
 }
 
 }  // namespace trim

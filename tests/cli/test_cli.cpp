@@ -205,8 +205,11 @@ TEST_CASE("cli: transform equals the library per example and inverse reconstruct
       {"identity", false, true},       {"fft1", false, true},         {"fft2", false, true},
       {"rfft1", false, true},          {"rfft2:ortho", false, true},  {"dct1", false, true},
       {"dct2:ortho", false, true},     {"dwt1:db2", true, true},      {"dwt2:db2:2:periodization", true, true},
-      {"swt1:haar:2", false, true},    {"swt2:haar:1", false, true},  {"dict:" + f.file("dict.npy"), true, true},
-      {"pca:" + f.file("pca.npy"), true, false}, {"nmf:" + f.file("nmf.npy"), true, false},
+      {"swt1:haar:2", false, true},    {"swt2:haar:1", false, true},
+      {"fft2:polar", false, true},     {"rfft1:ortho:polar", false, true}, {"fft3", false, true},
+      {"rfft3:polar", false, true},    {"dct3", false, true},         {"dwt3:haar:1", true, true},
+      {"dict:" + f.file("dict.npy"), true, true},
+      {"pca:" + f.file("pca.npy"), true, false}, {"nmf:" + f.file("nmf.npy"), true, false},  // nmf last: used below
   };
   for (const Case& c : cases) {
     INFO(c.spec);
@@ -234,6 +237,15 @@ TEST_CASE("cli: transform equals the library per example and inverse reconstruct
   run_ok(f, {"transform", "dwt2:haar", "in.npy", "--shape", "1,8,8", "-o", "s2.npy"});
   run_ok(f, {"transform", "dwt2:haar", "in.npy", "-o", "s1.npy"});
   require_same(io::read_npy(f.file("s2.npy")), io::read_npy(f.file("s1.npy")), 0);
+  // A learned decoder: one example is what it decodes (64 values as 1x8x8).
+  const std::string onnx = std::string(TRIM_FIXTURE_DIR) + "/onnx/";
+  const std::string dec = "decoder:" + onnx + "vae_decoder.onnx:" + onnx + "vae_encoder.onnx";
+  const auto td = make_transform(dec, {1, 8, 8});
+  run_ok(f, {"transform", dec, "in.npy", "--shape", "1,8,8", "-o", "z.npy"});
+  const Tensor z = io::read_npy(f.file("z.npy"));
+  require_same(z, td->forward(f.x), 1e-5);
+  run_ok(f, {"inverse", dec, "z.npy", "--shape", "1,8,8", "-o", "xd.npy"});
+  require_same(io::read_npy(f.file("xd.npy")), td->inverse(z), 1e-5);
 }
 
 TEST_CASE("cli: attribute agrees with the library for every method", "[cli]") {
