@@ -14,7 +14,7 @@ does what captum does, with batched autograd and no Python loop over samples:
   gradient SHAP     20 samples (noise stdev 0.1, 10 random baselines) as one batch
 Both use 2 threads. Prints medians and the ratio trim / PyTorch (< 1: trim faster).
 
---zoo resnet18,resnet50,densenet121,mobilenet_v2 adds torchvision's networks at
+--zoo resnet18,resnet50,densenet121,mobilenet_v2,efficientnet_b0 adds torchvision's networks at
 64x64x3 in fft2 space (batches --batches, default 2 and 16): integrated gradients
 (50 steps), gradient SHAP (20 samples) and SmoothGrad (20 noisy gradients, stdev
 0.1), each twin one batched forward/backward over all steps as captum does;

@@ -5,7 +5,7 @@ Usage (after `meson compile -C build`):
     /usr/bin/python3 bench/compare_pytorch.py [--build build] [--repetitions 5]
 
 Needs Debian's python3-torch (and python3-torchvision, python3-onnx for the
-torchvision zoo: ResNet-18, ResNet-50, DenseNet-121, MobileNetV2 at 64×64×3,
+torchvision zoo: ResNet-18, ResNet-50, DenseNet-121, MobileNetV2, EfficientNet-B0 at 64×64×3,
 batch 1 / 16 / 100, exported to ONNX and timed by bench_networks'
 BM_onnx_* through TRIM_BENCH_ONNX). Both libraries use 2 threads. For each case the
 trim benchmark (bench_networks, Google Benchmark, median of its repetitions)
@@ -126,7 +126,7 @@ def trim_time(binary, name, reps, onnx=None):
     raise RuntimeError("no median for " + name)
 
 
-ZOO = ["resnet18", "resnet50", "densenet121", "mobilenet_v2"]
+ZOO = ["resnet18", "resnet50", "densenet121", "mobilenet_v2", "efficientnet_b0"]
 
 
 def export_zoo(names, directory):

@@ -97,6 +97,7 @@
 #include "trim/train/loss.hpp"
 #include "trim/train/optimizer.hpp"
 #include "trim/train/trainer.hpp"
+#include "trim/transforms/decoder.hpp"
 #include "trim/transforms/dictionary.hpp"
 #include "trim/transforms/frequency_bands.hpp"
 #include "trim/transforms/grouping.hpp"

@@ -157,7 +157,7 @@ pyb::object array_or_none(Tensor t) {
 PyAttribution attribute(const PyModel& model, pyb::handle x, pyb::handle transform, const std::string& method_name,
                         pyb::handle target, pyb::handle groups, pyb::handle baseline, std::optional<int> steps,
                         std::optional<int> samples, std::optional<double> stdev, uint64_t seed, pyb::handle window,
-                        pyb::handle strides, pyb::handle residual, int64_t max_batch) {
+                        pyb::handle strides, pyb::handle residual, int64_t max_batch, int64_t max_memory) {
   const NamedMethod& method = find_method(method_name);
   const std::pair<const char*, bool> given[] = {{"baseline", !baseline.is_none()}, {"steps", steps.has_value()},
                                                 {"samples", samples.has_value()},  {"stdev", stdev.has_value()},
@@ -169,6 +169,7 @@ PyAttribution attribute(const PyModel& model, pyb::handle x, pyb::handle transfo
     throw ValueError("method '" + method.name + "' needs groups (e.g. 'radial:8', 'subbands', 'components')");
   if (method.needs_window && window.is_none()) throw ValueError("method '" + method.name + "' needs window (e.g. (4, 4))");
   if (max_batch < 1) throw ValueError("max_batch must be >= 1, got " + std::to_string(max_batch));
+  if (max_memory < 0) throw ValueError("max_memory must be >= 0 bytes, got " + std::to_string(max_memory));
   MethodSettings st;
   st.steps = steps.value_or(50);
   st.samples = samples.value_or(method.default_samples);
@@ -188,6 +189,7 @@ PyAttribution attribute(const PyModel& model, pyb::handle x, pyb::handle transfo
   o.targets = Targets(s.targets);
   o.grouping = grouping ? &*grouping : nullptr;
   o.max_batch = max_batch;
+  o.max_memory = max_memory;
   o.progress = signal_progress();
   if (s.residual.numel() > 0) o.extra_inputs = {s.residual};
   Attribution all;
@@ -281,6 +283,7 @@ grouping : trim.Grouping or None)")
         pyb::arg("baseline") = pyb::none(), pyb::arg("steps") = pyb::none(), pyb::arg("samples") = pyb::none(),
         pyb::arg("stdev") = pyb::none(), pyb::arg("seed") = 0, pyb::arg("window") = pyb::none(),
         pyb::arg("strides") = pyb::none(), pyb::arg("residual") = pyb::none(), pyb::arg("max_batch") = 64,
+        pyb::arg("max_memory") = 0,
         (R"(Explain a model's outputs in a transform's coefficients (TRIM).
 
 Attributes f'(s) = f(T^-1(s) + r) at s = T(x), the model composed with the
@@ -327,6 +330,11 @@ residual : bool, optional
     transform is lossy).
 max_batch : int
     Rows sent through the model at once (memory grows with it).
+max_memory : int
+    A budget in bytes for one batch through the model (its activations,
+    gradients and rows; not its weights): when > 0 it replaces max_batch,
+    each batch being the largest that fits. Results do not change; a budget
+    too small for one row raises ValueError.
 
 Returns
 -------

@@ -77,6 +77,11 @@ def test_layout_completeness_and_groups(mlp):
     np.testing.assert_allclose(small.attributions, r.attributions, rtol=1e-5, atol=1e-7)
     with pytest.raises(ValueError, match="max_batch must be >= 1"):
         trim.attribute(mlp, x, transform="dct2", method="gradient", max_batch=0)
+    # So does a memory budget; one too small for a row is refused.
+    budget = trim.attribute(mlp, x, transform="dct2", method="integrated_gradients", steps=64, max_memory=20000)
+    np.testing.assert_allclose(budget.attributions, r.attributions, rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="too small for one row"):
+        trim.attribute(mlp, x, transform="dct2", method="gradient", max_memory=16)
     # "all", a list and an index select the same rows.
     every = trim.attribute(mlp, x, transform="dct2", method="gradient", target="all")
     two = trim.attribute(mlp, x, transform="dct2", method="gradient", target=[2, 0])

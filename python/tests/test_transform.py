@@ -85,8 +85,8 @@ def test_groupings():
 
 
 def test_errors():
-    with pytest.raises(ValueError, match="fft3"):
-        trim.Transform("fft3", (8, 8))
+    with pytest.raises(ValueError, match="fft4"):
+        trim.Transform("fft4", (8, 8))
     with pytest.raises(ValueError, match="positive"):
         trim.Transform("fft2", (0, 8))
     with pytest.raises(TypeError):

@@ -6,6 +6,7 @@
 #include "runner.hpp"
 #include "trim/core/buffer_plan.hpp"
 #include "trim/core/error.hpp"
+#include "trim/core/text.hpp"
 #include "trim/graph/executor.hpp"
 #include "trim/graph/lifetimes.hpp"
 
@@ -244,6 +245,53 @@ const Tensor& propagate(const Graph& g, const Workspace& ws, int64_t examples, c
 
 }  // namespace
 
+namespace {
+
+/// Bytes of a chunk of `ne` examples × `ng` groups: the forward of the
+/// examples (every activation kept), the relevant parts planned over the
+/// ne·ng rows, the rows' relevant inputs and the examples' inputs.
+int64_t cd_chunk_bytes(const Graph& g, int64_t ne, int64_t ng, int64_t P, int64_t extras_per_example) {
+  const int64_t R = ne * ng;
+  std::vector<char> planned(static_cast<size_t>(g.num_nodes()), 1);
+  planned[static_cast<size_t>(g.inputs()[0])] = 0;
+  BufferPlan parts;
+  plan_node_order(g, R, planned, parts);
+  return 4 * (planned_floats(g, ne, Keep::all, false) + parts.total() + R * P + ne * (P + extras_per_example));
+}
+
+/// Examples and groups per chunk for at most `max_rows` rows.
+std::pair<int64_t, int64_t> cd_chunk(int64_t max_rows, int64_t N, int64_t G) {
+  const int64_t E = std::max<int64_t>(1, std::min(N, max_rows / G));
+  return {E, std::min(G, std::max<int64_t>(1, max_rows / E))};
+}
+
+/// The most rows per chunk whose buffers fit `budget` bytes.
+int64_t cd_rows_within(const Graph& g, int64_t budget, int64_t N, int64_t G, int64_t P, int64_t extras) {
+  const auto bytes = [&](int64_t rows) {
+    const auto [E, Gc] = cd_chunk(rows, N, G);
+    return cd_chunk_bytes(g, E, Gc, P, extras);
+  };
+  if (bytes(1) > budget)
+    throw ValueError("contextual_decomposition: max_memory " + bytes_text(budget) +
+                     " is too small for one row through the model: a chunk of one group of one example needs " +
+                     bytes_text(bytes(1)) + " (activations, relevant parts and the row itself; the model's weights "
+                     "come on top)");
+  const int64_t cap = N * G;  // every row in one chunk
+  int64_t lo = 1, hi = 2;
+  while (hi <= cap && bytes(hi) <= budget) {
+    lo = hi;
+    hi *= 2;
+  }
+  hi = std::min(hi, cap + 1);
+  while (hi - lo > 1) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    (bytes(mid) <= budget ? lo : hi) = mid;
+  }
+  return lo;
+}
+
+}  // namespace
+
 CdResult contextual_decomposition(const Graph& model, const Tensor& x, const std::vector<Tensor>& masks,
                                   const CdOptions& options) {
   AttributionOptions common;
@@ -271,10 +319,16 @@ CdResult contextual_decomposition(const Graph& model, const Tensor& x, const std
   result.rel = Tensor({T, N, G});
   result.irrel = Tensor({T, N, G});
 
-  // Chunks of E examples × Gc groups, at most max_batch rows.
-  const int64_t max_rows = options.max_batch;
-  const int64_t E = std::max<int64_t>(1, std::min(N, max_rows / G));
-  const int64_t Gc = std::min(G, std::max<int64_t>(1, max_rows / E));
+  // Chunks of E examples × Gc groups, at most max_batch rows (or the most
+  // that fit max_memory).
+  if (options.max_memory < 0)
+    throw ValueError("contextual_decomposition: max_memory must be >= 0 bytes (0: no budget), got " +
+                     std::to_string(options.max_memory));
+  int64_t extras = 0;
+  for (const Tensor& e : options.extra_inputs) extras += e.numel() / std::max<int64_t>(1, e.dim(0));
+  const int64_t max_rows =
+      options.max_memory > 0 ? cd_rows_within(model, options.max_memory, N, G, P, extras) : options.max_batch;
+  const auto [E, Gc] = cd_chunk(max_rows, N, G);
   Workspace ws;
   RelevantBuffers rel;
   run.plan(N * G);
@@ -328,7 +382,12 @@ CdResult cd_band_sweep(const Graph& model, const Tensor& coefficients, const Tra
                        const std::vector<double>& centers, double width, const CdOptions& options) {
   if (centers.empty()) throw ValueError("cd_band_sweep: no band centres given");
   std::vector<Tensor> masks;
-  for (double c : centers) masks.push_back(radial_band(t, c, width).mask(0));
+  for (double c : centers) {
+    const Grouping band = radial_band(t, c, width);
+    Tensor m = band.mask(0);
+    if (band.size() == 2) m.as_vector() += band.mask(1).as_vector();  // polar: the band's amplitudes and phases
+    masks.push_back(std::move(m));
+  }
   return contextual_decomposition(model, coefficients, masks, options);
 }
 

@@ -4,8 +4,10 @@
 #include <cmath>
 
 #include "runner.hpp"
+#include "trim/core/buffer_plan.hpp"
 #include "trim/core/error.hpp"
 #include "trim/graph/executor.hpp"
+#include "trim/graph/lifetimes.hpp"
 
 namespace trim {
 
@@ -71,28 +73,61 @@ void product_rule(const Op& op, const OpArgs& ax, const OpArgs& ab, const Tensor
   op.backward(am, yx, dy, og);
 }
 
+/// The multipliers' buffers, planned as `backward` plans cotangents
+/// (plan_reverse_order): multipliers whose lifetimes do not overlap share one
+/// allocation, kept for every target and chunk.
+struct MultiplierBuffers {
+  int64_t batch = -1;
+  std::vector<int> slot;  ///< node → slot (−1: no multiplier reaches it)
+  SlotBuffers buffers;
+
+  void plan(const Graph& g, int64_t rows) {
+    if (rows == batch) return;
+    batch = rows;
+    std::vector<char> needed(static_cast<size_t>(g.num_nodes()));
+    for (NodeId id = 0; id < g.num_nodes(); ++id) needed[static_cast<size_t>(id)] = g.depends_on_input(id);
+    BufferPlan p;
+    slot = plan_reverse_order(g, rows, needed, p);
+    buffers.reserve(p);
+  }
+};
+
 /// Multipliers of the first input for output element `target` of every row,
-/// after forward passes of x (wx) and baseline (wb) rows.
-Tensor multipliers(const Graph& g, const Workspace& wx, const Workspace& wb, int64_t target, float eps) {
+/// after forward passes of x (wx) and baseline (wb) rows (valid until the
+/// next call with the same buffers).
+const Tensor& multipliers(const Graph& g, const Workspace& wx, const Workspace& wb, int64_t target, float eps,
+                          MultiplierBuffers& mb) {
   const NodeId out = g.outputs()[0];
-  std::vector<Tensor> grads(static_cast<size_t>(g.num_nodes()));
+  const int64_t rows = wx.value(out).dim(0);
+  mb.plan(g, rows);
+  std::vector<char> started(static_cast<size_t>(g.num_nodes()), 0);
+  const auto grad_of = [&](NodeId i) -> Tensor& {
+    const size_t k = static_cast<size_t>(i);
+    if (started[k]) return mb.buffers[mb.slot[k]];
+    started[k] = 1;
+    return mb.buffers.use(mb.slot[k], g.node(i).shape.with_batch(rows), true);
+  };
+  const NodeId in = g.inputs()[0];
+  if (mb.slot[static_cast<size_t>(out)] < 0 || mb.slot[static_cast<size_t>(in)] < 0) {
+    static thread_local Tensor none;  // the output does not depend on the input
+    none.resize(g.node(in).shape.with_batch(rows), true);
+    return none;
+  }
   const Tensor& y = wx.value(out);
-  Tensor& gout = grads[static_cast<size_t>(out)];
-  gout.resize(y.shape(), true);
-  const int64_t rows = y.dim(0), per = y.numel() / rows;
+  Tensor& gout = grad_of(out);
+  const int64_t per = y.numel() / rows;
   for (int64_t r = 0; r < rows; ++r) gout[r * per + target] = 1.0f;
 
   for (NodeId id = g.num_nodes() - 1; id >= 0; --id) {
     const Node& n = g.node(id);
-    const Tensor& dy = grads[static_cast<size_t>(id)];
-    if (n.is_input || dy.empty()) continue;
+    if (n.is_input || !started[static_cast<size_t>(id)]) continue;
+    const Tensor& dy = mb.buffers[mb.slot[static_cast<size_t>(id)]];
     OpGrads og;
     bool any = false;
     for (NodeId i : n.inputs) {
       Tensor* t = nullptr;
       if (g.depends_on_input(i)) {
-        t = &grads[static_cast<size_t>(i)];
-        if (t->empty()) t->resize(wx.value(i).shape(), true);
+        t = &grad_of(i);
         any = true;
       }
       og.inputs.push_back(t);
@@ -121,7 +156,8 @@ Tensor multipliers(const Graph& g, const Workspace& wx, const Workspace& wb, int
         break;
     }
   }
-  return grads[static_cast<size_t>(g.inputs()[0])];
+  if (!started[static_cast<size_t>(in)]) return grad_of(in);  // zero: no multiplier reached it
+  return mb.buffers[mb.slot[static_cast<size_t>(in)]];
 }
 
 }  // namespace
@@ -134,7 +170,8 @@ Attribution deeplift(const Graph& model, const Tensor& x, const DeepLiftOptions&
   Tensor attr(prepend({T, N}, run.example_shape()));
   Tensor delta({T, N});
   Workspace wx, wb;
-  const int64_t chunk = std::max<int64_t>(1, run.max_batch() / 2);  // x and baseline rows both in memory
+  MultiplierBuffers mb;
+  const int64_t chunk = run.max_batch(ModelRunner::Pass::deeplift);  // x and baseline rows both in memory
   run.plan(N);
   for (int64_t first = 0; first < N; first += chunk) {
     const int64_t M = std::min(chunk, N - first);
@@ -147,13 +184,14 @@ Attribution deeplift(const Graph& model, const Tensor& x, const DeepLiftOptions&
       in_x.push_back(e);
       in_b.push_back(std::move(e));
     }
-    forward(model, wx, in_x);
-    forward(model, wb, in_b);
+    // Only what the rules read is kept; the other activations share buffers.
+    forward(model, wx, in_x, Keep::deeplift);
+    forward(model, wb, in_b, Keep::deeplift);
     const Tensor& fx = wx.value(model.outputs()[0]);
     const Tensor& fb = wb.value(model.outputs()[0]);
     for (int64_t t = 0; t < T; ++t) {
       const int64_t k = run.targets()[static_cast<size_t>(t)];
-      const Tensor m = multipliers(model, wx, wb, k, dl.eps);
+      const Tensor& m = multipliers(model, wx, wb, k, dl.eps, mb);
       for (int64_t r = 0; r < M; ++r) {
         double s = 0.0;
         float* dst = attr.data() + (t * N + first + r) * P;

@@ -56,7 +56,7 @@ void wavelet_edges(CoefficientNeighbours& nb, const WaveletTransform& w) {
           if (j > i) link(nb, base + b.offset + i, base + b.offset + j);
       // Scale: each detail coefficient and its parent, the same orientation
       // one level coarser (the same position for stationary transforms).
-      if (b.orientation == 'a') continue;
+      if (b.orientation == 'a' || b.shape.size() > 2) continue;  // 3-D: neighbours inside the band only
       const kernels::WaveletBand* parent = nullptr;
       for (const kernels::WaveletBand& p : L.bands)
         if (p.level == b.level + 1 && p.orientation == b.orientation) parent = &p;

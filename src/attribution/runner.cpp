@@ -5,6 +5,7 @@
 
 #include "trim/core/check.hpp"
 #include "trim/core/error.hpp"
+#include "trim/core/text.hpp"
 
 namespace trim::detail {
 
@@ -70,10 +71,56 @@ ModelRunner::ModelRunner(const Graph& model, const Tensor& x, const AttributionO
   if (options.max_batch < 1)
     throw ValueError(method_ + ": max_batch must be >= 1, got " + std::to_string(options.max_batch));
   max_batch_ = options.max_batch;
+  if (options.max_memory < 0)
+    throw ValueError(method_ + ": max_memory must be >= 0 bytes (0: no budget), got " + std::to_string(options.max_memory));
+  max_memory_ = options.max_memory;
   if (options.grouping && options.grouping->coefficient_shape != example_)
     throw ShapeError(method_ + ": the grouping is for shape " + options.grouping->coefficient_shape.str() +
                      ", the model's input examples have shape " + example_.str());
   check_finite(x, method_, "input");
+}
+
+int64_t ModelRunner::batch_bytes(Pass pass, int64_t rows) const {
+  int64_t extras = 0;  // the rows' extra inputs (DeepLIFT: for x and baseline)
+  for (const Tensor& e : extra_inputs_) extras += rows * (e.numel() / e.dim(0));
+  const int64_t P = rows * example_numel_, K = rows * n_outputs_;
+  int64_t floats = 0;
+  switch (pass) {
+    case Pass::outputs:  // the rows, their outputs
+      floats = planned_floats(model_, rows, Keep::input_gradients, false) + P + extras + K;
+      break;
+    case Pass::gradients:  // the rows, outputs, one cotangent, the gradients of every target
+      floats = planned_floats(model_, rows, Keep::input_gradients, true) + P + extras + 2 * K + n_targets() * P;
+      break;
+    case Pass::deeplift:  // two forwards, one set of multipliers, x and baseline rows
+      floats = planned_floats(model_, rows, Keep::deeplift, true) + planned_floats(model_, rows, Keep::deeplift, false) +
+               2 * (P + extras);
+      break;
+  }
+  return floats * static_cast<int64_t>(sizeof(float));
+}
+
+int64_t ModelRunner::max_batch(Pass pass) const {
+  if (max_memory_ == 0) return pass == Pass::deeplift ? std::max<int64_t>(1, max_batch_ / 2) : max_batch_;
+  int64_t& fitted = fitted_[static_cast<int>(pass)];
+  if (fitted > 0) return fitted;
+  const int64_t one = batch_bytes(pass, 1);
+  if (one > max_memory_)
+    throw ValueError(method_ + ": max_memory " + bytes_text(max_memory_) + " is too small for one row through the model: " +
+                     "a batch of one row needs " + bytes_text(one) + " (activations, gradients and the row itself; " +
+                     "the model's weights come on top)");
+  // The most rows that fit: double, then bisect (the bytes grow with the rows).
+  constexpr int64_t cap = int64_t{1} << 24;
+  int64_t lo = 1, hi = 2;
+  while (hi <= cap && batch_bytes(pass, hi) <= max_memory_) {
+    lo = hi;
+    hi *= 2;
+  }
+  while (hi - lo > 1) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    (batch_bytes(pass, mid) <= max_memory_ ? lo : hi) = mid;
+  }
+  return fitted = lo;
 }
 
 std::vector<Tensor> ModelRunner::gather_extras(const std::vector<int64_t>& example_of_row) const {
@@ -94,6 +141,20 @@ std::vector<Tensor> ModelRunner::gather_extras(const std::vector<int64_t>& examp
 }
 
 Tensor ModelRunner::outputs(const Tensor& inputs, const std::vector<int64_t>& example_of_row) {
+  const int64_t M = inputs.dim(0);
+  if (max_memory_ > 0 && M > max_batch(Pass::outputs)) {  // under a budget: in batches that fit
+    const int64_t step = max_batch(Pass::outputs);
+    Tensor y({M, n_outputs_});
+    for (int64_t first = 0; first < M; first += step) {
+      const int64_t count = std::min(step, M - first);
+      Tensor part(prepend({count}, example_));
+      std::copy(inputs.begin() + first * example_numel_, inputs.begin() + (first + count) * example_numel_, part.begin());
+      const Tensor py = outputs(part, std::vector<int64_t>(example_of_row.begin() + first,
+                                                           example_of_row.begin() + first + count));
+      std::copy(py.begin(), py.end(), y.begin() + first * n_outputs_);
+    }
+    return y;
+  }
   std::vector<Tensor> in{inputs};
   for (Tensor& e : gather_extras(example_of_row)) in.push_back(std::move(e));
   // The methods read only the output and input gradients: the activations
@@ -124,8 +185,9 @@ void ModelRunner::run(int64_t rows, const MakeRow& make, const TakeRows& take, b
   const int64_t T = n_targets();
   Tensor chunk, grads;
   std::vector<int64_t> example_of_row;
-  for (int64_t first = 0; first < rows; first += max_batch_) {
-    const int64_t count = std::min(max_batch_, rows - first);
+  const int64_t step = max_batch(with_gradients ? Pass::gradients : Pass::outputs);
+  for (int64_t first = 0; first < rows; first += step) {
+    const int64_t count = std::min(step, rows - first);
     chunk.resize(prepend({count}, example_));
     example_of_row.resize(static_cast<size_t>(count));
     for (int64_t r = 0; r < count; ++r) {

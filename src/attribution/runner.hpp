@@ -24,7 +24,18 @@ class ModelRunner {
   int64_t n_outputs() const { return n_outputs_; }
   const std::vector<int64_t>& targets() const { return targets_; }
   int64_t n_targets() const { return static_cast<int64_t>(targets_.size()); }
-  int64_t max_batch() const { return max_batch_; }
+  /// What one batch holds in memory, for AttributionOptions::max_memory.
+  enum class Pass {
+    outputs,    ///< a forward (Keep::input_gradients) for the outputs
+    gradients,  ///< that forward and a backward to the inputs per target
+    deeplift,   ///< x and baseline rows, each a forward (Keep::deeplift), and the multipliers
+  };
+  /// Rows per batch for `pass`: max_batch (half of it for DeepLIFT, whose
+  /// rows come in x / baseline pairs) without a budget, else the most rows
+  /// whose buffers fit max_memory (ValueError when not even one does).
+  int64_t max_batch(Pass pass = Pass::outputs) const;
+  /// Bytes one batch of `rows` rows of `pass` holds (the budget's measure).
+  int64_t batch_bytes(Pass pass, int64_t rows) const;
   const Tensor& x() const { return x_; }
 
   /// Writes row m (example_numel floats) into `dst`; returns the example it belongs to.
@@ -50,7 +61,8 @@ class ModelRunner {
   TakeRows store_target_outputs(std::vector<double>& f) const;
 
   /// Model outputs for the batch `inputs` [M, input_shape...] whose rows
-  /// belong to examples `example_of_row`: [M, n_outputs].
+  /// belong to examples `example_of_row`: [M, n_outputs] (under a max_memory
+  /// budget, computed in batches that fit).
   Tensor outputs(const Tensor& inputs, const std::vector<int64_t>& example_of_row);
 
   /// Wraps attributions [T, N, input_shape...] and delta ([T, N] or empty)
@@ -79,6 +91,8 @@ class ModelRunner {
   int64_t n_outputs_ = 0;
   std::vector<int64_t> targets_;
   int64_t max_batch_ = 256;
+  int64_t max_memory_ = 0;
+  mutable int64_t fitted_[3] = {0, 0, 0};  ///< max_batch(pass) under the budget, once computed
   int64_t done_ = 0, planned_ = 0;
   Workspace ws_;
 };

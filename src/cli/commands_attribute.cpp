@@ -15,6 +15,7 @@
 #include "stream.hpp"
 #include "summary.hpp"
 #include "trim/attribution/trim_model.hpp"
+#include "trim/core/text.hpp"
 
 namespace trim::cli {
 
@@ -102,7 +103,7 @@ Tensor baseline_coefficients(const Args& args, const Method& m, const Model& mod
 /// work over the rows of s.
 Attribution explain_rows(const Method& method, const TrimModel& tm, const Tensor& s, const Tensor& residual,
                          const Grouping* grouping, const std::vector<int64_t>& targets, const MethodSettings& settings,
-                         int64_t first, const std::function<void(int64_t, int64_t)>& report) {
+                         int64_t first, const std::function<void(int64_t, int64_t)>& report, int64_t max_memory) {
   const int64_t N = s.dim(0);
   MethodSettings ms = settings;
   const bool baseline_per_example =
@@ -118,6 +119,7 @@ Attribution explain_rows(const Method& method, const TrimModel& tm, const Tensor
   o.targets = Targets(targets);
   o.grouping = grouping;
   o.max_batch = rows_per_batch(s.numel() / N);
+  o.max_memory = max_memory;  // 0, or the batches fit this many bytes (replaces max_batch)
   o.progress = [&](int64_t done, int64_t total) {
     report(done, total);
     return true;
@@ -128,10 +130,10 @@ Attribution explain_rows(const Method& method, const TrimModel& tm, const Tensor
 
 Attribution explain(const Method& method, const TrimModel& tm, const Tensor& s, const Tensor& residual,
                     const Grouping* grouping, const std::vector<int64_t>& targets, const MethodSettings& settings,
-                    bool quiet) {
+                    bool quiet, int64_t max_memory) {
   Progress progress(method.name, method.unit, quiet);
   const Attribution all = explain_rows(method, tm, s, residual, grouping, targets, settings, 0,
-                                       [&](int64_t done, int64_t total) { progress.update(done, total); });
+                                       [&](int64_t done, int64_t total) { progress.update(done, total); }, max_memory);
   progress.finish();
   return all;
 }
@@ -233,6 +235,7 @@ io::Json settings_json(const Args& args, const Method& m, const MethodSettings& 
 /// A streamed run (stream.hpp): the input a chunk at a time, results [N, T, ...]
 /// written as they come, the summary and its figure from the statistics.
 void run_attribute_streamed(const Args& args, const Method& method, MethodSettings settings) {
+  const int64_t max_memory = max_memory_option(args);
   Stopwatch clock;
   const std::string out = args.required("output"), plot = args.get("plot");
   if (args.has("json"))
@@ -275,7 +278,8 @@ void run_attribute_streamed(const Args& args, const Method& method, MethodSettin
   job.label = method.name;
   job.compute = [&](int64_t first, const Tensor& x, const std::function<void(int64_t, int64_t)>& report) {
     const TrimModel::Inputs in = tm.inputs(x, "input '" + job.input + "'");
-    const Attribution a = explain_rows(method, tm, in.coefficients, in.residual, g, setup.targets, settings, first, report);
+    const Attribution a = explain_rows(method, tm, in.coefficients, in.residual, g, setup.targets, settings, first,
+                                       report, max_memory);
     return examples_first(g ? a.group_scores : a.attributions);
   };
   job.plot_path = plot;
@@ -283,8 +287,10 @@ void run_attribute_streamed(const Args& args, const Method& method, MethodSettin
   job.plot = [&](const std::string& path, const dataset::SummaryResult& r) {
     if (g) {
       const std::string kind = spec_family(args.get("groups"));
-      const bool curve = kind == "radial" || kind == "band" || kind == "bands" || kind == "hz" || kind == "mel" ||
-                         kind == "ell" || kind == "segments";
+      // Polar transforms: amplitude and phase groups share their centres, so bars.
+      const bool curve = (kind == "radial" || kind == "band" || kind == "bands" || kind == "hz" || kind == "mel" ||
+                          kind == "ell" || kind == "segments") &&
+                         !t->polar();
       plot_mean_band(path, r, g->centers, g->names, !curve, setup.targets, title, groups_axis_label(args.get("groups")),
                      method.name == "cd" ? "CD: relevant part per group" : display_name(method.name) + ", summed per group");
     } else {
@@ -333,6 +339,7 @@ void run_attribute(const Args& args) {
   settings.stdev = static_cast<float>(args.get_double("stdev", method.default_stdev, 0, 1e30));
   settings.seed = static_cast<uint64_t>(args.get_int("seed", 0, 0, INT64_MAX));
   if (is_streamed(args, input_path, out)) return run_attribute_streamed(args, method, settings);
+  const int64_t max_memory = max_memory_option(args);
   Outputs outputs;
   outputs.declare(out, "-o");
   outputs.declare_plot(plot, "--plot");
@@ -352,7 +359,7 @@ void run_attribute(const Args& args) {
 
   const Grouping* g = grouping ? &*grouping : nullptr;
   const Attribution result =
-      explain(method, tm, setup.coefficients, setup.residual, g, targets, settings, args.has("quiet"));
+      explain(method, tm, setup.coefficients, setup.residual, g, targets, settings, args.has("quiet"), max_memory);
   const double attribution_seconds = clock.lap();
 
   const Tensor& written = g ? result.group_scores : result.attributions;
@@ -445,6 +452,11 @@ Command attribute_command() {
                              "always occluded together), e.g. 4,4 for fft2"},
       {"strides", "K[,K...]", "occlusion: step between windows (default: the window)"},
       {"residual", "", "always add the residual input r (default: only for lossy transforms)"},
+      {"max-memory", "SIZE",
+       "memory budget for one batch through the model: its activations, gradients and rows, not its weights nor the "
+       "input and output arrays (e.g. 2G, 500M; powers of 1024). Each batch is then the largest that fits, sized "
+       "from the model's buffer plans (results do not depend on it); a budget too small for one row is an error. "
+       "Default: batches of about a million input values"},
       output_option("the attributions or group scores (float32 .npy)"),
       {"plot", "FILE.png|svg|pdf",
        "also draw the result, in the format the extension names (mean over the batch): without --groups a heatmap of the first target's coefficient "

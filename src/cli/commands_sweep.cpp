@@ -48,10 +48,12 @@ void require_fourier(const Args& args) {
 /// The CD band sweep of examples [e0, e1) of the coefficients s (r.rel is
 /// [targets, e1 - e0, bands]); `done(k)` reports band-example pairs finished in it.
 CdResult sweep_rows(const TrimSetup& setup, const Tensor& s, const Tensor& residual, int64_t e0, int64_t e1,
-                    const std::vector<double>& centers, double width, const std::function<void(int64_t)>& done) {
+                    const std::vector<double>& centers, double width, const std::function<void(int64_t)>& done,
+                    int64_t max_memory) {
   CdOptions o;
   o.targets = Targets(setup.targets);
   o.max_batch = rows_per_batch(s.numel() / s.dim(0));
+  o.max_memory = max_memory;  // 0, or chunks sized to fit it (replaces max_batch)
   if (residual.numel() > 0) o.extra_inputs = {rows(residual, e0, e1)};
   o.progress = [&](int64_t finished, int64_t) {
     done(finished);
@@ -62,6 +64,7 @@ CdResult sweep_rows(const TrimSetup& setup, const Tensor& s, const Tensor& resid
 
 /// A streamed sweep (stream.hpp): [N, targets, centres], examples first.
 void run_sweep_streamed(const Args& args, const std::vector<double>& centers, double width) {
+  const int64_t max_memory = max_memory_option(args);
   const auto start = std::chrono::steady_clock::now();
   const std::string out = args.required("output"), plot = args.get("plot");
   if (args.has("json"))
@@ -95,7 +98,7 @@ void run_sweep_streamed(const Args& args, const std::vector<double>& centers, do
     for (int64_t e0 = 0; e0 < n; e0 += kExamplesPerCall) {
       const int64_t e1 = std::min(n, e0 + kExamplesPerCall), m = e1 - e0;
       const CdResult r = sweep_rows(setup, s, residual, e0, e1, centers, width,
-                                    [&](int64_t done) { report(e0 * C + done, n * C); });
+                                    [&](int64_t done) { report(e0 * C + done, n * C); }, max_memory);
       for (int64_t k = 0; k < T; ++k)
         for (int64_t e = 0; e < m; ++e)
           std::copy(r.rel.begin() + (k * m + e) * C, r.rel.begin() + (k * m + e + 1) * C,
@@ -145,6 +148,7 @@ void run_sweep(const Args& args) {
   outputs.declare_plot(plot, "--plot");
   outputs.declare(json, "--json");
   require_fourier(args);
+  const int64_t max_memory = max_memory_option(args);
   const TrimSetup setup = load_trim_setup(args);
   const Tensor& s = setup.coefficients;
   const Tensor& residual = setup.residual;
@@ -155,7 +159,7 @@ void run_sweep(const Args& args) {
   for (int64_t e0 = 0; e0 < N; e0 += kExamplesPerCall) {
     const int64_t e1 = std::min(N, e0 + kExamplesPerCall), n = e1 - e0;
     const CdResult r = sweep_rows(setup, s, residual, e0, e1, centers, width,
-                                  [&](int64_t done) { progress.update(e0 * C + done, N * C); });
+                                  [&](int64_t done) { progress.update(e0 * C + done, N * C); }, max_memory);
     for (int64_t k = 0; k < T; ++k)
       std::copy(r.rel.begin() + k * n * C, r.rel.begin() + (k + 1) * n * C, curve.begin() + (k * N + e0) * C);
   }
@@ -233,6 +237,10 @@ Command sweep_command() {
       {"width", "W", "the full width of every band, in normalised radius (required)"},
       target_option(),
       {"residual", "", "always add the residual input r (not needed for Fourier transforms, which are exact)"},
+      {"max-memory", "SIZE",
+       "memory budget for one chunk of band x example rows through the model (the forward of its examples and the "
+       "relevant parts, not the weights), e.g. 2G or 500M: chunks are the largest that fit; results do not depend "
+       "on it"},
       output_option("the curves [targets, batch, centres] (float32 .npy)"),
       {"plot", "FILE.png|svg|pdf", "also draw the curves (mean over the batch, one per target, at most 10)"},
       {"json", "FILE.json", "also write a summary: the mean curve and its peak per target, and how to reproduce the "

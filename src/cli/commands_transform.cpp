@@ -129,8 +129,9 @@ Command transform_command() {
       "Writes the coefficients of INPUT.npy. A transform acts on the trailing axes of an example and keeps the "
       "leading ones (channels, batch), so by default the whole array is transformed as one example, which gives the "
       "same coefficients as transforming each row of a batch. Complex coefficients (fft*, rfft*, stft) get a trailing "
-      "axis of 2 (re, im); stft coefficients are [..., N_FFT/2+1 bins, frames, 2]; dwt coefficients of each channel are the flattened sub-bands in wavedec order (cA_n, cH_n, "
-      "cV_n, cD_n, ..., cD_1).";
+      "axis of 2 (re, im), or (|s|, arg s) with :polar; stft coefficients are [..., N_FFT/2+1 bins, frames, 2]; dwt "
+      "coefficients of each channel are the flattened sub-bands in wavedec order (cA_n, cH_n, cV_n, cD_n, ..., cD_1; "
+      "dwt3: cA_n, aad_n, ..., ddd_n, ..., ddd_1).";
   s.positionals = {{"SPEC", spec_help()}, {"INPUT.npy", "the signal(s), float or integer .npy"}};
   s.options = {output_option("the coefficients (float32 .npy)"),
                shape_option("the shape of one example; the input must be that shape or a batch of it (one more "
@@ -148,12 +149,12 @@ Command inverse_command() {
   s.description =
       "Inverts a transform. --shape is the shape of one signal example; the coefficients must be its coefficient "
       "shape, with any leading axes (a batch) in front, which are kept. Without --shape the signal shape is derived "
-      "from the coefficients where the spec determines it: fft1/fft2 drop the (re, im) axis, rfft1/rfft2 give an even "
+      "from the coefficients where the spec determines it: fft1-3 drop the (re, im) axis, rfft1-3 give an even "
       "last axis 2*(m-1) as NumPy's irfft, swt1/swt2 drop the band axis, nmf/pca/dict replace the components by the "
-      "dictionary's features. dwt1/dwt2 and stft always need --shape.";
+      "dictionary's features. dwt1-3 and stft always need --shape.";
   s.positionals = {{"SPEC", spec_help()}, {"COEFFS.npy", "coefficients, as `trim transform` writes them"}};
   s.options = {output_option("the signal(s) (float32 .npy)"),
-               shape_option("the shape of one signal example (needed for dwt1/dwt2, stft and odd rfft lengths)")};
+               shape_option("the shape of one signal example (needed for dwt1-3, stft and odd rfft lengths)")};
   s.examples = "  trim inverse dwt2:db4:3 coeffs.npy --shape 1,64,64 -o maps.npy\n";
   return {s, run_inverse};
 }

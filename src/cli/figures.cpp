@@ -204,10 +204,24 @@ void plot_groups(const std::string& path, const Grouping& g, const Tensor& score
     p.figure.title = title + shown;
     p.x.label = x_label;
     p.y.label = value_label;
+    // Polar transforms: the amplitude bands, then the phase bands of the same
+    // centres (radial_bands), drawn as two curves.
+    const size_t half = static_cast<size_t>(g.size()) / 2;
+    const bool polar = g.size() % 2 == 0 && g.names.front().rfind("amplitude ", 0) == 0 &&
+                       g.names[half].rfind("phase ", 0) == 0;
+    const std::vector<double> centers(g.centers.begin(), g.centers.begin() + (polar ? half : g.centers.size()));
     // One target needs no legend (the value label names the output).
-    for (size_t k = 0; k < n_series; ++k)
-      p.series.push_back({targets.size() > 1 ? "target " + std::to_string(targets[k]) : "", g.centers,
-                          batch_mean(scores, int64_t(k)), {}});
+    for (size_t k = 0; k < n_series; ++k) {
+      const std::string target = targets.size() > 1 ? "target " + std::to_string(targets[k]) : "";
+      const std::vector<double> v = batch_mean(scores, int64_t(k));
+      if (!polar) {
+        p.series.push_back({target, centers, v, {}});
+        continue;
+      }
+      const std::string sep = target.empty() ? "" : ", ";
+      p.series.push_back({target + sep + "amplitude", centers, std::vector<double>(v.begin(), v.begin() + half), {}});
+      p.series.push_back({target + sep + "phase", centers, std::vector<double>(v.begin() + half, v.end()), {}});
+    }
     return io::plot_lines(path, p);
   }
   io::BarPlot b;

@@ -322,6 +322,13 @@ int64_t rows_per_batch(int64_t example_numel) {
   return std::clamp<int64_t>(kValuesPerBatch / std::max<int64_t>(example_numel, 1), 1, 64);
 }
 
+int64_t max_memory_option(const Args& args) {
+  if (!args.has("max-memory")) return 0;
+  const std::optional<int64_t> b = parse_bytes(args.get("max-memory"));
+  if (!b) throw UsageError("--max-memory '" + args.get("max-memory") + "': expected a size such as 2G, 500M or 65536");
+  return *b;
+}
+
 std::vector<double> parse_range(const std::string& text, const std::string& option) {
   const std::vector<std::string> parts = split(text, ':');
   const std::optional<double> a = parts.size() == 3 ? parse_double(parts[0]) : std::nullopt;

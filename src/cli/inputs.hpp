@@ -122,6 +122,10 @@ TrimSetup load_trim_setup(const Args& args, bool read_input = true);
 /// the progress report moves even on one large image.
 int64_t rows_per_batch(int64_t example_numel);
 
+/// --max-memory SIZE in bytes (2G, 500M, 65536), 0 when not given: the budget
+/// of one batch through the model (AttributionOptions / CdOptions::max_memory).
+int64_t max_memory_option(const Args& args);
+
 /// "A:B:N": N evenly spaced values from A to B inclusive (numpy.linspace).
 std::vector<double> parse_range(const std::string& text, const std::string& option);
 

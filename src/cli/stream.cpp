@@ -296,7 +296,7 @@ void agreed(const std::function<void()>& fn) {
 
 std::vector<std::pair<std::string, std::string>> run_settings(const Args& args) {
   static const char* const kWhere[] = {"output", "resume", "chunk", "threads", "quiet", "summary",
-                                       "plot",   "json",   "labels", "bootstrap"};
+                                       "plot",   "json",   "labels", "bootstrap", "max-memory"};
   std::vector<std::pair<std::string, std::string>> s;
   for (const std::string& o : args.option_names()) {
     if (!args.has(o) || std::find(std::begin(kWhere), std::end(kWhere), o) != std::end(kWhere)) continue;

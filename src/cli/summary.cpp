@@ -104,7 +104,7 @@ io::Json coefficient_coordinates(const Transform& t, const std::vector<int64_t>&
     int64_t flat = 0;
     for (size_t a = 0; a < index.size(); ++a) flat = flat * coef[static_cast<int>(a)] + index[a];
     c.set("radius", frequency_radii(t)[static_cast<size_t>(flat)]).set("units", "normalised radius");
-    c.set("part", index.back() == 0 ? "re" : "im");
+    c.set("part", t.polar() ? (index.back() == 0 ? "amplitude" : "phase") : (index.back() == 0 ? "re" : "im"));
   } else if (const auto* w = dynamic_cast<const WaveletTransform*>(&t)) {
     const kernels::WaveletLayout& L = w->layout();
     if (L.stationary) {

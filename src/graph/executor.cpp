@@ -61,7 +61,50 @@ std::vector<char> kept_for_input_gradients(const Graph& g) {
   return keep;
 }
 
+/// The nodes a forward with `keep` keeps (Keep::all: every one).
+std::vector<char> kept_for(const Graph& g, Keep keep) {
+  if (keep == Keep::all) return std::vector<char>(static_cast<size_t>(g.num_nodes()), 1);
+  std::vector<char> kept = kept_for_input_gradients(g);
+  if (keep == Keep::deeplift)
+    for (NodeId id = 0; id < g.num_nodes(); ++id) {
+      const Node& n = g.node(id);
+      if (n.is_input || !g.depends_on_input(id)) continue;
+      const Kind k = n.op->kind();
+      if (k != Kind::Elementwise && k != Kind::Selection && k != Kind::Product && k != Kind::Cell) continue;
+      kept[static_cast<size_t>(id)] = 1;
+      for (NodeId i : n.inputs) kept[static_cast<size_t>(i)] = 1;
+    }
+  return kept;
+}
+
+/// The nodes a backward to the inputs reaches.
+std::vector<char> needed_for_input_gradients(const Graph& g) {
+  std::vector<char> need(static_cast<size_t>(g.num_nodes()));
+  for (NodeId id = 0; id < g.num_nodes(); ++id) need[static_cast<size_t>(id)] = g.depends_on_input(id);
+  return need;
+}
+
 }  // namespace
+
+int64_t planned_floats(const Graph& g, int64_t batch, Keep keep, bool with_backward) {
+  require_finalized(g);
+  const std::vector<char> kept = kept_for(g, keep);
+  std::vector<char> shared(kept.size());
+  int64_t total = 0;
+  for (size_t k = 0; k < kept.size(); ++k) {
+    shared[k] = !kept[k];
+    if (kept[k]) total += g.node(static_cast<NodeId>(k)).shape.with_batch(batch).numel();
+  }
+  BufferPlan values;
+  plan_node_order(g, batch, shared, values);
+  total += values.total();
+  if (with_backward) {
+    BufferPlan grads;
+    plan_reverse_order(g, batch, needed_for_input_gradients(g), grads);
+    total += grads.total();
+  }
+  return total;
+}
 
 void forward(const Graph& g, Workspace& ws, const std::vector<Tensor>& inputs, Keep keep) {
   require_finalized(g);
@@ -83,8 +126,8 @@ void forward(const Graph& g, Workspace& ws, const std::vector<Tensor>& inputs, K
   std::vector<int>& slot = ws.value_slot_;
   slot.assign(N, -1);  // Keep::all: every node keeps its own buffer
   std::vector<NodeId> last;
-  if (keep == Keep::input_gradients) {
-    std::vector<char> shared = kept_for_input_gradients(g);
+  if (keep != Keep::all) {
+    std::vector<char> shared = kept_for(g, keep);
     for (char& s : shared) s = !s;
     BufferPlan plan;
     slot = plan_node_order(g, batch, shared, plan);
@@ -102,7 +145,7 @@ void forward(const Graph& g, Workspace& ws, const std::vector<Tensor>& inputs, K
     if (slot[k] >= 0) y = std::move(ws.value_buffers_[slot[k]]);
     y.resize(n.shape.with_batch(batch));
     n.op->forward(op_args(g, n, ws.values_), y);
-    if (keep != Keep::input_gradients) continue;
+    if (keep == Keep::all) continue;
     // Lend back the buffers whose last reader this node was.
     auto release = [&](NodeId i) {
       const size_t j = static_cast<size_t>(i);
@@ -136,7 +179,7 @@ Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cot
     throw ValueError("graph: " + std::to_string(cotangents.size()) +
                      " output cotangents given, the graph has " +
                      std::to_string(g.outputs().size()) + " outputs");
-  if (with_params && ws.keep_ == Keep::input_gradients)
+  if (with_params && ws.keep_ != Keep::all)
     throw Error("graph: parameter gradients need a forward with Keep::all (this one kept only what input gradients read)");
   const auto needed = [&](NodeId id) {
     return (with_inputs && g.depends_on_input(id)) || (with_params && g.depends_on_parameter(id));
@@ -150,22 +193,14 @@ Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cot
   // workspace keeps their allocations between calls, since attribution
   // methods call backward many times with the same shapes and fresh
   // multi-MB buffers would cost a page fault per 4 KB every time.
+  std::vector<char> need(static_cast<size_t>(g.num_nodes()));
+  for (NodeId id = 0; id < g.num_nodes(); ++id) need[static_cast<size_t>(id)] = needed(id);
+  BufferPlan plan;
   std::vector<int>& slot = ws.grad_slot_;
-  slot.assign(static_cast<size_t>(g.num_nodes()), -1);
+  slot = plan_reverse_order(g, ws.batch_, need, plan);
   const auto reached = [&](NodeId id) { return slot[static_cast<size_t>(id)] >= 0; };
   // Shapes from the graph: a Keep::input_gradients forward dropped some values.
   const auto shape_of = [&](NodeId id) { return g.node(id).shape.with_batch(ws.batch_); };
-  const auto numel = [&](NodeId id) { return shape_of(id).numel(); };
-  BufferPlan plan;
-  for (NodeId o : g.outputs())
-    if (needed(o) && !reached(o)) slot[static_cast<size_t>(o)] = plan.open(numel(o));
-  for (NodeId id = g.num_nodes() - 1; id >= 0; --id) {
-    const Node& n = g.node(id);
-    if (n.is_input || !needed(id) || !reached(id)) continue;
-    for (NodeId i : n.inputs)
-      if (needed(i) && !reached(i)) slot[static_cast<size_t>(i)] = plan.open(numel(i));
-    plan.close(slot[static_cast<size_t>(id)]);
-  }
   ws.grad_buffers_.reserve(plan);
 
   // The pass itself, in the order just planned.

@@ -35,4 +35,19 @@ std::vector<int> plan_node_order(const Graph& g, int64_t batch, const std::vecto
   return slot;
 }
 
+std::vector<int> plan_reverse_order(const Graph& g, int64_t batch, const std::vector<char>& needed, BufferPlan& plan) {
+  std::vector<int> slot(static_cast<size_t>(g.num_nodes()), -1);
+  const auto numel = [&](NodeId id) { return g.node(id).shape.with_batch(batch).numel(); };
+  for (NodeId o : g.outputs())
+    if (needed[static_cast<size_t>(o)] && slot[static_cast<size_t>(o)] < 0) slot[static_cast<size_t>(o)] = plan.open(numel(o));
+  for (NodeId id = g.num_nodes() - 1; id >= 0; --id) {
+    const Node& n = g.node(id);
+    if (n.is_input || slot[static_cast<size_t>(id)] < 0) continue;
+    for (NodeId i : n.inputs)
+      if (needed[static_cast<size_t>(i)] && slot[static_cast<size_t>(i)] < 0) slot[static_cast<size_t>(i)] = plan.open(numel(i));
+    plan.close(slot[static_cast<size_t>(id)]);
+  }
+  return slot;
+}
+
 }  // namespace trim

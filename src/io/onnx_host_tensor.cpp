@@ -17,6 +17,13 @@ float half_to_float(uint16_t h) {
   return sign ? -v : v;
 }
 
+bool host_is_little_endian() {
+  const uint32_t one = 1;
+  unsigned char first;
+  std::memcpy(&first, &one, 1);
+  return first == 1;
+}
+
 uint64_t load_le(const unsigned char* p, int n) {
   uint64_t v = 0;
   for (int k = n - 1; k >= 0; --k) v = (v << 8) | p[k];
@@ -26,7 +33,7 @@ uint64_t load_le(const unsigned char* p, int n) {
 }  // namespace
 
 /// Decodes an ONNX TensorProto, checking every count against its dims.
-HostTensor from_proto(const onnx::TensorProto& t, const std::string& what_in) {
+HostTensor from_proto(const onnx::TensorProto& t, const std::string& what_in, const ExternalRaw* external) {
   const std::string what = what_in + " '" + t.name() + "'";
   if (t.data_location() == onnx::TensorProto::EXTERNAL)
     throw IoError(what + " is stored in an external data file, which trim does not read "
@@ -39,19 +46,29 @@ HostTensor from_proto(const onnx::TensorProto& t, const std::string& what_in) {
   const int64_t n = checked_numel(h.shape, what, int64_t{1} << 40);
   const int32_t type = t.data_type();
   const std::string& raw = t.raw_data();
-  const bool has_raw = t.has_raw_data();
+  const bool has_raw = t.has_raw_data() || external;
+  // The lean parse (onnx_lean.hpp) left a large raw_data in the file: it is
+  // read into `ext_bytes` where it needs decoding, straight into the values
+  // where it needs none.
+  const uint64_t raw_size = external ? external->size : raw.size();
+  std::vector<unsigned char> ext_bytes;
   auto bad_count = [&](int64_t got, const char* unit) {
     return IoError(what + " of shape " + list_str(h.shape) + " (" + detail::onnx_type_name(type) + ") holds " +
                    std::to_string(got) + " " + unit + ", expected " + std::to_string(n) +
                    " (truncated or corrupt tensor)");
   };
-  auto raw_elems = [&](int size) {
-    if (raw.size() != static_cast<uint64_t>(n) * static_cast<uint64_t>(size))
+  auto raw_elems = [&](int size, bool fetch = true) {
+    if (raw_size != static_cast<uint64_t>(n) * static_cast<uint64_t>(size))
       throw IoError(what + " of shape " + list_str(h.shape) + " (" + detail::onnx_type_name(type) + ") has " +
-                    std::to_string(raw.size()) + " bytes of raw data, expected " +
+                    std::to_string(raw_size) + " bytes of raw data, expected " +
                     std::to_string(static_cast<uint64_t>(n) * static_cast<uint64_t>(size)) +
                     " (truncated or corrupt tensor)");
-    return reinterpret_cast<const unsigned char*>(raw.data());
+    if (!external) return reinterpret_cast<const unsigned char*>(raw.data());
+    if (fetch && ext_bytes.size() != raw_size) {
+      ext_bytes.resize(static_cast<size_t>(raw_size));
+      external->source->read(external->offset, ext_bytes.data(), ext_bytes.size());
+    }
+    return static_cast<const unsigned char*>(ext_bytes.data());
   };
   // Check the stored count before allocating anything.
   int elem_size = 0;
@@ -72,7 +89,7 @@ HostTensor from_proto(const onnx::TensorProto& t, const std::string& what_in) {
     default:
       throw IoError(what + " has element type " + detail::onnx_type_name(type) + ", which trim does not read");
   }
-  if (has_raw) raw_elems(elem_size);
+  if (has_raw) raw_elems(elem_size, false);
   else if (typed != n) throw bad_count(typed, "values");
   switch (type) {
     case onnx::TensorProto::FLOAT:
@@ -81,7 +98,9 @@ HostTensor from_proto(const onnx::TensorProto& t, const std::string& what_in) {
       h.is_int = false;
       h.f.resize(static_cast<size_t>(n));
       if (type == onnx::TensorProto::FLOAT) {
-        if (has_raw) {
+        if (has_raw && external && host_is_little_endian()) {
+          external->source->read(external->offset, h.f.data(), static_cast<size_t>(raw_size));
+        } else if (has_raw) {
           const unsigned char* p = raw_elems(4);
           for (int64_t k = 0; k < n; ++k) {
             const uint32_t b = static_cast<uint32_t>(load_le(p + 4 * k, 4));

@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "onnx_internal.hpp"
+#include "onnx_lean.hpp"
 #include "trim/core/error.hpp"
+#include "trim/core/tensor.hpp"
 
 namespace trim::io::detail {
 
@@ -63,11 +65,70 @@ inline int64_t checked_numel(const std::vector<int64_t>& shape, const std::strin
   return n;
 }
 
+/// Float values of a constant: a vector's interface over a Tensor's aligned
+/// buffer, so that a large initializer becomes its graph parameter without a
+/// copy (`release`).
+class FloatData {
+ public:
+  FloatData() = default;
+  FloatData(std::initializer_list<float> v) { assign(v.begin(), v.end()); }
+  FloatData& operator=(std::initializer_list<float> v) {
+    assign(v.begin(), v.end());
+    return *this;
+  }
+  FloatData& operator=(const std::vector<float>& v) {
+    assign(v.begin(), v.end());
+    return *this;
+  }
+  size_t size() const { return static_cast<size_t>(t_.numel()); }
+  bool empty() const { return t_.numel() == 0; }
+  float* data() { return t_.data(); }
+  const float* data() const { return t_.data(); }
+  float* begin() { return t_.begin(); }
+  float* end() { return t_.end(); }
+  const float* begin() const { return t_.begin(); }
+  const float* end() const { return t_.end(); }
+  float& operator[](size_t k) { return t_[static_cast<int64_t>(k)]; }
+  const float& operator[](size_t k) const { return t_.data()[k]; }
+  float& back() { return t_[t_.numel() - 1]; }
+  float back() const { return t_[t_.numel() - 1]; }
+  bool operator==(const FloatData& o) const { return size() == o.size() && std::equal(begin(), end(), o.begin()); }
+  bool operator!=(const FloatData& o) const { return !(*this == o); }
+  /// Keeps the first min(size, n) values; new ones are `v`.
+  void resize(size_t n, float v = 0.0f) {
+    if (n == size()) return;
+    Tensor t(Shape{static_cast<int64_t>(n)}, v);
+    std::copy_n(t_.data(), std::min(n, size()), t.data());
+    t_ = std::move(t);
+  }
+  void assign(size_t n, float v) { t_ = Tensor(Shape{static_cast<int64_t>(n)}, v); }
+  template <class It>
+  void assign(It first, It last) {
+    Tensor t(Shape{static_cast<int64_t>(std::distance(first, last))});
+    std::copy(first, last, t.data());
+    t_ = std::move(t);
+  }
+  void push_back(float v) {
+    resize(size() + 1);
+    back() = v;
+  }
+  void clear() { t_ = Tensor(); }
+  /// Moves the values out as a rank-1 tensor, leaving this empty.
+  Tensor release() {
+    Tensor t = std::move(t_);
+    t_ = Tensor();
+    return t;
+  }
+
+ private:
+  Tensor t_;
+};
+
 /// A constant: float or integer (bool and all integer types), row-major.
 struct HostTensor {
   bool is_int = false;
   std::vector<int64_t> shape;
-  std::vector<float> f;
+  FloatData f;
   std::vector<int64_t> i;
 
   int64_t numel() const { return static_cast<int64_t>(is_int ? i.size() : f.size()); }
@@ -115,7 +176,8 @@ inline std::vector<int64_t> strides_of(const std::vector<int64_t>& shape) {
 }
 
 /// Decodes an ONNX TensorProto, checking every count against its dims.
-HostTensor from_proto(const onnx::TensorProto& t, const std::string& what);
+/// `external`: where its raw_data lies when the lean parse left it out.
+HostTensor from_proto(const onnx::TensorProto& t, const std::string& what, const ExternalRaw* external = nullptr);
 
 /// Name of an ONNX attribute type, for messages.
 const char* attr_type_name(int t);

@@ -30,6 +30,7 @@
 #include "trim/io/onnx.hpp"
 
 #include "onnx_importer.hpp"
+#include "onnx_lean.hpp"
 
 namespace trim::io {
 
@@ -227,7 +228,7 @@ void Importer::cut_at_embedding(const onnx::ValueInfoProto& vi, const std::strin
   for (const auto& t : graph_->initializer())
     if (t.name() == nd.input(0)) table = &t;
   if (!table) throw ValueError(where + "the embedding table '" + nd.input(0) + "' is not an initializer" + hint);
-  const HostTensor tc = from_proto(*table, "embedding table '" + nd.input(0) + "'");
+  HostTensor tc = from_proto(*table, "embedding table '" + nd.input(0) + "'", external(*table));
   if (tc.is_int || tc.rank() != 2) throw ValueError(where + "embedding table " + tc.describe() + ", expected float [vocabulary, width]");
   const auto& tt = vi.type().tensor_type();
   if (!tt.has_shape() || tt.shape().dim_size() < 1) throw ShapeError(where + "token ids need a shape [N, ...]");
@@ -245,7 +246,7 @@ void Importer::cut_at_embedding(const onnx::ValueInfoProto& vi, const std::strin
   values_[name] = Value{true, g_.input(name, s), {}};
   node_names_.insert(name);
   fused_.insert(gather);
-  if (opt_.token_inputs) opt_.token_inputs->push_back({vi.name(), name, nd.input(0), to_tensor(tc, "embedding table")});
+  if (opt_.token_inputs) opt_.token_inputs->push_back({vi.name(), name, nd.input(0), to_tensor(std::move(tc), "embedding table")});
 }
 
 void Importer::dispatch() {
@@ -280,7 +281,8 @@ void Importer::survey_node() {
     if (!name.empty()) failed_values_.insert(name);
 }
 
-Graph Importer::run(const onnx::ModelProto& m) {
+Graph Importer::run(const onnx::ModelProto& m, const RawIndex* raw) {
+  raw_ = raw;
   if (!m.has_graph()) throw IoError("onnx '" + file_ + "': no graph in the file (not an ONNX model?)");
   bool found = false;
   for (const auto& o : m.opset_import())
@@ -312,10 +314,12 @@ Graph Importer::run(const onnx::ModelProto& m) {
     base_ = !n_->name().empty() ? n_->name() : n_->output_size() && !n_->output(0).empty() ? n_->output(0) : n_->op_type();
     if (issues_) {
       survey_node();
+      release_consumed();
       continue;
     }
     try {
       dispatch();
+      release_consumed();
     } catch (const ShapeError& e) {
       throw ShapeError(ctx() + e.what());
     } catch (const ValueError& e) {
@@ -360,39 +364,14 @@ Graph Importer::run(const onnx::ModelProto& m) {
   return std::move(g_);
 }
 
-std::string read_file(const std::string& path) {
-  // An ifstream opens a directory without complaint and reports its size as
-  // 2^63 − 1.
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw IoError("onnx '" + path + "': is a directory, not a model file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError("onnx '" + path + "': cannot open for reading (" + std::strerror(errno) + ")");
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  if (size < 0) throw IoError("onnx '" + path + "': cannot determine the file size");
-  if (size > std::streamoff{INT32_MAX})
-    throw IoError("onnx '" + path + "': file of " + std::to_string(size) + " bytes exceeds protobuf's 2 GB limit");
-  in.seekg(0, std::ios::beg);
-  std::string bytes(static_cast<size_t>(size), '\0');
-  in.read(&bytes[0], size);
-  if (in.gcount() != size) throw IoError("onnx '" + path + "': read error");
-  return bytes;
-}
-
 }  // namespace detail
 
 using detail::Importer;
-using detail::read_file;
 
 Graph load_onnx_bytes(const std::string& bytes, const std::string& name, const OnnxImportOptions& options) {
-  if (bytes.empty()) throw IoError("onnx '" + name + "': the file is empty");
-  if (bytes.size() > static_cast<size_t>(INT32_MAX))
-    throw IoError("onnx '" + name + "': more than 2 GB, beyond protobuf's limit");
-  onnx::ModelProto m;
-  if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
-    throw IoError("onnx '" + name + "': not a valid ONNX protobuf (malformed or truncated file)");
-  return Importer(name, options).run(m);
+  const detail::LeanModel lean =
+      detail::parse_lean(std::make_shared<detail::MemorySource>(bytes.data(), bytes.size(), name), name);
+  return Importer(name, options).run(lean.model, &lean.raw);
 }
 
 Tensor embed_tokens(const OnnxTokenInput& t, const Tensor& ids) {
@@ -414,16 +393,15 @@ Tensor embed_tokens(const OnnxTokenInput& t, const Tensor& ids) {
 }
 
 Graph load_onnx(const std::string& path, const OnnxImportOptions& options) {
-  return load_onnx_bytes(read_file(path), path, options);
+  // The file is never read whole: its weights go from disk straight into
+  // their parameters (onnx_lean.hpp).
+  const detail::LeanModel lean = detail::parse_lean_file(path);
+  return Importer(path, options).run(lean.model, &lean.raw);
 }
 
 std::vector<OnnxIssue> check_onnx(const std::string& path, const OnnxImportOptions& options) {
-  const std::string bytes = read_file(path);
-  if (bytes.empty()) throw IoError("onnx '" + path + "': the file is empty");
-  onnx::ModelProto m;
-  if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
-    throw IoError("onnx '" + path + "': not a valid ONNX protobuf (malformed or truncated file)");
-  return Importer(path, options).survey(m);
+  const detail::LeanModel lean = detail::parse_lean_file(path);
+  return Importer(path, options).survey(lean.model, &lean.raw);
 }
 
 }  // namespace trim::io

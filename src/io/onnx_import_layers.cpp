@@ -148,11 +148,12 @@ void Importer::op_gemm() {
   const float alpha = attr_float("alpha", 1.0f), beta = attr_float("beta", 1.0f);
   const bool transB = attr_int("transB", 0) != 0;
   if (B.rank() != 2) throw ShapeError("weight B " + list_str(B.shape) + " must be 2-D");
-  Tensor W = to_tensor(transB ? B : const_transpose(B, {1, 0}), "weight B");
+  Tensor W = to_tensor(transB ? take_const(1, "the weight B") : const_transpose(B, {1, 0}), "weight B");
   if (alpha != 1.0f)
     for (float& v : W) v *= alpha;
   const int64_t out = W.dim(0);
-  std::vector<int> params{param(in_name(1), std::string(transB ? "" : "T") + (alpha != 1.0f ? "alpha" : ""), W, true)};
+  std::vector<int> params{
+      param(in_name(1), std::string(transB ? "" : "T") + (alpha != 1.0f ? "alpha" : ""), std::move(W), true)};
   const bool bias = has_in(2) && beta != 0.0f;
   if (bias) {
     const HostTensor& C = const_in(2, "the bias C");
@@ -179,9 +180,9 @@ void Importer::op_matmul() {
   const HostTensor& B = const_in(1, "the right operand (weights)");
   if (B.rank() != 2) throw ShapeError("weights " + list_str(B.shape) + " must be 2-D");
   if (shape_of(x).rank() < 2) throw ShapeError("input " + shape_of(x).str() + " must have rank >= 2");
-  const Tensor W = to_tensor(const_transpose(B, {1, 0}), "weights");
+  Tensor W = to_tensor(const_transpose(B, {1, 0}), "weights");
   const int64_t out = W.dim(0);
-  std::vector<int> params{param(in_name(1), "T", W, true)};
+  std::vector<int> params{param(in_name(1), "T", std::move(W), true)};
   // Fuse a following bias Add (torch exports Linear on rank > 2 as MatMul + Add).
   const std::string& y = n_->output(0);
   bool bias = false;
@@ -217,10 +218,10 @@ void Importer::op_conv() {
   const int sd = xs.rank() - 2;
   if (Wc.rank() != xs.rank())
     throw ShapeError("weight " + list_str(Wc.shape) + " does not match input " + xs.str());
-  const Tensor W = to_tensor(Wc, "weight");
   const std::vector<int64_t> kshape(Wc.shape.begin() + 2, Wc.shape.end());
   if (has_attr("kernel_shape") && attr_ints("kernel_shape") != kshape)
     throw ValueError("kernel_shape " + list_str(attr_ints("kernel_shape")) + " does not match weight " + list_str(Wc.shape));
+  Tensor W = to_tensor(take_const(1, "the weight"), "weight");
   const auto strides = attr_ints("strides", std::vector<int64_t>(static_cast<size_t>(sd), 1));
   const auto dil = attr_ints("dilations", std::vector<int64_t>(static_cast<size_t>(sd), 1));
   auto pads = attr_ints("pads", std::vector<int64_t>(static_cast<size_t>(2 * sd), 0));
@@ -249,7 +250,7 @@ void Importer::op_conv() {
   }
   const int64_t group = bounded({attr_int("group", 1)}, "group")[0];
   const bool bias = has_in(2);
-  std::vector<int> params{param(in_name(1), "", W, true)};
+  std::vector<int> params{param(in_name(1), "", std::move(W), true)};
   if (bias) {
     const HostTensor& b = const_in(2, "the bias");
     params.push_back(param(in_name(2), "", to_tensor(b, "bias"), true));
@@ -290,10 +291,10 @@ void Importer::op_conv_transpose() {
   const int sd = xs.rank() - 2;
   const size_t usd = static_cast<size_t>(sd);
   if (Wc.rank() != xs.rank()) throw ShapeError("weight " + list_str(Wc.shape) + " does not match input " + xs.str());
-  const Tensor W = to_tensor(Wc, "weight");
   const std::vector<int64_t> kshape(Wc.shape.begin() + 2, Wc.shape.end());
   if (has_attr("kernel_shape") && attr_ints("kernel_shape") != kshape)
     throw ValueError("kernel_shape " + list_str(attr_ints("kernel_shape")) + " does not match weight " + list_str(Wc.shape));
+  Tensor W = to_tensor(take_const(1, "the weight"), "weight");
   const auto strides = bounded(attr_ints("strides", std::vector<int64_t>(usd, 1)), "strides");
   const auto dil = bounded(attr_ints("dilations", std::vector<int64_t>(usd, 1)), "dilations");
   auto pads = bounded(attr_ints("pads", std::vector<int64_t>(2 * usd, 0)), "pads");
@@ -333,7 +334,7 @@ void Importer::op_conv_transpose() {
   }
   const int64_t group = bounded({attr_int("group", 1)}, "group")[0];
   const bool bias = has_in(2);
-  std::vector<int> params{param(in_name(1), "", W, true)};
+  std::vector<int> params{param(in_name(1), "", std::move(W), true)};
   if (bias) params.push_back(param(in_name(2), "", to_tensor(const_in(2, "the bias"), "bias"), true));
   kernels::ConvTransposeConfig c;
   if (sd == 1) {

@@ -39,6 +39,8 @@ struct Value {
   /// {3} of [N, heads, T, d]); empty when each ONNX axis is one node axis.
   /// See onnx_import_layout.cpp.
   std::vector<int> merged{};
+  /// A constant freed after its last reader (Importer::release_consumed).
+  bool released = false;
 };
 
 /// ONNX Slice index resolution for one axis of length `dim`
@@ -49,14 +51,16 @@ class Importer {
  public:
   Importer(std::string file, const OnnxImportOptions& opt) : file_(std::move(file)), opt_(opt) {}
 
-  Graph run(const onnx::ModelProto& m);
+  /// `raw`: the initializers' raw_data a lean parse left in the file
+  /// (onnx_lean.hpp).
+  Graph run(const onnx::ModelProto& m, const RawIndex* raw = nullptr);
   /// Reads every node as `run` does but records each failing node in
   /// `issues` instead of throwing (nodes fed by a failed one are skipped
   /// unless their operator is unknown too).
-  std::vector<OnnxIssue> survey(const onnx::ModelProto& m) {
+  std::vector<OnnxIssue> survey(const onnx::ModelProto& m, const RawIndex* raw = nullptr) {
     std::vector<OnnxIssue> issues;
     issues_ = &issues;
-    run(m);
+    run(m, raw);
     return issues;
   }
 
@@ -78,6 +82,7 @@ class Importer {
   std::set<std::string> node_names_, param_names_;
   std::map<std::string, int> param_by_key_;
   const onnx::GraphProto* graph_ = nullptr;
+  const RawIndex* raw_ = nullptr;
   const onnx::NodeProto* n_ = nullptr;
   int n_index_ = 0;
   std::string base_;            // trim name base of the current node
@@ -122,12 +127,12 @@ class Importer {
   }
   /// A parameter for constant `value_name` (transformed as `variant` says);
   /// the same constant used the same way twice shares one parameter.
-  int param(const std::string& value_name, const std::string& variant, const Tensor& t, bool trainable) {
+  int param(const std::string& value_name, const std::string& variant, Tensor t, bool trainable) {
     const std::string key = value_name + '\x1f' + variant + (trainable ? "T" : "C");
     auto it = param_by_key_.find(key);
     if (it != param_by_key_.end()) return it->second;
     const std::string name = fresh(param_names_, value_name.empty() ? base_ : value_name);
-    const int p = g_.add_parameter(name, t, Init::keep(), trainable);
+    const int p = g_.add_parameter(name, std::move(t), Init::keep(), trainable);
     param_by_key_[key] = p;
     return p;
   }
@@ -160,12 +165,48 @@ class Importer {
                     "' is not defined: no initializer, graph input or earlier node produces it");
     return decoded(it->second);
   }
-  static const Value& decoded(Value& v) {
+  const Value& decoded(Value& v) const {
     if (v.lazy) {
-      v.c = from_proto(*v.lazy, "initializer");
+      v.c = from_proto(*v.lazy, "initializer", external(*v.lazy));
       v.lazy = nullptr;
     }
+    if (v.released)
+      throw Error("internal: constant read after its last consumer released it (please report this model)");
     return v;
+  }
+  /// Where the lean parse left `t`'s raw_data, if it did.
+  const ExternalRaw* external(const onnx::TensorProto& t) const {
+    if (!raw_) return nullptr;
+    auto it = raw_->find(&t);
+    return it == raw_->end() ? nullptr : &it->second;
+  }
+  /// Constant input k for a node that turns it into a parameter: its values
+  /// are moved out when this node is their last reader (no later node, no
+  /// graph output, read once here), copied otherwise. Saves a copy of every
+  /// large weight while loading.
+  HostTensor take_const(int k, const char* what) {
+    const HostTensor& c = const_in(k, what);
+    const std::string& name = in_name(k);
+    auto last = consumer_.find(name);
+    const bool last_reader = last != consumer_.end() && last->second == n_index_ && !graph_outputs_.count(name) &&
+                             std::count(n_->input().begin(), n_->input().end(), name) == 1;
+    if (!last_reader) return c;
+    Value& v = values_.at(name);
+    HostTensor out = std::move(v.c);
+    v.c = HostTensor();
+    v.released = true;
+    return out;
+  }
+  /// Frees the constants whose last reader was the current node.
+  void release_consumed() {
+    for (const auto& name : n_->input()) {
+      auto last = consumer_.find(name);
+      if (name.empty() || last == consumer_.end() || last->second != n_index_ || graph_outputs_.count(name)) continue;
+      auto it = values_.find(name);
+      if (it == values_.end() || it->second.is_node || it->second.lazy) continue;
+      it->second.c = HostTensor();
+      it->second.released = true;
+    }
   }
   bool is_const(int k) const { return !in(k).is_node; }
   const HostTensor& const_in(int k, const char* what) const {
@@ -272,6 +313,11 @@ class Importer {
     Tensor t = c.rank() == 0 ? Tensor::scalar(0.0f) : Tensor(Shape(c.shape));
     for (int64_t k = 0; k < c.numel(); ++k) t[k] = static_cast<float>(c.get(k));
     return t;
+  }
+  /// to_tensor, moving a float constant's values instead of copying them.
+  static Tensor to_tensor(HostTensor&& c, const std::string& what) {
+    if (c.is_int || c.rank() == 0 || c.rank() > Shape::max_rank) return to_tensor(static_cast<const HostTensor&>(c), what);
+    return c.f.release().reshape(Shape(c.shape));
   }
   static HostTensor as_float(const HostTensor& c) {
     if (!c.is_int) return c;

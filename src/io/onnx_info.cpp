@@ -1,27 +1,16 @@
 #include "trim/io/onnx_info.hpp"
 
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "onnx_internal.hpp"
+#include "onnx_lean.hpp"
 #include "trim/core/error.hpp"
 
 namespace trim::io {
 
-OnnxModelInfo read_onnx_info(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError("onnx '" + path + "': cannot open the file");
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  return read_onnx_info_bytes(bytes.str(), path);
-}
+namespace {
 
-OnnxModelInfo read_onnx_info_bytes(const std::string& data, const std::string& path) {
-  onnx::ModelProto m;
-  if (data.empty() || data.size() > static_cast<size_t>(INT32_MAX) ||
-      !m.ParseFromArray(data.data(), static_cast<int>(data.size())))
-    throw IoError("onnx '" + path + "': not a valid ONNX protobuf (malformed or truncated file)");
+OnnxModelInfo info_of(const onnx::ModelProto& m) {
   OnnxModelInfo info;
   info.producer = m.producer_name();
   if (!m.producer_version().empty()) info.producer += (info.producer.empty() ? "" : " ") + m.producer_version();
@@ -37,6 +26,17 @@ OnnxModelInfo read_onnx_info_bytes(const std::string& data, const std::string& p
   for (const auto& v : g.output()) info.outputs.push_back(v.name());
   for (const auto& n : g.node()) ++info.op_counts[n.op_type()];
   return info;
+}
+
+}  // namespace
+
+OnnxModelInfo read_onnx_info(const std::string& path) {
+  // A lean parse: the weights stay in the file (onnx_lean.hpp).
+  return info_of(detail::parse_lean_file(path).model);
+}
+
+OnnxModelInfo read_onnx_info_bytes(const std::string& data, const std::string& path) {
+  return info_of(detail::parse_lean(std::make_shared<detail::MemorySource>(data.data(), data.size(), path), path).model);
 }
 
 }  // namespace trim::io

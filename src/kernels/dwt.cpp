@@ -33,6 +33,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "dwt3.hpp"
 #include "dwt_passes.hpp"
 #include "trim/core/error.hpp"
 #include "trim/core/parallel.hpp"
@@ -490,7 +491,9 @@ WaveletLayout wavelet_layout(const std::vector<int64_t>& input, const Wavelet& w
                              bool stationary, const std::string& where) {
   WaveletLayout L;
   L.dims = static_cast<int>(input.size());
-  if (L.dims != 1 && L.dims != 2) throw ValueError(where + ": expected 1 or 2 transformed axes, got " + std::to_string(L.dims));
+  if (L.dims < 1 || L.dims > (stationary ? 2 : 3))
+    throw ValueError(where + ": expected 1" + (stationary ? " or 2" : ", 2 or 3") + " transformed axes, got " +
+                     std::to_string(L.dims));
   for (int64_t v : input)
     if (v < 1) throw ShapeError(where + ": transformed axes must have positive sizes, got " + std::to_string(v));
   const int F = w.length();
@@ -554,6 +557,15 @@ WaveletLayout wavelet_layout(const std::vector<int64_t>& input, const Wavelet& w
   };
   add("cA", n, 'a');
   for (int k = n; k >= 1; --k) {
+    if (L.dims == 3) {
+      // wavedecn's keys 'aad' ... 'ddd' (itertools.product order); the
+      // orientation is the key's index '1'..'7'.
+      for (int q = 1; q < 8; ++q) {
+        const std::string key{q & 4 ? 'd' : 'a', q & 2 ? 'd' : 'a', q & 1 ? 'd' : 'a'};
+        add(key, k, static_cast<char>('0' + q));
+      }
+      continue;
+    }
     if (L.dims == 2) {
       add("cH", k, 'h');
       add("cV", k, 'v');
@@ -566,14 +578,17 @@ WaveletLayout wavelet_layout(const std::vector<int64_t>& input, const Wavelet& w
 // ---- flattened multilevel transforms -------------------------------------------------------
 
 void wavedec_flat(const float* x, int64_t B, const WaveletLayout& L, const Wavelet& w, float* c) {
+  if (L.dims == 3) return wavedec3_flat(x, B, L, w, c);
   analysis(x, B, L, w, flat_refs(c, L));
 }
 
 void waverec_flat(const float* c, int64_t B, const WaveletLayout& L, const Wavelet& w, float* x) {
+  if (L.dims == 3) return waverec3_flat(c, B, L, w, x);
   synthesis(flat_refs(c, L), B, L, w, x);
 }
 
 void waverec_flat_adjoint(const float* gx, int64_t B, const WaveletLayout& L, const Wavelet& w, float* gc) {
+  if (L.dims == 3) return waverec3_flat_adjoint(gx, B, L, w, gc);
   synthesis_adjoint(gx, B, L, w, flat_refs(gc, L));
 }
 

@@ -366,6 +366,13 @@ const DictionaryTransform& as_dictionary(const Transform& t, const char* who) {
   return *d;
 }
 
+/// Components per channel of a transform with the Components layout
+/// (dictionaries and learned decoders): the last coefficient axis.
+int components_of(const Transform& t, const char* who) {
+  if (t.coefficient_layout() != CoefficientLayout::Components) as_dictionary(t, who);  // throws its message
+  return static_cast<int>(t.coefficient_shape().dim(-1));
+}
+
 Grouping labelled(const Transform& t, const std::vector<int32_t>& label_of_component) {
   Grouping g;
   g.coefficient_shape = t.coefficient_shape();
@@ -379,8 +386,7 @@ Grouping labelled(const Transform& t, const std::vector<int32_t>& label_of_compo
 }  // namespace
 
 Grouping component_groups(const Transform& t) {
-  const DictionaryTransform& d = as_dictionary(t, "component_groups");
-  const int k = d.n_components();
+  const int k = components_of(t, "component_groups");
   std::vector<int32_t> lab(static_cast<size_t>(k));
   for (int j = 0; j < k; ++j) lab[size_t(j)] = j;
   Grouping g = labelled(t, lab);
@@ -393,8 +399,7 @@ Grouping component_groups(const Transform& t) {
 
 Grouping component_groups(const Transform& t, const std::vector<std::vector<int>>& groups,
                           const std::vector<std::string>& names) {
-  const DictionaryTransform& d = as_dictionary(t, "component_groups");
-  const int k = d.n_components();
+  const int k = components_of(t, "component_groups");
   if (!names.empty() && names.size() != groups.size())
     throw ValueError("component_groups: " + std::to_string(names.size()) + " names for " + std::to_string(groups.size()) +
                      " groups");

@@ -8,12 +8,14 @@
 
 namespace trim::detail {
 
-/// fft1, fft2, rfft1, rfft2, dct1, dct2 (fourier.cpp).
+/// fft1-3, rfft1-3, dct1-3, with :polar for fft / rfft (fourier.cpp, polar.cpp).
 void add_fourier_families(std::vector<TransformFamily>& table);
 /// dwt1, dwt2, swt1, swt2 (wavelet.cpp).
 void add_wavelet_families(std::vector<TransformFamily>& table);
 /// nmf, pca, dict (dictionary.cpp).
 void add_dictionary_families(std::vector<TransformFamily>& table);
+/// decoder (decoder.cpp).
+void add_decoder_families(std::vector<TransformFamily>& table);
 
 /// stft (stft.cpp).
 void add_stft_family(std::vector<TransformFamily>& table);

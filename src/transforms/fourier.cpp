@@ -64,6 +64,7 @@ class FourierTransform final : public Transform {
     return CoefficientLayout::Other;
   }
   int axes() const override { return spec_.d; }
+  bool polar() const override { return spec_.polar; }
   Tensor forward(const Tensor& x) const override {
     check_batched(x.shape(), input_shape(), "transform '" + spec() + "' forward");
     return spec_.forward(x);
@@ -72,7 +73,10 @@ class FourierTransform final : public Transform {
     check_batched(s.shape(), coefficient_shape(), "transform '" + spec() + "' inverse");
     return spec_.inverse(s);
   }
-  std::shared_ptr<const Op> inverse_op() const override { return std::make_shared<FourierInverse>(spec_); }
+  std::shared_ptr<const Op> inverse_op() const override {
+    if (spec_.polar) return std::make_shared<PolarFourierInverse>(spec_);
+    return std::make_shared<FourierInverse>(spec_);
+  }
 
  private:
   FourierSpec spec_;
@@ -85,20 +89,28 @@ std::string FourierSpec::family_name() const {
   return name + std::to_string(d);
 }
 
-std::string FourierSpec::spec() const { return family_name() + norm_suffix(norm); }
+std::string FourierSpec::spec() const { return family_name() + norm_suffix(norm) + (polar ? ":polar" : ""); }
 
 Tensor FourierSpec::forward(const Tensor& x) const {
+  Tensor s;
   switch (family) {
-    case FourierFamily::Fft: return kernels::fft_real(x, d, norm);
-    case FourierFamily::Rfft: return kernels::rfftn(x, d, norm);
+    case FourierFamily::Fft: s = kernels::fft_real(x, d, norm); break;
+    case FourierFamily::Rfft: s = kernels::rfftn(x, d, norm); break;
     case FourierFamily::Dct: return kernels::dct(x, d, 2, norm);
   }
-  return {};
+  if (polar) to_polar(s);
+  return s;
 }
 
 Tensor FourierSpec::inverse(const Tensor& s) const {
   Tensor x;
-  inverse_into(s, x);
+  if (polar) {
+    Tensor c = s;
+    to_cartesian(c);
+    inverse_into(c, x);
+  } else {
+    inverse_into(s, x);
+  }
   return x;
 }
 
@@ -150,13 +162,16 @@ Tensor FourierSpec::adjoint(const Tensor& g) const {
 }
 
 std::shared_ptr<const Transform> make_fourier(FourierFamily family, int d, kernels::Norm norm,
-                                              const Shape& input_shape) {
+                                              const Shape& input_shape, bool polar) {
   FourierSpec s;
   s.family = family;
   s.d = d;
   s.norm = norm;
   s.input_shape = input_shape;
   const std::string where = "transform '" + s.spec() + "'";
+  if (polar && family == FourierFamily::Dct)
+    throw ValueError(where + ": ':polar' needs complex coefficients (fft or rfft); the DCT's are real");
+  s.polar = polar;
   if (input_shape.rank() < d)
     throw ShapeError(where + ": input shape " + input_shape.str() + " has " + std::to_string(input_shape.rank()) +
                      " axes, expected at least " + std::to_string(d));
@@ -173,32 +188,51 @@ std::shared_ptr<const Transform> make_fourier(FourierFamily family, int d, kerne
 
 namespace {
 
-/// Parses the `:NORM` part of a Fourier spec and makes the transform.
+/// Parses the `[:NORM][:polar]` part of a Fourier spec (in either order) and
+/// makes the transform.
 std::shared_ptr<const Transform> make_from_spec(FourierFamily family, int d, const std::string& spec,
                                                 const Shape& input_shape) {
-  const size_t colon = spec.find(':');
-  const std::string norm_name = colon == std::string::npos ? "backward" : spec.substr(colon + 1);
-  kernels::Norm norm;
-  if (norm_name == "backward") norm = kernels::Norm::Backward;
-  else if (norm_name == "ortho") norm = kernels::Norm::Ortho;
-  else if (norm_name == "forward") norm = kernels::Norm::Forward;
-  else
-    throw ValueError("unknown normalisation '" + norm_name + "' in '" + spec +
-                     "' (expected backward, ortho or forward)");
-  return make_fourier(family, d, norm, input_shape);
+  std::vector<std::string> parts;
+  for (size_t start = 0;;) {
+    const size_t colon = spec.find(':', start);
+    parts.push_back(spec.substr(start, colon == std::string::npos ? std::string::npos : colon - start));
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  kernels::Norm norm = kernels::Norm::Backward;
+  bool polar = false, have_norm = false;
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const std::string& p = parts[i];
+    if (p == "polar" && !polar) {
+      polar = true;
+      continue;
+    }
+    if (p == "polar")
+      throw ValueError("'polar' given twice in '" + spec + "'");
+    if (have_norm)
+      throw ValueError("unexpected part '" + p + "' in '" + spec + "' (expected [:NORM][:polar])");
+    if (p == "backward") norm = kernels::Norm::Backward;
+    else if (p == "ortho") norm = kernels::Norm::Ortho;
+    else if (p == "forward") norm = kernels::Norm::Forward;
+    else
+      throw ValueError("unknown normalisation '" + p + "' in '" + spec + "' (expected backward, ortho or forward" +
+                       (family == FourierFamily::Dct ? "" : ", or polar") + ")");
+    have_norm = true;
+  }
+  return make_fourier(family, d, norm, input_shape, polar);
 }
 
 }  // namespace
 
 void add_fourier_families(std::vector<TransformFamily>& table) {
   for (FourierFamily family : {FourierFamily::Fft, FourierFamily::Rfft, FourierFamily::Dct})
-    for (int d : {1, 2}) {
+    for (int d : {1, 2, 3}) {
       FourierSpec probe;
       probe.family = family;
       probe.d = d;
       TransformFamily f;
       f.name = probe.family_name();
-      f.syntax = "[:NORM]";
+      f.syntax = family == FourierFamily::Dct ? "[:NORM]" : "[:NORM][:polar]";
       f.layout = family == FourierFamily::Fft    ? CoefficientLayout::Spectrum
                  : family == FourierFamily::Rfft ? CoefficientLayout::HalfSpectrum
                                                  : CoefficientLayout::Cosine;

@@ -186,7 +186,8 @@ Grouping ell_bands(const Transform& t, const std::vector<double>& edges, double 
   if (!(arcmin_per_pixel > 0) || !std::isfinite(arcmin_per_pixel))
     throw ValueError(where + ": pixel size " + num(arcmin_per_pixel) + " arcmin, expected > 0");
   Grouping g = physical_bands(t, edges, arcmin_per_pixel, "multipole l");
-  for (size_t b = 0; b + 1 < edges.size(); ++b) g.names[b] = "l " + num(edges[b]) + "-" + num(edges[b + 1]);
+  if (!t.polar())  // polar: physical_bands' own amplitude / phase names
+    for (size_t b = 0; b + 1 < edges.size(); ++b) g.names[b] = "l " + num(edges[b]) + "-" + num(edges[b + 1]);
   if (const int b = first_empty(g); b >= 0) {
     // ℓ = 2π·k / (n·pixel in radians) = 21600·k / (n·arcmin) along an axis.
     const int64_t ny = t.input_shape().dim(-2), nx = t.input_shape().dim(-1);

@@ -19,6 +19,7 @@ constexpr double kPi = 3.14159265358979323846;
 struct FourierLayout {
   std::vector<int64_t> sizes;  ///< input sizes n1..nd of the transformed axes
   bool half = false;           ///< rfft: last axis holds n/2+1 bins
+  bool polar = false;          ///< (|s|, arg s) pairs: amplitude and phase get separate groups
   int64_t channels = 1;        ///< product of the leading axes of the input
 };
 
@@ -27,10 +28,11 @@ FourierLayout fourier_layout(const Transform& t, const std::string& where) {
   const bool spectrum = layout == CoefficientLayout::Spectrum || layout == CoefficientLayout::HalfSpectrum;
   const int d = spectrum ? t.axes() : 0;
   FourierLayout L;
-  if (d != 1 && d != 2)
+  if (d < 1 || d > 3)
     throw ValueError(where + ": transform '" + t.spec() +
-                     "' has no frequency radius (expected fft1, fft2, rfft1 or rfft2)");
+                     "' has no frequency radius (expected fft1, fft2, fft3, rfft1, rfft2 or rfft3)");
   L.half = layout == CoefficientLayout::HalfSpectrum;
+  L.polar = t.polar();
   const Shape& in = t.input_shape();
   if (in.rank() < d)
     throw ShapeError(where + ": input shape " + in.str() + " has fewer than " + std::to_string(d) + " axes");
@@ -76,6 +78,24 @@ std::vector<double> bin_radii(const FourierLayout& L, double spacing, bool norma
     for (size_t i = 0; i < f0.size(); ++i) r[i] = std::fabs(f0[i]);
     return r;
   }
+  if (d == 3) {
+    const auto g0 = axis_frequencies(L.sizes[0], false, spacing, normalise);
+    const auto g1 = axis_frequencies(L.sizes[1], false, spacing, normalise);
+    const auto g2 = axis_frequencies(L.sizes[2], L.half, spacing, normalise);
+    std::vector<double> r(g0.size() * g1.size() * g2.size());
+    size_t k = 0;
+    for (double a0 : g0)
+      for (double a1 : g1)
+        for (double a2 : g2) {
+          // As NumPy's sqrt((f0**2 + f1**2) + f2**2), without fused multiply-adds.
+          volatile double a = a0 * a0;
+          volatile double b = a1 * a1;
+          volatile double c = a2 * a2;
+          volatile double ab = a + b;
+          r[k++] = std::sqrt(ab + c);
+        }
+    return r;
+  }
   const auto f1 = axis_frequencies(L.sizes[1], L.half, spacing, normalise);
   std::vector<double> r(f0.size() * f1.size());
   for (size_t i = 0; i < f0.size(); ++i)
@@ -107,15 +127,29 @@ int32_t band_of(double v, const std::vector<double>& edges) {
 }
 
 /// Expands per-bin labels over the leading channels and the (re, im) axis.
-std::vector<int32_t> expand(const std::vector<int32_t>& bins, int64_t channels) {
+/// Polar pairs: the amplitude keeps the bin's label b, the phase gets
+/// b + n_groups (the phase groups follow the amplitude groups).
+std::vector<int32_t> expand(const std::vector<int32_t>& bins, const FourierLayout& L, int32_t n_groups) {
   std::vector<int32_t> labels;
-  labels.reserve(static_cast<size_t>(channels) * bins.size() * 2);
-  for (int64_t c = 0; c < channels; ++c)
+  labels.reserve(static_cast<size_t>(L.channels) * bins.size() * 2);
+  for (int64_t c = 0; c < L.channels; ++c)
     for (int32_t b : bins) {
       labels.push_back(b);
-      labels.push_back(b);
+      labels.push_back(L.polar && b >= 0 ? b + n_groups : b);
     }
   return labels;
+}
+
+/// Polar pairs: the names and centers of the amplitude groups, then the same
+/// again for the phase groups.
+void split_polar(const FourierLayout& L, Grouping& g) {
+  if (!L.polar) return;
+  const size_t n = g.names.size();
+  for (size_t i = 0; i < n; ++i) {
+    g.names.push_back("phase " + g.names[i]);
+    g.names[i] = "amplitude " + g.names[i];
+    g.centers.push_back(g.centers[i]);
+  }
 }
 
 std::string fmt(const char* format, double a, double b) {
@@ -130,11 +164,12 @@ Grouping banded(const Transform& t, const FourierLayout& L, const std::vector<do
   for (size_t i = 0; i < radii.size(); ++i) bins[i] = band_of(radii[i], edges);
   Grouping g;
   g.coefficient_shape = t.coefficient_shape();
-  g.labels = expand(bins, L.channels);
+  g.labels = expand(bins, L, static_cast<int32_t>(edges.size() - 1));
   for (size_t b = 0; b + 1 < edges.size(); ++b) {
     g.names.push_back(fmt(name_format, edges[b], edges[b + 1]));
     g.centers.push_back(0.5 * (edges[b] + edges[b + 1]));
   }
+  split_polar(L, g);
   g.units = std::move(units);
   return g;
 }
@@ -157,7 +192,7 @@ Grouping radial_bands(const Transform& t, int n_bands) {
   const std::string where = "radial_bands";
   if (n_bands < 1) throw ValueError(where + ": n_bands " + std::to_string(n_bands) + ", expected >= 1");
   const FourierLayout L = fourier_layout(t, where);
-  const double rmax = L.sizes.size() == 2 ? std::sqrt(2.0) : 1.0;
+  const double rmax = std::sqrt(static_cast<double>(L.sizes.size()));
   // numpy.linspace(0, rmax, n_bands + 1): i * step, the last edge exactly rmax.
   const double step = rmax / n_bands;
   std::vector<double> edges(static_cast<size_t>(n_bands) + 1);
@@ -188,9 +223,10 @@ Grouping radial_band(const Transform& t, double center, double width) {
   for (size_t i = 0; i < radii.size(); ++i) bins[i] = (radii[i] >= lo && radii[i] < hi) ? 0 : -1;
   Grouping g;
   g.coefficient_shape = t.coefficient_shape();
-  g.labels = expand(bins, L.channels);
+  g.labels = expand(bins, L, 1);
   g.names.push_back(fmt("%.2f-%.2f", lo, hi));
   g.centers.push_back(center);
+  split_polar(L, g);
   g.units = "normalised radius";
   return g;
 }

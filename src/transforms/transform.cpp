@@ -64,6 +64,7 @@ std::vector<TransformFamily> build_table() {
   detail::add_fourier_families(table);
   detail::add_wavelet_families(table);
   detail::add_dictionary_families(table);
+  detail::add_decoder_families(table);
   detail::add_stft_family(table);
   return table;
 }
@@ -105,7 +106,8 @@ std::vector<std::string> Transform::groupings() const {
     case CoefficientLayout::Spectrum:
     case CoefficientLayout::HalfSpectrum:
       if (axes() == 1) return {"radial", "band", "bands", "hz", "mel"};
-      return {"radial", "band", "bands", "ell"};
+      if (axes() == 2) return {"radial", "band", "bands", "ell"};
+      return {"radial", "band", "bands"};
     case CoefficientLayout::TimeFrequency: return {"tiles", "segments", "hz", "mel"};
     case CoefficientLayout::Subbands:
     case CoefficientLayout::StationaryBands: return {"subbands", "levels"};
@@ -165,8 +167,12 @@ std::shared_ptr<const Transform> make_transform(const std::string& spec, const S
   return f->make(spec, input_shape);
 }
 
+NodeId Transform::add_inverse_nodes(Graph& g, NodeId coefficients, const std::string& name) const {
+  return g.add(inverse_op(), {coefficients}, {}, name);
+}
+
 NodeId add_inverse(Graph& g, NodeId coefficients, const Transform& t, const std::string& name) {
-  return g.add(t.inverse_op(), {coefficients}, {}, name);
+  return t.add_inverse_nodes(g, coefficients, name);
 }
 
 }  // namespace trim

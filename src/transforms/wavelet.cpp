@@ -141,7 +141,7 @@ std::shared_ptr<const Transform> make_from_spec(const std::string& spec, const S
 }  // namespace
 
 void add_wavelet_families(std::vector<TransformFamily>& table) {
-  for (const char* name : {"dwt1", "dwt2", "swt1", "swt2"}) {
+  for (const char* name : {"dwt1", "dwt2", "dwt3", "swt1", "swt2"}) {
     TransformFamily f;
     f.name = name;
     const bool stationary = name[0] == 's';
@@ -176,6 +176,11 @@ std::string WaveletTransform::family() const { return plan_->family; }
 CoefficientLayout WaveletTransform::coefficient_layout() const {
   return plan_->layout.stationary ? CoefficientLayout::StationaryBands : CoefficientLayout::Subbands;
 }
+FigureKind WaveletTransform::figure_kind() const {
+  // The sub-band mosaic is a 1-D or 2-D picture; 3-D sub-bands are drawn as
+  // the flat coefficient vector.
+  return plan_->layout.dims == 3 ? FigureKind::Grid : Transform::figure_kind();
+}
 bool WaveletTransform::exact() const { return plan_->wavelet->name != "dmey"; }
 const kernels::Wavelet& WaveletTransform::wavelet() const { return *plan_->wavelet; }
 const kernels::WaveletLayout& WaveletTransform::layout() const { return plan_->layout; }
@@ -207,8 +212,8 @@ std::shared_ptr<const Op> WaveletTransform::inverse_op() const {
 std::shared_ptr<const WaveletTransform> make_wavelet(const std::string& family, const std::string& wavelet, int level,
                                                      kernels::DwtMode mode, const Shape& input_shape) {
   const std::string where = "transform '" + family + ":" + wavelet + "'";
-  if (family != "dwt1" && family != "dwt2" && family != "swt1" && family != "swt2")
-    throw ValueError(where + ": unknown wavelet family '" + family + "' (expected dwt1, dwt2, swt1 or swt2)");
+  if (family != "dwt1" && family != "dwt2" && family != "dwt3" && family != "swt1" && family != "swt2")
+    throw ValueError(where + ": unknown wavelet family '" + family + "' (expected dwt1, dwt2, dwt3, swt1 or swt2)");
   if (level < -1) throw ValueError(where + ": level " + std::to_string(level) + " is negative (expected >= 0, or -1)");
   if (input_shape.has_free_dim())
     throw ShapeError(where + ": input shape " + input_shape.str() +
@@ -301,9 +306,14 @@ Grouping wavelet_coefficients(const Transform& t) {
   for (int64_t c = 0; c < w.channels(); ++c) {
     const std::string prefix = w.channels() > 1 ? "ch" + std::to_string(c) + ":" : "";
     for (const auto& b : L.bands) {
-      const int64_t cols = b.shape.size() == 2 ? b.shape[1] : 0;
       for (int64_t i = 0; i < b.size; ++i) {
-        std::string pos = cols ? std::to_string(i / cols) + "," + std::to_string(i % cols) : std::to_string(i);
+        // "i", "i,j" or "i,j,k" inside the band.
+        std::string pos;
+        for (size_t a = b.shape.size(), rest = static_cast<size_t>(i); a-- > 0;) {
+          const int64_t v = static_cast<int64_t>(rest) % b.shape[a];
+          rest /= static_cast<size_t>(b.shape[a]);
+          pos = std::to_string(v) + (pos.empty() ? "" : "," + pos);
+        }
         g.labels[static_cast<size_t>(g.names.size())] = static_cast<int32_t>(g.names.size());
         g.names.push_back(prefix + b.name + "[" + pos + "]");
         g.centers.push_back(band_center(b, L.level));

@@ -205,8 +205,11 @@ TEST_CASE("cli: transform equals the library per example and inverse reconstruct
       {"identity", false, true},       {"fft1", false, true},         {"fft2", false, true},
       {"rfft1", false, true},          {"rfft2:ortho", false, true},  {"dct1", false, true},
       {"dct2:ortho", false, true},     {"dwt1:db2", true, true},      {"dwt2:db2:2:periodization", true, true},
-      {"swt1:haar:2", false, true},    {"swt2:haar:1", false, true},  {"dict:" + f.file("dict.npy"), true, true},
-      {"pca:" + f.file("pca.npy"), true, false}, {"nmf:" + f.file("nmf.npy"), true, false},
+      {"swt1:haar:2", false, true},    {"swt2:haar:1", false, true},
+      {"fft2:polar", false, true},     {"rfft1:ortho:polar", false, true}, {"fft3", false, true},
+      {"rfft3:polar", false, true},    {"dct3", false, true},         {"dwt3:haar:1", true, true},
+      {"dict:" + f.file("dict.npy"), true, true},
+      {"pca:" + f.file("pca.npy"), true, false}, {"nmf:" + f.file("nmf.npy"), true, false},  // nmf last: used below
   };
   for (const Case& c : cases) {
     INFO(c.spec);
@@ -234,6 +237,15 @@ TEST_CASE("cli: transform equals the library per example and inverse reconstruct
   run_ok(f, {"transform", "dwt2:haar", "in.npy", "--shape", "1,8,8", "-o", "s2.npy"});
   run_ok(f, {"transform", "dwt2:haar", "in.npy", "-o", "s1.npy"});
   require_same(io::read_npy(f.file("s2.npy")), io::read_npy(f.file("s1.npy")), 0);
+  // A learned decoder: one example is what it decodes (64 values as 1x8x8).
+  const std::string onnx = std::string(TRIM_FIXTURE_DIR) + "/onnx/";
+  const std::string dec = "decoder:" + onnx + "vae_decoder.onnx:" + onnx + "vae_encoder.onnx";
+  const auto td = make_transform(dec, {1, 8, 8});
+  run_ok(f, {"transform", dec, "in.npy", "--shape", "1,8,8", "-o", "z.npy"});
+  const Tensor z = io::read_npy(f.file("z.npy"));
+  require_same(z, td->forward(f.x), 1e-5);
+  run_ok(f, {"inverse", dec, "z.npy", "--shape", "1,8,8", "-o", "xd.npy"});
+  require_same(io::read_npy(f.file("xd.npy")), td->inverse(z), 1e-5);
 }
 
 TEST_CASE("cli: attribute agrees with the library for every method", "[cli]") {
@@ -313,6 +325,10 @@ TEST_CASE("cli: DeepLIFT and Shapley values are complete on a piecewise-linear C
   const Tensor d = output_difference(model.evaluate(f.x), model.evaluate(Tensor({1, 1, 8, 8})));
   run_ok(f, {"attribute", "relu.onnx", "x.npy", "--transform", "dwt2:haar:2", "--method", "deeplift", "-o", "dl.npy"});
   require_same(per_target_sums(io::read_npy(f.file("dl.npy"))), d, 1e-4);
+  // A memory budget changes the batches, not the result.
+  run_ok(f, {"attribute", "relu.onnx", "x.npy", "--transform", "dwt2:haar:2", "--method", "deeplift", "-o", "dl_m.npy",
+             "--max-memory", "16K"});
+  require_same(io::read_npy(f.file("dl_m.npy")), io::read_npy(f.file("dl.npy")), 1e-6);
   run_ok(f, {"attribute", "relu.onnx", "x.npy", "--transform", "rfft2", "--method", "shapley", "--groups", "radial:5",
              "-o", "sh.npy"});
   const Tensor sh = io::read_npy(f.file("sh.npy"));
@@ -401,6 +417,10 @@ TEST_CASE("cli: sweep equals the library's CD band sweep", "[cli]") {
   o.targets = Targets(std::vector<int64_t>{0, 2});
   const std::vector<double> centers = {0.1, 0.3, 0.5, 0.7, 0.9, 1.1, 1.3};
   require_same(curve, cd_band_sweep(tm.graph(), tm.coefficients(f.x), *t, centers, 0.2, o).rel);
+  // A memory budget (smaller chunks) gives the same curve.
+  run_ok(f, {"sweep", "relu.onnx", "x.npy", "--transform", "fft2", "--centers", "0.1:1.3:7", "--width", "0.2",
+             "--target", "0,2", "-o", "curve_m.npy", "--max-memory", "40K"});
+  require_same(io::read_npy(f.file("curve_m.npy")), curve);
 }
 
 TEST_CASE("cli: nmf fits the library's NMF and its dictionary works as a transform", "[cli]") {

@@ -87,6 +87,13 @@ struct RunOptions {
   /// 4 examples: 17 % faster than one 200-row batch); memory grows linearly
   /// with it, so lower it for large inputs.
   int64_t max_batch = 64;
+  /// Memory budget in bytes for one batch through the graph: its planned
+  /// activation and gradient buffers (`planned_floats`) and the batch's own
+  /// rows; not the model's weights, nor the inputs and results of the call.
+  /// When > 0 it replaces max_batch: every batch is the largest that fits
+  /// (so results are those of any other batch size), and a budget too small
+  /// for one row is refused with a ValueError. 0: max_batch rows.
+  int64_t max_memory = 0;
   /// The graph's inputs after the first, one batch each [N, ...], held fixed.
   std::vector<Tensor> extra_inputs;
   /// Progress reports and cancellation (see ProgressCallback).

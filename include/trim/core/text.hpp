@@ -18,5 +18,11 @@ std::optional<int64_t> parse_int(const std::string& s);
 std::optional<double> parse_double(const std::string& s);
 /// Splits at every `sep` (empty parts kept: "a::b" gives "a", "", "b").
 std::vector<std::string> split(const std::string& s, char sep);
+/// Parses a size in bytes: a positive number with an optional suffix K, M,
+/// G or T (powers of 1024; "B" or "iB" may follow: 2G, 2GB, 2GiB, 1.5G,
+/// 500M, 65536). nullopt when it is not one, is below one byte or overflows.
+std::optional<int64_t> parse_bytes(const std::string& s);
+/// A byte count for messages: "512 B", "1.5 MiB", "2.00 GiB".
+std::string bytes_text(int64_t bytes);
 
 }  // namespace trim

@@ -31,6 +31,9 @@ enum class Keep {
   /// conv → batch norm → ReLU chain only the ReLU's input is kept).
   /// Parameter gradients are then refused.
   input_gradients,
+  /// input_gradients, and also the inputs and outputs of the nodes whose
+  /// DeepLIFT rule reads them (Elementwise, Selection, Product, Cell).
+  deeplift,
 };
 
 class Workspace;
@@ -73,6 +76,12 @@ void forward(const Graph& graph, Workspace& ws, const std::vector<Tensor>& input
 /// The arguments of node `n` read from the activations `forward` kept in
 /// `ws` (the attribution passes evaluate rules on them).
 OpArgs workspace_args(const Graph& graph, const Node& n, const Workspace& ws);
+
+/// Floats the workspace of one `forward` with `keep` over `batch` rows holds
+/// (kept activations and shared slots), plus, when `with_backward`, the
+/// cotangent slots of one `backward` to the inputs: what a batch costs, for
+/// sizing batches to a memory budget (AttributionOptions::max_memory).
+int64_t planned_floats(const Graph& graph, int64_t batch, Keep keep, bool with_backward);
 
 /// The graph's outputs after `forward` (copies).
 std::vector<Tensor> outputs(const Graph& graph, const Workspace& ws);

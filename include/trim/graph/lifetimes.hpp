@@ -20,4 +20,12 @@ std::vector<NodeId> last_readers(const Graph& g);
 /// (they keep buffers of their own).
 std::vector<int> plan_node_order(const Graph& g, int64_t batch, const std::vector<char>& planned, BufferPlan& plan);
 
+/// Plans the cotangent buffers of a reverse pass over `batch` rows, from the
+/// graph's outputs back through the nodes `needed` marks: a node's cotangent
+/// lives from the reverse step of its first consumer to its own, so
+/// cotangents whose lifetimes do not overlap share a slot. Returns each
+/// node's slot (−1: no cotangent reaches it). `backward` and DeepLIFT's
+/// multipliers use it.
+std::vector<int> plan_reverse_order(const Graph& g, int64_t batch, const std::vector<char>& needed, BufferPlan& plan);
+
 }  // namespace trim

@@ -137,18 +137,22 @@ Tensor iswt2(const Wavedec2Coeffs& c, const Wavelet& w);
 struct WaveletBand {
   std::string name;            ///< "cA_3", "cH_2", "cV_2", "cD_1" (1-D: "cA_n", "cD_k")
   int level = 0;               ///< 1 = finest
-  char orientation = 'a';      ///< 'a' approximation, 'h', 'v', 'd' details (1-D: 'a' or 'd')
+  /// 'a' approximation, 'h', 'v', 'd' details (1-D: 'a' or 'd'; 3-D: '1'..'7',
+  /// the index of the detail's wavedecn key 'aad'..'ddd', which is its name)
+  char orientation = 'a';
   int64_t offset = 0;          ///< first element in the flattened coefficients
-  std::vector<int64_t> shape;  ///< 1 or 2 sizes
+  std::vector<int64_t> shape;  ///< 1, 2 or 3 sizes
   int64_t size = 0;            ///< product of shape
 };
 
 /// Where every coefficient of a multilevel transform lives: the raveled
 /// arrays concatenated in `wavedec` / `wavedec2` order (cA_n, cH_n, cV_n,
-/// cD_n, ..., cH_1, cV_1, cD_1; 1-D: cA_n, cD_n, ..., cD_1). Stationary
-/// layouts use the same order, every array shaped like the input.
+/// cD_n, ..., cH_1, cV_1, cD_1; 1-D: cA_n, cD_n, ..., cD_1; 3-D, as
+/// `wavedecn`: cA_n, then per level from the coarsest the seven details in
+/// key order aad, ada, add, daa, dad, dda, ddd, named "aad_k" etc.).
+/// Stationary layouts use the same order, every array shaped like the input.
 struct WaveletLayout {
-  int dims = 1;                               ///< transformed trailing axes: 1 or 2
+  int dims = 1;                               ///< transformed trailing axes: 1, 2 or 3 (stationary: 1 or 2)
   bool stationary = false;                    ///< swt / swt2
   int level = 0;
   DwtMode mode = DwtMode::Symmetric;          ///< ignored when stationary (always circular)
@@ -160,7 +164,8 @@ struct WaveletLayout {
   int64_t input_size() const;
 };
 
-/// Builds the layout for signals of shape `input` (1 or 2 sizes). level < 0:
+/// Builds the layout for signals of shape `input` (1, 2 or 3 sizes; 3 only
+/// for the decimated transform). level < 0:
 /// the maximum. Throws ValueError for a bad level (negative or above 64; for
 /// stationary layouts also above `swt_max_level` or sizes not multiples of 2^level) and
 /// for reflect / antireflect reaching a length-1 signal; `where` prefixes the

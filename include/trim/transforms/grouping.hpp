@@ -28,10 +28,17 @@ struct Grouping {
 };
 
 /// `n_bands` equal-width bands of the normalised frequency radius covering
-/// [0, √2] (2-D) or [0, 1] (1-D). Frequencies are NumPy's fftfreq divided by
-/// their maximum absolute value per axis; a coefficient is in a band when
-/// lo ≤ r < hi (the last band includes its upper edge). For fft1, fft2,
-/// rfft1, rfft2 transforms; ValueError otherwise.
+/// [0, √d] (d = 1, 2, 3 transformed axes: radial shells of |k| in 3-D).
+/// Frequencies are NumPy's fftfreq divided by their maximum absolute value
+/// per axis; a coefficient is in a band when lo ≤ r < hi (the last band
+/// includes its upper edge). For fft1-3 and rfft1-3 transforms; ValueError
+/// otherwise.
+///
+/// Polar transforms (`fft2:polar`, `Transform::polar()`): every band is two
+/// groups, "amplitude lo-hi" (labels 0..n−1, the |s| of the band) and
+/// "phase lo-hi" (labels n..2n−1, the arg s of the band), so one attribution
+/// says how much the model uses the amplitudes and how much the phases at
+/// each scale. The same holds for `radial_band` and `physical_bands`.
 Grouping radial_bands(const Transform& t, int n_bands);
 /// One band [center − width/2, center + width/2) of the normalised radius
 /// (label 0; all else −1), as the reference's band sweeps. `width` is the

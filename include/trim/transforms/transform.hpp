@@ -10,11 +10,12 @@
 /// DeepLIFT and contextual decomposition flow through it with no special
 /// case.
 ///
-/// Spec strings (used by the CLI): `identity`, `fft1`, `fft2`, `rfft1`,
-/// `rfft2`, `dct1`, `dct2`, optionally followed by `:backward` (default),
-/// `:ortho` or `:forward` with NumPy's meaning of `norm`; the wavelet and
-/// dictionary families are in their own headers. `transform_families()` is
-/// the one table of them all.
+/// Spec strings (used by the CLI): `identity`, `fft1`, `fft2`, `fft3`,
+/// `rfft1`, `rfft2`, `rfft3`, `dct1`, `dct2`, `dct3`, optionally followed by
+/// `:backward` (default), `:ortho` or `:forward` with NumPy's meaning of
+/// `norm`, and for fft / rfft by `:polar` (amplitude and phase pairs); the wavelet,
+/// dictionary and learned-decoder (`decoder:D.onnx[:E.onnx]`) families are in
+/// their own headers. `transform_families()` is the one table of them all.
 ///
 /// Code that groups, draws or walks coefficients asks the transform what they
 /// are (`coefficient_layout()`, `complex_pairs()`, `figure_kind()`,
@@ -77,10 +78,17 @@ class Transform {
   virtual Tensor inverse(const Tensor& s) const = 0;
   /// The inverse as a graph op: Kind::Linear without bias, input
   /// [*, coefficient_shape...], output [*, input_shape...], backward = exact
-  /// adjoint. The op does not refer to this object (it may outlive it).
+  /// adjoint (for `polar()` transforms a nonlinear op of Kind::Cell with its
+  /// own DeepLIFT and CD rules). The op does not refer to this object (it may
+  /// outlive it).
   virtual std::shared_ptr<const Op> inverse_op() const = 0;
   /// True when inverse(forward(x)) == x for every x (up to rounding).
   virtual bool exact() const { return true; }
+  /// Adds the inverse to graph `g` after node `coefficients` and returns the
+  /// node of the signal (`add_inverse` calls this). Default: one node running
+  /// `inverse_op()`. A learned decoder appends its own graph's nodes instead,
+  /// so the methods walk through its layers with their kinds.
+  virtual NodeId add_inverse_nodes(Graph& g, NodeId coefficients, const std::string& name) const;
 
   /// The family: the first part of the spec ("rfft2" of "rfft2:ortho").
   /// The default reads it off `spec()`, so a transform written outside the
@@ -92,6 +100,10 @@ class Transform {
   /// True when the last coefficient axis is a (re, im) pair (fft*, rfft*, stft):
   /// per-coefficient labels, windows and figures treat the pair as one.
   bool complex_pairs() const;
+  /// True when those pairs are (|s|, arg s) instead of (re, im) (`fft2:polar`):
+  /// the inverse is then nonlinear (an op of Kind::Cell) and the frequency
+  /// groupings give each band an amplitude group and a phase group.
+  virtual bool polar() const { return false; }
   /// The natural groupings of the coefficients, by their `--groups` name
   /// without parameters ("radial", "band", "bands"; "subbands", "levels";
   /// "components"); empty when only user masks fit.

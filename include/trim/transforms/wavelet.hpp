@@ -7,6 +7,7 @@
 /// Spec strings (`make_transform`):
 /// - `dwt1:<wavelet>[:<level>[:<mode>]]`: `pywt.wavedec` over the last axis;
 /// - `dwt2:<wavelet>[:<level>[:<mode>]]`: `pywt.wavedec2` over the last two;
+/// - `dwt3:<wavelet>[:<level>[:<mode>]]`: `pywt.wavedecn` over the last three;
 /// - `swt1:<wavelet>[:<level>]`, `swt2:<wavelet>[:<level>]`: the stationary
 ///   (undecimated, always periodic) `pywt.swt` / `pywt.swt2` with
 ///   `trim_approx=True`.
@@ -18,6 +19,8 @@
 /// - dwt: [leading..., size], the raveled (row-major) arrays concatenated in
 ///   `wavedec` / `wavedec2` order: cA_n, cH_n, cV_n, cD_n, ..., cH_1, cV_1,
 ///   cD_1 (1-D: cA_n, cD_n, ..., cD_1). `pywt.coeffs_to_array` is *not* used.
+///   dwt3: cA_n, then per level from the coarsest the seven `wavedecn`
+///   details in key order aad, ada, add, daa, dad, dda, ddd ("aad_k", ...).
 /// - swt1: [leading..., level + 1, n] (cA_n, cD_n, ..., cD_1 stacked);
 ///   swt2: [leading..., 3·level + 1, h, w] (cA_n, cH_n, cV_n, cD_n, ...).
 ///
@@ -50,6 +53,8 @@ class WaveletTransform final : public Transform {
   int axes() const override;
   std::string family() const override;
   CoefficientLayout coefficient_layout() const override;
+  /// Mosaic for dwt1 / dwt2, Grid (the flat coefficients) for dwt3.
+  FigureKind figure_kind() const override;
   Tensor forward(const Tensor& x) const override;
   Tensor inverse(const Tensor& s) const override;
   std::shared_ptr<const Op> inverse_op() const override;

@@ -1,0 +1,143 @@
+// A memory budget for the batches (AttributionOptions::max_memory): the
+// batches the methods send through the model (seen through their progress
+// reports) are the largest whose planned buffers fit, they grow with the
+// budget, the results are those of an unbudgeted run, and a budget too small
+// for one row is refused.
+#include <algorithm>
+#include <vector>
+
+#include "models.hpp"
+#include "testing.hpp"
+#include "trim/attribution/cd.hpp"
+#include "trim/attribution/deeplift.hpp"
+#include "trim/attribution/gradients.hpp"
+#include "trim/core/error.hpp"
+#include "trim/graph/executor.hpp"
+
+using namespace trim;
+using trim::test::randn;
+
+namespace {
+
+/// Sizes of the batches a run reported, from its progress callback.
+struct Batches {
+  std::vector<int64_t> sizes;
+  ProgressCallback callback() {
+    return [this](int64_t done, int64_t) {
+      sizes.push_back(done - total());
+      return true;
+    };
+  }
+  int64_t total() const {
+    int64_t t = 0;
+    for (int64_t s : sizes) t += s;
+    return t;
+  }
+  int64_t largest() const { return sizes.empty() ? 0 : *std::max_element(sizes.begin(), sizes.end()); }
+};
+
+/// Bytes of one integrated-gradients batch of `rows` rows as max_memory
+/// counts them: the planned forward and backward buffers, the rows, their
+/// outputs and one cotangent, and the gradients of every target.
+int64_t ig_batch_bytes(const Graph& g, int64_t rows, int64_t P, int64_t K, int64_t T) {
+  return 4 * (planned_floats(g, rows, Keep::input_gradients, true) + rows * P + 2 * rows * K + T * rows * P);
+}
+
+}  // namespace
+
+TEST_CASE("max_memory: batches are the largest that fit the budget", "[attribution][memory]") {
+  const Graph g = test::relu_cnn();
+  const Tensor x = randn({3, 1, 8, 8}, 5);
+  const int64_t P = 64, K = 3, T = 3, steps = 40;  // 120 rows of work
+  IntegratedGradientsOptions ig;
+  ig.n_steps = static_cast<int>(steps);
+  const Attribution free_run = integrated_gradients(g, x, ig);
+
+  int64_t previous = 0;
+  for (int64_t rows : {1, 7, 16, 50}) {
+    INFO("budget of " << rows << " rows");
+    const int64_t budget = ig_batch_bytes(g, rows, P, K, T);
+    Batches b;
+    AttributionOptions o;
+    o.max_memory = budget;
+    o.max_batch = 2;  // replaced by the budget
+    o.progress = b.callback();
+    const Attribution a = integrated_gradients(g, x, ig, o);
+    REQUIRE(b.total() == 3 * steps);
+    REQUIRE(b.largest() == rows);  // fits exactly, one more row would not
+    REQUIRE(ig_batch_bytes(g, rows + 1, P, K, T) > budget);
+    REQUIRE(b.largest() > previous);
+    previous = b.largest();
+    REQUIRE(max_abs_diff(a.attributions, free_run.attributions) <= 1e-5f);
+    REQUIRE(max_abs_diff(a.delta, free_run.delta) <= 1e-5f);
+  }
+  SECTION("one byte less than one row needs") {
+    AttributionOptions o;
+    o.max_memory = ig_batch_bytes(g, 1, P, K, T) - 1;
+    REQUIRE_THROWS_AS(integrated_gradients(g, x, ig, o), ValueError);
+    REQUIRE_THROWS_WITH(integrated_gradients(g, x, ig, o),
+                        Catch::Contains("integrated_gradients") && Catch::Contains("too small for one row"));
+    o.max_memory = -1;
+    REQUIRE_THROWS_WITH(integrated_gradients(g, x, ig, o), Catch::Contains("max_memory must be >= 0"));
+  }
+}
+
+TEST_CASE("max_memory: DeepLIFT in budgeted chunks gives the unchunked result", "[attribution][memory][deeplift]") {
+  const Graph g = test::relu_cnn();
+  const Tensor x = randn({9, 1, 8, 8}, 6);
+  DeepLiftOptions dl;
+  dl.baseline = Baseline::constant(0.1f);
+  const Attribution whole = deeplift(g, x, dl);
+  // x and baseline rows: two forwards kept for DeepLIFT, the multipliers, both rows.
+  const auto bytes = [&](int64_t rows) {
+    return 4 * (planned_floats(g, rows, Keep::deeplift, true) + planned_floats(g, rows, Keep::deeplift, false) +
+                2 * rows * 64);
+  };
+  for (int64_t rows : {1, 2, 4}) {
+    INFO(rows << " examples per chunk");
+    Batches b;
+    AttributionOptions o;
+    o.max_memory = bytes(rows);
+    o.progress = b.callback();
+    const Attribution a = deeplift(g, x, dl, o);
+    REQUIRE(b.largest() == rows);
+    REQUIRE(max_abs_diff(a.attributions, whole.attributions) <= 1e-5f);
+    REQUIRE(max_abs_diff(a.delta, whole.delta) <= 1e-5f);
+  }
+  AttributionOptions o;
+  o.max_memory = bytes(1) - 1;
+  REQUIRE_THROWS_WITH(deeplift(g, x, dl, o), Catch::Contains("deeplift") && Catch::Contains("too small for one row"));
+}
+
+TEST_CASE("max_memory: CD in budgeted chunks gives the unchunked result", "[attribution][memory][cd]") {
+  const Graph g = test::relu_cnn();
+  const Tensor x = randn({5, 1, 8, 8}, 7);
+  std::vector<Tensor> masks;
+  for (int k = 0; k < 6; ++k) {
+    Tensor m({1, 8, 8});
+    for (int64_t i = 0; i < 64; ++i) m[i] = (i % 6 == k) ? 1.0f : 0.0f;
+    masks.push_back(m);
+  }
+  CdOptions whole_opts;
+  whole_opts.max_batch = 1000;
+  const CdResult whole = contextual_decomposition(g, x, masks, whole_opts);
+  int64_t previous = 0;
+  for (int64_t kib : {8, 16, 64, 256}) {
+    INFO(kib << " KiB");
+    Batches b;
+    CdOptions o;
+    o.max_memory = kib << 10;
+    o.progress = b.callback();
+    const CdResult r = contextual_decomposition(g, x, masks, o);
+    REQUIRE(b.total() == 30);
+    REQUIRE(b.largest() >= previous);  // more memory, no smaller chunks
+    previous = b.largest();
+    REQUIRE(max_abs_diff(r.rel, whole.rel) <= 1e-5f);
+    REQUIRE(max_abs_diff(r.irrel, whole.irrel) <= 1e-5f);
+  }
+  REQUIRE(previous > 1);
+  CdOptions tiny;
+  tiny.max_memory = 1024;
+  REQUIRE_THROWS_WITH(contextual_decomposition(g, x, masks, tiny),
+                      Catch::Contains("contextual_decomposition") && Catch::Contains("too small for one row"));
+}
