@@ -38,10 +38,10 @@ class DecoderOp final : public Op {
   std::string type() const override { return "inverse_decoder"; }
   Shape infer_shape(const std::vector<Shape>& in, const std::vector<Shape>&, const std::string& where) const override {
     detail::check_batched(in.at(0), Shape{latent_.numel()}, where);
-    return detail::batched(in[0][0], input_shape_);
+    return prepend({in[0][0]}, input_shape_);
   }
   void forward(const OpArgs& a, Tensor& y) const override {
-    const Tensor out = decoder_->evaluate(a.input().reshaped(detail::batched(a.input().dim(0), latent_)));
+    const Tensor out = decoder_->evaluate(a.input().reshaped(prepend({a.input().dim(0)}, latent_)));
     std::copy(out.begin(), out.end(), y.begin());
   }
   void backward(const OpArgs& a, const Tensor&, const Tensor& dy, const OpGrads& grads) const override {
@@ -49,8 +49,8 @@ class DecoderOp final : public Op {
     if (!ds) return;
     const int64_t n = a.input().dim(0);
     Workspace ws;
-    trim::forward(*decoder_, ws, {a.input().reshaped(detail::batched(n, latent_))});
-    const Tensor g = trim::backward(*decoder_, ws, {dy.reshaped(detail::batched(n, output_of(*decoder_)))}).inputs.at(0);
+    trim::forward(*decoder_, ws, {a.input().reshaped(prepend({n}, latent_))});
+    const Tensor g = trim::backward(*decoder_, ws, {dy.reshaped(prepend({n}, output_of(*decoder_)))}).inputs.at(0);
     ds->as_vector() += g.as_vector();
   }
   bool backward_reads_output() const override { return false; }
@@ -110,7 +110,7 @@ DecoderTransform::DecoderTransform(std::shared_ptr<const Graph> decoder, std::sh
 Tensor DecoderTransform::inverse(const Tensor& s) const {
   detail::check_batched(s.shape(), coefficient_shape(), "transform '" + spec_ + "' inverse");
   const int64_t n = s.dim(0);
-  return decoder_->evaluate(s.reshaped(detail::batched(n, latent_shape_))).reshaped(detail::batched(n, input_shape()));
+  return decoder_->evaluate(s.reshaped(prepend({n}, latent_shape_))).reshaped(prepend({n}, input_shape()));
 }
 
 Tensor DecoderTransform::reconstruction_error(const Tensor& x, const Tensor& s) const {
@@ -130,14 +130,14 @@ Tensor DecoderTransform::forward(const Tensor& x) const {
   detail::check_batched(x.shape(), input_shape(), "transform '" + spec_ + "' forward");
   const int64_t n = x.dim(0), k = coefficient_shape().numel();
   if (encoder_)
-    return encoder_->evaluate(x.reshaped(detail::batched(n, input_of(*encoder_)))).reshaped(Shape{n, k});
+    return encoder_->evaluate(x.reshaped(prepend({n}, input_of(*encoder_)))).reshaped(Shape{n, k});
 
   // Least squares by gradient descent, each example with its own step: an
   // accepted step grows it by 1.5, one that raises the loss is undone and
   // halves it. The losses decouple over examples, so one batched forward and
   // backward gives every example's gradient.
-  const Shape zshape = detail::batched(n, latent_shape_);
-  const Tensor target = x.reshaped(detail::batched(n, output_of(*decoder_)));
+  const Shape zshape = prepend({n}, latent_shape_);
+  const Tensor target = x.reshaped(prepend({n}, output_of(*decoder_)));
   const int64_t per = input_shape().numel();
   auto losses = [&](const Tensor& y, Tensor* dy) {
     std::vector<double> l(static_cast<size_t>(n), 0.0);

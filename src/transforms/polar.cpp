@@ -43,7 +43,7 @@ Shape PolarFourierInverse::infer_shape(const std::vector<Shape>& in, const std::
                                        const std::string& where) const {
   const Shape& s = in.at(0);
   check_batched(s, linear_.coefficient_shape, where);
-  return batched(s[0], linear_.input_shape);
+  return prepend({s[0]}, linear_.input_shape);
 }
 
 void PolarFourierInverse::forward(const OpArgs& a, Tensor& y) const {
