@@ -84,8 +84,7 @@ std::string Progress::status(double seconds, bool finished) const {
 }
 
 void Progress::loop() {
-  const auto start = std::chrono::steady_clock::now();
-  auto elapsed = [&] { return Seconds(std::chrono::steady_clock::now() - start).count(); };
+  auto elapsed = [&] { return Seconds(std::chrono::steady_clock::now() - start_).count(); };
   std::unique_lock<std::mutex> lock(mutex_);
   if (mode_ == Mode::Log) {
     const Seconds interval = env_seconds("TRIM_PROGRESS_INTERVAL", 10.0);
@@ -95,8 +94,10 @@ void Progress::loop() {
       std::fflush(stderr);
       printed = true;
     }
-    // A log that showed the run going shows it ending too.
-    if (printed && finished_) std::fprintf(stderr, "%s\n", status(elapsed(), true).c_str());
+    // A log that showed the run going shows it ending too, and so does one
+    // whose run lasted an interval while this thread waited for a core.
+    if ((printed || elapsed() >= interval.count()) && finished_)
+      std::fprintf(stderr, "%s\n", status(elapsed(), true).c_str());
     std::fflush(stderr);
     return;
   }

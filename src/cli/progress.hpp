@@ -8,6 +8,7 @@
 // TRIM_PROGRESS_DELAY (seconds before the bar appears) and
 // TRIM_PROGRESS_INTERVAL (seconds between log lines) override the defaults.
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -45,6 +46,9 @@ class Progress {
   bool stop_ = false;
   std::mutex mutex_;
   std::condition_variable wake_;
+  /// When the work started: the reporting thread may start late on a busy
+  /// machine, its times still count from here.
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::thread thread_;
 };
 

@@ -56,10 +56,10 @@ TEST_CASE("cli: progress counts the method's units of work, with rate and time l
     INFO(r.err);
     CHECK(r.err.find('\r') == std::string::npos);
     CHECK(r.err.find('\033') == std::string::npos);
-    CHECK(count(r.err, "\n") >= 2);
-    // How many lines come between the first and the last depends on the
-    // machine's speed (an idle one may finish within one interval); each
-    // that does come has the count, the share, the rate and the time left.
+    // How many lines come before the last depends on the machine's speed
+    // and load (a busy one may not schedule the reporting thread before the
+    // work ends); each that does come has the count, the share, the rate and
+    // the time left, and the last line always comes.
     const std::regex running("trim integrated_gradients: [0-9]+/(\\?|2000) integration points( \\([0-9]+%\\))?, "
                              "[0-9.]+ s(, [0-9.e+]+ integration points/s(, about [0-9.]+ s left)?)?");
     const std::string last = "trim integrated_gradients: 2000/2000 integration points (100%), done in ";
@@ -67,7 +67,7 @@ TEST_CASE("cli: progress counts the method's units of work, with rate and time l
     std::vector<std::string> lines;
     for (size_t at = 0, end; (end = r.err.find('\n', at)) != std::string::npos; at = end + 1)
       lines.push_back(r.err.substr(at, end - at));
-    REQUIRE(lines.size() >= 2);
+    REQUIRE(lines.size() >= 1);
     for (size_t k = 0; k + 1 < lines.size(); ++k) {
       INFO("line " << k << ": " << lines[k]);
       CHECK(std::regex_match(lines[k], running));
