@@ -126,9 +126,14 @@ void check3(const WaveletLayout& L) {
     throw ValueError("dwt3: inconsistent wavelet layout");
 }
 
-}  // namespace
+/// Splits one line of samples into its low and high halves along one axis:
+/// the analysis filters (wavedecn) or the adjoint of the synthesis ones.
+using AxisSplit = void (*)(const float*, int64_t, int64_t, const WaveletLayout&, const Wavelet&, float*, float*);
 
-void wavedec3_flat(const float* x, int64_t B, const WaveletLayout& L, const Wavelet& w, float* c) {
+/// The level loop both wavedec3_flat and the adjoint of waverec3_flat run:
+/// per level, split axes 0, 1, 2 in turn (2, 4, then 8 parts), store the
+/// seven detail parts in their bands and go on with the approximation.
+void split_levels(const float* x, int64_t B, const WaveletLayout& L, const Wavelet& w, float* c, AxisSplit split) {
   check3(L);
   Volume cur(x, x + B * L.input_size());
   for (int k = 1; k <= L.level; ++k) {
@@ -138,21 +143,26 @@ void wavedec3_flat(const float* x, int64_t B, const WaveletLayout& L, const Wave
     // Axis 0: [B, s0, s1·s2] -> 2 × [B, m0, s1, s2].
     std::array<Volume, 2> v0;
     for (Volume& v : v0) v.resize(static_cast<size_t>(B * m[0] * s[1] * s[2]));
-    analyse_axis(cur.data(), B, s[1] * s[2], L1[0], w, v0[0].data(), v0[1].data());
+    split(cur.data(), B, s[1] * s[2], L1[0], w, v0[0].data(), v0[1].data());
     // Axis 1: [B·m0, s1, s2] -> 4 × [B, m0, m1, s2].
     std::array<Volume, 4> v1;
     for (Volume& v : v1) v.resize(static_cast<size_t>(B * m[0] * m[1] * s[2]));
-    for (int p = 0; p < 2; ++p)
-      analyse_axis(v0[p].data(), B * m[0], s[2], L1[1], w, v1[2 * p].data(), v1[2 * p + 1].data());
+    for (int p = 0; p < 2; ++p) split(v0[p].data(), B * m[0], s[2], L1[1], w, v1[2 * p].data(), v1[2 * p + 1].data());
     // Axis 2: [B·m0·m1, s2] -> 8 × [B, m0, m1, m2].
     std::array<Volume, 8> v2;
     for (Volume& v : v2) v.resize(static_cast<size_t>(B * m[0] * m[1] * m[2]));
     for (int p = 0; p < 4; ++p)
-      analyse_axis(v1[p].data(), B * m[0] * m[1], 1, L1[2], w, v2[2 * p].data(), v2[2 * p + 1].data());
+      split(v1[p].data(), B * m[0] * m[1], 1, L1[2], w, v2[2 * p].data(), v2[2 * p + 1].data());
     for (int q = 1; q < 8; ++q) band_copy(L, L.bands[band_of(L, k, q)], B, c, v2[q].data(), true);
     cur = std::move(v2[0]);
   }
   band_copy(L, L.bands[0], B, c, cur.data(), true);
+}
+
+}  // namespace
+
+void wavedec3_flat(const float* x, int64_t B, const WaveletLayout& L, const Wavelet& w, float* c) {
+  split_levels(x, B, L, w, c, analyse_axis);
 }
 
 void waverec3_flat(const float* c, int64_t B, const WaveletLayout& L, const Wavelet& w, float* x) {
@@ -187,27 +197,7 @@ void waverec3_flat(const float* c, int64_t B, const WaveletLayout& L, const Wave
 }
 
 void waverec3_flat_adjoint(const float* gx, int64_t B, const WaveletLayout& L, const Wavelet& w, float* gc) {
-  check3(L);
-  Volume cur(gx, gx + B * L.input_size());
-  for (int k = 1; k <= L.level; ++k) {
-    const auto L1 = level_layouts(L, k, w);
-    const std::vector<int64_t>& s = L.sizes[static_cast<size_t>(k) - 1];
-    const std::vector<int64_t>& m = L.sizes[static_cast<size_t>(k)];
-    std::array<Volume, 2> v0;
-    for (Volume& v : v0) v.resize(static_cast<size_t>(B * m[0] * s[1] * s[2]));
-    synthesise_axis_adjoint(cur.data(), B, s[1] * s[2], L1[0], w, v0[0].data(), v0[1].data());
-    std::array<Volume, 4> v1;
-    for (Volume& v : v1) v.resize(static_cast<size_t>(B * m[0] * m[1] * s[2]));
-    for (int p = 0; p < 2; ++p)
-      synthesise_axis_adjoint(v0[p].data(), B * m[0], s[2], L1[1], w, v1[2 * p].data(), v1[2 * p + 1].data());
-    std::array<Volume, 8> v2;
-    for (Volume& v : v2) v.resize(static_cast<size_t>(B * m[0] * m[1] * m[2]));
-    for (int p = 0; p < 4; ++p)
-      synthesise_axis_adjoint(v1[p].data(), B * m[0] * m[1], 1, L1[2], w, v2[2 * p].data(), v2[2 * p + 1].data());
-    for (int q = 1; q < 8; ++q) band_copy(L, L.bands[band_of(L, k, q)], B, gc, v2[q].data(), true);
-    cur = std::move(v2[0]);
-  }
-  band_copy(L, L.bands[0], B, gc, cur.data(), true);
+  split_levels(gx, B, L, w, gc, synthesise_axis_adjoint);
 }
 
 }  // namespace trim::kernels::detail
