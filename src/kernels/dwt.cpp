@@ -198,17 +198,36 @@ bool split_batch(int64_t B, const WaveletLayout& L, const Wavelet& w, const Fn& 
   return true;
 }
 
-/// Multilevel analysis of B contiguous signals into bands.
-void analysis(const float* x, int64_t B, const WaveletLayout& L, const Wavelet& w, const std::vector<BandRef>& out) {
-  check_wavelet_layout(L, w);
-  if (B <= 0) return;
-  if (split_batch(B, L, w, [&](int64_t b0, int64_t b1) {
-        analysis(x + b0 * L.input_size(), b1 - b0, L, w, offset_refs(out, b0));
-      }))
-    return;
-  if (L.level == 0) return copy_level0(L, B, out[0], const_cast<float*>(x), true);
-  const Bank k = bank_of(w);
-  const int F = k.F;
+/// One level's split of lines of `n` samples into `m` low and `m` high
+/// ones: the analysis filters on the input's extension (forward), or the
+/// transpose of synthesis (its adjoint). Stationary levels keep the length
+/// and dilate the filters by `dil`.
+struct LevelSplit {
+  const Bank& k;
+  const WaveletLayout& L;
+  bool adjoint;
+
+  void operator()(const Lines& in, int64_t n, int64_t m, int64_t dil, const Lines& lo, const Lines& hi) const {
+    const int F = k.F;
+    if (L.stationary) {
+      const std::vector<float>& g0 = adjoint ? k.half_rec_lo : k.ana_lo;
+      const std::vector<float>& g1 = adjoint ? k.half_rec_hi : k.ana_hi;
+      pass_split(in, circular_plan(m, F, dil, dil * (F / 2 - 1)), g0.data(), g1.data(), F, 1, dil, m, lo, hi);
+    } else if (adjoint) {
+      pass_split(in, adjoint_plan(n, m, F, L.mode == DwtMode::Periodization), k.rec_lo.data(), k.rec_hi.data(), F, 2,
+                 1, m, lo, hi);
+    } else {
+      pass_split(in, analysis_plan(n, F, L.mode, m), k.ana_lo.data(), k.ana_hi.data(), F, 2, 1, m, lo, hi);
+    }
+  }
+};
+
+/// The level loop analysis and synthesis_adjoint share (they differ only in
+/// `split`): each level splits the approximation of the level before, for
+/// 2-D along the columns and then the rows as PyWavelets, writes the details
+/// to their bands and the last approximation to out[0].
+void split_levels(const float* x, int64_t B, const WaveletLayout& L, const LevelSplit& split,
+                  const std::vector<BandRef>& out) {
   PingPong pp;
   const BandRef& top = out[0];
   const float* cur = x;
@@ -221,14 +240,8 @@ void analysis(const float* x, int64_t B, const WaveletLayout& L, const Wavelet& 
       float* a = last ? top.p : pp.get(B * m);
       const int64_t a_stride = last ? top.signal_stride : m;
       const BandRef& D = out[static_cast<size_t>(band_index(L, lev, 'd'))];
-      const Lines in = signals_of(cur, B, cur_stride);
-      const Lines la = signals_of(a, B, a_stride), ld = signals_of(D.p, B, D.signal_stride);
-      if (L.stationary) {
-        const int64_t s = int64_t(1) << (lev - 1);
-        pass_split(in, circular_plan(n, F, s, s * (F / 2 - 1)), k.ana_lo.data(), k.ana_hi.data(), F, 1, s, n, la, ld);
-      } else {
-        pass_split(in, analysis_plan(n, F, L.mode, m), k.ana_lo.data(), k.ana_hi.data(), F, 2, 1, m, la, ld);
-      }
+      split(signals_of(cur, B, cur_stride), n, m, int64_t(1) << (lev - 1), signals_of(a, B, a_stride),
+            signals_of(D.p, B, D.signal_stride));
       cur = a;
       cur_stride = a_stride;
     }
@@ -239,16 +252,10 @@ void analysis(const float* x, int64_t B, const WaveletLayout& L, const Wavelet& 
   for (int lev = 1; lev <= L.level; ++lev) {
     const int64_t H = L.sizes[lev - 1][0], W = L.sizes[lev - 1][1];
     const int64_t h = L.sizes[lev][0], w2 = L.sizes[lev][1];
+    const int64_t s = int64_t(1) << (lev - 1);
     float* ca = col_a.get(B * h * W);
     float* cd = col_d.get(B * h * W);
-    // Axis 0 (columns), then axis 1 (rows), as PyWavelets.
-    const Lines in = cols_of(cur, B, W, cur_rs, cur_stride);
-    const Lines lca = cols_of(ca, B, W, W, h * W), lcd = cols_of(cd, B, W, W, h * W);
-    const int64_t s = int64_t(1) << (lev - 1);
-    if (L.stationary)
-      pass_split(in, circular_plan(H, F, s, s * (F / 2 - 1)), k.ana_lo.data(), k.ana_hi.data(), F, 1, s, h, lca, lcd);
-    else
-      pass_split(in, analysis_plan(H, F, L.mode, h), k.ana_lo.data(), k.ana_hi.data(), F, 2, 1, h, lca, lcd);
+    split(cols_of(cur, B, W, cur_rs, cur_stride), H, h, s, cols_of(ca, B, W, W, h * W), cols_of(cd, B, W, W, h * W));
 
     const bool last = lev == L.level;
     float* a = last ? top.p : pp.get(B * h * w2);
@@ -257,20 +264,25 @@ void analysis(const float* x, int64_t B, const WaveletLayout& L, const Wavelet& 
     const Lines lv = band_rows(out[static_cast<size_t>(band_index(L, lev, 'v'))], B, h);
     const Lines lh = band_rows(out[static_cast<size_t>(band_index(L, lev, 'h'))], B, h);
     const Lines ld = band_rows(out[static_cast<size_t>(band_index(L, lev, 'd'))], B, h);
-    const Lines ra = rows_of(ca, B, h, W, h * W), rd = rows_of(cd, B, h, W, h * W);
-    if (L.stationary) {
-      const ExtPlan E = circular_plan(W, F, s, s * (F / 2 - 1));
-      pass_split(ra, E, k.ana_lo.data(), k.ana_hi.data(), F, 1, s, w2, la, lv);
-      pass_split(rd, E, k.ana_lo.data(), k.ana_hi.data(), F, 1, s, w2, lh, ld);
-    } else {
-      const ExtPlan E = analysis_plan(W, F, L.mode, w2);
-      pass_split(ra, E, k.ana_lo.data(), k.ana_hi.data(), F, 2, 1, w2, la, lv);
-      pass_split(rd, E, k.ana_lo.data(), k.ana_hi.data(), F, 2, 1, w2, lh, ld);
-    }
+    split(rows_of(ca, B, h, W, h * W), W, w2, s, la, lv);
+    split(rows_of(cd, B, h, W, h * W), W, w2, s, lh, ld);
     cur = a;
     cur_stride = a_stride;
     cur_rs = a_rs;
   }
+}
+
+/// Multilevel analysis of B contiguous signals into bands.
+void analysis(const float* x, int64_t B, const WaveletLayout& L, const Wavelet& w, const std::vector<BandRef>& out) {
+  check_wavelet_layout(L, w);
+  if (B <= 0) return;
+  if (split_batch(B, L, w, [&](int64_t b0, int64_t b1) {
+        analysis(x + b0 * L.input_size(), b1 - b0, L, w, offset_refs(out, b0));
+      }))
+    return;
+  if (L.level == 0) return copy_level0(L, B, out[0], const_cast<float*>(x), true);
+  const Bank k = bank_of(w);
+  split_levels(x, B, L, LevelSplit{k, L, false}, out);
 }
 
 /// Multilevel synthesis of bands into B contiguous signals (trimmed to the
@@ -357,72 +369,7 @@ void synthesis_adjoint(const float* gx, int64_t B, const WaveletLayout& L, const
     return;
   if (L.level == 0) return copy_level0(L, B, out[0], const_cast<float*>(gx), true);
   const Bank k = bank_of(w);
-  const int F = k.F;
-  const bool per = L.mode == DwtMode::Periodization;
-  PingPong pp;
-  const BandRef& top = out[0];
-  const float* g = gx;
-  int64_t g_stride = L.input_size();
-
-  if (L.dims == 1) {
-    for (int lev = 1; lev <= L.level; ++lev) {
-      const int64_t t = L.sizes[lev - 1][0], n = L.sizes[lev][0];
-      const bool last = lev == L.level;
-      float* a = last ? top.p : pp.get(B * n);
-      const int64_t a_stride = last ? top.signal_stride : n;
-      const BandRef& D = out[static_cast<size_t>(band_index(L, lev, 'd'))];
-      const Lines in = signals_of(g, B, g_stride);
-      const Lines la = signals_of(a, B, a_stride), ld = signals_of(D.p, B, D.signal_stride);
-      if (L.stationary) {
-        const int64_t s = int64_t(1) << (lev - 1);
-        pass_split(in, circular_plan(n, F, s, s * (F / 2 - 1)), k.half_rec_lo.data(), k.half_rec_hi.data(), F, 1, s,
-                   n, la, ld);
-      } else {
-        pass_split(in, adjoint_plan(t, n, F, per), k.rec_lo.data(), k.rec_hi.data(), F, 2, 1, n, la, ld);
-      }
-      g = a;
-      g_stride = a_stride;
-    }
-    return;
-  }
-
-  Buffer col_a, col_d;
-  int64_t g_rs = L.input()[1];
-  for (int lev = 1; lev <= L.level; ++lev) {
-    const int64_t Ht = L.sizes[lev - 1][0], Wt = L.sizes[lev - 1][1];
-    const int64_t h = L.sizes[lev][0], w2 = L.sizes[lev][1];
-    float* ca = col_a.get(B * h * Wt);
-    float* cd = col_d.get(B * h * Wt);
-    const Lines in = cols_of(g, B, Wt, g_rs, g_stride);
-    const Lines lca = cols_of(ca, B, Wt, Wt, h * Wt), lcd = cols_of(cd, B, Wt, Wt, h * Wt);
-    const int64_t s = int64_t(1) << (lev - 1);
-    if (L.stationary)
-      pass_split(in, circular_plan(h, F, s, s * (F / 2 - 1)), k.half_rec_lo.data(), k.half_rec_hi.data(), F, 1, s, h,
-                 lca, lcd);
-    else
-      pass_split(in, adjoint_plan(Ht, h, F, per), k.rec_lo.data(), k.rec_hi.data(), F, 2, 1, h, lca, lcd);
-
-    const bool last = lev == L.level;
-    float* a = last ? top.p : pp.get(B * h * w2);
-    const int64_t a_stride = last ? top.signal_stride : h * w2, a_rs = last ? top.row_stride : w2;
-    const Lines la = rows_of(a, B, h, a_rs, a_stride);
-    const Lines lv = band_rows(out[static_cast<size_t>(band_index(L, lev, 'v'))], B, h);
-    const Lines lh = band_rows(out[static_cast<size_t>(band_index(L, lev, 'h'))], B, h);
-    const Lines ld = band_rows(out[static_cast<size_t>(band_index(L, lev, 'd'))], B, h);
-    const Lines ra = rows_of(ca, B, h, Wt, h * Wt), rd = rows_of(cd, B, h, Wt, h * Wt);
-    if (L.stationary) {
-      const ExtPlan E = circular_plan(w2, F, s, s * (F / 2 - 1));
-      pass_split(ra, E, k.half_rec_lo.data(), k.half_rec_hi.data(), F, 1, s, w2, la, lv);
-      pass_split(rd, E, k.half_rec_lo.data(), k.half_rec_hi.data(), F, 1, s, w2, lh, ld);
-    } else {
-      const ExtPlan E = adjoint_plan(Wt, w2, F, per);
-      pass_split(ra, E, k.rec_lo.data(), k.rec_hi.data(), F, 2, 1, w2, la, lv);
-      pass_split(rd, E, k.rec_lo.data(), k.rec_hi.data(), F, 2, 1, w2, lh, ld);
-    }
-    g = a;
-    g_stride = a_stride;
-    g_rs = a_rs;
-  }
+  split_levels(gx, B, L, LevelSplit{k, L, true}, out);
 }
 
 }  // namespace
