@@ -421,7 +421,7 @@ bool Importer::op_layout() {
     layout_transpose(lead);
     return true;
   }
-  if ((t == "Slice" || t == "Squeeze" || t == "Gather" || t == "Unsqueeze") && !lead.merged.empty() && first == 0) {
+  if ((t == "Slice" || t == "Squeeze" || t == "Gather" || t == "Unsqueeze") && first == 0) {
     layout_select(lead);
     return true;
   }

@@ -204,14 +204,6 @@ RecurrentOutputs build_recurrent(const Graph& g, const RecurrentSpec& s, const A
   return out;
 }
 
-std::vector<int> moved_without(const std::vector<int>& moved, int axis) {
-  const int gone = moved[static_cast<size_t>(axis)];
-  std::vector<int> out;
-  for (size_t k = 0; k < moved.size(); ++k)
-    if (static_cast<int>(k) != axis) out.push_back(moved[k] > gone ? moved[k] - 1 : moved[k]);
-  return out;
-}
-
 bool moved_reshape(const Shape& onnx_shape, const std::vector<int>& moved, const std::vector<int64_t>& target,
                    Shape& node_shape, std::vector<int>& moved_out) {
   int b = 0;

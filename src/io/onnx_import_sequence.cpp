@@ -102,13 +102,15 @@ void Importer::op_recurrent() {
   if (o.y_c >= 0) define(2, Value{true, o.y_c, {}, nullptr, h_moved});
 }
 
-/// Slice, Squeeze, Gather (one index) and Reshape of a value whose batch axis
-/// a Transpose or an LSTM / GRU moved ([T, N, ...]): done on the batch-first
-/// node, the result keeps the moved layout (Value::moved). False when input 0
-/// is not such a value (the ordinary handler runs).
+/// Reshape of a value whose batch axis a Transpose or an LSTM / GRU moved
+/// ([T, N, ...]) that keeps the batch an axis of its own: done on the
+/// batch-first node, the result keeps the moved layout (Value::moved). A
+/// reshape that merges the batch with other axes goes to layout_reshape;
+/// Slice, Squeeze and Gather of such values are op_layout's (layout_select).
+/// False when input 0 is not such a value (the ordinary handler runs).
 bool Importer::op_moved_layout() {
   const std::string& t = n_->op_type();
-  if ((t != "Slice" && t != "Squeeze" && t != "Gather" && t != "Reshape") || !has_in(0)) return false;
+  if (t != "Reshape" || !has_in(0)) return false;
   auto it = values_.find(n_->input(0));
   if (it == values_.end() || !it->second.is_node || it->second.moved.empty()) return false;
   const Value v = it->second;
@@ -116,85 +118,38 @@ bool Importer::op_moved_layout() {
   const Shape& xs = shape_of(v.node);
   const int r = xs.rank();
   std::vector<int> p = v.moved;
-  const int b = static_cast<int>(std::find(p.begin(), p.end(), 0) - p.begin());
   Shape os;  // the ONNX layout
   for (int k = 0; k < r; ++k) os.push_back(xs[p[static_cast<size_t>(k)]]);
   NodeId y = v.node;
-  auto drop = [&](int a) {  // removes ONNX axis a (size 1)
-    Shape per;
-    for (int k = 1; k < shape_of(y).rank(); ++k)
-      if (k != p[static_cast<size_t>(a)]) per.push_back(shape_of(y)[k]);
-    y = add(std::make_shared<ops::Reshape>(per), {y}, {}, "/squeeze");
-    p = detail::moved_without(p, a);
-  };
-  if (t == "Slice") {
-    std::vector<int64_t> starts, ends, axes, steps;
-    slice_args(starts, ends, axes, steps, r);
-    for (size_t k = 0; k < axes.size(); ++k) {
-      const int a = static_cast<int>(axes[k]), na = p[static_cast<size_t>(a)];
-      if (a == b) {
-        if (starts[k] != 0 || ends[k] < (int64_t{1} << 31) || steps[k] != 1)
-          throw ShapeError("slicing the batch axis (axis " + std::to_string(a) + ") is not supported");
-        continue;
-      }
-      if (steps[k] < 0) throw ValueError("negative slice steps on data are not supported");
-      int64_t s = starts[k], e = ends[k];
-      resolve_slice(xs[na], steps[k], s, e);
-      if (s == 0 && e == xs[na] && steps[k] == 1) continue;
-      if (e <= s) throw ShapeError("empty slice of axis " + std::to_string(a));
-      y = add(std::make_shared<ops::Slice>(na, s, e, steps[k]), {y}, {}, "/" + std::to_string(a));
-    }
-  } else if (t == "Squeeze") {
-    std::vector<int64_t> axes;
-    if (!ints_attr_or_input("axes", 1, axes)) throw ValueError("Squeeze without axes of a value whose batch axis moved");
-    std::vector<int> ks;
-    for (int64_t a : axes) ks.push_back(norm_axis(a, r, "axis"));
-    std::sort(ks.rbegin(), ks.rend());
-    for (int a : ks) {
-      if (a == b || os[a] != 1) throw ShapeError("axis " + std::to_string(a) + " of " + os.str() + " is not of size 1");
-      drop(a);
-    }
-  } else if (t == "Gather") {
-    const HostTensor& idx = const_in(1, "indices");
-    const int a = norm_axis(attr_int("axis", 0), r, "axis");
-    if (!idx.is_int || idx.rank() != 0 || a == b)
-      throw ShapeError("only one index along an axis other than the batch is read on a value whose batch axis moved");
-    int64_t i = idx.i[0];
-    if (i < -os[a] || i >= os[a]) throw ShapeError("index " + std::to_string(i) + " is out of range for " + os.str());
-    if (i < 0) i += os[a];
-    y = add(std::make_shared<ops::Slice>(p[static_cast<size_t>(a)], i, i + 1, 1), {y}, {});
-    drop(a);
-  } else {  // Reshape
-    const HostTensor& tgt = const_in(1, "shape");
-    if (!tgt.is_int || tgt.rank() != 1) throw ValueError("the target shape must be a 1-D integer tensor");
-    if (std::any_of(tgt.i.begin(), tgt.i.end(), [](int64_t v) { return is_batch(v) && v != kBatch; })) {
-      layout_reshape(v, tgt);  // N·c: the batch merges with other axes
-      return true;
-    }
-    std::vector<int64_t> d = tgt.i;
-    int64_t known = 1, unknown = -1;
-    for (size_t k = 0; k < d.size(); ++k) {
-      if (d[k] == 0 && static_cast<int>(k) < r) d[k] = os[static_cast<int>(k)];
-      else if (d[k] == kBatch) d[k] = Shape::free;
-      else if (d[k] == -1) unknown = static_cast<int64_t>(k);
-      if (d[k] > 0) known *= d[k];
-    }
-    if (unknown >= 0) {
-      const int64_t count = xs.numel(1, r);
-      if (known == 0 || count % known) throw ShapeError("cannot reshape " + os.str() + " to " + list_str(tgt.i));
-      d[static_cast<size_t>(unknown)] = count / known;
-      if (std::count(d.begin(), d.end(), Shape::free) != 1)
-        throw ShapeError("target " + list_str(tgt.i) + " leaves the batch size unresolved for " + os.str());
-    }
-    Shape ns;
-    std::vector<int> mo;
-    if (!detail::moved_reshape(os, p, d, ns, mo)) {  // the batch merges with other axes, or moves further
-      layout_reshape(v, tgt);
-      return true;
-    }
-    y = reshape_to(y, ns);
-    p = mo;
+  const HostTensor& tgt = const_in(1, "shape");
+  if (!tgt.is_int || tgt.rank() != 1) throw ValueError("the target shape must be a 1-D integer tensor");
+  if (std::any_of(tgt.i.begin(), tgt.i.end(), [](int64_t v) { return is_batch(v) && v != kBatch; })) {
+    layout_reshape(v, tgt);  // N·c: the batch merges with other axes
+    return true;
   }
+  std::vector<int64_t> d = tgt.i;
+  int64_t known = 1, unknown = -1;
+  for (size_t k = 0; k < d.size(); ++k) {
+    if (d[k] == 0 && static_cast<int>(k) < r) d[k] = os[static_cast<int>(k)];
+    else if (d[k] == kBatch) d[k] = Shape::free;
+    else if (d[k] == -1) unknown = static_cast<int64_t>(k);
+    if (d[k] > 0) known *= d[k];
+  }
+  if (unknown >= 0) {
+    const int64_t count = xs.numel(1, r);
+    if (known == 0 || count % known) throw ShapeError("cannot reshape " + os.str() + " to " + list_str(tgt.i));
+    d[static_cast<size_t>(unknown)] = count / known;
+    if (std::count(d.begin(), d.end(), Shape::free) != 1)
+      throw ShapeError("target " + list_str(tgt.i) + " leaves the batch size unresolved for " + os.str());
+  }
+  Shape ns;
+  std::vector<int> mo;
+  if (!detail::moved_reshape(os, p, d, ns, mo)) {  // the batch merges with other axes, or moves further
+    layout_reshape(v, tgt);
+    return true;
+  }
+  y = reshape_to(y, ns);
+  p = mo;
   bool identity = true;
   for (size_t k = 0; k < p.size(); ++k) identity = identity && p[k] == static_cast<int>(k);
   define(0, Value{true, y, {}, nullptr, identity ? std::vector<int>{} : p});

@@ -30,9 +30,11 @@ struct Value {
   const onnx::TensorProto* lazy = nullptr;
   /// Data whose batch axis a Transpose moved (a sequence-first layout): the
   /// ONNX value's axis k is axis moved[k] of `node`, which keeps the batch
-  /// first. Empty for ordinary values. Only Transpose (which may put the batch
-  /// back), Shape, op_moved_layout's Slice / Squeeze / Gather / Reshape and
-  /// LSTM / GRU read such a value; every other operator refuses it.
+  /// first. Empty for ordinary values. Transpose (which may put the batch
+  /// back), Shape, the operators op_layout reads (onnx_import_layout.cpp:
+  /// elementwise ones, products, normalisations, Slice / Squeeze / Gather),
+  /// a Reshape (op_moved_layout) and LSTM / GRU read such a value; every
+  /// other operator refuses it.
   std::vector<int> moved{};
   /// With `moved`: ONNX axis k is merged[k] consecutive entries of `moved`
   /// (nn.MultiheadAttention's [T, N·heads, d] reads node axes {1}, {0, 2},

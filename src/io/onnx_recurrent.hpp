@@ -46,11 +46,6 @@ using AddParam = std::function<int(const std::string& suffix, Tensor value, bool
 RecurrentOutputs build_recurrent(const Graph& g, const RecurrentSpec& spec, const AddNode& add,
                                  const AddParam& param);
 
-/// A value whose batch axis a Transpose moved (the importer's Value::moved:
-/// ONNX axis k is node axis moved[k]) after ONNX axis `axis` (not the batch)
-/// is removed: the moved map of the result.
-std::vector<int> moved_without(const std::vector<int>& moved, int axis);
-
 /// Reshape of a moved value [.., N, tail...] (ONNX layout `onnx_shape`, the
 /// batch as Shape::free) to `target` (0 and -1 resolved, the batch as
 /// Shape::free): possible when the axes up to the batch are kept and the
