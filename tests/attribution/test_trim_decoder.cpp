@@ -35,7 +35,7 @@ TEST_CASE("TrimModel in a decoder's latent space: F(T(x)) = model(x), complete D
   const Graph model = map_model();
   const Tensor x = randn({2, 1, 8, 8}, 5);
   const Tensor y = model.evaluate(x);
-  for (const std::string spec : {"decoder:" + onnx("vae_decoder") + ":" + onnx("vae_encoder"),
+  for (const std::string& spec : {"decoder:" + onnx("vae_decoder") + ":" + onnx("vae_encoder"),
                                  "decoder:" + onnx("vae_decoder")}) {
     INFO(spec);
     const TrimModel tm(model, make_transform(spec, {1, 8, 8}));

@@ -189,6 +189,6 @@ TEST_CASE("pad handles every axis, including the first and empty interiors", "[k
   require_equal(dx, x);
   // Padding a rank-1 tensor.
   Tensor v({4});
-  kernels::pad_forward(Tensor({1}, {7.0f}), {{2, 1}}, 0.5f, v);
+  kernels::pad_forward(Tensor({1}, 7.0f), {{2, 1}}, 0.5f, v);
   require_equal(v, Tensor({4}, {0.5f, 0.5f, 7.0f, 0.5f}));
 }
