@@ -148,6 +148,12 @@ TEST_CASE("conv2d agrees with a direct convolution for any thread count", "[kern
       {{7, 4, 9, 8}, {6, 2, 3, 2}, {{2, 1}, {1, 0, 2, 1}, {1, 2}, 2}},
       {{5, 3, 6, 6}, {4, 3, 1, 1}, {}},                         // 1×1 fast path, batch 5
       {{1, 6, 10, 11}, {6, 1, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 6}},  // depthwise, batch 1
+      // Depthwise: stride 2 with uneven pads and two outputs per channel, a
+      // dilated 5×5 with per-axis strides, EfficientNet's small planes.
+      {{3, 4, 9, 8}, {8, 1, 3, 3}, {{2, 2}, {1, 0, 1, 2}, {1, 1}, 4}},
+      {{2, 5, 7, 10}, {5, 1, 5, 5}, {{2, 1}, {2, 2, 2, 2}, {2, 1}, 5}},
+      {{2, 6, 4, 4}, {6, 1, 3, 3}, {{2, 2}, {1, 1, 1, 1}, {1, 1}, 6}},
+      {{2, 6, 2, 2}, {6, 1, 5, 5}, {{1, 1}, {2, 2, 2, 2}, {1, 1}, 6}},
       {{1, 3, 12, 12}, {5, 3, 5, 5}, {{2, 2}, {2, 2, 2, 2}, {1, 1}, 1}},  // batch 1
       // Beyond one GEMM block: depth > 256 and rows > 144 (forward and
       // weight gradient), more than 2048 output positions, and input-gradient
