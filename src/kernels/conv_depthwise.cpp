@@ -1,6 +1,7 @@
 #include "conv_depthwise.hpp"
 
 #include <algorithm>
+#include <vector>
 
 #include "trim/core/parallel.hpp"
 
@@ -15,6 +16,21 @@ inline void valid_columns(const Geometry& g, int64_t iw0, int64_t& a, int64_t& b
   a = std::min(a, g.wo);
   b = std::max(a, b);
 }
+
+/// Per kernel column kj: the first input column it reads (iw0) and the output
+/// columns [a, b) whose input lies inside the row. The same for every row
+/// and plane, so computed once per call, not in the inner loops.
+struct ColumnTaps {
+  std::vector<int64_t> iw0, a, b;
+  explicit ColumnTaps(const Geometry& g)
+      : iw0(static_cast<size_t>(g.kw)), a(static_cast<size_t>(g.kw)), b(static_cast<size_t>(g.kw)) {
+    for (int64_t kj = 0; kj < g.kw; ++kj) {
+      const size_t k = static_cast<size_t>(kj);
+      iw0[k] = kj * g.dw - g.pl;
+      valid_columns(g, iw0[k], a[k], b[k]);
+    }
+  }
+};
 
 /// Calls fn(out row oh, input row ih, kernel row ki) for every pair of rows
 /// that meet inside the input.
@@ -31,6 +47,7 @@ inline void for_each_row_pair(const Geometry& g, Fn fn) {
 
 void forward(const Geometry& g, const float* x, const float* weight, const float* bias, float* y) {
   const int64_t cout = g.channels * g.mult, planes = g.n * cout, p = g.ho * g.wo, khw = g.kh * g.kw;
+  const ColumnTaps taps(g);
   parallel_for(planes, [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane) {
       const int64_t e = plane / cout, o = plane % cout;
@@ -39,13 +56,12 @@ void forward(const Geometry& g, const float* x, const float* weight, const float
       float* yp = y + plane * p;
       std::fill(yp, yp + p, bias ? bias[o] : 0.0f);
       for_each_row_pair(g, [&](int64_t oh, int64_t ih, int64_t ki) {
-        float* yr = yp + oh * g.wo;
-        const float* xr = xc + ih * g.w;
+        float* __restrict yr = yp + oh * g.wo;
+        const float* __restrict xr = xc + ih * g.w;
         for (int64_t kj = 0; kj < g.kw; ++kj) {
+          const size_t k = static_cast<size_t>(kj);
           const float wv = wo[ki * g.kw + kj];
-          const int64_t iw0 = kj * g.dw - g.pl;
-          int64_t a, b;
-          valid_columns(g, iw0, a, b);
+          const int64_t iw0 = taps.iw0[k], a = taps.a[k], b = taps.b[k];
           if (g.sw == 1)
             for (int64_t ow = a; ow < b; ++ow) yr[ow] += wv * xr[ow + iw0];
           else
@@ -58,6 +74,7 @@ void forward(const Geometry& g, const float* x, const float* weight, const float
 
 void backward_input(const Geometry& g, const float* dy, const float* weight, float* dx) {
   const int64_t cout = g.channels * g.mult, planes = g.n * g.channels, p = g.ho * g.wo, khw = g.kh * g.kw;
+  const ColumnTaps taps(g);
   parallel_for(planes, [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane) {
       const int64_t e = plane / g.channels, c = plane % g.channels;
@@ -67,13 +84,12 @@ void backward_input(const Geometry& g, const float* dy, const float* weight, flo
         const float* dyp = dy + (e * cout + o) * p;
         const float* wo = weight + o * khw;
         for_each_row_pair(g, [&](int64_t oh, int64_t ih, int64_t ki) {
-          const float* dyr = dyp + oh * g.wo;
-          float* xr = dxc + ih * g.w;
+          const float* __restrict dyr = dyp + oh * g.wo;
+          float* __restrict xr = dxc + ih * g.w;
           for (int64_t kj = 0; kj < g.kw; ++kj) {
+            const size_t k = static_cast<size_t>(kj);
             const float wv = wo[ki * g.kw + kj];
-            const int64_t iw0 = kj * g.dw - g.pl;
-            int64_t a, b;
-            valid_columns(g, iw0, a, b);
+            const int64_t iw0 = taps.iw0[k], a = taps.a[k], b = taps.b[k];
             if (g.sw == 1)
               for (int64_t ow = a; ow < b; ++ow) xr[ow + iw0] += wv * dyr[ow];
             else
@@ -87,6 +103,7 @@ void backward_input(const Geometry& g, const float* dy, const float* weight, flo
 
 void backward_weight(const Geometry& g, const float* x, const float* dy, float* dweight) {
   const int64_t cout = g.channels * g.mult, p = g.ho * g.wo, khw = g.kh * g.kw;
+  const ColumnTaps taps(g);
   // Output channels write disjoint kernels; each sums over the batch in order.
   parallel_for(cout, [&](int64_t begin, int64_t end) {
     for (int64_t o = begin; o < end; ++o) {
@@ -98,9 +115,8 @@ void backward_weight(const Geometry& g, const float* x, const float* dy, float* 
           const float* dyr = dyp + oh * g.wo;
           const float* xr = xc + ih * g.w;
           for (int64_t kj = 0; kj < g.kw; ++kj) {
-            const int64_t iw0 = kj * g.dw - g.pl;
-            int64_t a, b;
-            valid_columns(g, iw0, a, b);
+            const size_t k = static_cast<size_t>(kj);
+            const int64_t iw0 = taps.iw0[k], a = taps.a[k], b = taps.b[k];
             float s = 0.0f;
             if (g.sw == 1)
               for (int64_t ow = a; ow < b; ++ow) s += dyr[ow] * xr[ow + iw0];
