@@ -23,16 +23,14 @@ trim runs bench_attribution's BM_onnx_* on the same model exported to ONNX.
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import tempfile
-import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from compare_pytorch import LeNet, THREADS, export_zoo
+from compare_pytorch import LeNet, THREADS, export_zoo, median_time
 
 N = 4
 EPS = 1e-10
@@ -161,21 +159,6 @@ def zoo_methods(net, s, baselines):
             "BM_onnx_smoothgrad": smoothgrad}
 
 
-def torch_time(fn, reps):
-    for _ in range(2):
-        fn()
-    t0 = time.perf_counter()
-    fn()
-    iters = max(1, int(0.2 / max(time.perf_counter() - t0, 1e-6)))
-    samples = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        for _ in range(iters):
-            fn()
-        samples.append((time.perf_counter() - t0) / iters)
-    return statistics.median(samples)
-
-
 def trim_time(binary, name, reps, onnx=None):
     env = dict(os.environ, OMP_NUM_THREADS=str(THREADS))
     if onnx:
@@ -212,7 +195,7 @@ def main():
     print("%-28s %10s %10s %8s" % ("method", "trim ms", "torch ms", "ratio"))
     for name, fn in ({} if args.only_zoo else methods(net, s, baselines)).items():
         t_trim = trim_time(binary, name, args.repetitions)
-        t_torch = torch_time(fn, args.repetitions)
+        t_torch = median_time(fn, args.repetitions)
         print("%-28s %10.2f %10.2f %8.2f" % (name, t_trim * 1e3, t_torch * 1e3, t_trim / t_torch), flush=True)
     zoo = [z for z in args.zoo.split(",") if z]
     if not zoo:
@@ -227,7 +210,7 @@ def main():
                 baselines = torch.view_as_real(torch.fft.fft2(0.1 * torch.randn(10, 3, 64, 64))).contiguous()
                 for name, fn in zoo_methods(model, s, baselines).items():
                     t_trim = trim_time(binary, "%s/%d" % (name, n), args.repetitions, onnx=path)
-                    t_torch = torch_time(fn, args.repetitions)
+                    t_torch = median_time(fn, args.repetitions)
                     label = "%s %s/%d" % (zname, name[len("BM_onnx_"):], n)
                     print("%-28s %10.2f %10.2f %8.2f" % (label, t_trim * 1e3, t_torch * 1e3, t_trim / t_torch),
                           flush=True)

@@ -95,18 +95,22 @@ def torch_time(model, shape, backward, reps):
             with torch.no_grad():
                 model(x)
 
-    for _ in range(3):
-        once()
-    # Enough iterations per sample for ~0.2 s, like Google Benchmark.
+    return median_time(once, reps, warmup=3)
+
+
+def median_time(fn, reps, warmup=2):
+    """Median seconds per call of fn over `reps` samples of ~0.2 s each (enough
+    iterations per sample, like Google Benchmark), after `warmup` calls."""
+    for _ in range(warmup):
+        fn()
     t0 = time.perf_counter()
-    once()
-    single = max(time.perf_counter() - t0, 1e-6)
-    iters = max(1, int(0.2 / single))
+    fn()
+    iters = max(1, int(0.2 / max(time.perf_counter() - t0, 1e-6)))
     samples = []
     for _ in range(reps):
         t0 = time.perf_counter()
         for _ in range(iters):
-            once()
+            fn()
         samples.append((time.perf_counter() - t0) / iters)
     return statistics.median(samples)
 

@@ -27,14 +27,12 @@ path (torch._transformer_encoder_layer_fwd).
 import argparse
 import math
 import os
-import statistics
-import time
 import warnings
 
 import torch
 import torch.nn as nn
 
-from compare_pytorch import THREADS, trim_time
+from compare_pytorch import THREADS, median_time, trim_time
 
 T, D, H = 32, 64, 128
 SPAN = 3
@@ -129,21 +127,6 @@ def cd_text_spans(model, x, spans):
     r, q = rel_h @ W.T, irrel_h @ W.T
     pr, pq = r.abs() + 1e-20, q.abs() + 1e-20
     return r + b * pr / (pr + pq)
-
-
-def median_time(fn, reps):
-    for _ in range(2):
-        fn()
-    t0 = time.perf_counter()
-    fn()
-    iters = max(1, int(0.2 / max(time.perf_counter() - t0, 1e-6)))
-    samples = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        for _ in range(iters):
-            fn()
-        samples.append((time.perf_counter() - t0) / iters)
-    return statistics.median(samples)
 
 
 def main():
