@@ -463,17 +463,17 @@ void Importer::op_gather() {
   out_node(y);
 }
 
+std::vector<int64_t> Importer::dims_of(const Value& v) const {
+  if (!v.is_node) return v.c.shape;
+  const Shape& s = shape_of(v.node);
+  return std::vector<int64_t>(s.begin(), s.end());
+}
+
 void Importer::op_unsqueeze() {
   std::vector<int64_t> axes;
   if (!ints_attr_or_input("axes", 1, axes)) throw ValueError("axes are missing");
   const Value& v = in(0);
-  std::vector<int64_t> dims;
-  if (v.is_node) {
-    const Shape& s = shape_of(v.node);
-    dims.assign(s.begin(), s.end());
-  } else {
-    dims = v.c.shape;
-  }
+  const std::vector<int64_t> dims = dims_of(v);
   const int r = static_cast<int>(dims.size() + axes.size());
   std::vector<bool> is_new(static_cast<size_t>(r), false);
   for (int64_t a : axes) {
@@ -500,13 +500,7 @@ void Importer::op_squeeze() {
   std::vector<int64_t> axes;
   const bool given = ints_attr_or_input("axes", 1, axes);
   const Value& v = in(0);
-  std::vector<int64_t> dims;
-  if (v.is_node) {
-    const Shape& s = shape_of(v.node);
-    dims.assign(s.begin(), s.end());
-  } else {
-    dims = v.c.shape;
-  }
+  const std::vector<int64_t> dims = dims_of(v);
   const int r = static_cast<int>(dims.size());
   std::vector<bool> drop(static_cast<size_t>(r), false);
   if (given) {

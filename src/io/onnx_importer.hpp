@@ -358,6 +358,9 @@ class Importer {
   void op_shape();
   void op_cast();
   void op_gather();
+  /// The ONNX dimensions of a value: its node's shape (batch axis free) or
+  /// its constant's shape.
+  std::vector<int64_t> dims_of(const Value& v) const;
   void op_unsqueeze();
   void op_squeeze();
   void op_concat();
