@@ -140,9 +140,7 @@ Setup setup(const PyModel& model, pyb::handle x, pyb::handle transform, pyb::han
   s.trim = std::make_unique<TrimModel>(*model.graph, s.transform, options);
   s.targets = to_targets(target, model);
   pyb::gil_scoped_release release;
-  TrimModel::Inputs in = s.trim->inputs(s.x, "x");
-  s.coefficients = std::move(in.coefficients);
-  s.residual = std::move(in.residual);
+  s.compute_coefficients("x");
   return s;
 }
 

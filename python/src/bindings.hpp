@@ -49,14 +49,8 @@ std::vector<int64_t> to_targets(pyb::handle obj, const PyModel& m);
 
 /// What attribute, sweep and evaluate share (the CLI's load_trim_setup):
 /// the input, transform, TRIM model, targets and coefficients.
-struct Setup {
+struct Setup : TrimBatch {
   Input input;
-  Tensor x;  ///< [N, example...]
-  std::shared_ptr<const Transform> transform;
-  std::unique_ptr<TrimModel> trim;
-  std::vector<int64_t> targets;
-  Tensor coefficients;  ///< s = T(x)
-  Tensor residual;      ///< r = x - T^-1(T(x)) when the TRIM model has it, else empty
 };
 Setup setup(const PyModel& model, pyb::handle x, pyb::handle transform, pyb::handle target, pyb::handle residual);
 

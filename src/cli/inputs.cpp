@@ -311,9 +311,7 @@ TrimSetup load_trim_setup(const Args& args, bool read_input) {
   s.trim = std::make_unique<TrimModel>(s.model.graph, s.transform, options);
   s.targets = parse_targets(args.get("target", "all"), s.model.n_outputs, model_path);
   if (!read_input) return s;
-  TrimModel::Inputs in = s.trim->inputs(s.x, "input '" + input_path + "'");
-  s.coefficients = std::move(in.coefficients);
-  s.residual = std::move(in.residual);
+  s.compute_coefficients("input '" + input_path + "'");
   return s;
 }
 

@@ -103,14 +103,8 @@ Tensor parse_baseline(const std::string& text, const Shape& example_shape, const
 /// What `attribute` and `sweep` share: positionals MODEL.onnx INPUT.npy and
 /// the options --transform, --residual and --target, read and checked, and
 /// the input's coefficients.
-struct TrimSetup {
+struct TrimSetup : TrimBatch {
   Model model;
-  Tensor x;  ///< [N, example...]
-  std::shared_ptr<const Transform> transform;
-  std::unique_ptr<TrimModel> trim;
-  std::vector<int64_t> targets;
-  Tensor coefficients;  ///< s = T(x)
-  Tensor residual;      ///< r = x - T^-1(T(x)) when the TRIM model has it, else empty
 };
 /// `read_input` false: everything but x, the coefficients and the residual
 /// (a streamed run reads the input a chunk at a time).

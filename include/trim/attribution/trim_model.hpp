@@ -13,6 +13,8 @@
 /// already takes the real part.
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "trim/attribution/common.hpp"
 #include "trim/transforms/transform.hpp"
@@ -68,6 +70,27 @@ class TrimModel {
   std::shared_ptr<const Transform> transform_;
   Graph graph_;
   bool residual_ = false;
+};
+
+/// A batch to explain in a transform's coefficients, as the command-line
+/// tool and the Python module set it up before running a method: the
+/// inputs, the transform, the TRIM model, the targets, and s = T(x) with
+/// the residual (after `compute_coefficients`).
+struct TrimBatch {
+  Tensor x;  ///< [N, example...]
+  std::shared_ptr<const Transform> transform;
+  std::unique_ptr<TrimModel> trim;
+  std::vector<int64_t> targets;
+  Tensor coefficients;  ///< s = T(x)
+  Tensor residual;      ///< r = x - T⁻¹(T(x)) when the TRIM model has it, else empty
+
+  /// Sets `coefficients` and `residual` from x (TrimModel::inputs; errors
+  /// start with `where`, the input's name for the user).
+  void compute_coefficients(const std::string& where) {
+    TrimModel::Inputs in = trim->inputs(x, where);
+    coefficients = std::move(in.coefficients);
+    residual = std::move(in.residual);
+  }
 };
 
 }  // namespace trim
