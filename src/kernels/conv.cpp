@@ -264,17 +264,9 @@ struct BBlock {
 /// hit a single cache set (a panel is a multiple of 4 KiB for kc = 256).
 inline int64_t b_panel_stride(int64_t kc) { return kc * NR + NR; }
 
-/// Row-major layout: row stride of a B block with nc columns: whole panels
-/// plus at least 8 floats of slack, an odd number of cache lines in all so a
-/// panel's rows spread over all cache sets.
-inline int64_t b_row_stride(int64_t nc) {
-  const int64_t padded = (nc + NR - 1) / NR * NR;
-  return (padded / NR) % 2 == 0 ? padded + NR : padded + 2 * NR;
-}
-
 /// Per-thread packing buffers, grown as needed and kept between calls.
 float* pack_buffer(int which, int64_t n) {
-  thread_local Tensor buf[4];  // A blocks, B blocks, padded input, wide output
+  thread_local Tensor buf[5];  // A blocks, B blocks, padded input, wide output, B rows (PanelB)
   Tensor& t = buf[which];
   if (t.numel() < n) t.resize(Shape{n});
   return t.data();
@@ -318,7 +310,7 @@ void gemm(int64_t i0, int64_t i1, int64_t j0, int64_t j1, int64_t K, const PackA
   const int64_t nc_max = m <= MC ? NC : NC_WIDE;
   float* ap = pack_buffer(0, MC * KC + 8);  // + slack for pack_rows6
   const int64_t panels = std::min(nc_max / NR, (j1 - j0 + NR - 1) / NR);
-  float* bp = pack_buffer(1, std::max(b_panel_stride(KC) * panels, KC * b_row_stride(panels * NR)));
+  float* bp = pack_buffer(1, b_panel_stride(KC) * panels);
   if (m <= MC) {
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min(KC, K - pc);
@@ -404,22 +396,6 @@ struct StridedA {
   }
 };
 
-/// B[p, j] = b[p·rs + j] (an output gradient as the right operand), copied
-/// row by row into a row-major block.
-struct RowMajorB {
-  const float* b;
-  int64_t rs;
-  BBlock operator()(int64_t p, int64_t kc, int64_t j, int64_t nc, float* dst) const {
-    const int64_t ldb = b_row_stride(nc), padded = (nc + NR - 1) / NR * NR;
-    for (int64_t q = 0; q < kc; ++q) {
-      float* d = dst + q * ldb;
-      std::memcpy(d, b + (p + q) * rs + j, static_cast<size_t>(nc) * sizeof(float));
-      for (int64_t l = nc; l < padded; ++l) d[l] = 0.0f;
-    }
-    return {dst, ldb, NR};
-  }
-};
-
 // ---- operands and results spanning a batch ----------------------------------------
 //
 // A batch's GEMMs are one GEMM whose columns (or depth) run over the output
@@ -439,21 +415,17 @@ inline void for_each_example_piece(int64_t p, int64_t n0, int64_t count, Fn fn) 
   }
 }
 
-/// B[k, n] = b[e·estride + k·p + position]: an output gradient [N, C, p]
-/// (one group's channels) as the right operand, batch along the columns.
-struct BatchedRowB {
+/// Rows of B[k, n] = b[e·estride + k·p + position]: an output gradient
+/// [N, C, p] (one group's channels) as the right operand, batch along the
+/// columns (BatchedRowB).
+struct BatchedRows {
   const float* b;
   int64_t p, estride;
-  BBlock operator()(int64_t k, int64_t kc, int64_t j, int64_t nc, float* dst) const {
-    const int64_t ldb = b_row_stride(nc), padded = (nc + NR - 1) / NR * NR;
-    for (int64_t q = 0; q < kc; ++q) {
-      float* d = dst + q * ldb;
-      for_each_example_piece(p, j, nc, [&](int64_t e, int64_t pos, int64_t off, int64_t len) {
-        std::memcpy(d + off, b + e * estride + (k + q) * p + pos, static_cast<size_t>(len) * sizeof(float));
+  void operator()(int64_t k0, int64_t nk, int64_t n0, int64_t nn, float* out, int64_t ld) const {
+    for (int64_t r = 0; r < nk; ++r)
+      for_each_example_piece(p, n0, nn, [&](int64_t e, int64_t pos, int64_t off, int64_t len) {
+        std::memcpy(out + r * ld + off, b + e * estride + (k0 + r) * p + pos, static_cast<size_t>(len) * sizeof(float));
       });
-      for (int64_t l = nc; l < padded; ++l) d[l] = 0.0f;
-    }
-    return {dst, ldb, NR};
   }
 };
 
@@ -524,7 +496,7 @@ inline __m256i lane_mask(int64_t n) {
 
 /// d[0, n) = s[0, n) for the short runs of small images, without a library
 /// call. May write garbage to d[n, n + 8): callers fill a row left to right
-/// and keep 8 floats of slack after it (see b_row_stride). Masked source
+/// and keep 8 floats of slack after it (see PanelB). Masked source
 /// lanes are not read. (Masked stores are slow on some CPUs, masked loads
 /// are not.)
 inline void copy_run(float* d, const float* s, int64_t n) {
@@ -588,19 +560,6 @@ void im2col_rows(const Geom& g, const float* x, int64_t xstride, int64_t k0, int
     if (padded > nn) zero_run(d + nn, padded - nn);
   }
 }
-
-/// B[k, n] = im2col(x)[k, n]: forward, copied straight from the input into
-/// a row-major block.
-struct Im2colB {
-  const Geom& g;
-  const float* x;   ///< the group's first input channel (of the first example)
-  int64_t xstride;  ///< floats between examples in x
-  BBlock operator()(int64_t p, int64_t kc, int64_t j, int64_t nc, float* dst) const {
-    const int64_t ldb = b_row_stride(nc);
-    im2col_rows(g, x, xstride, p, kc, j, nc, dst, ldb);
-    return {dst, ldb, NR};
-  }
-};
 
 /// dst[i·ldd + r] = src[r·lds + i] for an 8 × 8 block.
 inline void transpose8(const float* src, int64_t lds, float* dst, int64_t ldd) {
@@ -666,6 +625,54 @@ struct TransposedB {
     return {start, NR, b_panel_stride(kc)};
   }
 };
+
+/// B blocks in panel layout (kc × NR panels, contiguous) from a row source:
+/// rows(k0, nk, n0, nn, out, ld) writes rows [k0, k0 + nk) × columns
+/// [n0, n0 + nn) of B row-major, with 8 floats of slack after each row. They
+/// are built a few rows at a time in a small scratch that stays in L1 and
+/// split into panels. The micro-kernel could read a row-major block directly,
+/// but its B stream then jumps 1–4 KB per step: on Zen 4 that ran the same
+/// micro-kernel at half to four fifths of its speed on contiguous panels
+/// (TLB reach, no prefetch across the jumps).
+template <class Rows>
+struct PanelB {
+  Rows rows;
+  BBlock operator()(int64_t p, int64_t kc, int64_t j, int64_t nc, float* dst) const {
+    constexpr int64_t chunk = 8;
+    const int64_t panels = (nc + NR - 1) / NR, ldt = panels * NR + NR, pstride = b_panel_stride(kc);
+    float* tmp = pack_buffer(4, chunk * ldt);
+    for (int64_t q0 = 0; q0 < kc; q0 += chunk) {
+      const int64_t nq = std::min(chunk, kc - q0);
+      rows(p + q0, nq, j, nc, tmp, ldt);
+      for (int64_t r = 0; r < nq; ++r) {
+        float* t = tmp + r * ldt;
+        std::fill(t + nc, t + panels * NR, 0.0f);
+        for (int64_t jp = 0; jp < panels; ++jp)
+          std::memcpy(dst + jp * pstride + (q0 + r) * NR, t + jp * NR, NR * sizeof(float));
+      }
+    }
+    return {dst, NR, pstride};
+  }
+};
+
+/// Rows of a row-major matrix b (row stride rs): an output gradient as the
+/// right operand, through PanelB.
+struct RowMajorRows {
+  const float* b;
+  int64_t rs;
+  void operator()(int64_t k0, int64_t nk, int64_t n0, int64_t nn, float* out, int64_t ld) const {
+    for (int64_t r = 0; r < nk; ++r) copy_run(out + r * ld, b + (k0 + r) * rs + n0, nn);
+  }
+};
+
+/// B = im2col(x), forward; the input gradient of a stride-1 convolution
+/// run as a forward convolution of dy.
+using Im2colB = PanelB<Im2colRows>;
+/// B = an output gradient (row-major, positions along rows).
+using RowMajorB = PanelB<RowMajorRows>;
+/// B = an output gradient over a batch (examples along the columns).
+using BatchedRowB = PanelB<BatchedRows>;
+
 
 /// C = c[i·ldc + j]; the first depth block overwrites when `overwrite`.
 struct RowMajorStore {
@@ -874,23 +881,9 @@ WideInput pad_input(const Geom& g, const float* xg) {
   return in;
 }
 
-/// B[k, n'] = xpad[c, ki·dh + n' / wp, kj·dw + n' % wp] for k = (c, ki, kj):
-/// a contiguous slice of the padded input per row.
-struct WideB {
-  const Geom& g;
-  WideInput in;
-  BBlock operator()(int64_t p, int64_t kc, int64_t j, int64_t nc, float* dst) const {
-    const int64_t ldb = b_row_stride(nc), padded = (nc + NR - 1) / NR * NR;
-    for (int64_t q = 0; q < kc; ++q) {
-      float* d = dst + q * ldb;
-      copy_run(d, in.xpad + in.off[p + q] + j, nc);
-      if (padded > nc) zero_run(d + nc, padded - nc);
-    }
-    return {dst, ldb, NR};
-  }
-};
-
-/// Rows of the wide im2col matrix, for TransposedB.
+/// Rows of the wide im2col matrix: B[k, n'] = xpad[c, ki·dh + n' / wp,
+/// kj·dw + n' % wp] for k = (c, ki, kj), a contiguous slice of the padded
+/// input per row (WideB, and TransposedB for the weight gradient).
 struct WideRows {
   const Geom& g;
   WideInput in;
@@ -898,6 +891,9 @@ struct WideRows {
     for (int64_t r = 0; r < nk; ++r) copy_run(out + r * ld, in.xpad + in.off[k0 + r] + n0, nn);
   }
 };
+
+/// B = the wide im2col matrix of a padded input.
+using WideB = PanelB<WideRows>;
 
 /// One group's output gradient [cout_g, ho, wo] on the wide grid (zeros in
 /// the discarded columns), in a per-thread buffer.
@@ -918,13 +914,13 @@ const float* widen(const Geom& g, const WideInput& in, const float* dyg) {
 template <class PackA>
 void conv_gemm(const Geom& g, const float* xg, const PackA& a, float* out, bool accumulate, int64_t threads) {
   if (!use_wide(g)) {
-    gemm_split(g.cout_g, g.p, g.k, threads, a, Im2colB{g, xg, 0}, RowMajorStore{out, g.p, !accumulate});
+    gemm_split(g.cout_g, g.p, g.k, threads, a, Im2colB{{g, xg, 0}}, RowMajorStore{out, g.p, !accumulate});
     return;
   }
   const WideInput in = pad_input(g, xg);
   const int64_t nw = in.nw, wp = in.wp;
   float* wide = pack_buffer(3, g.cout_g * nw);
-  gemm_split(g.cout_g, nw, g.k, threads, a, WideB{g, in}, RowMajorStore{wide, nw, true});
+  gemm_split(g.cout_g, nw, g.k, threads, a, WideB{{g, in}}, RowMajorStore{wide, nw, true});
   for (int64_t o = 0; o < g.cout_g; ++o)
     for (int64_t oh = 0; oh < g.ho; ++oh) {
       const float* src = wide + o * nw + oh * wp;
@@ -1014,7 +1010,7 @@ void backward_input_one(const Geom& g, const float* dy, const float* w, float* d
   const float* dyg = dy + (n * g.cout + gr * g.cout_g) * g.p;
   const float* wg = w + gr * g.cout_g * g.k;
   const StridedA a{wg, 1, g.k};
-  const RowMajorB b{dyg, g.p};
+  const RowMajorB b{{dyg, g.p}};
   if (g.pointwise) {
     gemm_split(g.k, g.p, g.cout_g, threads, a, b, RowMajorStore{dxg, g.p, false});
     return;
@@ -1047,7 +1043,7 @@ void backward_input_one(const Geom& g, const float* dy, const float* w, float* d
     const WideInput in = wide_grid(g);
     float* dxpad = pack_buffer(2, in.size);
     std::fill(dxpad, dxpad + in.size, 0.0f);
-    const RowMajorB bw{widen(g, in, dyg), in.nw};
+    const RowMajorB bw{{widen(g, in, dyg), in.nw}};
     const WideCol2imStore st{in.off, dxpad};
     by_channel([&](int64_t i0, int64_t i1) { gemm(i0, i1, 0, in.nw, g.cout_g, a, bw, st); });
     for_each_window_row(g, in, [&](int64_t to, int64_t from, int64_t cnt) {
@@ -1104,7 +1100,7 @@ void forward_batch(const Geom& g, const float* x, const float* w, const float* b
   const int64_t threads = gemm_threads(g.cout_g, cols, g.k);
   for (int64_t gr = 0; gr < g.groups; ++gr)
     gemm_split(g.cout_g, cols, g.k, threads, StridedA{w + gr * g.cout_g * g.k, g.k, 1},
-               Im2colB{g, x + gr * g.cin_g * g.hw, g.cin * g.hw},
+               Im2colB{{g, x + gr * g.cin_g * g.hw, g.cin * g.hw}},
                BatchStore{y + gr * g.cout_g * g.p, g.p, g.cout * g.p, true});
   if (b)
     for (int64_t e = 0; e < g.n; ++e)
@@ -1124,7 +1120,7 @@ void backward_input_batch(const Geom& g, const float* dy, const float* w, float*
     const float* dyg = dy + gr * g.cout_g * g.p;
     const float* wg = w + gr * g.cout_g * g.k;
     const StridedA a{wg, 1, g.k};
-    const BatchedRowB b{dyg, g.p, ystride};
+    const BatchedRowB b{{dyg, g.p, ystride}};
     if (g.pointwise) {
       gemm_split(g.k, cols, g.cout_g, threads, a, b, BatchStore{dxg, g.hw, xstride, false});
       continue;
@@ -1132,7 +1128,7 @@ void backward_input_batch(const Geom& g, const float* dy, const float* w, float*
     if (transposed_forward(g)) {
       Geom t = transposed_geom(g);
       t.n = g.n;
-      gemm_split(t.cout_g, g.n * t.p, t.k, threads, FlippedWeightA{g, wg}, Im2colB{t, dyg, ystride},
+      gemm_split(t.cout_g, g.n * t.p, t.k, threads, FlippedWeightA{g, wg}, Im2colB{{t, dyg, ystride}},
                  BatchStore{dxg, t.p, xstride, false});
       continue;
     }
