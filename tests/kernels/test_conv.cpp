@@ -184,6 +184,11 @@ TEST_CASE("conv2d agrees with a direct convolution for any thread count", "[kern
       {{2, 3, 11, 13}, {40, 3, 7, 7}, {{2, 2}, {3, 3, 3, 3}, {1, 1}, 1}},
       {{3, 5, 9, 8}, {36, 5, 3, 3}, {{1, 1}, {2, 2, 2, 2}, {2, 2}, 1}},
       {{5, 12, 10, 9}, {40, 12, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      // Phased input (padded, split by stride phase): 16-column panels that
+      // cross output rows and examples (wo = 7), strides 3 × 2 with uneven
+      // pads and dilation.
+      {{3, 8, 5, 7}, {50, 8, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{2, 6, 11, 10}, {33, 6, 3, 4}, {{3, 2}, {2, 0, 1, 3}, {1, 2}, 1}},
       // Depthwise (direct kernel): stride 2 with odd sizes, a channel
       // multiplier, dilation with uneven pads, 1-row images, batch > 1.
       {{3, 6, 9, 7}, {6, 1, 3, 3}, {{2, 2}, {1, 1, 1, 1}, {1, 1}, 6}},
