@@ -396,125 +396,6 @@ struct StridedA {
   }
 };
 
-// ---- B blocks from a phased input ------------------------------------------------
-//
-// im2col over a batch, with no bounds checks in the packing loop: the input
-// is copied once, zero-padded and split into its stride phases, so that
-// every im2col element of output position (oh, ow) of example e and row
-// k = (c, ki, kj) sits at  base + off[k] + e·es + oh·wq + ow.  A panel of NR
-// columns is then a few contiguous pieces (one per output row it touches)
-// at the same offsets for every k, read with masked loads. Per element this
-// costs a fraction of im2col_rows' run-by-run clipping, which took a fifth of
-// the time of ResNet-18's 64-channel 3×3 convolutions at 16².
-
-/// The input of one group over a batch: for example e, channel c and phase
-/// (a, b) (a < sh, b < sw) a plane of hq × wq floats holding the padded
-/// input's rows a, a + sh, ... and columns b, b + sw, ...
-struct PhasedInput {
-  const float* base;
-  int64_t es;          ///< floats per example
-  int64_t wq;          ///< floats per output row
-  const int64_t* off;  ///< off[k]: offset of im2col row k's element for output (0, 0)
-};
-
-/// Copies `count` examples of one group's input (examples xstride floats
-/// apart) into a per-thread phased buffer and fills the row offsets.
-PhasedInput phase_input(const Geom& g, const float* xg, int64_t xstride, int64_t count) {
-  PhasedInput in;
-  thread_local std::vector<int64_t> table;
-  table.resize(static_cast<size_t>(g.k));
-  in.off = table.data();
-  if (g.pointwise) {  // the input is its own im2col: nothing to copy
-    in.base = xg;
-    in.es = xstride;
-    in.wq = g.wo;
-    for (int64_t k = 0; k < g.k; ++k) table[static_cast<size_t>(k)] = k * g.hw;
-    return in;
-  }
-  const int64_t hp = g.h + g.pt + g.pb, wp = g.w + g.pl + g.pr;
-  const int64_t hq = (hp + g.sh - 1) / g.sh, wq = (wp + g.sw - 1) / g.sw;
-  const int64_t plane = hq * wq, phases = g.sh * g.sw;
-  in.es = g.cin_g * phases * plane;
-  in.wq = wq;
-  float* buf = pack_buffer(2, count * in.es);
-  std::fill(buf, buf + count * in.es, 0.0f);
-  // Input columns [iw0, iw1) land in the padded row; column iw goes to
-  // phase (iw + pl) % sw at (iw + pl) / sw.
-  const int64_t iw0 = std::max<int64_t>(0, -g.pl), iw1 = std::min(g.w, wp - g.pl);
-  for (int64_t e = 0; e < count; ++e)
-    for (int64_t c = 0; c < g.cin_g; ++c) {
-      const float* src = xg + e * xstride + c * g.hw;
-      float* dst = buf + e * in.es + c * phases * plane;
-      for (int64_t r = std::max<int64_t>(0, g.pt); r < std::min(hp, g.h + g.pt); ++r) {
-        const float* srow = src + (r - g.pt) * g.w;
-        float* drow = dst + (r % g.sh * g.sw) * plane + r / g.sh * wq;
-        if (g.sw == 1) {
-          std::copy(srow + iw0, srow + iw1, drow + iw0 + g.pl);
-          continue;
-        }
-        for (int64_t b = 0; b < g.sw; ++b) {
-          int64_t iw = iw0 + ((b - (iw0 + g.pl)) % g.sw + g.sw) % g.sw;  // first column of phase b
-          float* d = drow + b * plane + (iw + g.pl) / g.sw;
-          for (; iw < iw1; iw += g.sw) *d++ = srow[iw];
-        }
-      }
-    }
-  for (int64_t k = 0; k < g.k; ++k) {
-    const int64_t c = k / (g.kh * g.kw), rh = k % (g.kh * g.kw) / g.kw * g.dh, rw = k % g.kw * g.dw;
-    table[static_cast<size_t>(k)] = (c * phases + rh % g.sh * g.sw + rw % g.sw) * plane + rh / g.sh * wq + rw / g.sw;
-  }
-  in.base = buf;
-  return in;
-}
-
-/// B[k, n] = im2col(x)[k, n] over a batch (n = e·p + position) from a
-/// phased input, in panel layout.
-struct PhasedB {
-  const Geom& g;
-  const PhasedInput& in;
-  BBlock operator()(int64_t p0, int64_t kc, int64_t j, int64_t nc, float* dst) const {
-    static_assert(NR == 16, "one 16-lane mask per panel row");
-    const int64_t pstride = b_panel_stride(kc);
-    float* const start = dst;
-    for (int64_t jp = 0; jp < nc; jp += NR, dst += pstride) {
-      // The panel's columns as pieces inside output rows.
-      struct Piece {
-        int64_t lane, len, src;
-      } pieces[NR];
-      int np = 0;
-      const int64_t lanes = std::min(NR, nc - jp);
-      for (int64_t l = 0; l < lanes;) {
-        const int64_t n = j + jp + l, e = n / g.p, pos = n % g.p, oh = pos / g.wo, ow = pos % g.wo;
-        const int64_t len = std::min(lanes - l, g.wo - ow);
-        pieces[np++] = {l, len, e * in.es + oh * in.wq + ow};
-        l += len;
-      }
-#if defined(__AVX512F__)
-      __mmask16 masks[NR];
-      for (int i = 0; i < np; ++i)
-        masks[i] = static_cast<__mmask16>(((1u << pieces[i].len) - 1) << pieces[i].lane);
-      for (int64_t q = 0; q < kc; ++q) {
-        // Piece i's lanes come from src − lane + (its lanes): masked-off
-        // lanes are not read.
-        const float* at = in.base + in.off[p0 + q];
-        __m512 v = _mm512_maskz_loadu_ps(masks[0], at + pieces[0].src - pieces[0].lane);
-        for (int i = 1; i < np; ++i)
-          v = _mm512_mask_loadu_ps(v, masks[i], at + pieces[i].src - pieces[i].lane);
-        _mm512_storeu_ps(dst + q * NR, v);
-      }
-#else
-      for (int64_t q = 0; q < kc; ++q) {
-        const float* at = in.base + in.off[p0 + q];
-        float* d = dst + q * NR;
-        for (int i = 0; i < np; ++i) std::memcpy(d + pieces[i].lane, at + pieces[i].src, pieces[i].len * sizeof(float));
-        std::fill(d + lanes, d + NR, 0.0f);
-      }
-#endif
-    }
-    return {start, NR, pstride};
-  }
-};
-
 // ---- operands and results spanning a batch ----------------------------------------
 //
 // A batch's GEMMs are one GEMM whose columns (or depth) run over the output
@@ -593,18 +474,6 @@ int runs_of(const Geom& g, int64_t n, int64_t count, Run* runs, int64_t xstride)
   return nr;
 }
 
-/// Elements [ia, ib) of a run of `len` output columns starting at input
-/// column iw0 (stepping by the stride) that fall inside the input row.
-inline void valid_run(const Geom& g, int64_t iw0, int64_t len, int64_t& ia, int64_t& ib) {
-  if (g.sw == 1) {
-    ia = std::min(len, std::max<int64_t>(0, -iw0));
-    ib = std::max(ia, std::min(len, g.w - iw0));
-    return;
-  }
-  ia = iw0 >= 0 ? 0 : std::min(len, (-iw0 + g.sw - 1) / g.sw);
-  ib = iw0 >= g.w ? ia : std::max(ia, std::min(len, (g.w - 1 - iw0) / g.sw + 1));
-}
-
 #if defined(__AVX2__)
 /// Masks with the first n of 8 lanes active, n in [0, 8].
 alignas(32) constexpr int32_t lane_mask_table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
@@ -645,47 +514,172 @@ inline void zero_run(float* d, int64_t n) {
 #endif
 }
 
-/// out[r·ld + c] = im2col(x)[k0 + r, n0 + c] for r < nk, c < nn, zero-padded
-/// to whole panels (c < nn rounded up to NR). Columns count output positions
-/// of consecutive examples (column n = e·p + position), the examples
-/// `xstride` floats apart in x. Each run of an input row is clipped once and
-/// copied; ld must leave 16 floats of slack (copy_run).
-void im2col_rows(const Geom& g, const float* x, int64_t xstride, int64_t k0, int64_t nk, int64_t n0, int64_t nn,
-                 float* out, int64_t ld) {
-  const int64_t padded = (nn + NR - 1) / NR * NR;
-  const int64_t e0 = n0 / g.p, oh0 = n0 % g.p / g.wo, ow0 = n0 % g.wo;
-  RowIter it(g, k0);
-  for (int64_t q = 0; q < nk; ++q, it.next()) {
-    const float* xc = x + e0 * xstride + it.coff;
-    float* d = out + q * ld;
-    int64_t oh = oh0, ow = ow0;
-    for (int64_t r = 0; r < nn; ++oh, ow = 0) {
-      if (oh == g.ho) {  // on to the next example
-        oh = 0;
-        xc += xstride;
-      }
-      const int64_t len = std::min(g.wo - ow, nn - r);
-      float* o = d + r;
-      r += len;
-      const int64_t ih = oh * g.sh + it.dih;
-      if (ih < 0 || ih >= g.h) {
-        zero_run(o, len);
-        continue;
-      }
-      const float* xr = xc + ih * g.w;
-      const int64_t iw0 = ow * g.sw + it.diw;  // input column of run element 0
-      int64_t ia, ib;
-      valid_run(g, iw0, len, ia, ib);
-      if (ia > 0) zero_run(o, ia);
-      if (g.sw == 1)
-        copy_run(o + ia, xr + iw0 + ia, ib - ia);
-      else
-        for (int64_t e = ia; e < ib; ++e) o[e] = xr[iw0 + e * g.sw];
-      if (ib < len) zero_run(o + ib, len - ib);
+// ---- B blocks from a phased input ------------------------------------------------
+//
+// im2col over a batch, with no bounds checks in the packing loop: the input
+// is copied once, zero-padded and split into its stride phases, so that
+// every im2col element of output position (oh, ow) of example e and row
+// k = (c, ki, kj) sits at  base + off[k] + e·es + oh·wq + ow.  A panel of NR
+// columns is then a few contiguous pieces (one per output row it touches)
+// at the same offsets for every k, read with masked loads. Per element this
+// costs a fraction of clipping every run of an output row against the input's
+// borders, which took a fifth of the time of ResNet-18's 64-channel 3×3
+// convolutions at 16² when B was packed that way.
+
+/// The input of one group over a batch: for example e, channel c and phase
+/// (a, b) (a < sh, b < sw) a plane of hq × wq floats holding the padded
+/// input's rows a, a + sh, ... and columns b, b + sw, ...
+struct PhasedInput {
+  const float* base;
+  int64_t es;          ///< floats per example
+  int64_t wq;          ///< floats per output row
+  const int64_t* off;  ///< off[k]: offset of im2col row k's element for output (0, 0)
+};
+
+/// d[b·plane + j] = row[j·stride + b] for j < wq, b < stride: a padded row
+/// dealt to its stride phases (row holds wq·stride floats, zeros past the
+/// padded width).
+void deal_phases(const float* row, int64_t stride, int64_t wq, int64_t plane, float* d) {
+  int64_t j = 0;
+#if defined(__AVX512F__)
+  if (stride == 2) {
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    for (; j + 16 <= wq; j += 16) {
+      const __m512 a = _mm512_loadu_ps(row + 2 * j), b = _mm512_loadu_ps(row + 2 * j + 16);
+      _mm512_storeu_ps(d + j, _mm512_permutex2var_ps(a, even, b));
+      _mm512_storeu_ps(d + plane + j, _mm512_permutex2var_ps(a, odd, b));
     }
-    if (padded > nn) zero_run(d + nn, padded - nn);
   }
+#endif
+  for (; j < wq; ++j)
+    for (int64_t b = 0; b < stride; ++b) d[b * plane + j] = row[j * stride + b];
 }
+
+/// Copies `count` examples of one group's input (examples xstride floats
+/// apart) into a per-thread phased buffer and fills the row offsets.
+PhasedInput phase_input(const Geom& g, const float* xg, int64_t xstride, int64_t count) {
+  PhasedInput in;
+  thread_local std::vector<int64_t> table;
+  table.resize(static_cast<size_t>(g.k));
+  in.off = table.data();
+  if (g.pointwise) {  // the input is its own im2col: nothing to copy
+    in.base = xg;
+    in.es = xstride;
+    in.wq = g.wo;
+    for (int64_t k = 0; k < g.k; ++k) table[static_cast<size_t>(k)] = k * g.hw;
+    return in;
+  }
+  const int64_t hp = g.h + g.pt + g.pb, wp = g.w + g.pl + g.pr;
+  const int64_t hq = (hp + g.sh - 1) / g.sh, wq = (wp + g.sw - 1) / g.sw;
+  const int64_t plane = hq * wq, phases = g.sh * g.sw;
+  in.es = g.cin_g * phases * plane;
+  in.wq = wq;
+  float* buf = pack_buffer(2, count * in.es);
+  std::fill(buf, buf + count * in.es, 0.0f);
+  // Input columns [iw0, iw1) land in the padded row; column iw goes to
+  // phase (iw + pl) % sw at (iw + pl) / sw.
+  const int64_t iw0 = std::max<int64_t>(0, -g.pl), iw1 = std::min(g.w, wp - g.pl);
+  thread_local std::vector<float> row;
+  row.resize(static_cast<size_t>(wq * g.sw));
+  for (int64_t e = 0; e < count; ++e)
+    for (int64_t c = 0; c < g.cin_g; ++c) {
+      const float* src = xg + e * xstride + c * g.hw;
+      float* dst = buf + e * in.es + c * phases * plane;
+      for (int64_t r = std::max<int64_t>(0, g.pt); r < std::min(hp, g.h + g.pt); ++r) {
+        const float* srow = src + (r - g.pt) * g.w;
+        float* drow = dst + (r % g.sh * g.sw) * plane + r / g.sh * wq;
+        if (g.sw == 1) {
+          std::copy(srow + iw0, srow + iw1, drow + iw0 + g.pl);
+          continue;
+        }
+        // Strided: build the padded row, then deal its columns to the phases.
+        std::fill(row.begin(), row.end(), 0.0f);
+        std::copy(srow + iw0, srow + iw1, row.data() + iw0 + g.pl);
+        deal_phases(row.data(), g.sw, wq, plane, drow);
+      }
+    }
+  for (int64_t k = 0; k < g.k; ++k) {
+    const int64_t c = k / (g.kh * g.kw), rh = k % (g.kh * g.kw) / g.kw * g.dh, rw = k % g.kw * g.dw;
+    table[static_cast<size_t>(k)] = (c * phases + rh % g.sh * g.sw + rw % g.sw) * plane + rh / g.sh * wq + rw / g.sw;
+  }
+  in.base = buf;
+  return in;
+}
+
+/// Rows of im2col(x) over a batch from a phased input, for TransposedB (the
+/// weight gradient's right operand): the columns' pieces inside output rows
+/// are the same for every row k, so they are found once per call.
+struct PhasedRows {
+  const Geom& g;
+  const PhasedInput& in;
+  void operator()(int64_t k0, int64_t nk, int64_t n0, int64_t nn, float* out, int64_t ld) const {
+    struct Piece {
+      int64_t col, len, src;
+    };
+    Piece pieces[KC];
+    int64_t np = 0;
+    for (int64_t l = 0; l < nn;) {
+      const int64_t n = n0 + l, e = n / g.p, pos = n % g.p, ow = pos % g.wo;
+      const int64_t len = std::min(nn - l, g.wo - ow);
+      pieces[np++] = {l, len, e * in.es + pos / g.wo * in.wq + ow};
+      l += len;
+    }
+    for (int64_t r = 0; r < nk; ++r) {
+      const float* at = in.base + in.off[k0 + r];
+      float* d = out + r * ld;
+      for (int64_t i = 0; i < np; ++i) copy_run(d + pieces[i].col, at + pieces[i].src, pieces[i].len);
+    }
+  }
+};
+
+/// B[k, n] = im2col(x)[k, n] over a batch (n = e·p + position) from a
+/// phased input, in panel layout.
+struct PhasedB {
+  const Geom& g;
+  const PhasedInput& in;
+  BBlock operator()(int64_t p0, int64_t kc, int64_t j, int64_t nc, float* dst) const {
+    static_assert(NR == 16, "one 16-lane mask per panel row");
+    const int64_t pstride = b_panel_stride(kc);
+    float* const start = dst;
+    for (int64_t jp = 0; jp < nc; jp += NR, dst += pstride) {
+      // The panel's columns as pieces inside output rows.
+      struct Piece {
+        int64_t lane, len, src;
+      } pieces[NR];
+      int np = 0;
+      const int64_t lanes = std::min(NR, nc - jp);
+      for (int64_t l = 0; l < lanes;) {
+        const int64_t n = j + jp + l, e = n / g.p, pos = n % g.p, oh = pos / g.wo, ow = pos % g.wo;
+        const int64_t len = std::min(lanes - l, g.wo - ow);
+        pieces[np++] = {l, len, e * in.es + oh * in.wq + ow};
+        l += len;
+      }
+#if defined(__AVX512F__)
+      __mmask16 masks[NR];
+      for (int i = 0; i < np; ++i)
+        masks[i] = static_cast<__mmask16>(((1u << pieces[i].len) - 1) << pieces[i].lane);
+      for (int64_t q = 0; q < kc; ++q) {
+        // Piece i's lanes come from src − lane + (its lanes): masked-off
+        // lanes are not read.
+        const float* at = in.base + in.off[p0 + q];
+        __m512 v = _mm512_maskz_loadu_ps(masks[0], at + pieces[0].src - pieces[0].lane);
+        for (int i = 1; i < np; ++i)
+          v = _mm512_mask_loadu_ps(v, masks[i], at + pieces[i].src - pieces[i].lane);
+        _mm512_storeu_ps(dst + q * NR, v);
+      }
+#else
+      for (int64_t q = 0; q < kc; ++q) {
+        const float* at = in.base + in.off[p0 + q];
+        float* d = dst + q * NR;
+        for (int i = 0; i < np; ++i) std::memcpy(d + pieces[i].lane, at + pieces[i].src, pieces[i].len * sizeof(float));
+        std::fill(d + lanes, d + NR, 0.0f);
+      }
+#endif
+    }
+    return {start, NR, pstride};
+  }
+};
 
 /// dst[i·ldd + r] = src[r·lds + i] for an 8 × 8 block.
 inline void transpose8(const float* src, int64_t lds, float* dst, int64_t ldd) {
@@ -715,16 +709,6 @@ inline void transpose8(const float* src, int64_t lds, float* dst, int64_t ldd) {
     for (int64_t r = 0; r < 8; ++r) dst[i * ldd + r] = src[r * lds + i];
 #endif
 }
-
-/// Fills rows of im2col(x) through im2col_rows.
-struct Im2colRows {
-  const Geom& g;
-  const float* x;   ///< the group's first input channel (of the first example)
-  int64_t xstride;  ///< floats between examples in x
-  void operator()(int64_t k0, int64_t nk, int64_t n0, int64_t nn, float* out, int64_t ld) const {
-    im2col_rows(g, x, xstride, k0, nk, n0, nn, out, ld);
-  }
-};
 
 /// B[n, k] = rows[k, n] for an im2col-like row source (the weight
 /// gradient's right operand). Each panel's NR rows are built row-major (long
@@ -1191,8 +1175,9 @@ void backward_weight_one(const Geom& g, const float* x, const float* dy, float* 
                RowMajorStore{dw + gr * g.cout_g * g.k, g.k, false});
     return;
   }
+  const PhasedInput in = phase_input(g, xg, 0, 1);
   gemm_split(g.cout_g, g.k, g.p, threads, StridedA{dy + (n * g.cout + gr * g.cout_g) * g.p, g.p, 1},
-             TransposedB<Im2colRows>{{g, xg, 0}}, RowMajorStore{dw + gr * g.cout_g * g.k, g.k, false});
+             TransposedB<PhasedRows>{{g, in}}, RowMajorStore{dw + gr * g.cout_g * g.k, g.k, false});
 }
 
 /// Runs fn(n, group, threads) for every example and group: in parallel over
@@ -1286,10 +1271,11 @@ void backward_input_batch(const Geom& g, const float* dy, const float* w, float*
 void backward_weight_batch(const Geom& g, const float* x, const float* dy, float* dw) {
   const int64_t depth = g.n * g.p;
   const int64_t threads = gemm_threads(g.cout_g, g.k, depth);
-  for (int64_t gr = 0; gr < g.groups; ++gr)
+  for (int64_t gr = 0; gr < g.groups; ++gr) {
+    const PhasedInput in = phase_input(g, x + gr * g.cin_g * g.hw, g.cin * g.hw, g.n);
     gemm_split(g.cout_g, g.k, depth, threads, BatchedA{dy + gr * g.cout_g * g.p, g.p, g.cout * g.p},
-               TransposedB<Im2colRows>{{g, x + gr * g.cin_g * g.hw, g.cin * g.hw}},
-               RowMajorStore{dw + gr * g.cout_g * g.k, g.k, false});
+               TransposedB<PhasedRows>{{g, in}}, RowMajorStore{dw + gr * g.cout_g * g.k, g.k, false});
+  }
 }
 
 /// Depthwise convolutions (one input channel per group) run directly.
