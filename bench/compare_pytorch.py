@@ -27,6 +27,11 @@ import torch.nn.functional as F
 # Threads for both sides (trim's OMP_NUM_THREADS and torch.set_num_threads);
 # TRIM_BENCH_THREADS=1 compares single-core speed, which a loaded machine disturbs less.
 THREADS = int(os.environ.get("TRIM_BENCH_THREADS", "2"))
+# TRIM_BENCH_CLOCK=cpu times both sides in CPU time (Python's process_time,
+# Google Benchmark's cpu_time) instead of wall time: with one thread on a
+# machine that other processes load, CPU time is what each side costs.
+CPU_CLOCK = os.environ.get("TRIM_BENCH_CLOCK", "wall") == "cpu"
+clock = time.process_time if CPU_CLOCK else time.perf_counter
 
 
 class LeNet(nn.Module):
@@ -103,15 +108,15 @@ def median_time(fn, reps, warmup=2):
     iterations per sample, like Google Benchmark), after `warmup` calls."""
     for _ in range(warmup):
         fn()
-    t0 = time.perf_counter()
+    t0 = clock()
     fn()
-    iters = max(1, int(0.2 / max(time.perf_counter() - t0, 1e-6)))
+    iters = max(1, int(0.2 / max(clock() - t0, 1e-6)))
     samples = []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(iters):
             fn()
-        samples.append((time.perf_counter() - t0) / iters)
+        samples.append((clock() - t0) / iters)
     return statistics.median(samples)
 
 
@@ -126,7 +131,7 @@ def trim_time(binary, name, reps, onnx=None):
     for b in json.loads(out.stdout)["benchmarks"]:
         if b.get("aggregate_name") == "median":
             scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
-            return b["real_time"] * scale, b.get("GFLOP/s", 0) / 1e9, b.get("gemm_GFLOP/s", 0) / 1e9
+            return b["cpu_time" if CPU_CLOCK else "real_time"] * scale, b.get("GFLOP/s", 0) / 1e9, b.get("gemm_GFLOP/s", 0) / 1e9
     raise RuntimeError("no median for " + name)
 
 
