@@ -9,6 +9,7 @@
 #endif
 
 #include "conv_depthwise.hpp"
+#include "deal.hpp"
 #include "trim/core/error.hpp"
 #include "trim/core/parallel.hpp"
 
@@ -540,19 +541,8 @@ struct PhasedInput {
 /// dealt to its stride phases (row holds wq·stride floats, zeros past the
 /// padded width).
 void deal_phases(const float* row, int64_t stride, int64_t wq, int64_t plane, float* d) {
-  int64_t j = 0;
-#if defined(__AVX512F__)
-  if (stride == 2) {
-    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-    for (; j + 16 <= wq; j += 16) {
-      const __m512 a = _mm512_loadu_ps(row + 2 * j), b = _mm512_loadu_ps(row + 2 * j + 16);
-      _mm512_storeu_ps(d + j, _mm512_permutex2var_ps(a, even, b));
-      _mm512_storeu_ps(d + plane + j, _mm512_permutex2var_ps(a, odd, b));
-    }
-  }
-#endif
-  for (; j < wq; ++j)
+  if (stride == 2) return detail::deal_pairs(row, 2 * wq, d, d + plane);
+  for (int64_t j = 0; j < wq; ++j)
     for (int64_t b = 0; b < stride; ++b) d[b * plane + j] = row[j * stride + b];
 }
 

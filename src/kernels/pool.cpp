@@ -8,6 +8,7 @@
 
 #include "trim/core/error.hpp"
 #include "trim/core/parallel.hpp"
+#include "deal.hpp"
 
 namespace trim::kernels {
 
@@ -148,17 +149,25 @@ void max_row(const Geometry& g, const Columns& cols, const float* x, const Range
       if (Arg) a_out[k] = o + k * sw;
     }
   }
-  for (int64_t h = rh.begin; h < rh.end; ++h)
+  // Stride 2: each input row's window span is dealt into its even and odd
+  // columns first, so every tap below reads contiguous memory.
+  thread_local std::vector<float> dealt;
+  const int64_t span = (n - 1) * sw + g.kw, half = (span + 1) / 2;
+  if (Step == 2) dealt.resize(static_cast<size_t>(2 * half));
+  for (int64_t h = rh.begin; h < rh.end; ++h) {
+    if (Step == 2) detail::deal_pairs(x + offset(h, 0), span, dealt.data(), dealt.data() + half);
     for (int64_t j = 0; j < g.kw; ++j) {
       const int64_t o = offset(h, j);
-      const float* src = x + o;
+      const float* src = Step == 2 ? dealt.data() + (j % 2) * half + j / 2 : x + o;
+      const int64_t step = Step == 2 ? 1 : sw;
       for (int64_t k = 0; k < n; ++k) {
-        const float v = src[k * sw];
+        const float v = src[k * step];
         const bool take = (v > v_out[k]) | (v != v);
         v_out[k] = take ? v : v_out[k];
         if (Arg) a_out[k] = take ? o + k * sw : a_out[k];
       }
     }
+  }
 }
 
 /// Divisor of a window (count_include_pad or real elements only).
