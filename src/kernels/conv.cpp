@@ -160,26 +160,31 @@ Geom make_geom(int64_t n, int64_t cin, int64_t h, int64_t w, int64_t cout, int64
 // (NC_WIDE: B blocks in L3 when A blocks stream, so A is repacked less).
 constexpr int64_t MR = 6, NR = 16, KC = 256, MC = 144, NC = 256, NC_WIDE = 1024;
 static_assert(MC % MR == 0 && NC % NR == 0 && NC_WIDE % NR == 0, "blocks hold whole panels");
+/// GEMMs with at most this many columns read A in place when it is
+/// row-major (see gemm).
+constexpr int64_t kInPlaceColumns = 64;
 
 #if defined(__AVX512F__)
-/// c[MR×NR] (row stride ldc) = or += a-panel · b over kc steps, where b holds
-/// NR consecutive floats per step, ldb apart. One 16-float register per row:
-/// each step is one load of b and six multiply-adds whose a operand is
-/// broadcast from memory inside the instruction (no separate broadcasts
-/// competing with the multiply-adds for execution ports).
-inline void micro_kernel(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
-                         bool accumulate) {
+/// c[MR×NR] (row stride ldc) = or += A · b over kc steps, where A's row r at
+/// step q is a[r·ars + q·aqs] (a packed panel: ars = 1, aqs = MR; rows read
+/// in place: ars = their stride, aqs = 1) and b holds NR consecutive floats
+/// per step, ldb apart. One 16-float register per row: each step is one load
+/// of b and six multiply-adds whose a operand is broadcast from memory inside
+/// the instruction (no separate broadcasts competing with the multiply-adds
+/// for execution ports).
+inline void micro_kernel(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb, float* c,
+                         int64_t ldc, bool accumulate) {
   __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps(), c3 = _mm512_setzero_ps(),
          c4 = _mm512_setzero_ps(), c5 = _mm512_setzero_ps();
-  for (int64_t q = 0; q < kc; ++q) {
+  const float *a0 = a, *a1 = a + ars, *a2 = a + 2 * ars, *a3 = a + 3 * ars, *a4 = a + 4 * ars, *a5 = a + 5 * ars;
+  for (int64_t q = 0, o = 0; q < kc; ++q, o += aqs) {
     const __m512 bv = _mm512_loadu_ps(b);
-    c0 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), bv, c0);
-    c1 = _mm512_fmadd_ps(_mm512_set1_ps(a[1]), bv, c1);
-    c2 = _mm512_fmadd_ps(_mm512_set1_ps(a[2]), bv, c2);
-    c3 = _mm512_fmadd_ps(_mm512_set1_ps(a[3]), bv, c3);
-    c4 = _mm512_fmadd_ps(_mm512_set1_ps(a[4]), bv, c4);
-    c5 = _mm512_fmadd_ps(_mm512_set1_ps(a[5]), bv, c5);
-    a += MR;
+    c0 = _mm512_fmadd_ps(_mm512_set1_ps(a0[o]), bv, c0);
+    c1 = _mm512_fmadd_ps(_mm512_set1_ps(a1[o]), bv, c1);
+    c2 = _mm512_fmadd_ps(_mm512_set1_ps(a2[o]), bv, c2);
+    c3 = _mm512_fmadd_ps(_mm512_set1_ps(a3[o]), bv, c3);
+    c4 = _mm512_fmadd_ps(_mm512_set1_ps(a4[o]), bv, c4);
+    c5 = _mm512_fmadd_ps(_mm512_set1_ps(a5[o]), bv, c5);
     b += ldb;
   }
   const auto put = [&](float* row, __m512 v) {
@@ -194,10 +199,10 @@ inline void micro_kernel(int64_t kc, const float* a, const float* b, int64_t ldb
   put(c + 5 * ldc, c5);
 }
 #elif defined(__AVX2__) && defined(__FMA__)
-/// c[MR×NR] (row stride ldc) = or += a-panel · b over kc steps, where b holds
-/// NR consecutive floats per step, ldb apart.
-inline void micro_kernel(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
-                         bool accumulate) {
+/// c[MR×NR] (row stride ldc) = or += A · b over kc steps (A's row r at step q
+/// is a[r·ars + q·aqs]), where b holds NR consecutive floats per step, ldb apart.
+inline void micro_kernel(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb, float* c,
+                         int64_t ldc, bool accumulate) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),
          c11 = _mm256_setzero_ps(), c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(),
          c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps(), c40 = _mm256_setzero_ps(),
@@ -207,22 +212,22 @@ inline void micro_kernel(int64_t kc, const float* a, const float* b, int64_t ldb
     __m256 av = _mm256_broadcast_ss(a);
     c00 = _mm256_fmadd_ps(av, b0, c00);
     c01 = _mm256_fmadd_ps(av, b1, c01);
-    av = _mm256_broadcast_ss(a + 1);
+    av = _mm256_broadcast_ss(a + ars);
     c10 = _mm256_fmadd_ps(av, b0, c10);
     c11 = _mm256_fmadd_ps(av, b1, c11);
-    av = _mm256_broadcast_ss(a + 2);
+    av = _mm256_broadcast_ss(a + 2 * ars);
     c20 = _mm256_fmadd_ps(av, b0, c20);
     c21 = _mm256_fmadd_ps(av, b1, c21);
-    av = _mm256_broadcast_ss(a + 3);
+    av = _mm256_broadcast_ss(a + 3 * ars);
     c30 = _mm256_fmadd_ps(av, b0, c30);
     c31 = _mm256_fmadd_ps(av, b1, c31);
-    av = _mm256_broadcast_ss(a + 4);
+    av = _mm256_broadcast_ss(a + 4 * ars);
     c40 = _mm256_fmadd_ps(av, b0, c40);
     c41 = _mm256_fmadd_ps(av, b1, c41);
-    av = _mm256_broadcast_ss(a + 5);
+    av = _mm256_broadcast_ss(a + 5 * ars);
     c50 = _mm256_fmadd_ps(av, b0, c50);
     c51 = _mm256_fmadd_ps(av, b1, c51);
-    a += MR;
+    a += aqs;
     b += ldb;
   }
   const auto put = [&](float* row, __m256 lo, __m256 hi) {
@@ -242,12 +247,12 @@ inline void micro_kernel(int64_t kc, const float* a, const float* b, int64_t ldb
 }
 #else
 /// Portable version (builds without AVX2/FMA).
-inline void micro_kernel(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
-                         bool accumulate) {
+inline void micro_kernel(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb, float* c,
+                         int64_t ldc, bool accumulate) {
   float t[MR * NR] = {};
-  for (int64_t q = 0; q < kc; ++q, a += MR, b += ldb)
+  for (int64_t q = 0; q < kc; ++q, a += aqs, b += ldb)
     for (int64_t r = 0; r < MR; ++r)
-      for (int64_t l = 0; l < NR; ++l) t[r * NR + l] += a[r] * b[l];
+      for (int64_t l = 0; l < NR; ++l) t[r * NR + l] += a[r * ars] * b[l];
   for (int64_t r = 0; r < MR; ++r)
     for (int64_t l = 0; l < NR; ++l) c[r * ldc + l] = accumulate ? c[r * ldc + l] + t[r * NR + l] : t[r * NR + l];
 }
@@ -267,16 +272,46 @@ inline int64_t b_panel_stride(int64_t kc) { return kc * NR + NR; }
 
 /// Per-thread packing buffers, grown as needed and kept between calls.
 float* pack_buffer(int which, int64_t n) {
-  thread_local Tensor buf[5];  // A blocks, B blocks, padded input, wide output, B rows (PanelB)
+  thread_local Tensor buf[6];  // A blocks, B blocks, padded input, wide output, B rows (PanelB), flipped weight
   Tensor& t = buf[which];
   if (t.numel() < n) t.resize(Shape{n});
   return t.data();
 }
 
-/// Micro-kernels over a packed A block (mc × kc) and B block (kc × nc);
-/// (i, j) is the block's corner in C.
-template <class Store>
-void macro_kernel(const float* ap, const BBlock& bb, int64_t i, int64_t mc, int64_t j, int64_t nc, int64_t kc,
+/// Where the micro-kernel reads A's rows: one MR-row panel is at ptr, row r
+/// at step q at ptr[r·ars + q·aqs].
+struct APanel {
+  const float* ptr;
+  int64_t ars, aqs;
+};
+
+/// A block packed into MR-row panels (mc × kc).
+struct PackedPanels {
+  const float* ap;
+  int64_t kc;
+  APanel operator()(int64_t ir, int64_t /*mr*/) const { return {ap + ir * kc, 1, MR}; }
+};
+
+/// A's rows read in place from row i, depth p (PackA::in_place); a ragged
+/// last panel (fewer than MR rows) is packed, zero-filled, so that no row
+/// past the end is read.
+template <class PackA>
+struct InPlacePanels {
+  const PackA& pack_a;
+  int64_t i, p, kc;
+  float* scratch;
+  APanel operator()(int64_t ir, int64_t mr) const {
+    APanel panel{};
+    if (mr == MR && pack_a.in_place(i + ir, p, panel)) return panel;
+    pack_a(i + ir, mr, p, kc, scratch);
+    return {scratch, 1, MR};
+  }
+};
+
+/// Micro-kernels over an A block (mc × kc, panels from `a_panel`) and a
+/// packed B block (kc × nc); (i, j) is the block's corner in C.
+template <class Panels, class Store>
+void macro_kernel(const Panels& a_panel, const BBlock& bb, int64_t i, int64_t mc, int64_t j, int64_t nc, int64_t kc,
                   bool first, const Store& store) {
   alignas(64) float tile[MR * NR];
   for (int64_t jr = 0; jr < nc; jr += NR) {
@@ -284,13 +319,13 @@ void macro_kernel(const float* ap, const BBlock& bb, int64_t i, int64_t mc, int6
     const float* b = bb.ptr + jr / NR * bb.pstride;
     for (int64_t ir = 0; ir < mc; ir += MR) {
       const int64_t mr = std::min(MR, mc - ir);
-      const float* a = ap + ir * kc;
+      const APanel a = a_panel(ir, mr);
       int64_t ldc = 0;
       float* c = mr == MR && nr == NR ? store.direct(i + ir, j + jr, ldc) : nullptr;
       if (c) {
-        micro_kernel(kc, a, b, bb.ldb, c, ldc, !(first && store.overwrite));
+        micro_kernel(kc, a.ptr, a.ars, a.aqs, b, bb.ldb, c, ldc, !(first && store.overwrite));
       } else {
-        micro_kernel(kc, a, b, bb.ldb, tile, NR, false);
+        micro_kernel(kc, a.ptr, a.ars, a.aqs, b, bb.ldb, tile, NR, false);
         store.add_tile(i + ir, j + jr, mr, nr, tile, first);
       }
     }
@@ -308,8 +343,21 @@ void gemm(int64_t i0, int64_t i1, int64_t j0, int64_t j1, int64_t K, const PackA
           const Store& store) {
   if (i1 <= i0 || j1 <= j0 || K <= 0) return;
   const int64_t m = i1 - i0;
-  const int64_t nc_max = m <= MC ? NC : NC_WIDE;
   float* ap = pack_buffer(0, MC * KC + 8);  // + slack for pack_rows6
+  APanel probe{};
+  if (j1 - j0 <= kInPlaceColumns && pack_a.in_place(i0, 0, probe)) {
+    // Few columns: each A element is used by few multiply-adds, and packing
+    // A would cost as much as the product; the micro-kernel reads A's rows
+    // where they are.
+    float* bp = pack_buffer(1, b_panel_stride(KC) * ((j1 - j0 + NR - 1) / NR));
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min(KC, K - pc);
+      macro_kernel(InPlacePanels<PackA>{pack_a, i0, pc, kc, ap}, pack_b(pc, kc, j0, j1 - j0, bp), i0, m, j0, j1 - j0,
+                   kc, pc == 0, store);
+    }
+    return;
+  }
+  const int64_t nc_max = m <= MC ? NC : NC_WIDE;
   const int64_t panels = std::min(nc_max / NR, (j1 - j0 + NR - 1) / NR);
   float* bp = pack_buffer(1, b_panel_stride(KC) * panels);
   if (m <= MC) {
@@ -318,7 +366,7 @@ void gemm(int64_t i0, int64_t i1, int64_t j0, int64_t j1, int64_t K, const PackA
       pack_a(i0, m, pc, kc, ap);
       for (int64_t jc = j0; jc < j1; jc += nc_max) {
         const int64_t nc = std::min(nc_max, j1 - jc);
-        macro_kernel(ap, pack_b(pc, kc, jc, nc, bp), i0, m, jc, nc, kc, pc == 0, store);
+        macro_kernel(PackedPanels{ap, kc}, pack_b(pc, kc, jc, nc, bp), i0, m, jc, nc, kc, pc == 0, store);
       }
     }
     return;
@@ -331,7 +379,7 @@ void gemm(int64_t i0, int64_t i1, int64_t j0, int64_t j1, int64_t K, const PackA
       for (int64_t ic = i0; ic < i1; ic += MC) {
         const int64_t mc = std::min(MC, i1 - ic);
         pack_a(ic, mc, pc, kc, ap);
-        macro_kernel(ap, bb, ic, mc, jc, nc, kc, pc == 0, store);
+        macro_kernel(PackedPanels{ap, kc}, bb, ic, mc, jc, nc, kc, pc == 0, store);
       }
     }
   }
@@ -375,6 +423,11 @@ inline void pack_rows6(const float* src, int64_t rs, int64_t kc, float* dst) {
 struct StridedA {
   const float* a;
   int64_t rs, cs;
+  /// The MR-row panel of A at row i, depth p, where it is (see gemm).
+  bool in_place(int64_t i, int64_t p, APanel& panel) const {
+    panel = {a + i * rs + p * cs, rs, cs};
+    return true;
+  }
   void operator()(int64_t i, int64_t mc, int64_t p, int64_t kc, float* dst) const {
     for (int64_t ip = 0; ip < mc; ip += MR, dst += MR * kc) {
       const int64_t rows = std::min(MR, mc - ip);
@@ -435,6 +488,7 @@ struct BatchedRows {
 struct BatchedA {
   const float* a;
   int64_t p, estride;
+  bool in_place(int64_t, int64_t, APanel&) const { return false; }  // always packed
   void operator()(int64_t i, int64_t mc, int64_t k, int64_t kc, float* dst) const {
     for (int64_t ip = 0; ip < mc; ip += MR, dst += MR * kc) {
       const int64_t rows = std::min(MR, mc - ip);
@@ -1047,28 +1101,21 @@ void forward_one(const Geom& g, const float* x, const float* w, const float* b, 
 }
 
 /// A[c, (o, ki, kj)] = W[o, c, kh−1−ki, kw−1−kj]: one group's weight with
-/// input and output channels swapped and the kernel flipped.
-struct FlippedWeightA {
-  const Geom& g;
-  const float* w;  ///< the group's weight [cout_g, cin_g, kh, kw]
-  void operator()(int64_t i, int64_t mc, int64_t p, int64_t kc, float* dst) const {
-    const int64_t khw = g.kh * g.kw;
-    for (int64_t ip = 0; ip < mc; ip += MR, dst += MR * kc) {
-      const int64_t rows = std::min(MR, mc - ip);
-      int64_t o = p / khw, r = p % khw;
-      for (int64_t q = 0; q < kc; ++q) {
-        // Flipped offset within the kernel: kh·kw − 1 − r.
-        const float* src = w + (o * g.cin_g + i + ip) * khw + (khw - 1 - r);
-        float* d = dst + q * MR;
-        for (int64_t c = 0; c < MR; ++c) d[c] = c < rows ? src[c * khw] : 0.0f;
-        if (++r == khw) {
-          r = 0;
-          ++o;
-        }
-      }
+/// input and output channels swapped and the kernel flipped, as a row-major
+/// matrix in a per-thread buffer. Built once per call (one pass over the
+/// weight) rather than gathered panel by panel: GEMMs with few columns then
+/// read it in place, and the others pack it with the vector packer.
+StridedA flipped_weight(const Geom& g, const float* wg) {
+  const int64_t khw = g.kh * g.kw, depth = g.cout_g * khw;
+  float* at = pack_buffer(5, g.cin_g * depth);
+  for (int64_t o = 0; o < g.cout_g; ++o)
+    for (int64_t c = 0; c < g.cin_g; ++c) {
+      const float* src = wg + (o * g.cin_g + c) * khw;
+      float* dst = at + c * depth + o * khw;
+      for (int64_t r = 0; r < khw; ++r) dst[r] = src[khw - 1 - r];
     }
-  }
-};
+  return StridedA{at, depth, 1};
+}
 
 /// The input-gradient of a stride-1 convolution is itself a stride-1
 /// convolution of dy with the flipped, transposed weight and padding
@@ -1118,7 +1165,7 @@ void backward_input_one(const Geom& g, const float* dy, const float* w, float* d
   // with much larger outputs than inputs it multiplies mostly padding.)
   if (transposed_forward(g)) {
     const Geom t = transposed_geom(g);
-    conv_gemm(t, dyg, FlippedWeightA{g, wg}, dxg, true, threads);
+    conv_gemm(t, dyg, flipped_weight(g, wg), dxg, true, threads);
     return;
   }
   // Column gradients scattered into dx (col2im). Rows of one input channel
@@ -1229,7 +1276,7 @@ void backward_input_batch(const Geom& g, const float* dy, const float* w, float*
       Geom t = transposed_geom(g);
       t.n = g.n;
       const PhasedInput in = phase_input(t, dyg, ystride, g.n);
-      gemm_split(t.cout_g, g.n * t.p, t.k, threads, FlippedWeightA{g, wg}, PhasedB{t, in},
+      gemm_split(t.cout_g, g.n * t.p, t.k, threads, flipped_weight(g, wg), PhasedB{t, in},
                  BatchStore{dxg, t.p, xstride, false});
       continue;
     }

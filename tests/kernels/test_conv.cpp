@@ -189,6 +189,11 @@ TEST_CASE("conv2d agrees with a direct convolution for any thread count", "[kern
       // pads and dilation.
       {{3, 8, 5, 7}, {50, 8, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
       {{2, 6, 11, 10}, {33, 6, 3, 4}, {{3, 2}, {2, 0, 1, 3}, {1, 2}, 1}},
+      // GEMMs with at most 64 columns read A in place: more than 144 rows
+      // with a ragged last panel and depth > 256 (forward), and a weight
+      // gradient with 18 columns.
+      {{1, 40, 4, 4}, {152, 40, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{1, 2, 9, 9}, {152, 2, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
       // Depthwise (direct kernel): stride 2 with odd sizes, a channel
       // multiplier, dilation with uneven pads, 1-row images, batch > 1.
       {{3, 6, 9, 7}, {6, 1, 3, 3}, {{2, 2}, {1, 1, 1, 1}, {1, 1}, 6}},
