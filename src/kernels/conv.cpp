@@ -272,7 +272,7 @@ inline int64_t b_panel_stride(int64_t kc) { return kc * NR + NR; }
 
 /// Per-thread packing buffers, grown as needed and kept between calls.
 float* pack_buffer(int which, int64_t n) {
-  thread_local Tensor buf[6];  // A blocks, B blocks, padded input, wide output, B rows (PanelB), flipped weight
+  thread_local Tensor buf[5];  // A blocks, B blocks, phased input, B rows (PanelB), flipped weight
   Tensor& t = buf[which];
   if (t.numel() < n) t.resize(Shape{n});
   return t.data();
@@ -794,7 +794,7 @@ struct PanelB {
   BBlock operator()(int64_t p, int64_t kc, int64_t j, int64_t nc, float* dst) const {
     constexpr int64_t chunk = 8;
     const int64_t panels = (nc + NR - 1) / NR, ldt = panels * NR + NR, pstride = b_panel_stride(kc);
-    float* tmp = pack_buffer(4, chunk * ldt);
+    float* tmp = pack_buffer(3, chunk * ldt);
     for (int64_t q0 = 0; q0 < kc; q0 += chunk) {
       const int64_t nq = std::min(chunk, kc - q0);
       rows(p + q0, nq, j, nc, tmp, ldt);
@@ -909,22 +909,6 @@ struct Col2imStore {
   }
 };
 
-/// dxpad += col2im(C) on the wide grid: each tile row is one contiguous add.
-/// Rows of one input channel touch only that channel's plane.
-struct WideCol2imStore {
-  const int64_t* off;
-  float* dxpad;
-  static constexpr bool overwrite = false;
-  float* direct(int64_t, int64_t, int64_t&) const { return nullptr; }
-  void add_tile(int64_t i, int64_t j, int64_t mr, int64_t nr, const float* tile, bool) const {
-    for (int64_t r = 0; r < mr; ++r) {
-      float* d = dxpad + off[i + r] + j;
-      const float* t = tile + r * NR;
-      for (int64_t l = 0; l < nr; ++l) d[l] += t[l];
-    }
-  }
-};
-
 // ---- threading -------------------------------------------------------------------
 
 /// Threads to split one GEMM over: only outside parallel regions and when the
@@ -966,122 +950,13 @@ void gemm_split(int64_t m, int64_t n, int64_t k, int64_t threads, const PackA& p
   });
 }
 
-// ---- small images: the wide formulation -------------------------------------------
-//
-// With stride 1, computing the output on a grid as wide as the padded input
-// (wp columns per output row, the last wp − wo of them discarded) turns
-// every im2col row into one contiguous slice of the zero-padded input: one
-// copy per row instead of one per output row. Worth it for small images with
-// few output channels, where copying short runs costs more than the GEMM.
-
-bool use_wide(const Geom& g) {
-  // Extra multiply-adds per im2col element: (wp − wo)/wo · cout_g; a saved
-  // run copy costs about as much as 100/wo of them (measured on LeNet-like
-  // layers).
-  const int64_t wp = g.w + g.pl + g.pr;
-  return g.sh == 1 && g.sw == 1 && !g.pointwise && g.wo < 32 && (wp - g.wo) * g.cout_g <= 96;
-}
-
-/// The wide grid of one group: padded input planes hp × wp (pads may be
-/// negative: cropped) and where each im2col row's slice starts in them.
-struct WideInput {
-  const float* xpad;  ///< [cin_g, hp, wp] plus slack for the discarded columns' reads
-  int64_t hp, wp;
-  int64_t nw;          ///< columns of the wide output grid: ho·wp
-  const int64_t* off;  ///< off[k]: offset of im2col row k's slice in xpad
-  int64_t size;        ///< floats in xpad including slack
-};
-
-/// Geometry and row offsets (in a per-thread table); xpad left null.
-WideInput wide_grid(const Geom& g) {
-  WideInput in;
-  in.xpad = nullptr;
-  in.hp = g.h + g.pt + g.pb;
-  in.wp = g.w + g.pl + g.pr;
-  in.nw = g.ho * in.wp;
-  in.size = g.cin_g * in.hp * in.wp + (g.kw - 1) * g.dw + 8;
-  thread_local std::vector<int64_t> table;
-  table.resize(static_cast<size_t>(g.k));
-  size_t k = 0;
-  for (int64_t c = 0; c < g.cin_g; ++c)
-    for (int64_t ki = 0; ki < g.kh; ++ki)
-      for (int64_t kj = 0; kj < g.kw; ++kj) table[k++] = (c * in.hp + ki * g.dh) * in.wp + kj * g.dw;
-  in.off = table.data();
-  return in;
-}
-
-/// Calls fn(padded plane offset, input row pointer offset, count) for each
-/// input row segment inside the padded window.
-template <class Fn>
-void for_each_window_row(const Geom& g, const WideInput& in, Fn fn) {
-  const int64_t r0 = std::max<int64_t>(0, -g.pt), r1 = std::min(g.h, in.hp - g.pt);
-  const int64_t s0 = std::max<int64_t>(0, -g.pl), s1 = std::min(g.w, in.wp - g.pl);
-  if (s1 <= s0) return;
-  for (int64_t c = 0; c < g.cin_g; ++c)
-    for (int64_t r = r0; r < r1; ++r)
-      fn((c * in.hp + r + g.pt) * in.wp + s0 + g.pl, (c * g.h + r) * g.w + s0, s1 - s0);
-}
-
-/// wide_grid plus one group's input copied, zero-padded, into a per-thread buffer.
-WideInput pad_input(const Geom& g, const float* xg) {
-  WideInput in = wide_grid(g);
-  float* xpad = pack_buffer(2, in.size);
-  std::fill(xpad, xpad + in.size, 0.0f);
-  for_each_window_row(g, in, [&](int64_t to, int64_t from, int64_t n) { std::copy(xg + from, xg + from + n, xpad + to); });
-  in.xpad = xpad;
-  return in;
-}
-
-/// Rows of the wide im2col matrix: B[k, n'] = xpad[c, ki·dh + n' / wp,
-/// kj·dw + n' % wp] for k = (c, ki, kj), a contiguous slice of the padded
-/// input per row (WideB, and TransposedB for the weight gradient).
-struct WideRows {
-  const Geom& g;
-  WideInput in;
-  void operator()(int64_t k0, int64_t nk, int64_t n0, int64_t nn, float* out, int64_t ld) const {
-    for (int64_t r = 0; r < nk; ++r) copy_run(out + r * ld, in.xpad + in.off[k0 + r] + n0, nn);
-  }
-};
-
-/// B = the wide im2col matrix of a padded input.
-using WideB = PanelB<WideRows>;
-
-/// One group's output gradient [cout_g, ho, wo] on the wide grid (zeros in
-/// the discarded columns), in a per-thread buffer.
-const float* widen(const Geom& g, const WideInput& in, const float* dyg) {
-  float* dyw = pack_buffer(3, g.cout_g * in.nw);
-  for (int64_t o = 0; o < g.cout_g; ++o)
-    for (int64_t oh = 0; oh < g.ho; ++oh) {
-      float* d = dyw + o * in.nw + oh * in.wp;
-      std::copy(dyg + o * g.p + oh * g.wo, dyg + o * g.p + (oh + 1) * g.wo, d);
-      std::fill(d + g.wo, d + in.wp, 0.0f);
-    }
-  return dyw;
-}
-
 /// out (=, or += when `accumulate`) the convolution of one group's input xg
 /// [g.cin_g, h, w] with A (g.cout_g × g.k, packed by `a`): out is
 /// [g.cout_g, ho·wo]. The GEMM is split over `threads`.
 template <class PackA>
 void conv_gemm(const Geom& g, const float* xg, const PackA& a, float* out, bool accumulate, int64_t threads) {
-  if (!use_wide(g)) {
-    const PhasedInput in = phase_input(g, xg, 0, 1);
-    gemm_split(g.cout_g, g.p, g.k, threads, a, PhasedB{g, in}, RowMajorStore{out, g.p, !accumulate});
-    return;
-  }
-  const WideInput in = pad_input(g, xg);
-  const int64_t nw = in.nw, wp = in.wp;
-  float* wide = pack_buffer(3, g.cout_g * nw);
-  gemm_split(g.cout_g, nw, g.k, threads, a, WideB{{g, in}}, RowMajorStore{wide, nw, true});
-  for (int64_t o = 0; o < g.cout_g; ++o)
-    for (int64_t oh = 0; oh < g.ho; ++oh) {
-      const float* src = wide + o * nw + oh * wp;
-      float* dst = out + o * g.p + oh * g.wo;
-      if (accumulate)
-        for (int64_t i = 0; i < g.wo; ++i) dst[i] += src[i];
-      else
-        std::copy(src, src + g.wo, dst);
-    }
+  const PhasedInput in = phase_input(g, xg, 0, 1);
+  gemm_split(g.cout_g, g.p, g.k, threads, a, PhasedB{g, in}, RowMajorStore{out, g.p, !accumulate});
 }
 
 // ---- the three products per example and group ---------------------------------------
@@ -1107,7 +982,7 @@ void forward_one(const Geom& g, const float* x, const float* w, const float* b, 
 /// read it in place, and the others pack it with the vector packer.
 StridedA flipped_weight(const Geom& g, const float* wg) {
   const int64_t khw = g.kh * g.kw, depth = g.cout_g * khw;
-  float* at = pack_buffer(5, g.cin_g * depth);
+  float* at = pack_buffer(4, g.cin_g * depth);
   for (int64_t o = 0; o < g.cout_g; ++o)
     for (int64_t c = 0; c < g.cin_g; ++c) {
       const float* src = wg + (o * g.cin_g + c) * khw;
@@ -1182,20 +1057,6 @@ void backward_input_one(const Geom& g, const float* dy, const float* w, float* d
         run(g.cin_g * t / threads * per_channel, g.cin_g * (t + 1) / threads * per_channel);
     });
   };
-  if (use_wide(g)) {
-    // On the wide grid each column-gradient row adds into one contiguous
-    // slice of a padded dx; the zero columns of the widened dy add nothing.
-    const WideInput in = wide_grid(g);
-    float* dxpad = pack_buffer(2, in.size);
-    std::fill(dxpad, dxpad + in.size, 0.0f);
-    const RowMajorB bw{{widen(g, in, dyg), in.nw}};
-    const WideCol2imStore st{in.off, dxpad};
-    by_channel([&](int64_t i0, int64_t i1) { gemm(i0, i1, 0, in.nw, g.cout_g, a, bw, st); });
-    for_each_window_row(g, in, [&](int64_t to, int64_t from, int64_t cnt) {
-      for (int64_t e = 0; e < cnt; ++e) dxg[from + e] += dxpad[to + e];
-    });
-    return;
-  }
   const Col2imStore st{g, dxg, 0};
   by_channel([&](int64_t i0, int64_t i1) { gemm(i0, i1, 0, g.p, g.cout_g, a, b, st); });
 }
@@ -1204,14 +1065,6 @@ void backward_input_one(const Geom& g, const float* dy, const float* w, float* d
 void backward_weight_one(const Geom& g, const float* x, const float* dy, float* dw, int64_t n, int64_t gr,
                          int64_t threads) {
   const float* xg = x + (n * g.cin + gr * g.cin_g) * g.hw;
-  if (use_wide(g)) {
-    // Over the wide output grid, with dy widened by zero columns.
-    const WideInput in = pad_input(g, xg);
-    const float* dyw = widen(g, in, dy + (n * g.cout + gr * g.cout_g) * g.p);
-    gemm_split(g.cout_g, g.k, in.nw, threads, StridedA{dyw, in.nw, 1}, TransposedB<WideRows>{{g, in}},
-               RowMajorStore{dw + gr * g.cout_g * g.k, g.k, false});
-    return;
-  }
   const PhasedInput in = phase_input(g, xg, 0, 1);
   gemm_split(g.cout_g, g.k, g.p, threads, StridedA{dy + (n * g.cout + gr * g.cout_g) * g.p, g.p, 1},
              TransposedB<PhasedRows>{{g, in}}, RowMajorStore{dw + gr * g.cout_g * g.k, g.k, false});
@@ -1237,9 +1090,8 @@ void for_each_item(const Geom& g, int64_t gemm_m, int64_t gemm_n, int64_t gemm_k
 
 /// One GEMM per group over the whole batch (columns or depth over all
 /// examples' positions) rather than one per example and group: for batches
-/// of images that are not "wide" (see use_wide) and groups with enough
-/// channels to fill the micro-kernel's rows.
-bool batched(const Geom& g) { return g.n > 1 && !use_wide(g) && (g.groups == 1 || g.cout_g >= 32); }
+/// whose groups have enough channels to fill the micro-kernel's rows.
+bool batched(const Geom& g) { return g.n > 1 && (g.groups == 1 || g.cout_g >= 32); }
 
 void forward_batch(const Geom& g, const float* x, const float* w, const float* b, float* y) {
   const int64_t cols = g.n * g.p;
@@ -1341,7 +1193,7 @@ void backward_input_impl(const Geom& g, const float* dy, const float* w, float* 
     depthwise::backward_input(depthwise_geometry(g), dy, w, dx);
     return;
   }
-  if (batched(g) && !(transposed_forward(g) && use_wide(transposed_geom(g)))) {
+  if (batched(g)) {
     backward_input_batch(g, dy, w, dx);
     return;
   }

@@ -169,7 +169,7 @@ TEST_CASE("conv2d agrees with a direct convolution for any thread count", "[kern
       {{1, 10, 8, 9}, {12, 10, 3, 2}, {{1, 1}, {2, 1, 2, 0}, {2, 1}, 1}},
       {{1, 8, 5, 6}, {8, 8, 1, 1}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
       {{1, 16, 16, 16}, {40, 16, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
-      // Small stride-1 images (wide formulation) with dilation and uneven pads.
+      // Small stride-1 images with few output channels, dilation and uneven pads.
       {{2, 3, 9, 10}, {4, 3, 3, 3}, {{1, 1}, {1, 2, 1, 2}, {2, 2}, 1}},
       {{1, 12, 7, 6}, {10, 12, 2, 3}, {{1, 1}, {0, 3, 2, 1}, {3, 2}, 1}},
       {{1, 7, 30, 30}, {30, 7, 3, 3}, {}},  // ... with the GEMMs split over threads
