@@ -9,6 +9,7 @@
 // transposes (AVX-512) or plain loops elsewhere.
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "conv_depthwise.hpp"
@@ -136,6 +137,10 @@ inline void for_each_chunk(int64_t n, const Chunk& chunk) {
 
 /// One output row of the forward on a blocked input (zero columns at the
 /// sides): out[ow] = bias + Σ_{ki, kj} w[ki, kj] · xb[ih(ki), ow·sw + kj·dw].
+/// KW > 0: kernel width KW, column stride SW and dilation 1 known at compile
+/// time, so each kernel row's input vectors are loaded once for all its taps
+/// (the same sums in the same order as the general case, KW = 0).
+template <int KW, int SW>
 struct ForwardRow {
   const Geometry& g;
   const Vec* xb;  // [h][wpad], column iw at iw + pl
@@ -152,20 +157,59 @@ struct ForwardRow {
     for (int64_t ki = ki0; ki < ki1; ++ki) {
       const Vec* xr = xb + (oh * g.sh + ki * g.dh - g.pt) * wpad + ow * g.sw;
       const Vec* wr = wb + ki * g.kw;
-      for (int64_t kj = 0; kj < g.kw; ++kj) {
-        const Vec wv = wr[kj];
-        const Vec* xp = xr + kj * g.dw;
-        for (int r = 0; r < R; ++r) acc[r] += wv * xp[r * g.sw];
+      if constexpr (KW > 0) {
+        constexpr int kN = (R - 1) * SW + KW;
+        Vec v[kN];
+        for (int q = 0; q < kN; ++q) v[q] = xr[q];
+        for (int kj = 0; kj < KW; ++kj) {
+          const Vec wv = wr[kj];
+          for (int r = 0; r < R; ++r) acc[r] += wv * v[r * SW + kj];
+        }
+      } else {
+        for (int64_t kj = 0; kj < g.kw; ++kj) {
+          const Vec wv = wr[kj];
+          const Vec* xp = xr + kj * g.dw;
+          for (int r = 0; r < R; ++r) acc[r] += wv * xp[r * g.sw];
+        }
       }
     }
     for (int r = 0; r < R; ++r) out[ow + r] = acc[r];
   }
 };
 
+/// The output rows of one block.
+template <int KW, int SW>
+void forward_rows(const Geometry& g, const Vec* xb, int64_t wpad, const Vec* wb, Vec bias, const int64_t* ki0,
+                  const int64_t* ki1, Vec* ob) {
+  for (int64_t oh = 0; oh < g.ho; ++oh) {
+    const ForwardRow<KW, SW> row{g, xb, wpad, wb, bias, oh, ki0[oh], ki1[oh], ob + oh * g.wo};
+    for_each_chunk(g.wo, row);
+  }
+}
+
+using ForwardRows = void (*)(const Geometry&, const Vec*, int64_t, const Vec*, Vec, const int64_t*,
+                             const int64_t*, Vec*);
+
+/// The specialisation for g's kernel width and stride (3×3 and 5×5, stride 1
+/// and 2, no column dilation), else the general rows.
+ForwardRows forward_rows_for(const Geometry& g) {
+  if (g.dw == 1 || g.kw == 1) {
+    if (g.kw == 3 && g.sw == 1) return forward_rows<3, 1>;
+    if (g.kw == 3 && g.sw == 2) return forward_rows<3, 2>;
+    if (g.kw == 5 && g.sw == 1) return forward_rows<5, 1>;
+    if (g.kw == 5 && g.sw == 2) return forward_rows<5, 2>;
+  }
+  return forward_rows<0, 0>;
+}
+
 /// Input columns φ, φ + sw, φ + 2·sw, ... of one input row of the input
 /// gradient, gathered from a blocked dy (zero columns at the sides):
 /// dx[ih, φ + j·sw] = Σ over (oh, ki) meeting row ih and kj of phase φ of
-/// w[ki, kj] · dy[oh, q(kj) + j].
+/// w[ki, kj] · dy[oh, q(kj) + j]. KW > 0: column stride and dilation 1 and
+/// kernel width KW known at compile time; every kj is in the one phase, with
+/// q(kj) = q(KW − 1) + KW − 1 − kj, so the dy vectors of a kernel row are
+/// loaded once (same sums, same order as the general case, KW = 0).
+template <int KW>
 struct BackwardRow {
   const Vec* dyb;         // [ho][wop]
   const int64_t* rows;    // pairs (oh·wop, ki·kw) of this input row
@@ -182,10 +226,20 @@ struct BackwardRow {
     for (int64_t a = 0; a < nrows; ++a) {
       const Vec* dr = dyb + rows[2 * a] + j0;
       const Vec* wr = wb + rows[2 * a + 1];
-      for (int64_t b = 0; b < nphase; ++b) {
-        const Vec wv = wr[phase[2 * b]];
-        const Vec* d = dr + phase[2 * b + 1];
-        for (int r = 0; r < R; ++r) acc[r] += wv * d[r];
+      if constexpr (KW > 0) {
+        const Vec* d = dr + phase[2 * (KW - 1) + 1];
+        Vec v[R + KW - 1];
+        for (int q = 0; q < R + KW - 1; ++q) v[q] = d[q];
+        for (int kj = 0; kj < KW; ++kj) {
+          const Vec wv = wr[kj];
+          for (int r = 0; r < R; ++r) acc[r] += wv * v[r + KW - 1 - kj];
+        }
+      } else {
+        for (int64_t b = 0; b < nphase; ++b) {
+          const Vec wv = wr[phase[2 * b]];
+          const Vec* d = dr + phase[2 * b + 1];
+          for (int r = 0; r < R; ++r) acc[r] += wv * d[r];
+        }
       }
     }
     for (int r = 0; r < R; ++r) out[(j0 + r) * sw] = acc[r];
@@ -219,6 +273,7 @@ void forward_blocked(const Geometry& g, const float* x, const float* weight, con
     ki0[static_cast<size_t>(oh)] = lo;
     ki1[static_cast<size_t>(oh)] = std::max(lo, hi);
   }
+  const ForwardRows rows = forward_rows_for(g);
   // Tasks run block-major so consecutive tasks share their packed weights.
   parallel_for(g.n * blocks, [&](int64_t begin, int64_t end) {
     Buffer xb(static_cast<size_t>(g.h * wpad)), ob(static_cast<size_t>(p)), wb(static_cast<size_t>(khw));
@@ -238,11 +293,7 @@ void forward_blocked(const Geometry& g, const float* x, const float* weight, con
         dst[l] = l < lanes ? y + (e * cout + o0 + l) * p : nullptr;
       }
       pack(src, hw, {g.w, wpad, g.pl}, xb.data());
-      for (int64_t oh = 0; oh < g.ho; ++oh) {
-        const ForwardRow row{g, xb.data(), wpad, wb.data(), bv,
-                             oh, ki0[static_cast<size_t>(oh)], ki1[static_cast<size_t>(oh)], ob.data() + oh * g.wo};
-        for_each_chunk(g.wo, row);
-      }
+      rows(g, xb.data(), wpad, wb.data(), bv, ki0.data(), ki1.data(), ob.data());
       unpack<false>(ob.data(), p, dst);
     }
   });
@@ -287,6 +338,7 @@ void backward_input_blocked(const Geometry& g, const float* dy, const float* wei
     }
   }
   phase_begin[static_cast<size_t>(phases)] = static_cast<int64_t>(taps.size()) / 2;
+  const bool unit = g.sw == 1 && (g.dw == 1 || g.kw == 1);  // one phase holding every kj in order
   parallel_for(g.n * blocks, [&](int64_t begin, int64_t end) {
     Buffer dyb(static_cast<size_t>(g.ho * wop)), dxb(static_cast<size_t>(hw)), wb(static_cast<size_t>(khw));
     int64_t packed = -1;
@@ -304,9 +356,19 @@ void backward_input_blocked(const Geometry& g, const float* dy, const float* wei
         const int64_t r0 = row_begin[static_cast<size_t>(ih)], r1 = row_begin[static_cast<size_t>(ih + 1)];
         for (int64_t ph = 0; ph < phases; ++ph) {
           const int64_t t0 = phase_begin[static_cast<size_t>(ph)], t1 = phase_begin[static_cast<size_t>(ph + 1)];
-          const BackwardRow row{dyb.data(), rows.data() + 2 * r0, r1 - r0, taps.data() + 2 * t0, t1 - t0,
-                                wb.data(), dxb.data() + ih * g.w + ph, g.sw};
-          for_each_chunk((g.w - ph + g.sw - 1) / g.sw, row);
+          const int64_t cols = (g.w - ph + g.sw - 1) / g.sw;
+          const auto gather = [&](auto fixed) {
+            const BackwardRow<decltype(fixed)::value> row{dyb.data(), rows.data() + 2 * r0, r1 - r0,
+                                                          taps.data() + 2 * t0, t1 - t0, wb.data(),
+                                                          dxb.data() + ih * g.w + ph, g.sw};
+            for_each_chunk(cols, row);
+          };
+          if (unit && g.kw == 3)
+            gather(std::integral_constant<int, 3>());
+          else if (unit && g.kw == 5)
+            gather(std::integral_constant<int, 5>());
+          else
+            gather(std::integral_constant<int, 0>());
         }
       }
       unpack<true>(dxb.data(), hw, dst);
