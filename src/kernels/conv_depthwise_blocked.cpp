@@ -252,10 +252,11 @@ inline int64_t blocks_of(int64_t channels) { return (channels + kLanes - 1) / kL
 }  // namespace
 
 bool blocked_fits(const Geometry& g) {
-  // The blocked buffers of one block (input and output planes × 16 channels
-  // × 4 bytes) should stay in the core's L2; large planes vectorise well
-  // along their rows anyway.
-  return g.pt >= 0 && g.pl >= 0 && g.h * g.w <= 4096 && g.ho * g.wo <= 4096;
+  // Faster than the row-wise kernels at every plane size measured (2² to
+  // 112², MobileNetV2 at 224²); beyond 256² pixels a block's buffers (64
+  // bytes a pixel) would grow past 4 MB per thread.
+  constexpr int64_t kMaxPixels = int64_t{1} << 16;
+  return g.pt >= 0 && g.pl >= 0 && g.h * g.w <= kMaxPixels && g.ho * g.wo <= kMaxPixels;
 }
 
 void forward_blocked(const Geometry& g, const float* x, const float* weight, const float* bias, float* y) {
