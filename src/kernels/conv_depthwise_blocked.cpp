@@ -179,7 +179,7 @@ struct ForwardRow {
 
 /// The output rows of one block.
 template <int KW, int SW>
-void forward_rows(const Geometry& g, const Vec* xb, int64_t wpad, const Vec* wb, Vec bias, const int64_t* ki0,
+void forward_rows(const Geometry& g, const Vec* xb, int64_t wpad, const Vec* wb, const Vec& bias, const int64_t* ki0,
                   const int64_t* ki1, Vec* ob) {
   for (int64_t oh = 0; oh < g.ho; ++oh) {
     const ForwardRow<KW, SW> row{g, xb, wpad, wb, bias, oh, ki0[oh], ki1[oh], ob + oh * g.wo};
@@ -187,7 +187,7 @@ void forward_rows(const Geometry& g, const Vec* xb, int64_t wpad, const Vec* wb,
   }
 }
 
-using ForwardRows = void (*)(const Geometry&, const Vec*, int64_t, const Vec*, Vec, const int64_t*,
+using ForwardRows = void (*)(const Geometry&, const Vec*, int64_t, const Vec*, const Vec&, const int64_t*,
                              const int64_t*, Vec*);
 
 /// The specialisation for g's kernel width and stride (3×3 and 5×5, stride 1
