@@ -46,6 +46,10 @@ inline void for_each_row_pair(const Geometry& g, Fn fn) {
 }  // namespace
 
 void forward(const Geometry& g, const float* x, const float* weight, const float* bias, float* y) {
+  if (blocked_fits(g)) {
+    forward_blocked(g, x, weight, bias, y);
+    return;
+  }
   const int64_t cout = g.channels * g.mult, planes = g.n * cout, p = g.ho * g.wo, khw = g.kh * g.kw;
   const ColumnTaps taps(g);
   parallel_for(planes, [&](int64_t begin, int64_t end) {
@@ -73,6 +77,10 @@ void forward(const Geometry& g, const float* x, const float* weight, const float
 }
 
 void backward_input(const Geometry& g, const float* dy, const float* weight, float* dx) {
+  if (g.mult == 1 && blocked_fits(g)) {
+    backward_input_blocked(g, dy, weight, dx);
+    return;
+  }
   const int64_t cout = g.channels * g.mult, planes = g.n * g.channels, p = g.ho * g.wo, khw = g.kh * g.kw;
   const ColumnTaps taps(g);
   parallel_for(planes, [&](int64_t begin, int64_t end) {

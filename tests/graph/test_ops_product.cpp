@@ -2,11 +2,13 @@
 // functions composite layers decompose into, and the composites themselves:
 // forward against loops written here, gradients against finite differences,
 // each node against its declared kind.
+#include <algorithm>
 #include <cmath>
 #include <string>
 
 #include "testing.hpp"
 #include "trim/core/error.hpp"
+#include "trim/core/parallel.hpp"
 #include "trim/graph/executor.hpp"
 #include "trim/graph/layers.hpp"
 #include "trim/graph/nn.hpp"
@@ -57,6 +59,71 @@ TEST_CASE("multiply broadcasts like NumPy and is bilinear", "[ops][product]") {
   require_close(ws.value(z), expected, 1e-6);
   check_all(g, {a, b});
   REQUIRE_THROWS_AS(nn::multiply(g, x, nn::input(g, "w", {4, 5}), "bad"), Error);
+}
+
+TEST_CASE("multiply's broadcast runs match loops for every pattern and thread count", "[ops][product]") {
+  // A gate per (example, channel) on either side (squeeze-excitation), one
+  // shared by all channels (runs reading the same gate elements: not split
+  // over threads), a gate along the last axis (strided runs), size-1 axes on
+  // both sides; the large shapes split their runs over threads.
+  struct Case {
+    Shape a, b;
+  };
+  const std::vector<Case> cases = {
+      {{2, 3, 4, 5}, {2, 3, 1, 1}}, {{2, 3, 1, 1}, {2, 3, 4, 5}}, {{2, 3, 4, 5}, {2, 1, 4, 5}},
+      {{2, 3, 4, 5}, {2, 1, 1, 5}}, {{2, 1, 4, 5}, {2, 3, 4, 1}}, {{3, 40, 24, 24}, {3, 40, 1, 1}},
+      {{3, 40, 1, 1}, {3, 40, 24, 24}}, {{3, 40, 24, 24}, {3, 1, 24, 24}}, {{3, 40, 24, 24}, {3, 40, 24, 24}},
+  };
+  struct RestoreThreads {
+    int saved = num_threads();
+    ~RestoreThreads() { set_num_threads(saved); }
+  } restore;
+  for (size_t k = 0; k < cases.size(); ++k) {
+    const Case& cs = cases[k];
+    Shape out;
+    for (int d = 0; d < 4; ++d) out.push_back(std::max(cs.a[d], cs.b[d]));
+    Graph g(1);
+    const NodeId xa = nn::input(g, "a", test::per_example(cs.a));
+    const NodeId xb = nn::input(g, "b", test::per_example(cs.b));
+    g.set_outputs({nn::multiply(g, xa, xb, "mul")});
+    g.finalize();
+    const Tensor a = randn(cs.a, 1 + k), b = randn(cs.b, 11 + k), u = randn(out, 21 + k);
+    // References: loops over the output with each operand's broadcast index
+    // (gradient sums in double).
+    Tensor y_ref(out), da_ref(cs.a), db_ref(cs.b);
+    std::vector<double> da_sum(static_cast<size_t>(a.numel())), db_sum(static_cast<size_t>(b.numel()));
+    const auto at = [](const Shape& s, const int64_t* i) {
+      int64_t f = 0;
+      for (int d = 0; d < 4; ++d) f = f * s[d] + (s[d] == 1 ? 0 : i[d]);
+      return f;
+    };
+    int64_t i[4], o = 0;
+    for (i[0] = 0; i[0] < out[0]; ++i[0])
+      for (i[1] = 0; i[1] < out[1]; ++i[1])
+        for (i[2] = 0; i[2] < out[2]; ++i[2])
+          for (i[3] = 0; i[3] < out[3]; ++i[3], ++o) {
+            const int64_t ia = at(cs.a, i), ib = at(cs.b, i);
+            y_ref[o] = a[ia] * b[ib];
+            da_sum[static_cast<size_t>(ia)] += double(u[o]) * b[ib];
+            db_sum[static_cast<size_t>(ib)] += double(u[o]) * a[ia];
+          }
+    for (int64_t j = 0; j < a.numel(); ++j) da_ref[j] = static_cast<float>(da_sum[static_cast<size_t>(j)]);
+    for (int64_t j = 0; j < b.numel(); ++j) db_ref[j] = static_cast<float>(db_sum[static_cast<size_t>(j)]);
+    std::vector<Tensor> first;
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      INFO("case " << k << ", " << threads << " threads");
+      Workspace ws;
+      forward(g, ws, {a, b});
+      const Gradients gr = backward(g, ws, {u});
+      require_close(ws.value(g.outputs()[0]), y_ref, 1e-6, 1e-3, "y");
+      require_close(gr.inputs[0], da_ref, 1e-4, 1.0, "da");  // sums of up to 576 terms
+      require_close(gr.inputs[1], db_ref, 1e-4, 1.0, "db");
+      const std::vector<Tensor> got = {ws.value(g.outputs()[0]), gr.inputs[0], gr.inputs[1]};
+      if (first.empty()) first = got;
+      for (size_t t = 0; t < got.size(); ++t) REQUIRE(std::equal(got[t].begin(), got[t].end(), first[t].begin()));
+    }
+  }
 }
 
 TEST_CASE("matmul of two data tensors: forward, gradients, kind", "[ops][product]") {

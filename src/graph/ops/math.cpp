@@ -9,8 +9,14 @@ namespace trim::ops {
 namespace {
 constexpr float kTwoOverSqrtPi = 1.12837916709551257390f;
 
-float hard_sigmoid(float x, float a, float b) { return std::fmin(1.0f, std::fmax(0.0f, a * x + b)); }
-float hard_sigmoid_slope(float x, float a, float b) {
+/// min(1, max(0, a·x + b)) with fmax's NaN rule (a NaN z gives 0), written
+/// as selects the compiler vectorises (std::fmin / fmax were library calls).
+inline float hard_sigmoid(float x, float a, float b) {
+  const float z = a * x + b;
+  const float v = z > 0.0f ? z : 0.0f;
+  return v < 1.0f ? v : 1.0f;
+}
+inline float hard_sigmoid_slope(float x, float a, float b) {
   const float z = a * x + b;
   return z > 0.0f && z < 1.0f ? a : 0.0f;
 }

@@ -1,9 +1,11 @@
 #include "trim/graph/ops/product.hpp"
 
 #include <Eigen/Core>
+#include <algorithm>
 
 #include "broadcast_index.hpp"
 #include "trim/core/error.hpp"
+#include "trim/core/parallel.hpp"
 
 namespace trim::ops {
 
@@ -12,6 +14,38 @@ namespace {
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using MapC = Eigen::Map<const RowMatrix>;
 using Map = Eigen::Map<RowMatrix>;
+
+/// Elements per task when a large product is split over threads.
+constexpr int64_t kTask = int64_t{1} << 14;
+
+/// Runs fn(begin, end) over [0, n) element ranges, in parallel for large n.
+template <class F>
+void over_elements(int64_t n, F&& fn) {
+  if (n < 4 * kTask) {
+    fn(int64_t{0}, n);
+    return;
+  }
+  parallel_for((n + kTask - 1) / kTask, [&](int64_t b, int64_t e) { fn(b * kTask, std::min(n, e * kTask)); });
+}
+
+/// Runs fn over the runs of `runs`, split over threads when they are many
+/// elements and `split` (no two runs write the same element).
+template <class F>
+void over_runs(const detail::BroadcastRuns& runs, bool split, F&& fn) {
+  const int64_t per_task = std::max<int64_t>(1, kTask / runs.n);
+  if (!split || runs.count * runs.n < 4 * kTask) {
+    runs.each(0, runs.count, fn);
+    return;
+  }
+  parallel_for((runs.count + per_task - 1) / per_task, [&](int64_t b, int64_t e) {
+    runs.each(b * per_task, std::min(runs.count, e * per_task), fn);
+  });
+}
+
+/// Σ x[i]·y[i] for i < n (vectorised).
+inline float dot(const float* x, const float* y, int64_t n) {
+  return Eigen::Map<const Eigen::VectorXf>(x, n).dot(Eigen::Map<const Eigen::VectorXf>(y, n));
+}
 
 }  // namespace
 
@@ -37,17 +71,32 @@ Shape Multiply::infer_shape(const std::vector<Shape>& in, const std::vector<Shap
 void Multiply::forward(const OpArgs& args, Tensor& y) const {
   const Tensor& a = args.input(0);
   const Tensor& b = args.input(1);
-  if (a.shape() == b.shape()) {
-    y.as_vector() = a.as_vector().cwiseProduct(b.as_vector());
-    return;
-  }
   const float* pa = a.data();
   const float* pb = b.data();
   float* py = y.data();
-  detail::for_each_run(y.shape(), a.shape(), b.shape(),
-                       [&](int64_t o, int64_t ia, int64_t ib, int64_t n, int64_t sa, int64_t sb) {
-                         for (int64_t i = 0; i < n; ++i) py[o + i] = pa[ia + i * sa] * pb[ib + i * sb];
-                       });
+  if (a.shape() == b.shape()) {
+    over_elements(y.numel(), [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) py[i] = pa[i] * pb[i];
+    });
+    return;
+  }
+  const detail::BroadcastRuns runs(y.shape(), a.shape(), b.shape());
+  over_runs(runs, true, [&](int64_t o, int64_t ia, int64_t ib, int64_t n, int64_t sa, int64_t sb) {
+    float* __restrict out = py + o;
+    const float* __restrict ra = pa + ia;
+    const float* __restrict rb = pb + ib;
+    if (sa == 1 && sb == 0) {  // a gated by a scalar (squeeze-excitation)
+      const float s = *rb;
+      for (int64_t i = 0; i < n; ++i) out[i] = ra[i] * s;
+    } else if (sa == 0 && sb == 1) {
+      const float s = *ra;
+      for (int64_t i = 0; i < n; ++i) out[i] = s * rb[i];
+    } else if (sa == 1 && sb == 1) {
+      for (int64_t i = 0; i < n; ++i) out[i] = ra[i] * rb[i];
+    } else {
+      for (int64_t i = 0; i < n; ++i) out[i] = ra[i * sa] * rb[i * sb];
+    }
+  });
 }
 
 void Multiply::backward(const OpArgs& args, const Tensor&, const Tensor& dy, const OpGrads& g) const {
@@ -55,23 +104,55 @@ void Multiply::backward(const OpArgs& args, const Tensor&, const Tensor& dy, con
   const Tensor& b = args.input(1);
   Tensor* da = g.input(0);
   Tensor* db = g.input(1);
-  if (a.shape() == b.shape()) {
-    if (da) da->as_vector() += dy.as_vector().cwiseProduct(b.as_vector());
-    if (db) db->as_vector() += dy.as_vector().cwiseProduct(a.as_vector());
-    return;
-  }
   const float* pa = a.data();
   const float* pb = b.data();
   const float* pd = dy.data();
   float* ga = da ? da->data() : nullptr;
   float* gb = db ? db->data() : nullptr;
-  detail::for_each_run(dy.shape(), a.shape(), b.shape(),
-                       [&](int64_t o, int64_t ia, int64_t ib, int64_t n, int64_t sa, int64_t sb) {
-                         for (int64_t i = 0; i < n; ++i) {
-                           if (ga) ga[ia + i * sa] += pd[o + i] * pb[ib + i * sb];
-                           if (gb) gb[ib + i * sb] += pd[o + i] * pa[ia + i * sa];
-                         }
-                       });
+  if (!ga && !gb) return;
+  if (a.shape() == b.shape()) {
+    // One pass over dy for both gradients.
+    over_elements(dy.numel(), [&](int64_t i0, int64_t i1) {
+      if (ga && gb)
+        for (int64_t i = i0; i < i1; ++i) {
+          const float d = pd[i];
+          ga[i] += d * pb[i];
+          gb[i] += d * pa[i];
+        }
+      else if (ga)
+        for (int64_t i = i0; i < i1; ++i) ga[i] += pd[i] * pb[i];
+      else
+        for (int64_t i = i0; i < i1; ++i) gb[i] += pd[i] * pa[i];
+    });
+    return;
+  }
+  const detail::BroadcastRuns runs(dy.shape(), a.shape(), b.shape());
+  // The gradient of a broadcast operand sums over its run; runs reading the
+  // same element of an operand stay on one thread, in order.
+  over_runs(runs, runs.runs_disjoint(),
+            [&](int64_t o, int64_t ia, int64_t ib, int64_t n, int64_t sa, int64_t sb) {
+              const float* __restrict d = pd + o;
+              if (sa == 1 && sb == 0) {
+                if (ga) {
+                  const float s = pb[ib];
+                  float* __restrict r = ga + ia;
+                  for (int64_t i = 0; i < n; ++i) r[i] += d[i] * s;
+                }
+                if (gb) gb[ib] += dot(d, pa + ia, n);
+              } else if (sa == 0 && sb == 1) {
+                if (gb) {
+                  const float s = pa[ia];
+                  float* __restrict r = gb + ib;
+                  for (int64_t i = 0; i < n; ++i) r[i] += d[i] * s;
+                }
+                if (ga) ga[ia] += dot(d, pb + ib, n);
+              } else {
+                for (int64_t i = 0; i < n; ++i) {
+                  if (ga) ga[ia + i * sa] += d[i] * pb[ib + i * sb];
+                  if (gb) gb[ib + i * sb] += d[i] * pa[ia + i * sa];
+                }
+              }
+            });
 }
 
 // ---- MatMul -----------------------------------------------------------------------
