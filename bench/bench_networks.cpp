@@ -5,9 +5,13 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 #include <chrono>
 #include <cstdlib>
 #include <cstdio>
+#include <ctime>
 
 #include "networks.hpp"
 #include "trim/core/parallel.hpp"
@@ -21,6 +25,7 @@ namespace {
 using namespace trim;
 
 double g_gemm_gflops = 0;  // measured at start-up, for the efficiency counter
+double g_peak_gflops = 0;  // one core's multiply-add peak, measured at start-up
 
 MatrixRM random_matrix(int64_t n, uint64_t seed) {
   Tensor t({n, n});
@@ -44,6 +49,51 @@ double measure_gemm_gflops() {
   return best;
 }
 
+/// CPU seconds of the calling thread: what one core spent, however loaded
+/// the machine is.
+double thread_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
+/// One core's single-precision peak: twelve independent multiply-add chains
+/// (enough to hide the latency) on the widest vectors this build uses, in
+/// thread CPU time.
+double measure_peak_gflops() {
+#if defined(__AVX512F__) || defined(__AVX2__)
+#if defined(__AVX512F__)
+  using V = __m512;
+  const auto fma = [](V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); };
+  const V a = _mm512_set1_ps(0.9999f), b = _mm512_set1_ps(1e-4f);
+  constexpr int lanes = 16;
+#else
+  using V = __m256;
+  const auto fma = [](V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); };
+  const V a = _mm256_set1_ps(0.9999f), b = _mm256_set1_ps(1e-4f);
+  constexpr int lanes = 8;
+#endif
+  V c0 = b, c1 = b, c2 = b, c3 = b, c4 = b, c5 = b, c6 = b, c7 = b, c8 = b, c9 = b, c10 = b, c11 = b;
+  const long iters = 20'000'000;
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    const double t0 = thread_seconds();
+    for (long k = 0; k < iters; ++k) {
+      c0 = fma(a, c0, b), c1 = fma(a, c1, b), c2 = fma(a, c2, b), c3 = fma(a, c3, b);
+      c4 = fma(a, c4, b), c5 = fma(a, c5, b), c6 = fma(a, c6, b), c7 = fma(a, c7, b);
+      c8 = fma(a, c8, b), c9 = fma(a, c9, b), c10 = fma(a, c10, b), c11 = fma(a, c11, b);
+      // Keeps the chains in registers and the loop from being folded.
+      asm volatile("" : "+x"(c0), "+x"(c1), "+x"(c2), "+x"(c3), "+x"(c4), "+x"(c5), "+x"(c6), "+x"(c7), "+x"(c8),
+                   "+x"(c9), "+x"(c10), "+x"(c11));
+    }
+    best = std::max(best, iters * 12.0 * lanes * 2 / (thread_seconds() - t0) / 1e9);
+  }
+  return best;
+#else
+  return 0;  // no vector multiply-add in this build
+#endif
+}
+
 void BM_sgemm(benchmark::State& state) {
   const int64_t n = state.range(0);
   const MatrixRM a = random_matrix(n, 1), b = random_matrix(n, 2);
@@ -61,6 +111,8 @@ void report(benchmark::State& state, double flops) {
       benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
   state.counters["gemm_GFLOP/s"] = g_gemm_gflops * 1e9;
   state.counters["gemm_GFLOP/s"].oneK = benchmark::Counter::kIs1000;
+  state.counters["core_peak_GFLOP/s"] = g_peak_gflops * 1e9;
+  state.counters["core_peak_GFLOP/s"].oneK = benchmark::Counter::kIs1000;
 }
 
 template <class Build>
@@ -184,6 +236,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   g_gemm_gflops = measure_gemm_gflops();
+  g_peak_gflops = measure_peak_gflops();
   std::fprintf(stderr, "trim: %d threads, measured SGEMM 1024^3: %.1f GFLOP/s\n", trim::num_threads(),
                g_gemm_gflops);
   benchmark::RunSpecifiedBenchmarks();
