@@ -651,6 +651,25 @@ PhasedInput phase_input(const Geom& g, const float* xg, int64_t xstride, int64_t
   return in;
 }
 
+/// A run of consecutive columns inside one output row: columns [at, at + len)
+/// of a range sit at src + [0, len) in the phased layout (plus off[k]).
+struct Piece {
+  int64_t at, len, src;
+};
+
+/// Splits columns [n0, n0 + count) (n = e·p + position) into pieces; returns
+/// their number (at most count).
+int64_t column_pieces(const Geom& g, const PhasedInput& in, int64_t n0, int64_t count, Piece* pieces) {
+  int64_t np = 0;
+  for (int64_t l = 0; l < count;) {
+    const int64_t n = n0 + l, e = n / g.p, pos = n % g.p, ow = pos % g.wo;
+    const int64_t len = std::min(count - l, g.wo - ow);
+    pieces[np++] = {l, len, e * in.es + pos / g.wo * in.wq + ow};
+    l += len;
+  }
+  return np;
+}
+
 /// Rows of im2col(x) over a batch from a phased input, for TransposedB (the
 /// weight gradient's right operand): the columns' pieces inside output rows
 /// are the same for every row k, so they are found once per call.
@@ -658,21 +677,12 @@ struct PhasedRows {
   const Geom& g;
   const PhasedInput& in;
   void operator()(int64_t k0, int64_t nk, int64_t n0, int64_t nn, float* out, int64_t ld) const {
-    struct Piece {
-      int64_t col, len, src;
-    };
     Piece pieces[KC];
-    int64_t np = 0;
-    for (int64_t l = 0; l < nn;) {
-      const int64_t n = n0 + l, e = n / g.p, pos = n % g.p, ow = pos % g.wo;
-      const int64_t len = std::min(nn - l, g.wo - ow);
-      pieces[np++] = {l, len, e * in.es + pos / g.wo * in.wq + ow};
-      l += len;
-    }
+    const int64_t np = column_pieces(g, in, n0, nn, pieces);
     for (int64_t r = 0; r < nk; ++r) {
       const float* at = in.base + in.off[k0 + r];
       float* d = out + r * ld;
-      for (int64_t i = 0; i < np; ++i) copy_run(d + pieces[i].col, at + pieces[i].src, pieces[i].len);
+      for (int64_t i = 0; i < np; ++i) copy_run(d + pieces[i].at, at + pieces[i].src, pieces[i].len);
     }
   }
 };
@@ -687,36 +697,28 @@ struct PhasedB {
     const int64_t pstride = b_panel_stride(kc);
     float* const start = dst;
     for (int64_t jp = 0; jp < nc; jp += NR, dst += pstride) {
-      // The panel's columns as pieces inside output rows.
-      struct Piece {
-        int64_t lane, len, src;
-      } pieces[NR];
-      int np = 0;
+      Piece pieces[NR];
       const int64_t lanes = std::min(NR, nc - jp);
-      for (int64_t l = 0; l < lanes;) {
-        const int64_t n = j + jp + l, e = n / g.p, pos = n % g.p, oh = pos / g.wo, ow = pos % g.wo;
-        const int64_t len = std::min(lanes - l, g.wo - ow);
-        pieces[np++] = {l, len, e * in.es + oh * in.wq + ow};
-        l += len;
-      }
+      const int64_t np = column_pieces(g, in, j + jp, lanes, pieces);
 #if defined(__AVX512F__)
       __mmask16 masks[NR];
-      for (int i = 0; i < np; ++i)
-        masks[i] = static_cast<__mmask16>(((1u << pieces[i].len) - 1) << pieces[i].lane);
+      for (int64_t i = 0; i < np; ++i)
+        masks[i] = static_cast<__mmask16>(((1u << pieces[i].len) - 1) << pieces[i].at);
       for (int64_t q = 0; q < kc; ++q) {
-        // Piece i's lanes come from src − lane + (its lanes): masked-off
-        // lanes are not read.
+        // Piece i's lanes come from src − at + (its lanes): masked-off lanes
+        // are not read.
         const float* at = in.base + in.off[p0 + q];
-        __m512 v = _mm512_maskz_loadu_ps(masks[0], at + pieces[0].src - pieces[0].lane);
-        for (int i = 1; i < np; ++i)
-          v = _mm512_mask_loadu_ps(v, masks[i], at + pieces[i].src - pieces[i].lane);
+        __m512 v = _mm512_maskz_loadu_ps(masks[0], at + pieces[0].src - pieces[0].at);
+        for (int64_t i = 1; i < np; ++i)
+          v = _mm512_mask_loadu_ps(v, masks[i], at + pieces[i].src - pieces[i].at);
         _mm512_storeu_ps(dst + q * NR, v);
       }
 #else
       for (int64_t q = 0; q < kc; ++q) {
         const float* at = in.base + in.off[p0 + q];
         float* d = dst + q * NR;
-        for (int i = 0; i < np; ++i) std::memcpy(d + pieces[i].lane, at + pieces[i].src, pieces[i].len * sizeof(float));
+        for (int64_t i = 0; i < np; ++i)
+          std::memcpy(d + pieces[i].at, at + pieces[i].src, static_cast<size_t>(pieces[i].len) * sizeof(float));
         std::fill(d + lanes, d + NR, 0.0f);
       }
 #endif
