@@ -151,23 +151,24 @@ Geom make_geom(int64_t n, int64_t cin, int64_t h, int64_t w, int64_t cout, int64
 // packed into panels of MR rows, B blocks (KC × NC) into a layout the
 // micro-kernel reads NR columns at a time, and a register-blocked MR × NR
 // micro-kernel runs over them. The operands are never formed as matrices:
-// packing reads them through functors, which is where im2col happens (from
-// the input straight into the B block), and tiles leave through a store
-// functor, which is where col2im happens. This saves the memory passes over
-// a materialised im2col matrix.
+// packing reads them through functors, which is where im2col happens (from a
+// padded, stride-phase-split copy of the input, PhasedInput, into the B
+// block), and tiles leave through a store functor, which is where col2im
+// happens. This saves the memory passes over a materialised im2col matrix.
+// GEMMs with few columns skip packing A and read it where it lies.
 
 // Register tile MR × NR; A blocks MC × KC and B blocks KC × NC stay in L2
 // (NC_WIDE: B blocks in L3 when A blocks stream, so A is repacked less).
 constexpr int64_t MR = 6, NR = 16, KC = 256, MC = 144, NC = 256, NC_WIDE = 1024;
 static_assert(MC % MR == 0 && NC % NR == 0 && NC_WIDE % NR == 0, "blocks hold whole panels");
-/// GEMMs with at most this many columns read A in place when it is
-/// row-major (see gemm).
+/// GEMMs with at most this many columns read A in place when its packer
+/// allows (PackA::in_place, see gemm).
 constexpr int64_t kInPlaceColumns = 64;
 
 #if defined(__AVX512F__)
 /// c[MR×NR] (row stride ldc) = or += A · b over kc steps, where A's row r at
-/// step q is a[r·ars + q·aqs] (a packed panel: ars = 1, aqs = MR; rows read
-/// in place: ars = their stride, aqs = 1) and b holds NR consecutive floats
+/// step q is a[r·ars + q·aqs] (a packed panel: ars = 1, aqs = MR; A read in
+/// place: its row and depth strides) and b holds NR consecutive floats
 /// per step, ldb apart. One 16-float register per row: each step is one load
 /// of b and six multiply-adds whose a operand is broadcast from memory inside
 /// the instruction (no separate broadcasts competing with the multiply-adds
