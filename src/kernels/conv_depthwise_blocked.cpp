@@ -190,14 +190,16 @@ void forward_rows(const Geometry& g, const Vec* xb, int64_t wpad, const Vec* wb,
 using ForwardRows = void (*)(const Geometry&, const Vec*, int64_t, const Vec*, const Vec&, const int64_t*,
                              const int64_t*, Vec*);
 
-/// The specialisation for g's kernel width and stride (3×3 and 5×5, stride 1
-/// and 2, no column dilation), else the general rows.
+/// The specialisation for g's kernel width and stride (3×3 and 5×5 at stride
+/// 1 and 2, ConvNeXt's 7×7 at stride 1, no column dilation), else the
+/// general rows.
 ForwardRows forward_rows_for(const Geometry& g) {
   if (g.dw == 1 || g.kw == 1) {
     if (g.kw == 3 && g.sw == 1) return forward_rows<3, 1>;
     if (g.kw == 3 && g.sw == 2) return forward_rows<3, 2>;
     if (g.kw == 5 && g.sw == 1) return forward_rows<5, 1>;
     if (g.kw == 5 && g.sw == 2) return forward_rows<5, 2>;
+    if (g.kw == 7 && g.sw == 1) return forward_rows<7, 1>;
   }
   return forward_rows<0, 0>;
 }
@@ -368,6 +370,8 @@ void backward_input_blocked(const Geometry& g, const float* dy, const float* wei
             gather(std::integral_constant<int, 3>());
           else if (unit && g.kw == 5)
             gather(std::integral_constant<int, 5>());
+          else if (unit && g.kw == 7)
+            gather(std::integral_constant<int, 7>());
           else
             gather(std::integral_constant<int, 0>());
         }

@@ -236,8 +236,8 @@ TEST_CASE("depthwise conv2d on channel blocks agrees with a direct convolution",
   // 2 and 3 (input columns no output reads), uneven pads, dilation, a channel
   // multiplier (blocked forward, row-wise input gradient), 1-row and 1-column
   // images, EfficientNet's 2×2 planes under a 5×5 kernel, 3×3 and 5×5 at
-  // stride 1 and 2 (the compile-time kernel widths), and a plane too large
-  // for the blocked buffers (the row-wise kernels).
+  // stride 1 and 2 and 7×7 at stride 1 (the compile-time kernel widths), and
+  // a plane too large for the blocked buffers (the row-wise kernels).
   struct Case {
     Shape x, w;
     kernels::Conv2dConfig c;
@@ -250,6 +250,7 @@ TEST_CASE("depthwise conv2d on channel blocks agrees with a direct convolution",
       {{2, 16, 7, 1}, {16, 1, 3, 3}, {{2, 2}, {1, 1, 1, 1}, {1, 1}, 16}},
       {{2, 16, 2, 2}, {16, 1, 5, 5}, {{1, 1}, {2, 2, 2, 2}, {1, 1}, 16}},
       {{2, 24, 11, 9}, {24, 1, 5, 5}, {{2, 2}, {2, 2, 2, 2}, {1, 1}, 24}},
+      {{2, 20, 9, 8}, {20, 1, 7, 7}, {{1, 1}, {3, 3, 3, 3}, {1, 1}, 20}},
       {{1, 16, 10, 11}, {16, 1, 2, 2}, {{3, 3}, {0, 0, 0, 0}, {1, 1}, 16}},
       {{2, 10, 6, 7}, {20, 1, 3, 3}, {{1, 2}, {1, 1, 1, 1}, {1, 1}, 10}},
       {{1, 2, 257, 256}, {2, 1, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 2}},
