@@ -110,6 +110,10 @@ void backward_input(const Geometry& g, const float* dy, const float* weight, flo
 }
 
 void backward_weight(const Geometry& g, const float* x, const float* dy, float* dweight) {
+  if (blocked_fits(g)) {
+    backward_weight_blocked(g, x, dy, dweight);
+    return;
+  }
   const int64_t cout = g.channels * g.mult, p = g.ho * g.wo, khw = g.kh * g.kw;
   const ColumnTaps taps(g);
   // Output channels write disjoint kernels; each sums over the batch in order.

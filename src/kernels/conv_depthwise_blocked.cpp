@@ -381,4 +381,47 @@ void backward_input_blocked(const Geometry& g, const float* dy, const float* wei
   });
 }
 
+void backward_weight_blocked(const Geometry& g, const float* x, const float* dy, float* dweight) {
+  const int64_t cout = g.channels * g.mult, blocks = blocks_of(cout), khw = g.kh * g.kw;
+  const int64_t hw = g.h * g.w, p = g.ho * g.wo;
+  const int64_t wpad = std::max(g.pl + g.w, (g.wo - 1) * g.sw + (g.kw - 1) * g.dw + 1);
+  // A block of output channels sums over the examples in order on one
+  // thread, tap by tap in the order of the row-wise kernel: the same sums for
+  // any thread count.
+  parallel_for(blocks, [&](int64_t begin, int64_t end) {
+    Buffer xb(static_cast<size_t>(g.h * wpad)), dyb(static_cast<size_t>(p)), acc(static_cast<size_t>(khw));
+    const float* xs[kLanes];
+    const float* ds[kLanes];
+    for (int64_t blk = begin; blk < end; ++blk) {
+      const int64_t o0 = blk * kLanes, lanes = std::min(kLanes, cout - o0);
+      for (int64_t t = 0; t < khw; ++t)
+        for (int64_t l = 0; l < kLanes; ++l) acc[static_cast<size_t>(t)][l] = l < lanes ? dweight[(o0 + l) * khw + t] : 0.0f;
+      for (int64_t e = 0; e < g.n; ++e) {
+        for (int64_t l = 0; l < kLanes; ++l) {
+          xs[l] = l < lanes ? x + (e * g.channels + (o0 + l) / g.mult) * hw : nullptr;
+          ds[l] = l < lanes ? dy + (e * cout + o0 + l) * p : nullptr;
+        }
+        pack(xs, hw, {g.w, wpad, g.pl}, xb.data());
+        pack(ds, p, {g.wo, g.wo, 0}, dyb.data());
+        for (int64_t oh = 0; oh < g.ho; ++oh) {
+          const Vec* dr = dyb.data() + oh * g.wo;
+          for (int64_t ki = 0; ki < g.kh; ++ki) {
+            const int64_t ih = oh * g.sh + ki * g.dh - g.pt;
+            if (ih < 0 || ih >= g.h) continue;
+            const Vec* xr = xb.data() + ih * wpad;
+            for (int64_t kj = 0; kj < g.kw; ++kj) {
+              const Vec* xp = xr + kj * g.dw;
+              Vec sum = {};
+              for (int64_t ow = 0; ow < g.wo; ++ow) sum += dr[ow] * xp[ow * g.sw];
+              acc[static_cast<size_t>(ki * g.kw + kj)] += sum;
+            }
+          }
+        }
+      }
+      for (int64_t t = 0; t < khw; ++t)
+        for (int64_t l = 0; l < lanes; ++l) dweight[(o0 + l) * khw + t] = acc[static_cast<size_t>(t)][l];
+    }
+  });
+}
+
 }  // namespace trim::kernels::depthwise

@@ -263,32 +263,38 @@ TEST_CASE("depthwise conv2d on channel blocks agrees with a direct convolution",
     const Case& cs = cases[k];
     const Naive nv(cs.x, cs.w, cs.c);
     const Tensor x = randn(cs.x, 50 + k), w = randn(cs.w, 60 + k), b = randn({cs.w[0]}, 70 + k);
-    const Tensor u = randn(nv.out(), 80 + k), dx0 = randn(cs.x, 90 + k);
-    std::vector<double> yd(static_cast<size_t>(u.numel())), dxd(static_cast<size_t>(x.numel()));
+    const Tensor u = randn(nv.out(), 80 + k), dx0 = randn(cs.x, 90 + k), dw0 = randn(cs.w, 100 + k);
+    std::vector<double> yd(static_cast<size_t>(u.numel())), dxd(static_cast<size_t>(x.numel())),
+        dwd(static_cast<size_t>(w.numel()));
     nv.each([&](int64_t xi, int64_t wi, int64_t yi) {
       yd[static_cast<size_t>(yi)] += double(x[xi]) * w[wi];
       dxd[static_cast<size_t>(xi)] += double(u[yi]) * w[wi];
+      dwd[static_cast<size_t>(wi)] += double(u[yi]) * x[xi];
     });
-    Tensor yr(nv.out()), dxr(cs.x);
+    Tensor yr(nv.out()), dxr(cs.x), dwr(cs.w);
     for (int64_t i = 0; i < yr.numel(); ++i)
       yr[i] = static_cast<float>(yd[static_cast<size_t>(i)] + b[(i / (nv.ho * nv.wo)) % cs.w[0]]);
     for (int64_t i = 0; i < dxr.numel(); ++i) dxr[i] = static_cast<float>(dxd[static_cast<size_t>(i)] + dx0[i]);
+    for (int64_t i = 0; i < dwr.numel(); ++i) dwr[i] = static_cast<float>(dwd[static_cast<size_t>(i)] + dw0[i]);
 
-    Tensor y1, dx1;
+    Tensor y1, dx1, dw1;
     for (int threads : {1, 2, 3}) {
       set_num_threads(threads);
       INFO("case " << k << ", " << threads << " threads");
-      Tensor y = randn(nv.out(), 1), dx = dx0;  // y is overwritten, dx added to
+      Tensor y = randn(nv.out(), 1), dx = dx0, dw = dw0;  // y is overwritten, dx and dw added to
       kernels::conv2d_forward(x, w, &b, cs.c, y);
       kernels::conv2d_backward_input(u, w, cs.c, dx);
+      kernels::conv2d_backward_params(x, u, cs.c, &dw, nullptr);
       close(y, yr, 1e-5, "y");
       close(dx, dxr, 1e-4, "dx");
+      close(dw, dwr, 1e-4, "dweight");
       if (threads == 1) {
-        y1 = y, dx1 = dx;
+        y1 = y, dx1 = dx, dw1 = dw;
         continue;
       }
       REQUIRE(std::equal(y.begin(), y.end(), y1.begin()));
       REQUIRE(std::equal(dx.begin(), dx.end(), dx1.begin()));
+      REQUIRE(std::equal(dw.begin(), dw.end(), dw1.begin()));
     }
   }
 }
