@@ -394,8 +394,7 @@ void backward_weight_blocked(const Geometry& g, const float* x, const float* dy,
     const float* ds[kLanes];
     for (int64_t blk = begin; blk < end; ++blk) {
       const int64_t o0 = blk * kLanes, lanes = std::min(kLanes, cout - o0);
-      for (int64_t t = 0; t < khw; ++t)
-        for (int64_t l = 0; l < kLanes; ++l) acc[static_cast<size_t>(t)][l] = l < lanes ? dweight[(o0 + l) * khw + t] : 0.0f;
+      pack_weights(dweight, o0, lanes, khw, acc.data());  // the sums start from dweight
       for (int64_t e = 0; e < g.n; ++e) {
         for (int64_t l = 0; l < kLanes; ++l) {
           xs[l] = l < lanes ? x + (e * g.channels + (o0 + l) / g.mult) * hw : nullptr;

@@ -234,7 +234,7 @@ TEST_CASE("conv2d agrees with a direct convolution for any thread count", "[kern
 TEST_CASE("depthwise conv2d on channel blocks agrees with a direct convolution", "[kernels][conv][depthwise]") {
   // Channel counts that fill a block of 16 and leave a partial one, stride 1,
   // 2 and 3 (input columns no output reads), uneven pads, dilation, a channel
-  // multiplier (blocked forward, row-wise input gradient), 1-row and 1-column
+  // multiplier (row-wise input gradient, the rest blocked), 1-row and 1-column
   // images, EfficientNet's 2×2 planes under a 5×5 kernel, 3×3 and 5×5 at
   // stride 1 and 2 and 7×7 at stride 1 (the compile-time kernel widths), and
   // a plane too large for the blocked buffers (the row-wise kernels).
