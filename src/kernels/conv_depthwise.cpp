@@ -77,7 +77,7 @@ void forward(const Geometry& g, const float* x, const float* weight, const float
 }
 
 void backward_input(const Geometry& g, const float* dy, const float* weight, float* dx) {
-  if (g.mult == 1 && blocked_fits(g)) {
+  if (blocked_fits(g)) {
     backward_input_blocked(g, dy, weight, dx);
     return;
   }

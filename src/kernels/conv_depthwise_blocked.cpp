@@ -119,10 +119,11 @@ void unpack(const Vec* buf, int64_t count, float* const* dst) {
 #endif
 }
 
-/// Weights of output channels o0 .. o0 + lanes − 1 as one vector per tap.
-void pack_weights(const float* weight, int64_t o0, int64_t lanes, int64_t khw, Vec* wb) {
+/// Weights of output channels o0, o0 + step, ... (lanes of them) as one
+/// vector per tap.
+void pack_weights(const float* weight, int64_t o0, int64_t lanes, int64_t khw, Vec* wb, int64_t step = 1) {
   for (int64_t t = 0; t < khw; ++t)
-    for (int64_t l = 0; l < kLanes; ++l) wb[t][l] = l < lanes ? weight[(o0 + l) * khw + t] : 0.0f;
+    for (int64_t l = 0; l < kLanes; ++l) wb[t][l] = l < lanes ? weight[(o0 + l * step) * khw + t] : 0.0f;
 }
 
 /// Calls chunk.template run<R>(first) over [0, n) with R = 8, 4, 2, 1.
@@ -210,7 +211,9 @@ ForwardRows forward_rows_for(const Geometry& g) {
 /// w[ki, kj] · dy[oh, q(kj) + j]. KW > 0: column stride and dilation 1 and
 /// kernel width KW known at compile time; every kj is in the one phase, with
 /// q(kj) = q(KW − 1) + KW − 1 − kj, so the dy vectors of a kernel row are
-/// loaded once (same sums, same order as the general case, KW = 0).
+/// loaded once (same sums, same order as the general case, KW = 0). With
+/// `add` the sums start from what `out` holds (further output channels of
+/// the same input channels).
 template <int KW>
 struct BackwardRow {
   const Vec* dyb;         // [ho][wop]
@@ -221,10 +224,13 @@ struct BackwardRow {
   const Vec* wb;
   Vec* out;               // column j at out[j·sw]
   int64_t sw;
+  bool add;
 
   template <int R>
   void run(int64_t j0) const {
     Vec acc[R] = {};
+    if (add)
+      for (int r = 0; r < R; ++r) acc[r] = out[(j0 + r) * sw];
     for (int64_t a = 0; a < nrows; ++a) {
       const Vec* dr = dyb + rows[2 * a] + j0;
       const Vec* wr = wb + rows[2 * a + 1];
@@ -303,8 +309,9 @@ void forward_blocked(const Geometry& g, const float* x, const float* weight, con
 }
 
 void backward_input_blocked(const Geometry& g, const float* dy, const float* weight, float* dx) {
-  // One output channel per input channel (mult = 1): lanes never collide.
-  const int64_t c = g.channels, blocks = blocks_of(c), khw = g.kh * g.kw;
+  // Lanes are input channels; their output channels c·mult + m are gathered
+  // one m after the other into the same dx block.
+  const int64_t c = g.channels, cout = c * g.mult, blocks = blocks_of(c), khw = g.kh * g.kw;
   const int64_t hw = g.h * g.w, p = g.ho * g.wo;
   // Output columns read for input columns [0, w): (iw + pl − kj·dw) / sw from
   // ⌊(pl − (kw−1)·dw) / sw⌋ to ⌊(w − 1 + pl) / sw⌋; zero columns cover the
@@ -343,37 +350,42 @@ void backward_input_blocked(const Geometry& g, const float* dy, const float* wei
   phase_begin[static_cast<size_t>(phases)] = static_cast<int64_t>(taps.size()) / 2;
   const bool unit = g.sw == 1 && (g.dw == 1 || g.kw == 1);  // one phase holding every kj in order
   parallel_for(g.n * blocks, [&](int64_t begin, int64_t end) {
-    Buffer dyb(static_cast<size_t>(g.ho * wop)), dxb(static_cast<size_t>(hw)), wb(static_cast<size_t>(khw));
+    Buffer dyb(static_cast<size_t>(g.ho * wop)), dxb(static_cast<size_t>(hw)),
+        wb(static_cast<size_t>(khw * g.mult));
     int64_t packed = -1;
     const float* src[kLanes];
     float* dst[kLanes];
     for (int64_t t = begin; t < end; ++t) {
       const int64_t blk = t / g.n, e = t % g.n, c0 = blk * kLanes, lanes = std::min(kLanes, c - c0);
-      if (blk != packed) pack_weights(weight, c0, lanes, khw, wb.data()), packed = blk;
-      for (int64_t l = 0; l < kLanes; ++l) {
-        src[l] = l < lanes ? dy + (e * c + c0 + l) * p : nullptr;
-        dst[l] = l < lanes ? dx + (e * c + c0 + l) * hw : nullptr;
+      if (blk != packed) {
+        for (int64_t m = 0; m < g.mult; ++m)
+          pack_weights(weight, c0 * g.mult + m, lanes, khw, wb.data() + m * khw, g.mult);
+        packed = blk;
       }
-      pack(src, p, {g.wo, wop, left}, dyb.data());
-      for (int64_t ih = 0; ih < g.h; ++ih) {
-        const int64_t r0 = row_begin[static_cast<size_t>(ih)], r1 = row_begin[static_cast<size_t>(ih + 1)];
-        for (int64_t ph = 0; ph < phases; ++ph) {
-          const int64_t t0 = phase_begin[static_cast<size_t>(ph)], t1 = phase_begin[static_cast<size_t>(ph + 1)];
-          const int64_t cols = (g.w - ph + g.sw - 1) / g.sw;
-          const auto gather = [&](auto fixed) {
-            const BackwardRow<decltype(fixed)::value> row{dyb.data(), rows.data() + 2 * r0, r1 - r0,
-                                                          taps.data() + 2 * t0, t1 - t0, wb.data(),
-                                                          dxb.data() + ih * g.w + ph, g.sw};
-            for_each_chunk(cols, row);
-          };
-          if (unit && g.kw == 3)
-            gather(std::integral_constant<int, 3>());
-          else if (unit && g.kw == 5)
-            gather(std::integral_constant<int, 5>());
-          else if (unit && g.kw == 7)
-            gather(std::integral_constant<int, 7>());
-          else
-            gather(std::integral_constant<int, 0>());
+      for (int64_t l = 0; l < kLanes; ++l) dst[l] = l < lanes ? dx + (e * c + c0 + l) * hw : nullptr;
+      for (int64_t m = 0; m < g.mult; ++m) {
+        for (int64_t l = 0; l < kLanes; ++l) src[l] = l < lanes ? dy + (e * cout + (c0 + l) * g.mult + m) * p : nullptr;
+        pack(src, p, {g.wo, wop, left}, dyb.data());
+        for (int64_t ih = 0; ih < g.h; ++ih) {
+          const int64_t r0 = row_begin[static_cast<size_t>(ih)], r1 = row_begin[static_cast<size_t>(ih + 1)];
+          for (int64_t ph = 0; ph < phases; ++ph) {
+            const int64_t t0 = phase_begin[static_cast<size_t>(ph)], t1 = phase_begin[static_cast<size_t>(ph + 1)];
+            const int64_t cols = (g.w - ph + g.sw - 1) / g.sw;
+            const auto gather = [&](auto fixed) {
+              const BackwardRow<decltype(fixed)::value> row{dyb.data(), rows.data() + 2 * r0, r1 - r0,
+                                                            taps.data() + 2 * t0, t1 - t0, wb.data() + m * khw,
+                                                            dxb.data() + ih * g.w + ph, g.sw, m > 0};
+              for_each_chunk(cols, row);
+            };
+            if (unit && g.kw == 3)
+              gather(std::integral_constant<int, 3>());
+            else if (unit && g.kw == 5)
+              gather(std::integral_constant<int, 5>());
+            else if (unit && g.kw == 7)
+              gather(std::integral_constant<int, 7>());
+            else
+              gather(std::integral_constant<int, 0>());
+          }
         }
       }
       unpack<true>(dxb.data(), hw, dst);

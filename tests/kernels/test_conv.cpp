@@ -234,7 +234,7 @@ TEST_CASE("conv2d agrees with a direct convolution for any thread count", "[kern
 TEST_CASE("depthwise conv2d on channel blocks agrees with a direct convolution", "[kernels][conv][depthwise]") {
   // Channel counts that fill a block of 16 and leave a partial one, stride 1,
   // 2 and 3 (input columns no output reads), uneven pads, dilation, a channel
-  // multiplier (row-wise input gradient, the rest blocked), 1-row and 1-column
+  // multiplier (output channels gathered per input channel), 1-row and 1-column
   // images, EfficientNet's 2×2 planes under a 5×5 kernel, 3×3 and 5×5 at
   // stride 1 and 2 and 7×7 at stride 1 (the compile-time kernel widths), and
   // a plane too large for the blocked buffers (the row-wise kernels).
@@ -253,6 +253,7 @@ TEST_CASE("depthwise conv2d on channel blocks agrees with a direct convolution",
       {{2, 20, 9, 8}, {20, 1, 7, 7}, {{1, 1}, {3, 3, 3, 3}, {1, 1}, 20}},
       {{1, 16, 10, 11}, {16, 1, 2, 2}, {{3, 3}, {0, 0, 0, 0}, {1, 1}, 16}},
       {{2, 10, 6, 7}, {20, 1, 3, 3}, {{1, 2}, {1, 1, 1, 1}, {1, 1}, 10}},
+      {{2, 18, 5, 6}, {36, 1, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 18}},
       {{1, 2, 257, 256}, {2, 1, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 2}},
   };
   struct RestoreThreads {
