@@ -77,7 +77,7 @@ void forward(const Geometry& g, const float* x, const float* weight, const float
 }
 
 void backward_input(const Geometry& g, const float* dy, const float* weight, float* dx) {
-  if (g.mult == 1 && blocked_fits(g)) {
+  if (blocked_fits(g)) {
     backward_input_blocked(g, dy, weight, dx);
     return;
   }
@@ -110,6 +110,10 @@ void backward_input(const Geometry& g, const float* dy, const float* weight, flo
 }
 
 void backward_weight(const Geometry& g, const float* x, const float* dy, float* dweight) {
+  if (blocked_fits(g)) {
+    backward_weight_blocked(g, x, dy, dweight);
+    return;
+  }
   const int64_t cout = g.channels * g.mult, p = g.ho * g.wo, khw = g.kh * g.kw;
   const ColumnTaps taps(g);
   // Output channels write disjoint kernels; each sums over the batch in order.

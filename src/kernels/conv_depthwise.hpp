@@ -24,10 +24,11 @@ void backward_weight(const Geometry& g, const float* x, const float* dy, float* 
 
 // The same products on blocks of 16 channels in a channel-interleaved copy
 // (conv_depthwise_blocked.cpp): every vector lane works whatever the plane
-// width. forward and backward_input pick them when blocked_fits(g) (and, for
-// the input gradient, one output channel per input channel).
+// width. forward, backward_input and backward_weight pick them when
+// blocked_fits(g).
 bool blocked_fits(const Geometry& g);
 void forward_blocked(const Geometry& g, const float* x, const float* weight, const float* bias, float* y);
 void backward_input_blocked(const Geometry& g, const float* dy, const float* weight, float* dx);
+void backward_weight_blocked(const Geometry& g, const float* x, const float* dy, float* dweight);
 
 }  // namespace trim::kernels::depthwise

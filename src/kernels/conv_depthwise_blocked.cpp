@@ -119,10 +119,11 @@ void unpack(const Vec* buf, int64_t count, float* const* dst) {
 #endif
 }
 
-/// Weights of output channels o0 .. o0 + lanes − 1 as one vector per tap.
-void pack_weights(const float* weight, int64_t o0, int64_t lanes, int64_t khw, Vec* wb) {
+/// Weights of output channels o0, o0 + step, ... (lanes of them) as one
+/// vector per tap.
+void pack_weights(const float* weight, int64_t o0, int64_t lanes, int64_t khw, Vec* wb, int64_t step = 1) {
   for (int64_t t = 0; t < khw; ++t)
-    for (int64_t l = 0; l < kLanes; ++l) wb[t][l] = l < lanes ? weight[(o0 + l) * khw + t] : 0.0f;
+    for (int64_t l = 0; l < kLanes; ++l) wb[t][l] = l < lanes ? weight[(o0 + l * step) * khw + t] : 0.0f;
 }
 
 /// Calls chunk.template run<R>(first) over [0, n) with R = 8, 4, 2, 1.
@@ -190,14 +191,16 @@ void forward_rows(const Geometry& g, const Vec* xb, int64_t wpad, const Vec* wb,
 using ForwardRows = void (*)(const Geometry&, const Vec*, int64_t, const Vec*, const Vec&, const int64_t*,
                              const int64_t*, Vec*);
 
-/// The specialisation for g's kernel width and stride (3×3 and 5×5, stride 1
-/// and 2, no column dilation), else the general rows.
+/// The specialisation for g's kernel width and stride (3×3 and 5×5 at stride
+/// 1 and 2, ConvNeXt's 7×7 at stride 1, no column dilation), else the
+/// general rows.
 ForwardRows forward_rows_for(const Geometry& g) {
   if (g.dw == 1 || g.kw == 1) {
     if (g.kw == 3 && g.sw == 1) return forward_rows<3, 1>;
     if (g.kw == 3 && g.sw == 2) return forward_rows<3, 2>;
     if (g.kw == 5 && g.sw == 1) return forward_rows<5, 1>;
     if (g.kw == 5 && g.sw == 2) return forward_rows<5, 2>;
+    if (g.kw == 7 && g.sw == 1) return forward_rows<7, 1>;
   }
   return forward_rows<0, 0>;
 }
@@ -208,7 +211,9 @@ ForwardRows forward_rows_for(const Geometry& g) {
 /// w[ki, kj] · dy[oh, q(kj) + j]. KW > 0: column stride and dilation 1 and
 /// kernel width KW known at compile time; every kj is in the one phase, with
 /// q(kj) = q(KW − 1) + KW − 1 − kj, so the dy vectors of a kernel row are
-/// loaded once (same sums, same order as the general case, KW = 0).
+/// loaded once (same sums, same order as the general case, KW = 0). With
+/// `add` the sums start from what `out` holds (further output channels of
+/// the same input channels).
 template <int KW>
 struct BackwardRow {
   const Vec* dyb;         // [ho][wop]
@@ -219,10 +224,13 @@ struct BackwardRow {
   const Vec* wb;
   Vec* out;               // column j at out[j·sw]
   int64_t sw;
+  bool add;
 
   template <int R>
   void run(int64_t j0) const {
     Vec acc[R] = {};
+    if (add)
+      for (int r = 0; r < R; ++r) acc[r] = out[(j0 + r) * sw];
     for (int64_t a = 0; a < nrows; ++a) {
       const Vec* dr = dyb + rows[2 * a] + j0;
       const Vec* wr = wb + rows[2 * a + 1];
@@ -301,8 +309,9 @@ void forward_blocked(const Geometry& g, const float* x, const float* weight, con
 }
 
 void backward_input_blocked(const Geometry& g, const float* dy, const float* weight, float* dx) {
-  // One output channel per input channel (mult = 1): lanes never collide.
-  const int64_t c = g.channels, blocks = blocks_of(c), khw = g.kh * g.kw;
+  // Lanes are input channels; their output channels c·mult + m are gathered
+  // one m after the other into the same dx block.
+  const int64_t c = g.channels, cout = c * g.mult, blocks = blocks_of(c), khw = g.kh * g.kw;
   const int64_t hw = g.h * g.w, p = g.ho * g.wo;
   // Output columns read for input columns [0, w): (iw + pl − kj·dw) / sw from
   // ⌊(pl − (kw−1)·dw) / sw⌋ to ⌊(w − 1 + pl) / sw⌋; zero columns cover the
@@ -341,38 +350,87 @@ void backward_input_blocked(const Geometry& g, const float* dy, const float* wei
   phase_begin[static_cast<size_t>(phases)] = static_cast<int64_t>(taps.size()) / 2;
   const bool unit = g.sw == 1 && (g.dw == 1 || g.kw == 1);  // one phase holding every kj in order
   parallel_for(g.n * blocks, [&](int64_t begin, int64_t end) {
-    Buffer dyb(static_cast<size_t>(g.ho * wop)), dxb(static_cast<size_t>(hw)), wb(static_cast<size_t>(khw));
+    Buffer dyb(static_cast<size_t>(g.ho * wop)), dxb(static_cast<size_t>(hw)),
+        wb(static_cast<size_t>(khw * g.mult));
     int64_t packed = -1;
     const float* src[kLanes];
     float* dst[kLanes];
     for (int64_t t = begin; t < end; ++t) {
       const int64_t blk = t / g.n, e = t % g.n, c0 = blk * kLanes, lanes = std::min(kLanes, c - c0);
-      if (blk != packed) pack_weights(weight, c0, lanes, khw, wb.data()), packed = blk;
-      for (int64_t l = 0; l < kLanes; ++l) {
-        src[l] = l < lanes ? dy + (e * c + c0 + l) * p : nullptr;
-        dst[l] = l < lanes ? dx + (e * c + c0 + l) * hw : nullptr;
+      if (blk != packed) {
+        for (int64_t m = 0; m < g.mult; ++m)
+          pack_weights(weight, c0 * g.mult + m, lanes, khw, wb.data() + m * khw, g.mult);
+        packed = blk;
       }
-      pack(src, p, {g.wo, wop, left}, dyb.data());
-      for (int64_t ih = 0; ih < g.h; ++ih) {
-        const int64_t r0 = row_begin[static_cast<size_t>(ih)], r1 = row_begin[static_cast<size_t>(ih + 1)];
-        for (int64_t ph = 0; ph < phases; ++ph) {
-          const int64_t t0 = phase_begin[static_cast<size_t>(ph)], t1 = phase_begin[static_cast<size_t>(ph + 1)];
-          const int64_t cols = (g.w - ph + g.sw - 1) / g.sw;
-          const auto gather = [&](auto fixed) {
-            const BackwardRow<decltype(fixed)::value> row{dyb.data(), rows.data() + 2 * r0, r1 - r0,
-                                                          taps.data() + 2 * t0, t1 - t0, wb.data(),
-                                                          dxb.data() + ih * g.w + ph, g.sw};
-            for_each_chunk(cols, row);
-          };
-          if (unit && g.kw == 3)
-            gather(std::integral_constant<int, 3>());
-          else if (unit && g.kw == 5)
-            gather(std::integral_constant<int, 5>());
-          else
-            gather(std::integral_constant<int, 0>());
+      for (int64_t l = 0; l < kLanes; ++l) dst[l] = l < lanes ? dx + (e * c + c0 + l) * hw : nullptr;
+      for (int64_t m = 0; m < g.mult; ++m) {
+        for (int64_t l = 0; l < kLanes; ++l) src[l] = l < lanes ? dy + (e * cout + (c0 + l) * g.mult + m) * p : nullptr;
+        pack(src, p, {g.wo, wop, left}, dyb.data());
+        for (int64_t ih = 0; ih < g.h; ++ih) {
+          const int64_t r0 = row_begin[static_cast<size_t>(ih)], r1 = row_begin[static_cast<size_t>(ih + 1)];
+          for (int64_t ph = 0; ph < phases; ++ph) {
+            const int64_t t0 = phase_begin[static_cast<size_t>(ph)], t1 = phase_begin[static_cast<size_t>(ph + 1)];
+            const int64_t cols = (g.w - ph + g.sw - 1) / g.sw;
+            const auto gather = [&](auto fixed) {
+              const BackwardRow<decltype(fixed)::value> row{dyb.data(), rows.data() + 2 * r0, r1 - r0,
+                                                            taps.data() + 2 * t0, t1 - t0, wb.data() + m * khw,
+                                                            dxb.data() + ih * g.w + ph, g.sw, m > 0};
+              for_each_chunk(cols, row);
+            };
+            if (unit && g.kw == 3)
+              gather(std::integral_constant<int, 3>());
+            else if (unit && g.kw == 5)
+              gather(std::integral_constant<int, 5>());
+            else if (unit && g.kw == 7)
+              gather(std::integral_constant<int, 7>());
+            else
+              gather(std::integral_constant<int, 0>());
+          }
         }
       }
       unpack<true>(dxb.data(), hw, dst);
+    }
+  });
+}
+
+void backward_weight_blocked(const Geometry& g, const float* x, const float* dy, float* dweight) {
+  const int64_t cout = g.channels * g.mult, blocks = blocks_of(cout), khw = g.kh * g.kw;
+  const int64_t hw = g.h * g.w, p = g.ho * g.wo;
+  const int64_t wpad = std::max(g.pl + g.w, (g.wo - 1) * g.sw + (g.kw - 1) * g.dw + 1);
+  // A block of output channels sums over the examples in order on one
+  // thread, tap by tap in the order of the row-wise kernel: the same sums for
+  // any thread count.
+  parallel_for(blocks, [&](int64_t begin, int64_t end) {
+    Buffer xb(static_cast<size_t>(g.h * wpad)), dyb(static_cast<size_t>(p)), acc(static_cast<size_t>(khw));
+    const float* xs[kLanes];
+    const float* ds[kLanes];
+    for (int64_t blk = begin; blk < end; ++blk) {
+      const int64_t o0 = blk * kLanes, lanes = std::min(kLanes, cout - o0);
+      pack_weights(dweight, o0, lanes, khw, acc.data());  // the sums start from dweight
+      for (int64_t e = 0; e < g.n; ++e) {
+        for (int64_t l = 0; l < kLanes; ++l) {
+          xs[l] = l < lanes ? x + (e * g.channels + (o0 + l) / g.mult) * hw : nullptr;
+          ds[l] = l < lanes ? dy + (e * cout + o0 + l) * p : nullptr;
+        }
+        pack(xs, hw, {g.w, wpad, g.pl}, xb.data());
+        pack(ds, p, {g.wo, g.wo, 0}, dyb.data());
+        for (int64_t oh = 0; oh < g.ho; ++oh) {
+          const Vec* dr = dyb.data() + oh * g.wo;
+          for (int64_t ki = 0; ki < g.kh; ++ki) {
+            const int64_t ih = oh * g.sh + ki * g.dh - g.pt;
+            if (ih < 0 || ih >= g.h) continue;
+            const Vec* xr = xb.data() + ih * wpad;
+            for (int64_t kj = 0; kj < g.kw; ++kj) {
+              const Vec* xp = xr + kj * g.dw;
+              Vec sum = {};
+              for (int64_t ow = 0; ow < g.wo; ++ow) sum += dr[ow] * xp[ow * g.sw];
+              acc[static_cast<size_t>(ki * g.kw + kj)] += sum;
+            }
+          }
+        }
+      }
+      for (int64_t t = 0; t < khw; ++t)
+        for (int64_t l = 0; l < lanes; ++l) dweight[(o0 + l) * khw + t] = acc[static_cast<size_t>(t)][l];
     }
   });
 }

@@ -244,10 +244,10 @@ TEST_CASE("conv2d agrees with a direct convolution for any thread count", "[kern
 TEST_CASE("depthwise conv2d on channel blocks agrees with a direct convolution", "[kernels][conv][depthwise]") {
   // Channel counts that fill a block of 16 and leave a partial one, stride 1,
   // 2 and 3 (input columns no output reads), uneven pads, dilation, a channel
-  // multiplier (blocked forward, row-wise input gradient), 1-row and 1-column
+  // multiplier (output channels gathered per input channel), 1-row and 1-column
   // images, EfficientNet's 2×2 planes under a 5×5 kernel, 3×3 and 5×5 at
-  // stride 1 and 2 (the compile-time kernel widths), and a plane too large
-  // for the blocked buffers (the row-wise kernels).
+  // stride 1 and 2 and 7×7 at stride 1 (the compile-time kernel widths), and
+  // a plane too large for the blocked buffers (the row-wise kernels).
   struct Case {
     Shape x, w;
     kernels::Conv2dConfig c;
@@ -260,8 +260,10 @@ TEST_CASE("depthwise conv2d on channel blocks agrees with a direct convolution",
       {{2, 16, 7, 1}, {16, 1, 3, 3}, {{2, 2}, {1, 1, 1, 1}, {1, 1}, 16}},
       {{2, 16, 2, 2}, {16, 1, 5, 5}, {{1, 1}, {2, 2, 2, 2}, {1, 1}, 16}},
       {{2, 24, 11, 9}, {24, 1, 5, 5}, {{2, 2}, {2, 2, 2, 2}, {1, 1}, 24}},
+      {{2, 20, 9, 8}, {20, 1, 7, 7}, {{1, 1}, {3, 3, 3, 3}, {1, 1}, 20}},
       {{1, 16, 10, 11}, {16, 1, 2, 2}, {{3, 3}, {0, 0, 0, 0}, {1, 1}, 16}},
       {{2, 10, 6, 7}, {20, 1, 3, 3}, {{1, 2}, {1, 1, 1, 1}, {1, 1}, 10}},
+      {{2, 18, 5, 6}, {36, 1, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 18}},
       {{1, 2, 257, 256}, {2, 1, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 2}},
   };
   struct RestoreThreads {
@@ -272,32 +274,38 @@ TEST_CASE("depthwise conv2d on channel blocks agrees with a direct convolution",
     const Case& cs = cases[k];
     const Naive nv(cs.x, cs.w, cs.c);
     const Tensor x = randn(cs.x, 50 + k), w = randn(cs.w, 60 + k), b = randn({cs.w[0]}, 70 + k);
-    const Tensor u = randn(nv.out(), 80 + k), dx0 = randn(cs.x, 90 + k);
-    std::vector<double> yd(static_cast<size_t>(u.numel())), dxd(static_cast<size_t>(x.numel()));
+    const Tensor u = randn(nv.out(), 80 + k), dx0 = randn(cs.x, 90 + k), dw0 = randn(cs.w, 100 + k);
+    std::vector<double> yd(static_cast<size_t>(u.numel())), dxd(static_cast<size_t>(x.numel())),
+        dwd(static_cast<size_t>(w.numel()));
     nv.each([&](int64_t xi, int64_t wi, int64_t yi) {
       yd[static_cast<size_t>(yi)] += double(x[xi]) * w[wi];
       dxd[static_cast<size_t>(xi)] += double(u[yi]) * w[wi];
+      dwd[static_cast<size_t>(wi)] += double(u[yi]) * x[xi];
     });
-    Tensor yr(nv.out()), dxr(cs.x);
+    Tensor yr(nv.out()), dxr(cs.x), dwr(cs.w);
     for (int64_t i = 0; i < yr.numel(); ++i)
       yr[i] = static_cast<float>(yd[static_cast<size_t>(i)] + b[(i / (nv.ho * nv.wo)) % cs.w[0]]);
     for (int64_t i = 0; i < dxr.numel(); ++i) dxr[i] = static_cast<float>(dxd[static_cast<size_t>(i)] + dx0[i]);
+    for (int64_t i = 0; i < dwr.numel(); ++i) dwr[i] = static_cast<float>(dwd[static_cast<size_t>(i)] + dw0[i]);
 
-    Tensor y1, dx1;
+    Tensor y1, dx1, dw1;
     for (int threads : {1, 2, 3}) {
       set_num_threads(threads);
       INFO("case " << k << ", " << threads << " threads");
-      Tensor y = randn(nv.out(), 1), dx = dx0;  // y is overwritten, dx added to
+      Tensor y = randn(nv.out(), 1), dx = dx0, dw = dw0;  // y is overwritten, dx and dw added to
       kernels::conv2d_forward(x, w, &b, cs.c, y);
       kernels::conv2d_backward_input(u, w, cs.c, dx);
+      kernels::conv2d_backward_params(x, u, cs.c, &dw, nullptr);
       close(y, yr, 1e-5, "y");
       close(dx, dxr, 1e-4, "dx");
+      close(dw, dwr, 1e-4, "dweight");
       if (threads == 1) {
-        y1 = y, dx1 = dx;
+        y1 = y, dx1 = dx, dw1 = dw;
         continue;
       }
       REQUIRE(std::equal(y.begin(), y.end(), y1.begin()));
       REQUIRE(std::equal(dx.begin(), dx.end(), dx1.begin()));
+      REQUIRE(std::equal(dw.begin(), dw.end(), dw1.begin()));
     }
   }
 }
