@@ -239,7 +239,10 @@ Attribution gradient_shap(const Graph& model, const Tensor& x, const Tensor& bas
                      run.example_shape().str() + "...] with B >= 1");
   check_finite(baselines, "gradient_shap", "baselines");
   const int64_t B = baselines.dim(0);
-  run.plan(N * S + N * B);  // the samples, then F of every baseline for the delta
+  // Without extra inputs F(b) is the same for every example: the delta needs
+  // the B baselines once, not once per example.
+  const bool shared_baselines = !run.has_extra_inputs();
+  run.plan(N * S + N + (shared_baselines ? B : N * B));  // the samples, then F(x) and F(b) for the delta
   // Draw every sample's baseline, α and noisy input up front (in one fixed
   // order), so the result does not depend on max_batch.
   Rng rng(gs.seed);
@@ -279,32 +282,30 @@ Attribution gradient_shap(const Graph& model, const Tensor& x, const Tensor& bas
   Tensor attr(prepend({T, N}, run.example_shape()));
   for (size_t j = 0; j < sum.size(); ++j) attr[static_cast<int64_t>(j)] = static_cast<float>(sum[j] / S);
   // Delta against the mean output over all baselines (per example's extras).
-  Tensor fx_rows(prepend({N}, run.example_shape()));
-  std::copy(x.begin(), x.end(), fx_rows.begin());
-  std::vector<int64_t> ex(static_cast<size_t>(N));
-  for (int64_t e = 0; e < N; ++e) ex[static_cast<size_t>(e)] = e;
-  const Tensor fx = run.outputs(fx_rows, ex);
-  std::vector<double> fb(static_cast<size_t>(N * T), 0.0);
+  // F of the rows [x; baselines] (without extra inputs, the B baselines
+  // once) or [x; every example's B baselines], [rows, T] in f.
+  const int64_t fb_rows = shared_baselines ? B : N * B;
+  std::vector<double> f(static_cast<size_t>((N + fb_rows) * T));
   run.run(
-      N * B,
+      N + fb_rows,
       [&](int64_t m, float* dst) {
-        std::copy(baselines.begin() + (m % B) * P, baselines.begin() + (m % B + 1) * P, dst);
-        return m / B;
+        if (m < N) {
+          std::copy(x.begin() + m * P, x.begin() + (m + 1) * P, dst);
+          return m;
+        }
+        const int64_t j = (m - N) % B;
+        std::copy(baselines.begin() + j * P, baselines.begin() + (j + 1) * P, dst);
+        return shared_baselines ? int64_t{0} : (m - N) / B;
       },
-      [&](int64_t first, int64_t count, const Tensor& out, const Tensor*) {
-        for (int64_t r = 0; r < count; ++r)
-          for (int64_t t = 0; t < T; ++t)
-            fb[static_cast<size_t>(((first + r) / B) * T + t)] +=
-                out[r * run.n_outputs() + run.targets()[static_cast<size_t>(t)]] / double(B);
-      },
-      false);
+      run.store_target_outputs(f), false);
   Tensor delta({T, N});
   for (int64_t t = 0; t < T; ++t)
     for (int64_t e = 0; e < N; ++e) {
+      double fb = 0.0;
+      for (int64_t j = 0; j < B; ++j) fb += f[static_cast<size_t>((N + (shared_baselines ? j : e * B + j)) * T + t)];
       double s = 0.0;
       for (int64_t i = 0; i < P; ++i) s += attr[(t * N + e) * P + i];
-      delta[t * N + e] = static_cast<float>(
-          s - (fx[e * run.n_outputs() + run.targets()[static_cast<size_t>(t)]] - fb[static_cast<size_t>(e * T + t)]));
+      delta[t * N + e] = static_cast<float>(s - (f[static_cast<size_t>(e * T + t)] - fb / double(B)));
     }
   return run.finish(std::move(attr), std::move(delta));
 }
