@@ -190,7 +190,9 @@ Attribution smoothgrad(const AttributionMethod& method, const Graph& model, cons
   for (int64_t e = 0; e < N; ++e)
     for (int64_t s = 0; s < S; ++s) {
       float* dst = noisy.data() + (e * S + s) * P;
-      for (int64_t i = 0; i < P; ++i) dst[i] = x[e * P + i] + sg.stdev * static_cast<float>(rng.normal());
+      const float* xe = x.data() + e * P;
+      rng.normals(dst, P, 0.0f, sg.stdev);
+      for (int64_t i = 0; i < P; ++i) dst[i] += xe[i];
     }
   AttributionOptions inner = options;
   inner.grouping = nullptr;
@@ -254,8 +256,13 @@ Attribution gradient_shap(const Graph& model, const Tensor& x, const Tensor& bas
     which[static_cast<size_t>(m)] = static_cast<int64_t>(rng.below(static_cast<uint64_t>(B)));
     alpha[static_cast<size_t>(m)] = static_cast<float>(rng.uniform());
     float* dst = xt.data() + m * P;
-    for (int64_t i = 0; i < P; ++i)
-      dst[i] = x[e * P + i] + (gs.stdev > 0.0f ? gs.stdev * static_cast<float>(rng.normal()) : 0.0f);
+    const float* xe = x.data() + e * P;
+    if (gs.stdev > 0.0f) {
+      rng.normals(dst, P, 0.0f, gs.stdev);
+      for (int64_t i = 0; i < P; ++i) dst[i] += xe[i];
+    } else {
+      std::copy(xe, xe + P, dst);
+    }
   }
   std::vector<double> sum(static_cast<size_t>(T * N * P), 0.0);
   run.run(

@@ -14,6 +14,32 @@ uint64_t splitmix64(uint64_t& x) {
   return z ^ (z >> 31);
 }
 uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+/// The ziggurat of exp(−z²/2) on z ≥ 0: 256 layers of equal area v. Layer 0
+/// is the rectangle [0, r] × [0, f(r)] with the tail beyond r (its "width"
+/// x[0] = v / f(r)); layer i ≥ 1 is [0, x[i]] × [f(x[i]), f(x[i+1])], x[256] = 0.
+struct Ziggurat {
+  static constexpr int layers = 256;
+  static constexpr double r = 3.6541528853610088;  // x[1]: the layers' areas all equal v
+  double x[layers + 1];
+  double f[layers + 1];  // exp(−x²/2)
+
+  Ziggurat() {
+    const double fr = std::exp(-0.5 * r * r);
+    const double v = r * fr + std::sqrt(M_PI / 2) * std::erfc(r / std::sqrt(2.0));
+    x[0] = v / fr;
+    x[1] = r;
+    for (int i = 1; i + 1 < layers; ++i) x[i + 1] = std::sqrt(-2.0 * std::log(v / x[i] + std::exp(-0.5 * x[i] * x[i])));
+    x[layers] = 0.0;
+    for (int i = 0; i <= layers; ++i) f[i] = std::exp(-0.5 * x[i] * x[i]);
+    f[0] = fr;  // layer 0's top and bottom: its rectangle under f(r)
+  }
+};
+
+const Ziggurat& ziggurat() {
+  static const Ziggurat z;
+  return z;
+}
 }  // namespace
 
 Rng::Rng(uint64_t seed) {
@@ -72,6 +98,41 @@ void Rng::fill_uniform(Tensor& t, float lo, float hi) {
 
 void Rng::fill_normal(Tensor& t, float mean, float stdev) {
   for (float& v : t) v = normal(mean, stdev);
+}
+
+void Rng::normals(float* dst, int64_t n, float mean, float stdev) {
+  const Ziggurat& zig = ziggurat();
+  // A uniform in (0, 1] for the logarithms of the rare slow paths.
+  auto open_uniform = [this] { return (static_cast<double>(next_u64() >> 11) + 1.0) * 0x1.0p-53; };
+  for (int64_t k = 0; k < n; ++k) {
+    double z;
+    for (;;) {
+      // Bits 0–7: the layer, bit 8: the sign, bits 11–63: a uniform in [0, 1).
+      const uint64_t bits = next_u64();
+      const int i = static_cast<int>(bits & 0xff);
+      const bool negative = (bits >> 8) & 1;
+      z = static_cast<double>(bits >> 11) * 0x1.0p-53 * zig.x[i];
+      if (z < zig.x[i + 1]) {  // inside the curve whatever the height: the common case
+        if (negative) z = -z;
+        break;
+      }
+      if (i == 0) {  // the tail beyond r (Marsaglia's method for a normal tail)
+        double a, b;
+        do {
+          a = -std::log(open_uniform()) / Ziggurat::r;
+          b = -std::log(open_uniform());
+        } while (b + b < a * a);
+        z = negative ? -(Ziggurat::r + a) : Ziggurat::r + a;
+        break;
+      }
+      // The wedge between the layer's rectangle and the curve: accept under f.
+      if (zig.f[i] + uniform() * (zig.f[i + 1] - zig.f[i]) < std::exp(-0.5 * z * z)) {
+        if (negative) z = -z;
+        break;
+      }
+    }
+    dst[k] = mean + stdev * static_cast<float>(z);
+  }
 }
 
 }  // namespace trim

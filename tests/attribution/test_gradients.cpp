@@ -224,7 +224,8 @@ TEST_CASE("SmoothGrad family: noise-free limits and seeds", "[attribution][gradi
   for (int64_t n = 0; n < 2; ++n)
     for (int s = 0; s < 8; ++s) {
       Tensor xn({1, 5});
-      for (int64_t i = 0; i < 5; ++i) xn[i] = x[n * 5 + i] + 0.5f * static_cast<float>(rng.normal());
+      rng.normals(xn.data(), 5, 0.0f, 0.5f);  // the noise: seed 5's normals, sample by sample
+      for (int64_t i = 0; i < 5; ++i) xn[i] += x[n * 5 + i];
       const Attribution gn = gradient(g, xn);
       for (int64_t t = 0; t < 2; ++t)
         for (int64_t i = 0; i < 5; ++i) manual[(t * 2 + n) * 5 + i] += gn.attributions[t * 5 + i] / 8.0f;
