@@ -87,6 +87,26 @@ class RescaleMaxPool(torch.autograd.Function):
         return torch.cat([r, torch.zeros_like(r)])
 
 
+def _silu_grad(x):
+    s = torch.sigmoid(x)
+    return s * (1 + x * (1 - s))
+
+
+def _sigmoid_grad(x):
+    s = torch.sigmoid(x)
+    return s * (1 - s)
+
+
+# f' of the swapped activations, what captum's backward hook receives as the
+# module's plain gradient (autograd for any other f).
+DERIVATIVES = {
+    F.relu6: lambda x: ((x > 0) & (x < 6)).to(x.dtype),
+    F.silu: _silu_grad,
+    F.hardswish: lambda x: torch.where(x < -3, torch.zeros_like(x), torch.where(x > 3, torch.ones_like(x), x / 3 + 0.5)),
+    torch.sigmoid: _sigmoid_grad,
+}
+
+
 class RescaleElementwise(torch.autograd.Function):
     """Any elementwise f whose backward is DeepLIFT's rescale multiplier
     (f(x) - f(b)) / (x - b) on a batch [x; b], f'(x) where x and b meet."""
@@ -103,9 +123,12 @@ class RescaleElementwise(torch.autograd.Function):
         inp, out = ctx.saved_tensors
         n = inp.shape[0] // 2
         dx = inp[:n] - inp[n:]
-        with torch.enable_grad():  # f' for the fallback, as the gradient captum's hook receives
-            xi = inp[:n].detach().requires_grad_(True)
-            local, = torch.autograd.grad(ctx.fn(xi).sum(), xi)
+        if ctx.fn in DERIVATIVES:
+            local = DERIVATIVES[ctx.fn](inp[:n])
+        else:
+            with torch.enable_grad():
+                xi = inp[:n].detach().requires_grad_(True)
+                local, = torch.autograd.grad(ctx.fn(xi).sum(), xi)
         m = torch.where(dx.abs() < EPS, local, (out[:n] - out[n:]) / dx)
         return g * torch.cat([m, m]), None
 
