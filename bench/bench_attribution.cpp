@@ -96,7 +96,8 @@ void BM_integrated_gradients_resnet18_256(benchmark::State& state) {
 // compare_attribution.py --zoo) in fft2 space, target 1, a batch of N (the
 // argument): integrated gradients (50 steps), gradient SHAP (20 samples, 10
 // baselines), SmoothGrad (20 samples of the gradient, noise stdev 0.1) and
-// DeepLIFT (rescale rule, zero baseline). The image size is the model's.
+// DeepLIFT (rescale rule, zero baseline). The image size is the model's;
+// TRIM_BENCH_MAX_BATCH sets the rows per pass (AttributionOptions::max_batch).
 struct OnnxSetup {
   Graph model;
   TrimModel tm;
@@ -120,6 +121,7 @@ struct OnnxSetup {
     s = tm.coefficients(x);
     baselines = tm.coefficients(b);
     options.targets = Targets(1);
+    if (const char* rows = std::getenv("TRIM_BENCH_MAX_BATCH")) options.max_batch = std::atoll(rows);
   }
 };
 
