@@ -206,22 +206,27 @@ Attribution smoothgrad(const AttributionMethod& method, const Graph& model, cons
   Shape full{T};
   for (int64_t v : out) full.push_back(v);
   Tensor attr(full);
+  // Sums over the samples row by row (each sample's row is contiguous), in double.
+  std::vector<double> m1(static_cast<size_t>(P)), m2(static_cast<size_t>(sg.type == NoiseTunnel::SmoothGrad ? 0 : P));
   for (int64_t t = 0; t < T; ++t)
-    for (int64_t e = 0; e < N; ++e)
-      for (int64_t i = 0; i < P; ++i) {
-        double m1 = 0.0, m2 = 0.0;
-        for (int64_t s = 0; s < S; ++s) {
-          const double v = a.attributions[((t * N + e) * S + s) * P + i];
-          m1 += v;
-          m2 += v * v;
-        }
-        m1 /= S;
-        m2 /= S;
-        const double r = sg.type == NoiseTunnel::SmoothGrad          ? m1
-                         : sg.type == NoiseTunnel::SmoothGradSquared ? m2
-                                                                     : std::max(0.0, m2 - m1 * m1);
-        attr[(t * N + e) * P + i] = static_cast<float>(r);
+    for (int64_t e = 0; e < N; ++e) {
+      std::fill(m1.begin(), m1.end(), 0.0);
+      std::fill(m2.begin(), m2.end(), 0.0);
+      for (int64_t s = 0; s < S; ++s) {
+        const float* row = a.attributions.data() + ((t * N + e) * S + s) * P;
+        for (int64_t i = 0; i < P; ++i) m1[static_cast<size_t>(i)] += row[i];
+        if (!m2.empty())
+          for (int64_t i = 0; i < P; ++i) m2[static_cast<size_t>(i)] += double(row[i]) * row[i];
       }
+      float* dst = attr.data() + (t * N + e) * P;
+      for (int64_t i = 0; i < P; ++i) {
+        const double mean = m1[static_cast<size_t>(i)] / S;
+        const double r = sg.type == NoiseTunnel::SmoothGrad          ? mean
+                         : sg.type == NoiseTunnel::SmoothGradSquared ? m2[static_cast<size_t>(i)] / S
+                                                                     : std::max(0.0, m2[static_cast<size_t>(i)] / S - mean * mean);
+        dst[i] = static_cast<float>(r);
+      }
+    }
   Attribution result;
   result.targets = a.targets;
   if (options.grouping) result.group_scores = group_sums(attr, *options.grouping);

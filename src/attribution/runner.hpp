@@ -78,6 +78,9 @@ class ModelRunner {
   const Graph& graph() const { return model_; }
 
  private:
+  /// Outputs of the rows in[0] with their examples' extra inputs appended to `in`.
+  Tensor forward_rows(std::vector<Tensor>& in, const std::vector<int64_t>& example_of_row);
+
   // Copies, not references: a runner built from a temporary input or
   // options object must not dangle. The model and the grouping (a pointer
   // in the options) belong to the caller for the duration of the call.
