@@ -323,8 +323,9 @@ def main():
     s = torch.view_as_real(torch.fft.fft2(x)).contiguous()
     baselines = torch.view_as_real(torch.fft.fft2(0.1 * torch.randn(10, 1, 28, 28))).contiguous()
     clock = time.process_time if args.cpu_time else time.perf_counter
-    print("torch %s, %d threads, LeNet in fft2 space, batch %d, target 1; medians of %d repetitions, %s times" % (
-        torch.__version__, THREADS, N, args.repetitions, "CPU" if args.cpu_time else "wall"))
+    print("torch %s, %d threads, %s target 1; medians of %d repetitions, %s times" % (
+        torch.__version__, THREADS, "" if args.only_zoo else "LeNet in fft2 space, batch %d," % N,
+        args.repetitions, "CPU" if args.cpu_time else "wall"))
     print("%-28s %10s %10s %8s" % ("method", "trim ms", "torch ms", "ratio"))
     for name, fn in ({} if args.only_zoo else methods(net, s, baselines)).items():
         t_trim = trim_time(binary, name, args.repetitions, cpu=args.cpu_time)
