@@ -95,7 +95,9 @@ void BM_integrated_gradients_resnet18_256(benchmark::State& state) {
 // The ONNX model named by TRIM_BENCH_ONNX (a torchvision network exported by
 // compare_attribution.py --zoo) in fft2 space, target 1, a batch of N (the
 // argument): integrated gradients (50 steps), gradient SHAP (20 samples, 10
-// baselines) and SmoothGrad (20 samples of the gradient, noise stdev 0.1).
+// baselines), SmoothGrad (20 samples of the gradient, noise stdev 0.1) and
+// DeepLIFT (rescale rule, zero baseline). The image size is the model's;
+// TRIM_BENCH_MAX_BATCH sets the rows per pass (AttributionOptions::max_batch).
 struct OnnxSetup {
   Graph model;
   TrimModel tm;
@@ -119,6 +121,7 @@ struct OnnxSetup {
     s = tm.coefficients(x);
     baselines = tm.coefficients(b);
     options.targets = Targets(1);
+    if (const char* rows = std::getenv("TRIM_BENCH_MAX_BATCH")) options.max_batch = std::atoll(rows);
   }
 };
 
@@ -155,12 +158,16 @@ void BM_onnx_smoothgrad(benchmark::State& state) {
     return smoothgrad(gradient, s.tm.graph(), s.s, sg, s.options);
   });
 }
+void BM_onnx_deeplift(benchmark::State& state) {
+  run_onnx(state, [](OnnxSetup& s) { return deeplift(s.tm.graph(), s.s, {}, s.options); });
+}
 
 }  // namespace
 
 BENCHMARK(BM_onnx_integrated_gradients)->Arg(2)->Arg(16)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_onnx_gradient_shap)->Arg(2)->Arg(16)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_onnx_smoothgrad)->Arg(2)->Arg(16)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_onnx_deeplift)->Arg(2)->Arg(16)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_saliency)->Arg(4)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_integrated_gradients)->Arg(4)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_integrated_gradients_chunked)->Args({4, 16})->Args({4, 64})->Unit(benchmark::kMillisecond);

@@ -15,16 +15,25 @@ does what captum does, with batched autograd and no Python loop over samples:
 Both use 2 threads. Prints medians and the ratio trim / PyTorch (< 1: trim faster).
 
 --zoo resnet18,resnet50,densenet121,mobilenet_v2,efficientnet_b0 adds torchvision's networks at
-64x64x3 in fft2 space (batches --batches, default 2 and 16): integrated gradients
-(50 steps), gradient SHAP (20 samples) and SmoothGrad (20 noisy gradients, stdev
-0.1), each twin one batched forward/backward over all steps as captum does;
+SIZExSIZEx3 (--size, default 64; e.g. --size 64,128) in fft2 space (batches --batches,
+default 2 and 16): integrated gradients (50 steps), gradient SHAP (20 samples),
+SmoothGrad (20 noisy gradients, stdev 0.1) and DeepLIFT (rescale rule, zero
+baseline), each twin one batched forward/backward over all steps as captum does;
 trim runs bench_attribution's BM_onnx_* on the same model exported to ONNX.
+The zoo's DeepLIFT twin swaps the networks' activation modules (ReLU, ReLU6,
+SiLU, Hardswish, Sigmoid) for a rescale rule (f(x) - f(b)) / (x - b) and
+nn.MaxPool2d for a rule after captum's max-pool rule, both as custom autograd
+functions over the batch [x; b]. It is a timing twin: captum's max-pool rule
+itself is not complete (its attributions need not sum to F(x) - F(b)), and the
+twin's scatter of overlapping windows (ResNet's 3x3 / 2 pool) keeps one
+contribution per input where captum's would sum them; the work per pass is the same.
 """
 import argparse
 import json
 import os
 import subprocess
 import tempfile
+import time
 
 import numpy as np
 import torch
@@ -78,6 +87,118 @@ class RescaleMaxPool(torch.autograd.Function):
         return torch.cat([r, torch.zeros_like(r)])
 
 
+def _silu_grad(x):
+    s = torch.sigmoid(x)
+    return s * (1 + x * (1 - s))
+
+
+def _sigmoid_grad(x):
+    s = torch.sigmoid(x)
+    return s * (1 - s)
+
+
+# f' of the swapped activations, what captum's backward hook receives as the
+# module's plain gradient (autograd for any other f).
+DERIVATIVES = {
+    F.relu6: lambda x: ((x > 0) & (x < 6)).to(x.dtype),
+    F.silu: _silu_grad,
+    F.hardswish: lambda x: torch.where(x < -3, torch.zeros_like(x), torch.where(x > 3, torch.ones_like(x), x / 3 + 0.5)),
+    torch.sigmoid: _sigmoid_grad,
+}
+
+
+class RescaleElementwise(torch.autograd.Function):
+    """Any elementwise f whose backward is DeepLIFT's rescale multiplier
+    (f(x) - f(b)) / (x - b) on a batch [x; b], f'(x) where x and b meet."""
+
+    @staticmethod
+    def forward(ctx, inp, fn):
+        out = fn(inp)
+        ctx.fn = fn
+        ctx.save_for_backward(inp, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        inp, out = ctx.saved_tensors
+        n = inp.shape[0] // 2
+        dx = inp[:n] - inp[n:]
+        if ctx.fn in DERIVATIVES:
+            local = DERIVATIVES[ctx.fn](inp[:n])
+        else:
+            with torch.enable_grad():
+                xi = inp[:n].detach().requires_grad_(True)
+                local, = torch.autograd.grad(ctx.fn(xi).sum(), xi)
+        m = torch.where(dx.abs() < EPS, local, (out[:n] - out[n:]) / dx)
+        return g * torch.cat([m, m]), None
+
+
+class RescaleModule(torch.nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        if self.fn is F.relu:
+            return RescaleReLU.apply(x)
+        return RescaleElementwise.apply(x, self.fn)
+
+
+class RescaleMaxPoolAny(torch.autograd.Function):
+    """nn.MaxPool2d of any window with captum's max-pool rule on a batch [x; b]."""
+
+    @staticmethod
+    def forward(ctx, inp, pool):
+        out, idx = F.max_pool2d(inp, pool.kernel_size, pool.stride, pool.padding, pool.dilation,
+                                pool.ceil_mode, return_indices=True)
+        ctx.pool = pool
+        ctx.save_for_backward(inp, out, idx)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        inp, out, idx = ctx.saved_tensors
+        p = ctx.pool
+        n = inp.shape[0] // 2
+        size = inp.shape[-2:]
+
+        def unpool(v, i):
+            return F.max_unpool2d(v, i, p.kernel_size, p.stride, p.padding, output_size=size)
+
+        y, y0, gx = out[:n], out[n:], g[:n]
+        m = torch.max(y, y0)
+        moved = unpool(gx * (m - y0), idx[:n]) + unpool(gx * (y - m), idx[n:])
+        grad = unpool(gx, idx[:n])
+        dx = inp[:n] - inp[n:]
+        r = torch.where(dx.abs() < EPS, grad, moved / dx)
+        return torch.cat([r, torch.zeros_like(r)]), None
+
+
+class RescaleMaxPoolModule(torch.nn.Module):
+    def __init__(self, pool):
+        super().__init__()
+        self.pool = pool
+
+    def forward(self, x):
+        return RescaleMaxPoolAny.apply(x, self.pool)
+
+
+def rescale_twin(model):
+    """A copy of a torchvision network with its nonlinearity modules swapped
+    for the DeepLIFT rules above (what captum's hooks do)."""
+    import copy
+    fns = {torch.nn.ReLU: F.relu, torch.nn.ReLU6: F.relu6, torch.nn.SiLU: F.silu,
+           torch.nn.Hardswish: F.hardswish, torch.nn.Sigmoid: torch.sigmoid}
+    twin = copy.deepcopy(model)
+    for parent in list(twin.modules()):
+        for name, child in list(parent.named_children()):
+            if type(child) in fns:
+                setattr(parent, name, RescaleModule(fns[type(child)]))
+            elif isinstance(child, torch.nn.MaxPool2d):
+                setattr(parent, name, RescaleMaxPoolModule(child))
+    return twin
+
+
 def lenet_deeplift(net, x):
     x = RescaleMaxPool.apply(RescaleReLU.apply(net.conv1(x)))
     x = RescaleMaxPool.apply(RescaleReLU.apply(net.conv2(x)))
@@ -128,8 +249,9 @@ def methods(net, s, baselines):
 
 
 def zoo_methods(net, s, baselines):
-    """IG-50, gradient SHAP-20 and SmoothGrad-20 on a batch s [n, 3, 64, 64, 2], target 1."""
+    """IG-50, gradient SHAP-20, SmoothGrad-20 and DeepLIFT on a batch s [n, 3, H, W, 2], target 1."""
     n = s.shape[0]
+    twin = rescale_twin(net)
     nodes, weights = np.polynomial.legendre.leggauss(50)
     alphas = torch.tensor((nodes + 1) / 2, dtype=torch.float32)
     w = torch.tensor(weights / 2, dtype=torch.float32)
@@ -155,11 +277,17 @@ def zoo_methods(net, s, baselines):
         xs = s.repeat_interleave(k, 0) + 0.1 * torch.randn((n * k,) + tuple(s.shape[1:]), generator=gen)
         return grad_of(net, xs).reshape(n, k, *s.shape[1:]).mean(1)
 
+    def deeplift():
+        both = torch.cat([s, torch.zeros_like(s)]).requires_grad_(True)
+        out = twin(inverse(both))
+        out[:n, 1].sum().backward()
+        return both.grad[:n] * s
+
     return {"BM_onnx_integrated_gradients": ig, "BM_onnx_gradient_shap": gradient_shap,
-            "BM_onnx_smoothgrad": smoothgrad}
+            "BM_onnx_smoothgrad": smoothgrad, "BM_onnx_deeplift": deeplift}
 
 
-def trim_time(binary, name, reps, onnx=None):
+def trim_time(binary, name, reps, onnx=None, cpu=False):
     env = dict(os.environ, OMP_NUM_THREADS=str(THREADS))
     if onnx:
         env["TRIM_BENCH_ONNX"] = onnx
@@ -169,7 +297,7 @@ def trim_time(binary, name, reps, onnx=None):
         check=True, capture_output=True, text=True, env=env)
     for b in json.loads(out.stdout)["benchmarks"]:
         if b.get("aggregate_name") == "median":
-            return b["real_time"] * {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
+            return b["cpu_time" if cpu else "real_time"] * {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
     raise RuntimeError("no median for " + name)
 
 
@@ -177,9 +305,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--repetitions", type=int, default=5)
-    ap.add_argument("--zoo", default="", help="torchvision models at 64x64x3, comma-separated")
+    ap.add_argument("--zoo", default="", help="torchvision models at SIZExSIZEx3, comma-separated")
     ap.add_argument("--batches", default="2,16", help="batch sizes of the zoo cases")
+    ap.add_argument("--size", default="64", help="image sizes of the zoo cases (SIZE x SIZE x 3), comma-separated")
     ap.add_argument("--only-zoo", action="store_true", help="skip the LeNet cases")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="CPU times (Google Benchmark's cpu_time, time.process_time) instead of wall times; "
+                         "with TRIM_BENCH_THREADS=1, less disturbed by a loaded machine")
     args = ap.parse_args()
     binary = os.path.join(args.build, "bench", "bench_attribution")
     torch.set_num_threads(THREADS)
@@ -190,30 +322,37 @@ def main():
     x = torch.randn(N, 1, 28, 28)
     s = torch.view_as_real(torch.fft.fft2(x)).contiguous()
     baselines = torch.view_as_real(torch.fft.fft2(0.1 * torch.randn(10, 1, 28, 28))).contiguous()
-    print("torch %s, %d threads, LeNet in fft2 space, batch %d, target 1; medians of %d repetitions" % (
-        torch.__version__, THREADS, N, args.repetitions))
+    clock = time.process_time if args.cpu_time else time.perf_counter
+    print("torch %s, %d threads, %s target 1; medians of %d repetitions, %s times" % (
+        torch.__version__, THREADS, "" if args.only_zoo else "LeNet in fft2 space, batch %d," % N,
+        args.repetitions, "CPU" if args.cpu_time else "wall"))
     print("%-28s %10s %10s %8s" % ("method", "trim ms", "torch ms", "ratio"))
     for name, fn in ({} if args.only_zoo else methods(net, s, baselines)).items():
-        t_trim = trim_time(binary, name, args.repetitions)
-        t_torch = median_time(fn, args.repetitions)
+        t_trim = trim_time(binary, name, args.repetitions, cpu=args.cpu_time)
+        t_torch = median_time(fn, args.repetitions, clock=clock)
         print("%-28s %10.2f %10.2f %8.2f" % (name, t_trim * 1e3, t_torch * 1e3, t_trim / t_torch), flush=True)
     zoo = [z for z in args.zoo.split(",") if z]
     if not zoo:
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        for zname, (model, path) in export_zoo(zoo, tmp).items():
-            for p in model.parameters():
-                p.requires_grad_(False)
-            for n in [int(b) for b in args.batches.split(",")]:
-                x = torch.randn(n, 3, 64, 64)
-                s = torch.view_as_real(torch.fft.fft2(x)).contiguous()
-                baselines = torch.view_as_real(torch.fft.fft2(0.1 * torch.randn(10, 3, 64, 64))).contiguous()
-                for name, fn in zoo_methods(model, s, baselines).items():
-                    t_trim = trim_time(binary, "%s/%d" % (name, n), args.repetitions, onnx=path)
-                    t_torch = median_time(fn, args.repetitions)
-                    label = "%s %s/%d" % (zname, name[len("BM_onnx_"):], n)
-                    print("%-28s %10.2f %10.2f %8.2f" % (label, t_trim * 1e3, t_torch * 1e3, t_trim / t_torch),
-                          flush=True)
+    for size in [int(v) for v in args.size.split(",")]:
+        with tempfile.TemporaryDirectory() as tmp:
+            zoo_at(binary, args, zoo, size, tmp, clock)
+
+
+def zoo_at(binary, args, zoo, size, tmp, clock):
+    for zname, (model, path) in export_zoo(zoo, tmp, size).items():
+        for p in model.parameters():
+            p.requires_grad_(False)
+        for n in [int(b) for b in args.batches.split(",")]:
+            x = torch.randn(n, 3, size, size)
+            s = torch.view_as_real(torch.fft.fft2(x)).contiguous()
+            baselines = torch.view_as_real(torch.fft.fft2(0.1 * torch.randn(10, 3, size, size))).contiguous()
+            for name, fn in zoo_methods(model, s, baselines).items():
+                t_trim = trim_time(binary, "%s/%d" % (name, n), args.repetitions, onnx=path, cpu=args.cpu_time)
+                t_torch = median_time(fn, args.repetitions, clock=clock)
+                label = "%s %d² %s/%d" % (zname, size, name[len("BM_onnx_"):], n)
+                print("%-34s %10.2f %10.2f %8.2f" % (label, t_trim * 1e3, t_torch * 1e3, t_trim / t_torch),
+                      flush=True)
 
 
 if __name__ == "__main__":

@@ -103,9 +103,10 @@ def torch_time(model, shape, backward, reps):
     return median_time(once, reps, warmup=3)
 
 
-def median_time(fn, reps, warmup=2):
+def median_time(fn, reps, warmup=2, clock=time.perf_counter):
     """Median seconds per call of fn over `reps` samples of ~0.2 s each (enough
-    iterations per sample, like Google Benchmark), after `warmup` calls."""
+    iterations per sample, like Google Benchmark), after `warmup` calls;
+    clock=time.process_time gives CPU time."""
     for _ in range(warmup):
         fn()
     t0 = clock()
@@ -138,14 +139,15 @@ def trim_time(binary, name, reps, onnx=None):
 ZOO = ["resnet18", "resnet50", "densenet121", "mobilenet_v2", "efficientnet_b0"]
 
 
-def export_zoo(names, directory):
-    """torchvision models (random weights, 10 classes) as ONNX files with a free batch."""
+def export_zoo(names, directory, size=64):
+    """torchvision models (random weights, 10 classes) as ONNX files with a free batch,
+    for size x size x 3 images."""
     import torchvision
     paths = {}
     for name in names:
         model = getattr(torchvision.models, name)(num_classes=10).eval()
         path = os.path.join(directory, name + ".onnx")
-        torch.onnx.export(model, torch.randn(1, 3, 64, 64), path, input_names=["x"], output_names=["y"],
+        torch.onnx.export(model, torch.randn(1, 3, size, size), path, input_names=["x"], output_names=["y"],
                           dynamic_axes={"x": {0: "n"}, "y": {0: "n"}}, opset_version=13)
         paths[name] = (model, path)
     return paths

@@ -190,7 +190,9 @@ Attribution smoothgrad(const AttributionMethod& method, const Graph& model, cons
   for (int64_t e = 0; e < N; ++e)
     for (int64_t s = 0; s < S; ++s) {
       float* dst = noisy.data() + (e * S + s) * P;
-      for (int64_t i = 0; i < P; ++i) dst[i] = x[e * P + i] + sg.stdev * static_cast<float>(rng.normal());
+      const float* xe = x.data() + e * P;
+      rng.normals(dst, P, 0.0f, sg.stdev);
+      for (int64_t i = 0; i < P; ++i) dst[i] += xe[i];
     }
   AttributionOptions inner = options;
   inner.grouping = nullptr;
@@ -204,22 +206,27 @@ Attribution smoothgrad(const AttributionMethod& method, const Graph& model, cons
   Shape full{T};
   for (int64_t v : out) full.push_back(v);
   Tensor attr(full);
+  // Sums over the samples row by row (each sample's row is contiguous), in double.
+  std::vector<double> m1(static_cast<size_t>(P)), m2(static_cast<size_t>(sg.type == NoiseTunnel::SmoothGrad ? 0 : P));
   for (int64_t t = 0; t < T; ++t)
-    for (int64_t e = 0; e < N; ++e)
-      for (int64_t i = 0; i < P; ++i) {
-        double m1 = 0.0, m2 = 0.0;
-        for (int64_t s = 0; s < S; ++s) {
-          const double v = a.attributions[((t * N + e) * S + s) * P + i];
-          m1 += v;
-          m2 += v * v;
-        }
-        m1 /= S;
-        m2 /= S;
-        const double r = sg.type == NoiseTunnel::SmoothGrad          ? m1
-                         : sg.type == NoiseTunnel::SmoothGradSquared ? m2
-                                                                     : std::max(0.0, m2 - m1 * m1);
-        attr[(t * N + e) * P + i] = static_cast<float>(r);
+    for (int64_t e = 0; e < N; ++e) {
+      std::fill(m1.begin(), m1.end(), 0.0);
+      std::fill(m2.begin(), m2.end(), 0.0);
+      for (int64_t s = 0; s < S; ++s) {
+        const float* row = a.attributions.data() + ((t * N + e) * S + s) * P;
+        for (int64_t i = 0; i < P; ++i) m1[static_cast<size_t>(i)] += row[i];
+        if (!m2.empty())
+          for (int64_t i = 0; i < P; ++i) m2[static_cast<size_t>(i)] += double(row[i]) * row[i];
       }
+      float* dst = attr.data() + (t * N + e) * P;
+      for (int64_t i = 0; i < P; ++i) {
+        const double mean = m1[static_cast<size_t>(i)] / S;
+        const double r = sg.type == NoiseTunnel::SmoothGrad          ? mean
+                         : sg.type == NoiseTunnel::SmoothGradSquared ? m2[static_cast<size_t>(i)] / S
+                                                                     : std::max(0.0, m2[static_cast<size_t>(i)] / S - mean * mean);
+        dst[i] = static_cast<float>(r);
+      }
+    }
   Attribution result;
   result.targets = a.targets;
   if (options.grouping) result.group_scores = group_sums(attr, *options.grouping);
@@ -239,7 +246,10 @@ Attribution gradient_shap(const Graph& model, const Tensor& x, const Tensor& bas
                      run.example_shape().str() + "...] with B >= 1");
   check_finite(baselines, "gradient_shap", "baselines");
   const int64_t B = baselines.dim(0);
-  run.plan(N * S + N * B);  // the samples, then F of every baseline for the delta
+  // Without extra inputs F(b) is the same for every example: the delta needs
+  // the B baselines once, not once per example.
+  const bool shared_baselines = !run.has_extra_inputs();
+  run.plan(N * S + N + (shared_baselines ? B : N * B));  // the samples, then F(x) and F(b) for the delta
   // Draw every sample's baseline, α and noisy input up front (in one fixed
   // order), so the result does not depend on max_batch.
   Rng rng(gs.seed);
@@ -251,9 +261,34 @@ Attribution gradient_shap(const Graph& model, const Tensor& x, const Tensor& bas
     which[static_cast<size_t>(m)] = static_cast<int64_t>(rng.below(static_cast<uint64_t>(B)));
     alpha[static_cast<size_t>(m)] = static_cast<float>(rng.uniform());
     float* dst = xt.data() + m * P;
-    for (int64_t i = 0; i < P; ++i)
-      dst[i] = x[e * P + i] + (gs.stdev > 0.0f ? gs.stdev * static_cast<float>(rng.normal()) : 0.0f);
+    const float* xe = x.data() + e * P;
+    if (gs.stdev > 0.0f) {
+      rng.normals(dst, P, 0.0f, gs.stdev);
+      for (int64_t i = 0; i < P; ++i) dst[i] += xe[i];
+    } else {
+      std::copy(xe, xe + P, dst);
+    }
   }
+  // Delta against the mean output over all baselines (per example's extras),
+  // evaluated before the samples: the workspace then grows once, from this
+  // small pass to the sample pass (the other order left glibc trimming and
+  // re-faulting the heap on every call: 12 % of LeNet's time).
+  // F of the rows [x; baselines] (without extra inputs, the B baselines
+  // once) or [x; every example's B baselines], [rows, T] in f.
+  const int64_t fb_rows = shared_baselines ? B : N * B;
+  std::vector<double> f(static_cast<size_t>((N + fb_rows) * T));
+  run.run(
+      N + fb_rows,
+      [&](int64_t m, float* dst) {
+        if (m < N) {
+          std::copy(x.begin() + m * P, x.begin() + (m + 1) * P, dst);
+          return m;
+        }
+        const int64_t j = (m - N) % B;
+        std::copy(baselines.begin() + j * P, baselines.begin() + (j + 1) * P, dst);
+        return shared_baselines ? int64_t{0} : (m - N) / B;
+      },
+      run.store_target_outputs(f), false);
   std::vector<double> sum(static_cast<size_t>(T * N * P), 0.0);
   run.run(
       N * S,
@@ -278,33 +313,14 @@ Attribution gradient_shap(const Graph& model, const Tensor& x, const Tensor& bas
       true);
   Tensor attr(prepend({T, N}, run.example_shape()));
   for (size_t j = 0; j < sum.size(); ++j) attr[static_cast<int64_t>(j)] = static_cast<float>(sum[j] / S);
-  // Delta against the mean output over all baselines (per example's extras).
-  Tensor fx_rows(prepend({N}, run.example_shape()));
-  std::copy(x.begin(), x.end(), fx_rows.begin());
-  std::vector<int64_t> ex(static_cast<size_t>(N));
-  for (int64_t e = 0; e < N; ++e) ex[static_cast<size_t>(e)] = e;
-  const Tensor fx = run.outputs(fx_rows, ex);
-  std::vector<double> fb(static_cast<size_t>(N * T), 0.0);
-  run.run(
-      N * B,
-      [&](int64_t m, float* dst) {
-        std::copy(baselines.begin() + (m % B) * P, baselines.begin() + (m % B + 1) * P, dst);
-        return m / B;
-      },
-      [&](int64_t first, int64_t count, const Tensor& out, const Tensor*) {
-        for (int64_t r = 0; r < count; ++r)
-          for (int64_t t = 0; t < T; ++t)
-            fb[static_cast<size_t>(((first + r) / B) * T + t)] +=
-                out[r * run.n_outputs() + run.targets()[static_cast<size_t>(t)]] / double(B);
-      },
-      false);
   Tensor delta({T, N});
   for (int64_t t = 0; t < T; ++t)
     for (int64_t e = 0; e < N; ++e) {
+      double fb = 0.0;
+      for (int64_t j = 0; j < B; ++j) fb += f[static_cast<size_t>((N + (shared_baselines ? j : e * B + j)) * T + t)];
       double s = 0.0;
       for (int64_t i = 0; i < P; ++i) s += attr[(t * N + e) * P + i];
-      delta[t * N + e] = static_cast<float>(
-          s - (fx[e * run.n_outputs() + run.targets()[static_cast<size_t>(t)]] - fb[static_cast<size_t>(e * T + t)]));
+      delta[t * N + e] = static_cast<float>(s - (f[static_cast<size_t>(e * T + t)] - fb / double(B)));
     }
   return run.finish(std::move(attr), std::move(delta));
 }

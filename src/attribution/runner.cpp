@@ -156,12 +156,16 @@ Tensor ModelRunner::outputs(const Tensor& inputs, const std::vector<int64_t>& ex
     return y;
   }
   std::vector<Tensor> in{inputs};
+  return forward_rows(in, example_of_row);
+}
+
+Tensor ModelRunner::forward_rows(std::vector<Tensor>& in, const std::vector<int64_t>& example_of_row) {
   for (Tensor& e : gather_extras(example_of_row)) in.push_back(std::move(e));
   // The methods read only the output and input gradients: the activations
   // the backward pass does not read need not all be held at once.
   forward(model_, ws_, in, Keep::input_gradients);
   Tensor y = ws_.value(model_.outputs()[0]);
-  return std::move(y).reshape({inputs.dim(0), n_outputs_});
+  return std::move(y).reshape({in[0].dim(0), n_outputs_});
 }
 
 void ModelRunner::advance(int64_t rows) {
@@ -195,21 +199,26 @@ void ModelRunner::run(int64_t rows, const MakeRow& make, const TakeRows& take, b
       if (ex < 0 || ex >= batch_) throw Error(method_ + ": internal error, row of example " + std::to_string(ex));
       example_of_row[static_cast<size_t>(r)] = ex;
     }
-    const Tensor out = outputs(chunk, example_of_row);
+    // The chunk goes to the forward pass and comes back (no copy of the rows).
+    std::vector<Tensor> in;
+    in.push_back(std::move(chunk));
+    const Tensor out = forward_rows(in, example_of_row);
+    chunk = std::move(in[0]);
     if (!with_gradients) {
       take(first, count, out, nullptr);
       advance(count);
       continue;
     }
-    grads.resize(prepend({T, count}, example_));
+    if (T > 1) grads.resize(prepend({T, count}, example_));
     const Shape out_shape = ws_.value(model_.outputs()[0]).shape();
     Tensor cot(out_shape);
     for (int64_t t = 0; t < T; ++t) {
       cot.set_zero();
       const int64_t k = targets_[static_cast<size_t>(t)];
       for (int64_t r = 0; r < count; ++r) cot[r * n_outputs_ + k] = 1.0f;
-      const Gradients g = backward(model_, ws_, {cot}, false, true);
-      std::copy(g.inputs[0].begin(), g.inputs[0].end(), grads.begin() + t * count * example_numel_);
+      Gradients g = backward(model_, ws_, {cot}, false, true);
+      if (T == 1) grads = std::move(g.inputs[0]).reshape(prepend({1, count}, example_));  // no copy for one target
+      else std::copy(g.inputs[0].begin(), g.inputs[0].end(), grads.begin() + t * count * example_numel_);
     }
     take(first, count, out, &grads);
     advance(count);

@@ -37,6 +37,8 @@ class ModelRunner {
   /// Bytes one batch of `rows` rows of `pass` holds (the budget's measure).
   int64_t batch_bytes(Pass pass, int64_t rows) const;
   const Tensor& x() const { return x_; }
+  /// Whether the model has inputs besides x (held fixed per example).
+  bool has_extra_inputs() const { return !extra_inputs_.empty(); }
 
   /// Writes row m (example_numel floats) into `dst`; returns the example it belongs to.
   using MakeRow = std::function<int64_t(int64_t m, float* dst)>;
@@ -76,6 +78,9 @@ class ModelRunner {
   const Graph& graph() const { return model_; }
 
  private:
+  /// Outputs of the rows in[0] with their examples' extra inputs appended to `in`.
+  Tensor forward_rows(std::vector<Tensor>& in, const std::vector<int64_t>& example_of_row);
+
   // Copies, not references: a runner built from a temporary input or
   // options object must not dangle. The model and the grouping (a pointer
   // in the options) belong to the caller for the duration of the call.

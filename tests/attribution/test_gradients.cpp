@@ -224,7 +224,8 @@ TEST_CASE("SmoothGrad family: noise-free limits and seeds", "[attribution][gradi
   for (int64_t n = 0; n < 2; ++n)
     for (int s = 0; s < 8; ++s) {
       Tensor xn({1, 5});
-      for (int64_t i = 0; i < 5; ++i) xn[i] = x[n * 5 + i] + 0.5f * static_cast<float>(rng.normal());
+      rng.normals(xn.data(), 5, 0.0f, 0.5f);  // the noise: seed 5's normals, sample by sample
+      for (int64_t i = 0; i < 5; ++i) xn[i] += x[n * 5 + i];
       const Attribution gn = gradient(g, xn);
       for (int64_t t = 0; t < 2; ++t)
         for (int64_t i = 0; i < 5; ++i) manual[(t * 2 + n) * 5 + i] += gn.attributions[t * 5 + i] / 8.0f;
@@ -260,6 +261,45 @@ TEST_CASE("gradient SHAP: seeds and the expected-gradients identity on a linear 
   for (int64_t j = 0; j < 3; ++j)
     for (int64_t i = 0; i < 6; ++i) mean[i] += bl[j * 6 + i] / 3.0f;
   test::require_close(al.attributions, linear_expected(lin, xl, mean), 0.08, 0.2, "expected gradients");
+}
+
+TEST_CASE("gradient SHAP: delta is the sum of attributions minus F(x) - mean_b F(b), with and without extra inputs",
+          "[attribution][gradients]") {
+  const Tensor x = randn({3, 5}, 21), baselines = randn({4, 5}, 22, 0.5f);
+  GradientShapOptions gs;
+  gs.n_samples = 6;
+  gs.stdev = 0.1f;
+  AttributionOptions opt;
+  opt.max_batch = 4;  // the delta's rows in several batches
+  // The expected delta from outputs computed here: fx [3, 2], fb [3 or 1 examples × 4 baselines, 2].
+  auto require_delta = [&](const Attribution& a, const Tensor& fx, const std::vector<Tensor>& fb) {
+    for (int64_t t = 0; t < 2; ++t)
+      for (int64_t e = 0; e < 3; ++e) {
+        const Tensor& fbe = fb[fb.size() == 1 ? 0 : static_cast<size_t>(e)];
+        double sum = 0.0, mean = 0.0;
+        for (int64_t i = 0; i < 5; ++i) sum += a.attributions[(t * 3 + e) * 5 + i];
+        for (int64_t j = 0; j < 4; ++j) mean += fbe[j * 2 + t] / 4.0;
+        REQUIRE(a.delta[t * 3 + e] == Approx(sum - (fx[e * 2 + t] - mean)).margin(1e-5));
+      }
+  };
+  const Graph g = test::smooth_model();
+  require_delta(gradient_shap(g, x, baselines, gs, opt), outputs_of(g, x), {outputs_of(g, baselines)});
+
+  // y = smooth(x + r): each example's own r goes with its baselines.
+  Graph gr(5);
+  NodeId xi = nn::input(gr, "x", {5});
+  NodeId ri = nn::input(gr, "r", {5});
+  gr.set_outputs({nn::linear(gr, nn::tanh(gr, nn::linear(gr, nn::add(gr, xi, ri), 6, "fc1")), 2, "out")});
+  gr.finalize();
+  const Tensor r = randn({3, 5}, 23);
+  opt.extra_inputs = {r};
+  std::vector<Tensor> fb;
+  for (int64_t e = 0; e < 3; ++e) {
+    Tensor re({4, 5});
+    for (int64_t j = 0; j < 4; ++j) std::copy(r.begin() + e * 5, r.begin() + (e + 1) * 5, re.begin() + j * 5);
+    fb.push_back(gr.evaluate({baselines, re})[0]);
+  }
+  require_delta(gradient_shap(gr, x, baselines, gs, opt), gr.evaluate({x, r})[0], fb);
 }
 
 TEST_CASE("integrated gradients: extra inputs are held fixed per example", "[attribution][gradients]") {
