@@ -39,7 +39,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from compare_pytorch import LeNet, THREADS, export_zoo, median_time
+from compare_pytorch import CPU_CLOCK, LeNet, THREADS, export_zoo, median_time
 
 N = 4
 EPS = 1e-10
@@ -309,9 +309,10 @@ def main():
     ap.add_argument("--batches", default="2,16", help="batch sizes of the zoo cases")
     ap.add_argument("--size", default="64", help="image sizes of the zoo cases (SIZE x SIZE x 3), comma-separated")
     ap.add_argument("--only-zoo", action="store_true", help="skip the LeNet cases")
-    ap.add_argument("--cpu-time", action="store_true",
+    ap.add_argument("--cpu-time", action="store_true", default=CPU_CLOCK,
                     help="CPU times (Google Benchmark's cpu_time, time.process_time) instead of wall times; "
-                         "with TRIM_BENCH_THREADS=1, less disturbed by a loaded machine")
+                         "with TRIM_BENCH_THREADS=1, less disturbed by a loaded machine (default: "
+                         "TRIM_BENCH_CLOCK=cpu)")
     args = ap.parse_args()
     binary = os.path.join(args.build, "bench", "bench_attribution")
     torch.set_num_threads(THREADS)

@@ -103,10 +103,11 @@ def torch_time(model, shape, backward, reps):
     return median_time(once, reps, warmup=3)
 
 
-def median_time(fn, reps, warmup=2, clock=time.perf_counter):
+def median_time(fn, reps, warmup=2, clock=None):
     """Median seconds per call of fn over `reps` samples of ~0.2 s each (enough
     iterations per sample, like Google Benchmark), after `warmup` calls;
-    clock=time.process_time gives CPU time."""
+    clock=time.process_time gives CPU time (default: TRIM_BENCH_CLOCK's)."""
+    clock = clock or globals()["clock"]
     for _ in range(warmup):
         fn()
     t0 = clock()
