@@ -171,6 +171,7 @@ Attribution deeplift(const Graph& model, const Tensor& x, const DeepLiftOptions&
   Tensor delta({T, N});
   Workspace wx, wb;
   MultiplierBuffers mb;
+  run.hold(N * P);  // the baseline
   const int64_t chunk = run.max_batch(ModelRunner::Pass::deeplift);  // x and baseline rows both in memory
   run.plan(N);
   for (int64_t first = 0; first < N; first += chunk) {

@@ -126,6 +126,7 @@ Attribution integrated_gradients(const Graph& model, const Tensor& x, const Inte
   const int64_t N = run.batch(), P = run.example_numel(), T = run.n_targets(), K = ig.n_steps;
   // Path sums in double: 50 weighted gradients per element.
   std::vector<double> sum(static_cast<size_t>(T * N * P), 0.0);
+  run.hold(2 * T * N * P + 3 * N * P);  // the sums, the baseline and [x; b] for delta
   run.run(
       N * K,
       [&](int64_t m, float* dst) {

@@ -80,24 +80,36 @@ ModelRunner::ModelRunner(const Graph& model, const Tensor& x, const AttributionO
   check_finite(x, method_, "input");
 }
 
+int64_t ModelRunner::fixed_bytes() const {
+  // The weights, the runner's copies of x and the extra inputs, the
+  // attributions [T, N, ...] every method returns, and what the method holds.
+  int64_t floats = parameter_floats(model_) + x_.numel() + n_targets() * x_.numel() + held_floats_;
+  for (const Tensor& e : extra_inputs_) floats += e.numel();
+  return floats * static_cast<int64_t>(sizeof(float));
+}
+
 int64_t ModelRunner::batch_bytes(Pass pass, int64_t rows) const {
   int64_t extras = 0;  // the rows' extra inputs (DeepLIFT: for x and baseline)
   for (const Tensor& e : extra_inputs_) extras += rows * (e.numel() / e.dim(0));
   const int64_t P = rows * example_numel_, K = rows * n_outputs_;
-  int64_t floats = 0;
+  // The rows and extras are held twice besides the graph's input buffers
+  // (the chunk and the argument vector forward() copies from); the outputs
+  // twice (the graph's and the copy returned); the ops' temporaries on top.
+  int64_t floats = planned_scratch_floats(model_, rows);
   switch (pass) {
-    case Pass::outputs:  // the rows, their outputs
-      floats = planned_floats(model_, rows, Keep::input_gradients, false) + P + extras + K;
+    case Pass::outputs:
+      floats += planned_floats(model_, rows, Keep::input_gradients, false) + 2 * (P + extras) + 2 * K;
       break;
-    case Pass::gradients:  // the rows, outputs, one cotangent, the gradients of every target
-      floats = planned_floats(model_, rows, Keep::input_gradients, true) + P + extras + 2 * K + n_targets() * P;
+    case Pass::gradients:  // and one cotangent, the input gradient returned, the gradients of every target
+      floats += planned_floats(model_, rows, Keep::input_gradients, true) + 2 * (P + extras) + 3 * K + P +
+                n_targets() * P;
       break;
     case Pass::deeplift:  // two forwards, one set of multipliers, x and baseline rows
-      floats = planned_floats(model_, rows, Keep::deeplift, true) + planned_floats(model_, rows, Keep::deeplift, false) +
-               2 * (P + extras);
+      floats += planned_floats(model_, rows, Keep::deeplift, true) +
+                planned_floats(model_, rows, Keep::deeplift, false) + 2 * (P + extras);
       break;
   }
-  return floats * static_cast<int64_t>(sizeof(float));
+  return fixed_bytes() + floats * static_cast<int64_t>(sizeof(float));
 }
 
 int64_t ModelRunner::max_batch(Pass pass) const {
@@ -106,9 +118,10 @@ int64_t ModelRunner::max_batch(Pass pass) const {
   if (fitted > 0) return fitted;
   const int64_t one = batch_bytes(pass, 1);
   if (one > max_memory_)
-    throw ValueError(method_ + ": max_memory " + bytes_text(max_memory_) + " is too small for one row through the model: " +
-                     "a batch of one row needs " + bytes_text(one) + " (activations, gradients and the row itself; " +
-                     "the model's weights come on top)");
+    throw ValueError(method_ + ": max_memory " + bytes_text(max_memory_) +
+                     " is too small for one row through the model: the run needs at least " + bytes_text(one) + " (" +
+                     bytes_text(fixed_bytes()) + " for the model's weights and the method's inputs and results, " +
+                     bytes_text(one - fixed_bytes()) + " for a batch of one row)");
   // The most rows that fit: double, then bisect (the bytes grow with the rows).
   constexpr int64_t cap = int64_t{1} << 24;
   int64_t lo = 1, hi = 2;
@@ -223,6 +236,9 @@ void ModelRunner::run(int64_t rows, const MakeRow& make, const TakeRows& take, b
     take(first, count, out, &grads);
     advance(count);
   }
+  // Under a budget, a later outputs pass must not find the gradient buffers
+  // of this one still allocated next to its own (larger) batches.
+  if (with_gradients && max_memory_ > 0) ws_ = Workspace();
 }
 
 Attribution ModelRunner::finish(Tensor attributions, Tensor delta) const {

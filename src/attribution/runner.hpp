@@ -34,8 +34,16 @@ class ModelRunner {
   /// rows come in x / baseline pairs) without a budget, else the most rows
   /// whose buffers fit max_memory (ValueError when not even one does).
   int64_t max_batch(Pass pass = Pass::outputs) const;
-  /// Bytes one batch of `rows` rows of `pass` holds (the budget's measure).
+  /// Bytes a run holds with batches of `rows` rows of `pass` (the budget's
+  /// measure): fixed_bytes() and the batch's planned buffers, copies and
+  /// the ops' scratch.
   int64_t batch_bytes(Pass pass, int64_t rows) const;
+  /// Bytes that do not depend on the batch: the model's weights, x, the
+  /// extra inputs, the attributions [T, N, ...] and what the method holds.
+  int64_t fixed_bytes() const;
+  /// The method holds `floats` more for the whole call (path sums, a
+  /// baseline): counted by the budget. Call before the first run.
+  void hold(int64_t floats) { held_floats_ += floats; }
   const Tensor& x() const { return x_; }
   /// Whether the model has inputs besides x (held fixed per example).
   bool has_extra_inputs() const { return !extra_inputs_.empty(); }
@@ -97,6 +105,7 @@ class ModelRunner {
   std::vector<int64_t> targets_;
   int64_t max_batch_ = 256;
   int64_t max_memory_ = 0;
+  int64_t held_floats_ = 0;
   mutable int64_t fitted_[3] = {0, 0, 0};  ///< max_batch(pass) under the budget, once computed
   int64_t done_ = 0, planned_ = 0;
   Workspace ws_;

@@ -8,6 +8,20 @@
 namespace trim {
 
 TrimModel::TrimModel(const Graph& model, std::shared_ptr<const Transform> transform, const TrimOptions& options)
+    : TrimModel(model, nullptr, std::move(transform), options) {}
+
+std::unique_ptr<TrimModel> TrimModel::sharing_weights(Graph& model, std::shared_ptr<const Transform> transform,
+                                                      const TrimOptions& options) {
+  std::unique_ptr<TrimModel> tm(new TrimModel(model, &model, std::move(transform), options));
+  for (Parameter& p : model.parameters()) {
+    const Tensor& held = tm->graph_.parameter(p.name).value;
+    if (held.numel() > 0) p.value = Tensor::borrow(held.data(), held.shape());
+  }
+  return tm;
+}
+
+TrimModel::TrimModel(const Graph& model, Graph* take_from, std::shared_ptr<const Transform> transform,
+                     const TrimOptions& options)
     : transform_(std::move(transform)) {
   if (!transform_) throw ValueError("TrimModel: no transform given");
   if (!model.finalized()) throw Error("TrimModel: the model graph is not finalized");
@@ -44,7 +58,7 @@ TrimModel::TrimModel(const Graph& model, std::shared_ptr<const Transform> transf
     throw ShapeError(where + ": the inverse transform gives " + got.str() + " but the model's input '" +
                      model.node(model.inputs()[0]).name + "' is " + want.str() +
                      (options.reshape.rank() > 0 ? "" : " (set TrimOptions::reshape?)"));
-  graph_.set_outputs(append_graph(graph_, model, {x}));
+  graph_.set_outputs(take_from ? append_graph_taking_weights(graph_, *take_from, {x}) : append_graph(graph_, model, {x}));
   graph_.finalize();
 }
 

@@ -4,8 +4,12 @@
 
 namespace trim {
 
-std::vector<NodeId> append_graph(Graph& dst, const Graph& src, const std::vector<NodeId>& inputs,
-                                 const std::string& prefix) {
+namespace {
+
+/// append_graph; the parameter values are moved out of `take_from` (src
+/// itself) when it is given.
+std::vector<NodeId> append(Graph& dst, const Graph& src, Graph* take_from, const std::vector<NodeId>& inputs,
+                           const std::string& prefix) {
   if (!src.finalized()) throw Error("append_graph: the appended graph must be finalized");
   if (inputs.size() != src.inputs().size())
     throw ValueError("append_graph: " + std::to_string(inputs.size()) + " input nodes given, the appended graph has " +
@@ -25,7 +29,12 @@ std::vector<NodeId> append_graph(Graph& dst, const Graph& src, const std::vector
   std::vector<int> param_map(src.parameters().size());
   for (size_t p = 0; p < src.parameters().size(); ++p) {
     const Parameter& q = src.parameters()[p];
-    param_map[p] = dst.add_parameter(prefix + q.name, q.value, Init::keep(), q.trainable);
+    Tensor value;
+    if (take_from)
+      value = std::move(take_from->parameters()[p].value);
+    else
+      value = q.value;
+    param_map[p] = dst.add_parameter(prefix + q.name, std::move(value), Init::keep(), q.trainable);
   }
   for (NodeId id = 0; id < src.num_nodes(); ++id) {
     const Node& n = src.node(id);
@@ -39,6 +48,18 @@ std::vector<NodeId> append_graph(Graph& dst, const Graph& src, const std::vector
   std::vector<NodeId> out;
   for (NodeId o : src.outputs()) out.push_back(map[static_cast<size_t>(o)]);
   return out;
+}
+
+}  // namespace
+
+std::vector<NodeId> append_graph(Graph& dst, const Graph& src, const std::vector<NodeId>& inputs,
+                                 const std::string& prefix) {
+  return append(dst, src, nullptr, inputs, prefix);
+}
+
+std::vector<NodeId> append_graph_taking_weights(Graph& dst, Graph& src, const std::vector<NodeId>& inputs,
+                                                const std::string& prefix) {
+  return append(dst, src, &src, inputs, prefix);
 }
 
 }  // namespace trim

@@ -106,6 +106,28 @@ int64_t planned_floats(const Graph& g, int64_t batch, Keep keep, bool with_backw
   return total;
 }
 
+int64_t planned_scratch_floats(const Graph& g, int64_t batch) {
+  require_finalized(g);
+  int64_t largest = 0;
+  std::vector<Shape> in, params;
+  for (NodeId id = 0; id < g.num_nodes(); ++id) {
+    const Node& n = g.node(id);
+    if (n.is_input) continue;
+    in.clear();
+    params.clear();
+    for (NodeId i : n.inputs) in.push_back(g.node(i).shape.with_batch(batch));
+    for (int p : n.params) params.push_back(g.parameters()[static_cast<size_t>(p)].value.shape());
+    largest = std::max(largest, n.op->scratch_floats(in, params, n.shape.with_batch(batch)));
+  }
+  return largest;
+}
+
+int64_t parameter_floats(const Graph& g) {
+  int64_t total = 0;
+  for (const auto& p : g.parameters()) total += p.value.numel();
+  return total;
+}
+
 void forward(const Graph& g, Workspace& ws, const std::vector<Tensor>& inputs, Keep keep) {
   require_finalized(g);
   const int64_t batch = batch_of(g, inputs);

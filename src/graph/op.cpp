@@ -20,6 +20,12 @@ const char* kind_name(Kind k) {
   return "?";
 }
 
+int64_t Op::scratch_floats(const std::vector<Shape>& inputs, const std::vector<Shape>&, const Shape& output) const {
+  int64_t largest = output.numel();
+  for (const Shape& s : inputs) largest = std::max(largest, s.numel());
+  return largest;
+}
+
 void Op::not_provided(const char* what) const {
   throw Error(type() + " (kind " + kind_name(kind()) + ") does not provide " + what);
 }

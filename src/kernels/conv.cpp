@@ -1408,3 +1408,52 @@ void conv1d_backward_params(const Tensor& x, const Tensor& dy, const Conv1dConfi
 }
 
 }  // namespace trim::kernels
+
+// ---- scratch the kernels keep, for memory budgets ----------------------------------
+
+namespace trim::kernels {
+
+namespace {
+
+/// Floats of one thread's packing buffers (pack_buffer 0–3) for a
+/// convolution of geometry g (forward and both backward products): the A
+/// block, the B block for the widest GEMM (its columns span the batch's
+/// positions up to NC_WIDE), and the padded input and wide output of one
+/// group on the wide paths.
+int64_t scratch_per_thread(const Geom& g) {
+  const auto wide_columns = [](const Geom& q) { return q.ho * (q.w + q.pl + q.pr); };
+  const auto wide_planes = [&](const Geom& q) {
+    return q.cin_g * (q.h + q.pt + q.pb) * (q.w + q.pl + q.pr) + (q.kw - 1) * q.dw + 8 + q.cout_g * wide_columns(q);
+  };
+  int64_t cols = std::max({g.n * g.p, g.n * g.hw, g.k, wide_columns(g)});
+  int64_t planes = use_wide(g) ? wide_planes(g) : 0;  // forward, weight gradient, col2im
+  if (!g.pointwise && transposed_forward(g)) {  // input gradient as a forward convolution
+    const Geom t = transposed_geom(g);
+    cols = std::max(cols, wide_columns(t));
+    if (use_wide(t)) planes = std::max(planes, wide_planes(t));
+  }
+  const int64_t panels = std::min(NC_WIDE / NR, (cols + NR - 1) / NR);
+  return MC * KC + 8 + std::max(b_panel_stride(KC) * panels, KC * b_row_stride(panels * NR)) + planes;
+}
+
+}  // namespace
+
+int64_t conv2d_scratch_floats(const Shape& x, const Shape& weight, const Conv2dConfig& c) {
+  Shape xs = x;
+  if (xs.rank() == 4 && xs[0] == Shape::free) xs[0] = 1;
+  const Shape ys = conv2d_output_shape(xs, weight, c, "conv2d");
+  const Geom g = geom2d(xs, weight, ys, c);
+  if (is_depthwise(g)) return 0;  // runs directly, without packing
+  return scratch_per_thread(g) * std::max(1, num_threads());
+}
+
+int64_t conv1d_scratch_floats(const Shape& x, const Shape& weight, const Conv1dConfig& c) {
+  Shape xs = x;
+  if (xs.rank() == 3 && xs[0] == Shape::free) xs[0] = 1;
+  const Shape ys = conv1d_output_shape(xs, weight, c, "conv1d");
+  const Geom g = geom1d(xs, weight, ys, c);
+  if (is_depthwise(g)) return 0;
+  return scratch_per_thread(g) * std::max(1, num_threads());
+}
+
+}  // namespace trim::kernels

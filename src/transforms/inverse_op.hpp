@@ -28,6 +28,13 @@ class TransformInverseOp : public Op {
   void backward(const OpArgs& args, const Tensor& y, const Tensor& dy, const OpGrads& grads) const override;
   bool backward_reads_inputs(bool) const override { return false; }  // dy suffices
   bool backward_reads_output() const override { return false; }
+  /// The adjoint computed into a temporary before it is added, and a copy of
+  /// the coefficients the inverse kernels may keep per thread (FFTW's c2r
+  /// destroys its input).
+  int64_t scratch_floats(const std::vector<Shape>& inputs, const std::vector<Shape>&,
+                         const Shape& output) const override {
+    return 2 * inputs.at(0).numel() + output.numel();
+  }
   void forward_unbiased(const OpArgs& args, Tensor& y) const override { forward(args, y); }
   bool has_bias(const OpArgs&) const override { return false; }
   void add_bias(const OpArgs&, Tensor&, float) const override {}

@@ -12,7 +12,10 @@
 #include "trim/attribution/deeplift.hpp"
 #include "trim/attribution/gradients.hpp"
 #include "trim/core/error.hpp"
+#include "trim/core/parallel.hpp"
+#include "trim/core/text.hpp"
 #include "trim/graph/executor.hpp"
+#include "trim/kernels/conv.hpp"
 
 using namespace trim;
 using trim::test::randn;
@@ -36,11 +39,16 @@ struct Batches {
   int64_t largest() const { return sizes.empty() ? 0 : *std::max_element(sizes.begin(), sizes.end()); }
 };
 
-/// Bytes of one integrated-gradients batch of `rows` rows as max_memory
-/// counts them: the planned forward and backward buffers, the rows, their
-/// outputs and one cotangent, and the gradients of every target.
-int64_t ig_batch_bytes(const Graph& g, int64_t rows, int64_t P, int64_t K, int64_t T) {
-  return 4 * (planned_floats(g, rows, Keep::input_gradients, true) + rows * P + 2 * rows * K + T * rows * P);
+/// Bytes an integrated-gradients run over N examples with batches of `rows`
+/// rows holds as max_memory counts them. Fixed: the weights, x, the
+/// attributions, the path sums (doubles), the baseline and [x; b]. Per
+/// batch: the ops' scratch, the planned forward and backward buffers, the
+/// rows twice and the input gradient returned, the outputs twice and one
+/// cotangent, and the gradients of every target.
+int64_t ig_batch_bytes(const Graph& g, int64_t rows, int64_t N, int64_t P, int64_t K, int64_t T) {
+  const int64_t fixed = parameter_floats(g) + N * P + T * N * P + 2 * T * N * P + 3 * N * P;
+  return 4 * (fixed + planned_scratch_floats(g, rows) + planned_floats(g, rows, Keep::input_gradients, true) +
+              3 * rows * P + 3 * rows * K + T * rows * P);
 }
 
 }  // namespace
@@ -56,7 +64,7 @@ TEST_CASE("max_memory: batches are the largest that fit the budget", "[attributi
   int64_t previous = 0;
   for (int64_t rows : {1, 7, 16, 50}) {
     INFO("budget of " << rows << " rows");
-    const int64_t budget = ig_batch_bytes(g, rows, P, K, T);
+    const int64_t budget = ig_batch_bytes(g, rows, 3, P, K, T);
     Batches b;
     AttributionOptions o;
     o.max_memory = budget;
@@ -65,7 +73,7 @@ TEST_CASE("max_memory: batches are the largest that fit the budget", "[attributi
     const Attribution a = integrated_gradients(g, x, ig, o);
     REQUIRE(b.total() == 3 * steps);
     REQUIRE(b.largest() == rows);  // fits exactly, one more row would not
-    REQUIRE(ig_batch_bytes(g, rows + 1, P, K, T) > budget);
+    REQUIRE(ig_batch_bytes(g, rows + 1, 3, P, K, T) > budget);
     REQUIRE(b.largest() > previous);
     previous = b.largest();
     REQUIRE(max_abs_diff(a.attributions, free_run.attributions) <= 1e-5f);
@@ -73,7 +81,7 @@ TEST_CASE("max_memory: batches are the largest that fit the budget", "[attributi
   }
   SECTION("one byte less than one row needs") {
     AttributionOptions o;
-    o.max_memory = ig_batch_bytes(g, 1, P, K, T) - 1;
+    o.max_memory = ig_batch_bytes(g, 1, 3, P, K, T) - 1;
     REQUIRE_THROWS_AS(integrated_gradients(g, x, ig, o), ValueError);
     REQUIRE_THROWS_WITH(integrated_gradients(g, x, ig, o),
                         Catch::Contains("integrated_gradients") && Catch::Contains("too small for one row"));
@@ -88,9 +96,12 @@ TEST_CASE("max_memory: DeepLIFT in budgeted chunks gives the unchunked result", 
   DeepLiftOptions dl;
   dl.baseline = Baseline::constant(0.1f);
   const Attribution whole = deeplift(g, x, dl);
-  // x and baseline rows: two forwards kept for DeepLIFT, the multipliers, both rows.
+  // Fixed: the weights, x, the attributions (3 targets) and the baseline; per
+  // batch of x and baseline rows: the ops' scratch, two forwards kept for
+  // DeepLIFT, the multipliers, both rows.
   const auto bytes = [&](int64_t rows) {
-    return 4 * (planned_floats(g, rows, Keep::deeplift, true) + planned_floats(g, rows, Keep::deeplift, false) +
+    return 4 * (parameter_floats(g) + 9 * 64 + 3 * 9 * 64 + 9 * 64 + planned_scratch_floats(g, rows) +
+                planned_floats(g, rows, Keep::deeplift, true) + planned_floats(g, rows, Keep::deeplift, false) +
                 2 * rows * 64);
   };
   for (int64_t rows : {1, 2, 4}) {
@@ -140,4 +151,67 @@ TEST_CASE("max_memory: CD in budgeted chunks gives the unchunked result", "[attr
   tiny.max_memory = 1024;
   REQUIRE_THROWS_WITH(contextual_decomposition(g, x, masks, tiny),
                       Catch::Contains("contextual_decomposition") && Catch::Contains("too small for one row"));
+}
+
+TEST_CASE("max_memory: the planned buffers follow the network's shapes", "[attribution][memory]") {
+  // relu_cnn per example: input 64, conv1 / bn1 / relu 4·8·8 each, max-pool,
+  // conv2, relu, conv3, add, leaky ReLU and flatten 4·4·4 each, fc1 and its
+  // ReLU 10 each, fc2 3: 1303 floats, all kept by a Keep::all forward.
+  const Graph g = test::relu_cnn();
+  for (int64_t rows : {1, 3, 17, 64}) {
+    INFO(rows << " rows");
+    REQUIRE(planned_floats(g, rows, Keep::all, false) == 1303 * rows);
+    // The ops' scratch: at least one temporary as large as the largest
+    // activation (conv1's output, 256 per row) and each convolution's packing.
+    const int64_t scratch = planned_scratch_floats(g, rows);
+    REQUIRE(scratch >= 256 * rows);
+    kernels::Conv2dConfig same;
+    same.pads = {1, 1, 1, 1};
+    const int64_t conv1 = kernels::conv2d_scratch_floats({rows, 1, 8, 8}, {4, 1, 3, 3}, same);
+    const int64_t conv2 = kernels::conv2d_scratch_floats({rows, 4, 4, 4}, {4, 4, 3, 3}, same);
+    REQUIRE(scratch >= conv1);
+    REQUIRE(scratch >= conv2);
+    REQUIRE(scratch <= 256 * rows + conv1 + conv2);
+  }
+  REQUIRE(parameter_floats(g) == 4 * 9 + 4 + 4 * 4 + 2 * (4 * 4 * 9 + 4) + 64 * 10 + 10 + 10 * 3 + 3);
+}
+
+TEST_CASE("max_memory: the convolutions' packing scratch is per thread and bounded", "[attribution][memory]") {
+  const Shape w{16, 16, 3, 3};
+  kernels::Conv2dConfig c;
+  c.pads = {1, 1, 1, 1};
+  const int before = num_threads();
+  set_num_threads(1);
+  const int64_t one = kernels::conv2d_scratch_floats({8, 16, 16, 16}, w, c);
+  set_num_threads(2);
+  const int64_t two = kernels::conv2d_scratch_floats({8, 16, 16, 16}, w, c);
+  set_num_threads(before);
+  REQUIRE(one > 0);
+  REQUIRE(two == 2 * one);  // a buffer set per thread
+  // The packed blocks stop growing with the batch: 2 MB per thread at most.
+  set_num_threads(1);
+  const int64_t big = kernels::conv2d_scratch_floats({256, 16, 16, 16}, w, c);
+  const int64_t bigger = kernels::conv2d_scratch_floats({512, 16, 16, 16}, w, c);
+  const int64_t small = kernels::conv2d_scratch_floats({1, 16, 16, 16}, w, c);
+  set_num_threads(before);
+  REQUIRE(big == bigger);
+  REQUIRE(big < (int64_t{1} << 19));
+  REQUIRE(small <= big);
+}
+
+TEST_CASE("max_memory: a budget below the weights and one row names what it needs", "[attribution][memory]") {
+  const Graph g = test::relu_cnn();
+  const Tensor x = randn({2, 1, 8, 8}, 8);
+  AttributionOptions o;
+  o.max_memory = 4 * parameter_floats(g);  // the weights alone
+  try {
+    integrated_gradients(g, x, IntegratedGradientsOptions{}, o);
+    FAIL("no error");
+  } catch (const ValueError& e) {
+    const std::string m = e.what();
+    INFO(m);
+    REQUIRE(m.find("max_memory " + bytes_text(o.max_memory)) != std::string::npos);
+    REQUIRE(m.find("needs at least") != std::string::npos);
+    REQUIRE(m.find("weights") != std::string::npos);
+  }
 }

@@ -30,6 +30,25 @@ TEST_CASE("TrimModel: F(T(x)) equals model(x) for every exact transform", "[attr
   }
 }
 
+TEST_CASE("TrimModel::sharing_weights holds the model's weights once", "[attribution][trim_model][memory]") {
+  Graph model = test::relu_cnn();
+  const Tensor x = randn({3, 1, 8, 8}, 2);
+  const Tensor y = model.evaluate(x);
+  const TrimModel copied(model, make_transform("fft2", {1, 8, 8}));
+  const std::unique_ptr<TrimModel> shared = TrimModel::sharing_weights(model, make_transform("fft2", {1, 8, 8}));
+  // The same TRIM model, and the model still evaluates as before ...
+  REQUIRE(max_abs_diff(shared->forward(shared->coefficients(x)), copied.forward(copied.coefficients(x))) == 0.0f);
+  REQUIRE(max_abs_diff(model.evaluate(x), y) == 0.0f);
+  // ... through weights it borrows from the TRIM graph: one copy in memory.
+  REQUIRE_FALSE(model.parameters().empty());
+  for (const Parameter& p : model.parameters()) {
+    INFO(p.name);
+    REQUIRE_FALSE(p.value.owns_data());
+    REQUIRE(p.value.data() == shared->graph().parameter(p.name).value.data());
+    REQUIRE(shared->graph().parameter(p.name).value.owns_data());
+  }
+}
+
 TEST_CASE("TrimModel: normalisation and reshape sit between the inverse and the model", "[attribution][trim_model]") {
   // The model takes flat, standardised 64-vectors; the transform acts on 8×8 maps.
   Graph model(4);

@@ -325,9 +325,20 @@ TEST_CASE("cli: DeepLIFT and Shapley values are complete on a piecewise-linear C
   const Tensor d = output_difference(model.evaluate(f.x), model.evaluate(Tensor({1, 1, 8, 8})));
   run_ok(f, {"attribute", "relu.onnx", "x.npy", "--transform", "dwt2:haar:2", "--method", "deeplift", "-o", "dl.npy"});
   require_same(per_target_sums(io::read_npy(f.file("dl.npy"))), d, 1e-4);
-  // A memory budget changes the batches, not the result.
+  // A memory budget changes the batches, not the result. One too small says
+  // what one row needs (in KiB here; the kernels' scratch depends on the
+  // threads); that much, rounded up, runs one row at a time.
+  const test::RunResult small = test::run_trim({"attribute", "relu.onnx", "x.npy", "--transform", "dwt2:haar:2", "--method",
+                                    "deeplift", "-o", "dl_m.npy", "--max-memory", "16K"},
+                                   f.dir.path.string());
+  REQUIRE(small.status != 0);
+  const std::string needs = "needs at least ";
+  const size_t at = small.err.find(needs);
+  REQUIRE(at != std::string::npos);
+  const double kib = std::stod(small.err.substr(at + needs.size()));
+  REQUIRE(small.err.substr(at + needs.size()).find(" KiB") != std::string::npos);
   run_ok(f, {"attribute", "relu.onnx", "x.npy", "--transform", "dwt2:haar:2", "--method", "deeplift", "-o", "dl_m.npy",
-             "--max-memory", "16K"});
+             "--max-memory", std::to_string(static_cast<int64_t>(kib * 1.01 * 1024) + 1)});
   require_same(io::read_npy(f.file("dl_m.npy")), io::read_npy(f.file("dl.npy")), 1e-6);
   run_ok(f, {"attribute", "relu.onnx", "x.npy", "--transform", "rfft2", "--method", "shapley", "--groups", "radial:5",
              "-o", "sh.npy"});

@@ -87,12 +87,16 @@ struct RunOptions {
   /// 4 examples: 17 % faster than one 200-row batch); memory grows linearly
   /// with it, so lower it for large inputs.
   int64_t max_batch = 64;
-  /// Memory budget in bytes for one batch through the graph: its planned
-  /// activation and gradient buffers (`planned_floats`) and the batch's own
-  /// rows; not the model's weights, nor the inputs and results of the call.
+  /// Memory budget in bytes for the call: the graph's weights, the call's
+  /// inputs and results and the method's own arrays, and per batch the
+  /// planned activation and gradient buffers (`planned_floats`), the ops'
+  /// scratch (`planned_scratch_floats`) and the batch's rows, outputs and
+  /// gradients; not the caller's own arrays, the process or allocator slack
+  /// (CD: its planned buffers and rows only).
   /// When > 0 it replaces max_batch: every batch is the largest that fits
   /// (so results are those of any other batch size), and a budget too small
-  /// for one row is refused with a ValueError. 0: max_batch rows.
+  /// for one row is refused with a ValueError naming the minimum. 0:
+  /// max_batch rows.
   int64_t max_memory = 0;
   /// The graph's inputs after the first, one batch each [N, ...], held fixed.
   std::vector<Tensor> extra_inputs;

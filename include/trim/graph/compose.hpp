@@ -20,4 +20,10 @@ namespace trim {
 std::vector<NodeId> append_graph(Graph& dst, const Graph& src, const std::vector<NodeId>& inputs,
                                  const std::string& prefix = "");
 
+/// append_graph, but `src`'s parameter values are moved into `dst` rather
+/// than copied (src keeps its nodes and parameter names, with empty values):
+/// large weights are then held once, not twice.
+std::vector<NodeId> append_graph_taking_weights(Graph& dst, Graph& src, const std::vector<NodeId>& inputs,
+                                                const std::string& prefix = "");
+
 }  // namespace trim

@@ -83,6 +83,17 @@ OpArgs workspace_args(const Graph& graph, const Node& n, const Workspace& ws);
 /// sizing batches to a memory budget (AttributionOptions::max_memory).
 int64_t planned_floats(const Graph& graph, int64_t batch, Keep keep, bool with_backward);
 
+/// Floats of temporary memory the ops hold besides the planned buffers in a
+/// forward or backward over `batch` rows: the largest `Op::scratch_floats`
+/// of any node (each node's temporaries are gone when the next runs; the
+/// convolutions' per-thread packing buffers stay, but do not grow with the
+/// batch and are small next to a batch's activations).
+int64_t planned_scratch_floats(const Graph& graph, int64_t batch);
+
+/// Floats of the graph's parameters (weights and buffers): the model's part
+/// of a memory budget.
+int64_t parameter_floats(const Graph& graph);
+
 /// The graph's outputs after `forward` (copies).
 std::vector<Tensor> outputs(const Graph& graph, const Workspace& ws);
 

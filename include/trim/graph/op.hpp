@@ -101,6 +101,17 @@ class Op {
   }
   virtual bool backward_reads_output() const { return true; }
 
+  /// Floats of temporary memory one forward or backward of this node holds
+  /// besides its output and the gradient buffers the executor plans (kernel
+  /// scratch, per-thread buffers kept between calls, temporaries), for the
+  /// concrete shapes given (batch included): what a memory budget counts on
+  /// top of the planned buffers (`planned_scratch_floats`). The default is
+  /// conservative: one temporary as large as the largest of the inputs and
+  /// the output. Ops that know better (the convolutions, whose kernels keep
+  /// packing buffers that do not grow with the batch) override it.
+  virtual int64_t scratch_floats(const std::vector<Shape>& inputs, const std::vector<Shape>& params,
+                                 const Shape& output) const;
+
   // ---- Linear kind -------------------------------------------------------
   /// y = A(x) without the bias (`=`, overwrites y). Linear ops must override;
   /// Structural ops need not (their forward is already unbiased).

@@ -39,6 +39,10 @@ void Conv1d::backward(const OpArgs& a, const Tensor&, const Tensor& dy, const Op
   kernels::conv1d_backward_params(a.input(), dy, config_, g.param(0), bias_ ? g.param(1) : nullptr);
 }
 
+int64_t Conv1d::scratch_floats(const std::vector<Shape>& in, const std::vector<Shape>& params, const Shape&) const {
+  return kernels::conv1d_scratch_floats(in.at(0), params.at(0), config_);
+}
+
 // ---- Conv2d -------------------------------------------------------------------
 
 Conv2d::Conv2d(const kernels::Conv2dConfig& config, bool bias) : config_(config), bias_(bias) {
@@ -67,6 +71,10 @@ void Conv2d::add_bias(const OpArgs& a, Tensor& y, float scale) const {
 void Conv2d::backward(const OpArgs& a, const Tensor&, const Tensor& dy, const OpGrads& g) const {
   if (Tensor* dx = g.input(0)) kernels::conv2d_backward_input(dy, a.param(0), config_, *dx);
   kernels::conv2d_backward_params(a.input(), dy, config_, g.param(0), bias_ ? g.param(1) : nullptr);
+}
+
+int64_t Conv2d::scratch_floats(const std::vector<Shape>& in, const std::vector<Shape>& params, const Shape&) const {
+  return kernels::conv2d_scratch_floats(in.at(0), params.at(0), config_);
 }
 
 }  // namespace trim::ops
