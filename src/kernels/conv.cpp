@@ -1415,25 +1415,33 @@ namespace trim::kernels {
 
 namespace {
 
-/// Floats of one thread's packing buffers (pack_buffer 0–3) for a
-/// convolution of geometry g (forward and both backward products): the A
-/// block, the B block for the widest GEMM (its columns span the batch's
-/// positions up to NC_WIDE), and the padded input and wide output of one
-/// group on the wide paths.
-int64_t scratch_per_thread(const Geom& g) {
-  const auto wide_columns = [](const Geom& q) { return q.ho * (q.w + q.pl + q.pr); };
-  const auto wide_planes = [&](const Geom& q) {
-    return q.cin_g * (q.h + q.pt + q.pb) * (q.w + q.pl + q.pr) + (q.kw - 1) * q.dw + 8 + q.cout_g * wide_columns(q);
-  };
-  int64_t cols = std::max({g.n * g.p, g.n * g.hw, g.k, wide_columns(g)});
-  int64_t planes = use_wide(g) ? wide_planes(g) : 0;  // forward, weight gradient, col2im
-  if (!g.pointwise && transposed_forward(g)) {  // input gradient as a forward convolution
-    const Geom t = transposed_geom(g);
-    cols = std::max(cols, wide_columns(t));
-    if (use_wide(t)) planes = std::max(planes, wide_planes(t));
-  }
+/// Floats of a phased copy (phase_input) of one example's group input.
+int64_t phased_floats(const Geom& g) {
+  if (g.pointwise) return 0;  // read in place
+  const int64_t hp = g.h + g.pt + g.pb, wp = g.w + g.pl + g.pr;
+  return g.cin_g * g.sh * g.sw * ((hp + g.sh - 1) / g.sh) * ((wp + g.sw - 1) / g.sw);
+}
+
+/// Floats of the buffers (pack_buffer) a convolution of geometry g keeps,
+/// over its forward and both backward products: per thread the A block, the
+/// B block for the widest GEMM (its columns span the batch's positions up to
+/// NC_WIDE) and PanelB's rows, the flipped weight of the input gradient and,
+/// on the per-example paths, one example's phased input; once (`shared`)
+/// the phased input of the whole batch on the batched paths.
+void scratch_floats(const Geom& g, int64_t& per_thread, int64_t& shared) {
+  const int64_t cols = std::max({g.n * g.p, g.n * g.hw, g.k});
   const int64_t panels = std::min(NC_WIDE / NR, (cols + NR - 1) / NR);
-  return MC * KC + 8 + std::max(b_panel_stride(KC) * panels, KC * b_row_stride(panels * NR)) + planes;
+  per_thread = MC * KC + 8 + b_panel_stride(KC) * panels + 8 * (panels * NR + NR);
+  int64_t phased = phased_floats(g);
+  if (!g.pointwise && transposed_forward(g)) {  // input gradient as a forward convolution of dy
+    per_thread += g.cin_g * g.cout_g * g.kh * g.kw;
+    phased = std::max(phased, phased_floats(transposed_geom(g)));
+  }
+  shared = 0;
+  if (batched(g))
+    shared = g.n * phased;
+  else
+    per_thread += phased;
 }
 
 }  // namespace
@@ -1444,7 +1452,9 @@ int64_t conv2d_scratch_floats(const Shape& x, const Shape& weight, const Conv2dC
   const Shape ys = conv2d_output_shape(xs, weight, c, "conv2d");
   const Geom g = geom2d(xs, weight, ys, c);
   if (is_depthwise(g)) return 0;  // runs directly, without packing
-  return scratch_per_thread(g) * std::max(1, num_threads());
+  int64_t per_thread = 0, shared = 0;
+  scratch_floats(g, per_thread, shared);
+  return per_thread * std::max(1, num_threads()) + shared;
 }
 
 int64_t conv1d_scratch_floats(const Shape& x, const Shape& weight, const Conv1dConfig& c) {
@@ -1453,7 +1463,9 @@ int64_t conv1d_scratch_floats(const Shape& x, const Shape& weight, const Conv1dC
   const Shape ys = conv1d_output_shape(xs, weight, c, "conv1d");
   const Geom g = geom1d(xs, weight, ys, c);
   if (is_depthwise(g)) return 0;
-  return scratch_per_thread(g) * std::max(1, num_threads());
+  int64_t per_thread = 0, shared = 0;
+  scratch_floats(g, per_thread, shared);
+  return per_thread * std::max(1, num_threads()) + shared;
 }
 
 }  // namespace trim::kernels

@@ -98,13 +98,15 @@ void conv1d_backward_params(const Tensor& x, const Tensor& dy, const Conv1dConfi
                             Tensor* dbias);
 
 /// Floats of scratch the convolution kernels hold for a convolution of input
-/// x (a free batch counts as 1) and `weight`: per-thread packing buffers and
-/// the padded / wide planes of one group, times the threads (they are kept
-/// per thread between calls, at their largest size). It grows with the
-/// batch only until the GEMMs' packed blocks reach their bounded size (about
-/// 1.2 MB per thread). Counted by
-/// memory budgets (`Op::scratch_floats`); not the parameter gradients'
-/// per-thread partial sums.
+/// x (a free batch counts as 1) and `weight`: per thread (times the
+/// threads; kept between calls at their largest size) the GEMMs' packing
+/// blocks (bounded, about 1.2 MB), the input gradient's flipped weight and,
+/// for examples convolved one at a time, one example's padded,
+/// stride-phase-split input; once, for a batch convolved as one GEMM, that
+/// copy of the whole batch's input (so it grows with the batch). Depthwise
+/// convolutions count none. Counted by memory budgets
+/// (`Op::scratch_floats`); not the parameter gradients' per-thread partial
+/// sums.
 int64_t conv2d_scratch_floats(const Shape& x, const Shape& weight, const Conv2dConfig& c);
 int64_t conv1d_scratch_floats(const Shape& x, const Shape& weight, const Conv1dConfig& c);
 
