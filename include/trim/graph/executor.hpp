@@ -86,8 +86,8 @@ int64_t planned_floats(const Graph& graph, int64_t batch, Keep keep, bool with_b
 /// Floats of temporary memory the ops hold besides the planned buffers in a
 /// forward or backward over `batch` rows: the largest `Op::scratch_floats`
 /// of any node (each node's temporaries are gone when the next runs; the
-/// convolutions' per-thread packing buffers stay, but do not grow with the
-/// batch and are small next to a batch's activations).
+/// convolutions' per-thread buffers stay, at the largest size any
+/// convolution asked for).
 int64_t planned_scratch_floats(const Graph& graph, int64_t batch);
 
 /// Floats of the graph's parameters (weights and buffers): the model's part

@@ -107,8 +107,8 @@ class Op {
   /// concrete shapes given (batch included): what a memory budget counts on
   /// top of the planned buffers (`planned_scratch_floats`). The default is
   /// conservative: one temporary as large as the largest of the inputs and
-  /// the output. Ops that know better (the convolutions, whose kernels keep
-  /// packing buffers that do not grow with the batch) override it.
+  /// the output. Ops that know better (the convolutions: per-thread packing
+  /// buffers and a padded copy of the batch's input) override it.
   virtual int64_t scratch_floats(const std::vector<Shape>& inputs, const std::vector<Shape>& params,
                                  const Shape& output) const;
 

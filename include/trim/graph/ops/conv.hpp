@@ -15,7 +15,7 @@ class Conv1d final : public Op {
   /// Input gradients need only dy and the weights; parameter gradients read the input.
   bool backward_reads_inputs(bool param_grads) const override { return param_grads; }
   bool backward_reads_output() const override { return false; }
-  /// The kernels' packing buffers (kernels::conv*d_scratch_floats).
+  /// The kernels' packing buffers and padded input (kernels::conv*d_scratch_floats).
   int64_t scratch_floats(const std::vector<Shape>& inputs, const std::vector<Shape>& params,
                          const Shape& output) const override;
   /// Throws ValueError on a bad configuration (stride, dilation or groups < 1,
@@ -53,7 +53,7 @@ class Conv2d final : public Op {
   /// Input gradients need only dy and the weights; parameter gradients read the input.
   bool backward_reads_inputs(bool param_grads) const override { return param_grads; }
   bool backward_reads_output() const override { return false; }
-  /// The kernels' packing buffers (kernels::conv*d_scratch_floats).
+  /// The kernels' packing buffers and padded input (kernels::conv*d_scratch_floats).
   int64_t scratch_floats(const std::vector<Shape>& inputs, const std::vector<Shape>& params,
                          const Shape& output) const override;
   /// Throws ValueError on a bad configuration.
