@@ -626,16 +626,17 @@ PhasedInput phase_input(const Geom& g, const float* xg, int64_t xstride, int64_t
   in.es = g.cin_g * phases * plane;
   in.wq = wq;
   float* buf = pack_buffer(2, count * in.es);
-  std::fill(buf, buf + count * in.es, 0.0f);
   // Input columns [iw0, iw1) land in the padded row; column iw goes to
-  // phase (iw + pl) % sw at (iw + pl) / sw.
+  // phase (iw + pl) % sw at (iw + pl) / sw. Planes are copied in parallel
+  // (the caller's GEMM waits for all of them).
   const int64_t iw0 = std::max<int64_t>(0, -g.pl), iw1 = std::min(g.w, wp - g.pl);
-  thread_local std::vector<float> row;
-  row.resize(static_cast<size_t>(wq * g.sw));
-  for (int64_t e = 0; e < count; ++e)
-    for (int64_t c = 0; c < g.cin_g; ++c) {
+  const auto copy_planes = [&](int64_t i0, int64_t i1) {
+    std::vector<float> row(static_cast<size_t>(g.sw > 1 ? wq * g.sw : 0));
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t e = i / g.cin_g, c = i % g.cin_g;
       const float* src = xg + e * xstride + c * g.hw;
       float* dst = buf + e * in.es + c * phases * plane;
+      std::fill(dst, dst + phases * plane, 0.0f);
       for (int64_t r = std::max<int64_t>(0, g.pt); r < std::min(hp, g.h + g.pt); ++r) {
         const float* srow = src + (r - g.pt) * g.w;
         float* drow = dst + (r % g.sh * g.sw) * plane + r / g.sh * wq;
@@ -649,6 +650,11 @@ PhasedInput phase_input(const Geom& g, const float* xg, int64_t xstride, int64_t
         deal_phases(row.data(), g.sw, wq, plane, drow);
       }
     }
+  };
+  if (count * in.es >= (int64_t{1} << 16))
+    parallel_for(count * g.cin_g, copy_planes);
+  else
+    copy_planes(0, count * g.cin_g);
   for (int64_t k = 0; k < g.k; ++k) {
     const int64_t c = k / (g.kh * g.kw), rh = k % (g.kh * g.kw) / g.kw * g.dh, rw = k % g.kw * g.dw;
     table[static_cast<size_t>(k)] = (c * phases + rh % g.sh * g.sw + rw % g.sw) * plane + rh / g.sh * wq + rw / g.sw;
@@ -991,12 +997,18 @@ void forward_one(const Geom& g, const float* x, const float* w, const float* b, 
 StridedA flipped_weight(const Geom& g, const float* wg) {
   const int64_t khw = g.kh * g.kw, depth = g.cout_g * khw;
   float* at = pack_buffer(4, g.cin_g * depth);
-  for (int64_t o = 0; o < g.cout_g; ++o)
-    for (int64_t c = 0; c < g.cin_g; ++c) {
-      const float* src = wg + (o * g.cin_g + c) * khw;
-      float* dst = at + c * depth + o * khw;
-      for (int64_t r = 0; r < khw; ++r) dst[r] = src[khw - 1 - r];
-    }
+  const auto flip = [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c)
+      for (int64_t o = 0; o < g.cout_g; ++o) {
+        const float* src = wg + (o * g.cin_g + c) * khw;
+        float* dst = at + c * depth + o * khw;
+        for (int64_t r = 0; r < khw; ++r) dst[r] = src[khw - 1 - r];
+      }
+  };
+  if (g.cin_g * depth >= (int64_t{1} << 16))
+    parallel_for(g.cin_g, flip);  // rows of the result are disjoint
+  else
+    flip(0, g.cin_g);
   return StridedA{at, depth, 1};
 }
 
