@@ -997,18 +997,24 @@ void forward_one(const Geom& g, const float* x, const float* w, const float* b, 
 StridedA flipped_weight(const Geom& g, const float* wg) {
   const int64_t khw = g.kh * g.kw, depth = g.cout_g * khw;
   float* at = pack_buffer(4, g.cin_g * depth);
-  const auto flip = [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c)
-      for (int64_t o = 0; o < g.cout_g; ++o) {
-        const float* src = wg + (o * g.cin_g + c) * khw;
-        float* dst = at + c * depth + o * khw;
-        for (int64_t r = 0; r < khw; ++r) dst[r] = src[khw - 1 - r];
-      }
+  // Blocks of 8 output channels: the reads walk 8 weight rows in order and
+  // the writes fill 8 kernels' worth of each result row, both cache-friendly
+  // (channel by channel, the writes jumped a whole row each).
+  constexpr int64_t block = 8;
+  const int64_t blocks = (g.cout_g + block - 1) / block;
+  const auto flip = [&](int64_t b0, int64_t b1) {
+    for (int64_t o0 = b0 * block; o0 < std::min(g.cout_g, b1 * block); o0 += block)
+      for (int64_t c = 0; c < g.cin_g; ++c)
+        for (int64_t o = o0; o < std::min(g.cout_g, o0 + block); ++o) {
+          const float* src = wg + (o * g.cin_g + c) * khw;
+          float* dst = at + c * depth + o * khw;
+          for (int64_t r = 0; r < khw; ++r) dst[r] = src[khw - 1 - r];
+        }
   };
   if (g.cin_g * depth >= (int64_t{1} << 16))
-    parallel_for(g.cin_g, flip);  // rows of the result are disjoint
+    parallel_for(blocks, flip);  // blocks fill disjoint columns of the result
   else
-    flip(0, g.cin_g);
+    flip(0, blocks);
   return StridedA{at, depth, 1};
 }
 
