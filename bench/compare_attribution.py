@@ -45,24 +45,6 @@ N = 4
 EPS = 1e-10
 
 
-class RescaleReLU(torch.autograd.Function):
-    """ReLU whose backward is DeepLIFT's multiplier on a batch [x; b]."""
-
-    @staticmethod
-    def forward(ctx, inp):
-        out = F.relu(inp)
-        ctx.save_for_backward(inp, out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        inp, out = ctx.saved_tensors
-        n = inp.shape[0] // 2
-        dx = inp[:n] - inp[n:]
-        m = torch.where(dx.abs() < EPS, (inp[:n] > 0).to(g.dtype), (out[:n] - out[n:]) / dx)
-        return g * torch.cat([m, m])
-
-
 class RescaleMaxPool(torch.autograd.Function):
     """2x2 max-pool with captum's DeepLIFT rule on a batch [x; b]."""
 
@@ -100,6 +82,7 @@ def _sigmoid_grad(x):
 # f' of the swapped activations, what captum's backward hook receives as the
 # module's plain gradient (autograd for any other f).
 DERIVATIVES = {
+    F.relu: lambda x: (x > 0).to(x.dtype),
     F.relu6: lambda x: ((x > 0) & (x < 6)).to(x.dtype),
     F.silu: _silu_grad,
     F.hardswish: lambda x: torch.where(x < -3, torch.zeros_like(x), torch.where(x > 3, torch.ones_like(x), x / 3 + 0.5)),
@@ -139,8 +122,6 @@ class RescaleModule(torch.nn.Module):
         self.fn = fn
 
     def forward(self, x):
-        if self.fn is F.relu:
-            return RescaleReLU.apply(x)
         return RescaleElementwise.apply(x, self.fn)
 
 
@@ -200,9 +181,9 @@ def rescale_twin(model):
 
 
 def lenet_deeplift(net, x):
-    x = RescaleMaxPool.apply(RescaleReLU.apply(net.conv1(x)))
-    x = RescaleMaxPool.apply(RescaleReLU.apply(net.conv2(x)))
-    return net.fc2(RescaleReLU.apply(net.fc1(torch.flatten(x, 1))))
+    x = RescaleMaxPool.apply(RescaleElementwise.apply(net.conv1(x), F.relu))
+    x = RescaleMaxPool.apply(RescaleElementwise.apply(net.conv2(x), F.relu))
+    return net.fc2(RescaleElementwise.apply(net.fc1(torch.flatten(x, 1)), F.relu))
 
 
 def inverse(s):
