@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fixture.hpp"
+#include "composition.hpp"
 #include "testing.hpp"
 #include "trim/core/error.hpp"
 #include "trim/graph/check.hpp"
@@ -141,30 +142,7 @@ TEST_CASE("stft inverse op: exact adjoint, gradients and kind", "[transform][stf
 }
 
 TEST_CASE("TRIM composition: model on the stft inverse of T(x) equals model on x", "[transform][stft]") {
-  for (const char* spec : {"stft:hann:8:2:center", "stft:hamming:7:3", "stft:rect:4:4"}) {
-    INFO(spec);
-    const Shape ex{2, 19};
-    const auto t = make_transform(spec, ex);
-    Graph plain(3);
-    {
-      const NodeId x = nn::input(plain, "x", ex);
-      const NodeId h = nn::linear(plain, x, 4, "fc1");
-      plain.set_outputs({nn::linear(plain, h, 3, "fc2")});
-      plain.finalize();
-    }
-    Graph trim(3);
-    {
-      const NodeId s = nn::input(trim, "s", t->coefficient_shape());
-      const NodeId h = nn::linear(trim, add_inverse(trim, s, *t), 4, "fc1");
-      trim.set_outputs({nn::linear(trim, h, 3, "fc2")});
-      trim.finalize();
-    }
-    for (const char* p : {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"})
-      trim.set_parameter(p, plain.parameter(p).value);
-    const Tensor x = randn({4, 2, 19}, 11);
-    require_close(trim.evaluate(t->forward(x)), plain.evaluate(x), 1e-4, 1e-2, spec);
-    require_ok(check_gradients(trim, {t->forward(x)}));
-  }
+  for (const char* spec : {"stft:hann:8:2:center", "stft:hamming:7:3", "stft:rect:4:4"}) test::check_trim_composition(spec, Shape{2, 19});
 }
 
 TEST_CASE("stft refuses windows and hops that fail NOLA, and bad specs", "[transform][stft]") {

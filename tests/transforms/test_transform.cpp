@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "composition.hpp"
 #include "testing.hpp"
 #include "trim/core/error.hpp"
 #include "trim/graph/check.hpp"
@@ -69,31 +70,5 @@ TEST_CASE("identity transform", "[transform]") {
 }
 
 TEST_CASE("TRIM composition: model on inverse(T(x)) equals model on x", "[transform]") {
-  for (const char* spec : {"fft2", "rfft2:ortho", "dct2:forward", "fft1:ortho", "identity"}) {
-    INFO(spec);
-    const Shape ex{2, 6, 5};
-    const auto t = make_transform(spec, ex);
-    // Plain model g on x: flatten-free linear over the last axis, then a
-    // second linear, so every element matters.
-    Graph plain(3);
-    {
-      const NodeId x = nn::input(plain, "x", ex);
-      const NodeId h = nn::linear(plain, x, 4, "fc1");
-      plain.set_outputs({nn::linear(plain, h, 3, "fc2")});
-      plain.finalize();
-    }
-    Graph trim(3);
-    {
-      const NodeId s = nn::input(trim, "s", t->coefficient_shape());
-      const NodeId x = add_inverse(trim, s, *t);
-      const NodeId h = nn::linear(trim, x, 4, "fc1");
-      trim.set_outputs({nn::linear(trim, h, 3, "fc2")});
-      trim.finalize();
-    }
-    for (const char* p : {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"})
-      trim.set_parameter(p, plain.parameter(p).value);
-    const Tensor x = randn({4, 2, 6, 5}, 11);
-    require_close(trim.evaluate(t->forward(x)), plain.evaluate(x), 1e-4, 1e-2, spec);
-    require_ok(check_gradients(trim, {t->forward(x)}));
-  }
+  for (const char* spec : {"fft2", "rfft2:ortho", "dct2:forward", "fft1:ortho", "identity"}) test::check_trim_composition(spec, Shape{2, 6, 5});
 }

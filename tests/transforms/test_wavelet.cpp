@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fixture.hpp"
+#include "composition.hpp"
 #include "testing.hpp"
 #include "trim/core/error.hpp"
 #include "trim/graph/check.hpp"
@@ -314,31 +315,7 @@ TEST_CASE("wavelet inverse op rejects wrong shapes and outlives its transform", 
 }
 
 TEST_CASE("TRIM composition: model on wavelet inverse(T(x)) equals model on x", "[transform][wavelet]") {
-  for (const char* spec : {"dwt2:db4:2:symmetric", "dwt2:bior2.2::periodization", "swt2:db1:1", "dwt1:sym3:2:zero"}) {
-    INFO(spec);
-    const Shape ex{2, 12, 10};
-    const auto t = make_transform(spec, ex);
-    Graph plain(3);
-    {
-      const NodeId x = nn::input(plain, "x", ex);
-      const NodeId h = nn::linear(plain, x, 4, "fc1");
-      plain.set_outputs({nn::linear(plain, h, 3, "fc2")});
-      plain.finalize();
-    }
-    Graph trim(3);
-    {
-      const NodeId s = nn::input(trim, "s", t->coefficient_shape());
-      const NodeId x = add_inverse(trim, s, *t);
-      const NodeId h = nn::linear(trim, x, 4, "fc1");
-      trim.set_outputs({nn::linear(trim, h, 3, "fc2")});
-      trim.finalize();
-    }
-    for (const char* p : {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"})
-      trim.set_parameter(p, plain.parameter(p).value);
-    const Tensor x = randn({4, 2, 12, 10}, 11);
-    require_close(trim.evaluate(t->forward(x)), plain.evaluate(x), 1e-4, 1e-2, spec);
-    require_ok(check_gradients(trim, {t->forward(x)}));
-  }
+  for (const char* spec : {"dwt2:db4:2:symmetric", "dwt2:bior2.2::periodization", "swt2:db1:1", "dwt1:sym3:2:zero"}) test::check_trim_composition(spec, Shape{2, 12, 10});
 }
 
 TEST_CASE("wavelet groupings partition the coefficients", "[transform][wavelet][grouping]") {
