@@ -9,13 +9,17 @@
 #endif
 
 #include "conv_depthwise.hpp"
+#include "conv_winograd.hpp"
 #include "deal.hpp"
+#include "micro_kernel.hpp"
 #include "trim/core/error.hpp"
 #include "trim/core/parallel.hpp"
 
 namespace trim::kernels {
 
 namespace {
+
+using detail::micro_kernel;
 
 std::string str(int64_t v) { return std::to_string(v); }
 
@@ -159,106 +163,12 @@ Geom make_geom(int64_t n, int64_t cin, int64_t h, int64_t w, int64_t cout, int64
 
 // Register tile MR × NR; A blocks MC × KC and B blocks KC × NC stay in L2
 // (NC_WIDE: B blocks in L3 when A blocks stream, so A is repacked less).
-constexpr int64_t MR = 6, NR = 16, KC = 256, MC = 144, NC = 256, NC_WIDE = 1024;
+constexpr int64_t MR = detail::kMR, NR = detail::kNR, KC = 256, MC = 144, NC = 256, NC_WIDE = 1024;
 static_assert(MC % MR == 0 && NC % NR == 0 && NC_WIDE % NR == 0, "blocks hold whole panels");
 /// GEMMs with one column panel, or at most kInPlaceColumns columns and an A
 /// of at most kInPlaceFloats, read A in place when its packer allows
 /// (PackA::in_place, see gemm).
 constexpr int64_t kInPlaceColumns = 64, kInPlaceFloats = int64_t{1} << 18;
-
-#if defined(__AVX512F__)
-/// c[MR×NR] (row stride ldc) = or += A · b over kc steps, where A's row r at
-/// step q is a[r·ars + q·aqs] (a packed panel: ars = 1, aqs = MR; A read in
-/// place: its row and depth strides) and b holds NR consecutive floats
-/// per step, ldb apart. One 16-float register per row: each step is one load
-/// of b and six multiply-adds whose a operand is broadcast from memory inside
-/// the instruction (no separate broadcasts competing with the multiply-adds
-/// for execution ports).
-inline void micro_kernel(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb, float* c,
-                         int64_t ldc, bool accumulate) {
-  __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps(), c3 = _mm512_setzero_ps(),
-         c4 = _mm512_setzero_ps(), c5 = _mm512_setzero_ps();
-  const float *a0 = a, *a1 = a + ars, *a2 = a + 2 * ars, *a3 = a + 3 * ars, *a4 = a + 4 * ars, *a5 = a + 5 * ars;
-  for (int64_t q = 0, o = 0; q < kc; ++q, o += aqs) {
-    const __m512 bv = _mm512_loadu_ps(b);
-    c0 = _mm512_fmadd_ps(_mm512_set1_ps(a0[o]), bv, c0);
-    c1 = _mm512_fmadd_ps(_mm512_set1_ps(a1[o]), bv, c1);
-    c2 = _mm512_fmadd_ps(_mm512_set1_ps(a2[o]), bv, c2);
-    c3 = _mm512_fmadd_ps(_mm512_set1_ps(a3[o]), bv, c3);
-    c4 = _mm512_fmadd_ps(_mm512_set1_ps(a4[o]), bv, c4);
-    c5 = _mm512_fmadd_ps(_mm512_set1_ps(a5[o]), bv, c5);
-    b += ldb;
-  }
-  const auto put = [&](float* row, __m512 v) {
-    if (accumulate) v = _mm512_add_ps(v, _mm512_loadu_ps(row));
-    _mm512_storeu_ps(row, v);
-  };
-  put(c, c0);
-  put(c + ldc, c1);
-  put(c + 2 * ldc, c2);
-  put(c + 3 * ldc, c3);
-  put(c + 4 * ldc, c4);
-  put(c + 5 * ldc, c5);
-}
-#elif defined(__AVX2__) && defined(__FMA__)
-/// c[MR×NR] (row stride ldc) = or += A · b over kc steps (A's row r at step q
-/// is a[r·ars + q·aqs]), where b holds NR consecutive floats per step, ldb apart.
-inline void micro_kernel(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb, float* c,
-                         int64_t ldc, bool accumulate) {
-  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),
-         c11 = _mm256_setzero_ps(), c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(),
-         c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps(), c40 = _mm256_setzero_ps(),
-         c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-  for (int64_t q = 0; q < kc; ++q) {
-    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-    __m256 av = _mm256_broadcast_ss(a);
-    c00 = _mm256_fmadd_ps(av, b0, c00);
-    c01 = _mm256_fmadd_ps(av, b1, c01);
-    av = _mm256_broadcast_ss(a + ars);
-    c10 = _mm256_fmadd_ps(av, b0, c10);
-    c11 = _mm256_fmadd_ps(av, b1, c11);
-    av = _mm256_broadcast_ss(a + 2 * ars);
-    c20 = _mm256_fmadd_ps(av, b0, c20);
-    c21 = _mm256_fmadd_ps(av, b1, c21);
-    av = _mm256_broadcast_ss(a + 3 * ars);
-    c30 = _mm256_fmadd_ps(av, b0, c30);
-    c31 = _mm256_fmadd_ps(av, b1, c31);
-    av = _mm256_broadcast_ss(a + 4 * ars);
-    c40 = _mm256_fmadd_ps(av, b0, c40);
-    c41 = _mm256_fmadd_ps(av, b1, c41);
-    av = _mm256_broadcast_ss(a + 5 * ars);
-    c50 = _mm256_fmadd_ps(av, b0, c50);
-    c51 = _mm256_fmadd_ps(av, b1, c51);
-    a += aqs;
-    b += ldb;
-  }
-  const auto put = [&](float* row, __m256 lo, __m256 hi) {
-    if (accumulate) {
-      lo = _mm256_add_ps(lo, _mm256_loadu_ps(row));
-      hi = _mm256_add_ps(hi, _mm256_loadu_ps(row + 8));
-    }
-    _mm256_storeu_ps(row, lo);
-    _mm256_storeu_ps(row + 8, hi);
-  };
-  put(c, c00, c01);
-  put(c + ldc, c10, c11);
-  put(c + 2 * ldc, c20, c21);
-  put(c + 3 * ldc, c30, c31);
-  put(c + 4 * ldc, c40, c41);
-  put(c + 5 * ldc, c50, c51);
-}
-#else
-/// Portable version (builds without AVX2/FMA).
-inline void micro_kernel(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb, float* c,
-                         int64_t ldc, bool accumulate) {
-  float t[MR * NR] = {};
-  for (int64_t q = 0; q < kc; ++q, a += aqs, b += ldb)
-    for (int64_t r = 0; r < MR; ++r)
-      for (int64_t l = 0; l < NR; ++l) t[r * NR + l] += a[r * ars] * b[l];
-  for (int64_t r = 0; r < MR; ++r)
-    for (int64_t l = 0; l < NR; ++l) c[r * ldc + l] = accumulate ? c[r * ldc + l] + t[r * NR + l] : t[r * NR + l];
-}
-#endif
 
 /// A packed B block: column panel jp (NR columns) starts at
 /// ptr + jp·pstride, and step q of a panel is q·ldb further.
@@ -1200,7 +1110,24 @@ depthwise::Geometry depthwise_geometry(const Geom& g) {
   return {g.n, g.cin, g.cout_g, g.h, g.w, g.ho, g.wo, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw};
 }
 
+/// 3×3, stride-1, undilated, ungrouped: the shapes Winograd's F(2×2, 3×3) covers.
+bool winograd_shape(const Geom& g) {
+  return g.groups == 1 && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1;
+}
+
+winograd::Geometry winograd_forward(const Geom& g) { return {g.n, g.cin, g.cout, g.h, g.w, g.ho, g.wo, g.pt, g.pl}; }
+
+/// The input gradient as the convolution of dy with the flipped, transposed
+/// weight and padding 2 − pad (see transposed_geom).
+winograd::Geometry winograd_backward_input(const Geom& g) {
+  return {g.n, g.cout, g.cin, g.ho, g.wo, g.h, g.w, 2 - g.pt, 2 - g.pl};
+}
+
 void forward_impl(const Geom& g, const float* x, const float* w, const float* b, float* y) {
+  if (winograd_shape(g) && winograd::worthwhile(winograd_forward(g))) {
+    winograd::convolve(winograd_forward(g), x, w, false, b, y, false);
+    return;
+  }
   if (is_depthwise(g)) {
     depthwise::forward(depthwise_geometry(g), x, w, b, y);
     return;
@@ -1215,6 +1142,10 @@ void forward_impl(const Geom& g, const float* x, const float* w, const float* b,
 }
 
 void backward_input_impl(const Geom& g, const float* dy, const float* w, float* dx) {
+  if (winograd_shape(g) && winograd::worthwhile(winograd_backward_input(g))) {
+    winograd::convolve(winograd_backward_input(g), dy, w, true, nullptr, dx, true);
+    return;
+  }
   if (is_depthwise(g)) {
     depthwise::backward_input(depthwise_geometry(g), dy, w, dx);
     return;

@@ -79,6 +79,39 @@ struct Naive {
   }
 };
 
+/// What the kernels must give, from the naive loops in double: y = x ⊛ w + b,
+/// dx = dx0 + Jₓᵀ u, dw = dw0 + J_wᵀ u, db = Σ u per channel (dx0, dw0:
+/// what the backward products add to, zero when null).
+struct Expected {
+  Tensor y, dx, dw, db;
+};
+
+Expected expected(const Naive& nv, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& u,
+                  const Tensor* dx0 = nullptr, const Tensor* dw0 = nullptr) {
+  std::vector<double> yd(static_cast<size_t>(u.numel())), dxd(static_cast<size_t>(x.numel())),
+      dwd(static_cast<size_t>(w.numel()));
+  nv.each([&](int64_t xi, int64_t wi, int64_t yi) {
+    yd[static_cast<size_t>(yi)] += double(x[xi]) * w[wi];
+    dxd[static_cast<size_t>(xi)] += double(u[yi]) * w[wi];
+    dwd[static_cast<size_t>(wi)] += double(u[yi]) * x[xi];
+  });
+  const int64_t cout = w.dim(0), plane = nv.ho * nv.wo;
+  Expected e{Tensor(nv.out()), Tensor(x.shape()), Tensor(w.shape()), Tensor({cout})};
+  for (int64_t i = 0; i < e.y.numel(); ++i) e.y[i] = static_cast<float>(yd[static_cast<size_t>(i)] + b[(i / plane) % cout]);
+  for (int64_t i = 0; i < e.dx.numel(); ++i)
+    e.dx[i] = static_cast<float>(dxd[static_cast<size_t>(i)] + (dx0 ? (*dx0)[i] : 0.0f));
+  for (int64_t i = 0; i < e.dw.numel(); ++i)
+    e.dw[i] = static_cast<float>(dwd[static_cast<size_t>(i)] + (dw0 ? (*dw0)[i] : 0.0f));
+  for (int64_t i = 0; i < u.numel(); ++i) e.db[(i / plane) % cout] += u[i];
+  return e;
+}
+
+/// Restores the thread count a test changes.
+struct RestoreThreads {
+  int saved = num_threads();
+  ~RestoreThreads() { set_num_threads(saved); }
+};
+
 }  // namespace
 
 TEST_CASE("conv_output_size follows the PyTorch formula", "[kernels][conv]") {
@@ -203,27 +236,14 @@ TEST_CASE("conv2d agrees with a direct convolution for any thread count", "[kern
       {{4, 3, 1, 12}, {3, 1, 1, 5}, {{1, 1}, {0, 2, 0, 2}, {1, 1}, 3}},
       {{2, 32, 6, 6}, {32, 1, 5, 5}, {{2, 2}, {2, 2, 2, 2}, {1, 1}, 32}},
   };
-  struct RestoreThreads {
-    int saved = num_threads();
-    ~RestoreThreads() { set_num_threads(saved); }
-  } restore;
+  RestoreThreads restore;
   for (size_t k = 0; k < cases.size(); ++k) {
     const Case& cs = cases[k];
     const Naive nv(cs.x, cs.w, cs.c);
     const Tensor x = randn(cs.x, 10 + k), w = randn(cs.w, 20 + k), b = randn({cs.w[0]}, 30 + k);
     const Tensor u = randn(nv.out(), 40 + k);
-    Tensor yr(nv.out()), dxr(cs.x), dwr(cs.w), dbr({cs.w[0]});
-    std::vector<double> yd(static_cast<size_t>(yr.numel())), dxd(static_cast<size_t>(x.numel())),
-        dwd(static_cast<size_t>(w.numel()));
-    nv.each([&](int64_t xi, int64_t wi, int64_t yi) {
-      yd[static_cast<size_t>(yi)] += double(x[xi]) * w[wi];
-      dxd[static_cast<size_t>(xi)] += double(u[yi]) * w[wi];
-      dwd[static_cast<size_t>(wi)] += double(u[yi]) * x[xi];
-    });
-    for (int64_t i = 0; i < yr.numel(); ++i) yr[i] = static_cast<float>(yd[static_cast<size_t>(i)] + b[(i / (nv.ho * nv.wo)) % cs.w[0]]);
-    for (int64_t i = 0; i < dxr.numel(); ++i) dxr[i] = static_cast<float>(dxd[static_cast<size_t>(i)]);
-    for (int64_t i = 0; i < dwr.numel(); ++i) dwr[i] = static_cast<float>(dwd[static_cast<size_t>(i)]);
-    for (int64_t i = 0; i < u.numel(); ++i) dbr[(i / (nv.ho * nv.wo)) % cs.w[0]] += u[i];
+    const Expected ex = expected(nv, x, w, b, u);
+    const Tensor &yr = ex.y, &dxr = ex.dx, &dwr = ex.dw, &dbr = ex.db;
 
     for (int threads : {1, 2, 3}) {
       set_num_threads(threads);
@@ -266,27 +286,14 @@ TEST_CASE("depthwise conv2d on channel blocks agrees with a direct convolution",
       {{2, 18, 5, 6}, {36, 1, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 18}},
       {{1, 2, 257, 256}, {2, 1, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 2}},
   };
-  struct RestoreThreads {
-    int saved = num_threads();
-    ~RestoreThreads() { set_num_threads(saved); }
-  } restore;
+  RestoreThreads restore;
   for (size_t k = 0; k < cases.size(); ++k) {
     const Case& cs = cases[k];
     const Naive nv(cs.x, cs.w, cs.c);
     const Tensor x = randn(cs.x, 50 + k), w = randn(cs.w, 60 + k), b = randn({cs.w[0]}, 70 + k);
     const Tensor u = randn(nv.out(), 80 + k), dx0 = randn(cs.x, 90 + k), dw0 = randn(cs.w, 100 + k);
-    std::vector<double> yd(static_cast<size_t>(u.numel())), dxd(static_cast<size_t>(x.numel())),
-        dwd(static_cast<size_t>(w.numel()));
-    nv.each([&](int64_t xi, int64_t wi, int64_t yi) {
-      yd[static_cast<size_t>(yi)] += double(x[xi]) * w[wi];
-      dxd[static_cast<size_t>(xi)] += double(u[yi]) * w[wi];
-      dwd[static_cast<size_t>(wi)] += double(u[yi]) * x[xi];
-    });
-    Tensor yr(nv.out()), dxr(cs.x), dwr(cs.w);
-    for (int64_t i = 0; i < yr.numel(); ++i)
-      yr[i] = static_cast<float>(yd[static_cast<size_t>(i)] + b[(i / (nv.ho * nv.wo)) % cs.w[0]]);
-    for (int64_t i = 0; i < dxr.numel(); ++i) dxr[i] = static_cast<float>(dxd[static_cast<size_t>(i)] + dx0[i]);
-    for (int64_t i = 0; i < dwr.numel(); ++i) dwr[i] = static_cast<float>(dwd[static_cast<size_t>(i)] + dw0[i]);
+    const Expected ex = expected(nv, x, w, b, u, &dx0, &dw0);
+    const Tensor &yr = ex.y, &dxr = ex.dx, &dwr = ex.dw;
 
     Tensor y1, dx1, dw1;
     for (int threads : {1, 2, 3}) {
@@ -306,6 +313,49 @@ TEST_CASE("depthwise conv2d on channel blocks agrees with a direct convolution",
       REQUIRE(std::equal(y.begin(), y.end(), y1.begin()));
       REQUIRE(std::equal(dx.begin(), dx.end(), dx1.begin()));
       REQUIRE(std::equal(dw.begin(), dw.end(), dw1.begin()));
+    }
+  }
+}
+
+TEST_CASE("3x3 stride-1 conv2d by Winograd F(2x2, 3x3) agrees with a direct convolution", "[kernels][conv][winograd]") {
+  // Shapes the Winograd path takes (at least 32 channels each way and 128
+  // tiles of 2×2 outputs): odd output sizes (ragged tiles), no padding (its
+  // input gradient pads 2), uneven pads, 2×2 planes over a batch (blocks
+  // spanning examples), depth > 256; forward and input gradient both.
+  struct Case {
+    Shape x, w;
+    kernels::Conv2dConfig c;
+  };
+  const std::vector<Case> cases = {
+      {{2, 32, 17, 15}, {40, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{1, 48, 26, 26}, {32, 48, 3, 3}, {{1, 1}, {0, 0, 0, 0}, {1, 1}, 1}},
+      {{4, 36, 10, 13}, {34, 36, 3, 3}, {{1, 1}, {2, 1, 0, 2}, {1, 1}, 1}},
+      {{40, 32, 4, 4}, {32, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{1, 260, 16, 32}, {33, 260, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+  };
+  RestoreThreads restore;
+  for (size_t k = 0; k < cases.size(); ++k) {
+    const Case& cs = cases[k];
+    const Naive nv(cs.x, cs.w, cs.c);
+    const Tensor x = randn(cs.x, 110 + k), w = randn(cs.w, 120 + k), b = randn({cs.w[0]}, 130 + k);
+    const Tensor u = randn(nv.out(), 140 + k), dx0 = randn(cs.x, 150 + k);
+    const Expected ex = expected(nv, x, w, b, u, &dx0);
+    Tensor y1, dx1;
+    for (int threads : {1, 2, 3}) {
+      set_num_threads(threads);
+      INFO("case " << k << ", " << threads << " threads");
+      Tensor y = randn(nv.out(), 1), dx = dx0;  // y is overwritten, dx added to
+      kernels::conv2d_forward(x, w, &b, cs.c, y);
+      kernels::conv2d_backward_input(u, w, cs.c, dx);
+      close(y, ex.y, 1e-5, "y");
+      close(dx, ex.dx, 1e-5, "dx");
+      if (threads == 1) {
+        y1 = y, dx1 = dx;
+        continue;
+      }
+      // Tiles are computed alike whichever block and thread takes them.
+      REQUIRE(std::equal(y.begin(), y.end(), y1.begin()));
+      REQUIRE(std::equal(dx.begin(), dx.end(), dx1.begin()));
     }
   }
 }

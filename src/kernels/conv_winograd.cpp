@@ -1,0 +1,283 @@
+#include "conv_winograd.hpp"
+
+#include <algorithm>
+
+#include "micro_kernel.hpp"
+#include "trim/core/parallel.hpp"
+#include "trim/core/tensor.hpp"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+// F(2×2, 3×3) computes each 2×2 output tile Y from the 4×4 input window d
+// around it and the 3×3 kernel g as Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A, with
+//   Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]],
+//   G  = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]],
+//   Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]].
+// Summed over input channels, the 16 elementwise products become 16 GEMMs
+// M_ξ[o, t] = Σ_c U_ξ[o, c] · V_ξ[c, t] over the tiles t: 16 multiply-adds
+// per tile and channel pair instead of a direct convolution's 36.
+//
+// The transforms are where a Winograd convolution loses its gain: written to
+// memory and packed again for the GEMM, the 4×-expanded tiles cost as much as
+// the multiply-adds saved. Here the tiles go in blocks small enough that the
+// transformed inputs V (written straight in the micro-kernel's panel layout)
+// and the products M stay in L2 between the three steps, and each block runs
+// on one thread from input transform to output.
+
+namespace trim::kernels::winograd {
+
+namespace {
+
+#if defined(__AVX512F__)
+
+using detail::kMR;
+using detail::kNR;
+static_assert(kNR == 16, "one 16-lane vector of tiles per panel");
+
+/// How one call is cut into blocks of tile rows.
+struct Plan {
+  int64_t th, tw;       ///< tiles down and across an output plane
+  int64_t hp, wp;       ///< the padded input plane the tiles read (2·th + 2) × (2·tw + 2)
+  int64_t units;        ///< tile rows over the batch (n·th)
+  int64_t block_units;  ///< tile rows per block
+  int64_t blocks;
+  int64_t lanes;  ///< a block's tiles rounded up to whole panels: the row length of M
+  int64_t mrows;  ///< cout rounded up to whole A panels
+};
+
+int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+Plan make_plan(const Geometry& g) {
+  Plan p{};
+  p.th = (g.ho + 1) / 2;
+  p.tw = (g.wo + 1) / 2;
+  p.hp = 2 * p.th + 2;
+  p.wp = 2 * p.tw + 2;
+  p.units = g.n * p.th;
+  // About 2^17 floats of V and M per block (16 (cin + cout) per tile): half
+  // of a 1 MB L2, the rest for the A panels streaming through.
+  const int64_t target = std::clamp<int64_t>((int64_t{1} << 17) / (16 * (g.cin + g.cout)), 16, 128);
+  p.block_units = std::max<int64_t>(1, target / p.tw);
+  // Enough blocks for every thread (the result does not depend on the blocks).
+  const int64_t threads = std::max(1, num_threads());
+  if ((p.units + p.block_units - 1) / p.block_units < threads)
+    p.block_units = std::max<int64_t>(1, (p.units + threads - 1) / threads);
+  p.blocks = (p.units + p.block_units - 1) / p.block_units;
+  p.lanes = round_up(p.block_units * p.tw, kNR);
+  p.mrows = round_up(g.cout, kMR);
+  return p;
+}
+
+/// Scratch kept between calls: per thread (blocks), and on the calling thread
+/// (the padded input and the transformed weight).
+float* buffer(int which, int64_t n) {
+  thread_local Tensor buf[5];  // V, M, output rows, padded input, weight
+  Tensor& t = buf[which];
+  if (t.numel() < n) t.resize(Shape{n});
+  return t.data();
+}
+
+/// ua[ξ][o / kMR][c][o % kMR] = (G g Gᵀ)[ξ] for the kernel g of output channel
+/// o and input channel c: the 16 A operands as micro-kernel panels, rows past
+/// cout zero.
+void transform_weights(const Geometry& g, const Plan& p, const float* w, bool transposed, float* ua) {
+  const int64_t xi_stride = p.mrows * g.cin;
+  parallel_for(p.mrows, [&](int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; ++o) {
+      float* dst = ua + o / kMR * kMR * g.cin + o % kMR;
+      for (int64_t c = 0; c < g.cin; ++c, dst += kMR) {
+        if (o >= g.cout) {
+          for (int64_t xi = 0; xi < 16; ++xi) dst[xi * xi_stride] = 0.0f;
+          continue;
+        }
+        float k[9];
+        if (transposed) {
+          const float* src = w + (c * g.cout + o) * 9;
+          for (int i = 0; i < 9; ++i) k[i] = src[8 - i];
+        } else {
+          std::copy(w + (o * g.cin + c) * 9, w + (o * g.cin + c) * 9 + 9, k);
+        }
+        float t[4][3];  // G g
+        for (int j = 0; j < 3; ++j) {
+          t[0][j] = k[j];
+          t[1][j] = 0.5f * (k[j] + k[3 + j] + k[6 + j]);
+          t[2][j] = 0.5f * (k[j] - k[3 + j] + k[6 + j]);
+          t[3][j] = k[6 + j];
+        }
+        for (int r = 0; r < 4; ++r) {  // (G g) Gᵀ
+          dst[(r * 4 + 0) * xi_stride] = t[r][0];
+          dst[(r * 4 + 1) * xi_stride] = 0.5f * (t[r][0] + t[r][1] + t[r][2]);
+          dst[(r * 4 + 2) * xi_stride] = 0.5f * (t[r][0] - t[r][1] + t[r][2]);
+          dst[(r * 4 + 3) * xi_stride] = t[r][2];
+        }
+      }
+    }
+  });
+}
+
+/// xp[e][c] = the input plane with pt rows and pl columns of zeros before it
+/// and zeros after it up to hp × wp.
+void pad_input(const Geometry& g, const Plan& p, const float* x, float* xp) {
+  const int64_t rows = std::min(g.h, p.hp - g.pt), cols = std::min(g.w, p.wp - g.pl);
+  parallel_for(g.n * g.cin, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const float* src = x + i * g.h * g.w;
+      float* dst = xp + i * p.hp * p.wp;
+      std::fill(dst, dst + p.hp * p.wp, 0.0f);
+      for (int64_t r = 0; r < rows; ++r)
+        std::copy(src + r * g.w, src + r * g.w + cols, dst + (r + g.pt) * p.wp + g.pl);
+    }
+  });
+}
+
+/// Runs the tiles of tile rows [u0, u1) from the padded input to y.
+void run_block(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, const float* xp, const float* ua,
+               const float* bias, float* y, bool accumulate) {
+  const int64_t tiles = (u1 - u0) * p.tw, panels = (tiles + kNR - 1) / kNR, ldm = panels * kNR;
+  const int64_t plane = p.hp * p.wp, panel_floats = g.cin * kNR;
+  const int64_t v_stride = panels * panel_floats, m_stride = p.mrows * ldm;
+  float* v = buffer(0, 16 * v_stride);
+  float* m = buffer(1, 16 * m_stride);
+  float* rows = buffer(2, 4 * ldm);
+
+  // V: lane l of panel jp is tile t = jp·16 + l; its window starts at
+  // off[t] in every channel's padded plane (lanes past the tiles read tile
+  // 0's window and are never stored).
+  alignas(64) int32_t off[kNR];
+  for (int64_t jp = 0; jp < panels; ++jp) {
+    for (int64_t l = 0; l < kNR; ++l) {
+      const int64_t t = jp * kNR + l < tiles ? jp * kNR + l : 0;
+      const int64_t u = u0 + t / p.tw, e = u / p.th, ty = u % p.th, tx = t % p.tw;
+      off[l] = static_cast<int32_t>(e * g.cin * plane + 2 * ty * p.wp + 2 * tx);
+    }
+    const __m512i base = _mm512_load_si512(off);
+    float* vp = v + jp * panel_floats;
+    for (int64_t c = 0; c < g.cin; ++c) {
+      const float* xc = xp + c * plane;
+      __m512 s[4][4];  // Bᵀ d, column by column
+      for (int j = 0; j < 4; ++j) {
+        const auto at = [&](int r) {
+          return _mm512_i32gather_ps(_mm512_add_epi32(base, _mm512_set1_epi32(static_cast<int32_t>(r * p.wp + j))),
+                                     xc, 4);
+        };
+        const __m512 d0 = at(0), d1 = at(1), d2 = at(2), d3 = at(3);
+        s[0][j] = _mm512_sub_ps(d0, d2);
+        s[1][j] = _mm512_add_ps(d1, d2);
+        s[2][j] = _mm512_sub_ps(d2, d1);
+        s[3][j] = _mm512_sub_ps(d1, d3);
+      }
+      float* dst = vp + c * kNR;
+      for (int r = 0; r < 4; ++r) {  // (Bᵀ d) B
+        _mm512_store_ps(dst + (r * 4 + 0) * v_stride, _mm512_sub_ps(s[r][0], s[r][2]));
+        _mm512_store_ps(dst + (r * 4 + 1) * v_stride, _mm512_add_ps(s[r][1], s[r][2]));
+        _mm512_store_ps(dst + (r * 4 + 2) * v_stride, _mm512_sub_ps(s[r][2], s[r][1]));
+        _mm512_store_ps(dst + (r * 4 + 3) * v_stride, _mm512_sub_ps(s[r][1], s[r][3]));
+      }
+    }
+  }
+
+  // M_ξ = U_ξ · V_ξ: each A panel stays in L1 across the block's panels.
+  for (int64_t xi = 0; xi < 16; ++xi) {
+    const float* uxi = ua + xi * p.mrows * g.cin;
+    const float* vxi = v + xi * v_stride;
+    float* mxi = m + xi * m_stride;
+    for (int64_t ip = 0; ip < p.mrows; ip += kMR)
+      for (int64_t jp = 0; jp < panels; ++jp)
+        detail::micro_kernel(g.cin, uxi + ip * g.cin, 1, kMR, vxi + jp * panel_floats, kNR, mxi + ip * ldm + jp * kNR,
+                             ldm, false);
+  }
+
+  // Y = Aᵀ M A per output channel into four rows (the tiles' corners), then
+  // interleaved into the output's rows.
+  for (int64_t o = 0; o < g.cout; ++o) {
+    const __m512 b = _mm512_set1_ps(bias ? bias[o] : 0.0f);
+    for (int64_t jp = 0; jp < panels; ++jp) {
+      const float* mo = m + o * ldm + jp * kNR;
+      const auto at = [&](int i, int j) { return _mm512_load_ps(mo + (i * 4 + j) * m_stride); };
+      __m512 r0[4], r1[4];  // Aᵀ M
+      for (int j = 0; j < 4; ++j) {
+        const __m512 m1 = at(1, j), m2 = at(2, j);
+        r0[j] = _mm512_add_ps(_mm512_add_ps(at(0, j), m1), m2);
+        r1[j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), at(3, j));
+      }
+      float* out = rows + jp * kNR;
+      _mm512_store_ps(out, _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(r0[0], r0[1]), r0[2]), b));
+      _mm512_store_ps(out + ldm, _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(r0[1], r0[2]), r0[3]), b));
+      _mm512_store_ps(out + 2 * ldm, _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(r1[0], r1[1]), r1[2]), b));
+      _mm512_store_ps(out + 3 * ldm, _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(r1[1], r1[2]), r1[3]), b));
+    }
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t e = u / p.th, ty = u % p.th, t0 = (u - u0) * p.tw;
+      float* plane_out = y + (e * g.cout + o) * g.ho * g.wo;
+      for (int64_t a = 0; a < 2 && 2 * ty + a < g.ho; ++a) {
+        const float* even = rows + 2 * a * ldm + t0;  // output columns 2tx
+        const float* odd = even + ldm;                // and 2tx + 1
+        float* dst = plane_out + (2 * ty + a) * g.wo;
+        const int64_t pairs = g.wo / 2;
+        if (accumulate) {
+          for (int64_t tx = 0; tx < pairs; ++tx) {
+            dst[2 * tx] += even[tx];
+            dst[2 * tx + 1] += odd[tx];
+          }
+          if (g.wo % 2) dst[g.wo - 1] += even[pairs];
+        } else {
+          for (int64_t tx = 0; tx < pairs; ++tx) {
+            dst[2 * tx] = even[tx];
+            dst[2 * tx + 1] = odd[tx];
+          }
+          if (g.wo % 2) dst[g.wo - 1] = even[pairs];
+        }
+      }
+    }
+  }
+}
+
+#endif  // __AVX512F__
+
+}  // namespace
+
+bool worthwhile(const Geometry& g) {
+#if defined(__AVX512F__)
+  if (g.pt < 0 || g.pt > 2 || g.pl < 0 || g.pl > 2 || g.ho < 2 || g.wo < 2) return false;
+  const int64_t th = (g.ho + 1) / 2, tw = (g.wo + 1) / 2;
+  // Lane offsets are 32-bit.
+  if (g.n * g.cin * (2 * th + 2) * (2 * tw + 2) >= (int64_t{1} << 31)) return false;
+  // Channels enough for deep GEMMs, and tiles enough to repay transforming
+  // the weight (16·cout·cin floats every call).
+  return g.cin >= 32 && g.cout >= 32 && g.n * th * tw >= 128;
+#else
+  (void)g;
+  return false;
+#endif
+}
+
+void convolve(const Geometry& g, const float* x, const float* w, bool transposed, const float* bias, float* y,
+              bool accumulate) {
+#if defined(__AVX512F__)
+  const Plan p = make_plan(g);
+  float* ua = buffer(4, 16 * p.mrows * g.cin);
+  float* xp = buffer(3, g.n * g.cin * p.hp * p.wp);
+  transform_weights(g, p, w, transposed, ua);
+  pad_input(g, p, x, xp);
+  parallel_tasks(p.blocks, [&](int64_t b) {
+    run_block(g, p, b * p.block_units, std::min(p.units, (b + 1) * p.block_units), xp, ua, bias, y, accumulate);
+  });
+#else
+  (void)g, (void)x, (void)w, (void)transposed, (void)bias, (void)y, (void)accumulate;
+#endif
+}
+
+void scratch_floats(const Geometry& g, int64_t& per_thread, int64_t& shared) {
+  per_thread = shared = 0;
+#if defined(__AVX512F__)
+  const Plan p = make_plan(g);
+  per_thread = 16 * p.lanes * (g.cin + p.mrows) + 4 * p.lanes;
+  shared = 16 * p.mrows * g.cin + g.n * g.cin * p.hp * p.wp;
+#else
+  (void)g;
+#endif
+}
+
+}  // namespace trim::kernels::winograd

@@ -1,0 +1,35 @@
+#pragma once
+// Internal to the kernels: 3×3, stride-1 convolutions by Winograd's minimal
+// filtering algorithm F(2×2, 3×3) (Lavin and Gray, "Fast Algorithms for
+// Convolutional Neural Networks", 2016). conv.cpp routes the forward and the
+// "same"-size input gradient of such convolutions here when worthwhile().
+
+#include <cstdint>
+
+namespace trim::kernels::winograd {
+
+/// One 3×3, stride-1, undilated, ungrouped convolution: x [n, cin, h, w] to
+/// y [n, cout, ho, wo], with pt / pl rows / columns of zero padding before the
+/// input (the padding after it follows from ho and wo).
+struct Geometry {
+  int64_t n, cin, cout, h, w, ho, wo, pt, pl;
+};
+
+/// True when this build has the Winograd path (AVX-512) and g is big enough
+/// for its 2.25× fewer multiply-adds to outweigh the tile transforms and the
+/// weight transform every call makes.
+bool worthwhile(const Geometry& g);
+
+/// y (=, or += when `accumulate`) the convolution of x with the weight w and
+/// (when not null) the per-channel bias. The weight of output channel o and
+/// input channel c is w[(o·cin + c)·9 + k] (k = 3·row + column); with
+/// `transposed`, it is w[(c·cout + o)·9 + 8 − k]: the input gradient of a
+/// convolution with weight w is this convolution of its output gradient.
+void convolve(const Geometry& g, const float* x, const float* w, bool transposed, const float* bias, float* y,
+              bool accumulate);
+
+/// Floats of scratch convolve keeps: `shared` once per call, `per_thread` on
+/// every thread.
+void scratch_floats(const Geometry& g, int64_t& per_thread, int64_t& shared);
+
+}  // namespace trim::kernels::winograd

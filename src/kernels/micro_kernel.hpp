@@ -1,0 +1,113 @@
+#pragma once
+// Internal to the kernels: the register-blocked GEMM micro-kernel the
+// convolutions share (im2col GEMMs in conv.cpp, Winograd products in
+// conv_winograd.cpp). One call computes a kMR × kNR tile of C over a depth
+// of kc from an A panel (any row and depth strides) and a B panel of kNR
+// consecutive floats per depth step.
+
+#include <cstdint>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+namespace trim::kernels::detail {
+
+/// Rows and columns of the register tile.
+constexpr int64_t kMR = 6, kNR = 16;
+
+#if defined(__AVX512F__)
+/// c[kMR×kNR] (row stride ldc) = or += A · b over kc steps, where A's row r at
+/// step q is a[r·ars + q·aqs] (a packed panel: ars = 1, aqs = kMR; A read in
+/// place: its row and depth strides) and b holds kNR consecutive floats
+/// per step, ldb apart. One 16-float register per row: each step is one load
+/// of b and six multiply-adds whose a operand is broadcast from memory inside
+/// the instruction (no separate broadcasts competing with the multiply-adds
+/// for execution ports).
+inline void micro_kernel(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb, float* c,
+                         int64_t ldc, bool accumulate) {
+  __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps(), c3 = _mm512_setzero_ps(),
+         c4 = _mm512_setzero_ps(), c5 = _mm512_setzero_ps();
+  const float *a0 = a, *a1 = a + ars, *a2 = a + 2 * ars, *a3 = a + 3 * ars, *a4 = a + 4 * ars, *a5 = a + 5 * ars;
+  for (int64_t q = 0, o = 0; q < kc; ++q, o += aqs) {
+    const __m512 bv = _mm512_loadu_ps(b);
+    c0 = _mm512_fmadd_ps(_mm512_set1_ps(a0[o]), bv, c0);
+    c1 = _mm512_fmadd_ps(_mm512_set1_ps(a1[o]), bv, c1);
+    c2 = _mm512_fmadd_ps(_mm512_set1_ps(a2[o]), bv, c2);
+    c3 = _mm512_fmadd_ps(_mm512_set1_ps(a3[o]), bv, c3);
+    c4 = _mm512_fmadd_ps(_mm512_set1_ps(a4[o]), bv, c4);
+    c5 = _mm512_fmadd_ps(_mm512_set1_ps(a5[o]), bv, c5);
+    b += ldb;
+  }
+  const auto put = [&](float* row, __m512 v) {
+    if (accumulate) v = _mm512_add_ps(v, _mm512_loadu_ps(row));
+    _mm512_storeu_ps(row, v);
+  };
+  put(c, c0);
+  put(c + ldc, c1);
+  put(c + 2 * ldc, c2);
+  put(c + 3 * ldc, c3);
+  put(c + 4 * ldc, c4);
+  put(c + 5 * ldc, c5);
+}
+#elif defined(__AVX2__) && defined(__FMA__)
+/// c[kMR×kNR] (row stride ldc) = or += A · b over kc steps (A's row r at step q
+/// is a[r·ars + q·aqs]), where b holds kNR consecutive floats per step, ldb apart.
+inline void micro_kernel(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb, float* c,
+                         int64_t ldc, bool accumulate) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),
+         c11 = _mm256_setzero_ps(), c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(),
+         c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps(), c40 = _mm256_setzero_ps(),
+         c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  for (int64_t q = 0; q < kc; ++q) {
+    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+    __m256 av = _mm256_broadcast_ss(a);
+    c00 = _mm256_fmadd_ps(av, b0, c00);
+    c01 = _mm256_fmadd_ps(av, b1, c01);
+    av = _mm256_broadcast_ss(a + ars);
+    c10 = _mm256_fmadd_ps(av, b0, c10);
+    c11 = _mm256_fmadd_ps(av, b1, c11);
+    av = _mm256_broadcast_ss(a + 2 * ars);
+    c20 = _mm256_fmadd_ps(av, b0, c20);
+    c21 = _mm256_fmadd_ps(av, b1, c21);
+    av = _mm256_broadcast_ss(a + 3 * ars);
+    c30 = _mm256_fmadd_ps(av, b0, c30);
+    c31 = _mm256_fmadd_ps(av, b1, c31);
+    av = _mm256_broadcast_ss(a + 4 * ars);
+    c40 = _mm256_fmadd_ps(av, b0, c40);
+    c41 = _mm256_fmadd_ps(av, b1, c41);
+    av = _mm256_broadcast_ss(a + 5 * ars);
+    c50 = _mm256_fmadd_ps(av, b0, c50);
+    c51 = _mm256_fmadd_ps(av, b1, c51);
+    a += aqs;
+    b += ldb;
+  }
+  const auto put = [&](float* row, __m256 lo, __m256 hi) {
+    if (accumulate) {
+      lo = _mm256_add_ps(lo, _mm256_loadu_ps(row));
+      hi = _mm256_add_ps(hi, _mm256_loadu_ps(row + 8));
+    }
+    _mm256_storeu_ps(row, lo);
+    _mm256_storeu_ps(row + 8, hi);
+  };
+  put(c, c00, c01);
+  put(c + ldc, c10, c11);
+  put(c + 2 * ldc, c20, c21);
+  put(c + 3 * ldc, c30, c31);
+  put(c + 4 * ldc, c40, c41);
+  put(c + 5 * ldc, c50, c51);
+}
+#else
+/// Portable version (builds without AVX2/FMA).
+inline void micro_kernel(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb, float* c,
+                         int64_t ldc, bool accumulate) {
+  float t[kMR * kNR] = {};
+  for (int64_t q = 0; q < kc; ++q, a += aqs, b += ldb)
+    for (int64_t r = 0; r < kMR; ++r)
+      for (int64_t l = 0; l < kNR; ++l) t[r * kNR + l] += a[r * ars] * b[l];
+  for (int64_t r = 0; r < kMR; ++r)
+    for (int64_t l = 0; l < kNR; ++l) c[r * ldc + l] = accumulate ? c[r * ldc + l] + t[r * kNR + l] : t[r * kNR + l];
+}
+#endif
+
+}  // namespace trim::kernels::detail
