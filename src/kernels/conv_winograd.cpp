@@ -47,6 +47,10 @@ struct Plan {
   int64_t mrows;  ///< cout rounded up to whole A panels
 };
 
+/// Tile rows at least this wide are transformed a row at a time
+/// (transform_tile_rows), narrower ones lane by lane (transform_gathered).
+constexpr int64_t kRowTransformTiles = 8;
+
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
 Plan make_plan(const Geometry& g) {
@@ -132,19 +136,31 @@ void pad_input(const Geometry& g, const Plan& p, const float* x, float* xp) {
   });
 }
 
-/// Runs the tiles of tile rows [u0, u1) from the padded input to y.
-void run_block(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, const float* xp, const float* ua,
-               const float* bias, float* y, bool accumulate) {
-  const int64_t tiles = (u1 - u0) * p.tw, panels = (tiles + kNR - 1) / kNR, ldm = panels * kNR;
-  const int64_t plane = p.hp * p.wp, panel_floats = g.cin * kNR;
-  const int64_t v_stride = panels * panel_floats, m_stride = p.mrows * ldm;
-  float* v = buffer(0, 16 * v_stride);
-  float* m = buffer(1, 16 * m_stride);
-  float* rows = buffer(2, 4 * ldm);
+/// V[ξ] of the tiles of one panel and channel from the 4×4 windows d (d[r][j]
+/// = row r, column j of every lane's window): Bᵀ d B, stored at dst + ξ·v_stride.
+inline void store_transformed(const __m512 (&d)[4][4], float* dst, int64_t v_stride) {
+  __m512 s[4][4];  // Bᵀ d
+  for (int j = 0; j < 4; ++j) {
+    s[0][j] = _mm512_sub_ps(d[0][j], d[2][j]);
+    s[1][j] = _mm512_add_ps(d[1][j], d[2][j]);
+    s[2][j] = _mm512_sub_ps(d[2][j], d[1][j]);
+    s[3][j] = _mm512_sub_ps(d[1][j], d[3][j]);
+  }
+  for (int r = 0; r < 4; ++r) {  // (Bᵀ d) B
+    _mm512_store_ps(dst + (r * 4 + 0) * v_stride, _mm512_sub_ps(s[r][0], s[r][2]));
+    _mm512_store_ps(dst + (r * 4 + 1) * v_stride, _mm512_add_ps(s[r][1], s[r][2]));
+    _mm512_store_ps(dst + (r * 4 + 2) * v_stride, _mm512_sub_ps(s[r][2], s[r][1]));
+    _mm512_store_ps(dst + (r * 4 + 3) * v_stride, _mm512_sub_ps(s[r][1], s[r][3]));
+  }
+}
 
-  // V: lane l of panel jp is tile t = jp·16 + l; its window starts at
-  // off[t] in every channel's padded plane (lanes past the tiles read tile
-  // 0's window and are never stored).
+/// V of a block's tiles, lane by lane: lane l of panel jp is tile t = jp·16 +
+/// l, whose window starts at off[t] in every channel's padded plane (lanes
+/// past the tiles read tile 0's window; their columns of M are never stored).
+/// For narrow planes, where a tile row fills a fraction of a vector.
+void transform_gathered(const Geometry& g, const Plan& p, int64_t u0, int64_t tiles, const float* xp, float* v,
+                        int64_t v_stride) {
+  const int64_t plane = p.hp * p.wp, panels = (tiles + kNR - 1) / kNR;
   alignas(64) int32_t off[kNR];
   for (int64_t jp = 0; jp < panels; ++jp) {
     for (int64_t l = 0; l < kNR; ++l) {
@@ -152,31 +168,86 @@ void run_block(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, const f
       const int64_t u = u0 + t / p.tw, e = u / p.th, ty = u % p.th, tx = t % p.tw;
       off[l] = static_cast<int32_t>(e * g.cin * plane + 2 * ty * p.wp + 2 * tx);
     }
+    __m512i at[4][4];
     const __m512i base = _mm512_load_si512(off);
-    float* vp = v + jp * panel_floats;
+    for (int r = 0; r < 4; ++r)
+      for (int j = 0; j < 4; ++j) at[r][j] = _mm512_add_epi32(base, _mm512_set1_epi32(static_cast<int32_t>(r * p.wp + j)));
+    float* vp = v + jp * g.cin * kNR;
     for (int64_t c = 0; c < g.cin; ++c) {
       const float* xc = xp + c * plane;
-      __m512 s[4][4];  // Bᵀ d, column by column
-      for (int j = 0; j < 4; ++j) {
-        const auto at = [&](int r) {
-          return _mm512_i32gather_ps(_mm512_add_epi32(base, _mm512_set1_epi32(static_cast<int32_t>(r * p.wp + j))),
-                                     xc, 4);
-        };
-        const __m512 d0 = at(0), d1 = at(1), d2 = at(2), d3 = at(3);
-        s[0][j] = _mm512_sub_ps(d0, d2);
-        s[1][j] = _mm512_add_ps(d1, d2);
-        s[2][j] = _mm512_sub_ps(d2, d1);
-        s[3][j] = _mm512_sub_ps(d1, d3);
-      }
-      float* dst = vp + c * kNR;
-      for (int r = 0; r < 4; ++r) {  // (Bᵀ d) B
-        _mm512_store_ps(dst + (r * 4 + 0) * v_stride, _mm512_sub_ps(s[r][0], s[r][2]));
-        _mm512_store_ps(dst + (r * 4 + 1) * v_stride, _mm512_add_ps(s[r][1], s[r][2]));
-        _mm512_store_ps(dst + (r * 4 + 2) * v_stride, _mm512_sub_ps(s[r][2], s[r][1]));
-        _mm512_store_ps(dst + (r * 4 + 3) * v_stride, _mm512_sub_ps(s[r][1], s[r][3]));
+      __m512 d[4][4];
+      for (int r = 0; r < 4; ++r)
+        for (int j = 0; j < 4; ++j) d[r][j] = _mm512_i32gather_ps(at[r][j], xc, 4);
+      store_transformed(d, vp + c * kNR, v_stride);
+    }
+  }
+}
+
+/// V of a block's tiles, tile row by tile row: the four padded rows a tile
+/// row reads are combined (Bᵀ d) across their whole width, then split into
+/// even and odd columns so that every tile's (Bᵀ d) B is a lane-wise
+/// operation; up to 15 tiles per step (their 32 columns fill two vectors).
+void transform_tile_rows(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, const float* xp, float* v,
+                         int64_t v_stride) {
+  const int64_t plane = p.hp * p.wp, panel_floats = g.cin * kNR;
+  const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i two = _mm512_set1_epi32(2), one = _mm512_set1_epi32(1);
+  const __m512i even1 = _mm512_add_epi32(even, two), odd = _mm512_add_epi32(even, one),
+                odd1 = _mm512_add_epi32(odd, two);
+  for (int64_t u = u0; u < u1; ++u) {
+    const int64_t e = u / p.th, ty = u % p.th, t_row = (u - u0) * p.tw;
+    const float* rows = xp + e * g.cin * plane + 2 * ty * p.wp;
+    for (int64_t tx0 = 0; tx0 < p.tw; tx0 += 15) {
+      const int64_t n = std::min<int64_t>(15, p.tw - tx0), cols = 2 * n + 2;
+      const __mmask16 lo = static_cast<__mmask16>(cols >= 16 ? 0xFFFF : (1u << cols) - 1);
+      const __mmask16 hi = static_cast<__mmask16>(cols > 16 ? (1u << (cols - 16)) - 1 : 0);
+      // Lanes [0, n) are tiles t .. t + n − 1 of the block: the first k1 in
+      // panel t / 16, the rest at the start of the next one.
+      const int64_t t = t_row + tx0, first = t % kNR, k1 = std::min(n, kNR - first);
+      const __mmask16 m1 = static_cast<__mmask16>((1u << k1) - 1);
+      const __mmask16 m2 = static_cast<__mmask16>(((1u << n) - 1) & ~((1u << k1) - 1));
+      for (int64_t c = 0; c < g.cin; ++c) {
+        const float* r = rows + c * plane + 2 * tx0;
+        __m512 a[4], b[4];
+        for (int i = 0; i < 4; ++i) {
+          a[i] = _mm512_maskz_loadu_ps(lo, r + i * p.wp);
+          b[i] = _mm512_maskz_loadu_ps(hi, r + i * p.wp + 16);
+        }
+        const __m512 sa[4] = {_mm512_sub_ps(a[0], a[2]), _mm512_add_ps(a[1], a[2]), _mm512_sub_ps(a[2], a[1]),
+                              _mm512_sub_ps(a[1], a[3])};
+        const __m512 sb[4] = {_mm512_sub_ps(b[0], b[2]), _mm512_add_ps(b[1], b[2]), _mm512_sub_ps(b[2], b[1]),
+                              _mm512_sub_ps(b[1], b[3])};
+        float* dst = v + t / kNR * panel_floats + c * kNR + first;
+        for (int i = 0; i < 4; ++i) {
+          const __m512 e0 = _mm512_permutex2var_ps(sa[i], even, sb[i]), e1 = _mm512_permutex2var_ps(sa[i], even1, sb[i]);
+          const __m512 o0 = _mm512_permutex2var_ps(sa[i], odd, sb[i]), o1 = _mm512_permutex2var_ps(sa[i], odd1, sb[i]);
+          const __m512 out[4] = {_mm512_sub_ps(e0, e1), _mm512_add_ps(o0, e1), _mm512_sub_ps(e1, o0),
+                                 _mm512_sub_ps(o0, o1)};
+          for (int j = 0; j < 4; ++j) {
+            float* d = dst + (i * 4 + j) * v_stride;
+            _mm512_mask_storeu_ps(d, m1, out[j]);
+            if (m2) _mm512_mask_storeu_ps(d + panel_floats - kNR, m2, out[j]);
+          }
+        }
       }
     }
   }
+}
+
+/// Runs the tiles of tile rows [u0, u1) from the padded input to y.
+void run_block(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, const float* xp, const float* ua,
+               const float* bias, float* y, bool accumulate) {
+  const int64_t tiles = (u1 - u0) * p.tw, panels = (tiles + kNR - 1) / kNR, ldm = panels * kNR;
+  const int64_t panel_floats = g.cin * kNR;
+  const int64_t v_stride = panels * panel_floats, m_stride = p.mrows * ldm;
+  float* v = buffer(0, 16 * v_stride);
+  float* m = buffer(1, 16 * m_stride);
+  float* rows = buffer(2, 4 * ldm);
+
+  if (p.tw >= kRowTransformTiles)
+    transform_tile_rows(g, p, u0, u1, xp, v, v_stride);
+  else
+    transform_gathered(g, p, u0, tiles, xp, v, v_stride);
 
   // M_ξ = U_ξ · V_ξ: each A panel stays in L1 across the block's panels.
   for (int64_t xi = 0; xi < 16; ++xi) {
@@ -246,7 +317,7 @@ bool worthwhile(const Geometry& g) {
   if (g.n * g.cin * (2 * th + 2) * (2 * tw + 2) >= (int64_t{1} << 31)) return false;
   // Channels enough for deep GEMMs, and tiles enough to repay transforming
   // the weight (16·cout·cin floats every call).
-  return g.cin >= 32 && g.cout >= 32 && g.n * th * tw >= 128;
+  return g.cin >= 32 && g.cout >= 32 && g.n * th * tw >= 64;
 #else
   (void)g;
   return false;
