@@ -53,6 +53,10 @@ constexpr int64_t kRowTransformTiles = 8;
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
+/// Floats of the transformed weight, with slack for the rows past cout that a
+/// last A panel reads (up to kMR − 1 rows of cin floats past the end).
+int64_t weight_floats(const Geometry& g) { return 16 * g.cout * g.cin + kMR * std::max(g.cin, g.cout); }
+
 Plan make_plan(const Geometry& g) {
   Plan p{};
   p.th = (g.ho + 1) / 2;
@@ -83,42 +87,55 @@ float* buffer(int which, int64_t n) {
   return t.data();
 }
 
-/// ua[ξ][o / kMR][c][o % kMR] = (G g Gᵀ)[ξ] for the kernel g of output channel
-/// o and input channel c: the 16 A operands as micro-kernel panels, rows past
-/// cout zero.
-void transform_weights(const Geometry& g, const Plan& p, const float* w, bool transposed, float* ua) {
-  const int64_t xi_stride = p.mrows * g.cin;
-  parallel_for(p.mrows, [&](int64_t o0, int64_t o1) {
-    for (int64_t o = o0; o < o1; ++o) {
-      float* dst = ua + o / kMR * kMR * g.cin + o % kMR;
-      for (int64_t c = 0; c < g.cin; ++c, dst += kMR) {
-        if (o >= g.cout) {
-          for (int64_t xi = 0; xi < 16; ++xi) dst[xi * xi_stride] = 0.0f;
-          continue;
-        }
-        float k[9];
-        if (transposed) {
-          const float* src = w + (c * g.cout + o) * 9;
-          for (int i = 0; i < 9; ++i) k[i] = src[8 - i];
-        } else {
-          std::copy(w + (o * g.cin + c) * 9, w + (o * g.cin + c) * 9 + 9, k);
-        }
-        float t[4][3];  // G g
-        for (int j = 0; j < 3; ++j) {
-          t[0][j] = k[j];
-          t[1][j] = 0.5f * (k[j] + k[3 + j] + k[6 + j]);
-          t[2][j] = 0.5f * (k[j] - k[3 + j] + k[6 + j]);
-          t[3][j] = k[6 + j];
-        }
-        for (int r = 0; r < 4; ++r) {  // (G g) Gᵀ
-          dst[(r * 4 + 0) * xi_stride] = t[r][0];
-          dst[(r * 4 + 1) * xi_stride] = 0.5f * (t[r][0] + t[r][1] + t[r][2]);
-          dst[(r * 4 + 2) * xi_stride] = 0.5f * (t[r][0] - t[r][1] + t[r][2]);
-          dst[(r * 4 + 3) * xi_stride] = t[r][2];
-        }
+/// u[ξ][i] = (G g Gᵀ)[ξ] for the 3×3 kernel g = w[9i .. 9i + 9) of each of
+/// the weight's `kernels` kernels, in the weight's own order. The forward
+/// reads U_ξ as a row-major cout × cin matrix; the input gradient reads the
+/// same array as its transpose, with ξ mirrored for the flipped kernel (see
+/// operand()). Sixteen kernels at a time, one per lane.
+void transform_weights(const float* w, int64_t kernels, float* u) {
+  const __m512i taps = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                          _mm512_set1_epi32(9));
+  const __m512 half = _mm512_set1_ps(0.5f);
+  parallel_for((kernels + kNR - 1) / kNR, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t i0 = b * kNR, n = std::min(kNR, kernels - i0);
+      const __mmask16 lanes = static_cast<__mmask16>((1u << n) - 1);
+      const float* src = w + i0 * 9;
+      __m512 k[9];
+      for (int i = 0; i < 9; ++i)
+        k[i] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes, _mm512_add_epi32(taps, _mm512_set1_epi32(i)), src, 4);
+      __m512 t[4][3];  // G g
+      for (int j = 0; j < 3; ++j) {
+        const __m512 outer = _mm512_add_ps(k[j], k[6 + j]);
+        t[0][j] = k[j];
+        t[1][j] = _mm512_mul_ps(half, _mm512_add_ps(outer, k[3 + j]));
+        t[2][j] = _mm512_mul_ps(half, _mm512_sub_ps(outer, k[3 + j]));
+        t[3][j] = k[6 + j];
+      }
+      float* dst = u + i0;
+      for (int r = 0; r < 4; ++r) {  // (G g) Gᵀ
+        const __m512 outer = _mm512_add_ps(t[r][0], t[r][2]);
+        _mm512_mask_storeu_ps(dst + (r * 4 + 0) * kernels, lanes, t[r][0]);
+        _mm512_mask_storeu_ps(dst + (r * 4 + 1) * kernels, lanes, _mm512_mul_ps(half, _mm512_add_ps(outer, t[r][1])));
+        _mm512_mask_storeu_ps(dst + (r * 4 + 2) * kernels, lanes, _mm512_mul_ps(half, _mm512_sub_ps(outer, t[r][1])));
+        _mm512_mask_storeu_ps(dst + (r * 4 + 3) * kernels, lanes, t[r][2]);
       }
     }
   });
+}
+
+/// Where GEMM ξ reads its A operand (U_ξ, cout × cin) in the transformed
+/// weight u: the forward reads U_ξ[o][c] row-major; the input gradient's
+/// weight is the forward weight transposed and flipped, and flipping a kernel
+/// swaps rows 0 and 3 and columns 0 and 3 of G g Gᵀ, so it reads U_ξ' (ξ'
+/// mirrored) column-major. Rows past cout read into the next row or plane (or
+/// the buffer's slack); their products are never stored.
+detail::APanelRef operand(const Geometry& g, const float* u, bool transposed, int64_t xi, int64_t row) {
+  const int64_t plane = g.cout * g.cin;
+  if (!transposed) return {u + xi * plane + row * g.cin, g.cin, 1};
+  constexpr int mirror[4] = {3, 1, 2, 0};
+  const int64_t xm = mirror[xi / 4] * 4 + mirror[xi % 4];
+  return {u + xm * plane + row, 1, g.cout};
 }
 
 /// xp[e][c] = the input plane with pt rows and pl columns of zeros before it
@@ -236,7 +253,7 @@ void transform_tile_rows(const Geometry& g, const Plan& p, int64_t u0, int64_t u
 
 /// Runs the tiles of tile rows [u0, u1) from the padded input to y.
 void run_block(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, const float* xp, const float* ua,
-               const float* bias, float* y, bool accumulate) {
+               bool transposed, const float* bias, float* y, bool accumulate) {
   const int64_t tiles = (u1 - u0) * p.tw, panels = (tiles + kNR - 1) / kNR, ldm = panels * kNR;
   const int64_t panel_floats = g.cin * kNR;
   const int64_t v_stride = panels * panel_floats, m_stride = p.mrows * ldm;
@@ -251,13 +268,14 @@ void run_block(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, const f
 
   // M_ξ = U_ξ · V_ξ: each A panel stays in L1 across the block's panels.
   for (int64_t xi = 0; xi < 16; ++xi) {
-    const float* uxi = ua + xi * p.mrows * g.cin;
     const float* vxi = v + xi * v_stride;
     float* mxi = m + xi * m_stride;
-    for (int64_t ip = 0; ip < p.mrows; ip += kMR)
+    for (int64_t ip = 0; ip < p.mrows; ip += kMR) {
+      const detail::APanelRef a = operand(g, ua, transposed, xi, ip);
       for (int64_t jp = 0; jp < panels; ++jp)
-        detail::micro_kernel(g.cin, uxi + ip * g.cin, 1, kMR, vxi + jp * panel_floats, kNR, mxi + ip * ldm + jp * kNR,
+        detail::micro_kernel(g.cin, a.ptr, a.ars, a.aqs, vxi + jp * panel_floats, kNR, mxi + ip * ldm + jp * kNR,
                              ldm, false);
+    }
   }
 
   // Y = Aᵀ M A per output channel into four rows (the tiles' corners), then
@@ -328,12 +346,12 @@ void convolve(const Geometry& g, const float* x, const float* w, bool transposed
               bool accumulate) {
 #if defined(__AVX512F__)
   const Plan p = make_plan(g);
-  float* ua = buffer(4, 16 * p.mrows * g.cin);
+  float* ua = buffer(4, weight_floats(g));
   float* xp = buffer(3, g.n * g.cin * p.hp * p.wp);
-  transform_weights(g, p, w, transposed, ua);
+  transform_weights(w, g.cout * g.cin, ua);
   pad_input(g, p, x, xp);
   parallel_tasks(p.blocks, [&](int64_t b) {
-    run_block(g, p, b * p.block_units, std::min(p.units, (b + 1) * p.block_units), xp, ua, bias, y, accumulate);
+    run_block(g, p, b * p.block_units, std::min(p.units, (b + 1) * p.block_units), xp, ua, transposed, bias, y, accumulate);
   });
 #else
   (void)g, (void)x, (void)w, (void)transposed, (void)bias, (void)y, (void)accumulate;
@@ -345,7 +363,7 @@ void scratch_floats(const Geometry& g, int64_t& per_thread, int64_t& shared) {
 #if defined(__AVX512F__)
   const Plan p = make_plan(g);
   per_thread = 16 * p.lanes * (g.cin + p.mrows) + 4 * p.lanes;
-  shared = 16 * p.mrows * g.cin + g.n * g.cin * p.hp * p.wp;
+  shared = weight_floats(g) + g.n * g.cin * p.hp * p.wp;
 #else
   (void)g;
 #endif

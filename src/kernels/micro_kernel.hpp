@@ -16,6 +16,12 @@ namespace trim::kernels::detail {
 /// Rows and columns of the register tile.
 constexpr int64_t kMR = 6, kNR = 16;
 
+/// Where the micro-kernel reads A's rows: row r at step q is ptr[r·ars + q·aqs].
+struct APanelRef {
+  const float* ptr;
+  int64_t ars, aqs;
+};
+
 #if defined(__AVX512F__)
 /// c[kMR×kNR] (row stride ldc) = or += A · b over kc steps, where A's row r at
 /// step q is a[r·ars + q·aqs] (a packed panel: ars = 1, aqs = kMR; A read in

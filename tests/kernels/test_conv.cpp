@@ -318,7 +318,7 @@ TEST_CASE("depthwise conv2d on channel blocks agrees with a direct convolution",
 }
 
 TEST_CASE("3x3 stride-1 conv2d by Winograd F(2x2, 3x3) agrees with a direct convolution", "[kernels][conv][winograd]") {
-  // Shapes the Winograd path takes (at least 32 channels each way and 128
+  // Shapes the Winograd path takes (at least 32 channels each way and 64
   // tiles of 2×2 outputs): odd output sizes (ragged tiles), no padding (its
   // input gradient pads 2), uneven pads, 2×2 planes over a batch (blocks
   // spanning examples), depth > 256; forward and input gradient both.
