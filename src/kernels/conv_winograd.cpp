@@ -57,6 +57,13 @@ int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 /// last A panel reads (up to kMR − 1 rows of cin floats past the end).
 int64_t weight_floats(const Geometry& g) { return 16 * g.cout * g.cin + kMR * std::max(g.cin, g.cout); }
 
+/// Whether the input transform gathers from a padded copy of the input
+/// (narrow tile rows) rather than reading the input's rows.
+bool gathered(const Plan& p) { return p.tw < kRowTransformTiles; }
+
+/// Floats of the padded copy of the input that gathered transforms read.
+int64_t padded_floats(const Geometry& g, const Plan& p) { return g.n * g.cin * p.hp * p.wp; }
+
 Plan make_plan(const Geometry& g) {
   Plan p{};
   p.th = (g.ho + 1) / 2;
@@ -200,35 +207,48 @@ void transform_gathered(const Geometry& g, const Plan& p, int64_t u0, int64_t ti
   }
 }
 
-/// V of a block's tiles, tile row by tile row: the four padded rows a tile
-/// row reads are combined (Bᵀ d) across their whole width, then split into
+/// V of a block's tiles, tile row by tile row, read from the input itself
+/// (the padding is masked off, no copy): the four rows a tile row reads are
+/// combined (Bᵀ d) across their whole width, then split into
 /// even and odd columns so that every tile's (Bᵀ d) B is a lane-wise
 /// operation; up to 15 tiles per step (their 32 columns fill two vectors).
-void transform_tile_rows(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, const float* xp, float* v,
+void transform_tile_rows(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, const float* x, float* v,
                          int64_t v_stride) {
-  const int64_t plane = p.hp * p.wp, panel_floats = g.cin * kNR;
+  const int64_t plane = g.h * g.w, panel_floats = g.cin * kNR;
   const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
   const __m512i two = _mm512_set1_epi32(2), one = _mm512_set1_epi32(1);
   const __m512i even1 = _mm512_add_epi32(even, two), odd = _mm512_add_epi32(even, one),
                 odd1 = _mm512_add_epi32(odd, two);
   for (int64_t u = u0; u < u1; ++u) {
     const int64_t e = u / p.th, ty = u % p.th, t_row = (u - u0) * p.tw;
-    const float* rows = xp + e * g.cin * plane + 2 * ty * p.wp;
+    // The window rows 2ty .. 2ty + 3 of the padded plane are input rows
+    // 2ty − pt + i; rows outside the input are zero (not loaded).
+    const float* example = x + e * g.cin * plane;
+    int64_t row_at[4];
+    bool inside[4];
+    for (int i = 0; i < 4; ++i) {
+      const int64_t ih = 2 * ty + i - g.pt;
+      inside[i] = ih >= 0 && ih < g.h;
+      row_at[i] = ih * g.w;
+    }
     for (int64_t tx0 = 0; tx0 < p.tw; tx0 += 15) {
-      const int64_t n = std::min<int64_t>(15, p.tw - tx0), cols = 2 * n + 2;
-      const __mmask16 lo = static_cast<__mmask16>(cols >= 16 ? 0xFFFF : (1u << cols) - 1);
-      const __mmask16 hi = static_cast<__mmask16>(cols > 16 ? (1u << (cols - 16)) - 1 : 0);
+      // Padded columns 2tx0 + j (j < cols) are input columns iw0 + j; lanes
+      // left of the input, past its width or past the tiles are zeros.
+      const int64_t n = std::min<int64_t>(15, p.tw - tx0), cols = 2 * n + 2, iw0 = 2 * tx0 - g.pl;
+      const int64_t j0 = std::max<int64_t>(0, -iw0), j1 = std::min(cols, g.w - iw0);
+      const uint32_t valid = static_cast<uint32_t>((uint64_t{1} << j1) - 1) & ~static_cast<uint32_t>((uint64_t{1} << j0) - 1);
+      const __mmask16 lo = static_cast<__mmask16>(valid & 0xFFFF), hi = static_cast<__mmask16>(valid >> 16);
       // Lanes [0, n) are tiles t .. t + n − 1 of the block: the first k1 in
       // panel t / 16, the rest at the start of the next one.
       const int64_t t = t_row + tx0, first = t % kNR, k1 = std::min(n, kNR - first);
       const __mmask16 m1 = static_cast<__mmask16>((1u << k1) - 1);
       const __mmask16 m2 = static_cast<__mmask16>(((1u << n) - 1) & ~((1u << k1) - 1));
       for (int64_t c = 0; c < g.cin; ++c) {
-        const float* r = rows + c * plane + 2 * tx0;
+        const float* xc = example + c * plane + iw0;  // masked-off lanes are not read
         __m512 a[4], b[4];
         for (int i = 0; i < 4; ++i) {
-          a[i] = _mm512_maskz_loadu_ps(lo, r + i * p.wp);
-          b[i] = _mm512_maskz_loadu_ps(hi, r + i * p.wp + 16);
+          a[i] = inside[i] ? _mm512_maskz_loadu_ps(lo, xc + row_at[i]) : _mm512_setzero_ps();
+          b[i] = inside[i] ? _mm512_maskz_loadu_ps(hi, xc + row_at[i] + 16) : _mm512_setzero_ps();
         }
         const __m512 sa[4] = {_mm512_sub_ps(a[0], a[2]), _mm512_add_ps(a[1], a[2]), _mm512_sub_ps(a[2], a[1]),
                               _mm512_sub_ps(a[1], a[3])};
@@ -252,7 +272,7 @@ void transform_tile_rows(const Geometry& g, const Plan& p, int64_t u0, int64_t u
 }
 
 /// Runs the tiles of tile rows [u0, u1) from the padded input to y.
-void run_block(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, const float* xp, const float* ua,
+void run_block(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, const float* x, const float* xp, const float* ua,
                bool transposed, const float* bias, float* y, bool accumulate) {
   const int64_t tiles = (u1 - u0) * p.tw, panels = (tiles + kNR - 1) / kNR, ldm = panels * kNR;
   const int64_t panel_floats = g.cin * kNR;
@@ -261,8 +281,8 @@ void run_block(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, const f
   float* m = buffer(1, 16 * m_stride);
   float* rows = buffer(2, 4 * ldm);
 
-  if (p.tw >= kRowTransformTiles)
-    transform_tile_rows(g, p, u0, u1, xp, v, v_stride);
+  if (!gathered(p))
+    transform_tile_rows(g, p, u0, u1, x, v, v_stride);
   else
     transform_gathered(g, p, u0, tiles, xp, v, v_stride);
 
@@ -347,11 +367,15 @@ void convolve(const Geometry& g, const float* x, const float* w, bool transposed
 #if defined(__AVX512F__)
   const Plan p = make_plan(g);
   float* ua = buffer(4, weight_floats(g));
-  float* xp = buffer(3, g.n * g.cin * p.hp * p.wp);
   transform_weights(w, g.cout * g.cin, ua);
-  pad_input(g, p, x, xp);
+  float* xp = nullptr;
+  if (gathered(p)) {
+    xp = buffer(3, padded_floats(g, p));
+    pad_input(g, p, x, xp);
+  }
   parallel_tasks(p.blocks, [&](int64_t b) {
-    run_block(g, p, b * p.block_units, std::min(p.units, (b + 1) * p.block_units), xp, ua, transposed, bias, y, accumulate);
+    run_block(g, p, b * p.block_units, std::min(p.units, (b + 1) * p.block_units), x, xp, ua, transposed, bias, y,
+              accumulate);
   });
 #else
   (void)g, (void)x, (void)w, (void)transposed, (void)bias, (void)y, (void)accumulate;
@@ -363,7 +387,7 @@ void scratch_floats(const Geometry& g, int64_t& per_thread, int64_t& shared) {
 #if defined(__AVX512F__)
   const Plan p = make_plan(g);
   per_thread = 16 * p.lanes * (g.cin + p.mrows) + 4 * p.lanes;
-  shared = weight_floats(g) + g.n * g.cin * p.hp * p.wp;
+  shared = weight_floats(g) + (gathered(p) ? padded_floats(g, p) : 0);
 #else
   (void)g;
 #endif
