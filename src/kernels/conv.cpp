@@ -1391,6 +1391,21 @@ void scratch_floats(const Geom& g, int64_t& per_thread, int64_t& shared) {
     shared = g.n * phased;
   else
     per_thread += phased;
+  // Winograd's own buffers (tile blocks per thread; the transformed weight
+  // and a padded input once), kept by whichever of the forward and the input
+  // gradient takes that path (they share them).
+  if (winograd_shape(g)) {
+    int64_t wt_max = 0, ws_max = 0;
+    for (const winograd::Geometry& wg : {winograd_forward(g), winograd_backward_input(g)}) {
+      if (!winograd::worthwhile(wg)) continue;
+      int64_t wt = 0, ws = 0;
+      winograd::scratch_floats(wg, wt, ws);
+      wt_max = std::max(wt_max, wt);
+      ws_max = std::max(ws_max, ws);
+    }
+    per_thread += wt_max;
+    shared += ws_max;
+  }
 }
 
 }  // namespace
