@@ -211,14 +211,12 @@ void transform_gathered(const Geometry& g, const Plan& p, int64_t u0, int64_t ti
 /// (the padding is masked off, no copy): the four rows a tile row reads are
 /// combined (Bᵀ d) across their whole width, then split into
 /// even and odd columns so that every tile's (Bᵀ d) B is a lane-wise
-/// operation; up to 15 tiles per step (their 32 columns fill two vectors).
+/// operation, 16 tiles per step.
 void transform_tile_rows(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, const float* x, float* v,
                          int64_t v_stride) {
   const int64_t plane = g.h * g.w, panel_floats = g.cin * kNR;
   const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-  const __m512i two = _mm512_set1_epi32(2), one = _mm512_set1_epi32(1);
-  const __m512i even1 = _mm512_add_epi32(even, two), odd = _mm512_add_epi32(even, one),
-                odd1 = _mm512_add_epi32(odd, two);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
   for (int64_t u = u0; u < u1; ++u) {
     const int64_t e = u / p.th, ty = u % p.th, t_row = (u - u0) * p.tw;
     // The window rows 2ty .. 2ty + 3 of the padded plane are input rows
@@ -231,13 +229,17 @@ void transform_tile_rows(const Geometry& g, const Plan& p, int64_t u0, int64_t u
       inside[i] = ih >= 0 && ih < g.h;
       row_at[i] = ih * g.w;
     }
-    for (int64_t tx0 = 0; tx0 < p.tw; tx0 += 15) {
-      // Padded columns 2tx0 + j (j < cols) are input columns iw0 + j; lanes
-      // left of the input, past its width or past the tiles are zeros.
-      const int64_t n = std::min<int64_t>(15, p.tw - tx0), cols = 2 * n + 2, iw0 = 2 * tx0 - g.pl;
+    for (int64_t tx0 = 0; tx0 < p.tw; tx0 += kNR) {
+      // Up to 16 tiles read padded columns 2tx0 + j, j < cols ≤ 34: input
+      // columns iw0 + j. Columns left of the input, past its width or past
+      // the tiles are zeros. Loaded from j = 0 and from j = 2 (two vectors
+      // each): split into even and odd lanes they give columns 2i and 2i + 1,
+      // and 2i + 2 and 2i + 3, of tile i.
+      const int64_t n = std::min(kNR, p.tw - tx0), cols = 2 * n + 2, iw0 = 2 * tx0 - g.pl;
       const int64_t j0 = std::max<int64_t>(0, -iw0), j1 = std::min(cols, g.w - iw0);
-      const uint32_t valid = static_cast<uint32_t>((uint64_t{1} << j1) - 1) & ~static_cast<uint32_t>((uint64_t{1} << j0) - 1);
-      const __mmask16 lo = static_cast<__mmask16>(valid & 0xFFFF), hi = static_cast<__mmask16>(valid >> 16);
+      const uint64_t valid = ((uint64_t{1} << j1) - 1) & ~((uint64_t{1} << j0) - 1);
+      const auto lanes = [&](int shift) { return static_cast<__mmask16>((valid >> shift) & 0xFFFF); };
+      const __mmask16 mask[2][2] = {{lanes(0), lanes(16)}, {lanes(2), lanes(18)}};
       // Lanes [0, n) are tiles t .. t + n − 1 of the block: the first k1 in
       // panel t / 16, the rest at the start of the next one.
       const int64_t t = t_row + tx0, first = t % kNR, k1 = std::min(n, kNR - first);
@@ -245,19 +247,23 @@ void transform_tile_rows(const Geometry& g, const Plan& p, int64_t u0, int64_t u
       const __mmask16 m2 = static_cast<__mmask16>(((1u << n) - 1) & ~((1u << k1) - 1));
       for (int64_t c = 0; c < g.cin; ++c) {
         const float* xc = example + c * plane + iw0;  // masked-off lanes are not read
-        __m512 a[4], b[4];
-        for (int i = 0; i < 4; ++i) {
-          a[i] = inside[i] ? _mm512_maskz_loadu_ps(lo, xc + row_at[i]) : _mm512_setzero_ps();
-          b[i] = inside[i] ? _mm512_maskz_loadu_ps(hi, xc + row_at[i] + 16) : _mm512_setzero_ps();
-        }
-        const __m512 sa[4] = {_mm512_sub_ps(a[0], a[2]), _mm512_add_ps(a[1], a[2]), _mm512_sub_ps(a[2], a[1]),
-                              _mm512_sub_ps(a[1], a[3])};
-        const __m512 sb[4] = {_mm512_sub_ps(b[0], b[2]), _mm512_add_ps(b[1], b[2]), _mm512_sub_ps(b[2], b[1]),
-                              _mm512_sub_ps(b[1], b[3])};
+        __m512 s[2][2][4];  // Bᵀ d over columns from j = 2k + 16h: s[k][h][row]
+        for (int k = 0; k < 2; ++k)
+          for (int h = 0; h < 2; ++h) {
+            __m512 d[4];
+            for (int i = 0; i < 4; ++i)
+              d[i] = inside[i] ? _mm512_maskz_loadu_ps(mask[k][h], xc + row_at[i] + 2 * k + 16 * h) : _mm512_setzero_ps();
+            s[k][h][0] = _mm512_sub_ps(d[0], d[2]);
+            s[k][h][1] = _mm512_add_ps(d[1], d[2]);
+            s[k][h][2] = _mm512_sub_ps(d[2], d[1]);
+            s[k][h][3] = _mm512_sub_ps(d[1], d[3]);
+          }
         float* dst = v + t / kNR * panel_floats + c * kNR + first;
-        for (int i = 0; i < 4; ++i) {
-          const __m512 e0 = _mm512_permutex2var_ps(sa[i], even, sb[i]), e1 = _mm512_permutex2var_ps(sa[i], even1, sb[i]);
-          const __m512 o0 = _mm512_permutex2var_ps(sa[i], odd, sb[i]), o1 = _mm512_permutex2var_ps(sa[i], odd1, sb[i]);
+        for (int i = 0; i < 4; ++i) {  // (Bᵀ d) B
+          const __m512 e0 = _mm512_permutex2var_ps(s[0][0][i], even, s[0][1][i]);
+          const __m512 o0 = _mm512_permutex2var_ps(s[0][0][i], odd, s[0][1][i]);
+          const __m512 e1 = _mm512_permutex2var_ps(s[1][0][i], even, s[1][1][i]);
+          const __m512 o1 = _mm512_permutex2var_ps(s[1][0][i], odd, s[1][1][i]);
           const __m512 out[4] = {_mm512_sub_ps(e0, e1), _mm512_add_ps(o0, e1), _mm512_sub_ps(e1, o0),
                                  _mm512_sub_ps(o0, o1)};
           for (int j = 0; j < 4; ++j) {

@@ -320,7 +320,7 @@ TEST_CASE("depthwise conv2d on channel blocks agrees with a direct convolution",
 TEST_CASE("3x3 stride-1 conv2d by Winograd F(2x2, 3x3) agrees with a direct convolution", "[kernels][conv][winograd]") {
   // Shapes the Winograd path takes (at least 32 channels each way and 64
   // tiles of 2×2 outputs): odd output sizes (ragged tiles), no padding (its
-  // input gradient pads 2), uneven pads, 2×2 planes over a batch (blocks
+  // input gradient pads 2), uneven pads, tile rows of 16 + 1 tiles, 2×2 planes over a batch (blocks
   // spanning examples), depth > 256; forward and input gradient both.
   struct Case {
     Shape x, w;
@@ -331,6 +331,7 @@ TEST_CASE("3x3 stride-1 conv2d by Winograd F(2x2, 3x3) agrees with a direct conv
       {{1, 48, 26, 26}, {32, 48, 3, 3}, {{1, 1}, {0, 0, 0, 0}, {1, 1}, 1}},
       {{4, 36, 10, 13}, {34, 36, 3, 3}, {{1, 1}, {2, 1, 0, 2}, {1, 1}, 1}},
       {{2, 32, 9, 17}, {32, 32, 3, 3}, {{1, 1}, {0, 2, 2, 0}, {1, 1}, 1}},
+      {{2, 32, 6, 34}, {32, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
       {{40, 32, 4, 4}, {32, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
       {{1, 260, 16, 32}, {33, 260, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
   };
