@@ -103,7 +103,9 @@ void conv1d_backward_params(const Tensor& x, const Tensor& dy, const Conv1dConfi
 /// blocks (bounded, about 1.2 MB), the input gradient's flipped weight and,
 /// for examples convolved one at a time, one example's padded,
 /// stride-phase-split input; once, for a batch convolved as one GEMM, that
-/// copy of the whole batch's input (so it grows with the batch). Depthwise
+/// copy of the whole batch's input (so it grows with the batch); for 3×3
+/// convolutions on the Winograd path its blocks of tiles per thread and, once,
+/// the transformed weight (16/9 of the weight) and a padded input. Depthwise
 /// convolutions count none. Counted by memory budgets
 /// (`Op::scratch_floats`); not the parameter gradients' per-thread partial
 /// sums.
