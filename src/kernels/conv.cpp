@@ -9,6 +9,7 @@
 #endif
 
 #include "conv_depthwise.hpp"
+#include "conv_taps.hpp"
 #include "conv_winograd.hpp"
 #include "deal.hpp"
 #include "micro_kernel.hpp"
@@ -1123,7 +1124,29 @@ winograd::Geometry winograd_backward_input(const Geom& g) {
   return {g.n, g.cout, g.cin, g.ho, g.wo, g.h, g.w, 2 - g.pt, 2 - g.pl};
 }
 
+taps::Geometry taps_forward(const Geom& g) {
+  return {g.n, g.cin, g.cout, g.h, g.w, g.ho, g.wo, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw};
+}
+
+/// The input gradient of a stride-1 convolution as the convolution of dy with
+/// the flipped, transposed weight (see transposed_geom).
+taps::Geometry taps_backward_input(const Geom& g) {
+  return {g.n, g.cout, g.cin, g.ho, g.wo, g.h, g.w, g.kh, g.kw, 1, 1, (g.kh - 1) * g.dh - g.pt, (g.kw - 1) * g.dw - g.pl,
+          g.dh, g.dw};
+}
+
+/// Ungrouped convolutions whose outputs are small enough that most of a
+/// direct convolution's products would be with padding (conv_taps.hpp).
+bool by_taps(const Geom& g) { return g.groups == 1 && taps::worthwhile(taps_forward(g)); }
+bool by_taps_backward(const Geom& g) {
+  return g.groups == 1 && g.sh == 1 && g.sw == 1 && taps::worthwhile(taps_backward_input(g));
+}
+
 void forward_impl(const Geom& g, const float* x, const float* w, const float* b, float* y) {
+  if (by_taps(g)) {
+    taps::convolve(taps_forward(g), x, w, false, b, y, false);
+    return;
+  }
   if (winograd_shape(g) && winograd::worthwhile(winograd_forward(g))) {
     winograd::convolve(winograd_forward(g), x, w, false, b, y, false);
     return;
@@ -1142,6 +1165,10 @@ void forward_impl(const Geom& g, const float* x, const float* w, const float* b,
 }
 
 void backward_input_impl(const Geom& g, const float* dy, const float* w, float* dx) {
+  if (by_taps_backward(g)) {
+    taps::convolve(taps_backward_input(g), dy, w, true, nullptr, dx, true);
+    return;
+  }
   if (winograd_shape(g) && winograd::worthwhile(winograd_backward_input(g))) {
     winograd::convolve(winograd_backward_input(g), dy, w, true, nullptr, dx, true);
     return;
@@ -1391,6 +1418,11 @@ void scratch_floats(const Geom& g, int64_t& per_thread, int64_t& shared) {
     shared = g.n * phased;
   else
     per_thread += phased;
+  // The tap-by-tap path's weight by tap and B panels (conv_taps.hpp).
+  int64_t by_tap = 0;
+  if (by_taps(g)) by_tap = taps::scratch_floats(taps_forward(g));
+  if (by_taps_backward(g)) by_tap = std::max(by_tap, taps::scratch_floats(taps_backward_input(g)));
+  shared += by_tap;
   // Winograd's own buffers (tile blocks per thread; the transformed weight
   // and a padded input once), kept by whichever of the forward and the input
   // gradient takes that path (they share them).

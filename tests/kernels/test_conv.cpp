@@ -112,6 +112,42 @@ struct RestoreThreads {
   ~RestoreThreads() { set_num_threads(saved); }
 };
 
+/// A convolution's shapes and configuration.
+struct ConvCase {
+  Shape x, w;
+  kernels::Conv2dConfig c;
+};
+
+/// Forward (overwriting y) and input gradient (adding to dx) of every case
+/// against the direct convolution in double, with 1, 2 and 3 threads giving
+/// the same bits (seeds from `seed`).
+void check_forward_and_input_gradient(const std::vector<ConvCase>& cases, uint64_t seed) {
+  RestoreThreads restore;
+  for (size_t k = 0; k < cases.size(); ++k) {
+    const ConvCase& cs = cases[k];
+    const Naive nv(cs.x, cs.w, cs.c);
+    const Tensor x = randn(cs.x, seed + k), w = randn(cs.w, seed + 10 + k), b = randn({cs.w[0]}, seed + 20 + k);
+    const Tensor u = randn(nv.out(), seed + 30 + k), dx0 = randn(cs.x, seed + 40 + k);
+    const Expected ex = expected(nv, x, w, b, u, &dx0);
+    Tensor y1, dx1;
+    for (int threads : {1, 2, 3}) {
+      set_num_threads(threads);
+      INFO("case " << k << ", " << threads << " threads");
+      Tensor y = randn(nv.out(), 1), dx = dx0;  // y is overwritten, dx added to
+      kernels::conv2d_forward(x, w, &b, cs.c, y);
+      kernels::conv2d_backward_input(u, w, cs.c, dx);
+      close(y, ex.y, 1e-5, "y");
+      close(dx, ex.dx, 1e-5, "dx");
+      if (threads == 1) {
+        y1 = y, dx1 = dx;
+        continue;
+      }
+      REQUIRE(std::equal(y.begin(), y.end(), y1.begin()));
+      REQUIRE(std::equal(dx.begin(), dx.end(), dx1.begin()));
+    }
+  }
+}
+
 }  // namespace
 
 TEST_CASE("conv_output_size follows the PyTorch formula", "[kernels][conv]") {
@@ -322,11 +358,7 @@ TEST_CASE("3x3 stride-1 conv2d by Winograd F(2x2, 3x3) agrees with a direct conv
   // tiles of 2×2 outputs): odd output sizes (ragged tiles), no padding (its
   // input gradient pads 2), uneven pads, tile rows of 16 + 1 tiles, 2×2 planes over a batch (blocks
   // spanning examples), depth > 256; forward and input gradient both.
-  struct Case {
-    Shape x, w;
-    kernels::Conv2dConfig c;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<ConvCase> cases = {
       {{2, 32, 17, 15}, {40, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
       {{1, 48, 26, 26}, {32, 48, 3, 3}, {{1, 1}, {0, 0, 0, 0}, {1, 1}, 1}},
       {{4, 36, 10, 13}, {34, 36, 3, 3}, {{1, 1}, {2, 1, 0, 2}, {1, 1}, 1}},
@@ -335,31 +367,22 @@ TEST_CASE("3x3 stride-1 conv2d by Winograd F(2x2, 3x3) agrees with a direct conv
       {{40, 32, 4, 4}, {32, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
       {{1, 260, 16, 32}, {33, 260, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
   };
-  RestoreThreads restore;
-  for (size_t k = 0; k < cases.size(); ++k) {
-    const Case& cs = cases[k];
-    const Naive nv(cs.x, cs.w, cs.c);
-    const Tensor x = randn(cs.x, 110 + k), w = randn(cs.w, 120 + k), b = randn({cs.w[0]}, 130 + k);
-    const Tensor u = randn(nv.out(), 140 + k), dx0 = randn(cs.x, 150 + k);
-    const Expected ex = expected(nv, x, w, b, u, &dx0);
-    Tensor y1, dx1;
-    for (int threads : {1, 2, 3}) {
-      set_num_threads(threads);
-      INFO("case " << k << ", " << threads << " threads");
-      Tensor y = randn(nv.out(), 1), dx = dx0;  // y is overwritten, dx added to
-      kernels::conv2d_forward(x, w, &b, cs.c, y);
-      kernels::conv2d_backward_input(u, w, cs.c, dx);
-      close(y, ex.y, 1e-5, "y");
-      close(dx, ex.dx, 1e-5, "dx");
-      if (threads == 1) {
-        y1 = y, dx1 = dx;
-        continue;
-      }
-      // Tiles are computed alike whichever block and thread takes them.
-      REQUIRE(std::equal(y.begin(), y.end(), y1.begin()));
-      REQUIRE(std::equal(dx.begin(), dx.end(), dx1.begin()));
-    }
-  }
+  check_forward_and_input_gradient(cases, 110);
+}
+
+TEST_CASE("conv2d over small outputs, tap by tap, agrees with a direct convolution", "[kernels][conv][taps]") {
+  // Outputs where most of a direct convolution's products would be with
+  // padding: 3×3 over 2×2 (ResNet's last stage at 64²), stride 2 onto 2×2,
+  // 1×1 outputs, dilation with uneven pads, a 5×5 kernel; forward and (at
+  // stride 1) input gradient.
+  const std::vector<ConvCase> cases = {
+      {{12, 32, 2, 2}, {40, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{10, 24, 3, 3}, {20, 24, 3, 3}, {{2, 2}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{40, 16, 1, 1}, {16, 16, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{9, 20, 3, 4}, {18, 20, 3, 3}, {{1, 1}, {2, 2, 2, 2}, {2, 2}, 1}},
+      {{8, 16, 2, 2}, {24, 16, 5, 5}, {{1, 1}, {2, 2, 2, 2}, {1, 1}, 1}},
+  };
+  check_forward_and_input_gradient(cases, 200);
 }
 
 TEST_CASE("conv shape checks name the problem", "[kernels][conv]") {
