@@ -125,7 +125,9 @@ void tap_offsets(const Geometry& g, const TapRange& r, int64_t columns, int64_t*
 }  // namespace
 
 bool worthwhile(const Geometry& g) {
-  if (g.cin < 16 || g.cout < 16 || g.n * g.ho * g.wo < 32) return false;
+  // Deep enough GEMMs that each tile's multiply-adds (6·cin per column)
+  // outweigh scattering it into the output, and columns enough.
+  if (g.cin < 64 || g.cout < 32 || g.n * g.ho * g.wo < 32) return false;
   int64_t valid = 0;
   for (int64_t t = 0; t < g.kh * g.kw; ++t) valid += tap_range(g, t / g.kw, t % g.kw).count();
   return 3 * valid <= 2 * g.kh * g.kw * g.ho * g.wo;
