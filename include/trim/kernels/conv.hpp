@@ -105,7 +105,9 @@ void conv1d_backward_params(const Tensor& x, const Tensor& dy, const Conv1dConfi
 /// stride-phase-split input; once, for a batch convolved as one GEMM, that
 /// copy of the whole batch's input (so it grows with the batch); for 3×3
 /// convolutions on the Winograd path its blocks of tiles per thread and, once,
-/// the transformed weight (16/9 of the weight) and a padded input. Depthwise
+/// the transformed weight (16/9 of the weight) and a padded input; for small
+/// outputs computed tap by tap, the weight sorted by tap and the taps' inputs
+/// (once). Depthwise
 /// convolutions count none. Counted by memory budgets
 /// (`Op::scratch_floats`); not the parameter gradients' per-thread partial
 /// sums.
