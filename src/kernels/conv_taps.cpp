@@ -26,6 +26,10 @@ using detail::kNR;
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
+/// B (all taps' columns) up to this many floats stays in L2 while A panels
+/// are read in place through every tap.
+constexpr int64_t kInPlaceB = int64_t{1} << 17;
+
 /// Output positions [i0, i1) × [j0, j1) whose input under one tap lies inside
 /// the input; (oh, ow) is that input's position for output (0, 0).
 struct TapRange {
@@ -145,10 +149,7 @@ void convolve(const Geometry& g, const float* x, const float* w, bool transposed
     tap_offsets(g, tap_range(g, t / g.kw, t % g.kw), cols[static_cast<size_t>(t)], xoff.data() + first[static_cast<size_t>(t)],
                 yoff.data() + first[static_cast<size_t>(t)]);
 
-  const int64_t stride = tap_stride(g, mrows);
-  float* a = buffer(0, khw * stride);
   float* b = buffer(1, total * g.cin);
-  pack_weight(g, w, transposed, mrows, a);
   // B panels: panel p (columns 16p .. 16p + 15 over all taps) holds, per input
   // channel c, those columns' inputs (zero in padding columns).
   parallel_for(total / kNR, [&](int64_t p0, int64_t p1) {
@@ -172,26 +173,54 @@ void convolve(const Geometry& g, const float* x, const float* w, bool transposed
     });
   }
   // Output channels split over the threads (disjoint outputs); every output
-  // sums its taps in order, whichever thread runs it. A tap's columns go in
+  // sums its taps in order, whichever thread runs it.
+  const auto multiply = [&](const detail::APanelRef& a, int64_t ip, int64_t q0, float* tile) {
+    detail::micro_kernel(g.cin, a.ptr, a.ars, a.aqs, b + q0 * g.cin, kNR, tile, kNR, false);
+    for (int64_t r = 0; r < std::min(kMR, g.cout - ip * kMR); ++r) {
+      float* yo = y + (ip * kMR + r) * plane_out;
+      for (int64_t l = 0; l < kNR; ++l)
+        if (yoff[static_cast<size_t>(q0 + l)] >= 0) yo[yoff[static_cast<size_t>(q0 + l)]] += tile[r * kNR + l];
+    }
+  };
+  if (total * g.cin <= kInPlaceB) {
+    // B fits in L2 with room: each thread takes its A panels one after the
+    // other through every tap, reading them where the weight lies (a panel's
+    // kernels stay in cache from one tap to the next), without packing the
+    // weight. A ragged last panel is copied, zero-filled, per tap.
+    const int64_t ars = transposed ? khw : g.cin * khw, aqs = transposed ? g.cout * khw : khw;
+    parallel_for(mrows / kMR, [&](int64_t p0, int64_t p1) {
+      alignas(64) float tile[kMR * kNR];
+      std::vector<float> ragged;
+      for (int64_t ip = p0; ip < p1; ++ip)
+        for (int64_t t = 0; t < khw; ++t) {
+          const int64_t tap = transposed ? khw - 1 - t : t;
+          detail::APanelRef a{w + ip * kMR * ars + tap, ars, aqs};
+          if (ip * kMR + kMR > g.cout) {
+            ragged.assign(static_cast<size_t>(g.cin * kMR), 0.0f);
+            for (int64_t r = 0; r < g.cout - ip * kMR; ++r)
+              for (int64_t c = 0; c < g.cin; ++c) ragged[static_cast<size_t>(c * kMR + r)] = a.ptr[r * ars + c * aqs];
+            a = {ragged.data(), 1, kMR};
+          }
+          for (int64_t q0 = first[static_cast<size_t>(t)]; q0 < first[static_cast<size_t>(t) + 1]; q0 += kNR)
+            multiply(a, ip, q0, tile);
+        }
+    });
+    return;
+  }
+  // Otherwise the weight is sorted by tap once, and a tap's columns go in
   // blocks of B that stay in L2 while every A panel of the thread passes.
+  const int64_t stride = tap_stride(g, mrows);
+  float* packed = buffer(0, khw * stride);
+  pack_weight(g, w, transposed, mrows, packed);
   const int64_t block = std::max(kNR, (int64_t{1} << 17) / g.cin / kNR * kNR);
   parallel_for(mrows / kMR, [&](int64_t p0, int64_t p1) {
     alignas(64) float tile[kMR * kNR];
     for (int64_t t = 0; t < khw; ++t) {
       const int64_t q_end = first[static_cast<size_t>(t) + 1];
       for (int64_t qb = first[static_cast<size_t>(t)]; qb < q_end; qb += block)
-        for (int64_t ip = p0; ip < p1; ++ip) {
-          const int64_t rows = std::min(kMR, g.cout - ip * kMR);
-          const float* at = a + t * stride + ip * kMR * g.cin;
-          for (int64_t q0 = qb; q0 < std::min(q_end, qb + block); q0 += kNR) {
-            detail::micro_kernel(g.cin, at, 1, kMR, b + q0 * g.cin, kNR, tile, kNR, false);
-            for (int64_t r = 0; r < rows; ++r) {
-              float* yo = y + (ip * kMR + r) * plane_out;
-              for (int64_t l = 0; l < kNR; ++l)
-                if (yoff[static_cast<size_t>(q0 + l)] >= 0) yo[yoff[static_cast<size_t>(q0 + l)]] += tile[r * kNR + l];
-            }
-          }
-        }
+        for (int64_t ip = p0; ip < p1; ++ip)
+          for (int64_t q0 = qb; q0 < std::min(q_end, qb + block); q0 += kNR)
+            multiply({packed + t * stride + ip * kMR * g.cin, 1, kMR}, ip, q0, tile);
     }
   });
 }

@@ -373,14 +373,15 @@ TEST_CASE("3x3 stride-1 conv2d by Winograd F(2x2, 3x3) agrees with a direct conv
 TEST_CASE("conv2d over small outputs, tap by tap, agrees with a direct convolution", "[kernels][conv][taps]") {
   // Outputs where most of a direct convolution's products would be with
   // padding: 3×3 over 2×2 (ResNet's last stage at 64²), stride 2 onto 2×2,
-  // 1×1 outputs, dilation with uneven pads, a 5×5 kernel; forward and (at
-  // stride 1) input gradient.
+  // 1×1 outputs, dilation with uneven pads, a 5×5 kernel, a batch whose
+  // inputs by tap outgrow L2; forward and (at stride 1) input gradient.
   const std::vector<ConvCase> cases = {
       {{12, 64, 2, 2}, {70, 64, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
       {{10, 64, 3, 3}, {40, 64, 3, 3}, {{2, 2}, {1, 1, 1, 1}, {1, 1}, 1}},
       {{40, 64, 1, 1}, {64, 64, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
       {{9, 64, 3, 4}, {66, 64, 3, 3}, {{1, 1}, {2, 2, 2, 2}, {2, 2}, 1}},
       {{8, 64, 2, 2}, {64, 64, 5, 5}, {{1, 1}, {2, 2, 2, 2}, {1, 1}, 1}},
+      {{80, 128, 2, 2}, {40, 128, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},  // B beyond L2: the weight sorted by tap
   };
   check_forward_and_input_gradient(cases, 200);
 }
