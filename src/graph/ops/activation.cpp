@@ -48,12 +48,16 @@ void Activation::backward(const OpArgs& args, const Tensor&, const Tensor& dy,
   const float* x = args.input().data();
   const float* g = dy.data();
   float* out = dx->data();
+  const bool assign = grads.assigns(0);
   over_elements(dy.numel(), [&](int64_t b, int64_t e) {
     alignas(64) float d[kChunk];
     for (int64_t o = b; o < e; o += kChunk) {
       const int64_t m = std::min(kChunk, e - o);
       dphi(x + o, d, m);
-      for (int64_t i = 0; i < m; ++i) out[o + i] += g[o + i] * d[i];
+      if (assign)
+        for (int64_t i = 0; i < m; ++i) out[o + i] = 0.0f + g[o + i] * d[i];
+      else
+        for (int64_t i = 0; i < m; ++i) out[o + i] += g[o + i] * d[i];
     }
   });
 }

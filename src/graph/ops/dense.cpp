@@ -177,8 +177,14 @@ void Add::forward(const OpArgs& a, Tensor& y) const {
 }
 
 void Add::backward(const OpArgs&, const Tensor&, const Tensor& dy, const OpGrads& g) const {
-  for (Tensor* dx : g.inputs)
-    if (dx) dx->as_vector() += dy.as_vector();
+  for (size_t i = 0; i < g.inputs.size(); ++i) {
+    Tensor* dx = g.inputs[i];
+    if (!dx) continue;
+    if (g.assigns(i))
+      dx->as_vector().array() = dy.as_vector().array() + 0.0f;  // as 0 + dy: −0 becomes +0
+    else
+      dx->as_vector() += dy.as_vector();
+  }
 }
 
 }  // namespace trim::ops
