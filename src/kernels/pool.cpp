@@ -408,6 +408,43 @@ void max_plane_3x3s2(const Geometry& g, const float* x, Scratch3x3& s, float* __
   }
 }
 
+/// max_plane_2x2<true> on rows dealt into even and odd columns, so the four
+/// taps of a window row read contiguous memory and vectorise: the same
+/// scan order and rule, hence the same values and offsets (32-bit).
+void max_plane_2x2_arg(const Geometry& g, const float* x, Scratch3x3& s, float* __restrict y,
+                       int32_t* __restrict arg) {
+  const int64_t ne = (g.iw + 1) / 2, n = g.ow;
+  s.even.resize(static_cast<size_t>(2 * ne));
+  s.odd.resize(static_cast<size_t>(2 * ne));
+  float* __restrict e0 = s.even.data();
+  float* __restrict e1 = e0 + ne;
+  float* __restrict o0 = s.odd.data();
+  float* __restrict o1 = o0 + ne;
+  for (int64_t oh = 0; oh < g.oh; ++oh) {
+    const int64_t row = 2 * oh * g.iw;
+    detail::deal_pairs(x + row, g.iw, e0, o0);
+    detail::deal_pairs(x + row + g.iw, g.iw, e1, o1);
+    const int32_t r0 = static_cast<int32_t>(row), r1 = static_cast<int32_t>(row + g.iw);
+    float* __restrict yr = y + oh * n;
+    int32_t* __restrict ar = arg + oh * n;
+    for (int64_t k = 0; k < n; ++k) {
+      const int32_t c = 2 * static_cast<int32_t>(k);
+      float best = e0[k];
+      int32_t at = r0 + c;
+      const auto tap = [&](float v, int32_t o) {
+        const bool take = (v > best) | (v != v);
+        best = take ? v : best;
+        at = take ? o : at;
+      };
+      tap(o0[k], r0 + c + 1);
+      tap(e1[k], r1 + c);
+      tap(o1[k], r1 + c + 1);
+      yr[k] = best;
+      ar[k] = at;
+    }
+  }
+}
+
 }  // namespace
 
 int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad_before,
@@ -479,16 +516,24 @@ void max_pool_forward(const Tensor& x, const PoolWindow& w, Tensor& y, int64_t* 
   const int64_t in_plane = g.ih * g.iw, out_plane = g.oh * g.ow;
   const float* xd = x.data();
   float* yd = y.data();
+  const bool fits_int32 = in_plane < int64_t{std::numeric_limits<int32_t>::max()};
   if (plain_2x2(g)) {
     for_planes(g, [&](int64_t begin, int64_t end) {
+      Scratch3x3 s;
+      std::vector<int32_t> arg(indices ? static_cast<size_t>(out_plane) : 0);
       for (int64_t p = begin; p < end; ++p) {
         if (!indices) {
           max_plane_2x2<false>(g, xd + p * in_plane, yd + p * out_plane, nullptr);
           continue;
         }
         int64_t* ip = indices + p * out_plane;
-        max_plane_2x2<true>(g, xd + p * in_plane, yd + p * out_plane, ip);
-        for (int64_t k = 0; k < out_plane; ++k) ip[k] += p * in_plane;
+        if (!fits_int32) {
+          max_plane_2x2<true>(g, xd + p * in_plane, yd + p * out_plane, ip);
+          for (int64_t k = 0; k < out_plane; ++k) ip[k] += p * in_plane;
+          continue;
+        }
+        max_plane_2x2_arg(g, xd + p * in_plane, s, yd + p * out_plane, arg.data());
+        for (int64_t k = 0; k < out_plane; ++k) ip[k] = p * in_plane + arg[static_cast<size_t>(k)];
       }
     });
     return;
@@ -537,6 +582,20 @@ void max_pool_backward(const Tensor& x, const PoolWindow& w, const Tensor& dy, T
   const float* xd = x.data();
   const float* dyd = dy.data();
   float* dxd = dx.data();
+  if (plain_2x2(g) && in_plane < int64_t{std::numeric_limits<int32_t>::max()}) {
+    for_planes(g, [&](int64_t begin, int64_t end) {
+      Scratch3x3 s;
+      std::vector<float> val(static_cast<size_t>(out_plane));
+      std::vector<int32_t> arg(static_cast<size_t>(out_plane));
+      for (int64_t p = begin; p < end; ++p) {
+        max_plane_2x2_arg(g, xd + p * in_plane, s, val.data(), arg.data());
+        const float* dyp = dyd + p * out_plane;
+        float* dxp = dxd + p * in_plane;
+        for (int64_t k = 0; k < out_plane; ++k) dxp[arg[static_cast<size_t>(k)]] += dyp[k];
+      }
+    });
+    return;
+  }
   if (plain_2x2(g)) {
     for_planes(g, [&](int64_t begin, int64_t end) {
       std::vector<float> val(static_cast<size_t>(out_plane));
