@@ -572,7 +572,7 @@ void max_pool_forward(const Tensor& x, const PoolWindow& w, Tensor& y, int64_t* 
   });
 }
 
-void max_pool_backward(const Tensor& x, const PoolWindow& w, const Tensor& dy, Tensor& dx) {
+void max_pool_backward(const Tensor& x, const PoolWindow& w, const Tensor& dy, Tensor& dx, bool overwrite) {
   spatial_dims_of(x, "max_pool backward");
   if (dx.shape() != x.shape())
     throw ShapeError("max_pool backward: gradient " + dx.shape().str() + ", expected " + x.shape().str());
@@ -591,6 +591,7 @@ void max_pool_backward(const Tensor& x, const PoolWindow& w, const Tensor& dy, T
         max_plane_2x2_arg(g, xd + p * in_plane, s, val.data(), arg.data());
         const float* dyp = dyd + p * out_plane;
         float* dxp = dxd + p * in_plane;
+        if (overwrite) std::fill(dxp, dxp + in_plane, 0.0f);  // while the plane is in cache
         for (int64_t k = 0; k < out_plane; ++k) dxp[arg[static_cast<size_t>(k)]] += dyp[k];
       }
     });
@@ -604,6 +605,7 @@ void max_pool_backward(const Tensor& x, const PoolWindow& w, const Tensor& dy, T
         max_plane_2x2<true>(g, xd + p * in_plane, val.data(), arg.data());
         const float* dyp = dyd + p * out_plane;
         float* dxp = dxd + p * in_plane;
+        if (overwrite) std::fill(dxp, dxp + in_plane, 0.0f);  // while the plane is in cache
         for (int64_t k = 0; k < out_plane; ++k) dxp[arg[static_cast<size_t>(k)]] += dyp[k];
       }
     });
@@ -618,6 +620,7 @@ void max_pool_backward(const Tensor& x, const PoolWindow& w, const Tensor& dy, T
         max_plane_3x3s2<true>(g, xd + p * in_plane, s, val.data(), arg.data());
         const float* dyp = dyd + p * out_plane;
         float* dxp = dxd + p * in_plane;
+        if (overwrite) std::fill(dxp, dxp + in_plane, 0.0f);  // while the plane is in cache
         for (int64_t k = 0; k < out_plane; ++k) dxp[arg[static_cast<size_t>(k)]] += dyp[k];
       }
     });
@@ -633,6 +636,7 @@ void max_pool_backward(const Tensor& x, const PoolWindow& w, const Tensor& dy, T
           max_row<true, decltype(step)::value>(g, cols, xd + p * in_plane, rh, val.data(), arg.data());
           const float* dyr = dyd + p * out_plane + oh * g.ow;
           float* dxp = dxd + p * in_plane;
+          if (overwrite && oh == 0) std::fill(dxp, dxp + in_plane, 0.0f);
           for (int64_t k = 0; k < g.ow; ++k) dxp[arg[static_cast<size_t>(k)]] += dyr[k];
         }
     });

@@ -10,6 +10,7 @@
 #include "trim/graph/ops/activation.hpp"
 #include "trim/graph/ops/clip.hpp"
 #include "trim/graph/ops/dense.hpp"
+#include "trim/graph/ops/pool.hpp"
 #include "trim/graph/ops/batch_constant.hpp"
 #include "trim/graph/ops/recurrent.hpp"
 #include "trim/kernels/resize.hpp"
@@ -157,8 +158,8 @@ class AddsOnly final : public Op {
   std::shared_ptr<const Op> op_;
 };
 
-/// Relu, tanh and add (one of them adding a node to itself) feeding each
-/// other and a max pool; `adds_only` wraps those ops in AddsOnly.
+/// Relu, tanh, add (one of them adding a node to itself) and max pool
+/// feeding each other; `adds_only` wraps those ops in AddsOnly.
 Graph overwrite_graph(bool adds_only) {
   Graph g(9);
   const auto add = [&](std::shared_ptr<const Op> op, std::vector<NodeId> in, const std::string& name) {
@@ -170,8 +171,12 @@ Graph overwrite_graph(bool adds_only) {
   const NodeId c = add(std::make_shared<ops::Tanh>(), {a}, "c");
   const NodeId b = add(std::make_shared<ops::Add>(), {a, a}, "b");  // a's last reader, twice: adds
   const NodeId d = add(std::make_shared<ops::Add>(), {c, b, x}, "d");
-  const NodeId e = nn::max_pool2d(g, d, {3, 3}, nn::Pool2dOptions{}.strides(2).padding(1), "pool");
   const NodeId r = add(std::make_shared<ops::Relu>(), {d}, "r");
+  kernels::PoolWindow w;  // d's last reader, so its backward starts d's cotangent
+  w.kernel = {3, 3};
+  w.stride = {2, 2};
+  w.pads = {1, 1, 1, 1};
+  const NodeId e = add(std::make_shared<ops::MaxPool>(2, w), {d}, "pool");
   g.set_outputs({nn::linear(g, nn::flatten(g, e), 3, "fc"), nn::linear(g, nn::flatten(g, r), 2, "fc2")});
   g.finalize();
   return g;

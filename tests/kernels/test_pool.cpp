@@ -321,6 +321,9 @@ TEST_CASE("pooling kernels agree with a naive reference on random windows", "[ke
     REQUIRE(idx == ref.arg);
     kernels::max_pool_backward(x, w, u, dx);
     require_close(dx, ref.max_dx, 1e-6, 1e-3, "max dx");
+    dx.fill(std::numeric_limits<float>::quiet_NaN());
+    kernels::max_pool_backward(x, w, u, dx, /*overwrite=*/true);
+    require_close(dx, ref.max_dx, 1e-6, 1e-3, "max dx, overwritten");
     kernels::avg_pool_forward(x, w, y);
     require_close(y, ref.avg_y, 1e-5, 1e-3, "avg y");
     dx.set_zero();
@@ -422,6 +425,9 @@ TEST_CASE("max pooling: the 3x3 and 2x2 stride-2 paths keep the naive reference'
     }
     kernels::max_pool_backward(x, w, u, dx);
     REQUIRE(max_abs_diff(dx, ref.max_dx) == 0.0f);  // same additions in the same order
+    dx.fill(nan);
+    kernels::max_pool_backward(x, w, u, dx, /*overwrite=*/true);
+    REQUIRE(max_abs_diff(dx, ref.max_dx) == 0.0f);
   }
   REQUIRE(tried > 110);
 
