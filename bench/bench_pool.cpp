@@ -57,7 +57,7 @@ void BM_max_pool_backward(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_max_pool_forward)->Args({16, 32, 3})->Args({100, 32, 3})->Args({1, 112, 3})->Args({16, 32, 2});
-BENCHMARK(BM_max_pool_backward)->Args({16, 32, 3})->Args({100, 32, 3})->Args({1, 112, 3})->Args({16, 32, 2});
+BENCHMARK(BM_max_pool_forward)->Args({16, 32, 3})->Args({100, 32, 3})->Args({1, 112, 3})->Args({16, 32, 2})->Args({64, 24, 2})->Args({64, 8, 2});
+BENCHMARK(BM_max_pool_backward)->Args({16, 32, 3})->Args({100, 32, 3})->Args({1, 112, 3})->Args({16, 32, 2})->Args({64, 24, 2})->Args({64, 8, 2});
 
 BENCHMARK_MAIN();

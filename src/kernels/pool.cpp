@@ -408,26 +408,53 @@ void max_plane_3x3s2(const Geometry& g, const float* x, Scratch3x3& s, float* __
   }
 }
 
-/// max_plane_2x2<true> on rows dealt into even and odd columns, so the four
-/// taps of a window row read contiguous memory and vectorise: the same
-/// scan order and rule, hence the same values and offsets (32-bit).
-void max_plane_2x2_arg(const Geometry& g, const float* x, Scratch3x3& s, float* __restrict y,
-                       int32_t* __restrict arg) {
-  const int64_t ne = (g.iw + 1) / 2, n = g.ow;
-  s.even.resize(static_cast<size_t>(2 * ne));
-  s.odd.resize(static_cast<size_t>(2 * ne));
-  float* __restrict e0 = s.even.data();
-  float* __restrict e1 = e0 + ne;
-  float* __restrict o0 = s.odd.data();
-  float* __restrict o1 = o0 + ne;
+/// max_plane_2x2 on the plane's columns dealt into even and odd halves (the
+/// whole plane in one pass when its width is even, so small planes cost no
+/// per-row setup), so the four taps of a window read contiguous memory and
+/// vectorise: the same scan order and rule, hence the same values and (when
+/// Arg, 32-bit) offsets.
+template <bool Arg>
+void max_plane_2x2_dealt(const Geometry& g, const float* x, Scratch3x3& s, float* __restrict y,
+                         int32_t* __restrict arg) {
+  const int64_t ne = (g.iw + 1) / 2, n = g.ow, rows = 2 * g.oh;
+  s.even.resize(static_cast<size_t>(rows * ne));
+  s.odd.resize(static_cast<size_t>(rows * ne));
+  if (g.iw % 2 == 0) {
+    detail::deal_pairs(x, rows * g.iw, s.even.data(), s.odd.data());
+  } else {
+    for (int64_t r = 0; r < rows; ++r)
+      detail::deal_pairs(x + r * g.iw, g.iw, s.even.data() + r * ne, s.odd.data() + r * ne);
+  }
   for (int64_t oh = 0; oh < g.oh; ++oh) {
-    const int64_t row = 2 * oh * g.iw;
-    detail::deal_pairs(x + row, g.iw, e0, o0);
-    detail::deal_pairs(x + row + g.iw, g.iw, e1, o1);
-    const int32_t r0 = static_cast<int32_t>(row), r1 = static_cast<int32_t>(row + g.iw);
+    const float* __restrict e0 = s.even.data() + 2 * oh * ne;
+    const float* __restrict o0 = s.odd.data() + 2 * oh * ne;
+    const float* __restrict e1 = e0 + ne;
+    const float* __restrict o1 = o0 + ne;
+    const int32_t r0 = static_cast<int32_t>(2 * oh * g.iw), r1 = static_cast<int32_t>((2 * oh + 1) * g.iw);
     float* __restrict yr = y + oh * n;
-    int32_t* __restrict ar = arg + oh * n;
-    for (int64_t k = 0; k < n; ++k) {
+    int32_t* __restrict ar = Arg ? arg + oh * n : nullptr;
+    int64_t k = 0;
+#if defined(__AVX512F__)
+    const __m512i lanes2 = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    for (; k < n; k += 16) {
+      const __mmask16 live = n - k >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - k)) - 1);
+      __m512 best = _mm512_maskz_loadu_ps(live, e0 + k);
+      const __m512i c = _mm512_add_epi32(_mm512_set1_epi32(2 * static_cast<int32_t>(k)), lanes2);
+      __m512i at = _mm512_add_epi32(c, _mm512_set1_epi32(r0));
+      const auto tap = [&](const float* src, int32_t offset) {
+        const __m512 v = _mm512_maskz_loadu_ps(live, src + k);
+        const __mmask16 take = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        best = _mm512_mask_mov_ps(best, take, v);
+        if (Arg) at = _mm512_mask_mov_epi32(at, take, _mm512_add_epi32(c, _mm512_set1_epi32(offset)));
+      };
+      tap(o0, r0 + 1);
+      tap(e1, r1);
+      tap(o1, r1 + 1);
+      _mm512_mask_storeu_ps(yr + k, live, best);
+      if (Arg) _mm512_mask_storeu_epi32(ar + k, live, at);
+    }
+#endif
+    for (; k < n; ++k) {
       const int32_t c = 2 * static_cast<int32_t>(k);
       float best = e0[k];
       int32_t at = r0 + c;
@@ -440,7 +467,7 @@ void max_plane_2x2_arg(const Geometry& g, const float* x, Scratch3x3& s, float* 
       tap(e1[k], r1 + c);
       tap(o1[k], r1 + c + 1);
       yr[k] = best;
-      ar[k] = at;
+      if (Arg) ar[k] = at;
     }
   }
 }
@@ -523,7 +550,7 @@ void max_pool_forward(const Tensor& x, const PoolWindow& w, Tensor& y, int64_t* 
       std::vector<int32_t> arg(indices ? static_cast<size_t>(out_plane) : 0);
       for (int64_t p = begin; p < end; ++p) {
         if (!indices) {
-          max_plane_2x2<false>(g, xd + p * in_plane, yd + p * out_plane, nullptr);
+          max_plane_2x2_dealt<false>(g, xd + p * in_plane, s, yd + p * out_plane, nullptr);
           continue;
         }
         int64_t* ip = indices + p * out_plane;
@@ -532,7 +559,7 @@ void max_pool_forward(const Tensor& x, const PoolWindow& w, Tensor& y, int64_t* 
           for (int64_t k = 0; k < out_plane; ++k) ip[k] += p * in_plane;
           continue;
         }
-        max_plane_2x2_arg(g, xd + p * in_plane, s, yd + p * out_plane, arg.data());
+        max_plane_2x2_dealt<true>(g, xd + p * in_plane, s, yd + p * out_plane, arg.data());
         for (int64_t k = 0; k < out_plane; ++k) ip[k] = p * in_plane + arg[static_cast<size_t>(k)];
       }
     });
@@ -588,7 +615,7 @@ void max_pool_backward(const Tensor& x, const PoolWindow& w, const Tensor& dy, T
       std::vector<float> val(static_cast<size_t>(out_plane));
       std::vector<int32_t> arg(static_cast<size_t>(out_plane));
       for (int64_t p = begin; p < end; ++p) {
-        max_plane_2x2_arg(g, xd + p * in_plane, s, val.data(), arg.data());
+        max_plane_2x2_dealt<true>(g, xd + p * in_plane, s, val.data(), arg.data());
         const float* dyp = dyd + p * out_plane;
         float* dxp = dxd + p * in_plane;
         if (overwrite) std::fill(dxp, dxp + in_plane, 0.0f);  // while the plane is in cache
