@@ -241,7 +241,8 @@ bool plain_2x2(const Geometry& g) {
 /// input rows. Same scan order and NaN rule as max_row, so the values and
 /// indices are identical; it only drops max_row's per-row setup, which
 /// dominates on small planes (a 12-wide row costs more to set up than to scan).
-/// arg[o] = offset of output o's maximum within the plane.
+/// arg[o] = offset of output o's maximum within the plane. Kept for planes
+/// whose offsets do not fit 32 bits; max_plane_2x2_dealt is the fast path.
 template <bool Arg>
 void max_plane_2x2(const Geometry& g, const float* x, float* y, int64_t* arg) {
   for (int64_t oh = 0; oh < g.oh; ++oh) {
