@@ -233,6 +233,16 @@ Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cot
     started[k] = 1;
     return ws.grad_buffers_.use(slot[k], shape_of(i), true);
   };
+  // The first contribution to a buffer may overwrite it instead of adding
+  // into zeros, when its op can (an input read twice by one node is added).
+  const auto start_for_assign = [&](const Node& n, size_t j) -> Tensor* {
+    const NodeId i = n.inputs[j];
+    const size_t k = static_cast<size_t>(i);
+    if (started[k] || !n.op->backward_assigns() || std::count(n.inputs.begin(), n.inputs.end(), i) != 1)
+      return nullptr;
+    started[k] = 1;
+    return &ws.grad_buffers_.use(slot[k], shape_of(i), false);
+  };
   for (size_t k = 0; k < cotangents.size(); ++k) {
     const NodeId o = g.outputs()[k];
     const Tensor& value = ws.values_[static_cast<size_t>(o)];
@@ -255,8 +265,14 @@ Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cot
     if (n.is_input || !needed(id) || !reached(id)) continue;
     OpGrads grads;
     bool any = false;
-    for (NodeId i : n.inputs) {
-      Tensor* t = needed(i) ? &grad_of(i) : nullptr;
+    for (size_t j = 0; j < n.inputs.size(); ++j) {
+      const NodeId i = n.inputs[j];
+      Tensor* t = nullptr;
+      if (needed(i)) {
+        t = start_for_assign(n, j);
+        if (t) grads.assign.resize(n.inputs.size(), 0), grads.assign[j] = 1;
+        else t = &grad_of(i);
+      }
       grads.inputs.push_back(t);
       any = any || t;
     }

@@ -74,10 +74,14 @@ void ElementwiseOp::backward(const OpArgs& args, const Tensor&, const Tensor& dy
   const float* x = args.input().data();
   const float* g = dy.data();
   float* out = dx->data();
+  const bool assign = grads.assigns(0);
   for (int64_t begin = 0; begin < dy.numel(); begin += chunk) {
     const int64_t n = std::min(chunk, dy.numel() - begin);
     dphi(x + begin, d, n);
-    for (int64_t i = 0; i < n; ++i) out[begin + i] += g[begin + i] * d[i];
+    if (assign)
+      for (int64_t i = 0; i < n; ++i) out[begin + i] = 0.0f + g[begin + i] * d[i];
+    else
+      for (int64_t i = 0; i < n; ++i) out[begin + i] += g[begin + i] * d[i];
   }
 }
 

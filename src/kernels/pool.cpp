@@ -3,12 +3,17 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
 #include "trim/core/error.hpp"
 #include "trim/core/parallel.hpp"
 #include "deal.hpp"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 namespace trim::kernels {
 
@@ -236,7 +241,8 @@ bool plain_2x2(const Geometry& g) {
 /// input rows. Same scan order and NaN rule as max_row, so the values and
 /// indices are identical; it only drops max_row's per-row setup, which
 /// dominates on small planes (a 12-wide row costs more to set up than to scan).
-/// arg[o] = offset of output o's maximum within the plane.
+/// arg[o] = offset of output o's maximum within the plane. Kept for planes
+/// whose offsets do not fit 32 bits; max_plane_2x2_dealt is the fast path.
 template <bool Arg>
 void max_plane_2x2(const Geometry& g, const float* x, float* y, int64_t* arg) {
   for (int64_t oh = 0; oh < g.oh; ++oh) {
@@ -253,6 +259,216 @@ void max_plane_2x2(const Geometry& g, const float* x, float* y, int64_t* arg) {
       }
       y[oh * g.ow + ow] = best;
       if (Arg) arg[oh * g.ow + ow] = at;
+    }
+  }
+}
+
+/// The 3×3, stride-2 window (ResNet's and most ImageNet stems' max pool;
+/// validation limits its padding to 1 per side). Offsets within a plane
+/// fit 32 bits, so they vectorise alongside the floats.
+bool window_3x3_stride2(const Geometry& g) {
+  return g.kh == 3 && g.kw == 3 && g.sh == 2 && g.sw == 2 &&
+         g.ih * g.iw < int64_t{std::numeric_limits<int32_t>::max()};
+}
+
+/// Per-thread buffers of the 3×3 stride-2 path.
+struct Scratch3x3 {
+  std::vector<float> even, odd;   // the plane's even / odd columns, row by row
+  std::vector<float> ve, vo;      // column maxima at a window row's even / odd columns
+  std::vector<int32_t> ie, io;    // their offsets within the plane
+};
+
+/// A column maximum outside the input: loses to every real element, ties
+/// and NaN included (its offset is larger than any real one).
+constexpr float pad_value = -std::numeric_limits<float>::infinity();
+constexpr int32_t pad_offset = std::numeric_limits<int32_t>::max();
+
+/// dst[i] for i in [0, n) = the maximum over rows [h0, h1) of column
+/// i − shift of `src` (rows of `len` dealt columns); columns outside
+/// [0, len) are padding. When Arg, at[i] = the winner's offset within the
+/// plane (dealt column c is input column 2c + parity). Rows are scanned in
+/// order with max_row's rule, so each column keeps its first maximum (a
+/// NaN wins, the last one if several).
+template <bool Arg>
+void column_max(const float* src, int64_t len, int64_t h0, int64_t h1, int64_t shift, int64_t n, int64_t iw,
+                int64_t parity, float* __restrict dst, int32_t* __restrict at) {
+  const int64_t lo = std::min(shift, n), hi = std::max(lo, std::min(n, len + shift));
+  for (int64_t i = 0; i < lo; ++i) {
+    dst[i] = pad_value;
+    if (Arg) at[i] = pad_offset;
+  }
+  for (int64_t i = hi; i < n; ++i) {
+    dst[i] = pad_value;
+    if (Arg) at[i] = pad_offset;
+  }
+  const int64_t m = hi - lo, first = lo - shift;  // first dealt column read
+  float* __restrict d = dst + lo;
+  int32_t* __restrict a = Arg ? at + lo : nullptr;
+  const float* r = src + h0 * len + first;
+  const int32_t base0 = static_cast<int32_t>(h0 * iw + 2 * first + parity);
+  for (int64_t k = 0; k < m; ++k) {
+    d[k] = r[k];
+    if (Arg) a[k] = base0 + 2 * static_cast<int32_t>(k);
+  }
+  for (int64_t h = h0 + 1; h < h1; ++h) {
+    r = src + h * len + first;
+    const int32_t base = static_cast<int32_t>(h * iw + 2 * first + parity);
+    for (int64_t k = 0; k < m; ++k) {
+      const float v = r[k];
+      const bool take = (v > d[k]) | (v != v);
+      d[k] = take ? v : d[k];
+      if (Arg) a[k] = take ? base + 2 * static_cast<int32_t>(k) : a[k];
+    }
+  }
+}
+
+/// Max-pools one plane with 3×3 stride-2 windows: the plane's columns are
+/// dealt into even and odd halves once, each output row takes the maxima of
+/// its window rows column by column (contiguous, vectorised), then three
+/// neighbouring column maxima per output. The winner of a window is the
+/// one max_row picks (first maximum in scan order, i.e. smallest offset;
+/// the NaN with the largest offset if any), so values and offsets are
+/// identical; without Arg only the values are, and a window holding several
+/// NaNs may return another of them. arg[o] = the offset within the plane.
+template <bool Arg>
+void max_plane_3x3s2(const Geometry& g, const float* x, Scratch3x3& s, float* __restrict y,
+                     int32_t* __restrict arg) {
+  const int64_t ne = (g.iw + 1) / 2, no = g.iw / 2;
+  s.even.resize(static_cast<size_t>(g.ih * ne));
+  s.odd.resize(static_cast<size_t>(std::max<int64_t>(1, g.ih * no)));
+  for (int64_t h = 0; h < g.ih; ++h) detail::deal_pairs(x + h * g.iw, g.iw, s.even.data() + h * ne, s.odd.data() + h * no);
+  // Window columns 2·ow − pl + {0, 1, 2} are ve[ow], vo[ow], ve[ow + 1].
+  const int64_t n = g.ow;
+  s.ve.resize(static_cast<size_t>(n + 1));
+  s.vo.resize(static_cast<size_t>(n));
+  if (Arg) {
+    s.ie.resize(static_cast<size_t>(n + 1));
+    s.io.resize(static_cast<size_t>(n));
+  }
+  const bool left = g.pl > 0;  // then ve[i] is input column 2i − 1 (odd), vo[i] column 2i
+  const float* src_e = left ? s.odd.data() : s.even.data();
+  const float* src_o = left ? s.even.data() : s.odd.data();
+  const int64_t len_e = left ? no : ne, len_o = left ? ne : no;
+  float* __restrict ve = s.ve.data();
+  float* __restrict vo = s.vo.data();
+  int32_t* __restrict ie = Arg ? s.ie.data() : nullptr;
+  int32_t* __restrict io = Arg ? s.io.data() : nullptr;
+  for (int64_t oh = 0; oh < g.oh; ++oh) {
+    const Range rh = window(oh, 2, 3, g.pt, g.pb, g.ih);
+    column_max<Arg>(src_e, len_e, rh.begin, rh.end, left ? 1 : 0, n + 1, g.iw, left ? 1 : 0, ve, ie);
+    column_max<Arg>(src_o, len_o, rh.begin, rh.end, 0, n, g.iw, left ? 0 : 1, vo, io);
+    float* __restrict yr = y + oh * n;
+    int32_t* __restrict ar = Arg ? arg + oh * n : nullptr;
+    if (!Arg) {
+      for (int64_t k = 0; k < n; ++k) {
+        float best = ve[k];
+        for (const float v : {vo[k], ve[k + 1]}) best = ((v > best) | (v != v)) ? v : best;
+        yr[k] = best;
+      }
+      continue;
+    }
+    // Column maxima come in no particular offset order: a tie goes to the
+    // smaller offset, a NaN beats a number and a NaN of smaller offset.
+    int64_t k = 0;
+#if defined(__AVX512F__)
+    for (; k < n; k += 16) {
+      const __mmask16 live = n - k >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - k)) - 1);
+      __m512 best = _mm512_maskz_loadu_ps(live, ve + k);
+      __m512i at = _mm512_maskz_loadu_epi32(live, ie + k);
+      const auto combine = [&](const float* pv, const int32_t* po) {
+        const __m512 v = _mm512_maskz_loadu_ps(live, pv);
+        const __m512i o = _mm512_maskz_loadu_epi32(live, po);
+        const __mmask16 vn = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        const __mmask16 bn = _mm512_cmp_ps_mask(best, best, _CMP_UNORD_Q);
+        const __mmask16 take = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) |
+                               (_mm512_cmp_ps_mask(v, best, _CMP_EQ_OQ) & _mm512_cmplt_epi32_mask(o, at)) |
+                               (vn & (__mmask16(~bn) | _mm512_cmpgt_epi32_mask(o, at)));
+        best = _mm512_mask_mov_ps(best, take, v);
+        at = _mm512_mask_mov_epi32(at, take, o);
+      };
+      combine(vo + k, io + k);
+      combine(ve + k + 1, ie + k + 1);
+      _mm512_mask_storeu_ps(yr + k, live, best);
+      _mm512_mask_storeu_epi32(ar + k, live, at);
+    }
+#endif
+    for (; k < n; ++k) {
+      float best = ve[k];
+      int32_t at = ie[k];
+      const auto combine = [&](float v, int32_t o) {
+        const bool vn = v != v, bn = best != best;
+        const bool take = (v > best) | ((v == best) & (o < at)) | (vn & (!bn | (o > at)));
+        best = take ? v : best;
+        at = take ? o : at;
+      };
+      combine(vo[k], io[k]);
+      combine(ve[k + 1], ie[k + 1]);
+      yr[k] = best;
+      ar[k] = at;
+    }
+  }
+}
+
+/// max_plane_2x2 on the plane's columns dealt into even and odd halves (the
+/// whole plane in one pass when its width is even, so small planes cost no
+/// per-row setup), so the four taps of a window read contiguous memory and
+/// vectorise: the same scan order and rule, hence the same values and (when
+/// Arg, 32-bit) offsets.
+template <bool Arg>
+void max_plane_2x2_dealt(const Geometry& g, const float* x, Scratch3x3& s, float* __restrict y,
+                         int32_t* __restrict arg) {
+  const int64_t ne = (g.iw + 1) / 2, n = g.ow, rows = 2 * g.oh;
+  s.even.resize(static_cast<size_t>(rows * ne));
+  s.odd.resize(static_cast<size_t>(rows * ne));
+  if (g.iw % 2 == 0) {
+    detail::deal_pairs(x, rows * g.iw, s.even.data(), s.odd.data());
+  } else {
+    for (int64_t r = 0; r < rows; ++r)
+      detail::deal_pairs(x + r * g.iw, g.iw, s.even.data() + r * ne, s.odd.data() + r * ne);
+  }
+  for (int64_t oh = 0; oh < g.oh; ++oh) {
+    const float* __restrict e0 = s.even.data() + 2 * oh * ne;
+    const float* __restrict o0 = s.odd.data() + 2 * oh * ne;
+    const float* __restrict e1 = e0 + ne;
+    const float* __restrict o1 = o0 + ne;
+    const int32_t r0 = static_cast<int32_t>(2 * oh * g.iw), r1 = static_cast<int32_t>((2 * oh + 1) * g.iw);
+    float* __restrict yr = y + oh * n;
+    int32_t* __restrict ar = Arg ? arg + oh * n : nullptr;
+    int64_t k = 0;
+#if defined(__AVX512F__)
+    const __m512i lanes2 = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    for (; k < n; k += 16) {
+      const __mmask16 live = n - k >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - k)) - 1);
+      __m512 best = _mm512_maskz_loadu_ps(live, e0 + k);
+      const __m512i c = _mm512_add_epi32(_mm512_set1_epi32(2 * static_cast<int32_t>(k)), lanes2);
+      __m512i at = _mm512_add_epi32(c, _mm512_set1_epi32(r0));
+      const auto tap = [&](const float* src, int32_t offset) {
+        const __m512 v = _mm512_maskz_loadu_ps(live, src + k);
+        const __mmask16 take = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        best = _mm512_mask_mov_ps(best, take, v);
+        if (Arg) at = _mm512_mask_mov_epi32(at, take, _mm512_add_epi32(c, _mm512_set1_epi32(offset)));
+      };
+      tap(o0, r0 + 1);
+      tap(e1, r1);
+      tap(o1, r1 + 1);
+      _mm512_mask_storeu_ps(yr + k, live, best);
+      if (Arg) _mm512_mask_storeu_epi32(ar + k, live, at);
+    }
+#endif
+    for (; k < n; ++k) {
+      const int32_t c = 2 * static_cast<int32_t>(k);
+      float best = e0[k];
+      int32_t at = r0 + c;
+      const auto tap = [&](float v, int32_t o) {
+        const bool take = (v > best) | (v != v);
+        best = take ? v : best;
+        at = take ? o : at;
+      };
+      tap(o0[k], r0 + c + 1);
+      tap(e1[k], r1 + c);
+      tap(o1[k], r1 + c + 1);
+      yr[k] = best;
+      if (Arg) ar[k] = at;
     }
   }
 }
@@ -328,16 +544,40 @@ void max_pool_forward(const Tensor& x, const PoolWindow& w, Tensor& y, int64_t* 
   const int64_t in_plane = g.ih * g.iw, out_plane = g.oh * g.ow;
   const float* xd = x.data();
   float* yd = y.data();
+  const bool fits_int32 = in_plane < int64_t{std::numeric_limits<int32_t>::max()};
   if (plain_2x2(g)) {
     for_planes(g, [&](int64_t begin, int64_t end) {
+      Scratch3x3 s;
+      std::vector<int32_t> arg(indices ? static_cast<size_t>(out_plane) : 0);
       for (int64_t p = begin; p < end; ++p) {
         if (!indices) {
-          max_plane_2x2<false>(g, xd + p * in_plane, yd + p * out_plane, nullptr);
+          max_plane_2x2_dealt<false>(g, xd + p * in_plane, s, yd + p * out_plane, nullptr);
           continue;
         }
         int64_t* ip = indices + p * out_plane;
-        max_plane_2x2<true>(g, xd + p * in_plane, yd + p * out_plane, ip);
-        for (int64_t k = 0; k < out_plane; ++k) ip[k] += p * in_plane;
+        if (!fits_int32) {
+          max_plane_2x2<true>(g, xd + p * in_plane, yd + p * out_plane, ip);
+          for (int64_t k = 0; k < out_plane; ++k) ip[k] += p * in_plane;
+          continue;
+        }
+        max_plane_2x2_dealt<true>(g, xd + p * in_plane, s, yd + p * out_plane, arg.data());
+        for (int64_t k = 0; k < out_plane; ++k) ip[k] = p * in_plane + arg[static_cast<size_t>(k)];
+      }
+    });
+    return;
+  }
+  if (window_3x3_stride2(g)) {
+    for_planes(g, [&](int64_t begin, int64_t end) {
+      Scratch3x3 s;
+      std::vector<int32_t> arg(indices ? static_cast<size_t>(out_plane) : 0);
+      for (int64_t p = begin; p < end; ++p) {
+        if (!indices) {
+          max_plane_3x3s2<false>(g, xd + p * in_plane, s, yd + p * out_plane, nullptr);
+          continue;
+        }
+        max_plane_3x3s2<true>(g, xd + p * in_plane, s, yd + p * out_plane, arg.data());
+        int64_t* ip = indices + p * out_plane;
+        for (int64_t k = 0; k < out_plane; ++k) ip[k] = p * in_plane + arg[static_cast<size_t>(k)];
       }
     });
     return;
@@ -360,7 +600,7 @@ void max_pool_forward(const Tensor& x, const PoolWindow& w, Tensor& y, int64_t* 
   });
 }
 
-void max_pool_backward(const Tensor& x, const PoolWindow& w, const Tensor& dy, Tensor& dx) {
+void max_pool_backward(const Tensor& x, const PoolWindow& w, const Tensor& dy, Tensor& dx, bool overwrite) {
   spatial_dims_of(x, "max_pool backward");
   if (dx.shape() != x.shape())
     throw ShapeError("max_pool backward: gradient " + dx.shape().str() + ", expected " + x.shape().str());
@@ -370,6 +610,21 @@ void max_pool_backward(const Tensor& x, const PoolWindow& w, const Tensor& dy, T
   const float* xd = x.data();
   const float* dyd = dy.data();
   float* dxd = dx.data();
+  if (plain_2x2(g) && in_plane < int64_t{std::numeric_limits<int32_t>::max()}) {
+    for_planes(g, [&](int64_t begin, int64_t end) {
+      Scratch3x3 s;
+      std::vector<float> val(static_cast<size_t>(out_plane));
+      std::vector<int32_t> arg(static_cast<size_t>(out_plane));
+      for (int64_t p = begin; p < end; ++p) {
+        max_plane_2x2_dealt<true>(g, xd + p * in_plane, s, val.data(), arg.data());
+        const float* dyp = dyd + p * out_plane;
+        float* dxp = dxd + p * in_plane;
+        if (overwrite) std::fill(dxp, dxp + in_plane, 0.0f);  // while the plane is in cache
+        for (int64_t k = 0; k < out_plane; ++k) dxp[arg[static_cast<size_t>(k)]] += dyp[k];
+      }
+    });
+    return;
+  }
   if (plain_2x2(g)) {
     for_planes(g, [&](int64_t begin, int64_t end) {
       std::vector<float> val(static_cast<size_t>(out_plane));
@@ -378,6 +633,22 @@ void max_pool_backward(const Tensor& x, const PoolWindow& w, const Tensor& dy, T
         max_plane_2x2<true>(g, xd + p * in_plane, val.data(), arg.data());
         const float* dyp = dyd + p * out_plane;
         float* dxp = dxd + p * in_plane;
+        if (overwrite) std::fill(dxp, dxp + in_plane, 0.0f);  // while the plane is in cache
+        for (int64_t k = 0; k < out_plane; ++k) dxp[arg[static_cast<size_t>(k)]] += dyp[k];
+      }
+    });
+    return;
+  }
+  if (window_3x3_stride2(g)) {
+    for_planes(g, [&](int64_t begin, int64_t end) {
+      Scratch3x3 s;
+      std::vector<float> val(static_cast<size_t>(out_plane));
+      std::vector<int32_t> arg(static_cast<size_t>(out_plane));
+      for (int64_t p = begin; p < end; ++p) {
+        max_plane_3x3s2<true>(g, xd + p * in_plane, s, val.data(), arg.data());
+        const float* dyp = dyd + p * out_plane;
+        float* dxp = dxd + p * in_plane;
+        if (overwrite) std::fill(dxp, dxp + in_plane, 0.0f);  // while the plane is in cache
         for (int64_t k = 0; k < out_plane; ++k) dxp[arg[static_cast<size_t>(k)]] += dyp[k];
       }
     });
@@ -393,6 +664,7 @@ void max_pool_backward(const Tensor& x, const PoolWindow& w, const Tensor& dy, T
           max_row<true, decltype(step)::value>(g, cols, xd + p * in_plane, rh, val.data(), arg.data());
           const float* dyr = dyd + p * out_plane + oh * g.ow;
           float* dxp = dxd + p * in_plane;
+          if (overwrite && oh == 0) std::fill(dxp, dxp + in_plane, 0.0f);
           for (int64_t k = 0; k < g.ow; ++k) dxp[arg[static_cast<size_t>(k)]] += dyr[k];
         }
     });

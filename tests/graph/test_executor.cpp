@@ -1,11 +1,16 @@
 // Forward / backward: batches, several inputs and outputs, errors.
+#include <cstring>
+
 #include "every_op.hpp"
 #include "testing.hpp"
 #include "trim/core/error.hpp"
 #include "trim/graph/executor.hpp"
 #include "trim/graph/layers.hpp"
 #include "trim/graph/nn.hpp"
+#include "trim/graph/ops/activation.hpp"
 #include "trim/graph/ops/clip.hpp"
+#include "trim/graph/ops/dense.hpp"
+#include "trim/graph/ops/pool.hpp"
 #include "trim/graph/ops/batch_constant.hpp"
 #include "trim/graph/ops/recurrent.hpp"
 #include "trim/kernels/resize.hpp"
@@ -125,5 +130,80 @@ TEST_CASE("a forward kept for input gradients gives the same input gradients wit
     forward(g, lean, {x});
     for (NodeId id = 0; id < g.num_nodes(); ++id) REQUIRE(lean.value(id).to_vector() == all.value(id).to_vector());
     REQUIRE(backward(g, lean, u, true).params[0].to_vector() == backward(g, all, u, true).params[0].to_vector());
+  }
+}
+
+namespace {
+/// The op it wraps, except that its backward always adds into zeroed
+/// buffers (backward_assigns() false): the executor's behaviour before ops
+/// could overwrite the first contribution to a cotangent.
+class AddsOnly final : public Op {
+ public:
+  explicit AddsOnly(std::shared_ptr<const Op> op) : op_(std::move(op)) {}
+  Kind kind() const override { return op_->kind(); }
+  std::string type() const override { return op_->type(); }
+  int arity() const override { return op_->arity(); }
+  Shape infer_shape(const std::vector<Shape>& in, const std::vector<Shape>& p, const std::string& where) const override {
+    return op_->infer_shape(in, p, where);
+  }
+  void forward(const OpArgs& a, Tensor& y) const override { op_->forward(a, y); }
+  void backward(const OpArgs& a, const Tensor& y, const Tensor& dy, const OpGrads& g) const override {
+    REQUIRE(g.assign.empty());
+    op_->backward(a, y, dy, g);
+  }
+  bool backward_reads_inputs(bool p) const override { return op_->backward_reads_inputs(p); }
+  bool backward_reads_output() const override { return op_->backward_reads_output(); }
+
+ private:
+  std::shared_ptr<const Op> op_;
+};
+
+/// Relu, tanh, add (one of them adding a node to itself) and max pool
+/// feeding each other; `adds_only` wraps those ops in AddsOnly.
+Graph overwrite_graph(bool adds_only) {
+  Graph g(9);
+  const auto add = [&](std::shared_ptr<const Op> op, std::vector<NodeId> in, const std::string& name) {
+    if (adds_only) op = std::make_shared<AddsOnly>(op);
+    return g.add(op, std::move(in), {}, name);
+  };
+  const NodeId x = nn::input(g, "x", {2, 7, 7});
+  const NodeId a = add(std::make_shared<ops::Relu>(), {x}, "a");
+  const NodeId c = add(std::make_shared<ops::Tanh>(), {a}, "c");
+  const NodeId b = add(std::make_shared<ops::Add>(), {a, a}, "b");  // a's last reader, twice: adds
+  const NodeId d = add(std::make_shared<ops::Add>(), {c, b, x}, "d");
+  const NodeId r = add(std::make_shared<ops::Relu>(), {d}, "r");
+  kernels::PoolWindow w;  // d's last reader, so its backward starts d's cotangent
+  w.kernel = {3, 3};
+  w.stride = {2, 2};
+  w.pads = {1, 1, 1, 1};
+  const NodeId e = add(std::make_shared<ops::MaxPool>(2, w), {d}, "pool");
+  g.set_outputs({nn::linear(g, nn::flatten(g, e), 3, "fc"), nn::linear(g, nn::flatten(g, r), 2, "fc2")});
+  g.finalize();
+  return g;
+}
+
+bool same_bits(const Tensor& a, const Tensor& b) {
+  return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), sizeof(float) * static_cast<size_t>(a.numel())) == 0;
+}
+}  // namespace
+
+TEST_CASE("the first contribution to a cotangent overwrites its buffer: same bits as adding into zeros",
+          "[graph][executor]") {
+  const Graph fast = overwrite_graph(false);
+  const Graph reference = overwrite_graph(true);
+  Workspace ws;  // reused: its buffers hold the previous pass's values
+  for (int64_t n : {3, 1, 3}) {
+    Tensor x = randn({n, 2, 7, 7}, static_cast<uint64_t>(n));
+    x[0] = 0.0f;  // relu' = 0 against a negative cotangent: −0 · ... must come out +0 as 0 + (−0) does
+    const std::vector<Tensor> u{randn({n, 3}, 30 + static_cast<uint64_t>(n)), randn({n, 2}, 40)};
+    for (Keep keep : {Keep::all, Keep::input_gradients}) {
+      forward(fast, ws, {x}, keep);
+      const Gradients got = backward(fast, ws, u);
+      Workspace fresh;
+      forward(reference, fresh, {x}, keep);
+      const Gradients expected = backward(reference, fresh, u);
+      INFO("batch " << n);
+      REQUIRE(same_bits(got.inputs[0], expected.inputs[0]));
+    }
   }
 }

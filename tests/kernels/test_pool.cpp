@@ -259,7 +259,7 @@ struct NaivePool {
               const int64_t h = hs + i, c = ws + j;
               if (h < 0 || h >= H || c < 0 || c >= W) continue;
               const int64_t k = (p * H + h) * W + c;
-              if (best_i < 0 || x[k] > best) {
+              if (best_i < 0 || x[k] > best || x[k] != x[k]) {  // a NaN wins, as torch
                 best = x[k];
                 best_i = k;
               }
@@ -321,6 +321,9 @@ TEST_CASE("pooling kernels agree with a naive reference on random windows", "[ke
     REQUIRE(idx == ref.arg);
     kernels::max_pool_backward(x, w, u, dx);
     require_close(dx, ref.max_dx, 1e-6, 1e-3, "max dx");
+    dx.fill(std::numeric_limits<float>::quiet_NaN());
+    kernels::max_pool_backward(x, w, u, dx, /*overwrite=*/true);
+    require_close(dx, ref.max_dx, 1e-6, 1e-3, "max dx, overwritten");
     kernels::avg_pool_forward(x, w, y);
     require_close(y, ref.avg_y, 1e-5, 1e-3, "avg y");
     dx.set_zero();
@@ -368,4 +371,89 @@ TEST_CASE("max pooling: the plain 2x2 stride-2 path agrees with the naive refere
   std::vector<int64_t> idx(9);
   kernels::max_pool_forward(x, w, y, idx.data());
   REQUIRE(idx == ref.arg);
+}
+
+TEST_CASE("max pooling: the 3x3 and 2x2 stride-2 paths keep the naive reference's winners, ties and NaN included",
+          "[kernels][pool]") {
+  // kernels::max_pool_* take separate paths over dealt even / odd columns for
+  // 3x3 stride-2 windows (ResNet's stem pool) and, with indices or in
+  // backward, for plain 2x2 ones. Inputs from {-inf, 0, 1, 2} tie in almost
+  // every window, so the first maximum in scan order is what is checked;
+  // a few NaN and every padding / size / ceil combination come on top.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  Rng rng(5);
+  int tried = 0;
+  for (int trial = 0; trial < 160; ++trial) {
+    PoolWindow w;
+    w.stride = {2, 2};
+    if (trial % 4 == 1) {
+      w.kernel = {2, 2};  // padding and ceil mode would leave the 2x2 path: none
+    } else {
+      w.kernel = {3, 3};
+      for (size_t i = 0; i < 4; ++i) w.pads[i] = static_cast<int64_t>(rng.below(2));
+      w.ceil_mode = rng.below(2) == 1;
+    }
+    const int64_t batch = 1 + static_cast<int64_t>(rng.below(2));
+    const Shape xs{batch, 2, 1 + static_cast<int64_t>(rng.below(10)), 1 + static_cast<int64_t>(rng.below(40))};
+    Shape ys;
+    try {
+      ys = kernels::pool_output_shape(xs, 2, w, "t");
+    } catch (const ShapeError&) {
+      continue;  // kernel larger than the padded input
+    }
+    ++tried;
+    Tensor x(xs);
+    const bool with_nan = trial % 8 >= 5;
+    for (float& v : x) {
+      const uint64_t r = rng.below(16);
+      v = r < 6 ? 0.0f : r < 10 ? 1.0f : r < 13 ? 2.0f : r < 15 ? -inf : with_nan ? nan : 2.0f;
+    }
+    const Tensor u = randn(ys, 900 + static_cast<uint64_t>(trial));
+    const NaivePool ref(x, w, u);
+    INFO("trial " << trial << " input " << xs.str() << " kernel " << w.kernel[0] << " pads " << w.pads[0] << "," << w.pads[1] << ","
+                  << w.pads[2] << "," << w.pads[3] << " ceil " << w.ceil_mode);
+    Tensor y(ys), yv(ys), dx(xs);
+    std::vector<int64_t> idx(static_cast<size_t>(y.numel()));
+    kernels::max_pool_forward(x, w, y, idx.data());
+    REQUIRE(idx == ref.arg);
+    kernels::max_pool_forward(x, w, yv);  // values only
+    for (int64_t j = 0; j < y.numel(); ++j) {
+      const float want = x[idx[static_cast<size_t>(j)]];
+      REQUIRE(((y[j] == want) || (std::isnan(y[j]) && std::isnan(want))));
+      REQUIRE(((yv[j] == want) || (std::isnan(yv[j]) && std::isnan(want))));
+    }
+    kernels::max_pool_backward(x, w, u, dx);
+    REQUIRE(max_abs_diff(dx, ref.max_dx) == 0.0f);  // same additions in the same order
+    dx.fill(nan);
+    kernels::max_pool_backward(x, w, u, dx, /*overwrite=*/true);
+    REQUIRE(max_abs_diff(dx, ref.max_dx) == 0.0f);
+  }
+  REQUIRE(tried > 110);
+
+  // Batch and threads: identical indices and gradients on 1 and 2 threads.
+  Tensor x({4, 40, 15, 17});  // enough work for both windows to split over threads
+  for (float& v : x) v = static_cast<float>(rng.below(3));
+  const int saved = num_threads();
+  for (const int64_t k : {3, 2}) {
+    PoolWindow w;
+    w.kernel = {k, k};
+    w.stride = {2, 2};
+    if (k == 3) w.pads = {1, 1, 1, 1};
+    const Shape ys = kernels::pool_output_shape(x.shape(), 2, w, "t");
+    const Tensor u = randn(ys, 77);
+    const NaivePool ref(x, w, u);
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      INFO("kernel " << k << ", threads " << threads);
+      Tensor y(ys), dx(x.shape());
+      std::vector<int64_t> idx(static_cast<size_t>(y.numel()));
+      kernels::max_pool_forward(x, w, y, idx.data());
+      kernels::max_pool_backward(x, w, u, dx);
+      CHECK(idx == ref.arg);
+      CHECK(max_abs_diff(y, ref.max_y) == 0.0f);
+      CHECK(max_abs_diff(dx, ref.max_dx) == 0.0f);
+    }
+  }
+  set_num_threads(saved);
 }

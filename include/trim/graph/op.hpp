@@ -34,13 +34,21 @@ struct OpArgs {
 
 /// Gradient destinations of one backward call. A null pointer means "not
 /// needed": the op must skip that work. Non-null tensors are already shaped
-/// like the corresponding input / parameter and the op ADDS (+=) into them.
+/// like the corresponding input / parameter and the op ADDS (+=) into them,
+/// except the inputs marked in `assign` (only ever for an op whose
+/// `backward_assigns()` is true): those arrive with unspecified contents
+/// and the op OVERWRITES (=) every element, as if adding into zeros. The
+/// executor marks the first contribution to a cotangent buffer, so the
+/// buffer needs no zeroing pass.
 struct OpGrads {
   std::vector<Tensor*> inputs;
   std::vector<Tensor*> params;
+  /// Nonzero at i: inputs[i] is to be overwritten (empty: add into all).
+  std::vector<char> assign;
 
   Tensor* input(size_t i = 0) const { return i < inputs.size() ? inputs[i] : nullptr; }
   Tensor* param(size_t i) const { return i < params.size() ? params[i] : nullptr; }
+  bool assigns(size_t i = 0) const { return i < assign.size() && assign[i] != 0; }
 };
 
 /// Adding an op (checklist):
@@ -100,6 +108,10 @@ class Op {
     return true;
   }
   virtual bool backward_reads_output() const { return true; }
+  /// Whether `backward` honours `OpGrads::assign` (writes `=` into the
+  /// marked input gradients). The result must equal adding into zeros bit
+  /// for bit (write 0.0f + v, which turns a −0 into +0 as the sum would).
+  virtual bool backward_assigns() const { return false; }
 
   /// Floats of temporary memory one forward or backward of this node holds
   /// besides its output and the gradient buffers the executor plans (kernel
@@ -165,6 +177,7 @@ class ElementwiseOp : public Op {
   void backward(const OpArgs& args, const Tensor& y, const Tensor& dy,
                 const OpGrads& grads) const override;
   bool backward_reads_output() const override { return false; }  // φ'(x) reads the input
+  bool backward_assigns() const override { return true; }
 };
 
 }  // namespace trim

@@ -66,8 +66,10 @@ Shape pool_output_shape(const Shape& x, int spatial_dims, const PoolWindow& w,
 /// row-major order, the flat index into the whole of `x` of the chosen
 /// element (the first maximum in scan order; a NaN wins, as in PyTorch).
 void max_pool_forward(const Tensor& x, const PoolWindow& w, Tensor& y, int64_t* indices = nullptr);
-/// dx += dy routed to each window's argmax (recomputed from x).
-void max_pool_backward(const Tensor& x, const PoolWindow& w, const Tensor& dy, Tensor& dx);
+/// dx += dy routed to each window's argmax (recomputed from x); with
+/// `overwrite`, dx = that (as if dx were zero; each plane is zeroed just
+/// before its scatter, saving the caller a pass over dx).
+void max_pool_backward(const Tensor& x, const PoolWindow& w, const Tensor& dy, Tensor& dx, bool overwrite = false);
 
 /// y = mean over each window (`y` shaped by pool_output_shape; overwritten).
 void avg_pool_forward(const Tensor& x, const PoolWindow& w, Tensor& y);

@@ -48,18 +48,37 @@ void Activation::backward(const OpArgs& args, const Tensor&, const Tensor& dy,
   const float* x = args.input().data();
   const float* g = dy.data();
   float* out = dx->data();
+  const bool assign = grads.assigns(0);
   over_elements(dy.numel(), [&](int64_t b, int64_t e) {
     alignas(64) float d[kChunk];
     for (int64_t o = b; o < e; o += kChunk) {
       const int64_t m = std::min(kChunk, e - o);
       dphi(x + o, d, m);
-      for (int64_t i = 0; i < m; ++i) out[o + i] += g[o + i] * d[i];
+      if (assign)
+        for (int64_t i = 0; i < m; ++i) out[o + i] = 0.0f + g[o + i] * d[i];
+      else
+        for (int64_t i = 0; i < m; ++i) out[o + i] += g[o + i] * d[i];
     }
   });
 }
 
 void Relu::phi(const float* x, float* y, int64_t n) const { kernels::relu_forward(x, y, n); }
 void Relu::dphi(const float* x, float* d, int64_t n) const { kernels::relu_derivative(x, d, n); }
+void Relu::backward(const OpArgs& args, const Tensor&, const Tensor& dy, const OpGrads& grads) const {
+  Tensor* dx = grads.input(0);
+  if (!dx) return;
+  const float* x = args.input().data();
+  const float* g = dy.data();
+  float* out = dx->data();
+  const bool assign = grads.assigns(0);
+  // The same products as Activation::backward with relu_derivative's φ'.
+  over_elements(dy.numel(), [&](int64_t b, int64_t e) {
+    if (assign)
+      for (int64_t i = b; i < e; ++i) out[i] = 0.0f + g[i] * (x[i] > 0.0f ? 1.0f : 0.0f);
+    else
+      for (int64_t i = b; i < e; ++i) out[i] += g[i] * (x[i] > 0.0f ? 1.0f : 0.0f);
+  });
+}
 
 Shape LeakyRelu::infer_shape(const std::vector<Shape>& in, const std::vector<Shape>& params,
                              const std::string& where) const {

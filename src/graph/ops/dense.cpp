@@ -172,13 +172,23 @@ Shape Add::infer_shape(const std::vector<Shape>& in, const std::vector<Shape>&,
 }
 
 void Add::forward(const OpArgs& a, Tensor& y) const {
-  y.as_vector() = a.input(0).as_vector();
-  for (size_t i = 1; i < a.inputs.size(); ++i) y.as_vector() += a.input(i).as_vector();
+  // The first two in one pass (a residual add has two).
+  if (a.inputs.size() >= 2)
+    y.as_vector() = a.input(0).as_vector() + a.input(1).as_vector();
+  else
+    y.as_vector() = a.input(0).as_vector();
+  for (size_t i = 2; i < a.inputs.size(); ++i) y.as_vector() += a.input(i).as_vector();
 }
 
 void Add::backward(const OpArgs&, const Tensor&, const Tensor& dy, const OpGrads& g) const {
-  for (Tensor* dx : g.inputs)
-    if (dx) dx->as_vector() += dy.as_vector();
+  for (size_t i = 0; i < g.inputs.size(); ++i) {
+    Tensor* dx = g.inputs[i];
+    if (!dx) continue;
+    if (g.assigns(i))
+      dx->as_vector().array() = dy.as_vector().array() + 0.0f;  // as 0 + dy: −0 becomes +0
+    else
+      dx->as_vector() += dy.as_vector();
+  }
 }
 
 }  // namespace trim::ops

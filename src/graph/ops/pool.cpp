@@ -32,7 +32,7 @@ std::vector<int64_t> WindowPool::pads() const {
 void MaxPool::forward(const OpArgs& a, Tensor& y) const { kernels::max_pool_forward(a.input(), window_, y); }
 
 void MaxPool::backward(const OpArgs& a, const Tensor&, const Tensor& dy, const OpGrads& g) const {
-  if (Tensor* dx = g.input(0)) kernels::max_pool_backward(a.input(), window_, dy, *dx);
+  if (Tensor* dx = g.input(0)) kernels::max_pool_backward(a.input(), window_, dy, *dx, g.assigns(0));
 }
 
 void MaxPool::select_indices(const OpArgs& a, std::vector<int64_t>& index) const {

@@ -28,6 +28,8 @@ class Relu final : public Activation {
   bool relu_like() const override { return true; }
   void phi(const float* x, float* y, int64_t n) const override;
   void dphi(const float* x, float* d, int64_t n) const override;
+  /// Activation's backward in one pass (φ' is a comparison, not worth a buffer).
+  void backward(const OpArgs& args, const Tensor& y, const Tensor& dy, const OpGrads& grads) const override;
 };
 
 /// x for x > 0, else negative_slope · x (torch.nn.LeakyReLU).

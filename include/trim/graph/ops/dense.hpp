@@ -77,6 +77,7 @@ class Add final : public Op {
  public:
   bool backward_reads_inputs(bool) const override { return false; }  // dy and parameters suffice
   bool backward_reads_output() const override { return false; }
+  bool backward_assigns() const override { return true; }
   Kind kind() const override { return Kind::Sum; }
   std::string type() const override { return "add"; }
   int arity() const override { return -1; }

@@ -49,6 +49,7 @@ class WindowPool : public Op {
 class MaxPool final : public WindowPool {
  public:
   bool backward_reads_output() const override { return false; }  // reads the input only
+  bool backward_assigns() const override { return true; }
   using WindowPool::WindowPool;
   Kind kind() const override { return Kind::Selection; }
   std::string type() const override { return dims_ == 1 ? "max_pool1d" : "max_pool2d"; }
