@@ -154,6 +154,42 @@ def export_zoo(names, directory, size=64):
     return paths
 
 
+# ResNet-18's 3x3 convolutions at 64x64 (input channels, output channels, input
+# size, stride, how many), as bench_networks' BM_resnet18_64_conv3x3 has them.
+CONV3X3 = [(64, 64, 16, 1, 4), (64, 128, 16, 2, 1), (128, 128, 8, 1, 3), (128, 256, 8, 2, 1),
+           (256, 256, 4, 1, 3), (256, 512, 4, 2, 1), (512, 512, 2, 1, 3)]
+
+
+def compare_conv3x3(binary, reps, batch=100):
+    """Each layer shape of CONV3X3 alone, forward and input gradient, trim
+    (BM_resnet18_64_conv3x3/which/layer) against F.conv2d and its input
+    gradient (torch.nn.grad.conv2d_input), in GFLOP/s of a direct convolution
+    (2 · C_out · C_in · 9 · output positions per convolution): fast algorithms
+    (Winograd, skipping padding) show as rates above the core's peak."""
+    print("%-34s %10s %10s %10s %8s" % ("layer (batch %d)" % batch, "trim ms", "torch ms", "trim GF/s", "ratio"))
+    for layer, (cin, cout, size, stride, count) in enumerate(CONV3X3):
+        x = torch.randn(batch, cin, size, size)
+        w = torch.randn(cout, cin, 3, 3)
+        out = (size + 2 - 3) // stride + 1
+        dy = torch.randn(batch, cout, out, out)
+        flops = 2.0 * cout * cin * 9 * out * out * batch * count
+        for which, label in ((0, "fwd"), (1, "input grad")):
+            t_trim = trim_time(binary, "BM_resnet18_64_conv3x3/%d/%d" % (which, layer), reps)[0]
+
+            def once():
+                for _ in range(count):
+                    if which == 0:
+                        F.conv2d(x, w, stride=stride, padding=1)
+                    else:
+                        torch.nn.grad.conv2d_input(x.shape, w, dy, stride=stride, padding=1)
+
+            with torch.no_grad():
+                t_torch = median_time(once, reps)
+            name = "%d->%d %dx%d s%d x%d %s" % (cin, cout, size, size, stride, count, label)
+            print("%-34s %10.2f %10.2f %10.1f %8.2f" % (name, t_trim * 1e3, t_torch * 1e3, flops / t_trim / 1e9,
+                                                        t_trim / t_torch), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -162,11 +198,16 @@ def main():
                     help="torchvision models at 64x64x3 (comma-separated; empty: none)")
     ap.add_argument("--batches", default="1,16,100", help="batch sizes of the zoo cases")
     ap.add_argument("--only-zoo", action="store_true", help="skip the LeNet / ResNet-18 256² cases")
+    ap.add_argument("--conv3x3", action="store_true",
+                    help="only ResNet-18's 3x3 convolutions at 64², batch 100, forward and input gradient")
     args = ap.parse_args()
     binary = os.path.join(args.build, "bench", "bench_networks")
     torch.set_num_threads(THREADS)
     torch.manual_seed(0)
 
+    if args.conv3x3:
+        compare_conv3x3(binary, args.repetitions)
+        return
     cases = [] if args.only_zoo else [
         ("BM_lenet_forward/1", LeNet(), (1, 1, 28, 28), False),
         ("BM_lenet_forward/64", LeNet(), (64, 1, 28, 28), False),
