@@ -6,6 +6,7 @@
 #include "models.hpp"
 #include "trim/attribution/deeplift.hpp"
 #include "trim/core/error.hpp"
+#include "trim/core/parallel.hpp"
 
 using namespace trim;
 using test::randn;
@@ -129,6 +130,39 @@ TEST_CASE("DeepLIFT falls back to the gradient where the input equals the baseli
   REQUIRE(a.attributions[1] == Approx(0.0f).margin(1e-7));  // relu(−2) − relu(0) = 0
   REQUIRE(a.attributions[2] == Approx(w[2]));
   for (float v : a.attributions) REQUIRE(std::isfinite(v));
+}
+
+TEST_CASE("DeepLIFT's rescale rule over many elements: quotients, gradient fallback, same bits on any thread count",
+          "[attribution][deeplift]") {
+  // tanh on a 10000-element input, then a linear read-out: multiplier i is
+  // w_i·(tanh x_i − tanh b_i)/(x_i − b_i), or w_i·(1 − tanh² x_i) where
+  // x_i = b_i (set in several of the rule's chunks).
+  Graph g(7);
+  NodeId in = nn::input(g, "x", {10000});
+  g.set_outputs({nn::linear(g, nn::tanh(g, in), 1, "fc")});
+  g.finalize();
+  const Tensor x = randn({1, 10000}, 8);
+  Tensor b = randn({1, 10000}, 9);
+  for (int64_t i = 100; i < 10000; i += 997) b[i] = x[i];
+  DeepLiftOptions dl;
+  dl.baseline = Baseline::of(Tensor({10000}, std::vector<float>(b.begin(), b.end())));
+  dl.multiply_by_inputs = false;
+  struct RestoreThreads {
+    int saved = num_threads();
+    ~RestoreThreads() { set_num_threads(saved); }
+  } restore;
+  set_num_threads(1);
+  const Attribution one = deeplift(g, x, dl);
+  set_num_threads(2);
+  const Attribution two = deeplift(g, x, dl);
+  REQUIRE(std::equal(one.attributions.begin(), one.attributions.end(), two.attributions.begin()));
+  const Tensor& w = g.parameter("fc.weight").value;
+  for (int64_t i = 0; i < 10000; ++i) {
+    const double tx = std::tanh(double(x[i])), tb = std::tanh(double(b[i]));
+    const double m = x[i] == b[i] ? 1.0 - tx * tx : (tx - tb) / (double(x[i]) - b[i]);
+    INFO("element " << i);
+    REQUIRE(one.attributions[i] == Approx(w[i] * m).epsilon(1e-3).margin(1e-6));
+  }
 }
 
 TEST_CASE("DeepLIFT-SHAP is the mean of DeepLIFT over the baselines", "[attribution][deeplift]") {
