@@ -1044,17 +1044,32 @@ struct FlippedA {
   int64_t cin_g, khw;
   bool in_place(int64_t, int64_t, APanel&) const { return false; }  // always packed
   void operator()(int64_t i, int64_t mc, int64_t p, int64_t kc, float* dst) const {
+#if defined(__AVX512F__)
+    // A full panel's taps of one output channel: MR·khw floats in, the same
+    // number out, permuted (out[r·MR + c] = in[c·khw + khw−1−r]); up to 4
+    // vectors each way for kernels of at most 10 taps.
+    const int64_t span = MR * khw;
+    const bool vector = khw <= 10;
+    alignas(64) int32_t perm[64] = {};
+    if (vector)
+      for (int64_t j = 0; j < span; ++j) perm[j] = static_cast<int32_t>(j % MR * khw + khw - 1 - j / MR);
+#endif
     for (int64_t ip = 0; ip < mc; ip += MR, dst += MR * kc) {
       const int64_t rows = std::min(MR, mc - ip);
       int64_t o = p / khw, r = p % khw;
       const float* src = w + (o * cin_g + i + ip) * khw + (khw - 1 - r);
-      for (int64_t q = 0; q < kc; ++q) {
+      for (int64_t q = 0; q < kc;) {
         float* d = dst + q * MR;
-        if (rows == MR) {
-          for (int64_t rr = 0; rr < MR; ++rr) d[rr] = src[rr * khw];
-        } else {
-          for (int64_t rr = 0; rr < MR; ++rr) d[rr] = rr < rows ? src[rr * khw] : 0.0f;
+#if defined(__AVX512F__)
+        if (vector && rows == MR && r == 0 && q + khw <= kc) {
+          flip_taps(src - (khw - 1), d, span, perm);
+          q += khw;
+          src += cin_g * khw;  // the next output channel's last tap
+          continue;
         }
+#endif
+        for (int64_t rr = 0; rr < MR; ++rr) d[rr] = rr < rows ? src[rr * khw] : 0.0f;
+        ++q;
         if (++r < khw) {
           --src;
         } else {
@@ -1064,6 +1079,24 @@ struct FlippedA {
       }
     }
   }
+#if defined(__AVX512F__)
+  /// d[j] = s[perm[j]] for j < n ≤ 64.
+  static void flip_taps(const float* s, float* d, int64_t n, const int32_t* perm) {
+    __m512 in[4];
+    for (int k = 0; k < 4; ++k) {
+      const int64_t left = std::max<int64_t>(0, std::min<int64_t>(16, n - 16 * k));
+      in[k] = _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << left) - 1), s + 16 * k);
+    }
+    for (int k = 0; k * 16 < n; ++k) {
+      const int64_t left = std::min<int64_t>(16, n - 16 * k);
+      const __m512i idx = _mm512_load_si512(perm + 16 * k);
+      const __m512 lo = _mm512_permutex2var_ps(in[0], idx, in[1]);
+      const __m512 hi = _mm512_permutex2var_ps(in[2], idx, in[3]);
+      const __m512 v = _mm512_mask_blend_ps(_mm512_cmpge_epi32_mask(idx, _mm512_set1_epi32(32)), lo, hi);
+      _mm512_mask_storeu_ps(d + 16 * k, static_cast<__mmask16>((1u << left) - 1), v);
+    }
+  }
+#endif
 };
 
 /// The input-gradient of a stride-1 convolution is itself a stride-1
