@@ -245,6 +245,11 @@ void macro_kernel(const Panels& a_panel, const BBlock& bb, int64_t i, int64_t mc
   }
 }
 
+/// Whether gemm reads an m × k A in place (when its packer allows) for n columns.
+inline bool reads_a_in_place(int64_t m, int64_t n, int64_t k) {
+  return n <= NR || (n <= kInPlaceColumns && m * k <= kInPlaceFloats);
+}
+
 /// Rows [i0, i1) × columns [j0, j1) of C over the full depth K.
 /// PackA(i, mc, p, kc, dst), PackB(p, kc, j, nc, dst) -> BBlock and the
 /// store (see RowMajorStore) give the operands and take the result. Each operand is
@@ -259,7 +264,7 @@ void gemm(int64_t i0, int64_t i1, int64_t j0, int64_t j1, int64_t K, const PackA
   float* ap = pack_buffer(0, MC * KC + 8);  // + slack for pack_rows6
   APanel probe{};
   const int64_t n = j1 - j0;
-  if ((n <= NR || (n <= kInPlaceColumns && m * K <= kInPlaceFloats)) && pack_a.in_place(i0, 0, probe)) {
+  if (reads_a_in_place(m, n, K) && pack_a.in_place(i0, 0, probe)) {
     // Few columns: each A element is used by few multiply-adds, and packing
     // A would cost as much as the product; the micro-kernel reads A's rows
     // where they are. With more than one column panel A is read once per
@@ -875,6 +880,18 @@ void gemm_split(int64_t m, int64_t n, int64_t k, int64_t threads, const PackA& p
   });
 }
 
+/// Whether a GEMM of gemm_split(m, n, k, threads, ...) reads A in place.
+bool split_reads_a_in_place(int64_t m, int64_t n, int64_t k, int64_t threads) {
+  if (threads <= 1) return reads_a_in_place(m, n, k);
+  const bool along_n = n >= m;  // as gemm_split
+  for (int64_t t = 0; t < threads; ++t) {
+    int64_t b, e;
+    split(along_n ? n : m, threads, along_n ? NR : MR, t, b, e);
+    if (e > b && (along_n ? reads_a_in_place(m, e - b, k) : reads_a_in_place(e - b, n, k))) return true;
+  }
+  return false;
+}
+
 /// out (=, or += when `accumulate`) the convolution of one group's input xg
 /// [g.cin_g, h, w] with A (g.cout_g × g.k, packed by `a`): out is
 /// [g.cout_g, ho·wo]. The GEMM is split over `threads`.
@@ -928,6 +945,70 @@ StridedA flipped_weight(const Geom& g, const float* wg) {
     flip(0, blocks);
   return StridedA{at, depth, 1};
 }
+
+/// The same matrix as flipped_weight packed straight from the weight, for
+/// GEMMs that pack A anyway (see reads_a_in_place): one pass over the weight
+/// instead of three (flip, write, pack). Panel row c at depth (o, r) is
+/// W[o, c, khw−1−r]: for each o the panel's MR·khw floats are contiguous.
+struct FlippedA {
+  const float* w;  ///< one group's weight [cout_g, cin_g, kh·kw]
+  int64_t cin_g, khw;
+  bool in_place(int64_t, int64_t, APanel&) const { return false; }  // always packed
+  void operator()(int64_t i, int64_t mc, int64_t p, int64_t kc, float* dst) const {
+#if defined(__AVX512F__)
+    // A full panel's taps of one output channel: MR·khw floats in, the same
+    // number out, permuted (out[r·MR + c] = in[c·khw + khw−1−r]); up to 4
+    // vectors each way for kernels of at most 10 taps.
+    const int64_t span = MR * khw;
+    const bool vector = khw <= 10;
+    alignas(64) int32_t perm[64] = {};
+    if (vector)
+      for (int64_t j = 0; j < span; ++j) perm[j] = static_cast<int32_t>(j % MR * khw + khw - 1 - j / MR);
+#endif
+    for (int64_t ip = 0; ip < mc; ip += MR, dst += MR * kc) {
+      const int64_t rows = std::min(MR, mc - ip);
+      int64_t o = p / khw, r = p % khw;
+      const float* src = w + (o * cin_g + i + ip) * khw + (khw - 1 - r);
+      for (int64_t q = 0; q < kc;) {
+        float* d = dst + q * MR;
+#if defined(__AVX512F__)
+        if (vector && rows == MR && r == 0 && q + khw <= kc) {
+          flip_taps(src - (khw - 1), d, span, perm);
+          q += khw;
+          src += cin_g * khw;  // the next output channel's last tap
+          continue;
+        }
+#endif
+        for (int64_t rr = 0; rr < MR; ++rr) d[rr] = rr < rows ? src[rr * khw] : 0.0f;
+        ++q;
+        if (++r < khw) {
+          --src;
+        } else {
+          r = 0;
+          src += cin_g * khw + khw - 1;  // next output channel, last tap
+        }
+      }
+    }
+  }
+#if defined(__AVX512F__)
+  /// d[j] = s[perm[j]] for j < n ≤ 64.
+  static void flip_taps(const float* s, float* d, int64_t n, const int32_t* perm) {
+    __m512 in[4];
+    for (int k = 0; k < 4; ++k) {
+      const int64_t left = std::max<int64_t>(0, std::min<int64_t>(16, n - 16 * k));
+      in[k] = _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << left) - 1), s + 16 * k);
+    }
+    for (int k = 0; k * 16 < n; ++k) {
+      const int64_t left = std::min<int64_t>(16, n - 16 * k);
+      const __m512i idx = _mm512_load_si512(perm + 16 * k);
+      const __m512 lo = _mm512_permutex2var_ps(in[0], idx, in[1]);
+      const __m512 hi = _mm512_permutex2var_ps(in[2], idx, in[3]);
+      const __m512 v = _mm512_mask_blend_ps(_mm512_cmpge_epi32_mask(idx, _mm512_set1_epi32(32)), lo, hi);
+      _mm512_mask_storeu_ps(d + 16 * k, static_cast<__mmask16>((1u << left) - 1), v);
+    }
+  }
+#endif
+};
 
 /// The input-gradient of a stride-1 convolution is itself a stride-1
 /// convolution of dy with the flipped, transposed weight and padding
@@ -1065,16 +1146,28 @@ void backward_input_batch(const Geom& g, const float* dy, const float* w, float*
       Geom t = transposed_geom(g);
       t.n = g.n;
       const PhasedInput in = phase_input(t, dyg, ystride, g.n);
-      gemm_split(t.cout_g, g.n * t.p, t.k, threads, flipped_weight(g, wg), PhasedB{t, in},
-                 BatchStore{dxg, t.p, xstride, false});
+      const BatchStore st{dxg, t.p, xstride, false};
+      if (split_reads_a_in_place(t.cout_g, g.n * t.p, t.k, threads))
+        gemm_split(t.cout_g, g.n * t.p, t.k, threads, flipped_weight(g, wg), PhasedB{t, in}, st);
+      else
+        gemm_split(t.cout_g, g.n * t.p, t.k, threads, FlippedA{wg, g.cin_g, g.kh * g.kw}, PhasedB{t, in}, st);
       continue;
     }
-    // col2im: rows of one input channel scatter into that channel only.
+    // col2im: rows of one input channel scatter into that channel only, and
+    // the columns of one example into that example only. Split the rows by
+    // channel, or the columns by example when the examples share out more
+    // evenly (a stem's 3 colour channels put 2 on one of two threads and
+    // took 1.4x the time of a split over 16 examples; one grey channel
+    // cannot be split at all). The weight is then packed on every thread,
+    // which only pays for such small channel counts.
     const Col2imStore st{g, dxg, xstride};
-    const int64_t parts = std::min(threads, g.cin_g), per_channel = g.kh * g.kw;
-    if (parts <= 1 && threads > 1) {
-      // One input channel (a first layer on grey images): split over the
-      // examples instead, whose input gradients are disjoint.
+    const int64_t per_channel = g.kh * g.kw;
+    const auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
+    if (threads <= 1) {
+      gemm(0, g.k, 0, cols, g.cout_g, a, b, st);
+      continue;
+    }
+    if (ceil_div(g.n, threads) * g.cin_g < ceil_div(g.cin_g, threads) * g.n) {
       const int64_t chunks = std::min(threads, g.n);
       parallel_for(chunks, [&](int64_t t0, int64_t t1) {
         for (int64_t t = t0; t < t1; ++t)
@@ -1082,10 +1175,7 @@ void backward_input_batch(const Geom& g, const float* dy, const float* w, float*
       });
       continue;
     }
-    if (parts <= 1) {
-      gemm(0, g.k, 0, cols, g.cout_g, a, b, st);
-      continue;
-    }
+    const int64_t parts = std::min(threads, g.cin_g);
     parallel_for(parts, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t)
         gemm(g.cin_g * t / parts * per_channel, g.cin_g * (t + 1) / parts * per_channel, 0, cols, g.cout_g, a, b,

@@ -1,6 +1,9 @@
 // Dense family: linear, add_constant, mul_constant, constant, add.
+#include <algorithm>
+
 #include "fixture.hpp"
 #include "testing.hpp"
+#include "trim/core/parallel.hpp"
 #include "trim/graph/executor.hpp"
 #include "trim/graph/nn.hpp"
 #include "trim/graph/ops/dense.hpp"
@@ -97,4 +100,33 @@ TEST_CASE("add sums its inputs and is a Sum node", "[ops][dense]") {
   const NodeId p = nn::input(bad, "p", {2});
   const NodeId q = nn::input(bad, "q", {3});
   REQUIRE_THROWS_WITH(nn::add(bad, p, q, "res"), Catch::Contains("add 'res'") && Catch::Contains("[*,2]"));
+}
+
+TEST_CASE("add of large tensors is split over threads with the same result", "[ops][dense]") {
+  // 3 inputs (one of them twice) of 2 × 40 000 floats: above the split
+  // threshold, with a ragged last task.
+  Graph g;
+  const NodeId a = nn::input(g, "a", {40000});
+  const NodeId b = nn::input(g, "b", {40000});
+  g.set_outputs({g.add(std::make_shared<ops::Add>(), {a, b, a}, {}, "sum")});
+  g.finalize();
+  const Tensor x = randn({2, 40000}, 1), y = randn({2, 40000}, 2), u = randn({2, 40000}, 3);
+  Tensor sum_ref({2, 40000}), da_ref({2, 40000});
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    sum_ref[i] = x[i] + y[i] + x[i];  // the order add sums in
+    da_ref[i] = u[i] + u[i];
+  }
+  const int saved = num_threads();
+  for (int threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    INFO(threads << " threads");
+    Workspace ws;
+    forward(g, ws, {x, y});
+    const Gradients gr = backward(g, ws, {u});
+    const Tensor& sum = ws.value(g.outputs()[0]);
+    CHECK(std::equal(sum.begin(), sum.end(), sum_ref.begin()));
+    CHECK(std::equal(gr.inputs[0].begin(), gr.inputs[0].end(), da_ref.begin()));
+    CHECK(std::equal(gr.inputs[1].begin(), gr.inputs[1].end(), u.begin()));
+  }
+  set_num_threads(saved);
 }

@@ -412,3 +412,50 @@ TEST_CASE("conv shape checks name the problem", "[kernels][conv]") {
   REQUIRE_THROWS_WITH(kernels::conv2d_forward(x, w, nullptr, c, y),
                       Catch::Contains("output [2,4,5,6], expected [2,4,6,6]"));
 }
+
+TEST_CASE("conv2d input gradients split over threads agree with a direct convolution", "[kernels][conv]") {
+  // Batches large enough for the input gradient's GEMM to be split over the
+  // threads: a stem (3 input channels, 7×7, stride 2: col2im split over the
+  // examples at 2 threads, over the channels at 3), and "same" stride-1
+  // gradients computed as a forward convolution with the flipped weight packed
+  // straight from the weight (more than 64 columns): 13 input channels (a
+  // ragged 6-row panel), depth 40·9 > 256 (depth blocks that start inside an
+  // output channel's taps), dilation with uneven pads.
+  struct Case {
+    Shape x, w;
+    kernels::Conv2dConfig c;
+  };
+  const std::vector<Case> cases = {
+      {{4, 3, 20, 20}, {32, 3, 7, 7}, {{2, 2}, {3, 3, 3, 3}, {1, 1}, 1}},
+      {{3, 13, 9, 9}, {40, 13, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{2, 10, 12, 11}, {24, 10, 3, 2}, {{1, 1}, {2, 1, 2, 0}, {2, 1}, 1}},
+  };
+  struct RestoreThreads {
+    int saved = num_threads();
+    ~RestoreThreads() { set_num_threads(saved); }
+  } restore;
+  for (size_t k = 0; k < cases.size(); ++k) {
+    const Case& cs = cases[k];
+    const Naive nv(cs.x, cs.w, cs.c);
+    const Tensor w = randn(cs.w, 110 + k), u = randn(nv.out(), 120 + k), dx0 = randn(cs.x, 130 + k);
+    std::vector<double> dxd(static_cast<size_t>(dx0.numel()));
+    nv.each([&](int64_t xi, int64_t wi, int64_t yi) { dxd[static_cast<size_t>(xi)] += double(u[yi]) * w[wi]; });
+    Tensor dxr(cs.x);
+    for (int64_t i = 0; i < dxr.numel(); ++i) dxr[i] = static_cast<float>(dxd[static_cast<size_t>(i)] + dx0[i]);
+    Tensor dx1;
+    for (int threads : {1, 2, 3}) {
+      set_num_threads(threads);
+      INFO("case " << k << ", " << threads << " threads");
+      Tensor dx = dx0;  // the input gradient is added to
+      kernels::conv2d_backward_input(u, w, cs.c, dx);
+      close(dx, dxr, 1e-4, "dx");
+      if (threads == 1) {
+        dx1 = dx;
+        continue;
+      }
+      // The forward-convolution form splits only whole output rows or
+      // columns of its GEMM: every sum in the same order, whatever the threads.
+      if (cs.c.stride[0] == 1) REQUIRE(std::equal(dx.begin(), dx.end(), dx1.begin()));
+    }
+  }
+}

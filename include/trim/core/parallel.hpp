@@ -2,8 +2,9 @@
 /// \file
 /// Parallel loops on one persistent thread pool shared by all of trim.
 ///
-/// The pool's helper threads sleep on a condition variable between jobs (no
-/// spin-waiting), and the calling thread never waits for a helper that has
+/// The pool's helper threads poll for the next job for 100 µs (yielding the
+/// core) and then sleep on a condition variable (OMP_WAIT_POLICY=passive:
+/// sleep at once), and the calling thread never waits for a helper that has
 /// not started a task: tasks are claimed from a shared counter, the caller
 /// claims them too and afterwards waits only for tasks already running. On a
 /// machine whose cores are taken by other processes a parallel loop therefore

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "over_elements.hpp"
 #include "trim/core/error.hpp"
 #include "trim/core/parallel.hpp"
 #include "trim/graph/nn.hpp"
@@ -12,21 +13,10 @@ namespace trim::ops {
 
 namespace {
 
-/// Elements per task when a large activation is split over threads.
-constexpr int64_t kTask = int64_t{1} << 14;
+using detail::over_elements;
+
 /// Elements per stack-resident φ' chunk in backward.
 constexpr int64_t kChunk = 1024;
-
-/// Runs fn(begin, end) over [0, n) element ranges, in parallel for large n.
-template <class F>
-void over_elements(int64_t n, F&& fn) {
-  if (n < 4 * kTask) {
-    fn(int64_t{0}, n);
-    return;
-  }
-  parallel_for((n + kTask - 1) / kTask,
-               [&](int64_t b, int64_t e) { fn(b * kTask, std::min(n, e * kTask)); });
-}
 
 void require_finite(float v, const char* what, const std::string& where) {
   if (!std::isfinite(v))

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "broadcast_index.hpp"
+#include "over_elements.hpp"
 #include "trim/core/error.hpp"
 #include "trim/core/parallel.hpp"
 
@@ -15,25 +16,14 @@ using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::Ro
 using MapC = Eigen::Map<const RowMatrix>;
 using Map = Eigen::Map<RowMatrix>;
 
-/// Elements per task when a large product is split over threads.
-constexpr int64_t kTask = int64_t{1} << 14;
-
-/// Runs fn(begin, end) over [0, n) element ranges, in parallel for large n.
-template <class F>
-void over_elements(int64_t n, F&& fn) {
-  if (n < 4 * kTask) {
-    fn(int64_t{0}, n);
-    return;
-  }
-  parallel_for((n + kTask - 1) / kTask, [&](int64_t b, int64_t e) { fn(b * kTask, std::min(n, e * kTask)); });
-}
+using detail::over_elements;
 
 /// Runs fn over the runs of `runs`, split over threads when they are many
 /// elements and `split` (no two runs write the same element).
 template <class F>
 void over_runs(const detail::BroadcastRuns& runs, bool split, F&& fn) {
-  const int64_t per_task = std::max<int64_t>(1, kTask / runs.n);
-  if (!split || runs.count * runs.n < 4 * kTask) {
+  const int64_t per_task = std::max<int64_t>(1, detail::kElementTask / runs.n);
+  if (!split || runs.count * runs.n < 4 * detail::kElementTask) {
     runs.each(0, runs.count, fn);
     return;
   }
