@@ -147,10 +147,7 @@ TEST_CASE("DeepLIFT's rescale rule over many elements: quotients, gradient fallb
   DeepLiftOptions dl;
   dl.baseline = Baseline::of(Tensor({10000}, std::vector<float>(b.begin(), b.end())));
   dl.multiply_by_inputs = false;
-  struct RestoreThreads {
-    int saved = num_threads();
-    ~RestoreThreads() { set_num_threads(saved); }
-  } restore;
+  test::RestoreThreads restore;
   set_num_threads(1);
   const Attribution one = deeplift(g, x, dl);
   set_num_threads(2);

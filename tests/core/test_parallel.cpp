@@ -4,6 +4,7 @@
 #include <thread>
 #include <vector>
 
+#include "testing.hpp"
 #include "trim/core/parallel.hpp"
 
 TEST_CASE("parallel_for covers every index exactly once", "[core][parallel]") {
@@ -31,12 +32,7 @@ TEST_CASE("thread count can be set and restored", "[core][parallel]") {
   REQUIRE(trim::num_threads() == before);
 }
 
-namespace {
-struct RestoreThreads {
-  int saved = trim::num_threads();
-  ~RestoreThreads() { trim::set_num_threads(saved); }
-};
-}  // namespace
+using trim::test::RestoreThreads;
 
 TEST_CASE("parallel_tasks runs every task once, for any thread count", "[core][parallel]") {
   RestoreThreads restore;

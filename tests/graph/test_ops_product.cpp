@@ -74,10 +74,7 @@ TEST_CASE("multiply's broadcast runs match loops for every pattern and thread co
       {{2, 3, 4, 5}, {2, 1, 1, 5}}, {{2, 1, 4, 5}, {2, 3, 4, 1}}, {{3, 40, 24, 24}, {3, 40, 1, 1}},
       {{3, 40, 1, 1}, {3, 40, 24, 24}}, {{3, 40, 24, 24}, {3, 1, 24, 24}}, {{3, 40, 24, 24}, {3, 40, 24, 24}},
   };
-  struct RestoreThreads {
-    int saved = num_threads();
-    ~RestoreThreads() { set_num_threads(saved); }
-  } restore;
+  test::RestoreThreads restore;
   for (size_t k = 0; k < cases.size(); ++k) {
     const Case& cs = cases[k];
     Shape out;

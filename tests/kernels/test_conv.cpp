@@ -106,11 +106,7 @@ Expected expected(const Naive& nv, const Tensor& x, const Tensor& w, const Tenso
   return e;
 }
 
-/// Restores the thread count a test changes.
-struct RestoreThreads {
-  int saved = num_threads();
-  ~RestoreThreads() { set_num_threads(saved); }
-};
+using trim::test::RestoreThreads;
 
 /// A convolution's shapes and configuration.
 struct ConvCase {
@@ -421,27 +417,17 @@ TEST_CASE("conv2d input gradients split over threads agree with a direct convolu
   // straight from the weight (more than 64 columns): 13 input channels (a
   // ragged 6-row panel), depth 40·9 > 256 (depth blocks that start inside an
   // output channel's taps), dilation with uneven pads.
-  struct Case {
-    Shape x, w;
-    kernels::Conv2dConfig c;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<ConvCase> cases = {
       {{4, 3, 20, 20}, {32, 3, 7, 7}, {{2, 2}, {3, 3, 3, 3}, {1, 1}, 1}},
       {{3, 13, 9, 9}, {40, 13, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
       {{2, 10, 12, 11}, {24, 10, 3, 2}, {{1, 1}, {2, 1, 2, 0}, {2, 1}, 1}},
   };
-  struct RestoreThreads {
-    int saved = num_threads();
-    ~RestoreThreads() { set_num_threads(saved); }
-  } restore;
+  RestoreThreads restore;
   for (size_t k = 0; k < cases.size(); ++k) {
-    const Case& cs = cases[k];
+    const ConvCase& cs = cases[k];
     const Naive nv(cs.x, cs.w, cs.c);
     const Tensor w = randn(cs.w, 110 + k), u = randn(nv.out(), 120 + k), dx0 = randn(cs.x, 130 + k);
-    std::vector<double> dxd(static_cast<size_t>(dx0.numel()));
-    nv.each([&](int64_t xi, int64_t wi, int64_t yi) { dxd[static_cast<size_t>(xi)] += double(u[yi]) * w[wi]; });
-    Tensor dxr(cs.x);
-    for (int64_t i = 0; i < dxr.numel(); ++i) dxr[i] = static_cast<float>(dxd[static_cast<size_t>(i)] + dx0[i]);
+    const Tensor dxr = expected(nv, Tensor(cs.x), w, Tensor({cs.w[0]}), u, &dx0).dx;
     Tensor dx1;
     for (int threads : {1, 2, 3}) {
       set_num_threads(threads);

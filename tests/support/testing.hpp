@@ -5,11 +5,18 @@
 #include <cmath>
 #include <string>
 
+#include "trim/core/parallel.hpp"
 #include "trim/core/rng.hpp"
 #include "trim/core/tensor.hpp"
 #include "trim/graph/check.hpp"
 
 namespace trim::test {
+
+/// Restores trim's thread count when a test that changes it ends.
+struct RestoreThreads {
+  int saved = num_threads();
+  ~RestoreThreads() { set_num_threads(saved); }
+};
 
 /// The message of the `E` that `fn` throws; fails the test when it throws none.
 template <class E, class Fn>
