@@ -600,6 +600,27 @@ void max_pool_forward(const Tensor& x, const PoolWindow& w, Tensor& y, int64_t* 
   });
 }
 
+/// dx (zeroed plane by plane first when `overwrite`) += dy scattered to each
+/// window's winner, for the whole-plane kernels: winners(x plane, scratch,
+/// maxima, offsets) finds a plane's winners at Index offsets.
+template <class Index, class Winners>
+void scatter_to_winners(const Geometry& g, const float* xd, const float* dyd, float* dxd, bool overwrite,
+                        const Winners& winners) {
+  const int64_t in_plane = g.ih * g.iw, out_plane = g.oh * g.ow;
+  for_planes(g, [&](int64_t begin, int64_t end) {
+    Scratch3x3 s;
+    std::vector<float> val(static_cast<size_t>(out_plane));
+    std::vector<Index> arg(static_cast<size_t>(out_plane));
+    for (int64_t p = begin; p < end; ++p) {
+      winners(xd + p * in_plane, s, val.data(), arg.data());
+      const float* dyp = dyd + p * out_plane;
+      float* dxp = dxd + p * in_plane;
+      if (overwrite) std::fill(dxp, dxp + in_plane, 0.0f);  // while the plane is in cache
+      for (int64_t k = 0; k < out_plane; ++k) dxp[arg[static_cast<size_t>(k)]] += dyp[k];
+    }
+  });
+}
+
 void max_pool_backward(const Tensor& x, const PoolWindow& w, const Tensor& dy, Tensor& dx, bool overwrite) {
   spatial_dims_of(x, "max_pool backward");
   if (dx.shape() != x.shape())
@@ -611,46 +632,20 @@ void max_pool_backward(const Tensor& x, const PoolWindow& w, const Tensor& dy, T
   const float* dyd = dy.data();
   float* dxd = dx.data();
   if (plain_2x2(g) && in_plane < int64_t{std::numeric_limits<int32_t>::max()}) {
-    for_planes(g, [&](int64_t begin, int64_t end) {
-      Scratch3x3 s;
-      std::vector<float> val(static_cast<size_t>(out_plane));
-      std::vector<int32_t> arg(static_cast<size_t>(out_plane));
-      for (int64_t p = begin; p < end; ++p) {
-        max_plane_2x2_dealt<true>(g, xd + p * in_plane, s, val.data(), arg.data());
-        const float* dyp = dyd + p * out_plane;
-        float* dxp = dxd + p * in_plane;
-        if (overwrite) std::fill(dxp, dxp + in_plane, 0.0f);  // while the plane is in cache
-        for (int64_t k = 0; k < out_plane; ++k) dxp[arg[static_cast<size_t>(k)]] += dyp[k];
-      }
+    scatter_to_winners<int32_t>(g, xd, dyd, dxd, overwrite, [&](const float* xp, Scratch3x3& s, float* v, int32_t* a) {
+      max_plane_2x2_dealt<true>(g, xp, s, v, a);
     });
     return;
   }
   if (plain_2x2(g)) {
-    for_planes(g, [&](int64_t begin, int64_t end) {
-      std::vector<float> val(static_cast<size_t>(out_plane));
-      std::vector<int64_t> arg(static_cast<size_t>(out_plane));
-      for (int64_t p = begin; p < end; ++p) {
-        max_plane_2x2<true>(g, xd + p * in_plane, val.data(), arg.data());
-        const float* dyp = dyd + p * out_plane;
-        float* dxp = dxd + p * in_plane;
-        if (overwrite) std::fill(dxp, dxp + in_plane, 0.0f);  // while the plane is in cache
-        for (int64_t k = 0; k < out_plane; ++k) dxp[arg[static_cast<size_t>(k)]] += dyp[k];
-      }
+    scatter_to_winners<int64_t>(g, xd, dyd, dxd, overwrite, [&](const float* xp, Scratch3x3&, float* v, int64_t* a) {
+      max_plane_2x2<true>(g, xp, v, a);
     });
     return;
   }
   if (window_3x3_stride2(g)) {
-    for_planes(g, [&](int64_t begin, int64_t end) {
-      Scratch3x3 s;
-      std::vector<float> val(static_cast<size_t>(out_plane));
-      std::vector<int32_t> arg(static_cast<size_t>(out_plane));
-      for (int64_t p = begin; p < end; ++p) {
-        max_plane_3x3s2<true>(g, xd + p * in_plane, s, val.data(), arg.data());
-        const float* dyp = dyd + p * out_plane;
-        float* dxp = dxd + p * in_plane;
-        if (overwrite) std::fill(dxp, dxp + in_plane, 0.0f);  // while the plane is in cache
-        for (int64_t k = 0; k < out_plane; ++k) dxp[arg[static_cast<size_t>(k)]] += dyp[k];
-      }
+    scatter_to_winners<int32_t>(g, xd, dyd, dxd, overwrite, [&](const float* xp, Scratch3x3& s, float* v, int32_t* a) {
+      max_plane_3x3s2<true>(g, xp, s, v, a);
     });
     return;
   }
