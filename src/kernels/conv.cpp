@@ -13,6 +13,7 @@
 #include "conv_winograd.hpp"
 #include "deal.hpp"
 #include "micro_kernel.hpp"
+#include "thread_scratch.hpp"
 #include "trim/core/error.hpp"
 #include "trim/core/parallel.hpp"
 
@@ -184,12 +185,8 @@ struct BBlock {
 inline int64_t b_panel_stride(int64_t kc) { return kc * NR + NR; }
 
 /// Per-thread packing buffers, grown as needed and kept between calls.
-float* pack_buffer(int which, int64_t n) {
-  thread_local Tensor buf[5];  // A blocks, B blocks, phased input, B rows (PanelB), flipped weight
-  Tensor& t = buf[which];
-  if (t.numel() < n) t.resize(Shape{n});
-  return t.data();
-}
+struct PackBuffers;  // A blocks, B blocks, phased input, B rows (PanelB), flipped weight
+float* pack_buffer(int which, int64_t n) { return detail::thread_scratch<PackBuffers, 5>(which, n); }
 
 /// Where the micro-kernel reads A's rows: one MR-row panel is at ptr, row r
 /// at step q at ptr[r·ars + q·aqs].

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "micro_kernel.hpp"
+#include "thread_scratch.hpp"
 #include "trim/core/parallel.hpp"
 #include "trim/core/tensor.hpp"
 
@@ -67,12 +68,8 @@ std::vector<int64_t> tap_columns(const Geometry& g, int64_t& total) {
 }
 
 /// Scratch kept on the calling thread between calls.
-float* buffer(int which, int64_t n) {
-  thread_local Tensor buf[2];  // the weight by tap, B panels
-  Tensor& t = buf[which];
-  if (t.numel() < n) t.resize(Shape{n});
-  return t.data();
-}
+struct Buffers;  // the weight by tap, B panels
+float* buffer(int which, int64_t n) { return detail::thread_scratch<Buffers, 2>(which, n); }
 
 /// Floats between the taps' A operands in the packed weight: padded by a
 /// cache line so that the kh·kw streams pack_weight writes do not all map to

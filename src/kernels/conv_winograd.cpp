@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "micro_kernel.hpp"
+#include "thread_scratch.hpp"
 #include "trim/core/parallel.hpp"
 #include "trim/core/tensor.hpp"
 
@@ -87,12 +88,8 @@ Plan make_plan(const Geometry& g) {
 
 /// Scratch kept between calls: per thread (blocks), and on the calling thread
 /// (the padded input and the transformed weight).
-float* buffer(int which, int64_t n) {
-  thread_local Tensor buf[5];  // V, M, output rows, padded input, weight
-  Tensor& t = buf[which];
-  if (t.numel() < n) t.resize(Shape{n});
-  return t.data();
-}
+struct Buffers;  // V, M, output rows, padded input, weight
+float* buffer(int which, int64_t n) { return detail::thread_scratch<Buffers, 5>(which, n); }
 
 /// u[ξ][i] = (G g Gᵀ)[ξ] for the 3×3 kernel g = w[9i .. 9i + 9) of each of
 /// the weight's `kernels` kernels, in the weight's own order. The forward
