@@ -42,6 +42,7 @@
 #include "trim/core/buffer_plan.hpp"
 #include "trim/core/check.hpp"
 #include "trim/core/error.hpp"
+#include "trim/core/memory.hpp"
 #include "trim/core/parallel.hpp"
 #include "trim/core/rng.hpp"
 #include "trim/core/shape.hpp"

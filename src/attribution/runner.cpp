@@ -5,6 +5,7 @@
 
 #include "trim/core/check.hpp"
 #include "trim/core/error.hpp"
+#include "trim/core/memory.hpp"
 #include "trim/core/text.hpp"
 
 namespace trim::detail {
@@ -74,6 +75,8 @@ ModelRunner::ModelRunner(const Graph& model, const Tensor& x, const AttributionO
   if (options.max_memory < 0)
     throw ValueError(method_ + ": max_memory must be >= 0 bytes (0: no budget), got " + std::to_string(options.max_memory));
   max_memory_ = options.max_memory;
+  // Idle blocks kept from earlier calls are not part of this run's budget.
+  if (max_memory_ > 0) release_cached_tensor_memory();
   if (options.grouping && options.grouping->coefficient_shape != example_)
     throw ShapeError(method_ + ": the grouping is for shape " + options.grouping->coefficient_shape.str() +
                      ", the model's input examples have shape " + example_.str());

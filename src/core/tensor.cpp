@@ -7,23 +7,23 @@
 #include <cstring>
 #include <new>
 
+#include "block_cache.hpp"
 #include "trim/core/error.hpp"
 
 namespace trim {
 
 void Tensor::AlignedFree::operator()(float* p) const noexcept {
-  if (owns) std::free(p);
+  if (owns && p) detail::give_block(p, bytes);
 }
 
 void Tensor::allocate(int64_t n) {
   if (n <= capacity_) return;
   // aligned_alloc needs a size that is a multiple of the alignment.
   const std::size_t bytes = static_cast<std::size_t>(n) * sizeof(float);
-  const std::size_t rounded = (bytes + alignment - 1) / alignment * alignment;
-  void* p = std::aligned_alloc(alignment, rounded);
-  if (!p) throw std::bad_alloc();
-  data_ = std::unique_ptr<float[], AlignedFree>(static_cast<float*>(p), AlignedFree{});
-  capacity_ = n;
+  std::size_t rounded = (bytes + alignment - 1) / alignment * alignment;
+  void* p = detail::take_block(rounded, alignment);  // may raise `rounded` to a cached block's size
+  data_ = std::unique_ptr<float[], AlignedFree>(static_cast<float*>(p), AlignedFree{true, rounded});
+  capacity_ = static_cast<int64_t>(rounded / sizeof(float));
 }
 
 Tensor::Tensor(const Shape& shape) : Tensor(shape, 0.0f) {}

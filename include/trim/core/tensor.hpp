@@ -105,9 +105,11 @@ class Tensor {
 
  private:
   struct AlignedFree {
-    AlignedFree() noexcept : owns(true) {}
-    explicit AlignedFree(bool owns_memory) noexcept : owns(owns_memory) {}
-    bool owns;  ///< false: borrowed memory, not freed
+    AlignedFree() noexcept : owns(true), bytes(0) {}
+    explicit AlignedFree(bool owns_memory, std::size_t block_bytes = 0) noexcept
+        : owns(owns_memory), bytes(block_bytes) {}
+    bool owns;          ///< false: borrowed memory, not freed
+    std::size_t bytes;  ///< the block's size, for the cache of large blocks (trim/core/memory.hpp)
     void operator()(float* p) const noexcept;
   };
   void allocate(int64_t n);
