@@ -71,6 +71,7 @@ void BM_gradient_shap(benchmark::State& state) {
     GradientShapOptions gs;
     gs.n_samples = 20;
     gs.stdev = 0.1f;
+    gs.convergence_delta = false;  // the PyTorch twin, like captum by default, computes none
     return gradient_shap(s.tm.graph(), s.s, s.baselines, gs, s.options);
   });
 }
@@ -147,6 +148,7 @@ void BM_onnx_gradient_shap(benchmark::State& state) {
     GradientShapOptions gs;
     gs.n_samples = 20;
     gs.stdev = 0.1f;
+    gs.convergence_delta = false;  // the PyTorch twin, like captum by default, computes none
     return gradient_shap(s.tm.graph(), s.s, s.baselines, gs, s.options);
   });
 }

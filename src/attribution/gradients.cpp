@@ -250,7 +250,8 @@ Attribution gradient_shap(const Graph& model, const Tensor& x, const Tensor& bas
   // Without extra inputs F(b) is the same for every example: the delta needs
   // the B baselines once, not once per example.
   const bool shared_baselines = !run.has_extra_inputs();
-  run.plan(N * S + N + (shared_baselines ? B : N * B));  // the samples, then F(x) and F(b) for the delta
+  const int64_t fb_rows = !gs.convergence_delta ? 0 : shared_baselines ? B : N * B;
+  run.plan(N * S + (fb_rows > 0 ? N + fb_rows : 0));  // the samples, and F(x) and F(b) for the delta
   // Draw every sample's baseline, α and noisy input up front (in one fixed
   // order), so the result does not depend on max_batch.
   Rng rng(gs.seed);
@@ -276,20 +277,20 @@ Attribution gradient_shap(const Graph& model, const Tensor& x, const Tensor& bas
   // re-faulting the heap on every call: 12 % of LeNet's time).
   // F of the rows [x; baselines] (without extra inputs, the B baselines
   // once) or [x; every example's B baselines], [rows, T] in f.
-  const int64_t fb_rows = shared_baselines ? B : N * B;
-  std::vector<double> f(static_cast<size_t>((N + fb_rows) * T));
-  run.run(
-      N + fb_rows,
-      [&](int64_t m, float* dst) {
-        if (m < N) {
-          std::copy(x.begin() + m * P, x.begin() + (m + 1) * P, dst);
-          return m;
-        }
-        const int64_t j = (m - N) % B;
-        std::copy(baselines.begin() + j * P, baselines.begin() + (j + 1) * P, dst);
-        return shared_baselines ? int64_t{0} : (m - N) / B;
-      },
-      run.store_target_outputs(f), false);
+  std::vector<double> f(static_cast<size_t>(fb_rows > 0 ? (N + fb_rows) * T : 0));
+  if (fb_rows > 0)
+    run.run(
+        N + fb_rows,
+        [&](int64_t m, float* dst) {
+          if (m < N) {
+            std::copy(x.begin() + m * P, x.begin() + (m + 1) * P, dst);
+            return m;
+          }
+          const int64_t j = (m - N) % B;
+          std::copy(baselines.begin() + j * P, baselines.begin() + (j + 1) * P, dst);
+          return shared_baselines ? int64_t{0} : (m - N) / B;
+        },
+        run.store_target_outputs(f), false);
   std::vector<double> sum(static_cast<size_t>(T * N * P), 0.0);
   run.run(
       N * S,
@@ -314,6 +315,7 @@ Attribution gradient_shap(const Graph& model, const Tensor& x, const Tensor& bas
       true);
   Tensor attr(prepend({T, N}, run.example_shape()));
   for (size_t j = 0; j < sum.size(); ++j) attr[static_cast<int64_t>(j)] = static_cast<float>(sum[j] / S);
+  if (fb_rows == 0) return run.finish(std::move(attr), Tensor());
   Tensor delta({T, N});
   for (int64_t t = 0; t < T; ++t)
     for (int64_t e = 0; e < N; ++e) {

@@ -249,6 +249,13 @@ TEST_CASE("gradient SHAP: seeds and the expected-gradients identity on a linear 
   gs.seed = 4;
   REQUIRE_FALSE(identical(a.attributions, gradient_shap(g, x, baselines, gs).attributions));
   REQUIRE(a.delta.shape() == Shape{2, 2});
+  // Without the delta: the same attributions (the samples do not depend on
+  // it) and no delta.
+  gs.seed = 3;
+  gs.convergence_delta = false;
+  const Attribution no_delta = gradient_shap(g, x, baselines, gs);
+  REQUIRE(identical(no_delta.attributions, a.attributions));
+  REQUIRE(no_delta.delta.numel() == 0);
 
   // Linear model, many samples, no noise: E[w ⊙ (x − b)] over the baselines.
   const Graph lin = test::linear_model();

@@ -72,6 +72,10 @@ TEST_CASE("progress: each method reports its units of work up to its total", "[a
     gs.n_samples = 4;
     gradient_shap(g, x, randn({2, 5}, 6), gs, o);
     r.require_complete(3 * 4 + 3 + 2);  // F(x), and F(b) once: the model has no extra inputs
+    r.calls.clear();
+    gs.convergence_delta = false;  // the samples only
+    gradient_shap(g, x, randn({2, 5}, 6), gs, o);
+    r.require_complete(3 * 4);
   }
   SECTION("DeepLIFT: examples; DeepLIFT-SHAP: example x baseline pairs") {
     o.max_batch = 2;
