@@ -382,6 +382,21 @@ TEST_CASE("conv2d over small outputs, tap by tap, agrees with a direct convoluti
   check_forward_and_input_gradient(cases, 200);
 }
 
+TEST_CASE("conv2d input gradient of a small batch reads the weight in place", "[kernels][conv]") {
+  // Stride-1 "same" convolutions whose input gradient would be a forward
+  // convolution with a flipped copy of the weight; with this few columns it
+  // goes through col2im with Wᵀ read where it lies instead: one example and
+  // two (one GEMM per example, one over the batch), 3×3 and 5×5 kernels,
+  // few and many channels, uneven pads.
+  const std::vector<ConvCase> cases = {
+      {{1, 64, 4, 4}, {64, 64, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{2, 256, 4, 4}, {256, 256, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{2, 16, 3, 5}, {24, 16, 3, 3}, {{1, 1}, {1, 0, 2, 1}, {1, 1}, 1}},
+      {{1, 32, 5, 5}, {20, 32, 5, 5}, {{1, 1}, {2, 2, 2, 2}, {1, 1}, 1}},
+  };
+  check_forward_and_input_gradient(cases, 300);
+}
+
 TEST_CASE("conv shape checks name the problem", "[kernels][conv]") {
   using kernels::conv2d_output_shape;
   const kernels::Conv2dConfig c{};
