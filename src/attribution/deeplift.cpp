@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "runner.hpp"
 #include "trim/core/buffer_plan.hpp"
@@ -87,6 +88,59 @@ void product_rule(const Op& op, const OpArgs& ax, const OpArgs& ab, const Tensor
   op.backward(am, yx, dy, og);
 }
 
+/// The activations of the x rows and of the baseline rows of each node, the
+/// two halves of one forward over [x; b] (the batch leads every activation,
+/// DESIGN.md): views where a half starts 64-byte aligned, as Tensor::borrow
+/// needs, copies otherwise (only small outputs, such as one row's logits).
+/// Nodes without a batch axis are the same for both.
+class PairedRows {
+ public:
+  /// Halves of `ws`, whose forward ran 2·rows rows.
+  PairedRows(const Graph& g, const Workspace& ws, int64_t rows)
+      : g_(g), ws_(ws), rows_(rows), views_(2 * static_cast<size_t>(g.num_nodes())),
+        made_(static_cast<size_t>(g.num_nodes()), 0) {}
+
+  int64_t rows() const { return rows_; }
+  const Tensor& x(NodeId id) { return half(id, 0); }
+  const Tensor& b(NodeId id) { return half(id, 1); }
+  OpArgs args_x(const Node& n) { return node_args(g_, n, [&](NodeId i) { return &x(i); }); }
+  OpArgs args_b(const Node& n) { return node_args(g_, n, [&](NodeId i) { return &b(i); }); }
+
+ private:
+  const Tensor& half(NodeId id, int which) {
+    const size_t k = static_cast<size_t>(id);
+    if (!made_[k]) {
+      made_[k] = 1;
+      make(id, views_[2 * k], views_[2 * k + 1]);
+    }
+    return views_[2 * k + static_cast<size_t>(which)];
+  }
+  void make(NodeId id, Tensor& vx, Tensor& vb) const {
+    const Tensor& all = ws_.value(id);
+    const Shape& declared = g_.node(id).shape;
+    if (all.numel() == 0 || declared.rank() == 0 || declared[0] != Shape::free) {  // not kept, or no rows
+      vx = Tensor::borrow(all.data(), all.shape());
+      vb = Tensor::borrow(all.data(), all.shape());
+      return;
+    }
+    const Shape shape = with_rows(all.shape(), rows_);
+    vx = Tensor::borrow(all.data(), shape);
+    const float* second = all.data() + shape.numel();
+    if (reinterpret_cast<std::uintptr_t>(second) % Tensor::alignment == 0) {
+      vb = Tensor::borrow(second, shape);
+    } else {
+      vb = Tensor(shape);
+      std::copy(second, second + shape.numel(), vb.data());
+    }
+  }
+
+  const Graph& g_;
+  const Workspace& ws_;
+  int64_t rows_;
+  std::vector<Tensor> views_;  ///< node k: x rows at 2k, baseline rows at 2k + 1
+  std::vector<char> made_;
+};
+
 /// The multipliers' buffers, planned as `backward` plans cotangents
 /// (plan_reverse_order): multipliers whose lifetimes do not overlap share one
 /// allocation, kept for every target and chunk.
@@ -107,12 +161,11 @@ struct MultiplierBuffers {
 };
 
 /// Multipliers of the first input for output element `target` of every row,
-/// after forward passes of x (wx) and baseline (wb) rows (valid until the
+/// after the forward passes of the x and baseline rows (valid until the
 /// next call with the same buffers).
-const Tensor& multipliers(const Graph& g, const Workspace& wx, const Workspace& wb, int64_t target, float eps,
-                          MultiplierBuffers& mb) {
+const Tensor& multipliers(const Graph& g, PairedRows& pr, int64_t target, float eps, MultiplierBuffers& mb) {
   const NodeId out = g.outputs()[0];
-  const int64_t rows = wx.value(out).dim(0);
+  const int64_t rows = pr.rows();
   mb.plan(g, rows);
   std::vector<char> started(static_cast<size_t>(g.num_nodes()), 0);
   const auto grad_of = [&](NodeId i) -> Tensor& {
@@ -127,7 +180,7 @@ const Tensor& multipliers(const Graph& g, const Workspace& wx, const Workspace& 
     none.resize(g.node(in).shape.with_batch(rows), true);
     return none;
   }
-  const Tensor& y = wx.value(out);
+  const Tensor& y = pr.x(out);
   Tensor& gout = grad_of(out);
   const int64_t per = y.numel() / rows;
   for (int64_t r = 0; r < rows; ++r) gout[r * per + target] = 1.0f;
@@ -148,25 +201,25 @@ const Tensor& multipliers(const Graph& g, const Workspace& wx, const Workspace& 
     }
     og.params.assign(n.params.size(), nullptr);
     if (!any) continue;
-    const OpArgs ax = workspace_args(g, n, wx);
+    const OpArgs ax = pr.args_x(n);
     switch (n.op->kind()) {
       case Kind::Elementwise:
-        elementwise_rule(*n.op, ax.input(), wb.value(n.inputs[0]), wx.value(id), wb.value(id), dy, *og.inputs[0], eps);
+        elementwise_rule(*n.op, ax.input(), pr.b(n.inputs[0]), pr.x(id), pr.b(id), dy, *og.inputs[0], eps);
         break;
       case Kind::Selection:
-        selection_rule(*n.op, ax, workspace_args(g, n, wb), wx.value(id), wb.value(id), dy, *og.inputs[0], eps);
+        selection_rule(*n.op, ax, pr.args_b(n), pr.x(id), pr.b(id), dy, *og.inputs[0], eps);
         break;
       case Kind::Product:
-        product_rule(*n.op, ax, workspace_args(g, n, wb), wx.value(id), dy, og);
+        product_rule(*n.op, ax, pr.args_b(n), pr.x(id), dy, og);
         break;
       case Kind::Cell:  // the op's own rule (composed of the rules above)
-        n.op->deeplift_backward(ax, workspace_args(g, n, wb), dy, og, eps);
+        n.op->deeplift_backward(ax, pr.args_b(n), dy, og, eps);
         break;
       case Kind::Linear:
       case Kind::Structural:
       case Kind::Sum:     // the VJP is the rule
       case Kind::Opaque:  // the gradient at x
-        n.op->backward(ax, wx.value(id), dy, og);
+        n.op->backward(ax, pr.x(id), dy, og);
         break;
     }
   }
@@ -183,7 +236,9 @@ Attribution deeplift(const Graph& model, const Tensor& x, const DeepLiftOptions&
   const int64_t N = run.batch(), P = run.example_numel(), T = run.n_targets(), K = run.n_outputs();
   Tensor attr(prepend({T, N}, run.example_shape()));
   Tensor delta({T, N});
-  Workspace wx, wb;
+  // x and baseline rows in one forward: the weights are read once for both
+  // (at batch 2, a fifth of the time).
+  Workspace ws;
   MultiplierBuffers mb;
   run.hold(N * P);  // the baseline
   const int64_t chunk = run.max_batch(ModelRunner::Pass::deeplift);  // x and baseline rows both in memory
@@ -192,26 +247,30 @@ Attribution deeplift(const Graph& model, const Tensor& x, const DeepLiftOptions&
     const int64_t M = std::min(chunk, N - first);
     std::vector<int64_t> ex(static_cast<size_t>(M));
     for (int64_t r = 0; r < M; ++r) ex[static_cast<size_t>(r)] = first + r;
-    std::vector<Tensor> in_x{Tensor(prepend({M}, run.example_shape()))}, in_b{Tensor(prepend({M}, run.example_shape()))};
-    std::copy(x.begin() + first * P, x.begin() + (first + M) * P, in_x[0].begin());
-    std::copy(b.begin() + first * P, b.begin() + (first + M) * P, in_b[0].begin());
-    for (Tensor& e : run.gather_extras(ex)) {
-      in_x.push_back(e);
-      in_b.push_back(std::move(e));
+    const float* xs = x.data() + first * P;
+    const float* bs = b.data() + first * P;
+    std::vector<Tensor> in{Tensor(prepend({2 * M}, run.example_shape()))};
+    std::copy(xs, xs + M * P, in[0].begin());
+    std::copy(bs, bs + M * P, in[0].begin() + M * P);
+    for (const Tensor& e : run.gather_extras(ex)) {
+      Tensor both(with_rows(e.shape(), 2 * M));
+      std::copy(e.begin(), e.end(), both.begin());
+      std::copy(e.begin(), e.end(), both.begin() + e.numel());
+      in.push_back(std::move(both));
     }
     // Only what the rules read is kept; the other activations share buffers.
-    forward(model, wx, in_x, Keep::deeplift);
-    forward(model, wb, in_b, Keep::deeplift);
-    const Tensor& fx = wx.value(model.outputs()[0]);
-    const Tensor& fb = wb.value(model.outputs()[0]);
+    forward(model, ws, in, Keep::deeplift);
+    PairedRows pr(model, ws, M);
+    const Tensor& fx = pr.x(model.outputs()[0]);
+    const Tensor& fb = pr.b(model.outputs()[0]);
     for (int64_t t = 0; t < T; ++t) {
       const int64_t k = run.targets()[static_cast<size_t>(t)];
-      const Tensor& m = multipliers(model, wx, wb, k, dl.eps, mb);
+      const Tensor& m = multipliers(model, pr, k, dl.eps, mb);
       for (int64_t r = 0; r < M; ++r) {
         double s = 0.0;
         float* dst = attr.data() + (t * N + first + r) * P;
         for (int64_t i = 0; i < P; ++i) {
-          const float d = in_x[0][r * P + i] - in_b[0][r * P + i];
+          const float d = xs[r * P + i] - bs[r * P + i];
           dst[i] = dl.multiply_by_inputs ? m[r * P + i] * d : m[r * P + i];
           s += double(m[r * P + i]) * d;
         }

@@ -107,8 +107,10 @@ int64_t ModelRunner::batch_bytes(Pass pass, int64_t rows) const {
       floats += planned_floats(model_, rows, Keep::input_gradients, true) + 2 * (P + extras) + 3 * K + P +
                 n_targets() * P;
       break;
-    case Pass::deeplift:  // two forwards, one set of multipliers, x and baseline rows
-      floats += planned_floats(model_, rows, Keep::deeplift, true) +
+    case Pass::deeplift:  // one forward of the x and baseline rows, the multipliers of the x rows
+      floats += planned_scratch_floats(model_, 2 * rows) - planned_scratch_floats(model_, rows) +
+                planned_floats(model_, 2 * rows, Keep::deeplift, false) +
+                planned_floats(model_, rows, Keep::deeplift, true) -
                 planned_floats(model_, rows, Keep::deeplift, false) + 2 * (P + extras);
       break;
   }

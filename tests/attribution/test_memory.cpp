@@ -97,12 +97,13 @@ TEST_CASE("max_memory: DeepLIFT in budgeted chunks gives the unchunked result", 
   dl.baseline = Baseline::constant(0.1f);
   const Attribution whole = deeplift(g, x, dl);
   // Fixed: the weights, x, the attributions (3 targets) and the baseline; per
-  // batch of x and baseline rows: the ops' scratch, two forwards kept for
-  // DeepLIFT, the multipliers, both rows.
+  // batch of x and baseline rows: the ops' scratch and the forward kept for
+  // DeepLIFT over both (2·rows rows), the multipliers of the x rows (what a
+  // backward over rows adds to its forward), both rows.
   const auto bytes = [&](int64_t rows) {
-    return 4 * (parameter_floats(g) + 9 * 64 + 3 * 9 * 64 + 9 * 64 + planned_scratch_floats(g, rows) +
-                planned_floats(g, rows, Keep::deeplift, true) + planned_floats(g, rows, Keep::deeplift, false) +
-                2 * rows * 64);
+    return 4 * (parameter_floats(g) + 9 * 64 + 3 * 9 * 64 + 9 * 64 + planned_scratch_floats(g, 2 * rows) +
+                planned_floats(g, 2 * rows, Keep::deeplift, false) + planned_floats(g, rows, Keep::deeplift, true) -
+                planned_floats(g, rows, Keep::deeplift, false) + 2 * rows * 64);
   };
   for (int64_t rows : {1, 2, 4}) {
     INFO(rows << " examples per chunk");
