@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
+#include "prefix_sharing.hpp"
 #include "runner.hpp"
 #include "trim/core/check.hpp"
 #include "trim/core/error.hpp"
@@ -123,6 +125,9 @@ Attribution integrated_gradients(const Graph& model, const Tensor& x, const Inte
   std::vector<double> alphas, weights;
   quadrature(ig.method, ig.n_steps, alphas, weights);
   const Tensor b = ig.baseline.expand(x, "integrated_gradients");
+  if (ig.share_linear_prefix)
+    if (std::optional<Attribution> a = detail::integrated_gradients_sharing_prefix(run, b, alphas, weights, options))
+      return std::move(*a);
   const int64_t N = run.batch(), P = run.example_numel(), T = run.n_targets(), K = ig.n_steps;
   // Path sums in double: 50 weighted gradients per element.
   std::vector<double> sum(static_cast<size_t>(T * N * P), 0.0);

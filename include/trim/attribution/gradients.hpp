@@ -30,6 +30,17 @@ struct IntegratedGradientsOptions {
   int n_steps = 50;
   Quadrature method = Quadrature::GaussLegendre;
   Baseline baseline;  ///< default zero
+  /// Evaluate the model's affine prefix (the inverse transform and, e.g., a
+  /// CNN's first convolution and batch norm: every node up to the first
+  /// nonlinearity that all paths pass through, `split_affine_prefix`) on x
+  /// and the baseline only, and combine each step's values there:
+  /// A(b + α(x − b)) = A(b) + α(A(x) − A(b)); the summed gradients at the cut
+  /// go back through the prefix once per example and target. The same
+  /// result up to float rounding, faster when the prefix is costly (a large
+  /// stem convolution, a wavelet or dictionary inverse). Models without
+  /// such a prefix, and budgets (max_memory) the shared path does not fit,
+  /// take the plain path. False: always the plain path.
+  bool share_linear_prefix = true;
 };
 
 /// (x − b) ⊙ Σ_k w_k ∇F(b + α_k (x − b)); delta = Σ attributions − (F(x) − F(b)).
