@@ -200,6 +200,13 @@ Attribution smoothgrad(const AttributionMethod& method, const Graph& model, cons
       rng.normals(dst, P, 0.0f, sg.stdev);
       for (int64_t i = 0; i < P; ++i) dst[i] += xe[i];
     }
+  // The mean of plain gradients needs the prefix's backward once per example.
+  using Plain = Attribution (*)(const Graph&, const Tensor&, const AttributionOptions&);
+  const Plain* plain = method.target<Plain>();
+  if (sg.share_linear_prefix && sg.type == NoiseTunnel::SmoothGrad && plain && *plain == &gradient) {
+    ModelRunner run(model, x, options, "smoothgrad");
+    if (std::optional<Attribution> a = detail::smoothgrad_sharing_prefix(run, noisy, S, options)) return std::move(*a);
+  }
   AttributionOptions inner = options;
   inner.grouping = nullptr;
   for (Tensor& extra : inner.extra_inputs) extra = detail::repeat_rows(extra, S);

@@ -186,4 +186,73 @@ std::optional<Attribution> integrated_gradients_sharing_prefix(ModelRunner& run,
   return run.finish(std::move(attr), std::move(delta));
 }
 
+std::optional<Attribution> smoothgrad_sharing_prefix(ModelRunner& run, const Tensor& noisy, int64_t S,
+                                                     const AttributionOptions& options) {
+  std::optional<GraphSplit> split = split_affine_prefix(run.graph());
+  if (!split) return std::nullopt;
+  const int64_t prefix_weights = parameter_floats(split->prefix);
+  SharedPrefix pre(std::move(*split), run);
+  const int64_t N = run.batch(), P = run.example_numel(), T = run.n_targets(), Z = pre.cut_numel();
+  AttributionOptions rest = options;
+  rest.grouping = nullptr;
+  ModelRunner srun(pre.suffix(), Tensor(prepend({N}, pre.cut_shape())), rest, run.method());
+  int64_t extras = 0;
+  for (const Tensor& e : options.extra_inputs) extras += e.numel();
+  // Besides the runner's own: the prefix's weights, x and the extra inputs
+  // of `run`, the noisy copies, the sums' second half, the attributions.
+  srun.hold(prefix_weights + N * P + extras + N * S * P + T * N * Z + T * N * P);
+  // The copies go through the prefix a block at a time; a block's z rows
+  // are held while the rest of the model runs them.
+  int64_t block = options.max_batch;
+  if (options.max_memory > 0) {
+    block = most_rows(options.max_memory, [&](int64_t r) {
+      return srun.batch_bytes(ModelRunner::Pass::gradients, r) + static_cast<int64_t>(sizeof(float)) * r * Z;
+    });
+    if (block == 0) return std::nullopt;
+  }
+  block = std::min(block, N * S);
+  pre.size_batches(options.max_batch, options.max_memory,
+                   srun.fixed_bytes() + static_cast<int64_t>(sizeof(float)) * block * Z);
+  if (!pre.fits()) return std::nullopt;
+
+  // Σ_k ∇_z F(A(x + ε_k)) per target and example, in double.
+  std::vector<double> sum(static_cast<size_t>(T * N * Z), 0.0);
+  srun.plan(N * S);
+  Tensor rows;
+  for (int64_t first = 0; first < N * S; first += block) {
+    const int64_t count = std::min(block, N * S - first);
+    rows.resize(prepend({count}, run.example_shape()));
+    std::copy(noisy.begin() + first * P, noisy.begin() + (first + count) * P, rows.begin());
+    const Tensor z = pre.forward_rows(rows);
+    srun.run(
+        count,
+        [&](int64_t m, float* dst) {
+          std::copy(z.begin() + m * Z, z.begin() + (m + 1) * Z, dst);
+          return (first + m) / S;
+        },
+        [&](int64_t at, int64_t n, const Tensor&, const Tensor* g) {
+          for (int64_t t = 0; t < T; ++t)
+            for (int64_t r = 0; r < n; ++r) {
+              const int64_t e = (first + at + r) / S;
+              const float* src = g->data() + (t * n + r) * Z;
+              double* acc = sum.data() + (t * N + e) * Z;
+              for (int64_t i = 0; i < Z; ++i) acc[i] += src[i];
+            }
+        },
+        true);
+  }
+  rows = Tensor();
+
+  // The mean gradient at the cut, back through the prefix: row t·N + e.
+  Tensor attr(prepend({T, N}, run.example_shape()));
+  pre.transpose(
+      T * N,
+      [&](int64_t j, float* dst) {
+        const double* src = sum.data() + j * Z;
+        for (int64_t i = 0; i < Z; ++i) dst[i] = static_cast<float>(src[i] / double(S));
+      },
+      [&](int64_t j, const float* g) { std::copy(g, g + P, attr.data() + j * P); });
+  return run.finish(std::move(attr), {});
+}
+
 }  // namespace trim::detail

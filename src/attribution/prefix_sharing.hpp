@@ -22,4 +22,11 @@ std::optional<Attribution> integrated_gradients_sharing_prefix(ModelRunner& run,
                                                                const std::vector<double>& weights,
                                                                const AttributionOptions& options);
 
+/// SmoothGrad of the plain gradient: the mean over each example's S noisy
+/// copies (`noisy` [N·S, input...], example-major) of ∇F, as Lᵀ of the mean
+/// gradient at the cut: every copy still goes through the prefix forward,
+/// but only the rest of the model backward. Empty as above.
+std::optional<Attribution> smoothgrad_sharing_prefix(ModelRunner& run, const Tensor& noisy, int64_t S,
+                                                     const AttributionOptions& options);
+
 }  // namespace trim::detail

@@ -215,3 +215,41 @@ TEST_CASE("shared prefix: under a memory budget, the budgeted result", "[attribu
   tiny.max_memory = 1000;
   REQUIRE_THROWS_WITH(integrated_gradients(tm.graph(), s, ig, tiny), Catch::Contains("too small for one row"));
 }
+
+TEST_CASE("shared prefix: SmoothGrad of the gradient agrees with the plain path", "[attribution][prefix][smoothgrad]") {
+  MatrixXdRM atoms(20, 192);
+  const Tensor r = randn({20 * 192}, 15);
+  for (int64_t i = 0; i < 20 * 192; ++i) atoms.data()[i] = r[i];
+  auto dict = std::make_shared<DictionaryTransform>(LinearDictionary(atoms), Shape{3, 8, 8});
+  for (bool lossy : {false, true}) {
+    INFO((lossy ? "dictionary with residual" : "fft2"));
+    const TrimModel tm(stem_cnn(false), lossy ? std::shared_ptr<const Transform>(dict) : make_transform("fft2", {3, 8, 8}));
+    const Tensor x = randn({3, 3, 8, 8}, 16);
+    const Tensor s = tm.coefficients(x);
+    AttributionOptions o = tm.options_for(x);
+    o.max_batch = 5;  // 3 × 7 copies in batches that split examples
+    o.targets = Targets(std::vector<int64_t>{1, 2});
+    SmoothGradOptions sg;
+    sg.n_samples = 7;
+    sg.stdev = 0.2f;
+    sg.seed = 3;
+    int64_t units = 0;
+    o.progress = [&](int64_t done, int64_t total) {
+      units = total;
+      return done <= total;
+    };
+    const Attribution shared = smoothgrad(gradient, tm.graph(), s, sg, o);
+    REQUIRE(units == 21);
+    SmoothGradOptions off = sg;
+    off.share_linear_prefix = false;
+    const Attribution plain = smoothgrad(gradient, tm.graph(), s, off, o);
+    REQUIRE(shared.targets == plain.targets);
+    REQUIRE(shared.delta.empty());
+    test::require_close(shared.attributions, plain.attributions, 2e-4, 1e-3, "SmoothGrad");
+    // A lambda around the gradient is another method: the plain path, bit for bit.
+    const Attribution wrapped = smoothgrad(
+        [](const Graph& g, const Tensor& t, const AttributionOptions& a) { return gradient(g, t, a); }, tm.graph(), s,
+        sg, o);
+    REQUIRE(max_abs_diff(wrapped.attributions, plain.attributions) == 0.0f);
+  }
+}

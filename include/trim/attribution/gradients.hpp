@@ -57,6 +57,13 @@ struct SmoothGradOptions {
   int n_samples = 10;
   float stdev = 1.0f;  ///< of the Gaussian noise added to x (absolute, as captum)
   uint64_t seed = 0;
+  /// With the plain `gradient` as the method and the SmoothGrad mean: take
+  /// the mean gradient at the end of the model's affine prefix back through
+  /// the prefix once per example and target, instead of every noisy copy's
+  /// gradient (mean_k ∇_s F = Lᵀ mean_k ∇_z F; see
+  /// IntegratedGradientsOptions::share_linear_prefix). The same result up to
+  /// float rounding. False: the method runs on every copy as given.
+  bool share_linear_prefix = true;
 };
 
 /// Mean (SmoothGrad), mean of squares (SmoothGrad²) or variance (VarGrad) of
