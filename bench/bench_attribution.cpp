@@ -167,6 +167,15 @@ void BM_onnx_smoothgrad(benchmark::State& state) {
     return smoothgrad(gradient, s.tm.graph(), s.s, sg, s.options);
   });
 }
+void BM_onnx_smoothgrad_unshared(benchmark::State& state) {
+  run_onnx(state, [](OnnxSetup& s) {
+    SmoothGradOptions sg;
+    sg.n_samples = 20;
+    sg.stdev = 0.1f;
+    sg.share_linear_prefix = false;
+    return smoothgrad(gradient, s.tm.graph(), s.s, sg, s.options);
+  });
+}
 void BM_onnx_deeplift(benchmark::State& state) {
   run_onnx(state, [](OnnxSetup& s) { return deeplift(s.tm.graph(), s.s, {}, s.options); });
 }
@@ -177,6 +186,7 @@ BENCHMARK(BM_onnx_integrated_gradients)->Arg(2)->Arg(16)->Unit(benchmark::kMilli
 BENCHMARK(BM_onnx_integrated_gradients_unshared)->Arg(2)->Arg(16)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_onnx_gradient_shap)->Arg(2)->Arg(16)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_onnx_smoothgrad)->Arg(2)->Arg(16)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_onnx_smoothgrad_unshared)->Arg(2)->Arg(16)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_onnx_deeplift)->Arg(2)->Arg(16)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_saliency)->Arg(4)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_integrated_gradients)->Arg(4)->Unit(benchmark::kMillisecond);

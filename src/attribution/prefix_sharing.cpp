@@ -1,6 +1,7 @@
 #include "prefix_sharing.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <functional>
 
 #include "trim/core/error.hpp"
@@ -45,21 +46,30 @@ class SharedPrefix {
   }
   bool fits() const { return rows_ > 0; }
 
-  /// A(s) for the rows of `s` [M, example...]: [M, cut...].
-  Tensor forward_rows(const Tensor& s) {
-    const int64_t M = s.dim(0);
-    Tensor z(prepend({M}, cut_shape_));
-    Tensor chunk;
+  /// A(s) for M rows of s at `s` (M·example_numel floats, 64-byte aligned
+  /// when a whole row is): [M, cut...], valid until the next call. Large
+  /// rows are not copied more than needed: the rows are read in place and,
+  /// in one batch without a budget, the result is the prefix's own output.
+  const Tensor& forward_rows(const float* s, int64_t M) {
+    const bool one = !budget_ && M <= rows_;
+    if (!one) z_.resize(prepend({M}, cut_shape_));
+    const bool aligned = reinterpret_cast<std::uintptr_t>(s) % 64 == 0 && (P_ * sizeof(float)) % 64 == 0;
     for (int64_t first = 0; first < M; first += rows_) {
       const int64_t count = std::min(rows_, M - first);
-      chunk.resize(prepend({count}, example_));
-      std::copy(s.begin() + first * P_, s.begin() + (first + count) * P_, chunk.begin());
-      forward(split_.prefix, ws_, {chunk}, Keep::input_gradients);
+      if (aligned) {
+        in_[0] = Tensor::borrow(s + first * P_, prepend({count}, example_));
+      } else {
+        in_[0].resize(prepend({count}, example_));
+        std::copy(s + first * P_, s + (first + count) * P_, in_[0].begin());
+      }
+      forward(split_.prefix, ws_, in_, Keep::input_gradients);
+      if (aligned) in_[0] = Tensor();  // the caller's rows are not kept
       const Tensor& out = ws_.value(split_.prefix.outputs()[0]);
-      std::copy(out.begin(), out.end(), z.begin() + first * cut_numel_);
+      if (one) return out;
+      std::copy(out.begin(), out.end(), z_.begin() + first * cut_numel_);
     }
     done();
-    return z;
+    return z_;
   }
 
   /// Lᵀ u for M cotangent rows u: `fill(r, dst)` writes row r of u
@@ -93,6 +103,8 @@ class SharedPrefix {
   int64_t cut_numel_ = 0, P_ = 0, rows_ = 0;
   bool budget_ = false;
   Workspace ws_;
+  std::vector<Tensor> in_{Tensor()};  ///< the prefix's input rows
+  Tensor z_;                          ///< forward_rows' result
 };
 
 }  // namespace
@@ -129,11 +141,10 @@ std::optional<Attribution> integrated_gradients_sharing_prefix(ModelRunner& run,
   Tensor ends(prepend({2 * N}, run.example_shape()));
   std::copy(x.begin(), x.end(), ends.begin());
   std::copy(b.begin(), b.end(), ends.begin() + N * P);
-  Tensor zends = pre.forward_rows(ends);
+  const Tensor zends = pre.forward_rows(ends.data(), 2 * N);
   ends = Tensor();
   std::vector<int64_t> rows(static_cast<size_t>(2 * N));
   for (int64_t e = 0; e < N; ++e) rows[static_cast<size_t>(e)] = rows[static_cast<size_t>(e + N)] = e;
-  const Tensor f = srun.outputs(zends, rows);
 
   // Σ_k w_k ∇_z F(z_k) per target and example, in double.
   std::vector<double> sum(static_cast<size_t>(T * N * Z), 0.0);
@@ -158,6 +169,10 @@ std::optional<Attribution> integrated_gradients_sharing_prefix(ModelRunner& run,
           }
       },
       true);
+
+  // F(x) and F(b) for the delta (after the steps, as the plain path: the
+  // workspace's buffers then keep their size).
+  const Tensor f = srun.outputs(zends, rows);
 
   // Back through the prefix once per target and example: row t·N + e.
   Tensor attr(prepend({T, N}, run.example_shape()));
@@ -218,12 +233,9 @@ std::optional<Attribution> smoothgrad_sharing_prefix(ModelRunner& run, const Ten
   // Σ_k ∇_z F(A(x + ε_k)) per target and example, in double.
   std::vector<double> sum(static_cast<size_t>(T * N * Z), 0.0);
   srun.plan(N * S);
-  Tensor rows;
   for (int64_t first = 0; first < N * S; first += block) {
     const int64_t count = std::min(block, N * S - first);
-    rows.resize(prepend({count}, run.example_shape()));
-    std::copy(noisy.begin() + first * P, noisy.begin() + (first + count) * P, rows.begin());
-    const Tensor z = pre.forward_rows(rows);
+    const Tensor& z = pre.forward_rows(noisy.data() + first * P, count);
     srun.run(
         count,
         [&](int64_t m, float* dst) {
@@ -241,7 +253,6 @@ std::optional<Attribution> smoothgrad_sharing_prefix(ModelRunner& run, const Ten
         },
         true);
   }
-  rows = Tensor();
 
   // The mean gradient at the cut, back through the prefix: row t·N + e.
   Tensor attr(prepend({T, N}, run.example_shape()));
