@@ -120,6 +120,13 @@ std::optional<Attribution> integrated_gradients_sharing_prefix(ModelRunner& run,
   const Tensor& x = run.x();
   const int64_t N = run.batch(), P = run.example_numel(), T = run.n_targets(), Z = pre.cut_numel(),
                 K = static_cast<int64_t>(alphas.size()), O = run.n_outputs();
+  // The sums are over the cut's values: without a budget to say what fits,
+  // they may outgrow the plain path's sums over s by at most this much (a
+  // CNN's stem holds ~2.7× the values of 3-channel fft2 coefficients, so
+  // explaining all 1000 outputs of an ImageNet model would hold ~0.7 GB more).
+  constexpr int64_t most_extra_bytes = int64_t{256} << 20;
+  if (options.max_memory == 0 && T * N * (Z - P) * static_cast<int64_t>(sizeof(double)) > most_extra_bytes)
+    return std::nullopt;
   // The rest of the model runs each step's z rows: its runner holds the
   // targets, extra inputs, batching, budget and progress of the call. Its
   // "input" is a stand-in [N, cut...] (the runner only counts it), and its

@@ -38,8 +38,10 @@ struct IntegratedGradientsOptions {
   /// go back through the prefix once per example and target. The same
   /// result up to float rounding, faster when the prefix is costly (a large
   /// stem convolution, a wavelet or dictionary inverse). Models without
-  /// such a prefix, and budgets (max_memory) the shared path does not fit,
-  /// take the plain path. False: always the plain path.
+  /// such a prefix, budgets (max_memory) the shared path does not fit and,
+  /// without a budget, calls whose sums at the cut (targets × examples ×
+  /// cut values, in double) would hold over 256 MiB more than the plain
+  /// path's take the plain path. False: always the plain path.
   bool share_linear_prefix = true;
 };
 
