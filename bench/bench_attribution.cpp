@@ -143,6 +143,15 @@ void run_onnx(benchmark::State& state, Method method) {
 void BM_onnx_integrated_gradients(benchmark::State& state) {
   run_onnx(state, [](OnnxSetup& s) { return integrated_gradients(s.tm.graph(), s.s, {}, s.options); });
 }
+/// The same without sharing the model's affine prefix between the steps
+/// (IntegratedGradientsOptions::share_linear_prefix), for side-by-side runs.
+void BM_onnx_integrated_gradients_unshared(benchmark::State& state) {
+  run_onnx(state, [](OnnxSetup& s) {
+    IntegratedGradientsOptions ig;
+    ig.share_linear_prefix = false;
+    return integrated_gradients(s.tm.graph(), s.s, ig, s.options);
+  });
+}
 void BM_onnx_gradient_shap(benchmark::State& state) {
   run_onnx(state, [](OnnxSetup& s) {
     GradientShapOptions gs;
@@ -160,6 +169,15 @@ void BM_onnx_smoothgrad(benchmark::State& state) {
     return smoothgrad(gradient, s.tm.graph(), s.s, sg, s.options);
   });
 }
+void BM_onnx_smoothgrad_unshared(benchmark::State& state) {
+  run_onnx(state, [](OnnxSetup& s) {
+    SmoothGradOptions sg;
+    sg.n_samples = 20;
+    sg.stdev = 0.1f;
+    sg.share_linear_prefix = false;
+    return smoothgrad(gradient, s.tm.graph(), s.s, sg, s.options);
+  });
+}
 void BM_onnx_deeplift(benchmark::State& state) {
   run_onnx(state, [](OnnxSetup& s) { return deeplift(s.tm.graph(), s.s, {}, s.options); });
 }
@@ -167,8 +185,10 @@ void BM_onnx_deeplift(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_onnx_integrated_gradients)->Arg(2)->Arg(16)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_onnx_integrated_gradients_unshared)->Arg(2)->Arg(16)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_onnx_gradient_shap)->Arg(2)->Arg(16)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_onnx_smoothgrad)->Arg(2)->Arg(16)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_onnx_smoothgrad_unshared)->Arg(2)->Arg(16)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_onnx_deeplift)->Arg(2)->Arg(16)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_saliency)->Arg(4)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_integrated_gradients)->Arg(4)->Unit(benchmark::kMillisecond);

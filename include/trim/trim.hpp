@@ -72,6 +72,7 @@
 #include "trim/graph/ops/math.hpp"
 #include "trim/graph/ops/volume.hpp"
 #include "trim/graph/layers.hpp"
+#include "trim/graph/split.hpp"
 #include "trim/dataset/array.hpp"
 #include "trim/dataset/summary.hpp"
 #include "trim/io/evaluation_json.hpp"

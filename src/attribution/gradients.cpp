@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
+#include "prefix_sharing.hpp"
 #include "runner.hpp"
 #include "trim/core/check.hpp"
 #include "trim/core/error.hpp"
@@ -123,6 +125,9 @@ Attribution integrated_gradients(const Graph& model, const Tensor& x, const Inte
   std::vector<double> alphas, weights;
   quadrature(ig.method, ig.n_steps, alphas, weights);
   const Tensor b = ig.baseline.expand(x, "integrated_gradients");
+  if (ig.share_linear_prefix)
+    if (std::optional<Attribution> a = detail::integrated_gradients_sharing_prefix(run, b, alphas, weights, options))
+      return std::move(*a);
   const int64_t N = run.batch(), P = run.example_numel(), T = run.n_targets(), K = ig.n_steps;
   // Path sums in double: 50 weighted gradients per element.
   std::vector<double> sum(static_cast<size_t>(T * N * P), 0.0);
@@ -195,6 +200,13 @@ Attribution smoothgrad(const AttributionMethod& method, const Graph& model, cons
       rng.normals(dst, P, 0.0f, sg.stdev);
       for (int64_t i = 0; i < P; ++i) dst[i] += xe[i];
     }
+  // The mean of plain gradients needs the prefix's backward once per example.
+  using Plain = Attribution (*)(const Graph&, const Tensor&, const AttributionOptions&);
+  const Plain* plain = method.target<Plain>();
+  if (sg.share_linear_prefix && sg.type == NoiseTunnel::SmoothGrad && plain && *plain == &gradient) {
+    ModelRunner run(model, x, options, "smoothgrad");
+    if (std::optional<Attribution> a = detail::smoothgrad_sharing_prefix(run, noisy, S, options)) return std::move(*a);
+  }
   AttributionOptions inner = options;
   inner.grouping = nullptr;
   for (Tensor& extra : inner.extra_inputs) extra = detail::repeat_rows(extra, S);

@@ -127,18 +127,23 @@ int64_t ModelRunner::max_batch(Pass pass) const {
                      " is too small for one row through the model: the run needs at least " + bytes_text(one) + " (" +
                      bytes_text(fixed_bytes()) + " for the model's weights and the method's inputs and results, " +
                      bytes_text(one - fixed_bytes()) + " for a batch of one row)");
-  // The most rows that fit: double, then bisect (the bytes grow with the rows).
+  return fitted = most_rows(max_memory_, [&](int64_t rows) { return batch_bytes(pass, rows); });
+}
+
+int64_t most_rows(int64_t budget, const std::function<int64_t(int64_t)>& bytes) {
+  if (bytes(1) > budget) return 0;
+  // Double, then bisect (the bytes grow with the rows).
   constexpr int64_t cap = int64_t{1} << 24;
   int64_t lo = 1, hi = 2;
-  while (hi <= cap && batch_bytes(pass, hi) <= max_memory_) {
+  while (hi <= cap && bytes(hi) <= budget) {
     lo = hi;
     hi *= 2;
   }
   while (hi - lo > 1) {
     const int64_t mid = lo + (hi - lo) / 2;
-    (batch_bytes(pass, mid) <= max_memory_ ? lo : hi) = mid;
+    (bytes(mid) <= budget ? lo : hi) = mid;
   }
-  return fitted = lo;
+  return lo;
 }
 
 std::vector<Tensor> ModelRunner::gather_extras(const std::vector<int64_t>& example_of_row) const {

@@ -111,6 +111,10 @@ class ModelRunner {
   Workspace ws_;
 };
 
+/// The most rows (up to 2^24) whose `bytes(rows)` fit `budget`, for bytes
+/// growing with the rows; 0 when not even one row fits.
+int64_t most_rows(int64_t budget, const std::function<int64_t(int64_t)>& bytes);
+
 /// Each row of t [N, ...] repeated `times` times in a row: [N·times, ...].
 Tensor repeat_rows(const Tensor& t, int64_t times);
 

@@ -59,6 +59,7 @@ TEST_CASE("max_memory: batches are the largest that fit the budget", "[attributi
   const int64_t P = 64, K = 3, T = 3, steps = 40;  // 120 rows of work
   IntegratedGradientsOptions ig;
   ig.n_steps = static_cast<int>(steps);
+  ig.share_linear_prefix = false;  // the plain path's accounting (the shared one: test_prefix_sharing.cpp)
   const Attribution free_run = integrated_gradients(g, x, ig);
 
   int64_t previous = 0;

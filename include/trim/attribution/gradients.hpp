@@ -30,6 +30,19 @@ struct IntegratedGradientsOptions {
   int n_steps = 50;
   Quadrature method = Quadrature::GaussLegendre;
   Baseline baseline;  ///< default zero
+  /// Evaluate the model's affine prefix (the inverse transform and, e.g., a
+  /// CNN's first convolution and batch norm: every node up to the first
+  /// nonlinearity that all paths pass through, `split_affine_prefix`) on x
+  /// and the baseline only, and combine each step's values there:
+  /// A(b + α(x − b)) = A(b) + α(A(x) − A(b)); the summed gradients at the cut
+  /// go back through the prefix once per example and target. The same
+  /// result up to float rounding, faster when the prefix is costly (a large
+  /// stem convolution, a wavelet or dictionary inverse). Models without
+  /// such a prefix, budgets (max_memory) the shared path does not fit and,
+  /// without a budget, calls whose sums at the cut (targets × examples ×
+  /// cut values, in double) would hold over 256 MiB more than the plain
+  /// path's take the plain path. False: always the plain path.
+  bool share_linear_prefix = true;
 };
 
 /// (x − b) ⊙ Σ_k w_k ∇F(b + α_k (x − b)); delta = Σ attributions − (F(x) − F(b)).
@@ -46,6 +59,13 @@ struct SmoothGradOptions {
   int n_samples = 10;
   float stdev = 1.0f;  ///< of the Gaussian noise added to x (absolute, as captum)
   uint64_t seed = 0;
+  /// With the plain `gradient` as the method and the SmoothGrad mean: take
+  /// the mean gradient at the end of the model's affine prefix back through
+  /// the prefix once per example and target, instead of every noisy copy's
+  /// gradient (mean_k ∇_s F = Lᵀ mean_k ∇_z F; see
+  /// IntegratedGradientsOptions::share_linear_prefix). The same result up to
+  /// float rounding. False: the method runs on every copy as given.
+  bool share_linear_prefix = true;
 };
 
 /// Mean (SmoothGrad), mean of squares (SmoothGrad²) or variance (VarGrad) of
