@@ -1,5 +1,7 @@
 #include "block_cache.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -33,12 +35,14 @@ struct BlockCache {
   std::mutex mutex;
   std::multimap<std::size_t, void*> idle;  ///< real size → block
   std::size_t idle_bytes = 0;
+  std::size_t live_bytes = 0;  ///< cached-size blocks handed out and not yet given back
+  std::size_t peak_live = 0;   ///< the most live_bytes ever
 
-  // Callers hold the mutex. Frees idle blocks, smallest first, until at
-  // least `bytes` are freed or none is left.
-  void release(std::size_t bytes) noexcept {
+  // Callers hold the mutex. Frees idle blocks of at most `largest` bytes,
+  // smallest first, until at least `bytes` are freed or none is left.
+  void release(std::size_t bytes, std::size_t largest = SIZE_MAX) noexcept {
     std::size_t freed = 0;
-    while (!idle.empty() && freed < bytes) {
+    while (!idle.empty() && freed < bytes && idle.begin()->first <= largest) {
       const auto smallest = idle.begin();
       TRIM_UNPOISON(smallest->second, smallest->first);
       std::free(smallest->second);
@@ -69,13 +73,22 @@ void* take_block(std::size_t& bytes, std::size_t alignment) {
       void* block = it->second;
       c.idle_bytes -= it->first;
       c.idle.erase(it);
+      c.live_bytes += bytes;
       TRIM_UNPOISON(block, bytes);
       return block;
     }
-    // A miss: as many idle bytes as the new block go back first (the
-    // smallest blocks, cheapest to fault in again), so idle and live memory
-    // together never exceed the most that was live at once.
-    c.release(bytes);
+    // A miss. As many idle bytes as the new block go back first, from the
+    // idle blocks up to 4× its size, smallest first (cheapest to fault in
+    // again; a small request does not cost a large block the next call
+    // needs), and then whatever keeps the idle bytes within the most that
+    // was ever live at once: the process holds at most twice that.
+    c.release(bytes, 4 * bytes);
+    void* block = std::aligned_alloc(alignment, bytes);
+    if (!block) throw std::bad_alloc();
+    c.live_bytes += bytes;
+    c.peak_live = std::max(c.peak_live, c.live_bytes);
+    if (c.idle_bytes > c.peak_live) c.release(c.idle_bytes - c.peak_live);
+    return block;
   }
   void* block = std::aligned_alloc(alignment, bytes);
   if (!block) throw std::bad_alloc();
@@ -89,6 +102,7 @@ void give_block(void* block, std::size_t bytes) noexcept {
   }
   BlockCache& c = cache();
   std::lock_guard<std::mutex> lock(c.mutex);
+  c.live_bytes -= bytes;
   try {
     c.idle.emplace(bytes, block);
     c.idle_bytes += bytes;

@@ -9,10 +9,13 @@
 /// page on first touch; an attribution method that builds and frees the
 /// same buffers call after call spent up to 40 % of its time there.
 ///
-/// What the cache keeps is bounded: when a request finds no block, every
-/// idle block is returned to the system first, so the process never holds
-/// more tensor memory than it had in use at once. A run with a memory budget
-/// (`AttributionOptions::max_memory`) starts by releasing the cache.
+/// What the cache keeps is bounded: a request no idle block fits first
+/// returns as many idle bytes to the system (smallest blocks first, none
+/// more than 4× its size, so a small request does not cost a large block the
+/// next call needs), and idle blocks never add up to more than the most
+/// tensor memory that was in use at once; the process holds at most twice
+/// that. A run with a memory budget (`AttributionOptions::max_memory`)
+/// starts by releasing the cache.
 
 #include <cstdint>
 
