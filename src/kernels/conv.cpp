@@ -905,6 +905,7 @@ struct PhasedCol2imStore {
 void unphase(const Geom& g, const PhasedInput& layout, int64_t plane, int64_t e0, int64_t e1, int64_t c0,
              int64_t c1, float* dxg, int64_t xstride) {
   const int64_t phases = g.sh * g.sw;
+  std::vector<float> row(static_cast<size_t>(g.sw == 2 ? 2 * layout.wq : 0));
   for (int64_t e = e0; e < e1; ++e)
     for (int64_t c = c0; c < c1; ++c) {
       const float* src = layout.base + e * layout.es + c * phases * plane;
@@ -912,6 +913,13 @@ void unphase(const Geom& g, const PhasedInput& layout, int64_t plane, int64_t e0
       for (int64_t y = 0; y < g.h; ++y) {
         const int64_t r = y + g.pt;
         float* drow = d + y * g.w;
+        if (g.sw == 2) {  // the padded row rebuilt from its two phases, then added
+          const float* s0 = src + r % g.sh * 2 * plane + r / g.sh * layout.wq;
+          detail::interleave_pairs(s0, s0 + plane, layout.wq, row.data());
+          const float* s = row.data() + g.pl;
+          for (int64_t x = 0; x < g.w; ++x) drow[x] += s[x];
+          continue;
+        }
         for (int64_t b = 0; b < g.sw; ++b) {
           const float* srow = src + (r % g.sh * g.sw + b) * plane + r / g.sh * layout.wq;
           // Columns x with (x + pl) % sw == b, at (x + pl) / sw in the phase.
