@@ -402,29 +402,6 @@ struct BatchedRows {
   }
 };
 
-/// A[l, o] = W[o, c0 + l % cc, l / cc]: one group's weight transposed, for
-/// input channels [c0, c0 + cc), rows in tap-major order (all channels of tap
-/// 0, then of tap 1, ...). The six rows of a tile then never write the same
-/// input-gradient element (see backward_input_phased).
-struct TapMajorA {
-  const float* w;  ///< one group's weight [cout_g, cin_g, khw]
-  int64_t cin_g, khw, c0, cc;
-  bool in_place(int64_t, int64_t, APanel&) const { return false; }  // always packed
-  void operator()(int64_t i, int64_t mc, int64_t p, int64_t kc, float* dst) const {
-    const int64_t os = cin_g * khw;
-    for (int64_t ip = 0; ip < mc; ip += MR, dst += MR * kc) {
-      const float* src[MR];
-      for (int64_t r = 0; r < MR; ++r) {
-        const int64_t l = std::min(i + ip + r, i + mc - 1);  // rows past mc: zero below
-        src[r] = w + p * os + (c0 + l % cc) * khw + l / cc;
-      }
-      const int64_t rows = std::min(MR, mc - ip);
-      for (int64_t q = 0; q < kc; ++q)
-        for (int64_t r = 0; r < MR; ++r) dst[q * MR + r] = r < rows ? src[r][q * os] : 0.0f;
-    }
-  }
-};
-
 /// A[i, n] = a[e·estride + i·p + position]: an output gradient as the left
 /// operand of the weight gradient, batch along the depth.
 struct BatchedA {
@@ -1284,46 +1261,37 @@ void backward_input_phased(const Geom& g, const float* dy, const float* w, float
   const int64_t hp = g.h + g.pt + g.pb, wp = g.w + g.pl + g.pr;
   const int64_t hq = (hp + g.sh - 1) / g.sh, wq = (wp + g.sw - 1) / g.sw;
   const int64_t plane = hq * wq, phases = g.sh * g.sw, khw = g.kh * g.kw;
-  thread_local std::vector<int64_t> offsets;  // (the caller's: workers read it through `table`)
+  thread_local std::vector<int64_t> offsets;
   offsets.resize(static_cast<size_t>(g.k));
   phase_offsets(g, plane, wq, offsets.data());
-  const int64_t* table = offsets.data();
-  const int64_t es = g.cin_g * phases * plane;
-  float* base = pack_buffer(2, g.n * es);
-  // Items: about NC_WIDE columns (whole examples) by at most 2·MC rows (whole
-  // channels), and at least 4 of them when the channels allow.
+  PhasedInput layout;
+  layout.es = g.cin_g * phases * plane;
+  layout.wq = wq;
+  layout.off = offsets.data();
+  float* base = pack_buffer(2, g.n * layout.es);
+  layout.base = base;
+  // Items: whole examples, about NC_WIDE columns each, and the channels in as
+  // few chunks as make 4 items (each item packs its own A block rows for
+  // every B block and its own B block for every A block: ResNet-18's
+  // 256→512 layer at 8² took 1.3× as long with 16 chunks of 16 channels).
   const auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
   const int64_t ec = std::max<int64_t>(1, NC_WIDE / g.p), echunks = ceil_div(g.n, ec);
-  int64_t cc = g.k <= 2 * MC ? g.cin_g : std::max<int64_t>(1, MC / khw);
-  if (echunks * ceil_div(g.cin_g, cc) < 4) cc = std::min(cc, ceil_div(g.cin_g, ceil_div(4, echunks)));
+  const int64_t cc = ceil_div(g.cin_g, std::min(g.cin_g, ceil_div(4, echunks)));
   const int64_t cchunks = ceil_div(g.cin_g, cc), items = echunks * cchunks;
   const int64_t xstride = g.cin * g.hw, ystride = g.cout * g.p;
   const int64_t threads = gemm_threads(g.k, g.n * g.p, g.cout_g);
   for (int64_t gr = 0; gr < g.groups; ++gr) {
     float* dxg = dx + gr * g.cin_g * g.hw;
-    const float* wg = w + gr * g.cout_g * g.k;
+    const StridedA a{w + gr * g.cout_g * g.k, 1, g.k};
     const BatchedRowB b{{dy + gr * g.cout_g * g.p, g.p, ystride}};
+    const PhasedCol2imStore st{g, layout, base};
     const auto run = [&](int64_t t0, int64_t t1) {
-      std::vector<int64_t> off(static_cast<size_t>(cc * khw));
       for (int64_t t = t0; t < t1; ++t) {
-        const int64_t c0 = t % cchunks * cc, c1 = std::min(g.cin_g, c0 + cc), n_c = c1 - c0;
+        const int64_t c0 = t % cchunks * cc, c1 = std::min(g.cin_g, c0 + cc);
         const int64_t e0 = t / cchunks * ec, e1 = std::min(g.n, e0 + ec);
-        // Rows tap-major (TapMajorA): the rows of one tile are different
-        // channels or taps of different phases, which write disjoint
-        // elements; channel-major, taps (0, 0) and (0, 2) of a channel write
-        // overlapping runs, and each masked add waited for the previous
-        // masked store (a fifth of a 3×3 stride-2 gradient's time).
-        for (int64_t l = 0; l < n_c * khw; ++l)
-          off[static_cast<size_t>(l)] = table[(c0 + l % n_c) * khw + l / n_c];
-        PhasedInput layout;
-        layout.base = base;
-        layout.es = es;
-        layout.wq = wq;
-        layout.off = off.data();
         for (int64_t e = e0; e < e1; ++e)
-          std::fill(base + e * es + c0 * phases * plane, base + e * es + c1 * phases * plane, 0.0f);
-        gemm(0, n_c * khw, e0 * g.p, e1 * g.p, g.cout_g, TapMajorA{wg, g.cin_g, khw, c0, n_c}, b,
-             PhasedCol2imStore{g, layout, base});
+          std::fill(base + e * layout.es + c0 * phases * plane, base + e * layout.es + c1 * phases * plane, 0.0f);
+        gemm(c0 * khw, c1 * khw, e0 * g.p, e1 * g.p, g.cout_g, a, b, st);
         unphase(g, layout, plane, e0, e1, c0, c1, dxg, xstride);
       }
     };
@@ -1333,6 +1301,15 @@ void backward_input_phased(const Geom& g, const float* dy, const float* w, float
       run(0, items);
   }
 }
+
+/// Strided input gradients through a phased copy of dx (backward_input_phased)
+/// when output rows are at least a panel wide, so that a tile row lands in one
+/// or two runs. With narrower rows every run is a masked add whose load waits
+/// for the previous runs' masked stores: on Zen 4 ResNet's 3×3 stride-2 layers
+/// at 8² and 4² outputs took up to 1.35× as long as scattering into dx element
+/// by element (Col2imStore); at 16² and wider (a stem, 32² inputs) the phased
+/// copy took 0.75–0.9× as long.
+bool phased_col2im(const Geom& g) { return g.wo >= NR; }
 
 /// 1×1 convolutions with a stride and no padding read (forward) or write
 /// (input gradient) only every sh-th row and sw-th column of the input: they
@@ -1482,7 +1459,7 @@ void backward_input_impl(const Geom& g, const float* dy, const float* w, float* 
     upsample_add(g, compact, dx);
     return;
   }
-  if (g.sh > 1 || g.sw > 1) {
+  if ((g.sh > 1 || g.sw > 1) && phased_col2im(g)) {
     backward_input_phased(g, dy, w, dx);
     return;
   }
@@ -1731,7 +1708,7 @@ void scratch_floats(const Geom& g, int64_t& per_thread, int64_t& shared) {
   // or a strided 1×1 convolution's compact copy of the input.
   if (subsampled_pointwise(g))
     shared += g.n * g.cin * g.p;
-  else if (g.sh > 1 || g.sw > 1)
+  else if ((g.sh > 1 || g.sw > 1) && phased_col2im(g))
     shared = std::max(shared, g.n * phased_floats(g));
   // The tap-by-tap path's weight by tap and B panels (conv_taps.hpp).
   int64_t by_tap = 0;
