@@ -1304,11 +1304,12 @@ void backward_input_phased(const Geom& g, const float* dy, const float* w, float
 
 /// Strided input gradients through a phased copy of dx (backward_input_phased)
 /// when output rows are at least a panel wide, so that a tile row lands in one
-/// or two runs. With narrower rows every run is a masked add whose load waits
-/// for the previous runs' masked stores: on Zen 4 ResNet's 3×3 stride-2 layers
-/// at 8² and 4² outputs took up to 1.35× as long as scattering into dx element
-/// by element (Col2imStore); at 16² and wider (a stem, 32² inputs) the phased
-/// copy took 0.75–0.9× as long.
+/// or two runs. With narrower rows a tile row is two to four masked adds (a
+/// profile puts the time on their loads, probably waiting for the previous
+/// runs' masked stores): on Zen 4 ResNet's 3×3 stride-2 layers at 8² and 4²
+/// outputs took up to 1.35× as long as scattering into dx element by element
+/// (Col2imStore); at 16² and wider (a stem, 32² inputs) the phased copy took
+/// 0.75–0.9× as long.
 bool phased_col2im(const Geom& g) { return g.wo >= NR; }
 
 /// 1×1 convolutions with a stride and no padding read (forward) or write
