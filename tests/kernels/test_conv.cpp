@@ -378,9 +378,9 @@ TEST_CASE("conv2d over small outputs, tap by tap, agrees with a direct convoluti
       {{9, 64, 3, 4}, {66, 64, 3, 3}, {{1, 1}, {2, 2, 2, 2}, {2, 2}, 1}},
       {{8, 64, 2, 2}, {64, 64, 5, 5}, {{1, 1}, {2, 2, 2, 2}, {1, 1}, 1}},
       {{80, 128, 2, 2}, {40, 128, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},  // B beyond L2: the weight sorted by tap
-      // ... forward and input gradient (the transposed weight sorted by tap),
-      // a ragged last panel of 6 rows and a last chunk of 6 channels.
-      {{140, 64, 2, 2}, {70, 64, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      // ... the input gradient's (the transposed weight sorted by tap), with a
+      // ragged last panel (32 rows) and a last chunk of 6 channels (70).
+      {{130, 32, 2, 2}, {70, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
   };
   check_forward_and_input_gradient(cases, 200);
 }
