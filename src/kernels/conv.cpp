@@ -519,6 +519,16 @@ void deal_phases(const float* row, int64_t stride, int64_t wq, int64_t plane, fl
     for (int64_t b = 0; b < stride; ++b) d[b * plane + j] = row[j * stride + b];
 }
 
+/// off[k] of the phased layout (planes of hq × wq floats, `plane` apart):
+/// where im2col row k reads output position (0, 0).
+void phase_offsets(const Geom& g, int64_t plane, int64_t wq, int64_t* off) {
+  const int64_t phases = g.sh * g.sw;
+  for (int64_t k = 0; k < g.k; ++k) {
+    const int64_t c = k / (g.kh * g.kw), rh = k % (g.kh * g.kw) / g.kw * g.dh, rw = k % g.kw * g.dw;
+    off[k] = (c * phases + rh % g.sh * g.sw + rw % g.sw) * plane + rh / g.sh * wq + rw / g.sw;
+  }
+}
+
 /// Copies `count` examples of one group's input (examples xstride floats
 /// apart) into a per-thread phased buffer and fills the row offsets.
 PhasedInput phase_input(const Geom& g, const float* xg, int64_t xstride, int64_t count) {
@@ -568,10 +578,7 @@ PhasedInput phase_input(const Geom& g, const float* xg, int64_t xstride, int64_t
     parallel_for(count * g.cin_g, copy_planes);
   else
     copy_planes(0, count * g.cin_g);
-  for (int64_t k = 0; k < g.k; ++k) {
-    const int64_t c = k / (g.kh * g.kw), rh = k % (g.kh * g.kw) / g.kw * g.dh, rw = k % g.kw * g.dw;
-    table[static_cast<size_t>(k)] = (c * phases + rh % g.sh * g.sw + rw % g.sw) * plane + rh / g.sh * wq + rw / g.sw;
-  }
+  phase_offsets(g, plane, wq, table.data());
   in.base = buf;
   return in;
 }
@@ -835,6 +842,70 @@ struct Col2imStore {
     }
   }
 };
+
+/// dx += col2im(C) into a phased copy of the input gradient (padded and split
+/// by stride phase, the layout phase_input gives the input), the adjoint of
+/// PhasedB: a tile row's lanes land where PhasedB reads them from, in a few
+/// contiguous runs added with masked vector loads and stores and no bounds
+/// checks (Col2imStore checks every element against the input's borders and,
+/// with a stride, adds one element at a time). unphase() then adds the copy
+/// into dx. Tiles touching the same element must not be stored concurrently.
+struct PhasedCol2imStore {
+  const Geom& g;
+  const PhasedInput& layout;  ///< the phased gradient's layout
+  float* base;                ///< its first float (layout.base, writable)
+  static constexpr bool overwrite = false;
+  float* direct(int64_t, int64_t, int64_t&) const { return nullptr; }
+  void add_tile(int64_t i, int64_t j, int64_t mr, int64_t nr, const float* tile, bool) const {
+    Piece pieces[NR];
+    const int64_t np = column_pieces(g, layout, j, nr, pieces);
+    for (int64_t r = 0; r < mr; ++r) {
+      float* at = base + layout.off[i + r];
+      const float* t = tile + r * NR;
+#if defined(__AVX512F__)
+      const __m512 tv = _mm512_loadu_ps(t);
+      for (int64_t u = 0; u < np; ++u) {
+        const __mmask16 m = static_cast<__mmask16>(((1u << pieces[u].len) - 1) << pieces[u].at);
+        float* d = at + pieces[u].src - pieces[u].at;  // lane l of the tile goes to d[l]
+        _mm512_mask_storeu_ps(d, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, d), tv));
+      }
+#else
+      for (int64_t u = 0; u < np; ++u)
+        for (int64_t e = 0; e < pieces[u].len; ++e) at[pieces[u].src + e] += t[pieces[u].at + e];
+#endif
+    }
+  }
+};
+
+/// dx[e, c] += the phased gradient (PhasedCol2imStore) of examples [e0, e1)
+/// and channels [c0, c1) of one group (dxg: the group's first channel).
+void unphase(const Geom& g, const PhasedInput& layout, int64_t plane, int64_t e0, int64_t e1, int64_t c0,
+             int64_t c1, float* dxg, int64_t xstride) {
+  const int64_t phases = g.sh * g.sw;
+  std::vector<float> row(static_cast<size_t>(g.sw == 2 ? 2 * layout.wq : 0));
+  for (int64_t e = e0; e < e1; ++e)
+    for (int64_t c = c0; c < c1; ++c) {
+      const float* src = layout.base + e * layout.es + c * phases * plane;
+      float* d = dxg + e * xstride + c * g.hw;
+      for (int64_t y = 0; y < g.h; ++y) {
+        const int64_t r = y + g.pt;
+        float* drow = d + y * g.w;
+        if (g.sw == 2) {  // the padded row rebuilt from its two phases, then added
+          const float* s0 = src + r % g.sh * 2 * plane + r / g.sh * layout.wq;
+          detail::interleave_pairs(s0, s0 + plane, layout.wq, row.data());
+          const float* s = row.data() + g.pl;
+          for (int64_t x = 0; x < g.w; ++x) drow[x] += s[x];
+          continue;
+        }
+        for (int64_t b = 0; b < g.sw; ++b) {
+          const float* srow = src + (r % g.sh * g.sw + b) * plane + r / g.sh * layout.wq;
+          // Columns x with (x + pl) % sw == b, at (x + pl) / sw in the phase.
+          const int64_t x0 = ((b - g.pl) % g.sw + g.sw) % g.sw;
+          for (int64_t x = x0, q = (x0 + g.pl) / g.sw; x < g.w; x += g.sw, ++q) drow[x] += srow[q];
+        }
+      }
+    }
+}
 
 // ---- threading -------------------------------------------------------------------
 
@@ -1194,6 +1265,118 @@ void backward_input_batch(const Geom& g, const float* dy, const float* w, float*
   }
 }
 
+/// The input gradient of a strided convolution: col2im into a phased copy of
+/// dx (PhasedCol2imStore), then added into dx. The work goes in items of
+/// input channels × examples fixed by the geometry alone: items write
+/// disjoint parts of dx, and every element's sum runs in the same order
+/// whatever the thread count.
+void backward_input_phased(const Geom& g, const float* dy, const float* w, float* dx) {
+  const int64_t hp = g.h + g.pt + g.pb, wp = g.w + g.pl + g.pr;
+  const int64_t hq = (hp + g.sh - 1) / g.sh, wq = (wp + g.sw - 1) / g.sw;
+  const int64_t plane = hq * wq, phases = g.sh * g.sw, khw = g.kh * g.kw;
+  thread_local std::vector<int64_t> offsets;
+  offsets.resize(static_cast<size_t>(g.k));
+  phase_offsets(g, plane, wq, offsets.data());
+  PhasedInput layout;
+  layout.es = g.cin_g * phases * plane;
+  layout.wq = wq;
+  layout.off = offsets.data();
+  float* base = pack_buffer(2, g.n * layout.es);
+  layout.base = base;
+  // Items: whole examples, about NC_WIDE columns each, and the channels in as
+  // few chunks as make 4 items (each item packs its own A block rows for
+  // every B block and its own B block for every A block: ResNet-18's
+  // 256→512 layer at 8² took 1.3× as long with 16 chunks of 16 channels).
+  const auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
+  const int64_t ec = std::max<int64_t>(1, NC_WIDE / g.p), echunks = ceil_div(g.n, ec);
+  const int64_t cc = ceil_div(g.cin_g, std::min(g.cin_g, ceil_div(4, echunks)));
+  const int64_t cchunks = ceil_div(g.cin_g, cc), items = echunks * cchunks;
+  const int64_t xstride = g.cin * g.hw, ystride = g.cout * g.p;
+  const int64_t threads = gemm_threads(g.k, g.n * g.p, g.cout_g);
+  for (int64_t gr = 0; gr < g.groups; ++gr) {
+    float* dxg = dx + gr * g.cin_g * g.hw;
+    const StridedA a{w + gr * g.cout_g * g.k, 1, g.k};
+    const BatchedRowB b{{dy + gr * g.cout_g * g.p, g.p, ystride}};
+    const PhasedCol2imStore st{g, layout, base};
+    const auto run = [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t c0 = t % cchunks * cc, c1 = std::min(g.cin_g, c0 + cc);
+        const int64_t e0 = t / cchunks * ec, e1 = std::min(g.n, e0 + ec);
+        for (int64_t e = e0; e < e1; ++e)
+          std::fill(base + e * layout.es + c0 * phases * plane, base + e * layout.es + c1 * phases * plane, 0.0f);
+        gemm(c0 * khw, c1 * khw, e0 * g.p, e1 * g.p, g.cout_g, a, b, st);
+        unphase(g, layout, plane, e0, e1, c0, c1, dxg, xstride);
+      }
+    };
+    if (threads > 1)
+      parallel_for(items, run);
+    else
+      run(0, items);
+  }
+}
+
+/// Strided input gradients through a phased copy of dx (backward_input_phased)
+/// when output rows are at least a panel wide, so that a tile row lands in one
+/// or two runs. With narrower rows a tile row is two to four masked adds (a
+/// profile puts the time on their loads, probably waiting for the previous
+/// runs' masked stores): on Zen 4 ResNet's 3×3 stride-2 layers at 8² and 4²
+/// outputs took up to 1.35× as long as scattering into dx element by element
+/// (Col2imStore); at 16² and wider (a stem, 32² inputs) the phased copy took
+/// 0.75–0.9× as long.
+bool phased_col2im(const Geom& g) { return g.wo >= NR; }
+
+/// 1×1 convolutions with a stride and no padding read (forward) or write
+/// (input gradient) only every sh-th row and sw-th column of the input: they
+/// run as stride-1 1×1 convolutions (plain GEMMs) of the subsampled input,
+/// gathered into or scattered from a compact copy.
+bool subsampled_pointwise(const Geom& g) {
+  return g.kh == 1 && g.kw == 1 && (g.sh > 1 || g.sw > 1) && g.pt == 0 && g.pl == 0 && g.pb == 0 && g.pr == 0;
+}
+
+Geom subsampled_geom(const Geom& g) {
+  Geom s = g;
+  s.h = g.ho;
+  s.w = g.wo;
+  s.hw = g.p;
+  s.sh = s.sw = s.dh = s.dw = 1;
+  s.pointwise = true;
+  return s;
+}
+
+struct Subsampled;  // scratch tag: the compact copy
+float* subsampled_buffer(int64_t n) { return detail::thread_scratch<Subsampled, 1>(0, n); }
+
+/// compact[e, c, i, j] = x[e, c, i·sh, j·sw] (gather), or x[...] += compact[...].
+void subsample(const Geom& g, const float* x, float* compact) {
+  const auto run = [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i)
+      for (int64_t oh = 0; oh < g.ho; ++oh) {
+        const float* s = x + i * g.hw + oh * g.sh * g.w;
+        float* d = compact + i * g.p + oh * g.wo;
+        for (int64_t ow = 0; ow < g.wo; ++ow) d[ow] = s[ow * g.sw];
+      }
+  };
+  if (g.n * g.cin * g.p >= (int64_t{1} << 16))
+    parallel_for(g.n * g.cin, run);
+  else
+    run(0, g.n * g.cin);
+}
+
+void upsample_add(const Geom& g, const float* compact, float* x) {
+  const auto run = [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i)
+      for (int64_t oh = 0; oh < g.ho; ++oh) {
+        float* d = x + i * g.hw + oh * g.sh * g.w;
+        const float* s = compact + i * g.p + oh * g.wo;
+        for (int64_t ow = 0; ow < g.wo; ++ow) d[ow * g.sw] += s[ow];
+      }
+  };
+  if (g.n * g.cin * g.p >= (int64_t{1} << 16))
+    parallel_for(g.n * g.cin, run);
+  else
+    run(0, g.n * g.cin);
+}
+
 void backward_weight_batch(const Geom& g, const float* x, const float* dy, float* dw) {
   const int64_t depth = g.n * g.p;
   const int64_t threads = gemm_threads(g.cout_g, g.k, depth);
@@ -1243,6 +1426,12 @@ bool by_taps_backward(const Geom& g) {
 }
 
 void forward_impl(const Geom& g, const float* x, const float* w, const float* b, float* y) {
+  if (subsampled_pointwise(g)) {
+    float* compact = subsampled_buffer(g.n * g.cin * g.p);
+    subsample(g, x, compact);
+    forward_impl(subsampled_geom(g), compact, w, b, y);
+    return;
+  }
   if (by_taps(g)) {
     taps::convolve(taps_forward(g), x, w, false, b, y, false);
     return;
@@ -1275,6 +1464,17 @@ void backward_input_impl(const Geom& g, const float* dy, const float* w, float* 
   }
   if (is_depthwise(g)) {
     depthwise::backward_input(depthwise_geometry(g), dy, w, dx);
+    return;
+  }
+  if (subsampled_pointwise(g)) {
+    float* compact = subsampled_buffer(g.n * g.cin * g.p);
+    std::fill(compact, compact + g.n * g.cin * g.p, 0.0f);
+    backward_input_impl(subsampled_geom(g), dy, w, compact);
+    upsample_add(g, compact, dx);
+    return;
+  }
+  if ((g.sh > 1 || g.sw > 1) && phased_col2im(g)) {
+    backward_input_phased(g, dy, w, dx);
     return;
   }
   if (batched(g)) {
@@ -1518,6 +1718,12 @@ void scratch_floats(const Geom& g, int64_t& per_thread, int64_t& shared) {
     shared = g.n * phased;
   else
     per_thread += phased;
+  // A strided input gradient's phased copy of dx (backward_input_phased),
+  // or a strided 1×1 convolution's compact copy of the input.
+  if (subsampled_pointwise(g))
+    shared += g.n * g.cin * g.p;
+  else if ((g.sh > 1 || g.sw > 1) && phased_col2im(g))
+    shared = std::max(shared, g.n * phased_floats(g));
   // The tap-by-tap path's weight by tap and B panels (conv_taps.hpp).
   int64_t by_tap = 0;
   if (by_taps(g)) by_tap = taps::scratch_floats(taps_forward(g));

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <vector>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "micro_kernel.hpp"
 #include "thread_scratch.hpp"
 #include "trim/core/parallel.hpp"
@@ -84,6 +88,50 @@ int64_t tap_stride(const Geometry& g, int64_t mrows) { return mrows * g.cin + kN
 void pack_weight(const Geometry& g, const float* w, bool transposed, int64_t mrows, float* a) {
   const int64_t khw = g.kh * g.kw, stride = tap_stride(g, mrows);
   constexpr int64_t chunk = 16;  // input channels per run
+#if defined(__AVX512F__)
+  // Each tap's run of a panel and chunk (chunk·kMR floats, [channel][row])
+  // gathered straight from the weight, 16 floats at a time: the offsets of
+  // the run's elements from the panel's first kernel are the same for every
+  // panel, chunk and tap. A fifth of the time of ResNet-18's 512-channel
+  // 3×3 layer at 2×2 (batch 40) went into the element-by-element sort below.
+  // Offsets must fit 32 bits.
+  const int64_t row_step = transposed ? khw : g.cin * khw, chan_step = transposed ? g.cout * khw : khw;
+  if (chunk * chan_step + kMR * row_step < (int64_t{1} << 31)) {
+    constexpr int64_t vecs = chunk * kMR / 16;
+    alignas(64) int32_t idx[chunk * kMR];
+    for (int64_t e = 0; e < chunk * kMR; ++e) idx[e] = static_cast<int32_t>(e / kMR * chan_step + e % kMR * row_step);
+    parallel_for(mrows / kMR, [&](int64_t p0, int64_t p1) {
+      for (int64_t ip = p0; ip < p1; ++ip) {
+        const int64_t rows = std::min(kMR, g.cout - ip * kMR);
+        for (int64_t c0 = 0; c0 < g.cin; c0 += chunk) {
+          const int64_t nc = std::min(chunk, g.cin - c0);
+          // Lane e (channel e / kMR, row e % kMR) of vector j is read when both exist.
+          __mmask16 masks[vecs];
+          for (int64_t j = 0; j < vecs; ++j) {
+            unsigned m = 0;
+            for (int64_t l = 0; l < 16; ++l) {
+              const int64_t e = 16 * j + l;
+              if (e / kMR < nc && e % kMR < rows) m |= 1u << l;
+            }
+            masks[j] = static_cast<__mmask16>(m);
+          }
+          const float* base = w + ip * kMR * row_step + c0 * chan_step;
+          for (int64_t t = 0; t < khw; ++t) {
+            const float* src = base + (transposed ? khw - 1 - t : t);
+            float* dst = a + t * stride + (ip * g.cin + c0) * kMR;
+            for (int64_t j = 0; j < vecs && 16 * j < nc * kMR; ++j) {
+              const __m512i vi = _mm512_load_si512(idx + 16 * j);
+              const __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), masks[j], vi, src, 4);
+              const int64_t left = nc * kMR - 16 * j;
+              _mm512_mask_storeu_ps(dst + 16 * j, static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1), v);
+            }
+          }
+        }
+      }
+    });
+    return;
+  }
+#endif
   parallel_for(mrows / kMR, [&](int64_t p0, int64_t p1) {
     std::vector<float> runs(static_cast<size_t>(khw * chunk * kMR));
     for (int64_t ip = p0; ip < p1; ++ip)

@@ -31,4 +31,23 @@ inline void deal_pairs(const float* src, int64_t len, float* even, float* odd) {
   }
 }
 
+/// dst[2i] = even[i], dst[2i + 1] = odd[i] for i < n: the inverse of
+/// deal_pairs (writes dst[0, 2n)).
+inline void interleave_pairs(const float* even, const float* odd, int64_t n, float* dst) {
+  int64_t i = 0;
+#if defined(__AVX512F__)
+  const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
+  for (; i + 16 <= n; i += 16) {
+    const __m512 a = _mm512_loadu_ps(even + i), b = _mm512_loadu_ps(odd + i);
+    _mm512_storeu_ps(dst + 2 * i, _mm512_permutex2var_ps(a, lo, b));
+    _mm512_storeu_ps(dst + 2 * i + 16, _mm512_permutex2var_ps(a, hi, b));
+  }
+#endif
+  for (; i < n; ++i) {
+    dst[2 * i] = even[i];
+    dst[2 * i + 1] = odd[i];
+  }
+}
+
 }  // namespace trim::kernels::detail
