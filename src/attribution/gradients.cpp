@@ -128,31 +128,10 @@ Attribution integrated_gradients(const Graph& model, const Tensor& x, const Inte
   if (ig.share_linear_prefix)
     if (std::optional<Attribution> a = detail::integrated_gradients_sharing_prefix(run, b, alphas, weights, options))
       return std::move(*a);
-  const int64_t N = run.batch(), P = run.example_numel(), T = run.n_targets(), K = ig.n_steps;
+  const int64_t N = run.batch(), P = run.example_numel(), T = run.n_targets();
   // Path sums in double: 50 weighted gradients per element.
-  std::vector<double> sum(static_cast<size_t>(T * N * P), 0.0);
   run.hold(2 * T * N * P + 3 * N * P);  // the sums, the baseline and [x; b] for delta
-  run.run(
-      N * K,
-      [&](int64_t m, float* dst) {
-        const int64_t e = m / K;
-        const float a = static_cast<float>(alphas[static_cast<size_t>(m % K)]);
-        const float* xe = x.data() + e * P;
-        const float* be = b.data() + e * P;
-        for (int64_t i = 0; i < P; ++i) dst[i] = be[i] + a * (xe[i] - be[i]);
-        return e;
-      },
-      [&](int64_t first, int64_t count, const Tensor&, const Tensor* g) {
-        for (int64_t t = 0; t < T; ++t)
-          for (int64_t r = 0; r < count; ++r) {
-            const int64_t m = first + r, e = m / K;
-            const double w = weights[static_cast<size_t>(m % K)];
-            const float* src = g->data() + (t * count + r) * P;
-            double* acc = sum.data() + (t * N + e) * P;
-            for (int64_t i = 0; i < P; ++i) acc[i] += w * src[i];
-          }
-      },
-      true);
+  const std::vector<double> sum = detail::path_gradient_sums(run, x.data(), b.data(), P, alphas, weights);
   Tensor attr(prepend({T, N}, run.example_shape()));
   for (int64_t t = 0; t < T; ++t)
     for (int64_t e = 0; e < N; ++e)

@@ -119,7 +119,7 @@ std::optional<Attribution> integrated_gradients_sharing_prefix(ModelRunner& run,
   SharedPrefix pre(std::move(*split), run);
   const Tensor& x = run.x();
   const int64_t N = run.batch(), P = run.example_numel(), T = run.n_targets(), Z = pre.cut_numel(),
-                K = static_cast<int64_t>(alphas.size()), O = run.n_outputs();
+                O = run.n_outputs();
   // The sums are over the cut's values: without a budget to say what fits,
   // they may outgrow the plain path's sums over s by at most this much (a
   // CNN's stem holds ~2.7× the values of 3-channel fft2 coefficients, so
@@ -154,28 +154,7 @@ std::optional<Attribution> integrated_gradients_sharing_prefix(ModelRunner& run,
   for (int64_t e = 0; e < N; ++e) rows[static_cast<size_t>(e)] = rows[static_cast<size_t>(e + N)] = e;
 
   // Σ_k w_k ∇_z F(z_k) per target and example, in double.
-  std::vector<double> sum(static_cast<size_t>(T * N * Z), 0.0);
-  srun.run(
-      N * K,
-      [&](int64_t m, float* dst) {
-        const int64_t e = m / K;
-        const float a = static_cast<float>(alphas[static_cast<size_t>(m % K)]);
-        const float* ze = zends.data() + e * Z;
-        const float* zb = zends.data() + (N + e) * Z;
-        for (int64_t i = 0; i < Z; ++i) dst[i] = zb[i] + a * (ze[i] - zb[i]);
-        return e;
-      },
-      [&](int64_t first, int64_t count, const Tensor&, const Tensor* g) {
-        for (int64_t t = 0; t < T; ++t)
-          for (int64_t r = 0; r < count; ++r) {
-            const int64_t m = first + r, e = m / K;
-            const double w = weights[static_cast<size_t>(m % K)];
-            const float* src = g->data() + (t * count + r) * Z;
-            double* acc = sum.data() + (t * N + e) * Z;
-            for (int64_t i = 0; i < Z; ++i) acc[i] += w * src[i];
-          }
-      },
-      true);
+  const std::vector<double> sum = path_gradient_sums(srun, zends.data(), zends.data() + N * Z, Z, alphas, weights);
 
   // F(x) and F(b) for the delta (after the steps, as the plain path: the
   // workspace's buffers then keep their size).

@@ -10,6 +10,34 @@
 
 namespace trim::detail {
 
+std::vector<double> path_gradient_sums(ModelRunner& run, const float* x, const float* b, int64_t width,
+                                       const std::vector<double>& alphas, const std::vector<double>& weights) {
+  const int64_t N = run.batch(), T = run.n_targets(), K = static_cast<int64_t>(alphas.size());
+  std::vector<double> sum(static_cast<size_t>(T * N * width), 0.0);
+  run.run(
+      N * K,
+      [&](int64_t m, float* dst) {
+        const int64_t e = m / K;
+        const float a = static_cast<float>(alphas[static_cast<size_t>(m % K)]);
+        const float* xe = x + e * width;
+        const float* be = b + e * width;
+        for (int64_t i = 0; i < width; ++i) dst[i] = be[i] + a * (xe[i] - be[i]);
+        return e;
+      },
+      [&](int64_t first, int64_t count, const Tensor&, const Tensor* g) {
+        for (int64_t t = 0; t < T; ++t)
+          for (int64_t r = 0; r < count; ++r) {
+            const int64_t m = first + r, e = m / K;
+            const double w = weights[static_cast<size_t>(m % K)];
+            const float* src = g->data() + (t * count + r) * width;
+            double* acc = sum.data() + (t * N + e) * width;
+            for (int64_t i = 0; i < width; ++i) acc[i] += w * src[i];
+          }
+      },
+      true);
+  return sum;
+}
+
 Tensor repeat_rows(const Tensor& t, int64_t times) {
   const int64_t n = t.dim(0), per = n > 0 ? t.numel() / n : 0;
   Shape s = t.shape();

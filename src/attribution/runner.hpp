@@ -115,6 +115,13 @@ class ModelRunner {
 /// growing with the rows; 0 when not even one row fits.
 int64_t most_rows(int64_t budget, const std::function<int64_t(int64_t)>& bytes);
 
+/// Integrated gradients' path through `run`: the N·K rows
+/// b_e + α_k (x_e − b_e) (row e·K + k; x_e and b_e rows of `width` floats,
+/// the runner's input rows) with their gradients, summed per target and
+/// example as Σ_k w_k ∇F in double: [T, N, width].
+std::vector<double> path_gradient_sums(ModelRunner& run, const float* x, const float* b, int64_t width,
+                                       const std::vector<double>& alphas, const std::vector<double>& weights);
+
 /// Each row of t [N, ...] repeated `times` times in a row: [N·times, ...].
 Tensor repeat_rows(const Tensor& t, int64_t times);
 
