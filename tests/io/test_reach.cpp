@@ -85,7 +85,9 @@ void attributions_hold(const char* name, int opset) {
   // Zero baseline, and a random one. At the zero baseline a LayerNorm scales by
   // 1/√eps ≈ 316, so the two halves of the product rule cancel by ~300× in
   // float32 multipliers: the pre-norm blocks (a LayerNorm reads the input
-  // itself, x = 0 has zero variance) get 2e-5.
+  // itself, x = 0 has zero variance) get 4e-5 (float32's 6e-8 times ~300;
+  // measured 0.5–2.3e-5, depending on the build and on how the x and
+  // baseline rows share a batch).
   double top_fx = 0.0;
   for (float v : fx) top_fx = std::max(top_fx, std::fabs(double(v)));
   Rng brng(9);
@@ -96,7 +98,7 @@ void attributions_hold(const char* name, int opset) {
     if (base) dl.baseline = Baseline::of(*base);
     const Attribution a = deeplift(g, x, dl);
     const Tensor fb = g.evaluate(base ? *base : Tensor(x.shape()));
-    const double tol = !base && (std::string(name) == "attention" || std::string(name) == "tencoder_sf") ? 2e-5 : 1e-5;
+    const double tol = !base && (std::string(name) == "attention" || std::string(name) == "tencoder_sf") ? 4e-5 : 1e-5;
     for (size_t t = 0; t < a.targets.size(); ++t)
       for (int64_t n = 0; n < N; ++n) {
         const int64_t k = a.targets[t];
