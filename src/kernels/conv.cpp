@@ -1241,22 +1241,27 @@ void backward_input_batch(const Geom& g, const float* dy, const float* w, float*
     // took 1.4x the time of a split over 16 examples; one grey channel
     // cannot be split at all). The weight is then packed on every thread,
     // which only pays for such small channel counts.
+    // The split is fixed by the geometry (two items for products worth
+    // splitting), not by the thread count: the items' GEMMs then add into
+    // dx in the same order on any number of threads (splitting by the
+    // thread count gave other bits at 3 threads than at 1 or 2).
     const Col2imStore st{g, dxg, xstride};
     const int64_t per_channel = g.kh * g.kw;
     const auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
-    if (threads <= 1) {
+    const int64_t items = g.k * cols * g.cout_g >= (int64_t(1) << 20) ? 2 : 1;
+    if (items <= 1) {
       gemm(0, g.k, 0, cols, g.cout_g, a, b, st);
       continue;
     }
-    if (ceil_div(g.n, threads) * g.cin_g < ceil_div(g.cin_g, threads) * g.n) {
-      const int64_t chunks = std::min(threads, g.n);
+    if (ceil_div(g.n, items) * g.cin_g < ceil_div(g.cin_g, items) * g.n) {
+      const int64_t chunks = std::min(items, g.n);
       parallel_for(chunks, [&](int64_t t0, int64_t t1) {
         for (int64_t t = t0; t < t1; ++t)
           gemm(0, g.k, g.n * t / chunks * g.p, g.n * (t + 1) / chunks * g.p, g.cout_g, a, b, st);
       });
       continue;
     }
-    const int64_t parts = std::min(threads, g.cin_g);
+    const int64_t parts = std::min(items, g.cin_g);
     parallel_for(parts, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t)
         gemm(g.cin_g * t / parts * per_channel, g.cin_g * (t + 1) / parts * per_channel, 0, cols, g.cout_g, a, b,

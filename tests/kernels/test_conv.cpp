@@ -425,6 +425,13 @@ TEST_CASE("strided conv2d (subsampled 1x1, phased col2im) agrees with a direct c
       {{2, 8, 4, 33}, {8, 4, 3, 3}, {{2, 2}, {1, 1, 1, 1}, {1, 1}, 2}},
       {{1, 6, 6, 34}, {8, 6, 3, 3}, {{2, 2}, {1, 1, 1, 1}, {1, 1}, 1}},
       {{3, 12, 9, 11}, {14, 12, 3, 3}, {{2, 2}, {1, 0, 0, 1}, {1, 1}, 1}},
+      // Narrow rows large enough to split over threads (ResNet's 3×3 stride 2
+      // onto 8×8), by examples and by channels: the same bits at 1, 2, 3 threads.
+      {{4, 64, 16, 16}, {128, 64, 3, 3}, {{2, 2}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{2, 96, 8, 8}, {64, 96, 3, 3}, {{2, 2}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{3, 7, 12, 12}, {300, 7, 3, 3}, {{2, 2}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{5, 20, 10, 10}, {80, 20, 3, 3}, {{2, 2}, {1, 0, 1, 0}, {1, 1}, 1}},
+      {{1, 7, 24, 12}, {300, 7, 3, 3}, {{2, 2}, {1, 1, 1, 1}, {1, 1}, 1}},  // one example: split by channel
   };
   check_forward_and_input_gradient(cases, 320);
 }
