@@ -103,8 +103,9 @@ ModelRunner::ModelRunner(const Graph& model, const Tensor& x, const AttributionO
   if (options.max_memory < 0)
     throw ValueError(method_ + ": max_memory must be >= 0 bytes (0: no budget), got " + std::to_string(options.max_memory));
   max_memory_ = options.max_memory;
-  // Idle blocks kept from earlier calls are not part of this run's budget.
-  if (max_memory_ > 0) release_cached_tensor_memory();
+  // Idle blocks kept from earlier calls are not part of this run's budget,
+  // and the cache keeps idle and live memory within what the run has live.
+  if (max_memory_ > 0) strict_cache_.emplace();
   if (options.grouping && options.grouping->coefficient_shape != example_)
     throw ShapeError(method_ + ": the grouping is for shape " + options.grouping->coefficient_shape.str() +
                      ", the model's input examples have shape " + example_.str());

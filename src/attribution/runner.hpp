@@ -3,10 +3,12 @@
 // chunks of max_batch, with the extra inputs of each row's example. Every
 // attribution method is written on top of this.
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "trim/attribution/common.hpp"
+#include "trim/core/memory.hpp"
 #include "trim/graph/executor.hpp"
 
 namespace trim::detail {
@@ -108,6 +110,7 @@ class ModelRunner {
   int64_t held_floats_ = 0;
   mutable int64_t fitted_[3] = {0, 0, 0};  ///< max_batch(pass) under the budget, once computed
   int64_t done_ = 0, planned_ = 0;
+  std::optional<StrictTensorCache> strict_cache_;  ///< under a budget: idle blocks within it
   Workspace ws_;
 };
 

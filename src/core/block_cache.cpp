@@ -37,6 +37,7 @@ struct BlockCache {
   std::size_t idle_bytes = 0;
   std::size_t live_bytes = 0;  ///< cached-size blocks handed out and not yet given back
   std::size_t peak_live = 0;   ///< the most live_bytes ever
+  int strict = 0;              ///< StrictTensorCache objects alive
 
   // Callers hold the mutex. Frees idle blocks of at most `largest` bytes,
   // smallest first, until at least `bytes` are freed or none is left.
@@ -82,7 +83,7 @@ void* take_block(std::size_t& bytes, std::size_t alignment) {
     // again; a small request does not cost a large block the next call
     // needs), and then whatever keeps the idle bytes within the most that
     // was ever live at once: the process holds at most twice that.
-    c.release(bytes, 4 * bytes);
+    c.release(bytes, c.strict > 0 ? SIZE_MAX : 4 * bytes);
     void* block = std::aligned_alloc(alignment, bytes);
     if (!block) throw std::bad_alloc();
     c.live_bytes += bytes;
@@ -126,6 +127,19 @@ void release_cached_tensor_memory() {
   detail::BlockCache& c = detail::cache();
   std::lock_guard<std::mutex> lock(c.mutex);
   c.release(c.idle_bytes);
+}
+
+StrictTensorCache::StrictTensorCache() {
+  detail::BlockCache& c = detail::cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  ++c.strict;
+  c.release(c.idle_bytes);
+}
+
+StrictTensorCache::~StrictTensorCache() {
+  detail::BlockCache& c = detail::cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  --c.strict;
 }
 
 }  // namespace trim

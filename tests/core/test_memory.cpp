@@ -81,6 +81,19 @@ TEST_CASE("memory: a small miss keeps the large idle blocks a later call needs",
   CHECK(trim::cached_tensor_bytes() == 0);  // the kept block serves it
 }
 
+TEST_CASE("memory: under a StrictTensorCache idle and live memory stay within the most live at once",
+          "[core][memory]") {
+  { Tensor big(floats_of_bytes(4 * MiB)); }
+  trim::StrictTensorCache strict;
+  CHECK(trim::cached_tensor_bytes() == 0);  // it starts empty
+  Tensor live(floats_of_bytes(16 * MiB));
+  { Tensor big(floats_of_bytes(16 * MiB)); }
+  REQUIRE(trim::cached_tensor_bytes() == 16 * MiB);
+  // Unlike the default (test above), the 1 MiB miss returns the idle block.
+  Tensor small(floats_of_bytes(MiB));
+  CHECK(trim::cached_tensor_bytes() == 0);
+}
+
 TEST_CASE("memory: threads allocating and freeing large tensors at once", "[core][memory]") {
   trim::release_cached_tensor_memory();
   std::vector<std::thread> threads;

@@ -15,7 +15,7 @@
 /// next call needs), and idle blocks never add up to more than the most
 /// tensor memory that was in use at once; the process holds at most twice
 /// that. A run with a memory budget (`AttributionOptions::max_memory`)
-/// starts by releasing the cache.
+/// keeps the stricter bound of `StrictTensorCache`.
 
 #include <cstdint>
 
@@ -26,5 +26,18 @@ int64_t cached_tensor_bytes();
 
 /// Returns every idle block to the system.
 void release_cached_tensor_memory();
+
+/// While one of these lives, the cache keeps idle and live memory together
+/// within the most that was live since it began: it starts by returning every
+/// idle block, and a miss returns as many idle bytes first whatever their
+/// sizes. Runs with a memory budget hold one, so that idle blocks do not
+/// push the process past the budget.
+class StrictTensorCache {
+ public:
+  StrictTensorCache();
+  ~StrictTensorCache();
+  StrictTensorCache(const StrictTensorCache&) = delete;
+  StrictTensorCache& operator=(const StrictTensorCache&) = delete;
+};
 
 }  // namespace trim
