@@ -67,9 +67,11 @@ void* take_block(std::size_t& bytes, std::size_t alignment) {
   if (bytes >= kCachedBlockMin) {
     BlockCache& c = cache();
     std::lock_guard<std::mutex> lock(c.mutex);
-    // The smallest idle block that fits, if it wastes at most half of itself.
+    // The smallest idle block that fits, if it wastes at most half of itself
+    // (an eighth under a budget: its whole block stays resident).
     const auto it = c.idle.lower_bound(bytes);
-    if (it != c.idle.end() && it->first / 2 <= bytes) {
+    const std::size_t most = c.strict > 0 ? bytes + bytes / 8 : 2 * bytes;
+    if (it != c.idle.end() && it->first <= most) {
       bytes = it->first;
       void* block = it->second;
       c.idle_bytes -= it->first;

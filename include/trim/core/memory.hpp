@@ -29,8 +29,9 @@ void release_cached_tensor_memory();
 
 /// While one of these lives, the cache keeps idle and live memory together
 /// within the most that was live since it began: it starts by returning every
-/// idle block, and a miss returns as many idle bytes first whatever their
-/// sizes. Runs with a memory budget hold one, so that idle blocks do not
+/// idle block, a miss returns as many idle bytes first whatever their sizes,
+/// and a block goes only to a tensor that needs at least 8/9 of it (a block
+/// stays resident whole, so a loose fit would count against the budget). Runs with a memory budget hold one, so that idle blocks do not
 /// push the process past the budget.
 class StrictTensorCache {
  public:
