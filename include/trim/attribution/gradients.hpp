@@ -37,11 +37,12 @@ struct IntegratedGradientsOptions {
   /// A(b + α(x − b)) = A(b) + α(A(x) − A(b)); the summed gradients at the cut
   /// go back through the prefix once per example and target. The same
   /// result up to float rounding, faster when the prefix is costly (a large
-  /// stem convolution, a wavelet or dictionary inverse). Models without
-  /// such a prefix, budgets (max_memory) the shared path does not fit and,
-  /// without a budget, calls whose sums at the cut (targets × examples ×
-  /// cut values, in double) would hold over 256 MiB more than the plain
-  /// path's take the plain path. False: always the plain path.
+  /// stem convolution, a wavelet or dictionary inverse), at the cost of more
+  /// memory (the rows past the cut are larger). Models without such a
+  /// prefix, runs with a budget (max_memory), and calls whose sums at the
+  /// cut (targets × examples × cut values, in double) would hold over
+  /// 256 MiB more than the plain path's take the plain path. False: always
+  /// the plain path.
   bool share_linear_prefix = true;
 };
 
