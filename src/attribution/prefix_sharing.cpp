@@ -28,30 +28,16 @@ class SharedPrefix {
   const Shape& cut_shape() const { return cut_shape_; }  ///< z per example
   int64_t cut_numel() const { return cut_numel_; }
 
-  /// Rows per prefix batch: `max_batch` without a budget, else the most
-  /// rows that fit next to `fixed` bytes (0: not even one).
-  void size_batches(int64_t max_batch, int64_t budget, int64_t fixed) {
-    if (budget == 0) {
-      rows_ = max_batch;
-      return;
-    }
-    // The planned buffers of a forward and a backward to the input, the
-    // ops' scratch, and the rows in and out of both passes.
-    rows_ = most_rows(budget, [&](int64_t r) {
-      return fixed + static_cast<int64_t>(sizeof(float)) *
-                         (planned_floats(split_.prefix, r, Keep::input_gradients, true) +
-                          planned_scratch_floats(split_.prefix, r) + r * 2 * (P_ + cut_numel_));
-    });
-    budget_ = true;
-  }
-  bool fits() const { return rows_ > 0; }
+  /// Rows per prefix batch (the call's max_batch; under a memory budget
+  /// the methods take the plain path).
+  void set_rows(int64_t max_batch) { rows_ = max_batch; }
 
   /// A(s) for M rows of s at `s` (M·example_numel floats, 64-byte aligned
   /// when a whole row is): [M, cut...], valid until the next call. Large
   /// rows are not copied more than needed: the rows are read in place and,
-  /// in one batch without a budget, the result is the prefix's own output.
+  /// in one batch, the result is the prefix's own output.
   const Tensor& forward_rows(const float* s, int64_t M) {
-    const bool one = !budget_ && M <= rows_;
+    const bool one = M <= rows_;
     if (!one) z_.resize(prepend({M}, cut_shape_));
     const bool aligned = reinterpret_cast<std::uintptr_t>(s) % 64 == 0 && (P_ * sizeof(float)) % 64 == 0;
     for (int64_t first = 0; first < M; first += rows_) {
@@ -68,7 +54,6 @@ class SharedPrefix {
       if (one) return out;
       std::copy(out.begin(), out.end(), z_.begin() + first * cut_numel_);
     }
-    done();
     return z_;
   }
 
@@ -89,19 +74,12 @@ class SharedPrefix {
       const Gradients g = backward(split_.prefix, ws_, {cot}, false, true);
       for (int64_t r = 0; r < count; ++r) take(first + r, g.inputs[0].data() + r * P_);
     }
-    done();
   }
 
  private:
-  /// Under a budget the prefix's buffers do not stay next to the suffix's.
-  void done() {
-    if (budget_) ws_ = Workspace();
-  }
-
   GraphSplit split_;
   Shape cut_shape_, example_;
   int64_t cut_numel_ = 0, P_ = 0, rows_ = 0;
-  bool budget_ = false;
   Workspace ws_;
   std::vector<Tensor> in_{Tensor()};  ///< the prefix's input rows
   Tensor z_;                          ///< forward_rows' result
@@ -120,34 +98,23 @@ std::optional<Attribution> integrated_gradients_sharing_prefix(ModelRunner& run,
   if (options.max_memory > 0) return std::nullopt;
   std::optional<GraphSplit> split = split_affine_prefix(run.graph());
   if (!split) return std::nullopt;
-  const int64_t prefix_weights = parameter_floats(split->prefix);
   SharedPrefix pre(std::move(*split), run);
   const Tensor& x = run.x();
   const int64_t N = run.batch(), P = run.example_numel(), T = run.n_targets(), Z = pre.cut_numel(),
                 O = run.n_outputs();
-  // The sums are over the cut's values: without a budget to say what fits,
-  // they may outgrow the plain path's sums over s by at most this much (a
-  // CNN's stem holds ~2.7× the values of 3-channel fft2 coefficients, so
-  // explaining all 1000 outputs of an ImageNet model would hold ~0.7 GB more).
+  // The sums are over the cut's values: they may outgrow the plain path's
+  // sums over s by at most this much (a CNN's stem holds ~2.7× the values of
+  // 3-channel fft2 coefficients, so explaining all 1000 outputs of an
+  // ImageNet model would hold ~0.7 GB more).
   constexpr int64_t most_extra_bytes = int64_t{256} << 20;
-  if (options.max_memory == 0 && T * N * (Z - P) * static_cast<int64_t>(sizeof(double)) > most_extra_bytes)
-    return std::nullopt;
+  if (T * N * (Z - P) * static_cast<int64_t>(sizeof(double)) > most_extra_bytes) return std::nullopt;
   // The rest of the model runs each step's z rows: its runner holds the
-  // targets, extra inputs, batching, budget and progress of the call. Its
-  // "input" is a stand-in [N, cut...] (the runner only counts it), and its
-  // "attributions" the z-gradient sums (counted as T·N·Z floats).
+  // targets, extra inputs, batching and progress of the call. Its "input"
+  // is a stand-in [N, cut...] (the runner only counts it).
   AttributionOptions rest = options;
   rest.grouping = nullptr;
   ModelRunner srun(pre.suffix(), Tensor(prepend({N}, pre.cut_shape())), rest, run.method());
-  int64_t extras = 0;
-  for (const Tensor& e : options.extra_inputs) extras += e.numel();
-  // What the call holds besides: the prefix's weights, x, b and the extra
-  // inputs of `run`, the sums' second half (doubles), [A(x); A(b)], the
-  // attributions in s.
-  srun.hold(prefix_weights + 2 * N * P + extras + T * N * Z + 2 * N * Z + T * N * P);
-  pre.size_batches(options.max_batch, options.max_memory, srun.fixed_bytes());
-  if (options.max_memory > 0 && (!pre.fits() || srun.batch_bytes(ModelRunner::Pass::gradients, 1) > options.max_memory))
-    return std::nullopt;
+  pre.set_rows(options.max_batch);
 
   // A(x) and A(b), rows [x; b]: the steps' ends and the delta's F(x), F(b).
   Tensor ends(prepend({2 * N}, run.example_shape()));
@@ -197,30 +164,15 @@ std::optional<Attribution> smoothgrad_sharing_prefix(ModelRunner& run, const Ten
   if (options.max_memory > 0) return std::nullopt;  // the plain path, as for integrated gradients
   std::optional<GraphSplit> split = split_affine_prefix(run.graph());
   if (!split) return std::nullopt;
-  const int64_t prefix_weights = parameter_floats(split->prefix);
   SharedPrefix pre(std::move(*split), run);
   const int64_t N = run.batch(), P = run.example_numel(), T = run.n_targets(), Z = pre.cut_numel();
   AttributionOptions rest = options;
   rest.grouping = nullptr;
   ModelRunner srun(pre.suffix(), Tensor(prepend({N}, pre.cut_shape())), rest, run.method());
-  int64_t extras = 0;
-  for (const Tensor& e : options.extra_inputs) extras += e.numel();
-  // Besides the runner's own: the prefix's weights, x and the extra inputs
-  // of `run`, the noisy copies, the sums' second half, the attributions.
-  srun.hold(prefix_weights + N * P + extras + N * S * P + T * N * Z + T * N * P);
   // The copies go through the prefix a block at a time; a block's z rows
   // are held while the rest of the model runs them.
-  int64_t block = options.max_batch;
-  if (options.max_memory > 0) {
-    block = most_rows(options.max_memory, [&](int64_t r) {
-      return srun.batch_bytes(ModelRunner::Pass::gradients, r) + static_cast<int64_t>(sizeof(float)) * r * Z;
-    });
-    if (block == 0) return std::nullopt;
-  }
-  block = std::min(block, N * S);
-  pre.size_batches(options.max_batch, options.max_memory,
-                   srun.fixed_bytes() + static_cast<int64_t>(sizeof(float)) * block * Z);
-  if (!pre.fits()) return std::nullopt;
+  const int64_t block = std::min<int64_t>(options.max_batch, N * S);
+  pre.set_rows(options.max_batch);
 
   // Σ_k ∇_z F(A(x + ε_k)) per target and example, in double.
   std::vector<double> sum(static_cast<size_t>(T * N * Z), 0.0);
