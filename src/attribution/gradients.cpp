@@ -145,16 +145,7 @@ Attribution integrated_gradients(const Graph& model, const Tensor& x, const Inte
   std::copy(b.begin(), b.end(), both.begin() + N * P);
   std::vector<int64_t> rows(static_cast<size_t>(2 * N));
   for (int64_t e = 0; e < N; ++e) rows[static_cast<size_t>(e)] = rows[static_cast<size_t>(e + N)] = e;
-  const Tensor f = run.outputs(both, rows);
-  Tensor delta({T, N});
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t e = 0; e < N; ++e) {
-      double s = 0.0;
-      for (int64_t i = 0; i < P; ++i) s += attr[(t * N + e) * P + i];
-      const int64_t k = run.targets()[static_cast<size_t>(t)];
-      delta[t * N + e] = static_cast<float>(s - (double(f[e * run.n_outputs() + k]) -
-                                                 double(f[(N + e) * run.n_outputs() + k])));
-    }
+  Tensor delta = detail::path_delta(run, attr, run.outputs(both, rows));
   return run.finish(std::move(attr), std::move(delta));
 }
 

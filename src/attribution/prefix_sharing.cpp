@@ -100,8 +100,7 @@ std::optional<Attribution> integrated_gradients_sharing_prefix(ModelRunner& run,
   if (!split) return std::nullopt;
   SharedPrefix pre(std::move(*split), run);
   const Tensor& x = run.x();
-  const int64_t N = run.batch(), P = run.example_numel(), T = run.n_targets(), Z = pre.cut_numel(),
-                O = run.n_outputs();
+  const int64_t N = run.batch(), P = run.example_numel(), T = run.n_targets(), Z = pre.cut_numel();
   // The sums are over the cut's values: they may outgrow the plain path's
   // sums over s by at most this much (a CNN's stem holds ~2.7× the values of
   // 3-channel fft2 coefficients, so explaining all 1000 outputs of an
@@ -148,14 +147,7 @@ std::optional<Attribution> integrated_gradients_sharing_prefix(ModelRunner& run,
         for (int64_t i = 0; i < P; ++i) dst[i] = static_cast<float>(double(g[i]) * (double(xe[i]) - double(be[i])));
       });
 
-  Tensor delta({T, N});
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t e = 0; e < N; ++e) {
-      double s = 0.0;
-      for (int64_t i = 0; i < P; ++i) s += attr[(t * N + e) * P + i];
-      const int64_t k = run.targets()[static_cast<size_t>(t)];
-      delta[t * N + e] = static_cast<float>(s - (double(f[e * O + k]) - double(f[(N + e) * O + k])));
-    }
+  Tensor delta = path_delta(run, attr, f);
   return run.finish(std::move(attr), std::move(delta));
 }
 

@@ -38,6 +38,19 @@ std::vector<double> path_gradient_sums(ModelRunner& run, const float* x, const f
   return sum;
 }
 
+Tensor path_delta(const ModelRunner& run, const Tensor& attr, const Tensor& f) {
+  const int64_t N = run.batch(), P = run.example_numel(), T = run.n_targets(), O = run.n_outputs();
+  Tensor delta({T, N});
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t e = 0; e < N; ++e) {
+      double s = 0.0;
+      for (int64_t i = 0; i < P; ++i) s += attr[(t * N + e) * P + i];
+      const int64_t k = run.targets()[static_cast<size_t>(t)];
+      delta[t * N + e] = static_cast<float>(s - (double(f[e * O + k]) - double(f[(N + e) * O + k])));
+    }
+  return delta;
+}
+
 Tensor repeat_rows(const Tensor& t, int64_t times) {
   const int64_t n = t.dim(0), per = n > 0 ? t.numel() / n : 0;
   Shape s = t.shape();
@@ -146,19 +159,10 @@ int64_t ModelRunner::batch_bytes(Pass pass, int64_t rows) const {
   return fixed_bytes() + floats * static_cast<int64_t>(sizeof(float));
 }
 
-int64_t ModelRunner::max_batch(Pass pass) const {
-  if (max_memory_ == 0) return pass == Pass::deeplift ? std::max<int64_t>(1, max_batch_ / 2) : max_batch_;
-  int64_t& fitted = fitted_[static_cast<int>(pass)];
-  if (fitted > 0) return fitted;
-  const int64_t one = batch_bytes(pass, 1);
-  if (one > max_memory_)
-    throw ValueError(method_ + ": max_memory " + bytes_text(max_memory_) +
-                     " is too small for one row through the model: the run needs at least " + bytes_text(one) + " (" +
-                     bytes_text(fixed_bytes()) + " for the model's weights and the method's inputs and results, " +
-                     bytes_text(one - fixed_bytes()) + " for a batch of one row)");
-  return fitted = most_rows(max_memory_, [&](int64_t rows) { return batch_bytes(pass, rows); });
-}
+namespace {
 
+/// The most rows (up to 2^24) whose `bytes(rows)` fit `budget`, for bytes
+/// growing with the rows; 0 when not even one row fits.
 int64_t most_rows(int64_t budget, const std::function<int64_t(int64_t)>& bytes) {
   if (bytes(1) > budget) return 0;
   // Double, then bisect (the bytes grow with the rows).
@@ -173,6 +177,21 @@ int64_t most_rows(int64_t budget, const std::function<int64_t(int64_t)>& bytes) 
     (bytes(mid) <= budget ? lo : hi) = mid;
   }
   return lo;
+}
+
+}  // namespace
+
+int64_t ModelRunner::max_batch(Pass pass) const {
+  if (max_memory_ == 0) return pass == Pass::deeplift ? std::max<int64_t>(1, max_batch_ / 2) : max_batch_;
+  int64_t& fitted = fitted_[static_cast<int>(pass)];
+  if (fitted > 0) return fitted;
+  const int64_t one = batch_bytes(pass, 1);
+  if (one > max_memory_)
+    throw ValueError(method_ + ": max_memory " + bytes_text(max_memory_) +
+                     " is too small for one row through the model: the run needs at least " + bytes_text(one) + " (" +
+                     bytes_text(fixed_bytes()) + " for the model's weights and the method's inputs and results, " +
+                     bytes_text(one - fixed_bytes()) + " for a batch of one row)");
+  return fitted = most_rows(max_memory_, [&](int64_t rows) { return batch_bytes(pass, rows); });
 }
 
 std::vector<Tensor> ModelRunner::gather_extras(const std::vector<int64_t>& example_of_row) const {

@@ -114,16 +114,17 @@ class ModelRunner {
   Workspace ws_;
 };
 
-/// The most rows (up to 2^24) whose `bytes(rows)` fit `budget`, for bytes
-/// growing with the rows; 0 when not even one row fits.
-int64_t most_rows(int64_t budget, const std::function<int64_t(int64_t)>& bytes);
-
 /// Integrated gradients' path through `run`: the N·K rows
 /// b_e + α_k (x_e − b_e) (row e·K + k; x_e and b_e rows of `width` floats,
 /// the runner's input rows) with their gradients, summed per target and
 /// example as Σ_k w_k ∇F in double: [T, N, width].
 std::vector<double> path_gradient_sums(ModelRunner& run, const float* x, const float* b, int64_t width,
                                        const std::vector<double>& alphas, const std::vector<double>& weights);
+
+/// Integrated gradients' delta per target and example, Σ attr − (F(x) −
+/// F(b)), from the attributions [T, N, ...] and the outputs `f` [2N, n_outputs]
+/// of the rows [x; b].
+Tensor path_delta(const ModelRunner& run, const Tensor& attr, const Tensor& f);
 
 /// Each row of t [N, ...] repeated `times` times in a row: [N·times, ...].
 Tensor repeat_rows(const Tensor& t, int64_t times);
