@@ -1399,7 +1399,7 @@ depthwise::Geometry depthwise_geometry(const Geom& g) {
   return {g.n, g.cin, g.cout_g, g.h, g.w, g.ho, g.wo, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw};
 }
 
-/// 3×3, stride-1, undilated, ungrouped: the shapes Winograd's F(2×2, 3×3) covers.
+/// 3×3, stride-1, undilated, ungrouped: the shapes Winograd's F(4×4, 3×3) and F(2×2, 3×3) cover.
 bool winograd_shape(const Geom& g) {
   return g.groups == 1 && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1;
 }
