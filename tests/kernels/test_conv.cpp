@@ -376,7 +376,8 @@ TEST_CASE("3x3 stride-1 conv2d by Winograd F(4x4, 3x3) agrees with a direct conv
   // tiles), no padding (the gradient pads 2), uneven pads, tile rows of 16
   // and 16 + 1 tiles (transformed a row at a time), 8 (half vectors), 4×4
   // and 7×7 planes over a batch (gathered; blocks spanning examples), batch
-  // 1, depth > 256; forward (bias, overwriting) and input gradient (adding).
+  // 1, depth > 256, one block on 2 and 3 threads (split by output channels);
+  // forward (bias, overwriting) and input gradient (adding).
   // F(4×4)'s transformed values are several times larger than the output
   // they sum to, so the rounding of the GEMMs' sums over the channels
   // grows: about 5× F(2×2)'s (here 1.2–3.3·10⁻⁶ of the largest output, F(2×2)
@@ -392,6 +393,7 @@ TEST_CASE("3x3 stride-1 conv2d by Winograd F(4x4, 3x3) agrees with a direct conv
       {{1, 32, 8, 32}, {32, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
       {{2, 32, 6, 66}, {32, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
       {{16, 32, 4, 4}, {32, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{2, 32, 8, 8}, {40, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},  // 8 tiles: the fewest taken
       {{6, 40, 7, 7}, {36, 40, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
       {{1, 260, 16, 16}, {33, 260, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
   };
