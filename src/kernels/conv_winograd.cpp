@@ -177,12 +177,22 @@ Plan make_plan(const Geometry& g) {
     p.block_units = std::max(ceil_div(kNR, p.tw), ceil_div(p.units, threads));
   p.blocks = (p.units + p.block_units - 1) / p.block_units;
   p.lanes = round_up(p.block_units * p.tw, kNR);
-  // Fewer blocks than threads (a batch of one or a few small planes): each
+  // Few blocks for the threads (a batch of one or a few small planes): each
   // block's GEMMs and output go in ranges of output channels instead, each
-  // range transforming the block's input again (a batch-4 8×8 output, 128
-  // channels, in 4×4 tiles: one panel, 1.7× faster on two idle cores; 10 %
-  // slower when the second core was busy with other work).
-  p.chunks = std::min(ceil_div(threads, p.blocks), ceil_div(g.cout, 4 * kMR));
+  // range transforming the block's input again, so only with 64 output
+  // channels or more (ranges of at least 32; split 32-channel outputs measured
+  // slower). A batch-4 8×8 output, 128 channels, in 4×4 tiles (one block of
+  // one panel) ran 1.7× faster on two idle cores, 10 % slower when the second
+  // core was busy with other work; 40 4×4 outputs of 256 channels (blocks of
+  // 2 and 1 panels) 1.24× faster on two threads.
+  p.chunks = 1;
+  if (threads > 1 && g.cout >= 64) {
+    if (p.blocks < threads)
+      p.chunks = ceil_div(threads, p.blocks);
+    else if (p.blocks < 4 * threads && g.cout >= 64 * threads)
+      p.chunks = threads;
+    p.chunks = std::min(p.chunks, g.cout / 32);
+  }
   p.chunk_rows = round_up(ceil_div(g.cout, p.chunks), kMR);
   p.chunks = ceil_div(g.cout, p.chunk_rows);
   return p;
