@@ -173,8 +173,10 @@ Plan make_plan(const Geometry& g) {
   // in 4×4 tiles (one panel) ran 1.6× slower split in two half-empty panels
   // on two threads than on one.
   const int64_t threads = std::max(1, num_threads());
-  if ((p.units + p.block_units - 1) / p.block_units < threads)
+  if ((p.units + p.block_units - 1) / p.block_units < threads) {
     p.block_units = std::max(ceil_div(kNR, p.tw), ceil_div(p.units, threads));
+    if (kNR % p.tw == 0) p.block_units = round_up(p.block_units, kNR / p.tw);
+  }
   p.blocks = (p.units + p.block_units - 1) / p.block_units;
   p.lanes = round_up(p.block_units * p.tw, kNR);
   // Few blocks for the threads (a batch of one or a few small planes): each
@@ -432,6 +434,80 @@ inline void interleave_row(const float* src, int64_t ldm, float* dst, int64_t wi
   }
 }
 
+/// Whether a block's panels are four 4-tile rows of one plane each
+/// (transform_quad_rows): 4×4 tiles, 13–16 outputs across, and tile rows
+/// per plane a multiple of 4 (blocks are whole panels, so a panel never
+/// straddles two planes).
+bool quad_rows(const Plan& p) { return p.m == 4 && p.tw == 4 && p.th % 4 == 0; }
+
+/// V of a block's tiles when every panel is four tile rows of 4 tiles of one
+/// plane (quad_rows; lane 4q + tx is tile tx of the panel's q-th tile row):
+/// each tile row's 6 input rows are combined (Bᵀ d) across padded columns
+/// 0–15 and 16–31 from the input itself (the padding masked off), the
+/// columns 4·tx + φ of the four tile rows picked into one vector per φ (two
+/// two-source permutations and a blend), and (Bᵀ d) B is lane-wise. The same
+/// arithmetic as transform_gathered, without its 36 gathers per channel.
+void transform_quad_rows(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, const float* x, float* v,
+                         int64_t v_stride) {
+  constexpr int A = 6;
+  const int64_t plane = g.h * g.w, panel_floats = g.cin * kNR;
+  // Padded column k is input column k − pl: the lanes of each half inside the input.
+  const auto inside_columns = [&](int64_t k0) {
+    const int64_t lo = std::clamp<int64_t>(g.pl - k0, 0, 16), hi = std::clamp<int64_t>(g.w + g.pl - k0, 0, 16);
+    return hi > lo ? static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1)) : __mmask16(0);
+  };
+  const __mmask16 mask[2] = {inside_columns(0), inside_columns(16)};
+  // pick[φ]: lane 4q + tx from lane 4·tx + φ of the first (q even) or second
+  // (q odd) source.
+  __m512i pick[4];
+  for (int phi = 0; phi < 4; ++phi) {
+    alignas(64) int32_t idx[kNR];
+    for (int l = 0; l < kNR; ++l) idx[l] = (l / 4 % 2) * 16 + 4 * (l % 4) + phi;
+    pick[phi] = _mm512_load_si512(idx);
+  }
+  for (int64_t u = u0; u < u1; u += 4) {
+    const int64_t e = u / p.th, ty0 = u % p.th;
+    const float* example = x + e * g.cin * plane - g.pl;  // masked-off lanes are not read
+    int64_t row_at[4][A];
+    bool inside[4][A];
+    for (int q = 0; q < 4; ++q)
+      for (int i = 0; i < A; ++i) {
+        const int64_t ih = 4 * (ty0 + q) + i - g.pt;
+        inside[q][i] = ih >= 0 && ih < g.h;
+        row_at[q][i] = ih * g.w;
+      }
+    float* dst = v + (u - u0) / 4 * panel_floats;
+    for (int64_t c = 0; c < g.cin; ++c) {
+      const float* xc = example + c * plane;
+      __m512 s[4][A][2];  // Bᵀ d of tile row q over padded columns 16h ..: s[q][row][h]
+      for (int q = 0; q < 4; ++q)
+        for (int h = 0; h < 2; ++h) {
+          __m512 d[A], out[A];
+          for (int i = 0; i < A; ++i)
+            d[i] = inside[q][i] ? _mm512_maskz_loadu_ps(mask[h], xc + row_at[q][i] + 16 * h) : _mm512_setzero_ps();
+          Transform<4>::input(d, out);
+          for (int i = 0; i < A; ++i) s[q][i][h] = out[i];
+        }
+      for (int i = 0; i < A; ++i) {  // (Bᵀ d) B
+        __m512 shifted[4];  // padded columns 4 .. 19
+        for (int q = 0; q < 4; ++q)
+          shifted[q] = _mm512_castsi512_ps(
+              _mm512_alignr_epi32(_mm512_castps_si512(s[q][i][1]), _mm512_castps_si512(s[q][i][0]), 4));
+        const auto gather = [&](const __m512 (&src)[4], int phi) {
+          return _mm512_mask_blend_ps(0xFF00, _mm512_permutex2var_ps(src[0], pick[phi], src[1]),
+                                      _mm512_permutex2var_ps(src[2], pick[phi], src[3]));
+        };
+        const __m512 low[4] = {s[0][i][0], s[1][i][0], s[2][i][0], s[3][i][0]};
+        const __m512 ph[A] = {gather(low, 0), gather(low, 1), gather(low, 2), gather(low, 3), gather(shifted, 0),
+                              gather(shifted, 1)};
+        __m512 out[A];
+        Transform<4>::input(ph, out);
+        for (int j = 0; j < A; ++j) _mm512_store_ps(dst + c * kNR + (i * A + j) * v_stride, out[j]);
+      }
+    }
+  }
+}
+
 /// Runs the tiles of tile rows [u0, u1) from the input x to output channels
 /// [o0, o1) of y.
 template <int M>
@@ -445,10 +521,19 @@ void run_block(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, int64_t
   float* m = buffer(1, A * A * m_stride);
   float* rows = buffer(2, M * M * ldm + kNR);  // + the overread of interleave_row
 
-  if (!gathered(p))
+  if constexpr (M == 4) {
+    if (quad_rows(p)) {
+      transform_quad_rows(g, p, u0, u1, x, v, v_stride);
+    } else if (!gathered(p)) {
+      transform_tile_rows<M>(g, p, u0, u1, x, v, v_stride);
+    } else {
+      transform_gathered<M>(g, p, u0, tiles, x, v, v_stride);
+    }
+  } else if (!gathered(p)) {
     transform_tile_rows<M>(g, p, u0, u1, x, v, v_stride);
-  else
+  } else {
     transform_gathered<M>(g, p, u0, tiles, x, v, v_stride);
+  }
 
   // M_ξ = U_ξ · V_ξ: each A panel stays in L1 across the block's panels.
   for (int64_t xi = 0; xi < A * A; ++xi) {

@@ -375,8 +375,9 @@ TEST_CASE("3x3 stride-1 conv2d by Winograd F(4x4, 3x3) agrees with a direct conv
   // Output sizes the Winograd path runs as 4×4 tiles: odd sizes (ragged
   // tiles), no padding (the gradient pads 2), uneven pads, tile rows of 16
   // and 16 + 1 tiles (transformed a row at a time), 8 (half vectors), 4×4
-  // and 7×7 planes over a batch (gathered; blocks spanning examples), batch
-  // 1, depth > 256, one block on 2 and 3 threads (split by output channels);
+  // and 7×7 planes over a batch (gathered; blocks spanning examples), 16×16
+  // planes (four tile rows at a time), batch 1, depth > 256, one block on 2
+  // and 3 threads (split by output channels);
   // forward (bias, overwriting) and input gradient (adding).
   // F(4×4)'s transformed values are several times larger than the output
   // they sum to, so the rounding of the GEMMs' sums over the channels
@@ -385,17 +386,23 @@ TEST_CASE("3x3 stride-1 conv2d by Winograd F(4x4, 3x3) agrees with a direct conv
   // largest, fails at 1–4·10⁻⁵). So the bound is 10⁻⁵ of the largest value.
   const std::vector<ConvCase> cases = {
       {{2, 32, 17, 15}, {40, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
-      {{1, 48, 26, 26}, {32, 48, 3, 3}, {{1, 1}, {0, 0, 0, 0}, {1, 1}, 1}},
-      {{4, 36, 10, 13}, {34, 36, 3, 3}, {{1, 1}, {2, 1, 0, 2}, {1, 1}, 1}},
+      {{1, 32, 22, 22}, {32, 32, 3, 3}, {{1, 1}, {0, 0, 0, 0}, {1, 1}, 1}},
+      {{2, 36, 10, 13}, {34, 36, 3, 3}, {{1, 1}, {2, 1, 0, 2}, {1, 1}, 1}},
       {{2, 32, 9, 17}, {32, 32, 3, 3}, {{1, 1}, {0, 2, 2, 0}, {1, 1}, 1}},
       {{2, 32, 9, 33}, {32, 32, 3, 3}, {{1, 1}, {0, 2, 2, 0}, {1, 1}, 1}},
       {{1, 32, 4, 64}, {32, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
       {{1, 32, 8, 32}, {32, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
-      {{2, 32, 6, 66}, {32, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
-      {{16, 32, 4, 4}, {32, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{1, 32, 6, 66}, {32, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{8, 32, 4, 4}, {32, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
       {{2, 32, 8, 8}, {64, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},  // 8 tiles: the fewest taken
       {{6, 40, 7, 7}, {36, 40, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
-      {{1, 260, 16, 16}, {33, 260, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{2, 260, 8, 8}, {33, 260, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      // Planes of 4 × 4 tiles (13–16 outputs across), transformed four tile
+      // rows at a time: odd sizes and uneven pads, no padding (the gradient
+      // pads 2) over two examples, a plane of two panels (32 × 16).
+      {{3, 32, 15, 13}, {32, 32, 3, 3}, {{1, 1}, {2, 1, 0, 2}, {1, 1}, 1}},
+      {{2, 32, 16, 16}, {36, 32, 3, 3}, {{1, 1}, {0, 0, 0, 0}, {1, 1}, 1}},
+      {{1, 32, 32, 16}, {32, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
   };
   check_forward_and_input_gradient(cases, 130, 1e-5, 1.0);
 }
