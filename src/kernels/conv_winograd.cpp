@@ -434,72 +434,90 @@ inline void interleave_row(const float* src, int64_t ldm, float* dst, int64_t wi
   }
 }
 
-/// Whether a block's panels are four 4-tile rows of one plane each
-/// (transform_quad_rows): 4×4 tiles, 13–16 outputs across, and tile rows
-/// per plane a multiple of 4 (blocks are whole panels, so a panel never
-/// straddles two planes).
-bool quad_rows(const Plan& p) { return p.m == 4 && p.tw == 4 && p.th % 4 == 0; }
+/// Whether a block's panels are whole tile rows, 16 / tw of them
+/// (transform_panel_rows): 4×4 tiles, 4 or 8 of them across (13–16 or 29–32
+/// outputs). Blocks are whole panels, so a panel's tile rows are
+/// consecutive.
+bool panel_rows(const Plan& p) { return p.m == 4 && (p.tw == 4 || p.tw == 8); }
 
-/// V of a block's tiles when every panel is four tile rows of 4 tiles of one
-/// plane (quad_rows; lane 4q + tx is tile tx of the panel's q-th tile row):
-/// each tile row's 6 input rows are combined (Bᵀ d) across padded columns
-/// 0–15 and 16–31 from the input itself (the padding masked off), the
-/// columns 4·tx + φ of the four tile rows picked into one vector per φ (two
-/// two-source permutations and a blend), and (Bᵀ d) B is lane-wise. The same
-/// arithmetic as transform_gathered, without its 36 gathers per channel.
-void transform_quad_rows(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, const float* x, float* v,
-                         int64_t v_stride) {
-  constexpr int A = 6;
+/// V of a block's tiles when every panel holds R = 16 / G whole tile rows of
+/// G = tw tiles (panel_rows; lane G·q + t is tile t of the panel's q-th tile
+/// row, which may be in another plane): each tile row's 6 input rows are
+/// combined (Bᵀ d) across padded columns 0 .. 16·kVectors − 1, read from the
+/// input itself (the padding masked off); window column φ of every tile,
+/// padded column 4t + φ (φ ≥ 4: 4t + φ − 4 of the columns shifted by 4),
+/// is picked from the R tile rows into one vector (two two-source
+/// permutations and a blend), and (Bᵀ d) B is lane-wise. The same
+/// arithmetic as transform_gathered without its 36 gathers per channel, and
+/// as transform_tile_rows without its half-empty vectors for 8 tiles.
+template <int G>
+void transform_panel_rows(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, const float* x, float* v,
+                          int64_t v_stride) {
+  constexpr int A = 6, R = kNR / G, kVectors = G == 4 ? 2 : 3;  // 4G + 2 padded columns
   const int64_t plane = g.h * g.w, panel_floats = g.cin * kNR;
-  // Padded column k is input column k − pl: the lanes of each half inside the input.
-  const auto inside_columns = [&](int64_t k0) {
-    const int64_t lo = std::clamp<int64_t>(g.pl - k0, 0, 16), hi = std::clamp<int64_t>(g.w + g.pl - k0, 0, 16);
-    return hi > lo ? static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1)) : __mmask16(0);
-  };
-  const __mmask16 mask[2] = {inside_columns(0), inside_columns(16)};
-  // pick[φ]: lane 4q + tx from lane 4·tx + φ of the first (q even) or second
-  // (q odd) source.
+  // Padded column k is input column k − pl: the lanes of each vector inside the input.
+  __mmask16 mask[kVectors];
+  for (int h = 0; h < kVectors; ++h) {
+    const int64_t lo = std::clamp<int64_t>(g.pl - 16 * h, 0, 16), hi = std::clamp<int64_t>(g.w + g.pl - 16 * h, 0, 16);
+    mask[h] = hi > lo ? static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1)) : __mmask16(0);
+  }
+  // pick[φ]: lane G·q + t from lane 4t + φ of a pair of sources: for G = 4,
+  // tile rows 2k (first) and 2k + 1 (second); for G = 8, the tile row's two
+  // vectors. Tile rows 0 .. R/2 − 1 fill lanes 0–7, the rest lanes 8–15.
   __m512i pick[4];
   for (int phi = 0; phi < 4; ++phi) {
     alignas(64) int32_t idx[kNR];
-    for (int l = 0; l < kNR; ++l) idx[l] = (l / 4 % 2) * 16 + 4 * (l % 4) + phi;
+    for (int l = 0; l < kNR; ++l) idx[l] = G == 4 ? (l / 4 % 2) * 16 + 4 * (l % 4) + phi : 4 * (l % 8) + phi;
     pick[phi] = _mm512_load_si512(idx);
   }
-  for (int64_t u = u0; u < u1; u += 4) {
-    const int64_t e = u / p.th, ty0 = u % p.th;
-    const float* example = x + e * g.cin * plane - g.pl;  // masked-off lanes are not read
-    int64_t row_at[4][A];
-    bool inside[4][A];
-    for (int q = 0; q < 4; ++q)
+  for (int64_t u = u0; u < u1; u += R) {
+    // Tile row u + q's window rows; rows past the block (a last, partial
+    // panel) and outside the input are zeros.
+    const float* row_at[R][A];
+    for (int q = 0; q < R; ++q) {
+      const int64_t e = (u + q) / p.th, ty = (u + q) % p.th;
       for (int i = 0; i < A; ++i) {
-        const int64_t ih = 4 * (ty0 + q) + i - g.pt;
-        inside[q][i] = ih >= 0 && ih < g.h;
-        row_at[q][i] = ih * g.w;
+        const int64_t ih = 4 * ty + i - g.pt;
+        row_at[q][i] = u + q < u1 && ih >= 0 && ih < g.h ? x + e * g.cin * plane + ih * g.w - g.pl : nullptr;
       }
-    float* dst = v + (u - u0) / 4 * panel_floats;
+    }
+    float* dst = v + (u - u0) / R * panel_floats;
     for (int64_t c = 0; c < g.cin; ++c) {
-      const float* xc = example + c * plane;
-      __m512 s[4][A][2];  // Bᵀ d of tile row q over padded columns 16h ..: s[q][row][h]
-      for (int q = 0; q < 4; ++q)
-        for (int h = 0; h < 2; ++h) {
+      const int64_t at = c * plane;  // masked-off lanes are not read
+      __m512 s[R][A][kVectors];       // Bᵀ d of tile row q over padded columns 16h ..: s[q][row][h]
+      for (int q = 0; q < R; ++q)
+        for (int h = 0; h < kVectors; ++h) {
           __m512 d[A], out[A];
           for (int i = 0; i < A; ++i)
-            d[i] = inside[q][i] ? _mm512_maskz_loadu_ps(mask[h], xc + row_at[q][i] + 16 * h) : _mm512_setzero_ps();
+            d[i] = row_at[q][i] ? _mm512_maskz_loadu_ps(mask[h], row_at[q][i] + at + 16 * h) : _mm512_setzero_ps();
           Transform<4>::input(d, out);
           for (int i = 0; i < A; ++i) s[q][i][h] = out[i];
         }
+      const auto shift4 = [](__m512 lo, __m512 hi) {  // columns 4 .. 19 of lo, hi
+        return _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(hi), _mm512_castps_si512(lo), 4));
+      };
       for (int i = 0; i < A; ++i) {  // (Bᵀ d) B
-        __m512 shifted[4];  // padded columns 4 .. 19
-        for (int q = 0; q < 4; ++q)
-          shifted[q] = _mm512_castsi512_ps(
-              _mm512_alignr_epi32(_mm512_castps_si512(s[q][i][1]), _mm512_castps_si512(s[q][i][0]), 4));
+        // The four sources of phases 0–3 and of 4–5, for lanes 0–7 and 8–15.
+        __m512 low[4], high[4];
+        if constexpr (G == 4) {
+          for (int q = 0; q < 4; ++q) {
+            low[q] = s[q][i][0];
+            high[q] = shift4(s[q][i][0], s[q][i][1]);
+          }
+        } else {
+          for (int q = 0; q < 2; ++q) {
+            low[2 * q] = s[q][i][0];
+            low[2 * q + 1] = s[q][i][1];
+            high[2 * q] = shift4(s[q][i][0], s[q][i][1]);
+            high[2 * q + 1] = shift4(s[q][i][1], s[q][i][2]);
+          }
+        }
         const auto gather = [&](const __m512 (&src)[4], int phi) {
           return _mm512_mask_blend_ps(0xFF00, _mm512_permutex2var_ps(src[0], pick[phi], src[1]),
                                       _mm512_permutex2var_ps(src[2], pick[phi], src[3]));
         };
-        const __m512 low[4] = {s[0][i][0], s[1][i][0], s[2][i][0], s[3][i][0]};
-        const __m512 ph[A] = {gather(low, 0), gather(low, 1), gather(low, 2), gather(low, 3), gather(shifted, 0),
-                              gather(shifted, 1)};
+        const __m512 ph[A] = {gather(low, 0),  gather(low, 1),  gather(low, 2),
+                              gather(low, 3),  gather(high, 0), gather(high, 1)};
         __m512 out[A];
         Transform<4>::input(ph, out);
         for (int j = 0; j < A; ++j) _mm512_store_ps(dst + c * kNR + (i * A + j) * v_stride, out[j]);
@@ -522,8 +540,10 @@ void run_block(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, int64_t
   float* rows = buffer(2, M * M * ldm + kNR);  // + the overread of interleave_row
 
   if constexpr (M == 4) {
-    if (quad_rows(p)) {
-      transform_quad_rows(g, p, u0, u1, x, v, v_stride);
+    if (panel_rows(p) && p.tw == 4) {
+      transform_panel_rows<4>(g, p, u0, u1, x, v, v_stride);
+    } else if (panel_rows(p)) {
+      transform_panel_rows<8>(g, p, u0, u1, x, v, v_stride);
     } else if (!gathered(p)) {
       transform_tile_rows<M>(g, p, u0, u1, x, v, v_stride);
     } else {

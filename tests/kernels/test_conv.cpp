@@ -373,11 +373,11 @@ TEST_CASE("3x3 stride-1 conv2d by Winograd F(2x2, 3x3) agrees with a direct conv
 
 TEST_CASE("3x3 stride-1 conv2d by Winograd F(4x4, 3x3) agrees with a direct convolution", "[kernels][conv][winograd]") {
   // Output sizes the Winograd path runs as 4×4 tiles: odd sizes (ragged
-  // tiles), no padding (the gradient pads 2), uneven pads, tile rows of 16
-  // and 16 + 1 tiles (transformed a row at a time), 8 (half vectors), 4×4
-  // and 7×7 planes over a batch (gathered; blocks spanning examples), 16×16
-  // planes (four tile rows at a time), batch 1, depth > 256, one block on 2
-  // and 3 threads (split by output channels);
+  // tiles), no padding (the gradient pads 2), uneven pads, tile rows of 9, 16
+  // and 16 + 1 tiles (transformed a row at a time), 4×4
+  // and 7×7 planes over a batch (gathered; blocks spanning examples), tile
+  // rows of 4 and 8 tiles (a panel of whole tile rows at a time), batch 1,
+  // depth > 256, one block on 2 and 3 threads (split by output channels);
   // forward (bias, overwriting) and input gradient (adding).
   // F(4×4)'s transformed values are several times larger than the output
   // they sum to, so the rounding of the GEMMs' sums over the channels
@@ -390,6 +390,7 @@ TEST_CASE("3x3 stride-1 conv2d by Winograd F(4x4, 3x3) agrees with a direct conv
       {{2, 36, 10, 13}, {34, 36, 3, 3}, {{1, 1}, {2, 1, 0, 2}, {1, 1}, 1}},
       {{2, 32, 9, 17}, {32, 32, 3, 3}, {{1, 1}, {0, 2, 2, 0}, {1, 1}, 1}},
       {{2, 32, 9, 33}, {32, 32, 3, 3}, {{1, 1}, {0, 2, 2, 0}, {1, 1}, 1}},
+      {{2, 32, 9, 30}, {32, 32, 3, 3}, {{1, 1}, {0, 2, 2, 0}, {1, 1}, 1}},
       {{1, 32, 4, 64}, {32, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
       {{1, 32, 8, 32}, {32, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
       {{1, 32, 6, 66}, {32, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
@@ -399,7 +400,9 @@ TEST_CASE("3x3 stride-1 conv2d by Winograd F(4x4, 3x3) agrees with a direct conv
       {{2, 260, 8, 8}, {33, 260, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
       // Planes of 4 × 4 tiles (13–16 outputs across), transformed four tile
       // rows at a time: odd sizes and uneven pads, no padding (the gradient
-      // pads 2) over two examples, a plane of two panels (32 × 16).
+      // pads 2) over two examples, a plane of two panels (32 × 16). (Tile
+      // rows of 4 and 8 over planes of 5 and 3 rows, panels spanning two
+      // examples and a last partial one, are the 17 × 15 and 9 × 30 cases.)
       {{3, 32, 15, 13}, {32, 32, 3, 3}, {{1, 1}, {2, 1, 0, 2}, {1, 1}, 1}},
       {{2, 32, 16, 16}, {36, 32, 3, 3}, {{1, 1}, {0, 0, 0, 0}, {1, 1}, 1}},
       {{1, 32, 32, 16}, {32, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
