@@ -21,14 +21,20 @@
 //   Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]],
 //   G  = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]],
 //   Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]].
-// F(4×4, 3×3) (points 0, ±1, ±2, ∞): 36 per 16 outputs (4× fewer), with
-//   Bᵀ = [[4, 0, −5, 0, 1, 0], [0, −4, −4, 1, 1, 0], [0, 4, −4, −1, 1, 0],
-//         [0, −2, −1, 2, 1, 0], [0, 2, −1, −2, 1, 0], [0, 4, 0, −5, 0, 1]],
-//   G  = [[¼, 0, 0], [−⅙, −⅙, −⅙], [−⅙, ⅙, −⅙], [1/24, 1/12, ⅙], [1/24, −1/12, ⅙], [0, 0, 1]],
-//   Aᵀ = [[1, 1, 1, 1, 1, 0], [0, 1, −1, 2, −2, 0], [0, 1, 1, 4, 4, 0], [0, 1, −1, 8, −8, 1]].
-// Its transforms mix values of different sizes (factors up to 8 and 1/24),
-// so it rounds a little more than F(2×2) (docs/graph.md has the numbers).
-// Which one a convolution takes depends on its shape only (tile_size).
+// F(4×4, 3×3): 36 per 16 outputs (4× fewer), with the points 0, −1, 1, ½,
+// −2, ∞ rather than Lavin and Gray's 0, ±1, ±2, ∞ (with N(0, 1) inputs and
+// He-scaled weights, 64 channels, they rounded 2.5× less: a largest error of
+// 2.1·10⁻⁶ of the largest output instead of 5.2·10⁻⁶; the best of the pairs
+// from ±⅓ … ±4 tried beside 0, ±1):
+//   Bᵀ = [[1, −3/2, −2, 3/2, 1, 0], [0, 1, −5/2, ½, 1, 0], [0, −1, ½, 5/2, 1, 0],
+//         [0, −2, −1, 2, 1, 0], [0, ½, −1, −½, 1, 0], [0, 1, −3/2, −2, 3/2, 1]],
+//   G  = [[1, 0, 0], [−⅓, ⅓, −⅓], [⅓, ⅓, ⅓], [−16/15, −8/15, −4/15], [1/15, −2/15, 4/15],
+//         [0, 0, 1]],
+//   Aᵀ = [[1, 1, 1, 1, 1, 0], [0, −1, 1, ½, −2, 0], [0, 1, 1, ¼, 4, 0], [0, −1, 1, ⅛, −8, 1]].
+// Its transformed values are several times larger than the outputs they sum
+// to, so the GEMMs' sums round more than F(2×2)'s (docs/graph.md has the
+// numbers). Which one a convolution takes depends on its shape only
+// (tile_size).
 //
 // The transforms are where a Winograd convolution loses its gain: written to
 // memory and packed again for the GEMM, the expanded tiles cost as much as
@@ -121,7 +127,8 @@ struct Plan {
 };
 
 /// Tile rows at least this wide are transformed a row at a time
-/// (transform_tile_rows), narrower ones lane by lane (transform_gathered).
+/// (transform_tile_rows), narrower ones lane by lane (transform_gathered);
+/// rows of 4 or 8 4×4 tiles a panel at a time instead (panel_rows).
 constexpr int64_t kRowTransformTiles = 8;
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
