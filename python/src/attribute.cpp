@@ -341,8 +341,9 @@ max_memory : int
 convergence_delta : bool, optional
     gradient_shap: compute ``.delta`` (default True). It costs 1 + B more
     forward rows per example, B the number of baselines (captum computes
-    none by default); False skips it and ``.delta`` is None. The attributions are
-    the same either way. Other methods raise ValueError when it is given.
+    none by default); False skips it and ``.delta`` is None. The
+    attributions are the same either way. Other methods raise ValueError
+    when it is given.
 
 Returns
 -------

@@ -29,8 +29,9 @@ struct MethodSettings {
   uint64_t seed = 0;
   /// Occlusion window and strides over the trailing coefficient axes.
   std::vector<int64_t> window, strides;
-  /// gradient_shap: compute the convergence delta (N + B more forward rows);
-  /// off, the result's delta is empty (GradientShapOptions::convergence_delta).
+  /// gradient_shap: compute the convergence delta (1 + B more forward rows
+  /// per example, B baselines); off, the result's delta is empty
+  /// (GradientShapOptions::convergence_delta).
   bool convergence_delta = true;
 };
 
@@ -44,8 +45,8 @@ struct NamedMethod {
   bool baseline_set = false;  ///< the baseline is a set of references (SHAP methods)
   bool has_delta = false;     ///< reports the convergence delta (gradient_shap: unless turned off)
   /// Parameters it reads, of baseline, steps, samples, stdev, seed, window,
-  /// strides, convergence_delta; front ends refuse the others (a silently ignored option is a
-  /// wrong experiment).
+  /// strides, convergence_delta; front ends refuse the others (a silently
+  /// ignored option is a wrong experiment).
   std::vector<std::string> options;
   /// What its progress reports count (see ProgressCallback), e.g. "integration points".
   std::string unit = "examples";
