@@ -103,6 +103,8 @@ def attribute(
     strides: int | Sequence[int] | None = None,
     residual: bool | None = None,
     max_batch: int = 64,
+    max_memory: int = 0,
+    convergence_delta: bool | None = None,
 ) -> Attribution: ...
 
 def sweep(

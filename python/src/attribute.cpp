@@ -155,11 +155,13 @@ pyb::object array_or_none(Tensor t) {
 PyAttribution attribute(const PyModel& model, pyb::handle x, pyb::handle transform, const std::string& method_name,
                         pyb::handle target, pyb::handle groups, pyb::handle baseline, std::optional<int> steps,
                         std::optional<int> samples, std::optional<double> stdev, uint64_t seed, pyb::handle window,
-                        pyb::handle strides, pyb::handle residual, int64_t max_batch, int64_t max_memory) {
+                        pyb::handle strides, pyb::handle residual, int64_t max_batch, int64_t max_memory,
+                        std::optional<bool> convergence_delta) {
   const NamedMethod& method = find_method(method_name);
   const std::pair<const char*, bool> given[] = {{"baseline", !baseline.is_none()}, {"steps", steps.has_value()},
                                                 {"samples", samples.has_value()},  {"stdev", stdev.has_value()},
-                                                {"window", !window.is_none()},     {"strides", !strides.is_none()}};
+                                                {"window", !window.is_none()},     {"strides", !strides.is_none()},
+                                                {"convergence_delta", convergence_delta.has_value()}};
   for (const auto& [name, is_given] : given)
     if (is_given && !method.reads(name))
       throw ValueError(std::string(name) + " does not apply to method '" + method.name + "'");
@@ -173,6 +175,7 @@ PyAttribution attribute(const PyModel& model, pyb::handle x, pyb::handle transfo
   st.samples = samples.value_or(method.default_samples);
   st.stdev = static_cast<float>(stdev.value_or(method.default_stdev));
   st.seed = seed;
+  st.convergence_delta = convergence_delta.value_or(true);
   if (st.steps < 1) throw ValueError("steps must be >= 1, got " + std::to_string(st.steps));
   if (method.reads("samples") && st.samples < 1) throw ValueError("samples must be >= 1, got " + std::to_string(st.samples));
   if (!(st.stdev >= 0)) throw ValueError("stdev must be >= 0");
@@ -254,7 +257,8 @@ group_scores : numpy.ndarray or None
     relevant part of the output); None without ``groups``.
 delta : numpy.ndarray or None
     float32 ``(targets, N)``: completeness delta sum(attributions) -
-    (F(x) - F(baseline)) for the methods that have one.
+    (F(x) - F(baseline)) for the methods that have one; None for the others
+    and for gradient_shap with ``convergence_delta=False``.
 targets : list of int
     The output indices explained, in order (axis 0 of the arrays).
 method : str
@@ -266,7 +270,8 @@ grouping : trim.Grouping or None)")
       .def_readonly("group_scores", &PyAttribution::group_scores,
                     "float32 (targets, N, groups): sums over each group (cd: the relevant part); None without groups.")
       .def_readonly("delta", &PyAttribution::delta,
-                    "float32 (targets, N): completeness delta, or None where the method has none.")
+                    "float32 (targets, N): completeness delta, or None where the method has none or it was not "
+                    "computed (gradient_shap with convergence_delta=False).")
       .def_readonly("grouping", &PyAttribution::grouping, "The trim.Grouping the group scores are over, or None.")
       .def("__repr__", [](const PyAttribution& a) {
         auto shape = [](const pyb::object& o) {
@@ -281,7 +286,7 @@ grouping : trim.Grouping or None)")
         pyb::arg("baseline") = pyb::none(), pyb::arg("steps") = pyb::none(), pyb::arg("samples") = pyb::none(),
         pyb::arg("stdev") = pyb::none(), pyb::arg("seed") = 0, pyb::arg("window") = pyb::none(),
         pyb::arg("strides") = pyb::none(), pyb::arg("residual") = pyb::none(), pyb::arg("max_batch") = 64,
-        pyb::arg("max_memory") = 0,
+        pyb::arg("max_memory") = 0, pyb::arg("convergence_delta") = pyb::none(),
         (R"(Explain a model's outputs in a transform's coefficients (TRIM).
 
 Attributes f'(s) = f(T^-1(s) + r) at s = T(x), the model composed with the
@@ -333,6 +338,12 @@ max_memory : int
     gradients and rows; not its weights): when > 0 it replaces max_batch,
     each batch being the largest that fits. Results do not change; a budget
     too small for one row raises ValueError.
+convergence_delta : bool, optional
+    gradient_shap: compute ``.delta`` (default True). It costs 1 + B more
+    forward rows per example, B the number of baselines (captum computes
+    none by default); False skips it and ``.delta`` is None. The
+    attributions are the same either way. Other methods raise ValueError
+    when it is given.
 
 Returns
 -------

@@ -149,6 +149,7 @@ PyEvaluation evaluate(const PyModel& model, pyb::handle x, pyb::handle attributi
     ms.baseline = Tensor(one, fo.baseline.value);
     ms.steps = steps.value_or(50);
     ms.seed = fo.seed;
+    ms.convergence_delta = false;  // gradient SHAP's N + B extra rows: no metric reads a delta
     run = method->bind(ms);
   }
   EvaluationReport r;

@@ -1,4 +1,6 @@
 """trim.attribute and trim.sweep: the CLI's results bit for bit, the accepted argument forms, exact properties, errors."""
+import json
+
 import numpy as np
 import pytest
 
@@ -90,6 +92,41 @@ def test_layout_completeness_and_groups(mlp):
     # One example: the batch axis is kept (the CLI's layout).
     one = trim.attribute(mlp, x[0], transform="dct2", method="gradient", target=1)
     assert one.attributions.shape == (1, 1, 4, 5)
+
+
+def test_gradient_shap_convergence_delta_equals_cli(tmp_path, cli, mlp):
+    x = rng_array((3, 4, 5), 12)
+    baselines = rng_array((4, 4, 5), 13)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "b.npy", baselines)
+    kwargs = dict(transform="fft2", method="gradient_shap", baseline=baselines, samples=5, stdev=0.1, seed=2)
+    on = trim.attribute(mlp, x, **kwargs)
+    off = trim.attribute(mlp, x, convergence_delta=False, **kwargs)
+    explicit = trim.attribute(mlp, x, convergence_delta=True, **kwargs)
+    # The same samples either way; off, no delta (None, not zeros).
+    assert_bit_equal(off.attributions, on.attributions)
+    assert off.delta is None and "delta None" in repr(off)
+    assert on.delta.shape == (3, 3)
+    assert_bit_equal(explicit.delta, on.delta)
+    # The delta is what it says: sum of attributions - (F(x) - mean_b F(b)), up to float sums.
+    change = (mlp.predict(x) - mlp.predict(baselines).mean(0)).T
+    np.testing.assert_allclose(on.attributions.reshape(3, 3, -1).sum(-1) - change, on.delta, atol=1e-4)
+    # And the CLI's: the same delta in its JSON, the same note when off.
+    base = ["attribute", model_path("mlp"), tmp_path / "x.npy", "--transform", "fft2", "--method", "gradient_shap",
+            "--baseline", tmp_path / "b.npy", "--samples", "5", "--stdev", "0.1", "--seed", "2", "--quiet"]
+    cli(*base, "-o", tmp_path / "on.npy", "--json", tmp_path / "on.json")
+    cli(*base, "--no-convergence-delta", "-o", tmp_path / "off.npy", "--json", tmp_path / "off.json")
+    assert_bit_equal(np.load(tmp_path / "off.npy"), off.attributions)
+    written = json.loads((tmp_path / "on.json").read_text())
+    assert_bit_equal(np.array(written["delta"], dtype=np.float32), on.delta)
+    skipped = json.loads((tmp_path / "off.json").read_text())
+    assert skipped["delta"] is None and "--no-convergence-delta" in skipped["delta_not_computed"]
+    assert "max_abs_delta" not in skipped
+    # Only gradient_shap reads it, whether True or False.
+    for method in ("integrated_gradients", "deeplift", "gradient"):
+        for value in (True, False):
+            with pytest.raises(ValueError, match=f"convergence_delta does not apply to method '{method}'"):
+                trim.attribute(mlp, x, method=method, convergence_delta=value)
 
 
 def test_sweep_equals_cli(tmp_path, cli, convopts):

@@ -120,6 +120,14 @@ def test_equals_the_cpp_api(tmp_path, mlp):
     r = trim.attribute(mlp, x, transform="fft2", method="integrated_gradients", steps=8)
     assert_bit_equal(r.attributions, np.load(tmp_path / "ig.npy"))
     assert_bit_equal(r.delta, np.load(tmp_path / "ig_delta.npy"))
+    # Gradient SHAP of example 0 against the other examples, with and without its delta.
+    kwargs = dict(transform="fft2", method="gradient_shap", baseline=x[1:], samples=6, stdev=0.1, seed=3)
+    g = trim.attribute(mlp, x[:1], **kwargs)
+    assert_bit_equal(g.attributions, np.load(tmp_path / "gs.npy"))
+    assert_bit_equal(g.delta, np.load(tmp_path / "gs_delta.npy"))
+    plain = trim.attribute(mlp, x[:1], convergence_delta=False, **kwargs)
+    assert plain.delta is None
+    assert_bit_equal(plain.attributions, np.load(tmp_path / "gs_no_delta.npy"))
     e = trim.evaluate(mlp, x, r, transform="fft2")
     for name, got in (("deletion", e.deletion), ("random_insertion", e.random_insertion_mean),
                       ("road_morf", e.road_morf), ("mu_fidelity", e.mu_fidelity), ("infidelity", e.infidelity)):

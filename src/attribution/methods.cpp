@@ -93,12 +93,13 @@ std::vector<NamedMethod> make_methods() {
   dls.unit = "example-baseline pairs";
   dls.has_delta = true;
   NamedMethod& gs = add("gradient_shap", "expected gradients over --samples random baselines and path points",
-                   {"baseline", "samples", "stdev", "seed"},
+                   {"baseline", "samples", "stdev", "seed", "convergence_delta"},
                    [](const Graph& g, const Tensor& s, const AttributionOptions& o, const MethodSettings& ms) {
                      GradientShapOptions options;
                      options.n_samples = ms.samples;
                      options.stdev = ms.stdev;
                      options.seed = ms.seed;
+                     options.convergence_delta = ms.convergence_delta;
                      return gradient_shap(g, s, ms.baseline, options, o);
                    });
   gs.random = true;

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <utility>
 #include <cstdio>
 
 #include "commands.hpp"
@@ -21,8 +22,12 @@ namespace trim::cli {
 
 namespace {
 
-/// Method options; each method reads some of them (Method::options).
-const char* const kMethodOptions[] = {"baseline", "steps", "samples", "stdev", "seed", "window", "strides"};
+/// Method options: the command-line flag and the setting it sets; each method
+/// reads some of them (Method::options).
+const std::pair<const char*, const char*> kMethodOptions[] = {
+    {"baseline", "baseline"}, {"steps", "steps"},     {"samples", "samples"},
+    {"stdev", "stdev"},       {"seed", "seed"},       {"window", "window"},
+    {"strides", "strides"},   {"no-convergence-delta", "convergence_delta"}};
 
 class Stopwatch {
  public:
@@ -39,9 +44,9 @@ class Stopwatch {
 };
 
 void check_method_options(const Args& args, const Method& m) {
-  for (const char* o : kMethodOptions)
-    if (args.has(o) && !m.reads(o))
-      throw UsageError("--" + std::string(o) + " does not apply to method '" + m.name + "'");
+  for (const auto& [flag, setting] : kMethodOptions)
+    if (args.has(flag) && !m.reads(setting))
+      throw UsageError("--" + std::string(flag) + " does not apply to method '" + m.name + "'");
   if (m.needs_groups && !args.has("groups"))
     throw UsageError("method '" + m.name + "' needs --groups (e.g. radial:8, subbands, components)");
   if (m.needs_window && !args.has("window")) throw UsageError("method '" + m.name + "' needs --window (e.g. 4,4)");
@@ -228,6 +233,7 @@ io::Json settings_json(const Args& args, const Method& m, const MethodSettings& 
   if (m.reads("stdev")) j.set("stdev", static_cast<double>(ms.stdev));
   if (m.reads("seed")) j.set("seed", static_cast<long long>(ms.seed)).set("seed_per_example", "seed + example index");
   if (m.reads("window")) j.set("window", ms.window).set("strides", ms.strides);
+  if (m.reads("convergence_delta")) j.set("convergence_delta", ms.convergence_delta);
   j.set("rows_per_batch", static_cast<long long>(rows_per_batch(setup.coefficients.numel() / setup.x.dim(0))));
   return j;
 }
@@ -338,6 +344,7 @@ void run_attribute(const Args& args) {
   settings.samples = static_cast<int>(args.get_int("samples", method.default_samples, 1, 1000000));
   settings.stdev = static_cast<float>(args.get_double("stdev", method.default_stdev, 0, 1e30));
   settings.seed = static_cast<uint64_t>(args.get_int("seed", 0, 0, INT64_MAX));
+  settings.convergence_delta = !args.has("no-convergence-delta");
   if (is_streamed(args, input_path, out)) return run_attribute_streamed(args, method, settings);
   const int64_t max_memory = max_memory_option(args);
   Outputs outputs;
@@ -375,6 +382,7 @@ void run_attribute(const Args& args) {
   in.groups = args.get("groups");
   in.residual = tm.has_residual();
   in.result = &result;
+  if (method.has_delta && !settings.convergence_delta) in.delta_off = "--no-convergence-delta";
   in.grouping = g;
   in.coefficient_shape = t->coefficient_shape();
   in.output_shape = written.shape();
@@ -448,6 +456,10 @@ Command attribute_command() {
       {"stdev", "S", "smoothgrad (default 1) and gradient_shap (default 0): standard deviation of the noise added "
                      "to the coefficients, in coefficient units"},
       {"seed", "S", "random seed of smoothgrad, gradient_shap and shapley (default 0)"},
+      {"no-convergence-delta", "",
+       "gradient_shap: skip the convergence delta, which costs 1 + B more forward rows per example (B baselines; "
+       "captum computes none by default); the attributions do not change, and --json then says \"delta\": null "
+       "with \"delta_not_computed\""},
       {"window", "K[,K...]", "occlusion (required): window over the last coefficient axes (the (re, im) pair is "
                              "always occluded together), e.g. 4,4 for fft2"},
       {"strides", "K[,K...]", "occlusion: step between windows (default: the window)"},
@@ -465,7 +477,7 @@ Command attribute_command() {
       {"json", "FILE.json", "also write a summary: the prediction, the top " + std::to_string(kTopCount) +
                                 " groups (with their centre in the grouping's units) or coefficients (with their "
                                 "frequency radius, sub-band or component) per target and example, the convergence "
-                                "delta, timings, and how to reproduce the run (trim version and build, every option "
+                                "delta (null for methods without one and with --no-convergence-delta), timings, and how to reproduce the run (trim version and build, every option "
                                 "and the values used, input files with size and SHA-256, threads, date)"},
       quiet_option(),
   };

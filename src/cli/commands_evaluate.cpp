@@ -168,6 +168,7 @@ AttributionMethod method_runner(const Method& m, const Args& args, const Evaluat
   ms.baseline = Tensor(prepend({1}, t.coefficient_shape()), eo.faithfulness.baseline.value);
   ms.steps = static_cast<int>(args.get_int("steps", 50, 1, 100000));
   ms.seed = eo.faithfulness.seed;
+  ms.convergence_delta = false;  // gradient SHAP's N + B extra rows: no metric reads a delta
   return m.bind(ms);
 }
 

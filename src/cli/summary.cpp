@@ -174,6 +174,7 @@ io::Json attribution_summary(const SummaryInput& in) {
     j.set("delta", rows_json(r.delta)).set("max_abs_delta", worst);
   } else {
     j.set("delta", nullptr);
+    if (!in.delta_off.empty()) j.set("delta_not_computed", "turned off by " + in.delta_off);
   }
   io::Json seconds = io::Json::object();
   for (const auto& [stage, s] : in.seconds) seconds.set(stage, s);

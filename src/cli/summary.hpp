@@ -16,6 +16,9 @@ struct SummaryInput {
   bool residual = false;
   Tensor prediction;               ///< [N, outputs...]
   const Attribution* result = nullptr;
+  /// The option that turned the method's delta off (e.g. --no-convergence-delta),
+  /// empty when it was not: the JSON then says why "delta" is null.
+  std::string delta_off;
   const Grouping* grouping = nullptr;
   Shape coefficient_shape;
   Shape output_shape;              ///< of the -o array

@@ -93,7 +93,7 @@ void batch_norm_add_shift(const Tensor& weight, const Tensor& bias, const Tensor
 }
 
 void batch_norm_backward_input(const Tensor& dy, const Tensor& weight, const Tensor& var, float eps,
-                               Tensor& dx) {
+                               Tensor& dx, bool overwrite) {
   const Dims d = dims_of(dy, weight.numel(), "batch_norm backward");
   if (dx.shape() != dy.shape() || var.numel() != d.c)
     throw ShapeError("batch_norm backward: gradient " + dx.shape().str() + ", running_var " +
@@ -107,7 +107,10 @@ void batch_norm_backward_input(const Tensor& dy, const Tensor& weight, const Ten
       const float a = scale[static_cast<size_t>(p % d.c)];
       const float* gp = g + p * d.s;
       float* op = out + p * d.s;
-      for (int64_t i = 0; i < d.s; ++i) op[i] += gp[i] * a;
+      if (overwrite)
+        for (int64_t i = 0; i < d.s; ++i) op[i] = gp[i] * a + 0.0f;  // as 0 + dy·a: −0 becomes +0
+      else
+        for (int64_t i = 0; i < d.s; ++i) op[i] += gp[i] * a;
     }
   });
 }

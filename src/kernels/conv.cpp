@@ -780,6 +780,25 @@ struct RowMajorStore {
   }
 };
 
+/// d[0, len) = (or += with `add`) t[0, len): a piece of a tile, in 8- and
+/// 4-float vectors (masked stores are slow on Zen 4).
+inline void store_run(float* d, const float* t, int64_t len, bool add) {
+  int64_t l = 0;
+#if defined(__AVX2__)
+  for (; l + 8 <= len; l += 8) {
+    __m256 v = _mm256_loadu_ps(t + l);
+    if (add) v = _mm256_add_ps(_mm256_loadu_ps(d + l), v);
+    _mm256_storeu_ps(d + l, v);
+  }
+  for (; l + 4 <= len; l += 4) {
+    __m128 v = _mm_loadu_ps(t + l);
+    if (add) v = _mm_add_ps(_mm_loadu_ps(d + l), v);
+    _mm_storeu_ps(d + l, v);
+  }
+#endif
+  for (; l < len; ++l) d[l] = add ? d[l] + t[l] : t[l];
+}
+
 /// C[i, n] = c[e·estride + i·p + position] (an output [N, C, p], one
 /// group's channels); the first depth block overwrites when `overwrite`.
 struct BatchStore {
@@ -793,15 +812,11 @@ struct BatchStore {
     return c + j / p * estride + i * p + pos;
   }
   void add_tile(int64_t i, int64_t j, int64_t mr, int64_t nr, const float* tile, bool first) const {
+    // Small planes (2×2: a tile's 16 columns are 4 examples) take this path
+    // on every depth block: one masked vector per piece, not a scalar loop.
     for_each_example_piece(p, j, nr, [&](int64_t e, int64_t pos, int64_t off, int64_t len) {
-      for (int64_t r = 0; r < mr; ++r) {
-        float* row = c + e * estride + (i + r) * p + pos;
-        const float* t = tile + r * NR + off;
-        if (first && overwrite)
-          for (int64_t l = 0; l < len; ++l) row[l] = t[l];
-        else
-          for (int64_t l = 0; l < len; ++l) row[l] += t[l];
-      }
+      for (int64_t r = 0; r < mr; ++r)
+        store_run(c + e * estride + (i + r) * p + pos, tile + r * NR + off, len, !(first && overwrite));
     });
   }
 };
@@ -1209,7 +1224,7 @@ void forward_batch(const Geom& g, const float* x, const float* w, const float* b
       }
 }
 
-void backward_input_batch(const Geom& g, const float* dy, const float* w, float* dx) {
+void backward_input_batch(const Geom& g, const float* dy, const float* w, float* dx, bool overwrite) {
   const int64_t cols = g.n * g.p;
   const int64_t xstride = g.cin * g.hw, ystride = g.cout * g.p;
   int64_t threads = gemm_threads(g.k, cols, g.cout_g);
@@ -1220,14 +1235,14 @@ void backward_input_batch(const Geom& g, const float* dy, const float* w, float*
     const StridedA a{wg, 1, g.k};
     const BatchedRowB b{{dyg, g.p, ystride}};
     if (g.pointwise) {
-      gemm_split(g.k, cols, g.cout_g, threads, a, b, BatchStore{dxg, g.hw, xstride, false});
+      gemm_split(g.k, cols, g.cout_g, threads, a, b, BatchStore{dxg, g.hw, xstride, overwrite});
       continue;
     }
     if (flip_and_forward(g, g.n)) {
       Geom t = transposed_geom(g);
       t.n = g.n;
       const PhasedInput in = phase_input(t, dyg, ystride, g.n);
-      const BatchStore st{dxg, t.p, xstride, false};
+      const BatchStore st{dxg, t.p, xstride, overwrite};
       if (split_reads_a_in_place(t.cout_g, g.n * t.p, t.k, threads))
         gemm_split(t.cout_g, g.n * t.p, t.k, threads, flipped_weight(g, wg), PhasedB{t, in}, st);
       else
@@ -1458,24 +1473,42 @@ void forward_impl(const Geom& g, const float* x, const float* w, const float* b,
   });
 }
 
-void backward_input_impl(const Geom& g, const float* dy, const float* w, float* dx) {
+/// Zeroes dx (n · cin · hw floats), over the threads when large.
+void zero_input_gradient(const Geom& g, float* dx) {
+  const int64_t planes = g.n * g.cin;
+  const auto run = [&](int64_t i0, int64_t i1) { std::fill(dx + i0 * g.hw, dx + i1 * g.hw, 0.0f); };
+  if (planes * g.hw >= (int64_t{1} << 16))
+    parallel_for(planes, run);
+  else
+    run(0, planes);
+}
+
+/// dx += (or, with `overwrite`, =) the input gradient. The paths that write
+/// every element of dx once per GEMM (Winograd, tap by tap, pointwise and
+/// flipped-weight GEMMs) overwrite in their stores; the scattering ones
+/// (col2im, depthwise) add into dx zeroed here first.
+void backward_input_impl(const Geom& g, const float* dy, const float* w, float* dx, bool overwrite) {
   if (by_taps_backward(g)) {
-    taps::convolve(taps_backward_input(g), dy, w, true, nullptr, dx, true);
+    taps::convolve(taps_backward_input(g), dy, w, true, nullptr, dx, !overwrite);
     return;
   }
   if (winograd_shape(g) && winograd::worthwhile(winograd_backward_input(g))) {
-    winograd::convolve(winograd_backward_input(g), dy, w, true, nullptr, dx, true);
-    return;
-  }
-  if (is_depthwise(g)) {
-    depthwise::backward_input(depthwise_geometry(g), dy, w, dx);
+    winograd::convolve(winograd_backward_input(g), dy, w, true, nullptr, dx, !overwrite);
     return;
   }
   if (subsampled_pointwise(g)) {
     float* compact = subsampled_buffer(g.n * g.cin * g.p);
-    std::fill(compact, compact + g.n * g.cin * g.p, 0.0f);
-    backward_input_impl(subsampled_geom(g), dy, w, compact);
+    backward_input_impl(subsampled_geom(g), dy, w, compact, true);
+    if (overwrite) zero_input_gradient(g, dx);
     upsample_add(g, compact, dx);
+    return;
+  }
+  if (overwrite && !(batched(g) && (g.pointwise || flip_and_forward(g, g.n)))) {
+    zero_input_gradient(g, dx);
+    overwrite = false;
+  }
+  if (is_depthwise(g)) {
+    depthwise::backward_input(depthwise_geometry(g), dy, w, dx);
     return;
   }
   if ((g.sh > 1 || g.sw > 1) && phased_col2im(g)) {
@@ -1483,7 +1516,7 @@ void backward_input_impl(const Geom& g, const float* dy, const float* w, float* 
     return;
   }
   if (batched(g)) {
-    backward_input_batch(g, dy, w, dx);
+    backward_input_batch(g, dy, w, dx, overwrite);
     return;
   }
   for_each_item(g, g.k, g.p, g.cout_g, [&](int64_t n, int64_t gr, int64_t threads) {
@@ -1625,11 +1658,11 @@ void conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor* bias, c
                bias ? bias->data() : nullptr, y.data());
 }
 
-void conv2d_backward_input(const Tensor& dy, const Tensor& weight, const Conv2dConfig& c, Tensor& dx) {
+void conv2d_backward_input(const Tensor& dy, const Tensor& weight, const Conv2dConfig& c, Tensor& dx, bool overwrite) {
   const std::string where = "conv2d backward";
   const Shape ys = conv2d_output_shape(dx.shape(), weight.shape(), c, where);
   require_shape(dy, ys, where, "output gradient");
-  backward_input_impl(geom2d(dx.shape(), weight.shape(), ys, c), dy.data(), weight.data(), dx.data());
+  backward_input_impl(geom2d(dx.shape(), weight.shape(), ys, c), dy.data(), weight.data(), dx.data(), overwrite);
 }
 
 void conv2d_backward_params(const Tensor& x, const Tensor& dy, const Conv2dConfig& c, Tensor* dweight,
@@ -1663,11 +1696,11 @@ void conv1d_forward(const Tensor& x, const Tensor& weight, const Tensor* bias, c
                bias ? bias->data() : nullptr, y.data());
 }
 
-void conv1d_backward_input(const Tensor& dy, const Tensor& weight, const Conv1dConfig& c, Tensor& dx) {
+void conv1d_backward_input(const Tensor& dy, const Tensor& weight, const Conv1dConfig& c, Tensor& dx, bool overwrite) {
   const std::string where = "conv1d backward";
   const Shape ys = conv1d_output_shape(dx.shape(), weight.shape(), c, where);
   require_shape(dy, ys, where, "output gradient");
-  backward_input_impl(geom1d(dx.shape(), weight.shape(), ys, c), dy.data(), weight.data(), dx.data());
+  backward_input_impl(geom1d(dx.shape(), weight.shape(), ys, c), dy.data(), weight.data(), dx.data(), overwrite);
 }
 
 void conv1d_backward_params(const Tensor& x, const Tensor& dy, const Conv1dConfig& c, Tensor* dweight,

@@ -85,9 +85,8 @@ void conv_transpose_forward(const Tensor& x, const Tensor& weight, const Tensor*
   require_shape(y, ys, where, "output");
   if (bias && bias->shape() != Shape{ys[1]})
     throw ShapeError(where + ": bias " + bias->shape().str() + ", expected [" + str(ys[1]) + "]");
-  y.set_zero();
-  if (sd == 1) conv1d_backward_input(x, weight, c.as_conv1d(), y);
-  else conv2d_backward_input(x, weight, c.as_conv(), y);
+  if (sd == 1) conv1d_backward_input(x, weight, c.as_conv1d(), y, true);
+  else conv2d_backward_input(x, weight, c.as_conv(), y, true);
   if (!bias || y.numel() == 0) return;
   const int64_t cout = ys[1], plane = y.numel() / (y.dim(0) * cout);
   float* yd = y.data();

@@ -137,3 +137,33 @@ TEST_CASE("explain_examples refuses what the methods cannot run on", "[methods]"
   o.extra_inputs = {randn({2, 5}, 8)};
   CHECK_THROWS_AS(explain_examples(*find_attribution_method("gradient"), g, x, {}, o), ShapeError);
 }
+
+TEST_CASE("the method table passes gradient SHAP's convergence_delta, which only gradient_shap reads", "[methods]") {
+  for (const NamedMethod& m : attribution_methods()) CHECK(m.reads("convergence_delta") == (m.name == "gradient_shap"));
+  const Graph g = test::smooth_model();
+  const Tensor x = randn({3, 5}, 9);
+  const NamedMethod& gs = *find_attribution_method("gradient_shap");
+  MethodSettings ms = gs.defaults();
+  CHECK(ms.convergence_delta);
+  ms.samples = 4;
+  ms.stdev = 0.2f;
+  ms.seed = 5;
+  ms.baseline = randn({2, 5}, 10);
+  const Attribution on = explain_examples(gs, g, x, ms);
+  ms.convergence_delta = false;
+  const Attribution off = explain_examples(gs, g, x, ms);
+  // The same samples either way; off, no delta at all (not zeros).
+  CHECK(bit_equal(off.attributions, on.attributions));
+  CHECK(off.delta.numel() == 0);
+  REQUIRE(on.delta.shape() == Shape{2, 3});
+  // On: each example's delta is the library's, called with seed + e.
+  for (int64_t e = 0; e < 3; ++e) {
+    GradientShapOptions o;
+    o.n_samples = 4;
+    o.stdev = 0.2f;
+    o.seed = 5 + static_cast<uint64_t>(e);
+    const Attribution direct = gradient_shap(g, rows_of(x, e, e + 1), ms.baseline, o);
+    CHECK(bit_equal(examples_of(on.delta, e, e + 1), direct.delta));
+    CHECK(bit_equal(examples_of(on.attributions, e, e + 1), direct.attributions));
+  }
+}

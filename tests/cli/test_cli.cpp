@@ -5,6 +5,7 @@
 // forward pass, reconstruction, completeness of integrated gradients,
 // DeepLIFT and Shapley values).
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -151,7 +152,7 @@ TEST_CASE("cli: trim --help lists every command and each COMMAND --help document
   const std::string attribute = run_ok(f, {"attribute", "--help"}).out;
   for (const char* o : {"--transform", "--method", "--target", "--groups", "--baseline", "--steps", "--samples",
                         "--stdev", "--seed", "--window", "--strides", "--residual", "--output", "--plot", "--json",
-                        "--quiet", "radial:N", "band:CENTER:WIDTH", "subbands", "levels", "components",
+                        "--quiet", "--no-convergence-delta", "radial:N", "band:CENTER:WIDTH", "subbands", "levels", "components",
                         "mask:FILE.npy"})
     CHECK(attribute.find(o) != std::string::npos);
   for (const char* m : {"gradient", "saliency", "input_x_gradient", "smoothgrad", "integrated_gradients", "deeplift",
@@ -473,6 +474,83 @@ TEST_CASE("cli: --json summarises the prediction, top groups, delta and timings"
   const std::string a = read_text(f.file("a.json"));
   CHECK(a.find("\"delta\": null") != std::string::npos);
   CHECK(a.find("\"coefficients\"") != std::string::npos);
+}
+
+namespace {
+
+/// The numbers of the JSON array that follows `"key": ` in `json` (nested
+/// arrays flattened, in order); empty when the key is missing or not an array.
+std::vector<double> json_numbers(const std::string& json, const std::string& key) {
+  const std::string head = "\"" + key + "\": [";
+  const size_t at = json.find(head);
+  std::vector<double> v;
+  if (at == std::string::npos) return v;
+  int depth = 0;
+  for (size_t i = at + head.size() - 1; i < json.size(); ++i) {
+    const char c = json[i];
+    if (c == '[') ++depth;
+    else if (c == ']' && --depth == 0) break;
+    else if (c == '-' || (c >= '0' && c <= '9')) {
+      char* end = nullptr;
+      v.push_back(std::strtod(json.c_str() + i, &end));
+      i = static_cast<size_t>(end - json.c_str()) - 1;
+    }
+  }
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("cli: --no-convergence-delta skips gradient SHAP's delta, the JSON says so, the attributions stay",
+          "[cli]") {
+  CliFolder f;
+  io::write_npy(f.file("refs.npy"), test::randn({3, 1, 8, 8}, 5, 0.3f));
+  const std::vector<std::string> gs = {"attribute", "smooth.onnx", "x.npy",     "--transform", "fft2",
+                                       "--method",  "gradient_shap", "--baseline", "refs.npy",  "--samples",
+                                       "6",         "--stdev",       "0.05",       "--seed",    "3"};
+  auto with = [&](const std::vector<std::string>& more) {
+    std::vector<std::string> a = gs;
+    a.insert(a.end(), more.begin(), more.end());
+    return a;
+  };
+  run_ok(f, with({"-o", "on.npy", "--json", "on.json", "--quiet"}));
+  run_ok(f, with({"--no-convergence-delta", "-o", "off.npy", "--json", "off.json", "--quiet"}));
+  const Tensor on = io::read_npy(f.file("on.npy")), off = io::read_npy(f.file("off.npy"));
+  REQUIRE(on.shape() == off.shape());
+  CHECK(std::equal(on.begin(), on.end(), off.begin()));  // bit for bit: the same samples
+
+  // On: the delta is the library's gradient SHAP delta (one example at a time, seed 3 + e).
+  const std::string jon = read_text(f.file("on.json")), joff = read_text(f.file("off.json"));
+  const std::vector<double> written = json_numbers(jon, "delta");
+  const Graph model = f.model("smooth.onnx");
+  const auto t = make_transform("fft2", {1, 8, 8});
+  const TrimModel tm(model, t);
+  const Tensor s = tm.coefficients(f.x), refs = t->forward(io::read_npy(f.file("refs.npy")));
+  REQUIRE(written.size() == 3 * 2);  // [targets, examples]
+  for (int64_t e = 0; e < 2; ++e) {
+    GradientShapOptions o;
+    o.n_samples = 6;
+    o.stdev = 0.05f;
+    o.seed = 3 + static_cast<uint64_t>(e);
+    const Attribution ref = gradient_shap(tm.graph(), rows_of(s, e, e + 1), refs, o);
+    REQUIRE(ref.delta.shape() == Shape({3, 1}));
+    for (int64_t k = 0; k < 3; ++k) {
+      INFO("target " << k << ", example " << e);
+      CHECK(static_cast<float>(written[static_cast<size_t>(k * 2 + e)]) == ref.delta[k]);
+    }
+  }
+  CHECK(jon.find("\"max_abs_delta\"") != std::string::npos);
+  CHECK(jon.find("delta_not_computed") == std::string::npos);
+  CHECK(jon.find("\"convergence_delta\": true") != std::string::npos);
+  // Off: no numbers where a delta would be read, and why.
+  CHECK(joff.find("\"delta\": null") != std::string::npos);
+  CHECK(joff.find("\"delta_not_computed\": \"turned off by --no-convergence-delta\"") != std::string::npos);
+  CHECK(joff.find("max_abs_delta") == std::string::npos);
+  CHECK(joff.find("\"convergence_delta\": false") != std::string::npos);
+  // A method without a delta has a null one and no note.
+  run_ok(f, {"attribute", "smooth.onnx", "x.npy", "--transform", "fft2", "--method", "gradient", "-o", "g.npy",
+             "--json", "g.json"});
+  CHECK(read_text(f.file("g.json")).find("delta_not_computed") == std::string::npos);
 }
 
 TEST_CASE("cli: --plot writes a PNG for every layout", "[cli]") {

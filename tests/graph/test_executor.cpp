@@ -12,6 +12,9 @@
 #include "trim/graph/ops/dense.hpp"
 #include "trim/graph/ops/pool.hpp"
 #include "trim/graph/ops/batch_constant.hpp"
+#include "trim/graph/ops/batch_norm.hpp"
+#include "trim/graph/ops/conv.hpp"
+#include "trim/graph/ops/structural.hpp"
 #include "trim/graph/ops/recurrent.hpp"
 #include "trim/kernels/resize.hpp"
 #include "trim/kernels/volume.hpp"
@@ -158,13 +161,19 @@ class AddsOnly final : public Op {
   std::shared_ptr<const Op> op_;
 };
 
-/// Relu, tanh, add (one of them adding a node to itself) and max pool
-/// feeding each other; `adds_only` wraps those ops in AddsOnly.
+/// Relu, tanh, add (one of them adding a node to itself), max pool,
+/// convolutions (pointwise, overwritten by the GEMM's store; 3×3, scattered
+/// into zeros), batch norm and concatenation feeding each other; `adds_only`
+/// wraps those ops in AddsOnly.
 Graph overwrite_graph(bool adds_only) {
   Graph g(9);
-  const auto add = [&](std::shared_ptr<const Op> op, std::vector<NodeId> in, const std::string& name) {
+  const auto add = [&](std::shared_ptr<const Op> op, std::vector<NodeId> in, const std::string& name,
+                       std::vector<int> params = {}) {
     if (adds_only) op = std::make_shared<AddsOnly>(op);
-    return g.add(op, std::move(in), {}, name);
+    return g.add(op, std::move(in), std::move(params), name);
+  };
+  const auto param = [&](const std::string& name, Shape shape, Init init) {
+    return g.add_parameter(name, Tensor(std::move(shape)), init);
   };
   const NodeId x = nn::input(g, "x", {2, 7, 7});
   const NodeId a = add(std::make_shared<ops::Relu>(), {x}, "a");
@@ -177,7 +186,24 @@ Graph overwrite_graph(bool adds_only) {
   w.stride = {2, 2};
   w.pads = {1, 1, 1, 1};
   const NodeId e = add(std::make_shared<ops::MaxPool>(2, w), {d}, "pool");
-  g.set_outputs({nn::linear(g, nn::flatten(g, e), 3, "fc"), nn::linear(g, nn::flatten(g, r), 2, "fc2")});
+  // a's first reader in the backward: a pointwise convolution; c's a 3×3 one.
+  const NodeId pw = add(std::make_shared<ops::Conv2d>(kernels::Conv2dConfig{}, false), {a}, "pointwise",
+                        {param("pointwise.w", {3, 2, 1, 1}, Init::fan_in_uniform(2))});
+  kernels::Conv2dConfig same;
+  same.pads = {1, 1, 1, 1};
+  const NodeId k3 = add(std::make_shared<ops::Conv2d>(same, true), {c}, "conv3",
+                        {param("conv3.w", {2, 2, 3, 3}, Init::fan_in_uniform(18)), param("conv3.b", {2}, Init::fan_in_uniform(18))});
+  // Negative scales turn the relu's zero cotangents into −0 products, which
+  // an overwrite must write as +0.
+  Tensor scale({3});
+  scale[0] = -0.5f, scale[1] = 1.5f, scale[2] = -2.0f;
+  const NodeId bn = add(std::make_shared<ops::BatchNorm>(), {pw}, "bn",
+                        {g.add_parameter("bn.weight", scale, Init::keep()), param("bn.bias", {3}, Init::fan_in_uniform(1)),
+                         param("bn.mean", {3}, Init::fan_in_uniform(1)), param("bn.var", {3}, Init::ones())});
+  const NodeId bnr = add(std::make_shared<ops::Relu>(), {bn}, "bn.relu");
+  const NodeId cat = add(std::make_shared<ops::Concat>(1), {bnr, k3, bnr}, "cat");  // bn.relu twice: adds
+  g.set_outputs({nn::linear(g, nn::flatten(g, e), 3, "fc"), nn::linear(g, nn::flatten(g, r), 2, "fc2"),
+                 nn::linear(g, nn::flatten(g, cat), 2, "fc3")});
   g.finalize();
   return g;
 }
@@ -195,7 +221,7 @@ TEST_CASE("the first contribution to a cotangent overwrites its buffer: same bit
   for (int64_t n : {3, 1, 3}) {
     Tensor x = randn({n, 2, 7, 7}, static_cast<uint64_t>(n));
     x[0] = 0.0f;  // relu' = 0 against a negative cotangent: −0 · ... must come out +0 as 0 + (−0) does
-    const std::vector<Tensor> u{randn({n, 3}, 30 + static_cast<uint64_t>(n)), randn({n, 2}, 40)};
+    const std::vector<Tensor> u{randn({n, 3}, 30 + static_cast<uint64_t>(n)), randn({n, 2}, 40), randn({n, 2}, 50)};
     for (Keep keep : {Keep::all, Keep::input_gradients}) {
       forward(fast, ws, {x}, keep);
       const Gradients got = backward(fast, ws, u);

@@ -2,6 +2,7 @@
 // fixtures and against a naive direct convolution written here.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -119,7 +120,8 @@ struct ConvCase {
 /// Forward (overwriting y) and input gradient (adding to dx) of every case
 /// against the direct convolution in double, with 1, 2 and 3 threads giving
 /// the same bits (seeds from `seed`); errors within rtol relative to each
-/// value but at least to `floor_fraction` of the largest (see close()).
+/// value but at least to `floor_fraction` of the largest (see close()); the
+/// input gradient's overwrite mode gives the bits of adding into zeros.
 void check_forward_and_input_gradient(const std::vector<ConvCase>& cases, uint64_t seed, double rtol = 1e-5,
                                       double floor_fraction = 0.1) {
   RestoreThreads restore;
@@ -138,6 +140,12 @@ void check_forward_and_input_gradient(const std::vector<ConvCase>& cases, uint64
       kernels::conv2d_backward_input(u, w, cs.c, dx);
       close(y, ex.y, rtol, "y", floor_fraction);
       close(dx, ex.dx, rtol, "dx", floor_fraction);
+      // Overwriting whatever dx holds gives the bits of adding into zeros.
+      Tensor dx_zero(cs.x), dx_over = randn(cs.x, seed + 50 + k);
+      kernels::conv2d_backward_input(u, w, cs.c, dx_zero);
+      kernels::conv2d_backward_input(u, w, cs.c, dx_over, true);
+      REQUIRE(std::equal(dx_over.begin(), dx_over.end(), dx_zero.begin(),
+                         [](float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }));
       if (threads == 1) {
         y1 = y, dx1 = dx;
         continue;
@@ -173,6 +181,9 @@ TEST_CASE("conv2d kernels match torch.nn.functional.conv2d", "[kernels][conv]") 
       Tensor dx = dx0, dw = dw0;
       kernels::conv2d_backward_input(f["u"], f["weight"], c, dx);
       close(dx, plus(dx0, f["dx"]), 1e-4, "dx");
+      Tensor dx_over = randn(f["x"].shape(), 4);  // overwritten, not added to
+      kernels::conv2d_backward_input(f["u"], f["weight"], c, dx_over, true);
+      close(dx_over, f["dx"], 1e-4, "dx overwritten");
       if (bias) {
         const Tensor db0 = randn(f["bias"].shape(), 3);
         Tensor db = db0;

@@ -29,6 +29,10 @@ struct MethodSettings {
   uint64_t seed = 0;
   /// Occlusion window and strides over the trailing coefficient axes.
   std::vector<int64_t> window, strides;
+  /// gradient_shap: compute the convergence delta (1 + B more forward rows
+  /// per example, B baselines); off, the result's delta is empty
+  /// (GradientShapOptions::convergence_delta).
+  bool convergence_delta = true;
 };
 
 /// One entry of the method table.
@@ -39,10 +43,10 @@ struct NamedMethod {
   bool needs_window = false;  ///< occlusion
   bool random = false;        ///< draws from `seed`: explained one example at a time
   bool baseline_set = false;  ///< the baseline is a set of references (SHAP methods)
-  bool has_delta = false;     ///< reports the convergence delta
+  bool has_delta = false;     ///< reports the convergence delta (gradient_shap: unless turned off)
   /// Parameters it reads, of baseline, steps, samples, stdev, seed, window,
-  /// strides; front ends refuse the others (a silently ignored option is a
-  /// wrong experiment).
+  /// strides, convergence_delta; front ends refuse the others (a silently
+  /// ignored option is a wrong experiment).
   std::vector<std::string> options;
   /// What its progress reports count (see ProgressCallback), e.g. "integration points".
   std::string unit = "examples";

@@ -27,9 +27,9 @@ void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bia
 void batch_norm_add_shift(const Tensor& weight, const Tensor& bias, const Tensor& mean,
                           const Tensor& var, float eps, Tensor& y, float alpha = 1.0f);
 
-/// dx += dy · scale.
+/// dx += dy · scale (with `overwrite`, dx = 0 + dy · scale whatever it held).
 void batch_norm_backward_input(const Tensor& dy, const Tensor& weight, const Tensor& var, float eps,
-                               Tensor& dx);
+                               Tensor& dx, bool overwrite = false);
 /// dweight[c] += Σ dy · (x − mean) / √(var + eps); dbias[c] += Σ dy (sums over
 /// every axis but 1). Either output may be null.
 void batch_norm_backward_params(const Tensor& x, const Tensor& dy, const Tensor& mean,

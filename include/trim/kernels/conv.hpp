@@ -83,8 +83,11 @@ Shape conv1d_output_shape(const Shape& x, const Shape& weight, const Conv1dConfi
 /// is overwritten. `bias` may be null.
 void conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv2dConfig& c,
                     Tensor& y);
-/// dx += Jₓᵀ dy (the transposed convolution of dy with weight).
-void conv2d_backward_input(const Tensor& dy, const Tensor& weight, const Conv2dConfig& c, Tensor& dx);
+/// dx += Jₓᵀ dy (the transposed convolution of dy with weight); with
+/// `overwrite`, dx = Jₓᵀ dy whatever dx held (the executor's first
+/// contribution to a gradient buffer: no zeroing pass before it).
+void conv2d_backward_input(const Tensor& dy, const Tensor& weight, const Conv2dConfig& c, Tensor& dx,
+                           bool overwrite = false);
 /// dweight += Σ_batch ∂⟨dy, y⟩/∂weight and dbias += Σ_{batch, space} dy;
 /// either may be null (its work is skipped).
 void conv2d_backward_params(const Tensor& x, const Tensor& dy, const Conv2dConfig& c, Tensor* dweight,
@@ -93,7 +96,8 @@ void conv2d_backward_params(const Tensor& x, const Tensor& dy, const Conv2dConfi
 /// 1-D versions: x [N, C_in, L], weight [C_out, C_in/groups, k], y [N, C_out, L_out].
 void conv1d_forward(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv1dConfig& c,
                     Tensor& y);
-void conv1d_backward_input(const Tensor& dy, const Tensor& weight, const Conv1dConfig& c, Tensor& dx);
+void conv1d_backward_input(const Tensor& dy, const Tensor& weight, const Conv1dConfig& c, Tensor& dx,
+                           bool overwrite = false);
 void conv1d_backward_params(const Tensor& x, const Tensor& dy, const Conv1dConfig& c, Tensor* dweight,
                             Tensor* dbias);
 

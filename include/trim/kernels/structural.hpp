@@ -32,9 +32,11 @@ std::vector<int> inverse_permutation(const std::vector<int>& perm);
 /// axis. `y` shaped; overwritten.
 void concat_forward(const std::vector<const Tensor*>& xs, int axis, Tensor& y);
 /// dx_i += the part of dy belonging to input i, whose size along `axis` is
-/// lengths[i]. Null entries of `dxs` are skipped (their length still counts).
+/// lengths[i] (= 0 + that part where overwrite[i] is nonzero: whatever dx_i
+/// held is replaced). Null entries of `dxs` are skipped (their length still
+/// counts).
 void concat_backward(const Tensor& dy, int axis, const std::vector<int64_t>& lengths,
-                     const std::vector<Tensor*>& dxs);
+                     const std::vector<Tensor*>& dxs, const std::vector<char>& overwrite = {});
 
 /// y[..., k, ...] = x[..., start + k·step, ...] along `axis` for
 /// k < y.shape[axis]; start ≥ 0, step > 0, all indices inside x (the caller

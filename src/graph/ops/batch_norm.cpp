@@ -42,7 +42,7 @@ void BatchNorm::add_bias(const OpArgs& a, Tensor& y, float scale) const {
 }
 
 void BatchNorm::backward(const OpArgs& a, const Tensor&, const Tensor& dy, const OpGrads& g) const {
-  if (Tensor* dx = g.input(0)) kernels::batch_norm_backward_input(dy, a.param(0), a.param(3), eps_, *dx);
+  if (Tensor* dx = g.input(0)) kernels::batch_norm_backward_input(dy, a.param(0), a.param(3), eps_, *dx, g.assigns(0));
   if (g.param(0) || g.param(1))
     kernels::batch_norm_backward_params(a.input(), dy, a.param(2), a.param(3), eps_, g.param(0), g.param(1));
 }

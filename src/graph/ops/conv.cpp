@@ -35,7 +35,7 @@ void Conv1d::add_bias(const OpArgs& a, Tensor& y, float scale) const {
 }
 
 void Conv1d::backward(const OpArgs& a, const Tensor&, const Tensor& dy, const OpGrads& g) const {
-  if (Tensor* dx = g.input(0)) kernels::conv1d_backward_input(dy, a.param(0), config_, *dx);
+  if (Tensor* dx = g.input(0)) kernels::conv1d_backward_input(dy, a.param(0), config_, *dx, g.assigns(0));
   kernels::conv1d_backward_params(a.input(), dy, config_, g.param(0), bias_ ? g.param(1) : nullptr);
 }
 
@@ -69,7 +69,7 @@ void Conv2d::add_bias(const OpArgs& a, Tensor& y, float scale) const {
 }
 
 void Conv2d::backward(const OpArgs& a, const Tensor&, const Tensor& dy, const OpGrads& g) const {
-  if (Tensor* dx = g.input(0)) kernels::conv2d_backward_input(dy, a.param(0), config_, *dx);
+  if (Tensor* dx = g.input(0)) kernels::conv2d_backward_input(dy, a.param(0), config_, *dx, g.assigns(0));
   kernels::conv2d_backward_params(a.input(), dy, config_, g.param(0), bias_ ? g.param(1) : nullptr);
 }
 

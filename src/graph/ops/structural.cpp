@@ -179,7 +179,7 @@ void Concat::backward(const OpArgs& a, const Tensor&, const Tensor& dy, const Op
   std::vector<int64_t> lengths;
   lengths.reserve(a.inputs.size());
   for (const Tensor* x : a.inputs) lengths.push_back(x->dim(ax));
-  kernels::concat_backward(dy, ax, lengths, g.inputs);
+  kernels::concat_backward(dy, ax, lengths, g.inputs, g.assign);
 }
 
 // ---- Slice --------------------------------------------------------------------------

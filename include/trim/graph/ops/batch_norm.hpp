@@ -16,6 +16,7 @@ class BatchNorm final : public Op {
   /// Input gradients need only dy and the weights; parameter gradients read the input.
   bool backward_reads_inputs(bool param_grads) const override { return param_grads; }
   bool backward_reads_output() const override { return false; }
+  bool backward_assigns() const override { return true; }
   explicit BatchNorm(float eps = 1e-5f) : eps_(eps) {}
   Kind kind() const override { return Kind::Linear; }
   std::string type() const override { return "batch_norm"; }

@@ -15,6 +15,7 @@ class Conv1d final : public Op {
   /// Input gradients need only dy and the weights; parameter gradients read the input.
   bool backward_reads_inputs(bool param_grads) const override { return param_grads; }
   bool backward_reads_output() const override { return false; }
+  bool backward_assigns() const override { return true; }
   /// The kernels' packing buffers and padded input (kernels::conv*d_scratch_floats).
   int64_t scratch_floats(const std::vector<Shape>& inputs, const std::vector<Shape>& params,
                          const Shape& output) const override;
@@ -53,6 +54,7 @@ class Conv2d final : public Op {
   /// Input gradients need only dy and the weights; parameter gradients read the input.
   bool backward_reads_inputs(bool param_grads) const override { return param_grads; }
   bool backward_reads_output() const override { return false; }
+  bool backward_assigns() const override { return true; }
   /// The kernels' packing buffers and padded input (kernels::conv*d_scratch_floats).
   int64_t scratch_floats(const std::vector<Shape>& inputs, const std::vector<Shape>& params,
                          const Shape& output) const override;

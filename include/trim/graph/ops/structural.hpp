@@ -91,6 +91,7 @@ class Transpose final : public Op {
 class Concat final : public Op {
  public:
   bool backward_reads_output() const override { return false; }  // reads the input shapes only
+  bool backward_assigns() const override { return true; }
   explicit Concat(int axis) : axis_(axis) {}
   Kind kind() const override { return Kind::Structural; }
   std::string type() const override { return "concat"; }
