@@ -436,7 +436,9 @@ inline void interleave_row(const float* src, int64_t ldm, float* dst, int64_t wi
     }
     v = _mm512_permutexvar_ps(order, v);
     const __mmask16 k = width - c0 >= kNR ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (width - c0)) - 1);
-    if (accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(k, dst + c0), v);
+    // Stored, 0 + v: the bits of adding into zeros (−0 included), which the
+    // input gradient's overwrite mode must give.
+    v = _mm512_add_ps(accumulate ? _mm512_maskz_loadu_ps(k, dst + c0) : _mm512_setzero_ps(), v);
     _mm512_mask_storeu_ps(dst + c0, k, v);
   }
 }
