@@ -128,7 +128,7 @@ struct Plan {
 
 /// Tile rows at least this wide are transformed a row at a time
 /// (transform_tile_rows), narrower ones lane by lane (transform_gathered);
-/// rows of 4 or 8 4×4 tiles a panel at a time instead (panel_rows).
+/// rows of 2, 4 or 8 4×4 tiles a panel at a time instead (panel_rows).
 constexpr int64_t kRowTransformTiles = 8;
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
@@ -444,25 +444,24 @@ inline void interleave_row(const float* src, int64_t ldm, float* dst, int64_t wi
 }
 
 /// Whether a block's panels are whole tile rows, 16 / tw of them
-/// (transform_panel_rows): 4×4 tiles, 4 or 8 of them across (13–16 or 29–32
-/// outputs). Blocks are whole panels, so a panel's tile rows are
+/// (transform_panel_rows): 4×4 tiles, 2, 4 or 8 of them across (5–8, 13–16
+/// or 29–32 outputs). Blocks are whole panels, so a panel's tile rows are
 /// consecutive.
-bool panel_rows(const Plan& p) { return p.m == 4 && (p.tw == 4 || p.tw == 8); }
+bool panel_rows(const Plan& p) { return p.m == 4 && (p.tw == 2 || p.tw == 4 || p.tw == 8); }
 
 /// V of a block's tiles when every panel holds R = 16 / G whole tile rows of
 /// G = tw tiles (panel_rows; lane G·q + t is tile t of the panel's q-th tile
 /// row, which may be in another plane): each tile row's 6 input rows are
 /// combined (Bᵀ d) across padded columns 0 .. 16·kVectors − 1, read from the
 /// input itself (the padding masked off); window column φ of every tile,
-/// padded column 4t + φ (φ ≥ 4: 4t + φ − 4 of the columns shifted by 4),
-/// is picked from the R tile rows into one vector (two two-source
-/// permutations and a blend), and (Bᵀ d) B is lane-wise. The same
+/// padded column 4t + φ, is picked from the R tile rows into one vector by
+/// two-source permutations and blends, and (Bᵀ d) B is lane-wise. The same
 /// arithmetic as transform_gathered without its 36 gathers per channel, and
 /// as transform_tile_rows without its half-empty vectors for 8 tiles.
 template <int G>
 void transform_panel_rows(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, const float* x, float* v,
                           int64_t v_stride) {
-  constexpr int A = 6, R = kNR / G, kVectors = G == 4 ? 2 : 3;  // 4G + 2 padded columns
+  constexpr int A = 6, R = kNR / G, kVectors = G == 8 ? 3 : G == 4 ? 2 : 1;  // 4G + 2 padded columns
   const int64_t plane = g.h * g.w, panel_floats = g.cin * kNR;
   // Padded column k is input column k − pl: the lanes of each vector inside the input.
   __mmask16 mask[kVectors];
@@ -470,13 +469,19 @@ void transform_panel_rows(const Geometry& g, const Plan& p, int64_t u0, int64_t 
     const int64_t lo = std::clamp<int64_t>(g.pl - 16 * h, 0, 16), hi = std::clamp<int64_t>(g.w + g.pl - 16 * h, 0, 16);
     mask[h] = hi > lo ? static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1)) : __mmask16(0);
   }
-  // pick[φ]: lane G·q + t from lane 4t + φ of a pair of sources: for G = 4,
-  // tile rows 2k (first) and 2k + 1 (second); for G = 8, the tile row's two
-  // vectors. Tile rows 0 .. R/2 − 1 fill lanes 0–7, the rest lanes 8–15.
-  __m512i pick[4];
-  for (int phi = 0; phi < 4; ++phi) {
+  // pick[φ]: lane G·q + t from lane 4t + φ of a pair of sources: for G = 2,
+  // tile rows 2k and 2k + 1 into lanes 4k .. 4k + 3 (φ < 6: all columns are
+  // in the first vector); for G = 4, tile rows 2k and 2k + 1 into lanes 8k ..
+  // 8k + 7 (φ < 4; 4 and 5 are 0 and 1 of the columns shifted by 4); for
+  // G = 8, the tile row's first two vectors (or the shifted ones) into lanes
+  // 8q .. 8q + 7.
+  constexpr int kPicks = G == 2 ? 6 : 4;
+  __m512i pick[kPicks];
+  for (int phi = 0; phi < kPicks; ++phi) {
     alignas(64) int32_t idx[kNR];
-    for (int l = 0; l < kNR; ++l) idx[l] = G == 4 ? (l / 4 % 2) * 16 + 4 * (l % 4) + phi : 4 * (l % 8) + phi;
+    for (int l = 0; l < kNR; ++l)
+      idx[l] = G == 2 ? (l / 2 % 2) * 16 + 4 * (l % 2) + phi
+                      : G == 4 ? (l / 4 % 2) * 16 + 4 * (l % 4) + phi : 4 * (l % 8) + phi;
     pick[phi] = _mm512_load_si512(idx);
   }
   for (int64_t u = u0; u < u1; u += R) {
@@ -506,27 +511,39 @@ void transform_panel_rows(const Geometry& g, const Plan& p, int64_t u0, int64_t 
         return _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(hi), _mm512_castps_si512(lo), 4));
       };
       for (int i = 0; i < A; ++i) {  // (Bᵀ d) B
-        // The four sources of phases 0–3 and of 4–5, for lanes 0–7 and 8–15.
-        __m512 low[4], high[4];
-        if constexpr (G == 4) {
-          for (int q = 0; q < 4; ++q) {
-            low[q] = s[q][i][0];
-            high[q] = shift4(s[q][i][0], s[q][i][1]);
+        __m512 ph[A];
+        if constexpr (G == 2) {
+          for (int phi = 0; phi < A; ++phi) {
+            __m512 out = _mm512_permutex2var_ps(s[0][i][0], pick[phi], s[1][i][0]);
+            for (int k = 1; k < 4; ++k)
+              out = _mm512_mask_blend_ps(static_cast<__mmask16>(0xF << (4 * k)), out,
+                                         _mm512_permutex2var_ps(s[2 * k][i][0], pick[phi], s[2 * k + 1][i][0]));
+            ph[phi] = out;
           }
         } else {
-          for (int q = 0; q < 2; ++q) {
-            low[2 * q] = s[q][i][0];
-            low[2 * q + 1] = s[q][i][1];
-            high[2 * q] = shift4(s[q][i][0], s[q][i][1]);
-            high[2 * q + 1] = shift4(s[q][i][1], s[q][i][2]);
+          // The four sources of phases 0–3 and of 4–5, for lanes 0–7 and 8–15.
+          __m512 low[4], high[4];
+          if constexpr (G == 4) {
+            for (int q = 0; q < 4; ++q) {
+              low[q] = s[q][i][0];
+              high[q] = shift4(s[q][i][0], s[q][i][1]);
+            }
+          } else {
+            for (int q = 0; q < 2; ++q) {
+              low[2 * q] = s[q][i][0];
+              low[2 * q + 1] = s[q][i][1];
+              high[2 * q] = shift4(s[q][i][0], s[q][i][1]);
+              high[2 * q + 1] = shift4(s[q][i][1], s[q][i][2]);
+            }
           }
+          const auto gather = [&](const __m512 (&src)[4], int phi) {
+            return _mm512_mask_blend_ps(0xFF00, _mm512_permutex2var_ps(src[0], pick[phi], src[1]),
+                                        _mm512_permutex2var_ps(src[2], pick[phi], src[3]));
+          };
+          for (int phi = 0; phi < 4; ++phi) ph[phi] = gather(low, phi);
+          ph[4] = gather(high, 0);
+          ph[5] = gather(high, 1);
         }
-        const auto gather = [&](const __m512 (&src)[4], int phi) {
-          return _mm512_mask_blend_ps(0xFF00, _mm512_permutex2var_ps(src[0], pick[phi], src[1]),
-                                      _mm512_permutex2var_ps(src[2], pick[phi], src[3]));
-        };
-        const __m512 ph[A] = {gather(low, 0),  gather(low, 1),  gather(low, 2),
-                              gather(low, 3),  gather(high, 0), gather(high, 1)};
         __m512 out[A];
         Transform<4>::input(ph, out);
         for (int j = 0; j < A; ++j) _mm512_store_ps(dst + c * kNR + (i * A + j) * v_stride, out[j]);
@@ -549,7 +566,9 @@ void run_block(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, int64_t
   float* rows = buffer(2, M * M * ldm + kNR);  // + the overread of interleave_row
 
   if constexpr (M == 4) {
-    if (panel_rows(p) && p.tw == 4) {
+    if (panel_rows(p) && p.tw == 2) {
+      transform_panel_rows<2>(g, p, u0, u1, x, v, v_stride);
+    } else if (panel_rows(p) && p.tw == 4) {
       transform_panel_rows<4>(g, p, u0, u1, x, v, v_stride);
     } else if (panel_rows(p)) {
       transform_panel_rows<8>(g, p, u0, u1, x, v, v_stride);

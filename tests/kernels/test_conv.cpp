@@ -411,12 +411,14 @@ TEST_CASE("3x3 stride-1 conv2d by Winograd F(4x4, 3x3) agrees with a direct conv
       {{2, 260, 8, 8}, {33, 260, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
       // Planes of 4 × 4 tiles (13–16 outputs across), transformed four tile
       // rows at a time: odd sizes and uneven pads, no padding (the gradient
-      // pads 2) over two examples, a plane of two panels (32 × 16). (Tile
-      // rows of 4 and 8 over planes of 5 and 3 rows, panels spanning two
-      // examples and a last partial one, are the 17 × 15 and 9 × 30 cases.)
+      // pads 2) over two examples, a plane of two panels (32 × 16); tile rows
+      // of 2 with uneven pads. (Tile rows of 4 and 8 over planes of 5 and 3
+      // rows, and of 2 over planes of 2 (the 7 × 7 and 8 × 8 cases), panels
+      // spanning examples and last partial ones, are the cases above.)
       {{3, 32, 15, 13}, {32, 32, 3, 3}, {{1, 1}, {2, 1, 0, 2}, {1, 1}, 1}},
       {{2, 32, 16, 16}, {36, 32, 3, 3}, {{1, 1}, {0, 0, 0, 0}, {1, 1}, 1}},
       {{1, 32, 32, 16}, {32, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{4, 32, 8, 7}, {32, 32, 3, 3}, {{1, 1}, {2, 1, 0, 2}, {1, 1}, 1}},  // 8 × 8 and 8 × 7, uneven pads
   };
   check_forward_and_input_gradient(cases, 130, 1e-5, 1.0);
 }
