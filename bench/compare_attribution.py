@@ -39,7 +39,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from compare_pytorch import CPU_CLOCK, LeNet, THREADS, export_zoo, median_time
+from compare_pytorch import CPU_CLOCK, LeNet, THREADS, WARMUP, export_zoo, median_time
 
 N = 4
 EPS = 1e-10
@@ -274,7 +274,7 @@ def trim_time(binary, name, reps, onnx=None, cpu=False):
         env["TRIM_BENCH_ONNX"] = onnx
     out = subprocess.run(
         [binary, "--benchmark_filter=^" + name + "$", "--benchmark_format=json",
-         "--benchmark_repetitions=%d" % reps, "--benchmark_report_aggregates_only=true"],
+         "--benchmark_repetitions=%d" % reps, "--benchmark_report_aggregates_only=true", WARMUP],
         check=True, capture_output=True, text=True, env=env)
     for b in json.loads(out.stdout)["benchmarks"]:
         if b.get("aggregate_name") == "median":

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from compare_pytorch import LeNet, ResNet18, THREADS
+from compare_pytorch import LeNet, ResNet18, THREADS, WARMUP
 
 
 def affine(rel, irrel, f):
@@ -101,7 +101,7 @@ def torch_time(fn, reps):
 def trim_time(binary, name, reps):
     out = subprocess.run(
         [binary, "--benchmark_filter=^" + name + "(/|$)", "--benchmark_format=json",
-         "--benchmark_repetitions=%d" % reps, "--benchmark_report_aggregates_only=true"],
+         "--benchmark_repetitions=%d" % reps, "--benchmark_report_aggregates_only=true", WARMUP],
         check=True, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS=str(THREADS)))
     for b in json.loads(out.stdout)["benchmarks"]:
         if b.get("aggregate_name") == "median":

@@ -27,6 +27,11 @@ import torch.nn.functional as F
 # Threads for both sides (trim's OMP_NUM_THREADS and torch.set_num_threads);
 # TRIM_BENCH_THREADS=1 compares single-core speed, which a loaded machine disturbs less.
 THREADS = int(os.environ.get("TRIM_BENCH_THREADS", "2"))
+# One untimed call (at least 0.1 s) of trim before each repetition, as the PyTorch
+# twins get warm-up calls: a first call pays page faults and buffer growth
+# (gradient SHAP on EfficientNet-B0 at 128², batch 2: 1044 against 555 ms), which
+# the median of 2 repetitions would average in.
+WARMUP = "--benchmark_min_warmup_time=0.1"
 # TRIM_BENCH_CLOCK=cpu times both sides in CPU time (Python's process_time,
 # Google Benchmark's cpu_time) instead of wall time: with one thread on a
 # machine that other processes load, CPU time is what each side costs.
@@ -128,7 +133,7 @@ def trim_time(binary, name, reps, onnx=None):
         env["TRIM_BENCH_ONNX"] = onnx
     out = subprocess.run(
         [binary, "--benchmark_filter=^" + name + "$", "--benchmark_format=json",
-         "--benchmark_repetitions=%d" % reps, "--benchmark_report_aggregates_only=true"],
+         "--benchmark_repetitions=%d" % reps, "--benchmark_report_aggregates_only=true", WARMUP],
         check=True, capture_output=True, text=True, env=env)
     for b in json.loads(out.stdout)["benchmarks"]:
         if b.get("aggregate_name") == "median":
