@@ -13,6 +13,7 @@
 #include "conv_winograd.hpp"
 #include "deal.hpp"
 #include "micro_kernel.hpp"
+#include "over_rows.hpp"
 #include "thread_scratch.hpp"
 #include "trim/core/error.hpp"
 #include "trim/core/parallel.hpp"
@@ -574,10 +575,7 @@ PhasedInput phase_input(const Geom& g, const float* xg, int64_t xstride, int64_t
       }
     }
   };
-  if (count * in.es >= (int64_t{1} << 16))
-    parallel_for(count * g.cin_g, copy_planes);
-  else
-    copy_planes(0, count * g.cin_g);
+  detail::over_rows(count * g.cin_g, count * in.es, detail::kSplitFloats, copy_planes);
   phase_offsets(g, plane, wq, table.data());
   in.base = buf;
   return in;
@@ -1022,10 +1020,7 @@ StridedA flipped_weight(const Geom& g, const float* wg) {
           for (int64_t r = 0; r < khw; ++r) dst[r] = src[khw - 1 - r];
         }
   };
-  if (g.cin_g * depth >= (int64_t{1} << 16))
-    parallel_for(blocks, flip);  // blocks fill disjoint columns of the result
-  else
-    flip(0, blocks);
+  detail::over_rows(blocks, g.cin_g * depth, detail::kSplitFloats, flip);  // blocks fill disjoint columns
   return StridedA{at, depth, 1};
 }
 
@@ -1376,10 +1371,7 @@ void subsample(const Geom& g, const float* x, float* compact) {
         for (int64_t ow = 0; ow < g.wo; ++ow) d[ow] = s[ow * g.sw];
       }
   };
-  if (g.n * g.cin * g.p >= (int64_t{1} << 16))
-    parallel_for(g.n * g.cin, run);
-  else
-    run(0, g.n * g.cin);
+  detail::over_rows(g.n * g.cin, g.n * g.cin * g.p, detail::kSplitFloats, run);
 }
 
 void upsample_add(const Geom& g, const float* compact, float* x) {
@@ -1391,10 +1383,7 @@ void upsample_add(const Geom& g, const float* compact, float* x) {
         for (int64_t ow = 0; ow < g.wo; ++ow) d[ow * g.sw] += s[ow];
       }
   };
-  if (g.n * g.cin * g.p >= (int64_t{1} << 16))
-    parallel_for(g.n * g.cin, run);
-  else
-    run(0, g.n * g.cin);
+  detail::over_rows(g.n * g.cin, g.n * g.cin * g.p, detail::kSplitFloats, run);
 }
 
 void backward_weight_batch(const Geom& g, const float* x, const float* dy, float* dw) {
@@ -1476,11 +1465,8 @@ void forward_impl(const Geom& g, const float* x, const float* w, const float* b,
 /// Zeroes dx (n · cin · hw floats), over the threads when large.
 void zero_input_gradient(const Geom& g, float* dx) {
   const int64_t planes = g.n * g.cin;
-  const auto run = [&](int64_t i0, int64_t i1) { std::fill(dx + i0 * g.hw, dx + i1 * g.hw, 0.0f); };
-  if (planes * g.hw >= (int64_t{1} << 16))
-    parallel_for(planes, run);
-  else
-    run(0, planes);
+  detail::over_rows(planes, planes * g.hw, detail::kSplitFloats,
+                    [&](int64_t i0, int64_t i1) { std::fill(dx + i0 * g.hw, dx + i1 * g.hw, 0.0f); });
 }
 
 /// dx += (or, with `overwrite`, =) the input gradient. The paths that write

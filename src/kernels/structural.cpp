@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "over_rows.hpp"
 #include "trim/core/parallel.hpp"
 
 namespace trim::kernels {
@@ -177,27 +178,14 @@ void transpose_backward(const Tensor& dy, const std::vector<int>& perm, Tensor& 
 
 // ---- concat -----------------------------------------------------------------------
 
-namespace {
-
-/// Runs fn(o0, o1) over the outer rows [0, outer) of a concatenation of
-/// `total` floats, over the threads when large (DenseNet's concatenations
-/// are megabytes per call, and were a serial stretch at 2 threads).
-template <class Fn>
-void over_outer_rows(int64_t outer, int64_t total, Fn fn) {
-  if (outer > 1 && total >= (int64_t{1} << 16))
-    parallel_for(outer, fn);
-  else
-    fn(0, outer);
-}
-
-}  // namespace
-
 void concat_forward(const std::vector<const Tensor*>& xs, int axis, Tensor& y) {
   const Shape& s = y.shape();
   const int a = s.axis(axis);
   const int64_t outer = s.numel(0, a), inner = s.numel(a + 1, s.rank());
   const int64_t row = s[a] * inner;
-  over_outer_rows(outer, y.numel(), [&](int64_t o0, int64_t o1) {
+  // DenseNet's concatenations are megabytes per call (serial, they were a
+  // stretch with one thread idle).
+  detail::over_rows(outer, y.numel(), detail::kSplitFloats, [&](int64_t o0, int64_t o1) {
     for (int64_t o = o0; o < o1; ++o) {
       float* dst = y.data() + o * row;
       for (const Tensor* x : xs) {
@@ -215,7 +203,7 @@ void concat_backward(const Tensor& dy, int axis, const std::vector<int64_t>& len
   const int a = s.axis(axis);
   const int64_t outer = s.numel(0, a), inner = s.numel(a + 1, s.rank());
   const int64_t row = s[a] * inner;
-  over_outer_rows(outer, dy.numel(), [&](int64_t o0, int64_t o1) {
+  detail::over_rows(outer, dy.numel(), detail::kSplitFloats, [&](int64_t o0, int64_t o1) {
     for (int64_t o = o0; o < o1; ++o) {
       const float* src = dy.data() + o * row;
       for (size_t i = 0; i < lengths.size(); ++i) {
