@@ -811,7 +811,7 @@ struct BatchStore {
   }
   void add_tile(int64_t i, int64_t j, int64_t mr, int64_t nr, const float* tile, bool first) const {
     // Small planes (2×2: a tile's 16 columns are 4 examples) take this path
-    // on every depth block: one masked vector per piece, not a scalar loop.
+    // on every depth block.
     for_each_example_piece(p, j, nr, [&](int64_t e, int64_t pos, int64_t off, int64_t len) {
       for (int64_t r = 0; r < mr; ++r)
         store_run(c + e * estride + (i + r) * p + pos, tile + r * NR + off, len, !(first && overwrite));
@@ -1219,10 +1219,21 @@ void forward_batch(const Geom& g, const float* x, const float* w, const float* b
       }
 }
 
+/// Zeroes dx (n · cin · hw floats), over the threads when large.
+void zero_input_gradient(const Geom& g, float* dx) {
+  const int64_t planes = g.n * g.cin;
+  detail::over_rows(planes, planes * g.hw, detail::kSplitFloats,
+                    [&](int64_t i0, int64_t i1) { std::fill(dx + i0 * g.hw, dx + i1 * g.hw, 0.0f); });
+}
+
 void backward_input_batch(const Geom& g, const float* dy, const float* w, float* dx, bool overwrite) {
   const int64_t cols = g.n * g.p;
   const int64_t xstride = g.cin * g.hw, ystride = g.cout * g.p;
   int64_t threads = gemm_threads(g.k, cols, g.cout_g);
+  if (overwrite && !g.pointwise && !flip_and_forward(g, g.n)) {  // col2im below adds into dx
+    zero_input_gradient(g, dx);
+    overwrite = false;
+  }
   for (int64_t gr = 0; gr < g.groups; ++gr) {
     float* dxg = dx + gr * g.cin_g * g.hw;
     const float* dyg = dy + gr * g.cout_g * g.p;
@@ -1462,17 +1473,10 @@ void forward_impl(const Geom& g, const float* x, const float* w, const float* b,
   });
 }
 
-/// Zeroes dx (n · cin · hw floats), over the threads when large.
-void zero_input_gradient(const Geom& g, float* dx) {
-  const int64_t planes = g.n * g.cin;
-  detail::over_rows(planes, planes * g.hw, detail::kSplitFloats,
-                    [&](int64_t i0, int64_t i1) { std::fill(dx + i0 * g.hw, dx + i1 * g.hw, 0.0f); });
-}
-
 /// dx += (or, with `overwrite`, =) the input gradient. The paths that write
 /// every element of dx once per GEMM (Winograd, tap by tap, pointwise and
 /// flipped-weight GEMMs) overwrite in their stores; the scattering ones
-/// (col2im, depthwise) add into dx zeroed here first.
+/// (col2im, depthwise) add into dx zeroed first.
 void backward_input_impl(const Geom& g, const float* dy, const float* w, float* dx, bool overwrite) {
   if (by_taps_backward(g)) {
     taps::convolve(taps_backward_input(g), dy, w, true, nullptr, dx, !overwrite);
@@ -1489,15 +1493,13 @@ void backward_input_impl(const Geom& g, const float* dy, const float* w, float* 
     upsample_add(g, compact, dx);
     return;
   }
-  if (overwrite && !(batched(g) && (g.pointwise || flip_and_forward(g, g.n)))) {
-    zero_input_gradient(g, dx);
-    overwrite = false;
-  }
   if (is_depthwise(g)) {
+    if (overwrite) zero_input_gradient(g, dx);
     depthwise::backward_input(depthwise_geometry(g), dy, w, dx);
     return;
   }
   if ((g.sh > 1 || g.sw > 1) && phased_col2im(g)) {
+    if (overwrite) zero_input_gradient(g, dx);
     backward_input_phased(g, dy, w, dx);
     return;
   }
@@ -1505,6 +1507,7 @@ void backward_input_impl(const Geom& g, const float* dy, const float* w, float* 
     backward_input_batch(g, dy, w, dx, overwrite);
     return;
   }
+  if (overwrite) zero_input_gradient(g, dx);
   for_each_item(g, g.k, g.p, g.cout_g, [&](int64_t n, int64_t gr, int64_t threads) {
     backward_input_one(g, dy, w, dx, n, gr, threads);
   });

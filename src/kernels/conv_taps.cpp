@@ -165,12 +165,9 @@ void pack_weight(const Geometry& g, const float* w, bool transposed, int64_t mro
             float* run = runs.data() + at;
             if (o >= g.cout) {
               for (int64_t t = 0; t < khw; ++t) run[t * len] = 0.0f;
-            } else if (transposed) {
+            } else {  // transposed (the forward weight returned above)
               const float* k = w + (c * g.cout + o) * khw;
               for (int64_t t = 0; t < khw; ++t) run[t * len] = k[khw - 1 - t];
-            } else {
-              const float* k = w + (o * g.cin + c) * khw;
-              for (int64_t t = 0; t < khw; ++t) run[t * len] = k[t];
             }
           }
         for (int64_t t = 0; t < khw; ++t)
