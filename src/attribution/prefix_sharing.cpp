@@ -17,7 +17,9 @@ namespace {
 /// the summed z-gradients.
 class SharedPrefix {
  public:
-  SharedPrefix(GraphSplit split, const ModelRunner& run) : split_(std::move(split)) {
+  /// Prefix batches of at most `rows` rows (the call's max_batch: under a
+  /// memory budget the methods take the plain path).
+  SharedPrefix(GraphSplit split, const ModelRunner& run, int64_t rows) : split_(std::move(split)), rows_(rows) {
     const Shape& z = split_.prefix.shape(split_.prefix.outputs()[0]);
     for (int a = 1; a < z.rank(); ++a) cut_shape_.push_back(z[a]);
     cut_numel_ = cut_shape_.numel();
@@ -27,10 +29,6 @@ class SharedPrefix {
   const Graph& suffix() const { return split_.suffix; }
   const Shape& cut_shape() const { return cut_shape_; }  ///< z per example
   int64_t cut_numel() const { return cut_numel_; }
-
-  /// Rows per prefix batch (the call's max_batch; under a memory budget
-  /// the methods take the plain path).
-  void set_rows(int64_t max_batch) { rows_ = max_batch; }
 
   /// A(s) for M rows of s at `s` (M·example_numel floats, 64-byte aligned
   /// when a whole row is): [M, cut...], valid until the next call. Large
@@ -78,8 +76,9 @@ class SharedPrefix {
 
  private:
   GraphSplit split_;
+  int64_t rows_;
   Shape cut_shape_, example_;
-  int64_t cut_numel_ = 0, P_ = 0, rows_ = 0;
+  int64_t cut_numel_ = 0, P_ = 0;
   Workspace ws_;
   std::vector<Tensor> in_{Tensor()};  ///< the prefix's input rows
   Tensor z_;                          ///< forward_rows' result
@@ -98,7 +97,7 @@ std::optional<Attribution> integrated_gradients_sharing_prefix(ModelRunner& run,
   if (options.max_memory > 0) return std::nullopt;
   std::optional<GraphSplit> split = split_affine_prefix(run.graph());
   if (!split) return std::nullopt;
-  SharedPrefix pre(std::move(*split), run);
+  SharedPrefix pre(std::move(*split), run, options.max_batch);
   const Tensor& x = run.x();
   const int64_t N = run.batch(), P = run.example_numel(), T = run.n_targets(), Z = pre.cut_numel();
   // The sums are over the cut's values: they may outgrow the plain path's
@@ -113,7 +112,6 @@ std::optional<Attribution> integrated_gradients_sharing_prefix(ModelRunner& run,
   AttributionOptions rest = options;
   rest.grouping = nullptr;
   ModelRunner srun(pre.suffix(), Tensor(prepend({N}, pre.cut_shape())), rest, run.method());
-  pre.set_rows(options.max_batch);
 
   // A(x) and A(b), rows [x; b]: the steps' ends and the delta's F(x), F(b).
   Tensor ends(prepend({2 * N}, run.example_shape()));
@@ -156,7 +154,7 @@ std::optional<Attribution> smoothgrad_sharing_prefix(ModelRunner& run, const Ten
   if (options.max_memory > 0) return std::nullopt;  // the plain path, as for integrated gradients
   std::optional<GraphSplit> split = split_affine_prefix(run.graph());
   if (!split) return std::nullopt;
-  SharedPrefix pre(std::move(*split), run);
+  SharedPrefix pre(std::move(*split), run, options.max_batch);
   const int64_t N = run.batch(), P = run.example_numel(), T = run.n_targets(), Z = pre.cut_numel();
   AttributionOptions rest = options;
   rest.grouping = nullptr;
@@ -164,7 +162,6 @@ std::optional<Attribution> smoothgrad_sharing_prefix(ModelRunner& run, const Ten
   // The copies go through the prefix a block at a time; a block's z rows
   // are held while the rest of the model runs them.
   const int64_t block = std::min<int64_t>(options.max_batch, N * S);
-  pre.set_rows(options.max_batch);
 
   // Σ_k ∇_z F(A(x + ε_k)) per target and example, in double.
   std::vector<double> sum(static_cast<size_t>(T * N * Z), 0.0);
