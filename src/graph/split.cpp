@@ -86,8 +86,7 @@ std::optional<GraphSplit> split_affine_prefix(const Graph& g) {
     const Node& n = g.node(id);
     const size_t k = static_cast<size_t>(id);
     if (!d1[k] || n.is_input) continue;
-    bool ok = is_affine_node(g, id) && !dx[k];
-    if (!ok) break;
+    if (!is_affine_node(g, id) || dx[k]) break;
     if (last[k] > id) ++live;
     for (size_t j = 0; j < n.inputs.size(); ++j) {
       const NodeId i = n.inputs[j];

@@ -181,11 +181,11 @@ Plan make_plan(const Geometry& g) {
   // in 4×4 tiles (one panel) ran 1.6× slower split in two half-empty panels
   // on two threads than on one.
   const int64_t threads = std::max(1, num_threads());
-  if ((p.units + p.block_units - 1) / p.block_units < threads) {
+  if (ceil_div(p.units, p.block_units) < threads) {
     p.block_units = std::max(ceil_div(kNR, p.tw), ceil_div(p.units, threads));
     if (kNR % p.tw == 0) p.block_units = round_up(p.block_units, kNR / p.tw);
   }
-  p.blocks = (p.units + p.block_units - 1) / p.block_units;
+  p.blocks = ceil_div(p.units, p.block_units);
   p.lanes = round_up(p.block_units * p.tw, kNR);
   // Few blocks for the threads (a batch of one or a few small planes): each
   // block's GEMMs and output go in ranges of output channels instead, each
@@ -566,18 +566,13 @@ void run_block(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, int64_t
   float* m = buffer(1, A * A * m_stride);
   float* rows = buffer(2, M * M * ldm + kNR);  // + the overread of interleave_row
 
-  if constexpr (M == 4) {
-    if (panel_rows(p) && p.tw == 2) {
+  if (panel_rows(p)) {  // 4×4 tiles only
+    if (p.tw == 2)
       transform_panel_rows<2>(g, p, u0, u1, x, v, v_stride);
-    } else if (panel_rows(p) && p.tw == 4) {
+    else if (p.tw == 4)
       transform_panel_rows<4>(g, p, u0, u1, x, v, v_stride);
-    } else if (panel_rows(p)) {
+    else
       transform_panel_rows<8>(g, p, u0, u1, x, v, v_stride);
-    } else if (!gathered(p)) {
-      transform_tile_rows<M>(g, p, u0, u1, x, v, v_stride);
-    } else {
-      transform_gathered<M>(g, p, u0, tiles, x, v, v_stride);
-    }
   } else if (!gathered(p)) {
     transform_tile_rows<M>(g, p, u0, u1, x, v, v_stride);
   } else {

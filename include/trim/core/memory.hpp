@@ -31,8 +31,9 @@ void release_cached_tensor_memory();
 /// within the most that was live since it began: it starts by returning every
 /// idle block, a miss returns as many idle bytes first whatever their sizes,
 /// and a block goes only to a tensor that needs at least 8/9 of it (a block
-/// stays resident whole, so a loose fit would count against the budget). Runs with a memory budget hold one, so that idle blocks do not
-/// push the process past the budget.
+/// stays resident whole, so a loose fit would count against the budget).
+/// Runs with a memory budget hold one, so that idle blocks do not push the
+/// process past the budget.
 class StrictTensorCache {
  public:
   StrictTensorCache();
