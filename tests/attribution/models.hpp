@@ -1,5 +1,7 @@
 #pragma once
 // Small models shared by the attribution tests, with fixed random weights.
+#include <string>
+
 #include "fixture.hpp"
 #include "testing.hpp"
 #include "trim/graph/nn.hpp"
@@ -31,6 +33,18 @@ inline Graph smooth_model() {
   return g;
 }
 
+/// Non-trivial statistics and shift for the `channels`-channel batch norm
+/// `name` of a finalized graph, so that its bias matters: mean N(0, 0.3²),
+/// variance 0.5 + N(0, 0.3²)², shift N(0, 0.2²), drawn from seeds `seed`,
+/// seed + 1 and seed + 2.
+inline void randomize_batch_norm(Graph& g, const std::string& name, int64_t channels, uint64_t seed) {
+  g.parameter(name + ".running_mean").value = randn({channels}, seed, 0.3f);
+  Tensor var = randn({channels}, seed + 1, 0.3f);
+  for (float& v : var) v = 0.5f + v * v;
+  g.parameter(name + ".running_var").value = var;
+  g.parameter(name + ".bias").value = randn({channels}, seed + 2, 0.2f);
+}
+
 /// Piecewise-linear CNN: conv, batch-norm, ReLU, max-pool, a residual block,
 /// leaky ReLU, dense layers. Input [*, 1, 8, 8], 3 outputs.
 inline Graph relu_cnn() {
@@ -46,12 +60,7 @@ inline Graph relu_cnn() {
   x = nn::relu(g, nn::linear(g, x, 10, "fc1"));
   g.set_outputs({nn::linear(g, x, 3, "fc2")});
   g.finalize();
-  // Non-trivial batch-norm statistics so that its bias matters.
-  g.parameter("bn1.running_mean").value = randn({4}, 32, 0.3f);
-  Tensor var = randn({4}, 33, 0.3f);
-  for (float& v : var) v = 0.5f + v * v;
-  g.parameter("bn1.running_var").value = var;
-  g.parameter("bn1.bias").value = randn({4}, 34, 0.2f);
+  randomize_batch_norm(g, "bn1", 4, 32);
   return g;
 }
 

@@ -32,11 +32,7 @@ Graph stem_cnn(bool smooth) {
   x = smooth ? nn::tanh(g, x) : nn::relu(g, x);
   g.set_outputs({nn::linear(g, nn::flatten(g, x), 3, "fc")});
   g.finalize();
-  g.parameter("bn.running_mean").value = randn({4}, 42, 0.3f);
-  Tensor var = randn({4}, 43, 0.3f);
-  for (float& v : var) v = 0.5f + v * v;
-  g.parameter("bn.running_var").value = var;
-  g.parameter("bn.bias").value = randn({4}, 44, 0.2f);
+  test::randomize_batch_norm(g, "bn", 4, 42);
   return g;
 }
 
