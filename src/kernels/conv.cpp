@@ -12,6 +12,7 @@
 #include "conv_taps.hpp"
 #include "conv_winograd.hpp"
 #include "deal.hpp"
+#include "epilogue.hpp"
 #include "micro_kernel.hpp"
 #include "over_rows.hpp"
 #include "thread_scratch.hpp"
@@ -221,9 +222,11 @@ struct InPlacePanels {
 
 /// Micro-kernels over an A block (mc × kc, panels from `a_panel`) and a
 /// packed B block (kc × nc); (i, j) is the block's corner in C.
+/// On the last depth block (`last`), a store that finishes (BatchStore)
+/// applies the bias and epilogue to each tile right after storing it.
 template <class Panels, class Store>
 void macro_kernel(const Panels& a_panel, const BBlock& bb, int64_t i, int64_t mc, int64_t j, int64_t nc, int64_t kc,
-                  bool first, const Store& store) {
+                  bool first, bool last, const Store& store) {
   alignas(64) float tile[MR * NR];
   for (int64_t jr = 0; jr < nc; jr += NR) {
     const int64_t nr = std::min(NR, nc - jr);
@@ -238,6 +241,9 @@ void macro_kernel(const Panels& a_panel, const BBlock& bb, int64_t i, int64_t mc
       } else {
         micro_kernel(kc, a.ptr, a.ars, a.aqs, b, bb.ldb, tile, NR, false);
         store.add_tile(i + ir, j + jr, mr, nr, tile, first);
+      }
+      if constexpr (Store::finishes) {
+        if (last) store.finish(i + ir, j + jr, mr, nr);
       }
     }
   }
@@ -273,7 +279,7 @@ void gemm(int64_t i0, int64_t i1, int64_t j0, int64_t j1, int64_t K, const PackA
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min(KC, K - pc);
       macro_kernel(InPlacePanels<PackA>{pack_a, i0, pc, kc, ap}, pack_b(pc, kc, j0, j1 - j0, bp), i0, m, j0, j1 - j0,
-                   kc, pc == 0, store);
+                   kc, pc == 0, pc + kc == K, store);
     }
     return;
   }
@@ -286,7 +292,8 @@ void gemm(int64_t i0, int64_t i1, int64_t j0, int64_t j1, int64_t K, const PackA
       pack_a(i0, m, pc, kc, ap);
       for (int64_t jc = j0; jc < j1; jc += nc_max) {
         const int64_t nc = std::min(nc_max, j1 - jc);
-        macro_kernel(PackedPanels{ap, kc}, pack_b(pc, kc, jc, nc, bp), i0, m, jc, nc, kc, pc == 0, store);
+        macro_kernel(PackedPanels{ap, kc}, pack_b(pc, kc, jc, nc, bp), i0, m, jc, nc, kc, pc == 0, pc + kc == K,
+                     store);
       }
     }
     return;
@@ -299,7 +306,7 @@ void gemm(int64_t i0, int64_t i1, int64_t j0, int64_t j1, int64_t K, const PackA
       for (int64_t ic = i0; ic < i1; ic += MC) {
         const int64_t mc = std::min(MC, i1 - ic);
         pack_a(ic, mc, pc, kc, ap);
-        macro_kernel(PackedPanels{ap, kc}, bb, ic, mc, jc, nc, kc, pc == 0, store);
+        macro_kernel(PackedPanels{ap, kc}, bb, ic, mc, jc, nc, kc, pc == 0, pc + kc == K, store);
       }
     }
   }
@@ -762,6 +769,7 @@ struct RowMajorStore {
   float* c;
   int64_t ldc_;
   bool overwrite;
+  static constexpr bool finishes = false;
   float* direct(int64_t i, int64_t j, int64_t& ldc) const {
     ldc = ldc_;
     return c + i * ldc_ + j;
@@ -799,10 +807,26 @@ inline void store_run(float* d, const float* t, int64_t len, bool add) {
 
 /// C[i, n] = c[e·estride + i·p + position] (an output [N, C, p], one
 /// group's channels); the first depth block overwrites when `overwrite`.
+/// A forward's store also adds the bias (when set) and applies the
+/// epilogue to each finished tile (the residual: the group's first channel,
+/// laid out as c).
 struct BatchStore {
   float* c;
   int64_t p, estride;
   bool overwrite;
+  const float* bias = nullptr;
+  detail::Finish after{};
+  static constexpr bool finishes = true;
+  void finish(int64_t i, int64_t j, int64_t mr, int64_t nr) const {
+    if (!bias && !after.any()) return;
+    for_each_example_piece(p, j, nr, [&](int64_t e, int64_t pos, int64_t, int64_t len) {
+      for (int64_t r = 0; r < mr; ++r) {
+        const int64_t at = e * estride + (i + r) * p + pos;
+        detail::finish_run(c + at, len, bias ? bias[i + r] : 0.0f, after.residual ? after.residual + at : nullptr,
+                           after.relu);
+      }
+    });
+  }
   float* direct(int64_t i, int64_t j, int64_t& ldc) const {
     const int64_t pos = j % p;
     if (pos + NR > p) return nullptr;
@@ -826,7 +850,7 @@ struct Col2imStore {
   const Geom& g;
   float* dx;        ///< the group's first input channel (of the first example)
   int64_t xstride;  ///< floats between examples in dx
-  static constexpr bool overwrite = false;
+  static constexpr bool overwrite = false, finishes = false;
   float* direct(int64_t, int64_t, int64_t&) const { return nullptr; }
   void add_tile(int64_t i, int64_t j, int64_t mr, int64_t nr, const float* tile, bool) const {
     Run runs[NR];
@@ -867,7 +891,7 @@ struct PhasedCol2imStore {
   const Geom& g;
   const PhasedInput& layout;  ///< the phased gradient's layout
   float* base;                ///< its first float (layout.base, writable)
-  static constexpr bool overwrite = false;
+  static constexpr bool overwrite = false, finishes = false;
   float* direct(int64_t, int64_t, int64_t&) const { return nullptr; }
   void add_tile(int64_t i, int64_t j, int64_t mr, int64_t nr, const float* tile, bool) const {
     Piece pieces[NR];
@@ -984,18 +1008,17 @@ void conv_gemm(const Geom& g, const float* xg, const PackA& a, float* out, bool 
 
 // ---- the three products per example and group ---------------------------------------
 
-/// y_g = W_g · im2col(x_g) (+ b_g).
+/// y_g = W_g · im2col(x_g) (+ b_g), then `after`.
 void forward_one(const Geom& g, const float* x, const float* w, const float* b, float* y, int64_t n,
-                 int64_t gr, int64_t threads) {
+                 int64_t gr, int64_t threads, const detail::Finish& after) {
   const float* xg = x + (n * g.cin + gr * g.cin_g) * g.hw;
-  float* yg = y + (n * g.cout + gr * g.cout_g) * g.p;
+  const int64_t at = (n * g.cout + gr * g.cout_g) * g.p;
+  float* yg = y + at;
   conv_gemm(g, xg, StridedA{w + gr * g.cout_g * g.k, g.k, 1}, yg, false, threads);
-  if (b)
-    for (int64_t o = 0; o < g.cout_g; ++o) {
-      const float v = b[gr * g.cout_g + o];
-      float* row = yg + o * g.p;
-      for (int64_t i = 0; i < g.p; ++i) row[i] += v;
-    }
+  if (b || after.any())
+    for (int64_t o = 0; o < g.cout_g; ++o)
+      detail::finish_run(yg + o * g.p, g.p, b ? b[gr * g.cout_g + o] : 0.0f,
+                         after.residual ? after.residual + at + o * g.p : nullptr, after.relu);
 }
 
 /// A[c, (o, ki, kj)] = W[o, c, kh−1−ki, kw−1−kj]: one group's weight with
@@ -1202,21 +1225,29 @@ void for_each_item(const Geom& g, int64_t gemm_m, int64_t gemm_n, int64_t gemm_k
 /// whose groups have enough channels to fill the micro-kernel's rows.
 bool batched(const Geom& g) { return g.n > 1 && (g.groups == 1 || g.cout_g >= 32); }
 
-void forward_batch(const Geom& g, const float* x, const float* w, const float* b, float* y) {
+void forward_batch(const Geom& g, const float* x, const float* w, const float* b, float* y,
+                   const detail::Finish& after) {
   const int64_t cols = g.n * g.p;
   const int64_t threads = gemm_threads(g.cout_g, cols, g.k);
   for (int64_t gr = 0; gr < g.groups; ++gr) {
     const PhasedInput in = phase_input(g, x + gr * g.cin_g * g.hw, g.cin * g.hw, g.n);
+    const int64_t at = gr * g.cout_g * g.p;
+    detail::Finish group_after = after;
+    if (after.residual) group_after.residual += at;
     gemm_split(g.cout_g, cols, g.k, threads, StridedA{w + gr * g.cout_g * g.k, g.k, 1}, PhasedB{g, in},
-               BatchStore{y + gr * g.cout_g * g.p, g.p, g.cout * g.p, true});
+               BatchStore{y + at, g.p, g.cout * g.p, true, b ? b + gr * g.cout_g : nullptr, group_after});
   }
-  if (b)
-    for (int64_t e = 0; e < g.n; ++e)
-      for (int64_t o = 0; o < g.cout; ++o) {
-        const float v = b[o];
-        float* row = y + (e * g.cout + o) * g.p;
-        for (int64_t i = 0; i < g.p; ++i) row[i] += v;
-      }
+}
+
+/// y = relu?(y + residual) over whole output planes: the epilogue of the
+/// paths that do not apply it in their stores.
+void finish_planes(const Geom& g, float* y, const detail::Finish& after) {
+  if (!after.any()) return;
+  const int64_t planes = g.n * g.cout;
+  detail::over_rows(planes, planes * g.p, detail::kSplitFloats, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i)
+      detail::finish_run(y + i * g.p, g.p, 0.0f, after.residual ? after.residual + i * g.p : nullptr, after.relu);
+  });
 }
 
 /// Zeroes dx (n · cin · hw floats), over the threads when large.
@@ -1445,31 +1476,34 @@ bool by_taps_backward(const Geom& g) {
   return g.groups == 1 && g.sh == 1 && g.sw == 1 && taps::worthwhile(taps_backward_input(g));
 }
 
-void forward_impl(const Geom& g, const float* x, const float* w, const float* b, float* y) {
+void forward_impl(const Geom& g, const float* x, const float* w, const float* b, float* y,
+                  const detail::Finish& after) {
   if (subsampled_pointwise(g)) {
     float* compact = subsampled_buffer(g.n * g.cin * g.p);
     subsample(g, x, compact);
-    forward_impl(subsampled_geom(g), compact, w, b, y);
+    forward_impl(subsampled_geom(g), compact, w, b, y, after);
     return;
   }
   if (by_taps(g)) {
     taps::convolve(taps_forward(g), x, w, false, b, y, false);
+    finish_planes(g, y, after);
     return;
   }
   if (winograd_shape(g) && winograd::worthwhile(winograd_forward(g))) {
-    winograd::convolve(winograd_forward(g), x, w, false, b, y, false);
+    winograd::convolve(winograd_forward(g), x, w, false, b, y, false, after);
     return;
   }
   if (is_depthwise(g)) {
     depthwise::forward(depthwise_geometry(g), x, w, b, y);
+    finish_planes(g, y, after);
     return;
   }
   if (batched(g)) {
-    forward_batch(g, x, w, b, y);
+    forward_batch(g, x, w, b, y, after);
     return;
   }
   for_each_item(g, g.cout_g, g.p, g.k, [&](int64_t n, int64_t gr, int64_t threads) {
-    forward_one(g, x, w, b, y, n, gr, threads);
+    forward_one(g, x, w, b, y, n, gr, threads, after);
   });
 }
 
@@ -1638,13 +1672,19 @@ Shape conv1d_output_shape(const Shape& x, const Shape& weight, const Conv1dConfi
 // ---- 2-D -------------------------------------------------------------------------
 
 void conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv2dConfig& c,
-                    Tensor& y) {
+                    Tensor& y, const ConvEpilogue& after) {
   const std::string where = "conv2d";
   const Shape ys = conv2d_output_shape(x.shape(), weight.shape(), c, where);
   require_shape(y, ys, where, "output");
   check_bias(bias, weight.dim(0), where);
+  detail::Finish finish{nullptr, after.relu};
+  if (after.residual) {
+    require_shape(*after.residual, ys, where, "residual");
+    if (after.residual->data() == y.data()) throw ValueError(where + ": the residual may not be the output itself");
+    finish.residual = after.residual->data();
+  }
   forward_impl(geom2d(x.shape(), weight.shape(), ys, c), x.data(), weight.data(),
-               bias ? bias->data() : nullptr, y.data());
+               bias ? bias->data() : nullptr, y.data(), finish);
 }
 
 void conv2d_backward_input(const Tensor& dy, const Tensor& weight, const Conv2dConfig& c, Tensor& dx, bool overwrite) {
@@ -1682,7 +1722,7 @@ void conv1d_forward(const Tensor& x, const Tensor& weight, const Tensor* bias, c
   require_shape(y, ys, where, "output");
   check_bias(bias, weight.dim(0), where);
   forward_impl(geom1d(x.shape(), weight.shape(), ys, c), x.data(), weight.data(),
-               bias ? bias->data() : nullptr, y.data());
+               bias ? bias->data() : nullptr, y.data(), {});
 }
 
 void conv1d_backward_input(const Tensor& dy, const Tensor& weight, const Conv1dConfig& c, Tensor& dx, bool overwrite) {

@@ -557,7 +557,8 @@ void transform_panel_rows(const Geometry& g, const Plan& p, int64_t u0, int64_t 
 /// [o0, o1) of y.
 template <int M>
 void run_block(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, int64_t o0, int64_t o1, const float* x,
-               const float* ua, bool transposed, const float* bias, float* y, bool accumulate) {
+               const float* ua, bool transposed, const float* bias, float* y, bool accumulate,
+               const detail::Finish& after) {
   constexpr int A = M + 2;
   const int64_t tiles = (u1 - u0) * p.tw, panels = (tiles + kNR - 1) / kNR, ldm = panels * kNR;
   const int64_t panel_floats = g.cin * kNR, mrows = round_up(o1 - o0, kMR);
@@ -613,22 +614,25 @@ void run_block(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, int64_t
     }
     for (int64_t u = u0; u < u1; ++u) {
       const int64_t e = u / p.th, ty = u % p.th, t0 = (u - u0) * p.tw;
-      float* plane_out = y + (e * g.cout + o) * g.ho * g.wo;
-      for (int64_t a = 0; a < M && M * ty + a < g.ho; ++a)
-        interleave_row<M>(rows + M * a * ldm + t0, ldm, plane_out + (M * ty + a) * g.wo, g.wo, accumulate);
+      const int64_t plane = (e * g.cout + o) * g.ho * g.wo;
+      for (int64_t a = 0; a < M && M * ty + a < g.ho; ++a) {
+        const int64_t at = plane + (M * ty + a) * g.wo;
+        interleave_row<M>(rows + M * a * ldm + t0, ldm, y + at, g.wo, accumulate);
+        if (after.any()) detail::finish_run(y + at, g.wo, 0.0f, after.residual ? after.residual + at : nullptr, after.relu);
+      }
     }
   }
 }
 
 template <int M>
 void convolve_tiles(const Geometry& g, const Plan& p, const float* x, const float* w, bool transposed,
-                    const float* bias, float* y, bool accumulate) {
+                    const float* bias, float* y, bool accumulate, const detail::Finish& after) {
   float* ua = buffer(3, weight_floats(g, p));
   transform_weights<M>(w, g.cout * g.cin, transposed, ua);
   parallel_tasks(p.blocks * p.chunks, [&](int64_t task) {
     const int64_t b = task / p.chunks, o0 = task % p.chunks * p.chunk_rows;
     run_block<M>(g, p, b * p.block_units, std::min(p.units, (b + 1) * p.block_units), o0,
-                 std::min(g.cout, o0 + p.chunk_rows), x, ua, transposed, bias, y, accumulate);
+                 std::min(g.cout, o0 + p.chunk_rows), x, ua, transposed, bias, y, accumulate, after);
   });
 }
 
@@ -654,15 +658,15 @@ bool worthwhile(const Geometry& g) {
 }
 
 void convolve(const Geometry& g, const float* x, const float* w, bool transposed, const float* bias, float* y,
-              bool accumulate) {
+              bool accumulate, const detail::Finish& after) {
 #if defined(__AVX512F__)
   const Plan p = make_plan(g);
   if (p.m == 4)
-    convolve_tiles<4>(g, p, x, w, transposed, bias, y, accumulate);
+    convolve_tiles<4>(g, p, x, w, transposed, bias, y, accumulate, after);
   else
-    convolve_tiles<2>(g, p, x, w, transposed, bias, y, accumulate);
+    convolve_tiles<2>(g, p, x, w, transposed, bias, y, accumulate, after);
 #else
-  (void)g, (void)x, (void)w, (void)transposed, (void)bias, (void)y, (void)accumulate;
+  (void)g, (void)x, (void)w, (void)transposed, (void)bias, (void)y, (void)accumulate, (void)after;
 #endif
 }
 

@@ -10,6 +10,8 @@
 
 #include <cstdint>
 
+#include "epilogue.hpp"
+
 namespace trim::kernels::winograd {
 
 /// One 3×3, stride-1, undilated, ungrouped convolution: x [n, cin, h, w] to
@@ -29,8 +31,10 @@ bool worthwhile(const Geometry& g);
 /// input channel c is w[(o·cin + c)·9 + k] (k = 3·row + column); with
 /// `transposed`, it is w[(c·cout + o)·9 + 8 − k]: the input gradient of a
 /// convolution with weight w is this convolution of its output gradient.
+/// `after` (only without `accumulate`) finishes each output row as it is
+/// written.
 void convolve(const Geometry& g, const float* x, const float* w, bool transposed, const float* bias, float* y,
-              bool accumulate);
+              bool accumulate, const detail::Finish& after = {});
 
 /// Floats of scratch convolve keeps: `shared` once per call, `per_thread` on
 /// every thread.

@@ -111,6 +111,21 @@ Expected expected(const Naive& nv, const Tensor& x, const Tensor& w, const Tenso
 
 using trim::test::RestoreThreads;
 
+/// The forward's epilogue gives, element for element, what a separate add
+/// and ReLU give on the plain forward's output y (bias included): with a
+/// residual and ReLU, and with ReLU alone and no bias.
+void check_epilogue(const Tensor& x, const Tensor& w, const Tensor& b, const kernels::Conv2dConfig& c, const Tensor& y,
+                    uint64_t seed) {
+  const Tensor residual = randn(y.shape(), seed);
+  Tensor fused = randn(y.shape(), seed + 1);  // overwritten
+  kernels::conv2d_forward(x, w, &b, c, fused, {&residual, true});
+  for (int64_t i = 0; i < y.numel(); ++i) REQUIRE(fused[i] == std::max(0.0f, y[i] + residual[i]));
+  Tensor plain(y.shape()), relu = randn(y.shape(), seed + 2);
+  kernels::conv2d_forward(x, w, nullptr, c, plain);
+  kernels::conv2d_forward(x, w, nullptr, c, relu, {nullptr, true});
+  for (int64_t i = 0; i < y.numel(); ++i) REQUIRE(relu[i] == std::max(0.0f, plain[i]));
+}
+
 /// A convolution's shapes and configuration.
 struct ConvCase {
   Shape x, w;
@@ -139,6 +154,7 @@ void check_forward_and_input_gradient(const std::vector<ConvCase>& cases, uint64
       kernels::conv2d_forward(x, w, &b, cs.c, y);
       kernels::conv2d_backward_input(u, w, cs.c, dx);
       close(y, ex.y, rtol, "y", floor_fraction);
+      check_epilogue(x, w, b, cs.c, y, seed + 60 + k);
       close(dx, ex.dx, rtol, "dx", floor_fraction);
       // Overwriting whatever dx holds gives the bits of adding into zeros.
       Tensor dx_zero(cs.x), dx_over = randn(cs.x, seed + 50 + k);
@@ -300,6 +316,7 @@ TEST_CASE("conv2d agrees with a direct convolution for any thread count", "[kern
       kernels::conv2d_backward_input(u, w, cs.c, dx);
       kernels::conv2d_backward_params(x, u, cs.c, &dw, &db);
       close(y, yr, 1e-5, "y");
+      check_epilogue(x, w, b, cs.c, y, 50 + k);
       close(dx, dxr, 1e-4, "dx");
       close(dw, dwr, 1e-4, "dweight");
       close(db, dbr, 1e-4, "dbias");
@@ -518,6 +535,11 @@ TEST_CASE("conv shape checks name the problem", "[kernels][conv]") {
   Tensor x({2, 3, 8, 8}), w({4, 3, 3, 3}), y({2, 4, 5, 6});
   REQUIRE_THROWS_WITH(kernels::conv2d_forward(x, w, nullptr, c, y),
                       Catch::Contains("output [2,4,5,6], expected [2,4,6,6]"));
+  Tensor y_ok({2, 4, 6, 6}), residual({2, 4, 6, 5});
+  REQUIRE_THROWS_WITH(kernels::conv2d_forward(x, w, nullptr, c, y_ok, {&residual, false}),
+                      Catch::Contains("residual [2,4,6,5], expected [2,4,6,6]"));
+  REQUIRE_THROWS_WITH(kernels::conv2d_forward(x, w, nullptr, c, y_ok, {&y_ok, true}),
+                      Catch::Contains("may not be the output itself"));
 }
 
 TEST_CASE("conv2d input gradients split over threads agree with a direct convolution", "[kernels][conv]") {

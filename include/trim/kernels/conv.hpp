@@ -79,10 +79,21 @@ Shape conv2d_output_shape(const Shape& x, const Shape& weight, const Conv2dConfi
 Shape conv1d_output_shape(const Shape& x, const Shape& weight, const Conv1dConfig& c,
                           const std::string& where);
 
-/// y = conv(x, weight) (+ bias); `y` must already have the output shape and
-/// is overwritten. `bias` may be null.
+/// What a forward convolution does to its output after the bias, element by
+/// element: y = max(0, conv + bias + residual) for a residual block's last
+/// convolution, its add and its ReLU. The GEMM and Winograd paths apply it
+/// to each tile while it is in cache; the others in one pass after the
+/// convolution.
+struct ConvEpilogue {
+  const Tensor* residual = nullptr;  ///< added when set; the output's shape
+  bool relu = false;                 ///< then max(0, ·)
+};
+
+/// y = conv(x, weight) (+ bias), then `after`; `y` must already have the
+/// output shape and is overwritten. `bias` may be null. A residual of
+/// another shape than y's throws ShapeError; it may not be y itself.
 void conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv2dConfig& c,
-                    Tensor& y);
+                    Tensor& y, const ConvEpilogue& after = {});
 /// dx += Jₓᵀ dy (the transposed convolution of dy with weight); with
 /// `overwrite`, dx = Jₓᵀ dy whatever dx held (the executor's first
 /// contribution to a gradient buffer: no zeroing pass before it).

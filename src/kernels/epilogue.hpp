@@ -1,0 +1,43 @@
+#pragma once
+// Internal to the kernels: the forward convolution's per-element finish
+// (kernels::ConvEpilogue with raw pointers), applied to runs of one output
+// channel while they are in cache.
+
+#include <algorithm>
+#include <cstdint>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace trim::kernels::detail {
+
+/// y = max(0, y + residual) with each part optional; the residual has the
+/// output's layout.
+struct Finish {
+  const float* residual = nullptr;
+  bool relu = false;
+  bool any() const { return residual || relu; }
+};
+
+/// d[0, len) = relu?(d + bias + r): a run of one output channel (r, when
+/// set, holds the residual's matching run).
+inline void finish_run(float* d, int64_t len, float bias, const float* r, bool relu) {
+  int64_t l = 0;
+#if defined(__AVX512F__)
+  const __m512 b = _mm512_set1_ps(bias), zero = _mm512_setzero_ps();
+  for (; l + 16 <= len; l += 16) {
+    __m512 v = _mm512_add_ps(_mm512_loadu_ps(d + l), b);
+    if (r) v = _mm512_add_ps(v, _mm512_loadu_ps(r + l));
+    if (relu) v = _mm512_max_ps(v, zero);
+    _mm512_storeu_ps(d + l, v);
+  }
+#endif
+  for (; l < len; ++l) {
+    float v = d[l] + bias;
+    if (r) v += r[l];
+    d[l] = relu ? std::max(v, 0.0f) : v;
+  }
+}
+
+}  // namespace trim::kernels::detail
