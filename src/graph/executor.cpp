@@ -4,7 +4,9 @@
 
 #include "trim/core/buffer_plan.hpp"
 #include "trim/core/error.hpp"
+#include "trim/graph/fusion.hpp"
 #include "trim/graph/lifetimes.hpp"
+#include "trim/graph/ops/conv.hpp"
 
 namespace trim {
 
@@ -148,13 +150,22 @@ void forward(const Graph& g, Workspace& ws, const std::vector<Tensor>& inputs, K
   std::vector<int>& slot = ws.value_slot_;
   slot.assign(N, -1);  // Keep::all: every node keeps its own buffer
   std::vector<NodeId> last;
+  std::vector<FusedRelu> fused;
+  std::vector<char> skipped(N, 0);  // computed by a fused ReLU's convolution
   if (keep != Keep::all) {
-    std::vector<char> shared = kept_for(g, keep);
-    for (char& s : shared) s = !s;
+    const std::vector<char> kept = kept_for(g, keep);
+    std::vector<char> shared(N);
+    for (size_t k = 0; k < N; ++k) shared[k] = !kept[k];
     BufferPlan plan;
     slot = plan_node_order(g, batch, shared, plan);
     last = last_readers(g);
     ws.value_buffers_.reserve(plan);
+    fused = fused_relus(g, kept);
+    for (const FusedRelu& f : fused)
+      if (f.conv >= 0) {
+        skipped[static_cast<size_t>(f.relu)] = 1;
+        if (f.add >= 0) skipped[static_cast<size_t>(f.add)] = 1;
+      }
   }
 
   for (size_t k = 0; k < inputs.size(); ++k)
@@ -163,10 +174,22 @@ void forward(const Graph& g, Workspace& ws, const std::vector<Tensor>& inputs, K
     const Node& n = g.node(id);
     if (n.is_input) continue;
     const size_t k = static_cast<size_t>(id);
-    Tensor& y = ws.values_[k];
-    if (slot[k] >= 0) y = std::move(ws.value_buffers_[slot[k]]);
-    y.resize(n.shape.with_batch(batch));
-    n.op->forward(op_args(g, n, ws.values_), y);
+    if (!fused.empty() && fused[k].conv >= 0) {
+      // Straight into the ReLU's own buffer; this node's and the add's
+      // values are never formed.
+      const FusedRelu& f = fused[k];
+      ws.values_[k] = Tensor();  // not a stale value of an earlier forward
+      if (f.add >= 0) ws.values_[static_cast<size_t>(f.add)] = Tensor();
+      Tensor& y = ws.values_[static_cast<size_t>(f.relu)];
+      y.resize(g.node(f.relu).shape.with_batch(batch));
+      static_cast<const ops::Conv2d&>(*n.op).forward_relu(
+          op_args(g, n, ws.values_), y, f.residual >= 0 ? &ws.values_[static_cast<size_t>(f.residual)] : nullptr);
+    } else if (!skipped[k]) {
+      Tensor& y = ws.values_[k];
+      if (slot[k] >= 0) y = std::move(ws.value_buffers_[slot[k]]);
+      y.resize(n.shape.with_batch(batch));
+      n.op->forward(op_args(g, n, ws.values_), y);
+    }
     if (keep == Keep::all) continue;
     // Lend back the buffers whose last reader this node was.
     auto release = [&](NodeId i) {

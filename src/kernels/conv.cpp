@@ -222,11 +222,9 @@ struct InPlacePanels {
 
 /// Micro-kernels over an A block (mc × kc, panels from `a_panel`) and a
 /// packed B block (kc × nc); (i, j) is the block's corner in C.
-/// On the last depth block (`last`), a store that finishes (BatchStore)
-/// applies the bias and epilogue to each tile right after storing it.
 template <class Panels, class Store>
 void macro_kernel(const Panels& a_panel, const BBlock& bb, int64_t i, int64_t mc, int64_t j, int64_t nc, int64_t kc,
-                  bool first, bool last, const Store& store) {
+                  bool first, const Store& store) {
   alignas(64) float tile[MR * NR];
   for (int64_t jr = 0; jr < nc; jr += NR) {
     const int64_t nr = std::min(NR, nc - jr);
@@ -242,11 +240,17 @@ void macro_kernel(const Panels& a_panel, const BBlock& bb, int64_t i, int64_t mc
         micro_kernel(kc, a.ptr, a.ars, a.aqs, b, bb.ldb, tile, NR, false);
         store.add_tile(i + ir, j + jr, mr, nr, tile, first);
       }
-      if constexpr (Store::finishes) {
-        if (last) store.finish(i + ir, j + jr, mr, nr);
-      }
     }
   }
+}
+
+/// Rows [i, i + m) × columns [j, j + nc) of C are final: a store that
+/// finishes them (BatchStore: bias, epilogue) does so now, row by row while
+/// the block is in cache (per tile, the residual's reads hop between 6 rows
+/// 4 KB apart and the prefetchers lose track: no faster than separate passes).
+template <class Store>
+void finish_block(const Store& store, int64_t i, int64_t m, int64_t j, int64_t nc) {
+  if constexpr (Store::finishes) store.finish(i, j, m, nc);
 }
 
 /// Whether gemm reads an m × k A in place (when its packer allows) for n columns.
@@ -279,7 +283,8 @@ void gemm(int64_t i0, int64_t i1, int64_t j0, int64_t j1, int64_t K, const PackA
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min(KC, K - pc);
       macro_kernel(InPlacePanels<PackA>{pack_a, i0, pc, kc, ap}, pack_b(pc, kc, j0, j1 - j0, bp), i0, m, j0, j1 - j0,
-                   kc, pc == 0, pc + kc == K, store);
+                   kc, pc == 0, store);
+      if (pc + kc == K) finish_block(store, i0, m, j0, j1 - j0);
     }
     return;
   }
@@ -292,8 +297,8 @@ void gemm(int64_t i0, int64_t i1, int64_t j0, int64_t j1, int64_t K, const PackA
       pack_a(i0, m, pc, kc, ap);
       for (int64_t jc = j0; jc < j1; jc += nc_max) {
         const int64_t nc = std::min(nc_max, j1 - jc);
-        macro_kernel(PackedPanels{ap, kc}, pack_b(pc, kc, jc, nc, bp), i0, m, jc, nc, kc, pc == 0, pc + kc == K,
-                     store);
+        macro_kernel(PackedPanels{ap, kc}, pack_b(pc, kc, jc, nc, bp), i0, m, jc, nc, kc, pc == 0, store);
+        if (pc + kc == K) finish_block(store, i0, m, jc, nc);
       }
     }
     return;
@@ -306,7 +311,8 @@ void gemm(int64_t i0, int64_t i1, int64_t j0, int64_t j1, int64_t K, const PackA
       for (int64_t ic = i0; ic < i1; ic += MC) {
         const int64_t mc = std::min(MC, i1 - ic);
         pack_a(ic, mc, pc, kc, ap);
-        macro_kernel(PackedPanels{ap, kc}, bb, ic, mc, jc, nc, kc, pc == 0, pc + kc == K, store);
+        macro_kernel(PackedPanels{ap, kc}, bb, ic, mc, jc, nc, kc, pc == 0, store);
+        if (pc + kc == K) finish_block(store, ic, mc, jc, nc);
       }
     }
   }
@@ -808,7 +814,7 @@ inline void store_run(float* d, const float* t, int64_t len, bool add) {
 /// C[i, n] = c[e·estride + i·p + position] (an output [N, C, p], one
 /// group's channels); the first depth block overwrites when `overwrite`.
 /// A forward's store also adds the bias (when set) and applies the
-/// epilogue to each finished tile (the residual: the group's first channel,
+/// epilogue to each finished block (the residual: the group's first channel,
 /// laid out as c).
 struct BatchStore {
   float* c;
@@ -817,10 +823,10 @@ struct BatchStore {
   const float* bias = nullptr;
   detail::Finish after{};
   static constexpr bool finishes = true;
-  void finish(int64_t i, int64_t j, int64_t mr, int64_t nr) const {
+  void finish(int64_t i, int64_t j, int64_t m, int64_t nc) const {
     if (!bias && !after.any()) return;
-    for_each_example_piece(p, j, nr, [&](int64_t e, int64_t pos, int64_t, int64_t len) {
-      for (int64_t r = 0; r < mr; ++r) {
+    for_each_example_piece(p, j, nc, [&](int64_t e, int64_t pos, int64_t, int64_t len) {
+      for (int64_t r = 0; r < m; ++r) {
         const int64_t at = e * estride + (i + r) * p + pos;
         detail::finish_run(c + at, len, bias ? bias[i + r] : 0.0f, after.residual ? after.residual + at : nullptr,
                            after.relu);

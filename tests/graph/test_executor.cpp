@@ -5,6 +5,7 @@
 #include "testing.hpp"
 #include "trim/core/error.hpp"
 #include "trim/graph/executor.hpp"
+#include "trim/graph/fusion.hpp"
 #include "trim/graph/layers.hpp"
 #include "trim/graph/nn.hpp"
 #include "trim/graph/ops/activation.hpp"
@@ -231,5 +232,83 @@ TEST_CASE("the first contribution to a cotangent overwrites its buffer: same bit
       INFO("batch " << n);
       REQUIRE(same_bits(got.inputs[0], expected.inputs[0]));
     }
+  }
+}
+
+namespace {
+
+/// Residual blocks as ONNX exports them with batch norm folded: conv → ReLU;
+/// add(ReLU output, conv) → ReLU (the residual read first); add(conv, later
+/// conv) → ReLU (a projection computed after the block's last conv); and a
+/// conv read twice, whose ReLU cannot take over its output.
+struct ResidualGraph {
+  Graph g{5};
+  NodeId stem, stem_relu, c1, add1, relu1, c2, proj, add2, relu2, c3, relu3;
+  ResidualGraph() {
+    kernels::Conv2dConfig same;
+    same.pads = {1, 1, 1, 1};
+    int k = 0;
+    const auto conv = [&](NodeId in, int64_t cin, int64_t cout, int kernel) {
+      const std::string name = "conv" + std::to_string(k++);
+      const int64_t fan_in = cin * kernel * kernel;
+      return g.add(std::make_shared<ops::Conv2d>(kernel == 3 ? same : kernels::Conv2dConfig{}, true), {in},
+                   {g.add_parameter(name + ".w", Tensor({cout, cin, kernel, kernel}), Init::fan_in_uniform(fan_in)),
+                    g.add_parameter(name + ".b", Tensor({cout}), Init::fan_in_uniform(fan_in))},
+                   name);
+    };
+    const auto relu = [&](NodeId in) { return g.add(std::make_shared<ops::Relu>(), {in}, {}, "relu" + std::to_string(k++)); };
+    const auto sum = [&](NodeId a, NodeId b) { return g.add(std::make_shared<ops::Add>(), {a, b}, {}, "add" + std::to_string(k++)); };
+    const NodeId x = nn::input(g, "x", {3, 6, 5});
+    stem = conv(x, 3, 8, 3);
+    stem_relu = relu(stem);
+    c1 = conv(stem_relu, 8, 8, 1);
+    add1 = sum(stem_relu, c1);
+    relu1 = relu(add1);
+    c2 = conv(relu1, 8, 8, 3);
+    proj = conv(relu1, 8, 8, 1);
+    add2 = sum(c2, proj);
+    relu2 = relu(add2);
+    c3 = conv(relu2, 8, 8, 3);
+    relu3 = relu(c3);
+    const NodeId both = sum(relu3, c3);  // c3 read twice
+    g.set_outputs({nn::linear(g, nn::flatten(g, both), 3, "fc")});
+    g.finalize();
+    g.initialize(7);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a forward for input gradients computes conv → (add →) ReLU in the convolution", "[graph][executor]") {
+  const ResidualGraph r;
+  std::vector<char> kept(static_cast<size_t>(r.g.num_nodes()), 0);
+  for (NodeId id : {r.stem_relu, r.relu1, r.relu2, r.relu3}) kept[static_cast<size_t>(id)] = 1;
+  const std::vector<FusedRelu> fused = fused_relus(r.g, kept);
+  const auto at = [&](NodeId id) { return fused[static_cast<size_t>(id)]; };
+  CHECK((at(r.stem).relu == r.stem_relu && at(r.stem).add < 0));
+  CHECK((at(r.c1).relu == r.relu1 && at(r.c1).add == r.add1 && at(r.c1).residual == r.stem_relu));
+  CHECK((at(r.proj).relu == r.relu2 && at(r.proj).add == r.add2 && at(r.proj).residual == r.c2));
+  CHECK(at(r.c2).conv < 0);
+  CHECK(at(r.c3).conv < 0);  // read twice
+  int count = 0;
+  for (const FusedRelu& f : fused) count += f.conv >= 0;
+  CHECK(count == 3);
+  // A ReLU whose output is not kept has no buffer of its own to be written early.
+  kept[static_cast<size_t>(r.relu1)] = 0;
+  CHECK(fused_relus(r.g, kept)[static_cast<size_t>(r.c1)].conv < 0);
+
+  // The fused forward (Keep::input_gradients) gives the bits of the op by op
+  // one (Keep::all), outputs and input gradients, batch after batch on one
+  // workspace.
+  const Graph& g = r.g;
+  Workspace lean, full;
+  for (int64_t n : {3, 1, 4}) {
+    const Tensor x = randn({n, 3, 6, 5}, static_cast<uint64_t>(n));
+    const std::vector<Tensor> u{randn({n, 3}, 20 + static_cast<uint64_t>(n))};
+    forward(g, full, {x}, Keep::all);
+    forward(g, lean, {x}, Keep::input_gradients);
+    INFO("batch " << n);
+    REQUIRE(same_bits(outputs(g, lean)[0], outputs(g, full)[0]));
+    REQUIRE(same_bits(backward(g, lean, u).inputs[0], backward(g, full, u).inputs[0]));
   }
 }

@@ -54,19 +54,19 @@ void Activation::backward(const OpArgs& args, const Tensor&, const Tensor& dy,
 
 void Relu::phi(const float* x, float* y, int64_t n) const { kernels::relu_forward(x, y, n); }
 void Relu::dphi(const float* x, float* d, int64_t n) const { kernels::relu_derivative(x, d, n); }
-void Relu::backward(const OpArgs& args, const Tensor&, const Tensor& dy, const OpGrads& grads) const {
+void Relu::backward(const OpArgs&, const Tensor& y, const Tensor& dy, const OpGrads& grads) const {
   Tensor* dx = grads.input(0);
   if (!dx) return;
-  const float* x = args.input().data();
+  const float* v = y.data();  // x > 0 exactly where y = max(x, 0) > 0
   const float* g = dy.data();
   float* out = dx->data();
   const bool assign = grads.assigns(0);
   // The same products as Activation::backward with relu_derivative's φ'.
   over_elements(dy.numel(), [&](int64_t b, int64_t e) {
     if (assign)
-      for (int64_t i = b; i < e; ++i) out[i] = 0.0f + g[i] * (x[i] > 0.0f ? 1.0f : 0.0f);
+      for (int64_t i = b; i < e; ++i) out[i] = 0.0f + g[i] * (v[i] > 0.0f ? 1.0f : 0.0f);
     else
-      for (int64_t i = b; i < e; ++i) out[i] += g[i] * (x[i] > 0.0f ? 1.0f : 0.0f);
+      for (int64_t i = b; i < e; ++i) out[i] += g[i] * (v[i] > 0.0f ? 1.0f : 0.0f);
   });
 }
 

@@ -28,8 +28,13 @@ class Relu final : public Activation {
   bool relu_like() const override { return true; }
   void phi(const float* x, float* y, int64_t n) const override;
   void dphi(const float* x, float* d, int64_t n) const override;
-  /// Activation's backward in one pass (φ' is a comparison, not worth a buffer).
+  /// Activation's backward in one pass (φ' is a comparison, not worth a
+  /// buffer), read off the output: y > 0 exactly where x > 0. So a forward
+  /// for input gradients keeps the ReLU's output, and the convolution before
+  /// it may write that output directly (the executor's fused ReLU).
   void backward(const OpArgs& args, const Tensor& y, const Tensor& dy, const OpGrads& grads) const override;
+  bool backward_reads_inputs(bool) const override { return false; }
+  bool backward_reads_output() const override { return true; }
 };
 
 /// x for x > 0, else negative_slope · x (torch.nn.LeakyReLU).

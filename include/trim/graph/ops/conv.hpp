@@ -70,6 +70,9 @@ class Conv2d final : public Op {
   void forward_unbiased(const OpArgs& args, Tensor& y) const override;
   bool has_bias(const OpArgs&) const override { return bias_; }
   void add_bias(const OpArgs& args, Tensor& y, float scale) const override;
+  /// forward, then y = max(0, y + residual) (residual when not null) in the
+  /// convolution's own pass: the executor's fused ReLU (graph/fusion.hpp).
+  void forward_relu(const OpArgs& args, Tensor& y, const Tensor* residual) const;
 
   // Configuration, for exporters (ONNX Conv attributes).
   const kernels::Conv2dConfig& config() const { return config_; }

@@ -1,0 +1,59 @@
+#include "trim/graph/fusion.hpp"
+
+#include <algorithm>
+
+#include "trim/graph/ops/activation.hpp"
+#include "trim/graph/ops/conv.hpp"
+#include "trim/graph/ops/dense.hpp"
+
+namespace trim {
+
+namespace {
+
+template <class OpType>
+bool is(const Graph& g, NodeId id) {
+  const Node& n = g.node(id);
+  return !n.is_input && dynamic_cast<const OpType*>(n.op.get()) != nullptr;
+}
+
+}  // namespace
+
+std::vector<FusedRelu> fused_relus(const Graph& g, const std::vector<char>& kept) {
+  const size_t count = static_cast<size_t>(g.num_nodes());
+  // Reads of each node's value by other nodes and by the graph's outputs.
+  std::vector<int> reads(count, 0);
+  for (NodeId id = 0; id < g.num_nodes(); ++id)
+    for (NodeId i : g.node(id).inputs) ++reads[static_cast<size_t>(i)];
+  for (NodeId o : g.outputs()) ++reads[static_cast<size_t>(o)];
+  // Written only to be read once by the next node of the chain.
+  const auto passing = [&](NodeId id) { return reads[static_cast<size_t>(id)] == 1 && !kept[static_cast<size_t>(id)]; };
+
+  std::vector<FusedRelu> fused(count);
+  for (NodeId r = 0; r < g.num_nodes(); ++r) {
+    if (!is<ops::Relu>(g, r) || !kept[static_cast<size_t>(r)]) continue;
+    FusedRelu f;
+    f.relu = r;
+    const NodeId p = g.node(r).inputs.at(0);
+    if (is<ops::Conv2d>(g, p)) {
+      f.conv = p;
+    } else if (is<ops::Add>(g, p) && g.node(p).inputs.size() == 2) {
+      // The later of the add's inputs is computed last: the other (the
+      // residual) exists by then and lives until the add's turn.
+      const NodeId a = g.node(p).inputs[0], b = g.node(p).inputs[1];
+      const NodeId c = std::max(a, b), residual = std::min(a, b);
+      if (a == b || !is<ops::Conv2d>(g, c) || !passing(p) || g.node(residual).shape != g.node(p).shape ||
+          g.node(c).shape != g.node(p).shape)
+        continue;
+      f.conv = c;
+      f.add = p;
+      f.residual = residual;
+    } else {
+      continue;
+    }
+    if (!passing(f.conv)) continue;
+    fused[static_cast<size_t>(f.conv)] = f;
+  }
+  return fused;
+}
+
+}  // namespace trim
