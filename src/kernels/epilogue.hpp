@@ -3,7 +3,6 @@
 // (kernels::ConvEpilogue with raw pointers), applied to runs of one output
 // channel while they are in cache.
 
-#include <algorithm>
 #include <cstdint>
 
 #if defined(__AVX512F__)
@@ -29,14 +28,14 @@ inline void finish_run(float* d, int64_t len, float bias, const float* r, bool r
   for (; l + 16 <= len; l += 16) {
     __m512 v = _mm512_add_ps(_mm512_loadu_ps(d + l), b);
     if (r) v = _mm512_add_ps(v, _mm512_loadu_ps(r + l));
-    if (relu) v = _mm512_max_ps(v, zero);
+    if (relu) v = _mm512_max_ps(v, zero);  // the second operand (0) for NaN
     _mm512_storeu_ps(d + l, v);
   }
 #endif
   for (; l < len; ++l) {
     float v = d[l] + bias;
     if (r) v += r[l];
-    d[l] = relu ? std::max(v, 0.0f) : v;
+    d[l] = relu && !(v > 0.0f) ? 0.0f : v;  // as kernels::relu_forward: NaN gives 0
   }
 }
 
