@@ -290,6 +290,9 @@ def main():
     ap.add_argument("--batches", default="2,16", help="batch sizes of the zoo cases")
     ap.add_argument("--size", default="64", help="image sizes of the zoo cases (SIZE x SIZE x 3), comma-separated")
     ap.add_argument("--only-zoo", action="store_true", help="skip the LeNet cases")
+    ap.add_argument("--methods", default="integrated_gradients,gradient_shap,smoothgrad,deeplift",
+                    help="zoo methods to time, comma-separated (IG-50 at 128², batch 16 is 800 rows: PyTorch's "
+                         "twin holds all their activations at once)")
     ap.add_argument("--cpu-time", action="store_true", default=CPU_CLOCK,
                     help="CPU times (Google Benchmark's cpu_time, time.process_time) instead of wall times; "
                          "with TRIM_BENCH_THREADS=1, less disturbed by a loaded machine (default: "
@@ -330,6 +333,8 @@ def zoo_at(binary, args, zoo, size, tmp, clock):
             s = torch.view_as_real(torch.fft.fft2(x)).contiguous()
             baselines = torch.view_as_real(torch.fft.fft2(0.1 * torch.randn(10, 3, size, size))).contiguous()
             for name, fn in zoo_methods(model, s, baselines).items():
+                if name[len("BM_onnx_"):] not in args.methods.split(","):
+                    continue
                 t_trim = trim_time(binary, "%s/%d" % (name, n), args.repetitions, onnx=path, cpu=args.cpu_time)
                 t_torch = median_time(fn, args.repetitions, clock=clock)
                 label = "%s %d² %s/%d" % (zname, size, name[len("BM_onnx_"):], n)
