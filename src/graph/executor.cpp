@@ -102,7 +102,7 @@ int64_t planned_floats(const Graph& g, int64_t batch, Keep keep, bool with_backw
   total += values.total();
   if (with_backward) {
     BufferPlan grads;
-    plan_reverse_order(g, batch, needed_for_input_gradients(g), grads);
+    plan_reverse_order(g, batch, needed_for_input_gradients(g), grads, true);
     total += grads.total();
   }
   return total;
@@ -242,7 +242,7 @@ Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cot
   for (NodeId id = 0; id < g.num_nodes(); ++id) need[static_cast<size_t>(id)] = needed(id);
   BufferPlan plan;
   std::vector<int>& slot = ws.grad_slot_;
-  slot = plan_reverse_order(g, ws.batch_, need, plan);
+  slot = plan_reverse_order(g, ws.batch_, need, plan, true);
   const auto reached = [&](NodeId id) { return slot[static_cast<size_t>(id)] >= 0; };
   // Shapes from the graph: a Keep::input_gradients forward dropped some values.
   const auto shape_of = [&](NodeId id) { return g.node(id).shape.with_batch(ws.batch_); };
@@ -291,7 +291,12 @@ Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cot
     for (size_t j = 0; j < n.inputs.size(); ++j) {
       const NodeId i = n.inputs[j];
       Tensor* t = nullptr;
-      if (needed(i)) {
+      if (needed(i) && slot[static_cast<size_t>(i)] == slot[static_cast<size_t>(id)]) {
+        // Planned in place (Op::backward_in_place): the input's gradient is dy itself.
+        started[static_cast<size_t>(i)] = 1;
+        t = &grad_of(id);
+        grads.assign.resize(n.inputs.size(), 0), grads.assign[j] = 1;
+      } else if (needed(i)) {
         t = start_for_assign(n, j);
         if (t) grads.assign.resize(n.inputs.size(), 0), grads.assign[j] = 1;
         else t = &grad_of(i);

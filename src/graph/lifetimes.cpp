@@ -35,17 +35,35 @@ std::vector<int> plan_node_order(const Graph& g, int64_t batch, const std::vecto
   return slot;
 }
 
-std::vector<int> plan_reverse_order(const Graph& g, int64_t batch, const std::vector<char>& needed, BufferPlan& plan) {
+std::vector<int> plan_reverse_order(const Graph& g, int64_t batch, const std::vector<char>& needed, BufferPlan& plan,
+                                    bool in_place) {
   std::vector<int> slot(static_cast<size_t>(g.num_nodes()), -1);
   const auto numel = [&](NodeId id) { return g.node(id).shape.with_batch(batch).numel(); };
+  // Reads of each value by nodes and by the graph's outputs.
+  std::vector<int> reads(static_cast<size_t>(g.num_nodes()), 0);
+  for (NodeId id = 0; id < g.num_nodes(); ++id)
+    for (NodeId i : g.node(id).inputs) ++reads[static_cast<size_t>(i)];
+  for (NodeId o : g.outputs()) ++reads[static_cast<size_t>(o)];
   for (NodeId o : g.outputs())
     if (needed[static_cast<size_t>(o)] && slot[static_cast<size_t>(o)] < 0) slot[static_cast<size_t>(o)] = plan.open(numel(o));
   for (NodeId id = g.num_nodes() - 1; id >= 0; --id) {
     const Node& n = g.node(id);
-    if (n.is_input || slot[static_cast<size_t>(id)] < 0) continue;
-    for (NodeId i : n.inputs)
-      if (needed[static_cast<size_t>(i)] && slot[static_cast<size_t>(i)] < 0) slot[static_cast<size_t>(i)] = plan.open(numel(i));
-    plan.close(slot[static_cast<size_t>(id)]);
+    const size_t k = static_cast<size_t>(id);
+    if (n.is_input || slot[k] < 0) continue;
+    // The input that inherits this node's slot, if any (its only reader is
+    // this node, so its cotangent starts here as this node's ends).
+    bool inherited = false;
+    for (NodeId i : n.inputs) {
+      const size_t j = static_cast<size_t>(i);
+      if (!needed[j] || slot[j] >= 0) continue;
+      if (in_place && !inherited && n.op->backward_in_place() && reads[j] == 1 && g.node(i).shape == n.shape) {
+        slot[j] = slot[k];
+        inherited = true;
+      } else {
+        slot[j] = plan.open(numel(i));
+      }
+    }
+    if (!inherited) plan.close(slot[k]);
   }
   return slot;
 }

@@ -6,6 +6,7 @@
 #include "trim/core/error.hpp"
 #include "trim/graph/executor.hpp"
 #include "trim/graph/fusion.hpp"
+#include "trim/graph/lifetimes.hpp"
 #include "trim/graph/layers.hpp"
 #include "trim/graph/nn.hpp"
 #include "trim/graph/ops/activation.hpp"
@@ -243,7 +244,7 @@ namespace {
 /// conv read twice, whose ReLU cannot take over its output.
 struct ResidualGraph {
   Graph g{5};
-  NodeId stem, stem_relu, c1, add1, relu1, c2, proj, add2, relu2, c3, relu3;
+  NodeId stem, stem_relu, c1, add1, relu1, c2, proj, add2, relu2, c3, relu3, both;
   ResidualGraph() {
     kernels::Conv2dConfig same;
     same.pads = {1, 1, 1, 1};
@@ -270,7 +271,7 @@ struct ResidualGraph {
     relu2 = relu(add2);
     c3 = conv(relu2, 8, 8, 3);
     relu3 = relu(c3);
-    const NodeId both = sum(relu3, c3);  // c3 read twice
+    both = sum(relu3, c3);  // c3 read twice
     g.set_outputs({nn::linear(g, nn::flatten(g, both), 3, "fc")});
     g.finalize();
     g.initialize(7);
@@ -311,4 +312,30 @@ TEST_CASE("a forward for input gradients computes conv → (add →) ReLU in the
     REQUIRE(same_bits(outputs(g, lean)[0], outputs(g, full)[0]));
     REQUIRE(same_bits(backward(g, lean, u).inputs[0], backward(g, full, u).inputs[0]));
   }
+}
+
+TEST_CASE("a ReLU's and an add's backward hand their cotangent buffer to an input they alone read",
+          "[graph][executor]") {
+  const ResidualGraph r;
+  const std::vector<char> needed(static_cast<size_t>(r.g.num_nodes()), 1);
+  BufferPlan in_place_plan, plain_plan;
+  const std::vector<int> slot = plan_reverse_order(r.g, 4, needed, in_place_plan, true);
+  const std::vector<int> plain = plan_reverse_order(r.g, 4, needed, plain_plan);
+  const auto at = [&](const std::vector<int>& s, NodeId id) { return s[static_cast<size_t>(id)]; };
+  // ReLU → its convolution or add; add → its first input read nowhere else.
+  CHECK(at(slot, r.stem) == at(slot, r.stem_relu));
+  CHECK(at(slot, r.add1) == at(slot, r.relu1));
+  CHECK(at(slot, r.c1) == at(slot, r.add1));
+  CHECK(at(slot, r.c2) == at(slot, r.add2));
+  CHECK(at(slot, r.add2) == at(slot, r.relu2));
+  CHECK(at(slot, r.relu3) == at(slot, r.both));
+  // Not: a second input of the same add, a value read twice (c3; the stem's
+  // ReLU, read by c1 and add1).
+  CHECK(at(slot, r.proj) != at(slot, r.add2));
+  CHECK(at(slot, r.c3) != at(slot, r.relu3));
+  CHECK(at(slot, r.stem_relu) != at(slot, r.add1));
+  // Without in_place (DeepLIFT's multipliers), every cotangent has a slot of
+  // its own while its consumer's is alive.
+  CHECK(at(plain, r.stem) != at(plain, r.stem_relu));
+  CHECK(at(plain, r.c2) != at(plain, r.add2));
 }

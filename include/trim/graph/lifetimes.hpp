@@ -25,7 +25,11 @@ std::vector<int> plan_node_order(const Graph& g, int64_t batch, const std::vecto
 /// lives from the reverse step of its first consumer to its own, so
 /// cotangents whose lifetimes do not overlap share a slot. Returns each
 /// node's slot (−1: no cotangent reaches it). `backward` and DeepLIFT's
-/// multipliers use it.
-std::vector<int> plan_reverse_order(const Graph& g, int64_t batch, const std::vector<char>& needed, BufferPlan& plan);
+/// multipliers use it. With `in_place`, a node whose op computes its
+/// backward in place (`Op::backward_in_place`) passes its slot on to the
+/// first input it alone reads, once, with the node's shape (the input's
+/// slot equals the node's: `backward` hands that input dy itself).
+std::vector<int> plan_reverse_order(const Graph& g, int64_t batch, const std::vector<char>& needed, BufferPlan& plan,
+                                    bool in_place = false);
 
 }  // namespace trim

@@ -112,6 +112,13 @@ class Op {
   /// marked input gradients). The result must equal adding into zeros bit
   /// for bit (write 0.0f + v, which turns a −0 into +0 as the sum would).
   virtual bool backward_assigns() const { return false; }
+  /// Whether `backward` may be handed, for one input j, the cotangent `dy`
+  /// itself as that input's gradient (`grads.inputs[j] == &dy`, assigned):
+  /// the gradient then replaces dy in its buffer. The executor does so for an
+  /// input of the output's shape that this node alone reads, once (its
+  /// cotangent starts here, and dy dies here): an add leaves it as it is, a
+  /// ReLU masks it in place, and neither writes a fresh buffer.
+  virtual bool backward_in_place() const { return false; }
 
   /// Floats of temporary memory one forward or backward of this node holds
   /// besides its output and the gradient buffers the executor plans (kernel

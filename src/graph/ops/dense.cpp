@@ -200,7 +200,7 @@ void Add::backward(const OpArgs&, const Tensor&, const Tensor& dy, const OpGrads
   detail::over_elements(dy.numel(), [&](int64_t b, int64_t e) {
     for (size_t i = 0; i < g.inputs.size(); ++i) {
       Tensor* dx = g.inputs[i];
-      if (!dx) continue;
+      if (!dx || dx == &dy) continue;  // handed dy itself (backward_in_place): already its gradient
       float* out = dx->data();
       if (g.assigns(i))
         for (int64_t k = b; k < e; ++k) out[k] = d[k] + 0.0f;  // as 0 + dy: −0 becomes +0

@@ -35,6 +35,7 @@ class Relu final : public Activation {
   void backward(const OpArgs& args, const Tensor& y, const Tensor& dy, const OpGrads& grads) const override;
   bool backward_reads_inputs(bool) const override { return false; }
   bool backward_reads_output() const override { return true; }
+  bool backward_in_place() const override { return true; }
 };
 
 /// x for x > 0, else negative_slope · x (torch.nn.LeakyReLU).
