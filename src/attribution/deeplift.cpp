@@ -35,9 +35,16 @@ void elementwise_rule(const Op& op, const Tensor& x, const Tensor& b, const Tens
         small |= !(std::fabs(dx) >= eps);
         m[i] = (yx[i0 + i] - yb[i0 + i]) / dx;
       }
-      if (small)
+      if (small) {
+        // φ' of the whole chunk in one call: element by element, a chunk of
+        // ties (a zero baseline meeting zero activations: EfficientNet-B0's
+        // sigmoids with random weights, half their elements) cost a fifth of
+        // DeepLIFT's time in single-element virtual calls.
+        float d[chunk];
+        op.dphi(x.data() + i0, d, len);
         for (int64_t i = 0; i < len; ++i)
-          if (!(std::fabs(x[i0 + i] - b[i0 + i]) >= eps)) op.dphi(x.data() + i0 + i, &m[i], 1);
+          if (!(std::fabs(x[i0 + i] - b[i0 + i]) >= eps)) m[i] = d[i];
+      }
       for (int64_t i = 0; i < len; ++i) gin[i0 + i] += dy[i0 + i] * m[i];
     }
   });
