@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "trim/graph/lifetimes.hpp"
 #include "trim/graph/ops/activation.hpp"
 #include "trim/graph/ops/conv.hpp"
 #include "trim/graph/ops/dense.hpp"
@@ -19,16 +20,11 @@ bool is(const Graph& g, NodeId id) {
 }  // namespace
 
 std::vector<FusedRelu> fused_relus(const Graph& g, const std::vector<char>& kept) {
-  const size_t count = static_cast<size_t>(g.num_nodes());
-  // Reads of each node's value by other nodes and by the graph's outputs.
-  std::vector<int> reads(count, 0);
-  for (NodeId id = 0; id < g.num_nodes(); ++id)
-    for (NodeId i : g.node(id).inputs) ++reads[static_cast<size_t>(i)];
-  for (NodeId o : g.outputs()) ++reads[static_cast<size_t>(o)];
+  const std::vector<int> reads = read_counts(g);
   // Written only to be read once by the next node of the chain.
   const auto passing = [&](NodeId id) { return reads[static_cast<size_t>(id)] == 1 && !kept[static_cast<size_t>(id)]; };
 
-  std::vector<FusedRelu> fused(count);
+  std::vector<FusedRelu> fused(static_cast<size_t>(g.num_nodes()));
   for (NodeId r = 0; r < g.num_nodes(); ++r) {
     if (!is<ops::Relu>(g, r) || !kept[static_cast<size_t>(r)]) continue;
     FusedRelu f;

@@ -14,6 +14,14 @@ std::vector<NodeId> last_readers(const Graph& g) {
   return last;
 }
 
+std::vector<int> read_counts(const Graph& g) {
+  std::vector<int> reads(static_cast<size_t>(g.num_nodes()), 0);
+  for (NodeId id = 0; id < g.num_nodes(); ++id)
+    for (NodeId i : g.node(id).inputs) ++reads[static_cast<size_t>(i)];
+  for (NodeId o : g.outputs()) ++reads[static_cast<size_t>(o)];
+  return reads;
+}
+
 std::vector<int> plan_node_order(const Graph& g, int64_t batch, const std::vector<char>& planned, BufferPlan& plan) {
   const size_t n = static_cast<size_t>(g.num_nodes());
   const std::vector<NodeId> last = last_readers(g);
@@ -39,11 +47,7 @@ std::vector<int> plan_reverse_order(const Graph& g, int64_t batch, const std::ve
                                     bool in_place) {
   std::vector<int> slot(static_cast<size_t>(g.num_nodes()), -1);
   const auto numel = [&](NodeId id) { return g.node(id).shape.with_batch(batch).numel(); };
-  // Reads of each value by nodes and by the graph's outputs.
-  std::vector<int> reads(static_cast<size_t>(g.num_nodes()), 0);
-  for (NodeId id = 0; id < g.num_nodes(); ++id)
-    for (NodeId i : g.node(id).inputs) ++reads[static_cast<size_t>(i)];
-  for (NodeId o : g.outputs()) ++reads[static_cast<size_t>(o)];
+  const std::vector<int> reads = read_counts(g);
   for (NodeId o : g.outputs())
     if (needed[static_cast<size_t>(o)] && slot[static_cast<size_t>(o)] < 0) slot[static_cast<size_t>(o)] = plan.open(numel(o));
   for (NodeId id = g.num_nodes() - 1; id >= 0; --id) {

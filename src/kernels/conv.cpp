@@ -828,8 +828,7 @@ struct BatchStore {
     for_each_example_piece(p, j, nc, [&](int64_t e, int64_t pos, int64_t, int64_t len) {
       for (int64_t r = 0; r < m; ++r) {
         const int64_t at = e * estride + (i + r) * p + pos;
-        detail::finish_run(c + at, len, bias ? bias[i + r] : 0.0f, after.residual ? after.residual + at : nullptr,
-                           after.relu);
+        after.run(c, at, len, bias ? bias[i + r] : 0.0f);
       }
     });
   }
@@ -1019,12 +1018,10 @@ void forward_one(const Geom& g, const float* x, const float* w, const float* b, 
                  int64_t gr, int64_t threads, const detail::Finish& after) {
   const float* xg = x + (n * g.cin + gr * g.cin_g) * g.hw;
   const int64_t at = (n * g.cout + gr * g.cout_g) * g.p;
-  float* yg = y + at;
-  conv_gemm(g, xg, StridedA{w + gr * g.cout_g * g.k, g.k, 1}, yg, false, threads);
+  conv_gemm(g, xg, StridedA{w + gr * g.cout_g * g.k, g.k, 1}, y + at, false, threads);
   if (b || after.any())
     for (int64_t o = 0; o < g.cout_g; ++o)
-      detail::finish_run(yg + o * g.p, g.p, b ? b[gr * g.cout_g + o] : 0.0f,
-                         after.residual ? after.residual + at + o * g.p : nullptr, after.relu);
+      after.run(y, at + o * g.p, g.p, b ? b[gr * g.cout_g + o] : 0.0f);
 }
 
 /// A[c, (o, ki, kj)] = W[o, c, kh−1−ki, kw−1−kj]: one group's weight with
@@ -1252,7 +1249,7 @@ void finish_planes(const Geom& g, float* y, const detail::Finish& after) {
   const int64_t planes = g.n * g.cout;
   detail::over_rows(planes, planes * g.p, detail::kSplitFloats, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i)
-      detail::finish_run(y + i * g.p, g.p, 0.0f, after.residual ? after.residual + i * g.p : nullptr, after.relu);
+      after.run(y, i * g.p, g.p);
   });
 }
 

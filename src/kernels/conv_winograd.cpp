@@ -618,7 +618,7 @@ void run_block(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, int64_t
       for (int64_t a = 0; a < M && M * ty + a < g.ho; ++a) {
         const int64_t at = plane + (M * ty + a) * g.wo;
         interleave_row<M>(rows + M * a * ldm + t0, ldm, y + at, g.wo, accumulate);
-        if (after.any()) detail::finish_run(y + at, g.wo, 0.0f, after.residual ? after.residual + at : nullptr, after.relu);
+        if (after.any()) after.run(y, at, g.wo);
       }
     }
   }

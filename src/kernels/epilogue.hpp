@@ -11,14 +11,6 @@
 
 namespace trim::kernels::detail {
 
-/// y = max(0, y + residual) with each part optional; the residual has the
-/// output's layout.
-struct Finish {
-  const float* residual = nullptr;
-  bool relu = false;
-  bool any() const { return residual || relu; }
-};
-
 /// d[0, len) = relu?(d + bias + r): a run of one output channel (r, when
 /// set, holds the residual's matching run).
 inline void finish_run(float* d, int64_t len, float bias, const float* r, bool relu) {
@@ -38,5 +30,17 @@ inline void finish_run(float* d, int64_t len, float bias, const float* r, bool r
     d[l] = relu && !(v > 0.0f) ? 0.0f : v;  // as kernels::relu_forward: NaN gives 0
   }
 }
+
+/// y = max(0, y + residual) with each part optional; the residual has the
+/// output's layout.
+struct Finish {
+  const float* residual = nullptr;
+  bool relu = false;
+  bool any() const { return residual || relu; }
+  /// y[at, at + len) = relu?(y + bias + residual): a run of one output channel.
+  void run(float* y, int64_t at, int64_t len, float bias = 0.0f) const {
+    finish_run(y + at, len, bias, residual ? residual + at : nullptr, relu);
+  }
+};
 
 }  // namespace trim::kernels::detail

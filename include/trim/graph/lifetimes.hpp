@@ -15,6 +15,10 @@ namespace trim {
 /// does; the graph size for outputs, which live to the end).
 std::vector<NodeId> last_readers(const Graph& g);
 
+/// How many times each node's value is read: by nodes (an input listed twice
+/// counts twice) and by the graph's outputs.
+std::vector<int> read_counts(const Graph& g);
+
 /// Plans the buffers of a node-order pass over `batch` rows: node `id` with
 /// `planned[id]` gets a slot of `plan` for its lifetime; the others get −1
 /// (they keep buffers of their own).

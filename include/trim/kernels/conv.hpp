@@ -81,9 +81,9 @@ Shape conv1d_output_shape(const Shape& x, const Shape& weight, const Conv1dConfi
 
 /// What a forward convolution does to its output after the bias, element by
 /// element: y = max(0, conv + bias + residual) for a residual block's last
-/// convolution, its add and its ReLU. The GEMM and Winograd paths apply it
-/// to each tile while it is in cache; the others in one pass after the
-/// convolution.
+/// convolution, its add and its ReLU. The GEMM path applies it to each block
+/// of the output once the block is final, Winograd to each output row as it
+/// writes it, the others in one pass after the convolution.
 struct ConvEpilogue {
   const Tensor* residual = nullptr;  ///< added when set; the output's shape
   bool relu = false;                 ///< then max(0, ·)
