@@ -240,25 +240,33 @@ namespace {
 
 /// Residual blocks as ONNX exports them with batch norm folded: conv → ReLU;
 /// add(ReLU output, conv) → ReLU (the residual read first); add(conv, later
-/// conv) → ReLU (a projection computed after the block's last conv); and a
-/// conv read twice, whose ReLU cannot take over its output.
+/// conv) → ReLU (a projection computed after the block's last conv); a
+/// bottleneck, add(conv, block input) → ReLU, whose input its first conv
+/// reads too; add(conv, ReLU of a conv computed after it), whose ReLU must
+/// not mask dy in place before the other conv has read it; and a conv read
+/// twice, whose ReLU cannot take over its output.
 struct ResidualGraph {
   Graph g{5};
-  NodeId stem, stem_relu, c1, add1, relu1, c2, proj, add2, relu2, c3, relu3, both;
-  ResidualGraph() {
+  NodeId stem, stem_relu, c1, add1, relu1, c2, proj, add2, relu2, c4, relu4, c5, add3, relu5, c6, c7, relu7, add4, c3,
+      relu3, both;
+  /// `adds_only`: every op wrapped in AddsOnly (no cotangent handed on).
+  explicit ResidualGraph(bool adds_only = false) {
     kernels::Conv2dConfig same;
     same.pads = {1, 1, 1, 1};
     int k = 0;
+    const auto wrap = [&](std::shared_ptr<const Op> op) -> std::shared_ptr<const Op> {
+      return adds_only ? std::make_shared<AddsOnly>(std::move(op)) : op;
+    };
     const auto conv = [&](NodeId in, int64_t cin, int64_t cout, int kernel) {
       const std::string name = "conv" + std::to_string(k++);
       const int64_t fan_in = cin * kernel * kernel;
-      return g.add(std::make_shared<ops::Conv2d>(kernel == 3 ? same : kernels::Conv2dConfig{}, true), {in},
+      return g.add(wrap(std::make_shared<ops::Conv2d>(kernel == 3 ? same : kernels::Conv2dConfig{}, true)), {in},
                    {g.add_parameter(name + ".w", Tensor({cout, cin, kernel, kernel}), Init::fan_in_uniform(fan_in)),
                     g.add_parameter(name + ".b", Tensor({cout}), Init::fan_in_uniform(fan_in))},
                    name);
     };
-    const auto relu = [&](NodeId in) { return g.add(std::make_shared<ops::Relu>(), {in}, {}, "relu" + std::to_string(k++)); };
-    const auto sum = [&](NodeId a, NodeId b) { return g.add(std::make_shared<ops::Add>(), {a, b}, {}, "add" + std::to_string(k++)); };
+    const auto relu = [&](NodeId in) { return g.add(wrap(std::make_shared<ops::Relu>()), {in}, {}, "relu" + std::to_string(k++)); };
+    const auto sum = [&](NodeId a, NodeId b) { return g.add(wrap(std::make_shared<ops::Add>()), {a, b}, {}, "add" + std::to_string(k++)); };
     const NodeId x = nn::input(g, "x", {3, 6, 5});
     stem = conv(x, 3, 8, 3);
     stem_relu = relu(stem);
@@ -269,7 +277,16 @@ struct ResidualGraph {
     proj = conv(relu1, 8, 8, 1);
     add2 = sum(c2, proj);
     relu2 = relu(add2);
-    c3 = conv(relu2, 8, 8, 3);
+    c4 = conv(relu2, 8, 8, 1);
+    relu4 = relu(c4);
+    c5 = conv(relu4, 8, 8, 3);
+    add3 = sum(c5, relu2);
+    relu5 = relu(add3);
+    c6 = conv(relu5, 8, 8, 1);
+    c7 = conv(relu5, 8, 8, 3);
+    relu7 = relu(c7);
+    add4 = sum(c6, relu7);
+    c3 = conv(add4, 8, 8, 3);
     relu3 = relu(c3);
     both = sum(relu3, c3);  // c3 read twice
     g.set_outputs({nn::linear(g, nn::flatten(g, both), 3, "fc")});
@@ -283,17 +300,19 @@ struct ResidualGraph {
 TEST_CASE("a forward for input gradients computes conv → (add →) ReLU in the convolution", "[graph][executor]") {
   const ResidualGraph r;
   std::vector<char> kept(static_cast<size_t>(r.g.num_nodes()), 0);
-  for (NodeId id : {r.stem_relu, r.relu1, r.relu2, r.relu3}) kept[static_cast<size_t>(id)] = 1;
+  for (NodeId id : {r.stem_relu, r.relu1, r.relu2, r.relu4, r.relu5, r.relu3}) kept[static_cast<size_t>(id)] = 1;
   const std::vector<FusedRelu> fused = fused_relus(r.g, kept);
   const auto at = [&](NodeId id) { return fused[static_cast<size_t>(id)]; };
   CHECK((at(r.stem).relu == r.stem_relu && at(r.stem).add < 0));
   CHECK((at(r.c1).relu == r.relu1 && at(r.c1).add == r.add1 && at(r.c1).residual == r.stem_relu));
   CHECK((at(r.proj).relu == r.relu2 && at(r.proj).add == r.add2 && at(r.proj).residual == r.c2));
+  CHECK((at(r.c4).relu == r.relu4 && at(r.c4).add < 0));
+  CHECK((at(r.c5).relu == r.relu5 && at(r.c5).add == r.add3 && at(r.c5).residual == r.relu2));
   CHECK(at(r.c2).conv < 0);
   CHECK(at(r.c3).conv < 0);  // read twice
   int count = 0;
   for (const FusedRelu& f : fused) count += f.conv >= 0;
-  CHECK(count == 3);
+  CHECK(count == 5);
   // A ReLU whose output is not kept has no buffer of its own to be written early.
   kept[static_cast<size_t>(r.relu1)] = 0;
   CHECK(fused_relus(r.g, kept)[static_cast<size_t>(r.c1)].conv < 0);
@@ -314,7 +333,7 @@ TEST_CASE("a forward for input gradients computes conv → (add →) ReLU in the
   }
 }
 
-TEST_CASE("a ReLU's and an add's backward hand their cotangent buffer to an input they alone read",
+TEST_CASE("a ReLU's and an add's backward hand their cotangent buffer to their inputs",
           "[graph][executor]") {
   const ResidualGraph r;
   const std::vector<char> needed(static_cast<size_t>(r.g.num_nodes()), 1);
@@ -322,20 +341,46 @@ TEST_CASE("a ReLU's and an add's backward hand their cotangent buffer to an inpu
   const std::vector<int> slot = plan_reverse_order(r.g, 4, needed, in_place_plan, true);
   const std::vector<int> plain = plan_reverse_order(r.g, 4, needed, plain_plan);
   const auto at = [&](const std::vector<int>& s, NodeId id) { return s[static_cast<size_t>(id)]; };
-  // ReLU → its convolution or add; add → its first input read nowhere else.
+  // ReLU → its convolution or add; add → every input read nowhere else.
   CHECK(at(slot, r.stem) == at(slot, r.stem_relu));
   CHECK(at(slot, r.add1) == at(slot, r.relu1));
   CHECK(at(slot, r.c1) == at(slot, r.add1));
   CHECK(at(slot, r.c2) == at(slot, r.add2));
+  CHECK(at(slot, r.proj) == at(slot, r.add2));
   CHECK(at(slot, r.add2) == at(slot, r.relu2));
   CHECK(at(slot, r.relu3) == at(slot, r.both));
-  // Not: a second input of the same add, a value read twice (c3; the stem's
-  // ReLU, read by c1 and add1).
-  CHECK(at(slot, r.proj) != at(slot, r.add2));
+  // The bottleneck: its last conv and its input share the add's dy; the
+  // input's other reader, the first conv, adds into it after the last conv
+  // has read it. The input then hands it on to the add before it.
+  CHECK(at(slot, r.c5) == at(slot, r.add3));
+  CHECK(at(slot, r.relu2) == at(slot, r.add3));
+  CHECK(at(slot, r.c4) != at(slot, r.add3));
+  // Two sharers: the ReLU, whose backward runs first, leaves dy as it is.
+  CHECK(at(slot, r.c6) == at(slot, r.add4));
+  CHECK(at(slot, r.relu7) == at(slot, r.add4));
+  CHECK(at(slot, r.c7) != at(slot, r.relu7));
+  // Not: a value whose other reader is the add's other input (c3, read by
+  // relu3; the stem's ReLU, read by c1): that reader would write dy while
+  // reading it.
   CHECK(at(slot, r.c3) != at(slot, r.relu3));
   CHECK(at(slot, r.stem_relu) != at(slot, r.add1));
   // Without in_place (DeepLIFT's multipliers), every cotangent has a slot of
   // its own while its consumer's is alive.
   CHECK(at(plain, r.stem) != at(plain, r.stem_relu));
   CHECK(at(plain, r.c2) != at(plain, r.add2));
+
+  // The gradients equal those of a pass that hands nothing on and adds every
+  // contribution into zeros (equal values; a handed-on −0 may stay −0).
+  const ResidualGraph reference(true);
+  Workspace ws, ref;
+  for (int64_t n : {2, 5}) {
+    const Tensor x = randn({n, 3, 6, 5}, 60 + static_cast<uint64_t>(n));
+    const std::vector<Tensor> u{randn({n, 3}, 70 + static_cast<uint64_t>(n))};
+    forward(r.g, ws, {x}, Keep::input_gradients);
+    forward(reference.g, ref, {x}, Keep::input_gradients);
+    const Tensor got = backward(r.g, ws, u).inputs[0], expected = backward(reference.g, ref, u).inputs[0];
+    INFO("batch " << n);
+    REQUIRE(got.shape() == expected.shape());
+    for (int64_t e = 0; e < got.numel(); ++e) REQUIRE(got[e] == expected[e]);
+  }
 }

@@ -32,7 +32,12 @@ std::vector<int> plan_node_order(const Graph& g, int64_t batch, const std::vecto
 /// multipliers use it. With `in_place`, a node whose op computes its
 /// backward in place (`Op::backward_in_place`) passes its slot on to the
 /// first input it alone reads, once, with the node's shape (the input's
-/// slot equals the node's: `backward` hands that input dy itself).
+/// slot equals the node's: `backward` hands that input dy itself). An
+/// identity backward (`Op::backward_is_identity`, an add) passes it to every
+/// such input, and to one input that other nodes read too when their
+/// backward runs after the others' (they add into dy: a residual block's
+/// input and its last convolution share one buffer, and the add copies
+/// nothing). A slot is passed on only by the last node still to read it.
 std::vector<int> plan_reverse_order(const Graph& g, int64_t batch, const std::vector<char>& needed, BufferPlan& plan,
                                     bool in_place = false);
 

@@ -119,6 +119,10 @@ class Op {
   /// cotangent starts here, and dy dies here): an add leaves it as it is, a
   /// ReLU masks it in place, and neither writes a fresh buffer.
   virtual bool backward_in_place() const { return false; }
+  /// Whether every input's gradient is dy itself (an add of equal shapes):
+  /// with `backward_in_place`, the executor may hand dy to several inputs
+  /// at once, which then share one buffer (see `plan_reverse_order`).
+  virtual bool backward_is_identity() const { return false; }
 
   /// Floats of temporary memory one forward or backward of this node holds
   /// besides its output and the gradient buffers the executor plans (kernel

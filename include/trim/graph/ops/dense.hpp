@@ -79,6 +79,7 @@ class Add final : public Op {
   bool backward_reads_output() const override { return false; }
   bool backward_assigns() const override { return true; }
   bool backward_in_place() const override { return true; }  // the input handed dy is left as it is
+  bool backward_is_identity() const override { return true; }
   Kind kind() const override { return Kind::Sum; }
   std::string type() const override { return "add"; }
   int arity() const override { return -1; }
