@@ -414,12 +414,15 @@ void transform_tile_rows(const Geometry& g, const Plan& p, int64_t u0, int64_t u
   }
 }
 
-/// dst[0 .. width) = (or +=, when `accumulate`) one output row of a tile row
-/// from the M rows of its tiles' columns: src[j·ldm + tx] is output column
-/// M·tx + j. 16 / M tiles per vector, interleaved by one permutation; reads
-/// up to 16 / M − 1 floats past the tile row.
+/// y[at .. at + width) = (or +=, when `accumulate`) one output row of a tile
+/// row from the M rows of its tiles' columns, then `after`: src[j·ldm + tx]
+/// is output column M·tx + j. 16 / M tiles per vector, interleaved by one
+/// permutation; reads up to 16 / M − 1 floats past the tile row.
 template <int M>
-inline void interleave_row(const float* src, int64_t ldm, float* dst, int64_t width, bool accumulate) {
+inline void interleave_row(const float* src, int64_t ldm, float* y, int64_t at, int64_t width, bool accumulate,
+                           const detail::Finish& after) {
+  float* const dst = y + at;
+  const bool finish = after.any();
   constexpr int64_t kTiles = kNR / M;
   // Lane M·t + j of the output is lane kTiles·j + t of the loaded vector.
   const __m512i order = M == 4 ? _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0)
@@ -440,6 +443,7 @@ inline void interleave_row(const float* src, int64_t ldm, float* dst, int64_t wi
     // Stored, 0 + v: the bits of adding into zeros (−0 included), which the
     // input gradient's overwrite mode must give.
     v = _mm512_add_ps(accumulate ? _mm512_maskz_loadu_ps(k, dst + c0) : _mm512_setzero_ps(), v);
+    if (finish) v = after.apply(v, at + c0, k);
     _mm512_mask_storeu_ps(dst + c0, k, v);
   }
 }
@@ -617,8 +621,7 @@ void run_block(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, int64_t
       const int64_t plane = (e * g.cout + o) * g.ho * g.wo;
       for (int64_t a = 0; a < M && M * ty + a < g.ho; ++a) {
         const int64_t at = plane + (M * ty + a) * g.wo;
-        interleave_row<M>(rows + M * a * ldm + t0, ldm, y + at, g.wo, accumulate);
-        if (after.any()) after.run(y, at, g.wo);
+        interleave_row<M>(rows + M * a * ldm + t0, ldm, y, at, g.wo, accumulate, after);
       }
     }
   }

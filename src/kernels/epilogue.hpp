@@ -37,6 +37,19 @@ struct Finish {
   const float* residual = nullptr;
   bool relu = false;
   bool any() const { return residual || relu; }
+#if defined(__AVX512F__)
+  /// The finish of 16 values v bound for y[at, at + 16) (lanes outside `k`
+  /// are not read), applied before they are stored: run()'s operations with
+  /// bias 0, without reading back what a masked store just wrote (on Zen 4
+  /// such narrow loads wait for the store: per row of a 4×4 plane that was
+  /// 8 % slower than the store without a ReLU).
+  __m512 apply(__m512 v, int64_t at, __mmask16 k) const {
+    const __m512 zero = _mm512_setzero_ps();
+    v = _mm512_add_ps(v, zero);
+    if (residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, residual + at));
+    return relu ? _mm512_max_ps(v, zero) : v;
+  }
+#endif
   /// y[at, at + len) = relu?(y + bias + residual): a run of one output channel.
   void run(float* y, int64_t at, int64_t len, float bias = 0.0f) const {
     finish_run(y + at, len, bias, residual ? residual + at : nullptr, relu);
