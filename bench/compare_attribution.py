@@ -20,6 +20,10 @@ default 2 and 16): integrated gradients (50 steps), gradient SHAP (20 samples),
 SmoothGrad (20 noisy gradients, stdev 0.1) and DeepLIFT (rescale rule, zero
 baseline), each twin one batched forward/backward over all steps as captum does;
 trim runs bench_attribution's BM_onnx_* on the same model exported to ONNX.
+--torch-rows R runs the twins' gradients in chunks of at most R rows (captum's
+internal_batch_size): IG-50 at 128², batch 16 is 800 rows, whose activations
+do not fit in 24 GB at once for ResNet-50, DenseNet-121 or EfficientNet-B0
+(trim runs its default 64 rows per pass).
 The zoo's DeepLIFT twin swaps the networks' activation modules (ReLU, ReLU6,
 SiLU, Hardswish, Sigmoid) for a rescale rule (f(x) - f(b)) / (x - b) and
 nn.MaxPool2d for a rule after captum's max-pool rule, both as custom autograd
@@ -207,7 +211,7 @@ def methods(net, s, baselines):
 
     def ig():
         steps = (alphas.reshape(50, 1, 1, 1, 1, 1) * s).reshape(50 * N, *s.shape[1:])
-        g = grad_of(net, steps).reshape(50, *s.shape)
+        g = chunked_grad(net, steps, chunk).reshape(50, *s.shape)
         return (g * w.reshape(50, 1, 1, 1, 1, 1)).sum(0) * s
 
     def deeplift():
@@ -229,8 +233,16 @@ def methods(net, s, baselines):
             "BM_deeplift/4": deeplift, "BM_gradient_shap/4": gradient_shap}
 
 
-def zoo_methods(net, s, baselines):
-    """IG-50, gradient SHAP-20, SmoothGrad-20 and DeepLIFT on a batch s [n, 3, H, W, 2], target 1."""
+def chunked_grad(net, rows, chunk):
+    """grad_of over `rows` in chunks of at most `chunk` rows (all at once when 0), as captum's internal_batch_size."""
+    if chunk <= 0 or rows.shape[0] <= chunk:
+        return grad_of(net, rows)
+    return torch.cat([grad_of(net, rows[i:i + chunk]) for i in range(0, rows.shape[0], chunk)])
+
+
+def zoo_methods(net, s, baselines, chunk=0):
+    """IG-50, gradient SHAP-20, SmoothGrad-20 and DeepLIFT on a batch s [n, 3, H, W, 2], target 1
+    (gradients in chunks of `chunk` rows when > 0)."""
     n = s.shape[0]
     twin = rescale_twin(net)
     nodes, weights = np.polynomial.legendre.leggauss(50)
@@ -241,7 +253,7 @@ def zoo_methods(net, s, baselines):
 
     def ig():
         steps = (alphas.reshape(50, *one) * s).reshape(50 * n, *s.shape[1:])
-        g = grad_of(net, steps).reshape(50, *s.shape)
+        g = chunked_grad(net, steps, chunk).reshape(50, *s.shape)
         return (g * w.reshape(50, *one)).sum(0) * s
 
     def gradient_shap():
@@ -250,13 +262,13 @@ def zoo_methods(net, s, baselines):
         xs = xs + 0.1 * torch.randn(xs.shape, generator=gen)
         b = baselines[torch.randint(0, baselines.shape[0], (n * k,), generator=gen)]
         a = torch.rand(n * k, generator=gen).reshape(-1, *one[1:])
-        g = grad_of(net, b + a * (xs - b))
+        g = chunked_grad(net, b + a * (xs - b), chunk)
         return (g * (xs - b)).reshape(n, k, *s.shape[1:]).mean(1)
 
     def smoothgrad():
         k = 20
         xs = s.repeat_interleave(k, 0) + 0.1 * torch.randn((n * k,) + tuple(s.shape[1:]), generator=gen)
-        return grad_of(net, xs).reshape(n, k, *s.shape[1:]).mean(1)
+        return chunked_grad(net, xs, chunk).reshape(n, k, *s.shape[1:]).mean(1)
 
     def deeplift():
         both = torch.cat([s, torch.zeros_like(s)]).requires_grad_(True)
@@ -297,6 +309,9 @@ def main():
                     help="CPU times (Google Benchmark's cpu_time, time.process_time) instead of wall times; "
                          "with TRIM_BENCH_THREADS=1, less disturbed by a loaded machine (default: "
                          "TRIM_BENCH_CLOCK=cpu)")
+    ap.add_argument("--torch-rows", type=int, default=0,
+                    help="the zoo twins' gradients in chunks of at most this many rows (captum's "
+                         "internal_batch_size; default 0: one batch, as captum's default)")
     args = ap.parse_args()
     binary = os.path.join(args.build, "bench", "bench_attribution")
     torch.set_num_threads(THREADS)
@@ -332,12 +347,14 @@ def zoo_at(binary, args, zoo, size, tmp, clock):
             x = torch.randn(n, 3, size, size)
             s = torch.view_as_real(torch.fft.fft2(x)).contiguous()
             baselines = torch.view_as_real(torch.fft.fft2(0.1 * torch.randn(10, 3, size, size))).contiguous()
-            for name, fn in zoo_methods(model, s, baselines).items():
+            for name, fn in zoo_methods(model, s, baselines, args.torch_rows).items():
                 if name[len("BM_onnx_"):] not in args.methods.split(","):
                     continue
                 t_trim = trim_time(binary, "%s/%d" % (name, n), args.repetitions, onnx=path, cpu=args.cpu_time)
                 t_torch = median_time(fn, args.repetitions, clock=clock)
                 label = "%s %d² %s/%d" % (zname, size, name[len("BM_onnx_"):], n)
+                if args.torch_rows > 0:
+                    label += " (torch %d rows)" % args.torch_rows
                 print("%-34s %10.2f %10.2f %8.2f" % (label, t_trim * 1e3, t_torch * 1e3, t_trim / t_torch),
                       flush=True)
 
