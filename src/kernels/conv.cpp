@@ -288,7 +288,10 @@ void gemm(int64_t i0, int64_t i1, int64_t j0, int64_t j1, int64_t K, const PackA
     }
     return;
   }
-  const int64_t nc_max = m <= MC ? NC : NC_WIDE;
+  // Shallow products (K ≤ 128) keep L2-sized column blocks too: A is cheap
+  // to repack, and the block a store finishes (bias, residual, ReLU) is then
+  // still in L2 (ResNet-50's 64 → 256 layer at 16², batch 40: 8 % faster).
+  const int64_t nc_max = m <= MC || 2 * K <= KC ? NC : NC_WIDE;
   const int64_t panels = std::min(nc_max / NR, (j1 - j0 + NR - 1) / NR);
   float* bp = pack_buffer(1, b_panel_stride(KC) * panels);
   if (m <= MC) {
