@@ -211,7 +211,7 @@ def methods(net, s, baselines):
 
     def ig():
         steps = (alphas.reshape(50, 1, 1, 1, 1, 1) * s).reshape(50 * N, *s.shape[1:])
-        g = chunked_grad(net, steps, chunk).reshape(50, *s.shape)
+        g = grad_of(net, steps).reshape(50, *s.shape)
         return (g * w.reshape(50, 1, 1, 1, 1, 1)).sum(0) * s
 
     def deeplift():
