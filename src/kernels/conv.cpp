@@ -234,6 +234,16 @@ void macro_kernel(const Panels& a_panel, const BBlock& bb, int64_t i, int64_t mc
       const APanel a = a_panel(ir, mr);
       int64_t ldc = 0;
       float* c = mr == MR && nr == NR ? store.direct(i + ir, j + jr, ldc) : nullptr;
+#if defined(__AVX512F__)
+      if constexpr (Store::splits) {
+        int64_t gs = 0;
+        float* split = !c && mr == MR && nr == NR ? store.split4(i + ir, j + jr, ldc, gs) : nullptr;
+        if (split) {
+          detail::micro_kernel_split4(kc, a.ptr, a.ars, a.aqs, b, bb.ldb, split, ldc, gs, !(first && store.overwrite));
+          continue;
+        }
+      }
+#endif
       if (c) {
         micro_kernel(kc, a.ptr, a.ars, a.aqs, b, bb.ldb, c, ldc, !(first && store.overwrite));
       } else {
@@ -816,7 +826,7 @@ struct RowMajorStore {
   float* c;
   int64_t ldc_;
   bool overwrite;
-  static constexpr bool finishes = false;
+  static constexpr bool finishes = false, splits = false;
   float* direct(int64_t i, int64_t j, int64_t& ldc) const {
     ldc = ldc_;
     return c + i * ldc_ + j;
@@ -863,7 +873,7 @@ struct BatchStore {
   bool overwrite;
   const float* bias = nullptr;
   detail::Finish after{};
-  static constexpr bool finishes = true;
+  static constexpr bool finishes = true, splits = true;
   void finish(int64_t i, int64_t j, int64_t m, int64_t nc) const {
     if (!bias && !after.any()) return;
     for_each_example_piece(p, j, nc, [&](int64_t e, int64_t pos, int64_t, int64_t len) {
@@ -879,9 +889,18 @@ struct BatchStore {
     ldc = p;
     return c + j / p * estride + i * p + pos;
   }
+  /// Tiles over 2×2 planes (four examples, four positions each, from an
+  /// example's start) go where they lie in four runs, gs apart
+  /// (micro_kernel_split4).
+  float* split4(int64_t i, int64_t j, int64_t& ldc, int64_t& gs) const {
+    if (p != 4 || j % 4 != 0) return nullptr;
+    ldc = p;
+    gs = estride;
+    return c + j / p * estride + i * p;
+  }
   void add_tile(int64_t i, int64_t j, int64_t mr, int64_t nr, const float* tile, bool first) const {
-    // Small planes (2×2: a tile's 16 columns are 4 examples) take this path
-    // on every depth block.
+    // Small planes (4×4 with a partial tile, 3×3, 1×1) take this path on every
+    // depth block.
     for_each_example_piece(p, j, nr, [&](int64_t e, int64_t pos, int64_t off, int64_t len) {
       for (int64_t r = 0; r < mr; ++r)
         store_run(c + e * estride + (i + r) * p + pos, tile + r * NR + off, len, !(first && overwrite));
@@ -896,7 +915,7 @@ struct Col2imStore {
   const Geom& g;
   float* dx;        ///< the group's first input channel (of the first example)
   int64_t xstride;  ///< floats between examples in dx
-  static constexpr bool overwrite = false, finishes = false;
+  static constexpr bool overwrite = false, finishes = false, splits = false;
   float* direct(int64_t, int64_t, int64_t&) const { return nullptr; }
   void add_tile(int64_t i, int64_t j, int64_t mr, int64_t nr, const float* tile, bool) const {
     Run runs[NR];
@@ -937,7 +956,7 @@ struct PhasedCol2imStore {
   const Geom& g;
   const PhasedInput& layout;  ///< the phased gradient's layout
   float* base;                ///< its first float (layout.base, writable)
-  static constexpr bool overwrite = false, finishes = false;
+  static constexpr bool overwrite = false, finishes = false, splits = false;
   float* direct(int64_t, int64_t, int64_t&) const { return nullptr; }
   void add_tile(int64_t i, int64_t j, int64_t mr, int64_t nr, const float* tile, bool) const {
     Piece pieces[NR];

@@ -56,6 +56,38 @@ inline void micro_kernel(int64_t kc, const float* a, int64_t ars, int64_t aqs, c
   put(c + 4 * ldc, c4);
   put(c + 5 * ldc, c5);
 }
+
+/// micro_kernel whose tile row r goes to c + r·ldc in four runs of four
+/// floats, gs apart (lanes 4g .. 4g + 3 at c + r·ldc + g·gs): a tile over the
+/// 2×2 planes of four examples, stored where they lie instead of through a
+/// tile buffer.
+inline void micro_kernel_split4(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb,
+                                float* c, int64_t ldc, int64_t gs, bool accumulate) {
+  __m512 acc[kMR];
+  for (auto& v : acc) v = _mm512_setzero_ps();
+  const float *a0 = a, *a1 = a + ars, *a2 = a + 2 * ars, *a3 = a + 3 * ars, *a4 = a + 4 * ars, *a5 = a + 5 * ars;
+  for (int64_t q = 0, o = 0; q < kc; ++q, o += aqs) {
+    const __m512 bv = _mm512_loadu_ps(b);
+    acc[0] = _mm512_fmadd_ps(_mm512_set1_ps(a0[o]), bv, acc[0]);
+    acc[1] = _mm512_fmadd_ps(_mm512_set1_ps(a1[o]), bv, acc[1]);
+    acc[2] = _mm512_fmadd_ps(_mm512_set1_ps(a2[o]), bv, acc[2]);
+    acc[3] = _mm512_fmadd_ps(_mm512_set1_ps(a3[o]), bv, acc[3]);
+    acc[4] = _mm512_fmadd_ps(_mm512_set1_ps(a4[o]), bv, acc[4]);
+    acc[5] = _mm512_fmadd_ps(_mm512_set1_ps(a5[o]), bv, acc[5]);
+    b += ldb;
+  }
+  const auto put = [&](float* d, __m128 v) {
+    if (accumulate) v = _mm_add_ps(v, _mm_loadu_ps(d));
+    _mm_storeu_ps(d, v);
+  };
+  for (int64_t r = 0; r < kMR; ++r) {
+    float* row = c + r * ldc;
+    put(row, _mm512_extractf32x4_ps(acc[r], 0));
+    put(row + gs, _mm512_extractf32x4_ps(acc[r], 1));
+    put(row + 2 * gs, _mm512_extractf32x4_ps(acc[r], 2));
+    put(row + 3 * gs, _mm512_extractf32x4_ps(acc[r], 3));
+  }
+}
 #elif defined(__AVX2__) && defined(__FMA__)
 /// c[kMR×kNR] (row stride ldc) = or += A · b over kc steps (A's row r at step q
 /// is a[r·ars + q·aqs]), where b holds kNR consecutive floats per step, ldb apart.

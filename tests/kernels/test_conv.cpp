@@ -474,6 +474,19 @@ TEST_CASE("conv2d input gradient of a small batch reads the weight in place", "[
   check_forward_and_input_gradient(cases, 300);
 }
 
+TEST_CASE("pointwise conv2d over 2x2 planes stores tiles where the examples lie", "[kernels][conv]") {
+  // A tile's 16 columns are four examples' 2×2 planes: full tiles are stored
+  // in four runs per row (micro_kernel_split4), the ragged last rows and
+  // columns through the tile buffer; forward and input gradient, one and
+  // several depth blocks, batches that leave a partial panel.
+  const std::vector<ConvCase> cases = {
+      {{8, 20, 2, 2}, {13, 20, 1, 1}, {}},
+      {{9, 300, 2, 2}, {14, 300, 1, 1}, {}},
+      {{4, 7, 2, 2}, {300, 7, 1, 1}, {}},
+  };
+  check_forward_and_input_gradient(cases, 400);
+}
+
 TEST_CASE("strided conv2d (subsampled 1x1, phased col2im) agrees with a direct convolution", "[kernels][conv][strided]") {
   // 1×1 strided without padding (a GEMM over the subsampled input): even and
   // odd sizes, strides 3 × 2, groups, batch 1. Strided input gradients with
