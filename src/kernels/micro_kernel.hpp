@@ -23,15 +23,15 @@ struct APanelRef {
 };
 
 #if defined(__AVX512F__)
-/// c[kMR×kNR] (row stride ldc) = or += A · b over kc steps, where A's row r at
-/// step q is a[r·ars + q·aqs] (a packed panel: ars = 1, aqs = kMR; A read in
-/// place: its row and depth strides) and b holds kNR consecutive floats
-/// per step, ldb apart. One 16-float register per row: each step is one load
-/// of b and six multiply-adds whose a operand is broadcast from memory inside
-/// the instruction (no separate broadcasts competing with the multiply-adds
-/// for execution ports).
-inline void micro_kernel(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb, float* c,
-                         int64_t ldc, bool accumulate) {
+/// acc[r] = Σ_q a[r·ars + q·aqs] · b[q·ldb .. + 16) over kc steps, where A's
+/// row r at step q is a[r·ars + q·aqs] (a packed panel: ars = 1, aqs = kMR;
+/// A read in place: its row and depth strides) and b holds kNR consecutive
+/// floats per step, ldb apart. One 16-float register per row: each step is
+/// one load of b and six multiply-adds whose a operand is broadcast from
+/// memory inside the instruction (no separate broadcasts competing with the
+/// multiply-adds for execution ports).
+inline void multiply_tile(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb,
+                          __m512 (&acc)[kMR]) {
   __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps(), c3 = _mm512_setzero_ps(),
          c4 = _mm512_setzero_ps(), c5 = _mm512_setzero_ps();
   const float *a0 = a, *a1 = a + ars, *a2 = a + 2 * ars, *a3 = a + 3 * ars, *a4 = a + 4 * ars, *a5 = a + 5 * ars;
@@ -45,16 +45,18 @@ inline void micro_kernel(int64_t kc, const float* a, int64_t ars, int64_t aqs, c
     c5 = _mm512_fmadd_ps(_mm512_set1_ps(a5[o]), bv, c5);
     b += ldb;
   }
-  const auto put = [&](float* row, __m512 v) {
-    if (accumulate) v = _mm512_add_ps(v, _mm512_loadu_ps(row));
-    _mm512_storeu_ps(row, v);
-  };
-  put(c, c0);
-  put(c + ldc, c1);
-  put(c + 2 * ldc, c2);
-  put(c + 3 * ldc, c3);
-  put(c + 4 * ldc, c4);
-  put(c + 5 * ldc, c5);
+  acc[0] = c0, acc[1] = c1, acc[2] = c2, acc[3] = c3, acc[4] = c4, acc[5] = c5;
+}
+
+/// c[kMR×kNR] (row stride ldc) = or += A · b over kc steps (multiply_tile).
+inline void micro_kernel(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb, float* c,
+                         int64_t ldc, bool accumulate) {
+  __m512 acc[kMR];
+  multiply_tile(kc, a, ars, aqs, b, ldb, acc);
+  for (int64_t r = 0; r < kMR; ++r) {
+    float* row = c + r * ldc;
+    _mm512_storeu_ps(row, accumulate ? _mm512_add_ps(acc[r], _mm512_loadu_ps(row)) : acc[r]);
+  }
 }
 
 /// micro_kernel whose tile row r goes to c + r·ldc in four runs of four
@@ -64,18 +66,7 @@ inline void micro_kernel(int64_t kc, const float* a, int64_t ars, int64_t aqs, c
 inline void micro_kernel_split4(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb,
                                 float* c, int64_t ldc, int64_t gs, bool accumulate) {
   __m512 acc[kMR];
-  for (auto& v : acc) v = _mm512_setzero_ps();
-  const float *a0 = a, *a1 = a + ars, *a2 = a + 2 * ars, *a3 = a + 3 * ars, *a4 = a + 4 * ars, *a5 = a + 5 * ars;
-  for (int64_t q = 0, o = 0; q < kc; ++q, o += aqs) {
-    const __m512 bv = _mm512_loadu_ps(b);
-    acc[0] = _mm512_fmadd_ps(_mm512_set1_ps(a0[o]), bv, acc[0]);
-    acc[1] = _mm512_fmadd_ps(_mm512_set1_ps(a1[o]), bv, acc[1]);
-    acc[2] = _mm512_fmadd_ps(_mm512_set1_ps(a2[o]), bv, acc[2]);
-    acc[3] = _mm512_fmadd_ps(_mm512_set1_ps(a3[o]), bv, acc[3]);
-    acc[4] = _mm512_fmadd_ps(_mm512_set1_ps(a4[o]), bv, acc[4]);
-    acc[5] = _mm512_fmadd_ps(_mm512_set1_ps(a5[o]), bv, acc[5]);
-    b += ldb;
-  }
+  multiply_tile(kc, a, ars, aqs, b, ldb, acc);
   const auto put = [&](float* d, __m128 v) {
     if (accumulate) v = _mm_add_ps(v, _mm_loadu_ps(d));
     _mm_storeu_ps(d, v);
