@@ -475,8 +475,8 @@ int runs_of(const Geom& g, int64_t n, int64_t count, Run* runs, int64_t xstride)
   return nr;
 }
 
-#if defined(__AVX2__)
-/// Masks with the first n of 8 lanes active, n in [0, 8].
+#if defined(__AVX2__) && !defined(__AVX512F__)
+/// Masks with the first n of 8 lanes active, n in [0, 8] (copy_run's AVX2 path).
 alignas(32) constexpr int32_t lane_mask_table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 inline __m256i lane_mask(int64_t n) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lane_mask_table + 8 - n));
@@ -499,19 +499,6 @@ inline void copy_run(float* d, const float* s, int64_t n) {
   if (e < n) _mm256_storeu_ps(d + e, _mm256_maskload_ps(s + e, lane_mask(n - e)));
 #else
   for (int64_t e = 0; e < n; ++e) d[e] = s[e];
-#endif
-}
-
-/// d[0, n) = 0, with the same overshoot as copy_run.
-inline void zero_run(float* d, int64_t n) {
-#if defined(__AVX512F__)
-  const __m512 z = _mm512_setzero_ps();
-  for (int64_t e = 0; e < n; e += 16) _mm512_storeu_ps(d + e, z);
-#elif defined(__AVX2__)
-  const __m256 z = _mm256_setzero_ps();
-  for (int64_t e = 0; e < n; e += 8) _mm256_storeu_ps(d + e, z);
-#else
-  for (int64_t e = 0; e < n; ++e) d[e] = 0.0f;
 #endif
 }
 
@@ -899,8 +886,8 @@ struct BatchStore {
     return c + j / p * estride + i * p;
   }
   void add_tile(int64_t i, int64_t j, int64_t mr, int64_t nr, const float* tile, bool first) const {
-    // Small planes (4×4 with a partial tile, 3×3, 1×1) take this path on every
-    // depth block.
+    // Ragged tiles, and tiles that straddle examples on planes other than
+    // 2×2 (split4), take this path on every depth block.
     for_each_example_piece(p, j, nr, [&](int64_t e, int64_t pos, int64_t off, int64_t len) {
       for (int64_t r = 0; r < mr; ++r)
         store_run(c + e * estride + (i + r) * p + pos, tile + r * NR + off, len, !(first && overwrite));
