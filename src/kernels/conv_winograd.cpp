@@ -1,5 +1,7 @@
 #include "conv_winograd.hpp"
 
+#include "conv_winograd_plan.hpp"
+
 #include <algorithm>
 
 #include "micro_kernel.hpp"
@@ -50,8 +52,6 @@ namespace {
 
 #if defined(__AVX512F__)
 
-using detail::kMR;
-using detail::kNR;
 static_assert(kNR == 16, "one 16-lane vector of tiles per panel");
 
 /// The one-dimensional transforms of F(M, 3), 16 lanes at a time: Bᵀ d of
@@ -114,99 +114,14 @@ struct Transform<4> {
   }
 };
 
-/// How one call is cut into blocks of tile rows.
-struct Plan {
-  int m;                ///< output tile side: F(m×m, 3×3)
-  int alpha;            ///< input tile side m + 2; α² GEMMs
-  int64_t th, tw;       ///< tiles down and across an output plane
-  int64_t units;        ///< tile rows over the batch (n·th)
-  int64_t block_units;  ///< tile rows per block
-  int64_t blocks;
-  int64_t lanes;  ///< a block's tiles rounded up to whole panels: the row length of M
-  int64_t chunks;      ///< output-channel ranges a block's GEMMs and output are split in
-  int64_t chunk_rows;  ///< output channels per range, whole A panels
-};
-
 /// Tile rows at least this wide are transformed a row at a time
 /// (transform_tile_rows), narrower ones lane by lane (transform_gathered);
 /// rows of 2, 4 or 8 4×4 tiles a panel at a time instead (panel_rows).
 constexpr int64_t kRowTransformTiles = 8;
 
-int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
-int64_t ceil_div(int64_t v, int64_t m) { return (v + m - 1) / m; }
-
-/// F(4×4) when its GEMMs (36 per 4×4 tile, tiles over the output rounded up
-/// to multiples of 4) take clearly fewer multiply-adds than F(2×2)'s (16 per
-/// 2×2 tile): outputs whose sides are multiples of 4 or near them (7×7,
-/// 8×8, 14×14, 16×16), not 5×5 or 6×6, whose last tiles would be mostly
-/// past the output. A function of the shape only, so the result does not
-/// depend on the thread count.
-int tile_size(const Geometry& g) {
-  const int64_t f4 = 36 * ceil_div(g.ho, 4) * ceil_div(g.wo, 4), f2 = 16 * ceil_div(g.ho, 2) * ceil_div(g.wo, 2);
-  return 5 * f4 <= 4 * f2 ? 4 : 2;
-}
-
-/// Floats of the transformed weight, with slack for the rows past cout that a
-/// last A panel reads (up to kMR − 1 rows of cin floats past the end).
-int64_t weight_floats(const Geometry& g, const Plan& p) {
-  return p.alpha * p.alpha * g.cout * g.cin + kMR * std::max(g.cin, g.cout);
-}
-
 /// Whether the input transform gathers lane by lane (narrow tile rows)
 /// rather than reading the input a row at a time.
 bool gathered(const Plan& p) { return p.tw < kRowTransformTiles; }
-
-Plan make_plan(const Geometry& g) {
-  Plan p{};
-  p.m = tile_size(g);
-  p.alpha = p.m + 2;
-  p.th = ceil_div(g.ho, p.m);
-  p.tw = ceil_div(g.wo, p.m);
-  p.units = g.n * p.th;
-  // F(2×2): about 2^17 floats of V and M per block (α² (cin + cout) per
-  // tile): half of a 1 MB L2, the rest for the A panels streaming through.
-  // F(4×4): 2^19, which measured faster (fewer passes over its larger
-  // transformed weight, 36·cin·cout floats, which does not stay in L2).
-  const int64_t per_tile = p.alpha * p.alpha * (g.cin + g.cout);
-  const int64_t budget = int64_t{1} << (p.m == 4 ? 19 : 17);
-  const int64_t target = std::clamp<int64_t>(budget / per_tile, p.m == 4 ? 32 : 16, 128);
-  p.block_units = std::max<int64_t>(1, target / p.tw);
-  // Whole panels of tiles when a tile row divides 16.
-  if (kNR % p.tw == 0) {
-    const int64_t rows_per_panel = kNR / p.tw;
-    p.block_units = std::max(rows_per_panel, p.block_units / rows_per_panel * rows_per_panel);
-  }
-  // Enough blocks for every thread (the result does not depend on the
-  // blocks), but none of less than a panel of tiles: a batch-1 16×16 output
-  // in 4×4 tiles (one panel) ran 1.6× slower split in two half-empty panels
-  // on two threads than on one.
-  const int64_t threads = std::max(1, num_threads());
-  if (ceil_div(p.units, p.block_units) < threads) {
-    p.block_units = std::max(ceil_div(kNR, p.tw), ceil_div(p.units, threads));
-    if (kNR % p.tw == 0) p.block_units = round_up(p.block_units, kNR / p.tw);
-  }
-  p.blocks = ceil_div(p.units, p.block_units);
-  p.lanes = round_up(p.block_units * p.tw, kNR);
-  // Few blocks for the threads (a batch of one or a few small planes): each
-  // block's GEMMs and output go in ranges of output channels instead, each
-  // range transforming the block's input again, so only with 64 output
-  // channels or more (ranges of at least 32; split 32-channel outputs measured
-  // slower). A batch-4 8×8 output, 128 channels, in 4×4 tiles (one block of
-  // one panel) ran 1.7× faster on two idle cores, 10 % slower when the second
-  // core was busy with other work; 40 4×4 outputs of 256 channels (blocks of
-  // 2 and 1 panels) 1.24× faster on two threads.
-  p.chunks = 1;
-  if (threads > 1 && g.cout >= 64) {
-    if (p.blocks < threads)
-      p.chunks = ceil_div(threads, p.blocks);
-    else if (p.blocks < 4 * threads && g.cout >= 64 * threads)
-      p.chunks = threads;
-    p.chunks = std::min(p.chunks, g.cout / 32);
-  }
-  p.chunk_rows = round_up(ceil_div(g.cout, p.chunks), kMR);
-  p.chunks = ceil_div(g.cout, p.chunk_rows);
-  return p;
-}
 
 /// Scratch kept between calls: per thread (blocks), and on the calling thread
 /// (the transformed weight).
@@ -247,18 +162,6 @@ void transform_weights(const float* w, int64_t kernels, bool flip, float* u) {
       }
     }
   });
-}
-
-/// Where GEMM ξ reads its A operand (U_ξ, cout × cin) in the transformed
-/// weight u: the forward reads U_ξ[o][c] row-major; the input gradient's
-/// weight is the forward weight transposed and flipped, and u holds the
-/// flipped kernels in the forward weight's order, so it reads U_ξ
-/// column-major. Rows past cout read into the next row or plane (or the
-/// buffer's slack); their products are never stored.
-detail::APanelRef operand(const Geometry& g, const float* u, bool transposed, int64_t xi, int64_t row) {
-  const int64_t plane = g.cout * g.cin;
-  if (!transposed) return {u + xi * plane + row * g.cin, g.cin, 1};
-  return {u + xi * plane + row, 1, g.cout};
 }
 
 /// V[ξ] of the tiles of one panel and channel from the α×α windows d (d[r][j]
@@ -643,8 +546,60 @@ void convolve_tiles(const Geometry& g, const Plan& p, const float* x, const floa
 
 }  // namespace
 
+Plan make_plan(const Geometry& g) {
+  Plan p{};
+  p.m = tile_size(g);
+  p.alpha = p.m + 2;
+  p.th = ceil_div(g.ho, p.m);
+  p.tw = ceil_div(g.wo, p.m);
+  p.units = g.n * p.th;
+  // F(2×2): about 2^17 floats of V and M per block (α² (cin + cout) per
+  // tile): half of a 1 MB L2, the rest for the A panels streaming through.
+  // F(4×4): 2^19, which measured faster (fewer passes over its larger
+  // transformed weight, 36·cin·cout floats, which does not stay in L2).
+  const int64_t per_tile = p.alpha * p.alpha * (g.cin + g.cout);
+  const int64_t budget = int64_t{1} << (p.m == 4 ? 19 : 17);
+  const int64_t target = std::clamp<int64_t>(budget / per_tile, p.m == 4 ? 32 : 16, 128);
+  p.block_units = std::max<int64_t>(1, target / p.tw);
+  // Whole panels of tiles when a tile row divides 16.
+  if (kNR % p.tw == 0) {
+    const int64_t rows_per_panel = kNR / p.tw;
+    p.block_units = std::max(rows_per_panel, p.block_units / rows_per_panel * rows_per_panel);
+  }
+  // Enough blocks for every thread (the result does not depend on the
+  // blocks), but none of less than a panel of tiles: a batch-1 16×16 output
+  // in 4×4 tiles (one panel) ran 1.6× slower split in two half-empty panels
+  // on two threads than on one.
+  const int64_t threads = std::max(1, num_threads());
+  if (ceil_div(p.units, p.block_units) < threads) {
+    p.block_units = std::max(ceil_div(kNR, p.tw), ceil_div(p.units, threads));
+    if (kNR % p.tw == 0) p.block_units = round_up(p.block_units, kNR / p.tw);
+  }
+  p.blocks = ceil_div(p.units, p.block_units);
+  p.lanes = round_up(p.block_units * p.tw, kNR);
+  // Few blocks for the threads (a batch of one or a few small planes): each
+  // block's GEMMs and output go in ranges of output channels instead, each
+  // range transforming the block's input again, so only with 64 output
+  // channels or more (ranges of at least 32; split 32-channel outputs measured
+  // slower). A batch-4 8×8 output, 128 channels, in 4×4 tiles (one block of
+  // one panel) ran 1.7× faster on two idle cores, 10 % slower when the second
+  // core was busy with other work; 40 4×4 outputs of 256 channels (blocks of
+  // 2 and 1 panels) 1.24× faster on two threads.
+  p.chunks = 1;
+  if (threads > 1 && g.cout >= 64) {
+    if (p.blocks < threads)
+      p.chunks = ceil_div(threads, p.blocks);
+    else if (p.blocks < 4 * threads && g.cout >= 64 * threads)
+      p.chunks = threads;
+    p.chunks = std::min(p.chunks, g.cout / 32);
+  }
+  p.chunk_rows = round_up(ceil_div(g.cout, p.chunks), kMR);
+  p.chunks = ceil_div(g.cout, p.chunk_rows);
+  return p;
+}
+
 bool worthwhile(const Geometry& g) {
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
   if (g.pt < 0 || g.pt > 2 || g.pl < 0 || g.pl > 2 || g.ho < 2 || g.wo < 2) return false;
   // Lane offsets into the input are 32-bit.
   if (g.n * g.cin * g.h * g.w >= (int64_t{1} << 31)) return false;
@@ -668,6 +623,8 @@ void convolve(const Geometry& g, const float* x, const float* w, bool transposed
     convolve_tiles<4>(g, p, x, w, transposed, bias, y, accumulate, after);
   else
     convolve_tiles<2>(g, p, x, w, transposed, bias, y, accumulate, after);
+#elif defined(__AVX2__) && defined(__FMA__)
+  lanes::convolve(g, make_plan(g), x, w, transposed, bias, y, accumulate, after);
 #else
   (void)g, (void)x, (void)w, (void)transposed, (void)bias, (void)y, (void)accumulate, (void)after;
 #endif
@@ -675,10 +632,14 @@ void convolve(const Geometry& g, const float* x, const float* w, bool transposed
 
 void scratch_floats(const Geometry& g, int64_t& per_thread, int64_t& shared) {
   per_thread = shared = 0;
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
   const Plan p = make_plan(g);
   per_thread = p.alpha * p.alpha * p.lanes * (g.cin + p.chunk_rows) + p.m * p.m * p.lanes + kNR;
+#if defined(__AVX512F__)
   shared = weight_floats(g, p);
+#else
+  shared = lanes::weight_floats(g, p);
+#endif
 #else
   (void)g;
 #endif

@@ -1,0 +1,79 @@
+#pragma once
+// Internal to the Winograd path (conv_winograd.hpp): how a call is cut into
+// blocks of tiles, shared by the AVX-512 kernels (conv_winograd.cpp) and the
+// portable ones (conv_winograd_lanes.cpp). Functions of the shape and the
+// thread count only.
+
+#include <algorithm>
+#include <cstdint>
+
+#include "conv_winograd.hpp"
+#include "micro_kernel.hpp"
+
+namespace trim::kernels::winograd {
+
+using detail::kMR;
+using detail::kNR;
+
+/// How one call is cut into blocks of tile rows.
+struct Plan {
+  int m;                ///< output tile side: F(m×m, 3×3)
+  int alpha;            ///< input tile side m + 2; α² GEMMs
+  int64_t th, tw;       ///< tiles down and across an output plane
+  int64_t units;        ///< tile rows over the batch (n·th)
+  int64_t block_units;  ///< tile rows per block
+  int64_t blocks;
+  int64_t lanes;  ///< a block's tiles rounded up to whole panels: the row length of M
+  int64_t chunks;      ///< output-channel ranges a block's GEMMs and output are split in
+  int64_t chunk_rows;  ///< output channels per range, whole A panels
+};
+
+inline int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+inline int64_t ceil_div(int64_t v, int64_t m) { return (v + m - 1) / m; }
+
+/// F(4×4) when its GEMMs (36 per 4×4 tile, tiles over the output rounded up
+/// to multiples of 4) take clearly fewer multiply-adds than F(2×2)'s (16 per
+/// 2×2 tile): outputs whose sides are multiples of 4 or near them (7×7,
+/// 8×8, 14×14, 16×16), not 5×5 or 6×6, whose last tiles would be mostly
+/// past the output. A function of the shape only, so the result does not
+/// depend on the thread count.
+inline int tile_size(const Geometry& g) {
+  const int64_t f4 = 36 * ceil_div(g.ho, 4) * ceil_div(g.wo, 4), f2 = 16 * ceil_div(g.ho, 2) * ceil_div(g.wo, 2);
+  return 5 * f4 <= 4 * f2 ? 4 : 2;
+}
+
+/// Floats of the transformed weight, with slack for the rows past cout that a
+/// last A panel reads (up to kMR − 1 rows of cin floats past the end).
+inline int64_t weight_floats(const Geometry& g, const Plan& p) {
+  return p.alpha * p.alpha * g.cout * g.cin + kMR * std::max(g.cin, g.cout);
+}
+
+/// The blocks of g (they depend on the thread count, the results do not).
+Plan make_plan(const Geometry& g);
+
+/// Where GEMM ξ reads its A operand (U_ξ, cout × cin) in the transformed
+/// weight u: the forward reads U_ξ[o][c] row-major; the input gradient's
+/// weight is the forward weight transposed and flipped, and u holds the
+/// flipped kernels in the forward weight's order, so it reads U_ξ
+/// column-major. Rows past cout read into the next row or plane (or the
+/// buffer's slack); their products are never stored.
+inline detail::APanelRef operand(const Geometry& g, const float* u, bool transposed, int64_t xi, int64_t row) {
+  const int64_t plane = g.cout * g.cin;
+  if (!transposed) return {u + xi * plane + row * g.cin, g.cin, 1};
+  return {u + xi * plane + row, 1, g.cout};
+}
+
+namespace lanes {
+
+/// convolve() with kernels written for 16-lane vectors of any instruction
+/// set (GCC / Clang vector extensions): for builds without AVX-512, whose
+/// micro-kernel (AVX2) runs the GEMMs.
+void convolve(const Geometry& g, const Plan& p, const float* x, const float* w, bool transposed, const float* bias,
+              float* y, bool accumulate, const detail::Finish& after);
+
+/// Floats of the transformed weight convolve() keeps (in micro-kernel panels).
+int64_t weight_floats(const Geometry& g, const Plan& p);
+
+}  // namespace lanes
+
+}  // namespace trim::kernels::winograd
