@@ -118,7 +118,10 @@ ModelRunner::ModelRunner(const Graph& model, const Tensor& x, const AttributionO
   max_memory_ = options.max_memory;
   // Idle blocks kept from earlier calls are not part of this run's budget,
   // and the cache keeps idle and live memory within what the run has live.
-  if (max_memory_ > 0) strict_cache_.emplace();
+  if (max_memory_ > 0) {
+    strict_cache_.emplace();
+    no_kept_layouts_.emplace();
+  }
   if (options.grouping && options.grouping->coefficient_shape != example_)
     throw ShapeError(method_ + ": the grouping is for shape " + options.grouping->coefficient_shape.str() +
                      ", the model's input examples have shape " + example_.str());

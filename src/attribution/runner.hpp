@@ -10,6 +10,7 @@
 #include "trim/attribution/common.hpp"
 #include "trim/core/memory.hpp"
 #include "trim/graph/executor.hpp"
+#include "trim/kernels/weight_layouts.hpp"
 
 namespace trim::detail {
 
@@ -111,6 +112,9 @@ class ModelRunner {
   mutable int64_t fitted_[3] = {0, 0, 0};  ///< max_batch(pass) under the budget, once computed
   int64_t done_ = 0, planned_ = 0;
   std::optional<StrictTensorCache> strict_cache_;  ///< under a budget: idle blocks within it
+  /// Under a budget: no weight layouts kept between calls (the budget plans
+  /// the kernels' scratch for one convolution at a time).
+  std::optional<kernels::NoKeptWeightLayouts> no_kept_layouts_;
   Workspace ws_;
 };
 

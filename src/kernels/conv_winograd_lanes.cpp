@@ -13,6 +13,7 @@
 
 #include "conv_winograd_plan.hpp"
 #include "thread_scratch.hpp"
+#include "weight_layouts.hpp"
 #include "trim/core/parallel.hpp"
 
 // The 64-byte vectors below never cross a call boundary of this file (all
@@ -277,8 +278,18 @@ void run_block(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, int64_t
 template <int M>
 void convolve_tiles(const Geometry& g, const Plan& p, const float* x, const float* w, bool transposed,
                     const float* bias, float* y, bool accumulate, const detail::Finish& after) {
-  float* ua = buffer(3, lanes::weight_floats(g, p));
-  transform_weights<M>(g, w, transposed, ua);
+  const int64_t floats = lanes::weight_floats(g, p);
+  const auto build = [&](float* u) { transform_weights<M>(g, w, transposed, u); };
+  std::shared_ptr<const Tensor> kept;
+  if (keep_transformed_weight(g, p))
+    kept = detail::weight_layout(w, g.cout * g.cin * 9, {detail::kLayoutWinogradLanes, M, transposed, g.cout, g.cin},
+                                 floats, build);
+  const float* ua = kept ? kept->data() : nullptr;
+  if (!ua) {
+    float* scratch = buffer(3, floats);
+    build(scratch);
+    ua = scratch;
+  }
   parallel_tasks(p.blocks * p.chunks, [&](int64_t task) {
     const int64_t b = task / p.chunks, o0 = task % p.chunks * p.chunk_rows;
     run_block<M>(g, p, b * p.block_units, std::min(p.units, (b + 1) * p.block_units), o0,

@@ -48,6 +48,11 @@ inline int64_t weight_floats(const Geometry& g, const Plan& p) {
   return p.alpha * p.alpha * g.cout * g.cin + kMR * std::max(g.cin, g.cout);
 }
 
+/// Whether the transformed weight is kept between calls (weight_layouts.hpp):
+/// when the tiles are few, transforming it costs about what its GEMMs do
+/// (ResNet-50's 4×4 planes at batch 40: 40 tiles for 36·256² floats).
+inline bool keep_transformed_weight(const Geometry& g, const Plan& p) { return g.n * p.th * p.tw < 1024; }
+
 /// The blocks of g (they depend on the thread count, the results do not).
 Plan make_plan(const Geometry& g);
 

@@ -1,0 +1,181 @@
+#include "trim/kernels/weight_layouts.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "weight_layouts.hpp"
+
+namespace trim::kernels {
+
+namespace detail {
+
+namespace {
+
+// xxHash64's primes and round: every step below is a bijection of the state
+// given the other inputs, so a change of one input word always reaches the
+// result.
+constexpr uint64_t kP1 = 11400714785074694791ull, kP2 = 14029467366897019727ull, kP3 = 1609587929392839161ull,
+                   kP4 = 9650029242287828579ull;
+
+inline uint64_t rotl(uint64_t v, int r) { return (v << r) | (v >> (64 - r)); }
+inline uint64_t mix(uint64_t acc, uint64_t v) { return rotl(acc + v * kP2, 31) * kP1; }
+
+}  // namespace
+
+uint64_t hash_floats(const float* x, int64_t n) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(x);
+  const int64_t size = n * static_cast<int64_t>(sizeof(float));
+  // Four independent lanes of 8-byte words keep the multiplier busy.
+  uint64_t acc[4] = {kP1 + kP2, kP2, 0, 0 - kP1};
+  int64_t i = 0;
+  for (; i + 32 <= size; i += 32) {
+    uint64_t v[4];
+    std::memcpy(v, bytes + i, sizeof v);
+    for (int k = 0; k < 4; ++k) acc[k] = mix(acc[k], v[k]);
+  }
+  uint64_t h = kP4 + static_cast<uint64_t>(size);
+  for (uint64_t a : acc) h = rotl(h ^ mix(0, a), 27) * kP1 + kP4;
+  for (; i < size; i += 4) {
+    uint32_t v;
+    std::memcpy(&v, bytes + i, sizeof v);
+    h = rotl(h ^ (v * kP1), 23) * kP2 + kP3;
+  }
+  h ^= h >> 33;
+  h *= kP2;
+  h ^= h >> 29;
+  h *= kP3;
+  h ^= h >> 32;
+  return h;
+}
+
+namespace {
+
+/// Uses of the cache after which a layout not used since may give way.
+constexpr uint64_t kIdleUses = 1024;
+
+struct Entry {
+  const float* weight;
+  int64_t count;
+  LayoutKind kind;
+  uint64_t hash;
+  std::shared_ptr<const Tensor> layout;
+  uint64_t last_use;
+  int64_t bytes() const { return layout->numel() * static_cast<int64_t>(sizeof(float)); }
+};
+
+struct Cache {
+  std::mutex mutex;
+  std::vector<Entry> entries;
+  int64_t bytes = 0;
+  int64_t limit = int64_t{256} << 20;
+  uint64_t uses = 0;
+  int paused = 0;  ///< NoKeptWeightLayouts alive
+
+  /// Drops entries (oldest use first) until `needed` more bytes fit, taking
+  /// only those unused over the last kIdleUses uses unless `any`.
+  void make_room(int64_t needed, bool any) {
+    while (bytes + needed > limit && !entries.empty()) {
+      auto oldest = std::min_element(entries.begin(), entries.end(),
+                                     [](const Entry& a, const Entry& b) { return a.last_use < b.last_use; });
+      if (!any && uses - oldest->last_use < kIdleUses) return;
+      bytes -= oldest->bytes();
+      entries.erase(oldest);
+    }
+  }
+};
+
+Cache& cache() {
+  static Cache* c = new Cache;  // never destroyed: kernels may run during static destruction
+  return *c;
+}
+
+}  // namespace
+
+std::shared_ptr<const Tensor> weight_layout(const float* w, int64_t count, const LayoutKind& kind, int64_t floats,
+                                            const std::function<void(float*)>& build) {
+  Cache& c = cache();
+  const int64_t bytes = floats * static_cast<int64_t>(sizeof(float));
+  {
+    std::lock_guard<std::mutex> lock(c.mutex);
+    if (c.paused > 0 || bytes > c.limit) return nullptr;
+  }
+  const uint64_t hash = hash_floats(w, count);
+  // Found by the weight's values, wherever they lie (a graph composed with a
+  // transform holds copies of the model's weights).
+  const auto same = [&](const Entry& e) { return e.hash == hash && e.count == count && e.kind == kind; };
+  const auto stale = [&](const Entry& e) { return e.weight == w && e.count == count && e.kind == kind; };
+  {
+    std::lock_guard<std::mutex> lock(c.mutex);
+    ++c.uses;
+    auto it = std::find_if(c.entries.begin(), c.entries.end(), same);
+    if (it != c.entries.end() && it->layout->numel() == floats) {
+      it->weight = w;
+      it->last_use = c.uses;
+      return it->layout;
+    }
+    // The values at this address changed: their old layout gives way.
+    it = std::find_if(c.entries.begin(), c.entries.end(), stale);
+    if (it != c.entries.end()) {
+      c.bytes -= it->bytes();
+      c.entries.erase(it);
+    }
+    c.make_room(bytes, false);
+    if (c.paused > 0 || c.bytes + bytes > c.limit) return nullptr;
+  }
+  auto layout = std::make_shared<Tensor>(Shape{floats});
+  build(layout->data());
+  std::lock_guard<std::mutex> lock(c.mutex);
+  // Another thread may have kept the same layout meanwhile, or room gone.
+  if (c.paused == 0 && std::none_of(c.entries.begin(), c.entries.end(), same) && c.bytes + bytes <= c.limit) {
+    c.entries.push_back({w, count, kind, hash, layout, c.uses});
+    c.bytes += bytes;
+  }
+  return layout;
+}
+
+}  // namespace detail
+
+int64_t kept_weight_layout_bytes() {
+  auto& c = detail::cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  return c.bytes;
+}
+
+int64_t weight_layout_limit() {
+  auto& c = detail::cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  return c.limit;
+}
+
+void set_weight_layout_limit(int64_t bytes) {
+  auto& c = detail::cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  c.limit = std::max<int64_t>(0, bytes);
+  c.make_room(0, true);
+}
+
+void release_weight_layouts() {
+  auto& c = detail::cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  c.entries.clear();
+  c.bytes = 0;
+}
+
+NoKeptWeightLayouts::NoKeptWeightLayouts() {
+  auto& c = detail::cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  if (c.paused++ == 0) {
+    c.entries.clear();
+    c.bytes = 0;
+  }
+}
+
+NoKeptWeightLayouts::~NoKeptWeightLayouts() {
+  auto& c = detail::cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  --c.paused;
+}
+
+}  // namespace trim::kernels

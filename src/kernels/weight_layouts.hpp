@@ -1,0 +1,38 @@
+#pragma once
+// Internal to the kernels: the lookup behind trim/kernels/weight_layouts.hpp.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "trim/core/tensor.hpp"
+
+namespace trim::kernels::detail {
+
+/// The kernel paths that keep layouts (LayoutKind::path).
+enum LayoutPath : int { kLayoutWinograd = 1, kLayoutWinogradLanes = 2, kLayoutTaps = 3 };
+
+/// What a layout is, besides the weight it comes from: the kernel path that
+/// builds it (a number of the path's own) and the numbers it depends on.
+struct LayoutKind {
+  int path;
+  int64_t a, b, c, d;
+  bool operator==(const LayoutKind& o) const {
+    return path == o.path && a == o.a && b == o.b && c == o.c && d == o.d;
+  }
+};
+
+/// Layout `kind` of the weight w[0, count), `floats` floats: the one kept
+/// from an earlier call when w holds the same values as then, else one built
+/// now by build(data) and kept. Null when the limit has no room for it (or
+/// a NoKeptWeightLayouts lives): the caller builds it into its own scratch.
+/// The tensor stays valid while the returned pointer lives, whatever the
+/// cache drops meanwhile.
+std::shared_ptr<const Tensor> weight_layout(const float* w, int64_t count, const LayoutKind& kind, int64_t floats,
+                                            const std::function<void(float*)>& build);
+
+/// A 64-bit hash of the values x[0, n) (of their bits): any change of one
+/// value changes it.
+uint64_t hash_floats(const float* x, int64_t n);
+
+}  // namespace trim::kernels::detail
