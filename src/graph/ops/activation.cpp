@@ -62,11 +62,27 @@ void Relu::backward(const OpArgs&, const Tensor& y, const Tensor& dy, const OpGr
   float* out = dx->data();
   const bool assign = grads.assigns(0);
   // The same products as Activation::backward with relu_derivative's φ'.
+  // The derivative is a statement of its own, and dx written over dy is a
+  // loop of its own: so written, GCC vectorizes these loops (with the
+  // derivative inside the product, or with dx and dy possibly overlapping,
+  // it did not, and ResNet-50's gradients spent 6 % of their time here).
   over_elements(dy.numel(), [&](int64_t b, int64_t e) {
-    if (assign)
-      for (int64_t i = b; i < e; ++i) out[i] = 0.0f + g[i] * (v[i] > 0.0f ? 1.0f : 0.0f);
-    else
-      for (int64_t i = b; i < e; ++i) out[i] += g[i] * (v[i] > 0.0f ? 1.0f : 0.0f);
+    if (assign && out == g) {
+      for (int64_t i = b; i < e; ++i) {
+        const float d = v[i] > 0.0f ? 1.0f : 0.0f;
+        out[i] = 0.0f + out[i] * d;
+      }
+    } else if (assign) {
+      for (int64_t i = b; i < e; ++i) {
+        const float d = v[i] > 0.0f ? 1.0f : 0.0f;
+        out[i] = 0.0f + g[i] * d;
+      }
+    } else {
+      for (int64_t i = b; i < e; ++i) {
+        const float d = v[i] > 0.0f ? 1.0f : 0.0f;
+        out[i] += g[i] * d;
+      }
+    }
   });
 }
 
