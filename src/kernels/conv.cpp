@@ -657,6 +657,14 @@ struct PhasedB {
         _mm512_storeu_ps(dst + q * NR, v);
       }
 #else
+      if (np == 1 && lanes == NR) {
+        // One run fills the panel row: a copy of constant size, which the
+        // compiler inlines (a memcpy call per 16 floats was 4 % of ResNet-50's
+        // gradients on an AVX2 core).
+        for (int64_t q = 0; q < kc; ++q)
+          std::memcpy(dst + q * NR, in.base + in.off[p0 + q] + pieces[0].src, NR * sizeof(float));
+        continue;
+      }
       for (int64_t q = 0; q < kc; ++q) {
         const float* at = in.base + in.off[p0 + q];
         float* d = dst + q * NR;
