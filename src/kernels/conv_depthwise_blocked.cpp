@@ -6,7 +6,7 @@
 // time on loop overhead than on products; across channels every lane works
 // and the taps become plain vector FMAs with no bounds checks (the buffer has
 // zero columns where the padding is). The copies go through 16×16 in-register
-// transposes (AVX-512) or plain loops elsewhere.
+// transposes (AVX-512), two 8×8 ones (AVX2) or plain loops elsewhere.
 
 #include <algorithm>
 #include <type_traits>
@@ -15,7 +15,7 @@
 #include "conv_depthwise.hpp"
 #include "trim/core/parallel.hpp"
 
-#if defined(__AVX512F__)
+#if defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
@@ -61,6 +61,30 @@ inline void transpose16(__m512* r) {
 }
 
 inline __mmask16 head_mask(int64_t k) { return static_cast<__mmask16>((1u << k) - 1u); }
+#elif defined(__AVX2__)
+/// r[i][j] ↔ r[j][i] for an 8×8 block of floats held in 8 registers.
+inline void transpose8(__m256* r) {
+  __m256 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm256_permute2f128_ps(u[i], u[4 + i], 0x20);
+    r[4 + i] = _mm256_permute2f128_ps(u[i], u[4 + i], 0x31);
+  }
+}
+
+/// Lanes [0, k) of a maskload / maskstore.
+inline __m256i head_mask(int64_t k) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(k)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
 #endif
 
 /// buf[placement(p)][l] = src[l][p] for p < count; lanes whose src is null
@@ -77,6 +101,26 @@ void pack(const float* const* src, int64_t count, const Placement& pl, Vec* buf)
     for (int64_t j = 0; j < k; ++j) {
       _mm512_store_ps(reinterpret_cast<float*>(buf + r * pl.stride + c + pl.left), v[j]);
       if (++c == pl.cols) c = 0, ++r;
+    }
+  }
+#elif defined(__AVX2__)
+  // Eight positions at a time: lanes 0–7, then 8–15, each an 8×8 transpose.
+  for (int64_t p0 = 0; p0 < count; p0 += 8) {
+    const int64_t k = std::min<int64_t>(8, count - p0);
+    const __m256i m = head_mask(k);
+    float* at[8];
+    for (int64_t j = 0; j < k; ++j) {
+      at[j] = reinterpret_cast<float*>(buf + r * pl.stride + c + pl.left);
+      if (++c == pl.cols) c = 0, ++r;
+    }
+    for (int half = 0; half < 2; ++half) {
+      __m256 v[8];
+      for (int l = 0; l < 8; ++l) {
+        const float* s = src[8 * half + l];
+        v[l] = !s ? _mm256_setzero_ps() : k == 8 ? _mm256_loadu_ps(s + p0) : _mm256_maskload_ps(s + p0, m);
+      }
+      transpose8(v);
+      for (int64_t j = 0; j < k; ++j) _mm256_storeu_ps(at[j] + 8 * half, v[j]);
     }
   }
 #else
@@ -104,6 +148,27 @@ void unpack(const Vec* buf, int64_t count, float* const* dst) {
       if (!dst[l]) continue;
       const __m512 out = kAdd ? _mm512_add_ps(_mm512_maskz_loadu_ps(m, dst[l] + p0), v[l]) : v[l];
       _mm512_mask_storeu_ps(dst[l] + p0, m, out);
+    }
+  }
+#elif defined(__AVX2__)
+  for (int64_t p0 = 0; p0 < count; p0 += 8) {
+    const int64_t k = std::min<int64_t>(8, count - p0);
+    const __m256i m = head_mask(k);
+    for (int half = 0; half < 2; ++half) {
+      __m256 v[8];
+      for (int64_t j = 0; j < 8; ++j)
+        v[j] = j < k ? _mm256_loadu_ps(reinterpret_cast<const float*>(buf + p0 + j) + 8 * half) : _mm256_setzero_ps();
+      transpose8(v);
+      for (int l = 0; l < 8; ++l) {
+        float* d = dst[8 * half + l];
+        if (!d) continue;
+        if (k == 8) {  // masked stores are slow on some AVX2 cores (Zen 1)
+          _mm256_storeu_ps(d + p0, kAdd ? _mm256_add_ps(_mm256_loadu_ps(d + p0), v[l]) : v[l]);
+          continue;
+        }
+        const __m256 out = kAdd ? _mm256_add_ps(_mm256_maskload_ps(d + p0, m), v[l]) : v[l];
+        _mm256_maskstore_ps(d + p0, m, out);
+      }
     }
   }
 #else
