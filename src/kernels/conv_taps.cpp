@@ -280,15 +280,10 @@ void convolve(const Geometry& g, const float* x, const float* w, bool transposed
   // sorting the weight costs a third of the call (ResNet-50's 512-channel
   // layer at 2×2, batch 40).
   std::shared_ptr<const Tensor> kept;
-  if (total < 2048)
-    kept = detail::weight_layout(w, g.cout * g.cin * khw, {detail::kLayoutTaps, transposed, g.cout, g.cin, khw},
-                                 khw * stride, build);
-  const float* packed = kept ? kept->data() : nullptr;
-  if (!packed) {
-    float* scratch = buffer(0, khw * stride);
-    build(scratch);
-    packed = scratch;
-  }
+  const float* packed =
+      detail::kept_or_built(total < 2048, w, g.cout * g.cin * khw,
+                            {detail::kLayoutTaps, transposed, g.cout, g.cin, khw}, khw * stride, build,
+                            [](int64_t n) { return buffer(0, n); }, kept);
   const int64_t block = std::max(kNR, (int64_t{1} << 17) / g.cin / kNR * kNR);
   parallel_for(mrows / kMR, [&](int64_t p0, int64_t p1) {
     alignas(64) float tile[kMR * kNR];

@@ -281,15 +281,10 @@ void convolve_tiles(const Geometry& g, const Plan& p, const float* x, const floa
   const int64_t floats = lanes::weight_floats(g, p);
   const auto build = [&](float* u) { transform_weights<M>(g, w, transposed, u); };
   std::shared_ptr<const Tensor> kept;
-  if (keep_transformed_weight(g, p))
-    kept = detail::weight_layout(w, g.cout * g.cin * 9, {detail::kLayoutWinogradLanes, M, transposed, g.cout, g.cin},
-                                 floats, build);
-  const float* ua = kept ? kept->data() : nullptr;
-  if (!ua) {
-    float* scratch = buffer(3, floats);
-    build(scratch);
-    ua = scratch;
-  }
+  const float* ua =
+      detail::kept_or_built(keep_transformed_weight(g, p), w, g.cout * g.cin * 9,
+                            {detail::kLayoutWinogradLanes, M, transposed, g.cout, g.cin}, floats, build,
+                            [](int64_t n) { return buffer(3, n); }, kept);
   parallel_tasks(p.blocks * p.chunks, [&](int64_t task) {
     const int64_t b = task / p.chunks, o0 = task % p.chunks * p.chunk_rows;
     run_block<M>(g, p, b * p.block_units, std::min(p.units, (b + 1) * p.block_units), o0,

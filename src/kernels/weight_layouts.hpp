@@ -31,6 +31,20 @@ struct LayoutKind {
 std::shared_ptr<const Tensor> weight_layout(const float* w, int64_t count, const LayoutKind& kind, int64_t floats,
                                             const std::function<void(float*)>& build);
 
+/// The data of layout `kind` of w[0, count): kept between calls when `keep`
+/// (held by `hold` while the caller uses it) and the limit has room, else
+/// built by `build` into scratch(floats), the caller's own buffer.
+template <class Scratch>
+const float* kept_or_built(bool keep, const float* w, int64_t count, const LayoutKind& kind, int64_t floats,
+                           const std::function<void(float*)>& build, Scratch scratch,
+                           std::shared_ptr<const Tensor>& hold) {
+  if (keep) hold = weight_layout(w, count, kind, floats, build);
+  if (hold) return hold->data();
+  float* data = scratch(floats);
+  build(data);
+  return data;
+}
+
 /// A 64-bit hash of the values x[0, n) (of their bits): any change of one
 /// value changes it.
 uint64_t hash_floats(const float* x, int64_t n);
