@@ -234,16 +234,16 @@ void macro_kernel(const Panels& a_panel, const BBlock& bb, int64_t i, int64_t mc
       const APanel a = a_panel(ir, mr);
       int64_t ldc = 0;
       float* c = mr == MR && nr == NR ? store.direct(i + ir, j + jr, ldc) : nullptr;
+      if constexpr (Store::splits) {  // the split stores are AVX-512 only
 #if defined(__AVX512F__)
-      if constexpr (Store::splits) {
         int64_t gs = 0;
         float* split = !c && mr == MR && nr == NR ? store.split4(i + ir, j + jr, ldc, gs) : nullptr;
         if (split) {
           detail::micro_kernel_split4(kc, a.ptr, a.ars, a.aqs, b, bb.ldb, split, ldc, gs, !(first && store.overwrite));
           continue;
         }
-      }
 #endif
+      }
       if (c) {
         micro_kernel(kc, a.ptr, a.ars, a.aqs, b, bb.ldb, c, ldc, !(first && store.overwrite));
       } else {

@@ -17,11 +17,10 @@
 #include "trim/core/parallel.hpp"
 
 // The 64-byte vectors below never cross a call boundary of this file (all
-// inline, in an anonymous namespace), so GCC's note that passing them by
-// value without AVX-512 differs from an AVX-512 caller's ABI does not apply.
-#if defined(__GNUC__) && !defined(__clang__)
+// inline, in an anonymous namespace), so the compilers' note that passing
+// them by value without AVX-512 differs from an AVX-512 caller's ABI does
+// not apply (Clang reads GCC's pragma too).
 #pragma GCC diagnostic ignored "-Wpsabi"
-#endif
 
 namespace trim::kernels::winograd::lanes {
 
