@@ -115,6 +115,24 @@ struct Transform<4> {
   }
 };
 
+/// Floats of the transformed weight, with slack for the rows past cout that a
+/// last A panel reads (up to kMR − 1 rows of cin floats past the end).
+int64_t weight_floats(const Geometry& g, const Plan& p) {
+  return p.alpha * p.alpha * g.cout * g.cin + kMR * std::max(g.cin, g.cout);
+}
+
+/// Where GEMM ξ reads its A operand (U_ξ, cout × cin) in the transformed
+/// weight u: the forward reads U_ξ[o][c] row-major; the input gradient's
+/// weight is the forward weight transposed and flipped, and u holds the
+/// flipped kernels in the forward weight's order, so it reads U_ξ
+/// column-major. Rows past cout read into the next row or plane (or the
+/// buffer's slack); their products are never stored.
+detail::APanelRef operand(const Geometry& g, const float* u, bool transposed, int64_t xi, int64_t row) {
+  const int64_t plane = g.cout * g.cin;
+  if (!transposed) return {u + xi * plane + row * g.cin, g.cin, 1};
+  return {u + xi * plane + row, 1, g.cout};
+}
+
 /// Tile rows at least this wide are transformed a row at a time
 /// (transform_tile_rows), narrower ones lane by lane (transform_gathered);
 /// rows of 2, 4 or 8 4×4 tiles a panel at a time instead (panel_rows).

@@ -42,12 +42,6 @@ inline int tile_size(const Geometry& g) {
   return 5 * f4 <= 4 * f2 ? 4 : 2;
 }
 
-/// Floats of the transformed weight, with slack for the rows past cout that a
-/// last A panel reads (up to kMR − 1 rows of cin floats past the end).
-inline int64_t weight_floats(const Geometry& g, const Plan& p) {
-  return p.alpha * p.alpha * g.cout * g.cin + kMR * std::max(g.cin, g.cout);
-}
-
 /// Whether the transformed weight is kept between calls (weight_layouts.hpp):
 /// when the tiles are few, transforming it costs about what its GEMMs do
 /// (ResNet-50's 4×4 planes at batch 40: 40 tiles for 36·256² floats).
@@ -55,18 +49,6 @@ inline bool keep_transformed_weight(const Geometry& g, const Plan& p) { return g
 
 /// The blocks of g (they depend on the thread count, the results do not).
 Plan make_plan(const Geometry& g);
-
-/// Where GEMM ξ reads its A operand (U_ξ, cout × cin) in the transformed
-/// weight u: the forward reads U_ξ[o][c] row-major; the input gradient's
-/// weight is the forward weight transposed and flipped, and u holds the
-/// flipped kernels in the forward weight's order, so it reads U_ξ
-/// column-major. Rows past cout read into the next row or plane (or the
-/// buffer's slack); their products are never stored.
-inline detail::APanelRef operand(const Geometry& g, const float* u, bool transposed, int64_t xi, int64_t row) {
-  const int64_t plane = g.cout * g.cin;
-  if (!transposed) return {u + xi * plane + row * g.cin, g.cin, 1};
-  return {u + xi * plane + row, 1, g.cout};
-}
 
 namespace lanes {
 

@@ -22,8 +22,8 @@ constexpr uint64_t kP1 = 11400714785074694791ull, kP2 = 14029467366897019727ull,
 inline uint64_t rotl(uint64_t v, int r) { return (v << r) | (v >> (64 - r)); }
 inline uint64_t mix(uint64_t acc, uint64_t v) { return rotl(acc + v * kP2, 31) * kP1; }
 
-}  // namespace
-
+/// A 64-bit hash of the values x[0, n) (of their bits): any change of one
+/// value changes it.
 uint64_t hash_floats(const float* x, int64_t n) {
   const auto* bytes = reinterpret_cast<const unsigned char*>(x);
   const int64_t size = n * static_cast<int64_t>(sizeof(float));
@@ -49,8 +49,6 @@ uint64_t hash_floats(const float* x, int64_t n) {
   h ^= h >> 32;
   return h;
 }
-
-namespace {
 
 /// Uses of the cache after which a layout not used since may give way.
 constexpr uint64_t kIdleUses = 1024;

@@ -45,8 +45,4 @@ const float* kept_or_built(bool keep, const float* w, int64_t count, const Layou
   return data;
 }
 
-/// A 64-bit hash of the values x[0, n) (of their bits): any change of one
-/// value changes it.
-uint64_t hash_floats(const float* x, int64_t n);
-
 }  // namespace trim::kernels::detail
