@@ -6,6 +6,7 @@
 #include "trim/core/error.hpp"
 #include "trim/graph/fusion.hpp"
 #include "trim/graph/lifetimes.hpp"
+#include "trim/graph/ops/activation.hpp"
 #include "trim/graph/ops/conv.hpp"
 
 namespace trim {
@@ -282,10 +283,24 @@ Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cot
     for (size_t p = 0; p < g.parameters().size(); ++p)
       if (g.parameters()[p].trainable) result.params[p].resize(g.parameters()[p].value.shape(), true);
 
+  // SiLUs differentiated whole at their product's turn; their sigmoids'
+  // cotangents are planned but never formed.
+  const std::vector<FusedSilu> silu = fused_silus(g);
+  std::vector<char> skipped(static_cast<size_t>(g.num_nodes()), 0);
   for (NodeId id = g.num_nodes() - 1; id >= 0; --id) {
     const Node& n = g.node(id);
     // A node no cotangent reached contributes nothing.
-    if (n.is_input || !needed(id) || !reached(id)) continue;
+    if (n.is_input || !needed(id) || !reached(id) || skipped[static_cast<size_t>(id)]) continue;
+    const FusedSilu& f = silu[static_cast<size_t>(id)];
+    if (f.sigmoid >= 0 && needed(f.x)) {
+      const size_t x = static_cast<size_t>(f.x);
+      const bool assign = !started[x];
+      started[x] = 1;
+      Tensor& dx = assign ? ws.grad_buffers_.use(slot[x], shape_of(f.x), false) : ws.grad_buffers_[slot[x]];
+      ops::silu_backward(ws.values_[x], ws.values_[static_cast<size_t>(f.sigmoid)], grad_of(id), dx, assign);
+      skipped[static_cast<size_t>(f.sigmoid)] = 1;
+      continue;
+    }
     OpGrads grads;
     bool any = false;
     for (size_t j = 0; j < n.inputs.size(); ++j) {

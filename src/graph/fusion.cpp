@@ -6,6 +6,7 @@
 #include "trim/graph/ops/activation.hpp"
 #include "trim/graph/ops/conv.hpp"
 #include "trim/graph/ops/dense.hpp"
+#include "trim/graph/ops/product.hpp"
 
 namespace trim {
 
@@ -48,6 +49,24 @@ std::vector<FusedRelu> fused_relus(const Graph& g, const std::vector<char>& kept
     }
     if (!passing(f.conv)) continue;
     fused[static_cast<size_t>(f.conv)] = f;
+  }
+  return fused;
+}
+
+std::vector<FusedSilu> fused_silus(const Graph& g) {
+  const std::vector<int> reads = read_counts(g);  // outputs count as a read
+  std::vector<FusedSilu> fused(static_cast<size_t>(g.num_nodes()));
+  for (NodeId m = 0; m < g.num_nodes(); ++m) {
+    if (!is<ops::Multiply>(g, m) || g.node(m).inputs.size() != 2) continue;
+    for (int j = 0; j < 2; ++j) {
+      const NodeId s = g.node(m).inputs[static_cast<size_t>(j)], x = g.node(m).inputs[static_cast<size_t>(1 - j)];
+      const size_t k = static_cast<size_t>(s);
+      if (!is<ops::Sigmoid>(g, s) || g.node(s).inputs.at(0) != x || reads[k] != 1 ||
+          g.node(x).shape != g.node(m).shape || g.node(s).shape != g.node(m).shape)
+        continue;
+      fused[static_cast<size_t>(m)] = FusedSilu{x, s};
+      break;
+    }
   }
   return fused;
 }

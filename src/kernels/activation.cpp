@@ -164,6 +164,14 @@ void sigmoid_derivative(const float* x, float* d, int64_t n) {
   map_packets(x, d, n, [](const Packet& v) { return bell(v, 1.0f); });
 }
 
+void silu_backward(const float* x, const float* s, const float* dy, float* dx, int64_t n, bool assign) {
+  // Plain loops (no selects): GCC vectorises them.
+  if (assign)
+    for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (s[i] + x[i] * s[i] * (1.0f - s[i]));
+  else
+    for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * (s[i] + x[i] * s[i] * (1.0f - s[i]));
+}
+
 // ---- softplus ---------------------------------------------------------------------
 
 void softplus_forward(const float* x, float* y, int64_t n, float beta, float threshold) {

@@ -384,3 +384,57 @@ TEST_CASE("a ReLU's and an add's backward hand their cotangent buffer to their i
     for (int64_t e = 0; e < got.numel(); ++e) REQUIRE(got[e] == expected[e]);
   }
 }
+
+TEST_CASE("the gradient pass differentiates Mul(x, Sigmoid(x)) whole, only where the sigmoid is the product's alone",
+          "[graph][executor]") {
+  Graph g;
+  const NodeId x = nn::input(g, "x", {2, 5});
+  const NodeId silu = nn::silu(g, x, "silu");                                      // Mul(x, σ(x))
+  const NodeId flipped = nn::multiply(g, nn::sigmoid(g, x, "fs"), x, "flipped");  // Mul(σ(x), x)
+  const NodeId shared_sig = nn::sigmoid(g, x, "ss");
+  const NodeId shared = nn::multiply(g, x, shared_sig, "shared");  // its sigmoid is read twice
+  const NodeId out_sig = nn::sigmoid(g, x, "os");
+  const NodeId as_output = nn::multiply(g, x, out_sig, "as_output");  // its sigmoid is an output
+  const NodeId other = nn::sigmoid(g, nn::tanh(g, x, "t"), "other");
+  const NodeId not_silu = nn::multiply(g, x, other, "not_silu");  // σ of something else
+  g.set_outputs({nn::add(g, silu, flipped, "a1"), nn::add(g, shared, shared_sig, "a2"), as_output, out_sig,
+                 not_silu});
+  g.finalize();
+  const std::vector<FusedSilu> fused = fused_silus(g);
+  const auto at = [&](NodeId id) { return fused[static_cast<size_t>(id)]; };
+  CHECK((at(silu).x == x && at(silu).sigmoid == g.node(silu).inputs[1]));
+  CHECK((at(flipped).x == x && at(flipped).sigmoid == g.node(flipped).inputs[0]));
+  CHECK(at(shared).sigmoid < 0);
+  CHECK(at(as_output).sigmoid < 0);
+  CHECK(at(not_silu).sigmoid < 0);
+  // Fused and op-by-op contributions add up in x's cotangent: central differences.
+  test::require_ok(check_gradients(g, {randn({3, 2, 5}, 5, 2.0f)}));
+
+  // Input gradients against the closed form in double, over the whole range
+  // (deep in both tails 1 − σ(x) rounds to 1 or 0).
+  Tensor in({1, 2, 5}, {-60.f, -20.f, -5.f, -1.28f, -0.3f, 0.0f, 0.7f, 3.f, 17.f, 40.f});
+  for (int64_t batch : {1, 2}) {
+    Tensor xb({batch, 2, 5});
+    for (int64_t i = 0; i < xb.numel(); ++i) xb[i] = in[i % 10] * (i < 10 ? 1.0f : -0.5f);
+    Graph h;
+    const NodeId hx = nn::input(h, "x", {2, 5});
+    // Two of them: the later one's gradient assigns x's cotangent, the other adds.
+    const NodeId s1 = nn::silu(h, hx, "s1"), s2 = nn::silu(h, hx, "s2");
+    h.set_outputs({nn::add(h, s1, s2, "sum")});
+    h.finalize();
+    REQUIRE(fused_silus(h)[static_cast<size_t>(s1)].sigmoid >= 0);
+    REQUIRE(fused_silus(h)[static_cast<size_t>(s2)].sigmoid >= 0);
+    Workspace ws;
+    const Tensor u = randn({batch, 2, 5}, 31);
+    for (Keep keep : {Keep::all, Keep::input_gradients}) {
+      forward(h, ws, {xb}, keep);
+      const Tensor dx = backward(h, ws, {u}).inputs[0];
+      for (int64_t i = 0; i < xb.numel(); ++i) {
+        const double v = xb[i], s = v >= 0 ? 1 / (1 + std::exp(-v)) : std::exp(v) / (1 + std::exp(v));
+        const double expected = 2 * u[i] * (s + v * s * (1 - s));
+        INFO("x = " << v << ", batch " << batch);
+        REQUIRE(std::fabs(dx[i] - expected) <= 1e-6 * std::fabs(u[i]) + 1e-6 * std::fabs(expected));
+      }
+    }
+  }
+}

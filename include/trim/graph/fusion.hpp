@@ -26,4 +26,19 @@ struct FusedRelu {
 /// k has conv == k, or conv == -1.
 std::vector<FusedRelu> fused_relus(const Graph& g, const std::vector<char>& kept);
 
+/// A SiLU x·σ(x) built as Mul(x, Sigmoid(x)) (how ONNX exports nn.SiLU),
+/// whose sigmoid nothing else reads. The gradient pass differentiates it
+/// whole at the product's turn, from the x and σ(x) the product's backward
+/// reads anyway: one pass and no exp, where the product and the sigmoid
+/// apart take two passes, a cotangent buffer for σ(x) and an exp and a
+/// division per element for σ'. The sigmoid's own backward is skipped.
+/// Only the gradient pass fuses: DeepLIFT and CD keep one rule per node.
+struct FusedSilu {
+  NodeId x = -1, sigmoid = -1;
+};
+
+/// The SiLUs of g by their product node: entry k has sigmoid ≥ 0 when node
+/// k is such a product.
+std::vector<FusedSilu> fused_silus(const Graph& g);
+
 }  // namespace trim

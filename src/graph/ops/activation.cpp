@@ -112,6 +112,14 @@ void Tanh::dphi(const float* x, float* d, int64_t n) const { kernels::tanh_deriv
 void Sigmoid::phi(const float* x, float* y, int64_t n) const { kernels::sigmoid_forward(x, y, n); }
 void Sigmoid::dphi(const float* x, float* d, int64_t n) const { kernels::sigmoid_derivative(x, d, n); }
 
+void silu_backward(const Tensor& x, const Tensor& s, const Tensor& dy, Tensor& dx, bool assign) {
+  const float *px = x.data(), *ps = s.data(), *pd = dy.data();
+  float* out = dx.data();
+  over_elements(dy.numel(), [&](int64_t b, int64_t e) {
+    kernels::silu_backward(px + b, ps + b, pd + b, out + b, e - b, assign);
+  });
+}
+
 Shape Softplus::infer_shape(const std::vector<Shape>& in, const std::vector<Shape>& params,
                             const std::string& where) const {
   require_finite(beta_, "beta", where);

@@ -87,6 +87,12 @@ class Sigmoid final : public Activation {
   void dphi(const float* x, float* d, int64_t n) const override;
 };
 
+/// The input gradient of a SiLU x·σ(x) built as Mul(x, Sigmoid(x)), in one
+/// pass from x, s = σ(x) and dy: dx (= when `assign`, else +=)
+/// dy·(s + x·s·(1 − s)). The gradient pass uses it in place of the product's
+/// and the sigmoid's backward (see trim/graph/fusion.hpp).
+void silu_backward(const Tensor& x, const Tensor& s, const Tensor& dy, Tensor& dx, bool assign);
+
 /// (1/β)·log(1 + exp(βx)), and x where βx > threshold (torch.nn.Softplus).
 class Softplus final : public Activation {
  public:
