@@ -36,16 +36,49 @@ void map_packets(const float* x, float* y, int64_t n, F f) {
   }
 }
 
-/// 1 / (1 + exp(−z)): full relative accuracy on both sides; Eigen's exp
-/// saturates at ~3e38 instead of overflowing, so far left gives ~0, not NaN.
+/// exp(v) for v ≤ 0, as accurate as Eigen's pexp (the same Cephes
+/// polynomial on the same reduced argument) in half its instructions: with
+/// v clamped to [−86, 0], 2^n times the polynomial stays a normal float, so
+/// the scaling is one integer add into the exponent bits instead of a
+/// general ldexp. Below −86 it returns e^−86 ≈ 4e-38 (the exact value is
+/// smaller still; nothing this file computes can tell the two apart).
+inline Packet exp_nonpositive(const Packet& x) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"  // Packet is a vector type with attributes
+  using PacketI = ei::unpacket_traits<Packet>::integer_packet;
+#pragma GCC diagnostic pop
+  const Packet v = ei::pmax(x, cst(-86.0f));
+  // Adding 1.5·2^23 rounds v·log2(e) to the nearest integer n and leaves
+  // n (mod 2^9) in the low mantissa bits of t.
+  const Packet magic = cst(12582912.0f);
+  const Packet t = ei::pmadd(v, cst(1.44269504088896341f), magic);
+  const Packet n = ei::psub(t, magic);
+  // r = v − n·ln 2 in two parts (Cephes' C1 + C2), |r| ≤ ln 2 / 2.
+  Packet r = ei::pmadd(n, cst(-0.693359375f), v);
+  r = ei::pmadd(n, cst(2.12194440e-4f), r);
+  Packet p = cst(1.9875691500e-4f);
+  p = ei::pmadd(p, r, cst(1.3981999507e-3f));
+  p = ei::pmadd(p, r, cst(8.3334519073e-3f));
+  p = ei::pmadd(p, r, cst(4.1665795894e-2f));
+  p = ei::pmadd(p, r, cst(1.6666665459e-1f));
+  p = ei::pmadd(p, r, cst(5.0000001201e-1f));
+  const Packet er = ei::padd(ei::pmadd(ei::pmul(r, r), p, r), cst(1.0f));  // e^r ∈ [0.7, 1.42]
+  // n << 23 (mod 2^32) added to e^r's bits adds n to its exponent.
+  const PacketI scale = ei::plogical_shift_left<23>(ei::preinterpret<PacketI>(t));
+  return ei::preinterpret<Packet>(ei::padd(ei::preinterpret<PacketI>(er), scale));
+}
+
+/// 1 / (1 + exp(−z)): full relative accuracy on both sides, as 1 / (1 + e)
+/// for z ≥ 0 and e / (1 + e) below, e = exp(−|z|) ≤ 1 (never overflows).
 inline Packet logistic(const Packet& z) {
-  return ei::pdiv(cst(1.0f), ei::padd(cst(1.0f), ei::pexp(ei::pnegate(z))));
+  const Packet e = exp_nonpositive(ei::pnegate(ei::pabs(z)));
+  return ei::pdiv(ei::pselect(ei::pcmp_lt(z, ei::pzero(z)), e, cst(1.0f)), ei::padd(cst(1.0f), e));
 }
 
 /// e / (1 + e)² for e = exp(−c·|x|) ∈ (0, 1]: σ' (c = 1) or tanh' / 4
 /// (c = 2) with no cancellation near saturation.
 inline Packet bell(const Packet& x, float c) {
-  const Packet e = ei::pexp(ei::pmul(ei::pabs(x), cst(-c)));
+  const Packet e = exp_nonpositive(ei::pmul(ei::pabs(x), cst(-c)));
   const Packet q = ei::padd(cst(1.0f), e);
   return ei::pdiv(e, ei::pmul(q, q));
 }
