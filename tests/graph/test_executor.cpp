@@ -13,6 +13,7 @@
 #include "trim/graph/ops/clip.hpp"
 #include "trim/graph/ops/dense.hpp"
 #include "trim/graph/ops/pool.hpp"
+#include "trim/graph/ops/product.hpp"
 #include "trim/graph/ops/batch_constant.hpp"
 #include "trim/graph/ops/batch_norm.hpp"
 #include "trim/graph/ops/conv.hpp"
@@ -164,7 +165,7 @@ class AddsOnly final : public Op {
 };
 
 /// Relu, tanh, add (one of them adding a node to itself), max pool,
-/// convolutions (pointwise, overwritten by the GEMM's store; 3×3, scattered
+/// products (same shape and broadcast), convolutions (pointwise, overwritten by the GEMM's store; 3×3, scattered
 /// into zeros), batch norm and concatenation feeding each other; `adds_only`
 /// wraps those ops in AddsOnly.
 Graph overwrite_graph(bool adds_only) {
@@ -204,7 +205,14 @@ Graph overwrite_graph(bool adds_only) {
                          param("bn.mean", {3}, Init::fan_in_uniform(1)), param("bn.var", {3}, Init::ones())});
   const NodeId bnr = add(std::make_shared<ops::Relu>(), {bn}, "bn.relu");
   const NodeId cat = add(std::make_shared<ops::Concat>(1), {bnr, k3, bnr}, "cat");  // bn.relu twice: adds
-  g.set_outputs({nn::linear(g, nn::flatten(g, e), 3, "fc"), nn::linear(g, nn::flatten(g, r), 2, "fc2"),
+  // Products: a squeeze-excitation gate, whose first backward starts both
+  // the pooled map's cotangent (written) and the gate's (summed from zero),
+  // and a product of two same-shape values it starts both cotangents of.
+  const NodeId gap = add(std::make_shared<ops::GlobalAvgPool>(), {e}, "gap");
+  const NodeId gate = add(std::make_shared<ops::Multiply>(), {e, gap}, "gate");
+  const NodeId squash = add(std::make_shared<ops::Tanh>(), {gate}, "squash");
+  const NodeId prod = add(std::make_shared<ops::Multiply>(), {squash, gate}, "prod");
+  g.set_outputs({nn::linear(g, nn::flatten(g, prod), 3, "fc"), nn::linear(g, nn::flatten(g, r), 2, "fc2"),
                  nn::linear(g, nn::flatten(g, cat), 2, "fc3")});
   g.finalize();
   return g;

@@ -37,6 +37,16 @@ inline float dot(const float* x, const float* y, int64_t n) {
   return Eigen::Map<const Eigen::VectorXf>(x, n).dot(Eigen::Map<const Eigen::VectorXf>(y, n));
 }
 
+/// r[i] = d[i]·s[i] when `set` (as if added into zeros), else r[i] += d[i]·s[i].
+/// r does not overlap d or s (a gradient buffer against dy and an input).
+inline void product_into(float* __restrict r, const float* __restrict d, const float* __restrict s, int64_t n,
+                         bool set) {
+  if (set)
+    for (int64_t i = 0; i < n; ++i) r[i] = 0.0f + d[i] * s[i];
+  else
+    for (int64_t i = 0; i < n; ++i) r[i] += d[i] * s[i];
+}
+
 }  // namespace
 
 // ---- Multiply ---------------------------------------------------------------------
@@ -100,19 +110,18 @@ void Multiply::backward(const OpArgs& args, const Tensor&, const Tensor& dy, con
   float* ga = da ? da->data() : nullptr;
   float* gb = db ? db->data() : nullptr;
   if (!ga && !gb) return;
-  if (a.shape() == b.shape()) {
-    // One pass over dy for both gradients.
+  // An assigned gradient of an operand as large as dy is written once per
+  // element (=); one that is broadcast sums over its runs, from zero.
+  const bool full_a = a.shape() == dy.shape(), full_b = b.shape() == dy.shape();
+  const bool assign_a = ga && g.assigns(0), assign_b = gb && g.assigns(1);
+  if (assign_a && !full_a) da->set_zero();
+  if (assign_b && !full_b) db->set_zero();
+  const bool set_a = assign_a && full_a, set_b = assign_b && full_b;
+  if (full_a && full_b) {
+    // Both gradients chunk by chunk, while the chunk of dy is in cache.
     over_elements(dy.numel(), [&](int64_t i0, int64_t i1) {
-      if (ga && gb)
-        for (int64_t i = i0; i < i1; ++i) {
-          const float d = pd[i];
-          ga[i] += d * pb[i];
-          gb[i] += d * pa[i];
-        }
-      else if (ga)
-        for (int64_t i = i0; i < i1; ++i) ga[i] += pd[i] * pb[i];
-      else
-        for (int64_t i = i0; i < i1; ++i) gb[i] += pd[i] * pa[i];
+      if (ga) product_into(ga + i0, pd + i0, pb + i0, i1 - i0, set_a);
+      if (gb) product_into(gb + i0, pd + i0, pa + i0, i1 - i0, set_b);
     });
     return;
   }
@@ -126,20 +135,26 @@ void Multiply::backward(const OpArgs& args, const Tensor&, const Tensor& dy, con
                 if (ga) {
                   const float s = pb[ib];
                   float* __restrict r = ga + ia;
-                  for (int64_t i = 0; i < n; ++i) r[i] += d[i] * s;
+                  if (set_a)
+                    for (int64_t i = 0; i < n; ++i) r[i] = 0.0f + d[i] * s;
+                  else
+                    for (int64_t i = 0; i < n; ++i) r[i] += d[i] * s;
                 }
                 if (gb) gb[ib] += dot(d, pa + ia, n);
               } else if (sa == 0 && sb == 1) {
                 if (gb) {
                   const float s = pa[ia];
                   float* __restrict r = gb + ib;
-                  for (int64_t i = 0; i < n; ++i) r[i] += d[i] * s;
+                  if (set_b)
+                    for (int64_t i = 0; i < n; ++i) r[i] = 0.0f + d[i] * s;
+                  else
+                    for (int64_t i = 0; i < n; ++i) r[i] += d[i] * s;
                 }
                 if (ga) ga[ia] += dot(d, pb + ib, n);
               } else {
                 for (int64_t i = 0; i < n; ++i) {
-                  if (ga) ga[ia + i * sa] += d[i] * pb[ib + i * sb];
-                  if (gb) gb[ib + i * sb] += d[i] * pa[ia + i * sa];
+                  if (ga) ga[ia + i * sa] = (set_a ? 0.0f : ga[ia + i * sa]) + d[i] * pb[ib + i * sb];
+                  if (gb) gb[ib + i * sb] = (set_b ? 0.0f : gb[ib + i * sb]) + d[i] * pa[ia + i * sa];
                 }
               }
             });

@@ -26,6 +26,7 @@ class Multiply final : public Op {
   void backward(const OpArgs& args, const Tensor& y, const Tensor& dy,
                 const OpGrads& grads) const override;
   bool backward_reads_output() const override { return false; }
+  bool backward_assigns() const override { return true; }
 };
 
 /// y = a @ b over the last two axes: a [N, ..., M, K], b [N, ..., K, P] ->
