@@ -7,6 +7,7 @@
 #include "trim/graph/fusion.hpp"
 #include "trim/graph/lifetimes.hpp"
 #include "trim/graph/ops/activation.hpp"
+#include "trim/graph/ops/batch_norm.hpp"
 #include "trim/graph/ops/conv.hpp"
 
 namespace trim {
@@ -163,7 +164,7 @@ void forward(const Graph& g, Workspace& ws, const std::vector<Tensor>& inputs, K
     ws.value_buffers_.reserve(plan);
     fused = fused_relus(g, kept);
     for (const FusedRelu& f : fused)
-      if (f.conv >= 0) {
+      if (f.producer >= 0) {
         skipped[static_cast<size_t>(f.relu)] = 1;
         if (f.add >= 0) skipped[static_cast<size_t>(f.add)] = 1;
       }
@@ -175,7 +176,7 @@ void forward(const Graph& g, Workspace& ws, const std::vector<Tensor>& inputs, K
     const Node& n = g.node(id);
     if (n.is_input) continue;
     const size_t k = static_cast<size_t>(id);
-    if (!fused.empty() && fused[k].conv >= 0) {
+    if (!fused.empty() && fused[k].producer >= 0) {
       // Straight into the ReLU's own buffer; this node's and the add's
       // values are never formed.
       const FusedRelu& f = fused[k];
@@ -183,8 +184,11 @@ void forward(const Graph& g, Workspace& ws, const std::vector<Tensor>& inputs, K
       if (f.add >= 0) ws.values_[static_cast<size_t>(f.add)] = Tensor();
       Tensor& y = ws.values_[static_cast<size_t>(f.relu)];
       y.resize(g.node(f.relu).shape.with_batch(batch));
-      static_cast<const ops::Conv2d&>(*n.op).forward_relu(
-          op_args(g, n, ws.values_), y, f.residual >= 0 ? &ws.values_[static_cast<size_t>(f.residual)] : nullptr);
+      if (const auto* bn = dynamic_cast<const ops::BatchNorm*>(n.op.get()))
+        bn->forward_relu(op_args(g, n, ws.values_), y);
+      else
+        static_cast<const ops::Conv2d&>(*n.op).forward_relu(
+            op_args(g, n, ws.values_), y, f.residual >= 0 ? &ws.values_[static_cast<size_t>(f.residual)] : nullptr);
     } else if (!skipped[k]) {
       Tensor& y = ws.values_[k];
       if (slot[k] >= 0) y = std::move(ws.value_buffers_[slot[k]]);
@@ -285,20 +289,38 @@ Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cot
 
   // SiLUs differentiated whole at their product's turn; their sigmoids'
   // cotangents are planned but never formed.
+  // Likewise batch norms at the turn of the ReLU after them.
   const std::vector<FusedSilu> silu = fused_silus(g);
+  const std::vector<NodeId> relu_bn = with_params ? std::vector<NodeId>() : relu_batch_norms(g);
   std::vector<char> skipped(static_cast<size_t>(g.num_nodes()), 0);
+  // x's cotangent, started (overwritten) by its first contribution.
+  const auto start_or_add = [&](NodeId x, bool& assign) -> Tensor& {
+    const size_t j = static_cast<size_t>(x);
+    assign = !started[j];
+    started[j] = 1;
+    return assign ? ws.grad_buffers_.use(slot[j], shape_of(x), false) : ws.grad_buffers_[slot[j]];
+  };
   for (NodeId id = g.num_nodes() - 1; id >= 0; --id) {
     const Node& n = g.node(id);
     // A node no cotangent reached contributes nothing.
     if (n.is_input || !needed(id) || !reached(id) || skipped[static_cast<size_t>(id)]) continue;
     const FusedSilu& f = silu[static_cast<size_t>(id)];
     if (f.sigmoid >= 0 && needed(f.x)) {
-      const size_t x = static_cast<size_t>(f.x);
-      const bool assign = !started[x];
-      started[x] = 1;
-      Tensor& dx = assign ? ws.grad_buffers_.use(slot[x], shape_of(f.x), false) : ws.grad_buffers_[slot[x]];
-      ops::silu_backward(ws.values_[x], ws.values_[static_cast<size_t>(f.sigmoid)], grad_of(id), dx, assign);
+      bool assign = false;
+      Tensor& dx = start_or_add(f.x, assign);
+      ops::silu_backward(ws.values_[static_cast<size_t>(f.x)], ws.values_[static_cast<size_t>(f.sigmoid)],
+                         grad_of(id), dx, assign);
       skipped[static_cast<size_t>(f.sigmoid)] = 1;
+      continue;
+    }
+    const NodeId bn = relu_bn.empty() ? -1 : relu_bn[static_cast<size_t>(id)];
+    if (bn >= 0 && needed(g.node(bn).inputs[0])) {
+      const Node& b = g.node(bn);
+      bool assign = false;
+      Tensor& dx = start_or_add(b.inputs[0], assign);
+      static_cast<const ops::BatchNorm&>(*b.op).backward_relu(op_args(g, b, ws.values_), ws.values_[static_cast<size_t>(id)],
+                                                              grad_of(id), dx, assign);
+      skipped[static_cast<size_t>(bn)] = 1;
       continue;
     }
     OpGrads grads;

@@ -4,6 +4,7 @@
 
 #include "trim/graph/lifetimes.hpp"
 #include "trim/graph/ops/activation.hpp"
+#include "trim/graph/ops/batch_norm.hpp"
 #include "trim/graph/ops/conv.hpp"
 #include "trim/graph/ops/dense.hpp"
 #include "trim/graph/ops/product.hpp"
@@ -31,8 +32,8 @@ std::vector<FusedRelu> fused_relus(const Graph& g, const std::vector<char>& kept
     FusedRelu f;
     f.relu = r;
     const NodeId p = g.node(r).inputs.at(0);
-    if (is<ops::Conv2d>(g, p)) {
-      f.conv = p;
+    if (is<ops::Conv2d>(g, p) || is<ops::BatchNorm>(g, p)) {
+      f.producer = p;
     } else if (is<ops::Add>(g, p) && g.node(p).inputs.size() == 2) {
       // The later of the add's inputs is computed last: the other (the
       // residual) exists by then and lives until the add's turn.
@@ -41,16 +42,26 @@ std::vector<FusedRelu> fused_relus(const Graph& g, const std::vector<char>& kept
       if (a == b || !is<ops::Conv2d>(g, c) || !passing(p) || g.node(residual).shape != g.node(p).shape ||
           g.node(c).shape != g.node(p).shape)
         continue;
-      f.conv = c;
+      f.producer = c;
       f.add = p;
       f.residual = residual;
     } else {
       continue;
     }
-    if (!passing(f.conv)) continue;
-    fused[static_cast<size_t>(f.conv)] = f;
+    if (!passing(f.producer)) continue;
+    fused[static_cast<size_t>(f.producer)] = f;
   }
   return fused;
+}
+
+std::vector<NodeId> relu_batch_norms(const Graph& g) {
+  const std::vector<int> reads = read_counts(g);  // outputs count as a read
+  std::vector<NodeId> bn(static_cast<size_t>(g.num_nodes()), -1);
+  for (NodeId r = 1; r < g.num_nodes(); ++r)
+    if (is<ops::Relu>(g, r) && g.node(r).inputs.at(0) == r - 1 && is<ops::BatchNorm>(g, r - 1) &&
+        reads[static_cast<size_t>(r - 1)] == 1)
+      bn[static_cast<size_t>(r)] = r - 1;
+  return bn;
 }
 
 std::vector<FusedSilu> fused_silus(const Graph& g) {

@@ -56,7 +56,7 @@ void batch_norm_coefficients(const Tensor& weight, const Tensor& bias, const Ten
 }
 
 void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean,
-                        const Tensor& var, float eps, Tensor& y, bool with_shift) {
+                        const Tensor& var, float eps, Tensor& y, bool with_shift, bool relu) {
   const Dims d = dims_of(x, weight.numel(), "batch_norm");
   if (y.shape() != x.shape())
     throw ShapeError("batch_norm: output " + y.shape().str() + ", expected " + x.shape().str());
@@ -72,7 +72,13 @@ void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bia
       const float a = scale[ch], b = with_shift ? shift[ch] : 0.0f;
       const float* xp = xd + p * d.s;
       float* yp = yd + p * d.s;
-      for (int64_t i = 0; i < d.s; ++i) yp[i] = xp[i] * a + b;
+      if (relu)
+        for (int64_t i = 0; i < d.s; ++i) {
+          const float v = xp[i] * a + b;
+          yp[i] = v > 0.0f ? v : 0.0f;
+        }
+      else
+        for (int64_t i = 0; i < d.s; ++i) yp[i] = xp[i] * a + b;
     }
   });
 }
@@ -93,11 +99,13 @@ void batch_norm_add_shift(const Tensor& weight, const Tensor& bias, const Tensor
 }
 
 void batch_norm_backward_input(const Tensor& dy, const Tensor& weight, const Tensor& var, float eps,
-                               Tensor& dx, bool overwrite) {
+                               Tensor& dx, bool overwrite, const Tensor* relu_output) {
   const Dims d = dims_of(dy, weight.numel(), "batch_norm backward");
-  if (dx.shape() != dy.shape() || var.numel() != d.c)
+  if (dx.shape() != dy.shape() || var.numel() != d.c || (relu_output && relu_output->shape() != dy.shape()))
     throw ShapeError("batch_norm backward: gradient " + dx.shape().str() + ", running_var " +
-                     var.shape().str() + " for output gradient " + dy.shape().str());
+                     var.shape().str() + (relu_output ? ", ReLU output " + relu_output->shape().str() : "") +
+                     " for output gradient " + dy.shape().str());
+  const float* z = relu_output ? relu_output->data() : nullptr;
   std::vector<float> scale(static_cast<size_t>(d.c));
   for (int64_t k = 0; k < d.c; ++k) scale[static_cast<size_t>(k)] = weight[k] * (1.0f / std::sqrt(var[k] + eps));
   const float* g = dy.data();
@@ -107,7 +115,20 @@ void batch_norm_backward_input(const Tensor& dy, const Tensor& weight, const Ten
       const float a = scale[static_cast<size_t>(p % d.c)];
       const float* gp = g + p * d.s;
       float* op = out + p * d.s;
-      if (overwrite)
+      if (z) {
+        // The ReLU's mask (0 + dy·[z > 0], as its backward writes it), then the scale.
+        const float* zp = z + p * d.s;
+        if (overwrite)
+          for (int64_t i = 0; i < d.s; ++i) {
+            const float m = zp[i] > 0.0f ? 1.0f : 0.0f;
+            op[i] = (0.0f + gp[i] * m) * a + 0.0f;
+          }
+        else
+          for (int64_t i = 0; i < d.s; ++i) {
+            const float m = zp[i] > 0.0f ? 1.0f : 0.0f;
+            op[i] += (0.0f + gp[i] * m) * a;
+          }
+      } else if (overwrite)
         for (int64_t i = 0; i < d.s; ++i) op[i] = gp[i] * a + 0.0f;  // as 0 + dy·a: −0 becomes +0
       else
         for (int64_t i = 0; i < d.s; ++i) op[i] += gp[i] * a;

@@ -316,14 +316,14 @@ TEST_CASE("a forward for input gradients computes conv → (add →) ReLU in the
   CHECK((at(r.proj).relu == r.relu2 && at(r.proj).add == r.add2 && at(r.proj).residual == r.c2));
   CHECK((at(r.c4).relu == r.relu4 && at(r.c4).add < 0));
   CHECK((at(r.c5).relu == r.relu5 && at(r.c5).add == r.add3 && at(r.c5).residual == r.relu2));
-  CHECK(at(r.c2).conv < 0);
-  CHECK(at(r.c3).conv < 0);  // read twice
+  CHECK(at(r.c2).producer < 0);
+  CHECK(at(r.c3).producer < 0);  // read twice
   int count = 0;
-  for (const FusedRelu& f : fused) count += f.conv >= 0;
+  for (const FusedRelu& f : fused) count += f.producer >= 0;
   CHECK(count == 5);
   // A ReLU whose output is not kept has no buffer of its own to be written early.
   kept[static_cast<size_t>(r.relu1)] = 0;
-  CHECK(fused_relus(r.g, kept)[static_cast<size_t>(r.c1)].conv < 0);
+  CHECK(fused_relus(r.g, kept)[static_cast<size_t>(r.c1)].producer < 0);
 
   // The fused forward (Keep::input_gradients) gives the bits of the op by op
   // one (Keep::all), outputs and input gradients, batch after batch on one
@@ -445,4 +445,59 @@ TEST_CASE("the gradient pass differentiates Mul(x, Sigmoid(x)) whole, only where
       }
     }
   }
+}
+
+TEST_CASE("batch norm → ReLU runs as one pass forward and backward, bit for bit as two", "[graph][executor]") {
+  Graph g(4);
+  const NodeId x = nn::input(g, "x", {3, 5, 5});
+  const NodeId bn1 = nn::batch_norm(g, x, "bn1");  // on the input itself: pre-activation style
+  const NodeId r1 = nn::relu(g, bn1, "r1");
+  const NodeId c = nn::conv2d(g, r1, 4, {3, 3}, "c", nn::Conv2dOptions().padding(1));
+  const NodeId bn2 = nn::batch_norm(g, c, "bn2");
+  const NodeId r2 = nn::relu(g, bn2, "r2");
+  const NodeId bn3 = nn::batch_norm(g, r2, "bn3");
+  const NodeId r3 = nn::relu(g, bn3, "r3");
+  const NodeId both = nn::add(g, r3, bn3, "both");  // bn3 is read twice: not fused
+  g.set_outputs({nn::linear(g, nn::flatten(g, both), 3, "fc")});
+  g.finalize();
+  g.initialize(3);
+  // Batch norms with negative scales and shifts either way, so some channels' ReLUs cut most elements.
+  for (const char* name : {"bn1", "bn2", "bn3"}) {
+    const int64_t C = g.parameter(std::string(name) + ".weight").value.numel();
+    g.set_parameter(std::string(name) + ".weight", randn({C}, 11));
+    g.set_parameter(std::string(name) + ".bias", randn({C}, 12));
+    g.set_parameter(std::string(name) + ".running_mean", randn({C}, 13));
+  }
+
+  std::vector<char> kept(static_cast<size_t>(g.num_nodes()), 0);
+  for (NodeId id : {r1, r2, r3}) kept[static_cast<size_t>(id)] = 1;
+  const std::vector<FusedRelu> fused = fused_relus(g, kept);
+  CHECK((fused[static_cast<size_t>(bn1)].producer == bn1 && fused[static_cast<size_t>(bn1)].relu == r1));
+  CHECK(fused[static_cast<size_t>(bn2)].relu == r2);
+  CHECK(fused[static_cast<size_t>(bn3)].producer < 0);
+  const std::vector<NodeId> bns = relu_batch_norms(g);
+  CHECK(bns[static_cast<size_t>(r1)] == bn1);
+  CHECK(bns[static_cast<size_t>(r2)] == bn2);
+  CHECK(bns[static_cast<size_t>(r3)] < 0);
+
+  // Keep::all fuses nothing forward; parameter gradients fuse nothing backward.
+  Workspace lean, full;
+  for (int64_t n : {2, 1}) {
+    Tensor in = randn({n, 3, 5, 5}, 20 + static_cast<uint64_t>(n));
+    in[0] = 0.0f;
+    const std::vector<Tensor> u{randn({n, 3}, 30)};
+    forward(g, full, {in}, Keep::all);
+    forward(g, lean, {in}, Keep::input_gradients);
+    INFO("batch " << n);
+    REQUIRE(same_bits(outputs(g, lean)[0], outputs(g, full)[0]));
+    const Tensor dx = backward(g, lean, u).inputs[0];
+    REQUIRE(same_bits(dx, backward(g, full, u).inputs[0]));
+    REQUIRE(same_bits(dx, backward(g, full, u, true, true).inputs[0]));
+  }
+  // Input gradients against central differences; a small step, as three
+  // ReLU layers put kinks close to any point.
+  GradcheckOptions small;
+  small.step = 1e-4;
+  small.parameters = false;
+  test::require_ok(check_gradients(g, {randn({2, 3, 5, 5}, 40)}, small));
 }

@@ -1,12 +1,12 @@
 #pragma once
 /// \file
 /// The executor's fused ReLUs: ReLUs a forward for input gradients computes
-/// inside the convolution before them (conv → ReLU, and a residual block's
-/// conv → add → ReLU), so that the convolution's stores write the ReLU's
-/// output and neither the convolution's nor the add's output is written or
-/// read again. Only where nothing else reads those two values: the backward
-/// pass then runs node by node as usual (the ReLU's backward reads its
-/// output, the add's and the convolution's read neither).
+/// inside the node before them (conv → ReLU, a residual block's conv → add
+/// → ReLU, and batch norm → ReLU), so that the producer's stores write the
+/// ReLU's output and neither its output nor the add's is written or read
+/// again. Only where nothing else reads those two values: the backward pass
+/// then runs node by node as usual (the ReLU's backward reads its output,
+/// the add's, the convolution's and the batch norm's read neither).
 
 #include <vector>
 
@@ -14,17 +14,29 @@
 
 namespace trim {
 
-/// One fused ReLU: at `conv`'s turn, the convolution writes max(0, conv +
-/// residual) into `relu`'s value; `add` (when ≥ 0) and `relu` are skipped.
+/// One fused ReLU: at `producer`'s turn, the convolution or batch norm
+/// writes max(0, producer + residual) into `relu`'s value; `add` (when ≥ 0,
+/// only after a convolution) and `relu` are skipped.
 struct FusedRelu {
-  NodeId conv = -1, add = -1, residual = -1, relu = -1;
+  NodeId producer = -1, add = -1, residual = -1, relu = -1;
 };
 
 /// The fused ReLUs of g for a forward that keeps the nodes marked in `kept`
 /// (the ReLU's output must be kept: its buffer is its own, so the
-/// convolution may write it early), by the node that computes them: entry
-/// k has conv == k, or conv == -1.
+/// producer may write it early), by the node that computes them: entry k
+/// has producer == k, or producer == -1.
 std::vector<FusedRelu> fused_relus(const Graph& g, const std::vector<char>& kept);
+
+/// The batch norms whose input gradient the gradient pass computes at the
+/// turn of the ReLU after them, from the ReLU's output and output gradient
+/// (one pass instead of the ReLU's masking pass and the batch norm's
+/// scaling pass): entry k, for a ReLU k, is that batch norm, or -1. Only
+/// where the ReLU alone reads the batch norm and comes right after it in
+/// node order (no other backward runs between their turns, so the batch
+/// norm's input cotangent may start at the ReLU's turn), and only for
+/// input gradients (a parameter gradient needs the batch norm's own
+/// backward).
+std::vector<NodeId> relu_batch_norms(const Graph& g);
 
 /// A SiLU x·σ(x) built as Mul(x, Sigmoid(x)) (how ONNX exports nn.SiLU),
 /// whose sigmoid nothing else reads. The gradient pass differentiates it

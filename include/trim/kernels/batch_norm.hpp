@@ -19,17 +19,22 @@ namespace trim::kernels {
 void batch_norm_coefficients(const Tensor& weight, const Tensor& bias, const Tensor& mean,
                              const Tensor& var, float eps, float* scale, float* shift);
 
-/// y = x · scale (+ shift when `with_shift`), overwriting y (shaped like x).
+/// y = x · scale (+ shift when `with_shift`), overwriting y (shaped like x);
+/// with `relu`, y = max(0, x · scale + shift) in the same pass, bit for bit
+/// what relu_forward gives on the batch norm's output.
 void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
                         const Tensor& mean, const Tensor& var, float eps, Tensor& y,
-                        bool with_shift = true);
+                        bool with_shift = true, bool relu = false);
 /// y += alpha · shift, broadcast over axis 1.
 void batch_norm_add_shift(const Tensor& weight, const Tensor& bias, const Tensor& mean,
                           const Tensor& var, float eps, Tensor& y, float alpha = 1.0f);
 
 /// dx += dy · scale (with `overwrite`, dx = 0 + dy · scale whatever it held).
+/// With `relu_output` (z = max(0, y) of a ReLU after the batch norm), dy is
+/// the ReLU's output gradient and is masked by z > 0 first, bit for bit as
+/// the ReLU's backward and then the batch norm's would give.
 void batch_norm_backward_input(const Tensor& dy, const Tensor& weight, const Tensor& var, float eps,
-                               Tensor& dx, bool overwrite = false);
+                               Tensor& dx, bool overwrite = false, const Tensor* relu_output = nullptr);
 /// dweight[c] += Σ dy · (x − mean) / √(var + eps); dbias[c] += Σ dy (sums over
 /// every axis but 1). Either output may be null.
 void batch_norm_backward_params(const Tensor& x, const Tensor& dy, const Tensor& mean,

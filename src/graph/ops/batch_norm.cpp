@@ -37,6 +37,14 @@ void BatchNorm::forward_unbiased(const OpArgs& a, Tensor& y) const {
   kernels::batch_norm_forward(a.input(), a.param(0), a.param(1), a.param(2), a.param(3), eps_, y, false);
 }
 
+void BatchNorm::forward_relu(const OpArgs& a, Tensor& y) const {
+  kernels::batch_norm_forward(a.input(), a.param(0), a.param(1), a.param(2), a.param(3), eps_, y, true, true);
+}
+
+void BatchNorm::backward_relu(const OpArgs& a, const Tensor& z, const Tensor& dz, Tensor& dx, bool assign) const {
+  kernels::batch_norm_backward_input(dz, a.param(0), a.param(3), eps_, dx, assign, &z);
+}
+
 void BatchNorm::add_bias(const OpArgs& a, Tensor& y, float scale) const {
   kernels::batch_norm_add_shift(a.param(0), a.param(1), a.param(2), a.param(3), eps_, y, scale);
 }

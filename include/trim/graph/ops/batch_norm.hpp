@@ -28,6 +28,12 @@ class BatchNorm final : public Op {
   void forward_unbiased(const OpArgs& args, Tensor& y) const override;
   bool has_bias(const OpArgs&) const override { return true; }
   void add_bias(const OpArgs& args, Tensor& y, float scale) const override;
+  /// y = max(0, forward) in one pass: the executor's fused ReLU (graph/fusion.hpp).
+  void forward_relu(const OpArgs& args, Tensor& y) const;
+  /// The input gradient through this batch norm and the ReLU after it, from
+  /// the ReLU's output z and output gradient dz: dx (= when `assign`, else
+  /// +=) dz·[z > 0]·scale, bit for bit the two backward passes in turn.
+  void backward_relu(const OpArgs& args, const Tensor& z, const Tensor& dz, Tensor& dx, bool assign) const;
 
   float eps() const { return eps_; }
 
