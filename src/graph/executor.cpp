@@ -153,7 +153,7 @@ void forward(const Graph& g, Workspace& ws, const std::vector<Tensor>& inputs, K
   slot.assign(N, -1);  // Keep::all: every node keeps its own buffer
   std::vector<NodeId> last;
   std::vector<FusedRelu> fused;
-  std::vector<char> skipped(N, 0);  // computed by a fused ReLU's convolution
+  std::vector<char> skipped(N, 0);  // computed at another node's turn (fused ReLUs, SiLUs)
   if (keep != Keep::all) {
     const std::vector<char> kept = kept_for(g, keep);
     std::vector<char> shared(N);
@@ -169,6 +169,11 @@ void forward(const Graph& g, Workspace& ws, const std::vector<Tensor>& inputs, K
         if (f.add >= 0) skipped[static_cast<size_t>(f.add)] = 1;
       }
   }
+
+  // A SiLU's sigmoid is computed at its product's turn.
+  const std::vector<FusedSilu> silu = fused_silus(g);
+  for (const FusedSilu& f : silu)
+    if (f.sigmoid >= 0) skipped[static_cast<size_t>(f.sigmoid)] = 1;
 
   for (size_t k = 0; k < inputs.size(); ++k)
     ws.values_[static_cast<size_t>(g.inputs()[k])] = inputs[k];
@@ -193,7 +198,17 @@ void forward(const Graph& g, Workspace& ws, const std::vector<Tensor>& inputs, K
       Tensor& y = ws.values_[k];
       if (slot[k] >= 0) y = std::move(ws.value_buffers_[slot[k]]);
       y.resize(n.shape.with_batch(batch));
-      n.op->forward(op_args(g, n, ws.values_), y);
+      if (silu[k].sigmoid >= 0) {
+        // The sigmoid's buffer is taken now, not at its own (skipped) turn:
+        // the plan holds it from then to this node, its only reader.
+        const size_t s = static_cast<size_t>(silu[k].sigmoid);
+        Tensor& sig = ws.values_[s];
+        if (slot[s] >= 0) sig = std::move(ws.value_buffers_[slot[s]]);
+        sig.resize(y.shape());
+        ops::silu_forward(ws.values_[static_cast<size_t>(silu[k].x)], sig, y);
+      } else {
+        n.op->forward(op_args(g, n, ws.values_), y);
+      }
     }
     if (keep == Keep::all) continue;
     // Lend back the buffers whose last reader this node was.

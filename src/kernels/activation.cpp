@@ -197,6 +197,19 @@ void sigmoid_derivative(const float* x, float* d, int64_t n) {
   map_packets(x, d, n, [](const Packet& v) { return bell(v, 1.0f); });
 }
 
+void silu_forward(const float* x, float* s, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + kWidth <= n; i += kWidth) {
+    const Packet v = ei::ploadu<Packet>(x + i), e = logistic(v);
+    ei::pstoreu(s + i, e);
+    ei::pstoreu(y + i, ei::pmul(v, e));
+  }
+  if (i < n) {
+    sigmoid_forward(x + i, s + i, n - i);
+    for (; i < n; ++i) y[i] = x[i] * s[i];
+  }
+}
+
 void silu_backward(const float* x, const float* s, const float* dy, float* dx, int64_t n, bool assign) {
   // Plain loops (no selects): GCC vectorises them.
   if (assign)

@@ -19,6 +19,7 @@
 #include "trim/graph/ops/conv.hpp"
 #include "trim/graph/ops/structural.hpp"
 #include "trim/graph/ops/recurrent.hpp"
+#include "trim/kernels/activation.hpp"
 #include "trim/kernels/resize.hpp"
 #include "trim/kernels/volume.hpp"
 
@@ -436,6 +437,12 @@ TEST_CASE("the gradient pass differentiates Mul(x, Sigmoid(x)) whole, only where
     const Tensor u = randn({batch, 2, 5}, 31);
     for (Keep keep : {Keep::all, Keep::input_gradients}) {
       forward(h, ws, {xb}, keep);
+      // Computed in one pass, the values are the bits of the two nodes'.
+      Tensor sig(xb.shape()), prod(xb.shape());
+      kernels::sigmoid_forward(xb.data(), sig.data(), xb.numel());
+      for (int64_t i = 0; i < xb.numel(); ++i) prod[i] = xb[i] * sig[i];
+      REQUIRE(same_bits(ws.value(g.node(s1).inputs[1]), sig));
+      if (keep == Keep::all) REQUIRE(same_bits(ws.value(s2), prod));  // else lent on after the sum
       const Tensor dx = backward(h, ws, {u}).inputs[0];
       for (int64_t i = 0; i < xb.numel(); ++i) {
         const double v = xb[i], s = v >= 0 ? 1 / (1 + std::exp(-v)) : std::exp(v) / (1 + std::exp(v));

@@ -39,7 +39,9 @@ std::vector<FusedRelu> fused_relus(const Graph& g, const std::vector<char>& kept
 std::vector<NodeId> relu_batch_norms(const Graph& g);
 
 /// A SiLU x·σ(x) built as Mul(x, Sigmoid(x)) (how ONNX exports nn.SiLU),
-/// whose sigmoid nothing else reads. The gradient pass differentiates it
+/// whose sigmoid nothing else reads. The forward computes both values in
+/// one pass at the product's turn (the sigmoid's turn is skipped: only the
+/// product reads it). The gradient pass differentiates it
 /// whole at the product's turn, from the x and σ(x) the product's backward
 /// reads anyway: one pass and no exp, where the product and the sigmoid
 /// apart take two passes, a cotangent buffer for σ(x) and an exp and a

@@ -42,6 +42,10 @@ void tanh_derivative(const float* x, float* d, int64_t n);
 void sigmoid_forward(const float* x, float* y, int64_t n);
 void sigmoid_derivative(const float* x, float* d, int64_t n);
 
+/// SiLU in one pass: s = σ(x) and y = x·s, each bit for bit what
+/// sigmoid_forward and then the product give.
+void silu_forward(const float* x, float* s, float* y, int64_t n);
+
 /// The VJP of SiLU x·σ(x) from x and its stored s = σ(x):
 /// dx (= or +=) dy · (s + x·s·(1 − s)), no exp. 1 − s loses relative
 /// accuracy for large x, but there the term it scales is added to s ≈ 1:

@@ -112,6 +112,12 @@ void Tanh::dphi(const float* x, float* d, int64_t n) const { kernels::tanh_deriv
 void Sigmoid::phi(const float* x, float* y, int64_t n) const { kernels::sigmoid_forward(x, y, n); }
 void Sigmoid::dphi(const float* x, float* d, int64_t n) const { kernels::sigmoid_derivative(x, d, n); }
 
+void silu_forward(const Tensor& x, Tensor& s, Tensor& y) {
+  const float* px = x.data();
+  float *ps = s.data(), *py = y.data();
+  over_elements(x.numel(), [&](int64_t b, int64_t e) { kernels::silu_forward(px + b, ps + b, py + b, e - b); });
+}
+
 void silu_backward(const Tensor& x, const Tensor& s, const Tensor& dy, Tensor& dx, bool assign) {
   const float *px = x.data(), *ps = s.data(), *pd = dy.data();
   float* out = dx.data();

@@ -87,6 +87,10 @@ class Sigmoid final : public Activation {
   void dphi(const float* x, float* d, int64_t n) const override;
 };
 
+/// A SiLU x·σ(x) built as Mul(x, Sigmoid(x)) forward in one pass: writes
+/// both values, s = σ(x) and y = x·s, as the two nodes would.
+void silu_forward(const Tensor& x, Tensor& s, Tensor& y);
+
 /// The input gradient of a SiLU x·σ(x) built as Mul(x, Sigmoid(x)), in one
 /// pass from x, s = σ(x) and dy: dx (= when `assign`, else +=)
 /// dy·(s + x·s·(1 − s)). The gradient pass uses it in place of the product's
