@@ -12,7 +12,9 @@ does what captum does, with batched autograd and no Python loop over samples:
   DeepLIFT          one forward of [s; baseline] with the rescale rule for ReLU
                     and captum's max-pool rule as custom autograd functions
   gradient SHAP     20 samples (noise stdev 0.1, 10 random baselines) as one batch
-Both use 2 threads. Prints medians and the ratio trim / PyTorch (< 1: trim faster).
+Both use 2 threads. Prints medians and the ratio trim / PyTorch (< 1: trim faster);
+the zoo cases time trim and PyTorch in adjacent pairs (paired_times) and print
+the median of the pairs' ratios.
 
 --zoo resnet18,resnet50,densenet121,mobilenet_v2,efficientnet_b0 adds torchvision's networks at
 SIZExSIZEx3 (--size, default 64; e.g. --size 64,128) in fft2 space (batches --batches,
@@ -35,6 +37,7 @@ contribution per input where captum's would sum them; the work per pass is the s
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import tempfile
 import time
@@ -289,7 +292,8 @@ def trim_time(binary, name, reps, onnx=None, cpu=False):
          "--benchmark_repetitions=%d" % reps, "--benchmark_report_aggregates_only=true", WARMUP],
         check=True, capture_output=True, text=True, env=env)
     for b in json.loads(out.stdout)["benchmarks"]:
-        if b.get("aggregate_name") == "median":
+        # One repetition reports no aggregates: its run is the median.
+        if b.get("aggregate_name") == "median" or (reps == 1 and b.get("run_type") == "iteration"):
             return b["cpu_time" if cpu else "real_time"] * {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
     raise RuntimeError("no median for " + name)
 
@@ -350,13 +354,32 @@ def zoo_at(binary, args, zoo, size, tmp, clock):
             for name, fn in zoo_methods(model, s, baselines, args.torch_rows).items():
                 if name[len("BM_onnx_"):] not in args.methods.split(","):
                     continue
-                t_trim = trim_time(binary, "%s/%d" % (name, n), args.repetitions, onnx=path, cpu=args.cpu_time)
-                t_torch = median_time(fn, args.repetitions, clock=clock)
+                t_trim, t_torch, ratio = paired_times(
+                    lambda: trim_time(binary, "%s/%d" % (name, n), 1, onnx=path, cpu=args.cpu_time), fn,
+                    args.repetitions, clock)
                 label = "%s %d² %s/%d" % (zname, size, name[len("BM_onnx_"):], n)
                 if args.torch_rows > 0:
                     label += " (torch %d rows)" % args.torch_rows
-                print("%-34s %10.2f %10.2f %8.2f" % (label, t_trim * 1e3, t_torch * 1e3, t_trim / t_torch),
-                      flush=True)
+                print("%-34s %10.2f %10.2f %8.2f" % (label, t_trim * 1e3, t_torch * 1e3, ratio), flush=True)
+
+
+def paired_times(trim_once, torch_fn, reps, clock):
+    """Medians of `reps` trim and PyTorch times taken in adjacent pairs (one
+    trim repetition, then one call of the twin), and the median of the pairs'
+    ratios. On a shared machine a neighbour's load comes and goes over minutes
+    (the same trim case measured 1.05 s and 1.6 s ten minutes apart): taking
+    all of one side's repetitions before the other's let such a phase land on
+    one side only, where adjacent pairs see about the same machine."""
+    torch_fn()  # warm-up calls, as median_time makes them
+    torch_fn()
+    trims, torches = [], []
+    for _ in range(reps):
+        trims.append(trim_once())
+        t0 = clock()
+        torch_fn()
+        torches.append(clock() - t0)
+    ratio = statistics.median(a / b for a, b in zip(trims, torches))
+    return statistics.median(trims), statistics.median(torches), ratio
 
 
 if __name__ == "__main__":
