@@ -193,7 +193,8 @@ void forward(const Graph& g, Workspace& ws, const std::vector<Tensor>& inputs, K
         bn->forward_relu(op_args(g, n, ws.values_), y);
       else
         static_cast<const ops::Conv2d&>(*n.op).forward_relu(
-            op_args(g, n, ws.values_), y, f.residual >= 0 ? &ws.values_[static_cast<size_t>(f.residual)] : nullptr);
+            op_args(g, n, ws.values_), y, f.residual >= 0 ? &ws.values_[static_cast<size_t>(f.residual)] : nullptr,
+            f.clip_max);
     } else if (!skipped[k]) {
       Tensor& y = ws.values_[k];
       if (slot[k] >= 0) y = std::move(ws.value_buffers_[slot[k]]);

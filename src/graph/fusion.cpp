@@ -1,10 +1,12 @@
 #include "trim/graph/fusion.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "trim/graph/lifetimes.hpp"
 #include "trim/graph/ops/activation.hpp"
 #include "trim/graph/ops/batch_norm.hpp"
+#include "trim/graph/ops/clip.hpp"
 #include "trim/graph/ops/conv.hpp"
 #include "trim/graph/ops/dense.hpp"
 #include "trim/graph/ops/product.hpp"
@@ -19,6 +21,14 @@ bool is(const Graph& g, NodeId id) {
   return !n.is_input && dynamic_cast<const OpType*>(n.op.get()) != nullptr;
 }
 
+/// hi for a Clip(+0, hi) with 0 < hi (finite or not) at node id, else 0.
+/// (A lower bound of −0 would give −0 where the fused clip gives +0.)
+float relu6_max(const Graph& g, NodeId id) {
+  if (!is<ops::Clip>(g, id)) return 0.0f;
+  const auto& c = static_cast<const ops::Clip&>(*g.node(id).op);
+  return c.lo() == 0.0f && !std::signbit(c.lo()) && c.hi() > 0.0f ? c.hi() : 0.0f;
+}
+
 }  // namespace
 
 std::vector<FusedRelu> fused_relus(const Graph& g, const std::vector<char>& kept) {
@@ -28,11 +38,15 @@ std::vector<FusedRelu> fused_relus(const Graph& g, const std::vector<char>& kept
 
   std::vector<FusedRelu> fused(static_cast<size_t>(g.num_nodes()));
   for (NodeId r = 0; r < g.num_nodes(); ++r) {
-    if (!is<ops::Relu>(g, r) || !kept[static_cast<size_t>(r)]) continue;
+    if (!kept[static_cast<size_t>(r)]) continue;
     FusedRelu f;
+    if (const float hi = relu6_max(g, r); hi > 0.0f)
+      f.clip_max = hi;
+    else if (!is<ops::Relu>(g, r))
+      continue;
     f.relu = r;
     const NodeId p = g.node(r).inputs.at(0);
-    if (is<ops::Conv2d>(g, p) || is<ops::BatchNorm>(g, p)) {
+    if (is<ops::Conv2d>(g, p) || (is<ops::BatchNorm>(g, p) && f.clip_max == 0.0f)) {
       f.producer = p;
     } else if (is<ops::Add>(g, p) && g.node(p).inputs.size() == 2) {
       // The later of the add's inputs is computed last: the other (the

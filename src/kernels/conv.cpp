@@ -1735,7 +1735,10 @@ void conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor* bias, c
   const Shape ys = conv2d_output_shape(x.shape(), weight.shape(), c, where);
   require_shape(y, ys, where, "output");
   check_bias(bias, weight.dim(0), where);
-  detail::Finish finish{nullptr, after.relu};
+  if (!(after.clip_max >= 0.0f) || (after.relu && after.clip_max > 0.0f))
+    throw ValueError(where + ": clip_max " + std::to_string(after.clip_max) +
+                     (after.relu ? " with relu" : "") + ", expected 0 (no clip), or > 0 without relu");
+  detail::Finish finish{nullptr, after.relu, after.clip_max};
   if (after.residual) {
     require_shape(*after.residual, ys, where, "residual");
     if (after.residual->data() == y.data()) throw ValueError(where + ": the residual may not be the output itself");

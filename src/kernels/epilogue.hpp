@@ -11,32 +11,42 @@
 
 namespace trim::kernels::detail {
 
-/// d[0, len) = relu?(d + bias + r): a run of one output channel (r, when
-/// set, holds the residual's matching run).
-inline void finish_run(float* d, int64_t len, float bias, const float* r, bool relu) {
+/// d[0, len) = act(d + bias + r): a run of one output channel (r, when set,
+/// holds the residual's matching run). act is the identity, the ReLU
+/// (`relu`; a NaN gives 0, as kernels::relu_forward) or, with clip_max > 0,
+/// min(max(·, 0), clip_max) as ops::Clip computes it (a NaN stays NaN).
+inline void finish_run(float* d, int64_t len, float bias, const float* r, bool relu, float clip_max = 0.0f) {
   int64_t l = 0;
 #if defined(__AVX512F__)
-  const __m512 b = _mm512_set1_ps(bias), zero = _mm512_setzero_ps();
+  const __m512 b = _mm512_set1_ps(bias), zero = _mm512_setzero_ps(), top = _mm512_set1_ps(clip_max);
   for (; l + 16 <= len; l += 16) {
     __m512 v = _mm512_add_ps(_mm512_loadu_ps(d + l), b);
     if (r) v = _mm512_add_ps(v, _mm512_loadu_ps(r + l));
     if (relu) v = _mm512_max_ps(v, zero);  // the second operand (0) for NaN
+    if (clip_max > 0.0f) v = _mm512_min_ps(top, _mm512_max_ps(zero, v));  // v for NaN
     _mm512_storeu_ps(d + l, v);
   }
 #endif
   for (; l < len; ++l) {
     float v = d[l] + bias;
     if (r) v += r[l];
-    d[l] = relu && !(v > 0.0f) ? 0.0f : v;  // as kernels::relu_forward: NaN gives 0
+    if (relu) v = v > 0.0f ? v : 0.0f;
+    if (clip_max > 0.0f) {
+      v = v < 0.0f ? 0.0f : v;
+      v = v > clip_max ? clip_max : v;
+    }
+    d[l] = v;
   }
 }
 
-/// y = max(0, y + residual) with each part optional; the residual has the
+/// y = act(y + residual) with each part optional (finish_run's act: the
+/// ReLU, or a clip to [0, clip_max] when clip_max > 0); the residual has the
 /// output's layout.
 struct Finish {
   const float* residual = nullptr;
   bool relu = false;
-  bool any() const { return residual || relu; }
+  float clip_max = 0.0f;
+  bool any() const { return residual || relu || clip_max > 0.0f; }
 #if defined(__AVX512F__)
   /// The finish of 16 values v bound for y[at, at + 16) (lanes outside `k`
   /// are not read), applied before they are stored: run()'s operations with
@@ -47,12 +57,14 @@ struct Finish {
     const __m512 zero = _mm512_setzero_ps();
     v = _mm512_add_ps(v, zero);
     if (residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, residual + at));
-    return relu ? _mm512_max_ps(v, zero) : v;
+    if (relu) v = _mm512_max_ps(v, zero);
+    if (clip_max > 0.0f) v = _mm512_min_ps(_mm512_set1_ps(clip_max), _mm512_max_ps(zero, v));
+    return v;
   }
 #endif
-  /// y[at, at + len) = relu?(y + bias + residual): a run of one output channel.
+  /// y[at, at + len) = act(y + bias + residual): a run of one output channel.
   void run(float* y, int64_t at, int64_t len, float bias = 0.0f) const {
-    finish_run(y + at, len, bias, residual ? residual + at : nullptr, relu);
+    finish_run(y + at, len, bias, residual ? residual + at : nullptr, relu, clip_max);
   }
 };
 

@@ -508,3 +508,76 @@ TEST_CASE("batch norm → ReLU runs as one pass forward and backward, bit for bi
   small.parameters = false;
   test::require_ok(check_gradients(g, {randn({2, 3, 5, 5}, 40)}, small));
 }
+
+TEST_CASE("a forward for input gradients computes conv → (add →) Clip(0, hi) in the convolution", "[graph][executor]") {
+  const float inf = std::numeric_limits<float>::infinity();
+  Graph g(6);
+  const NodeId x = nn::input(g, "x", {3, 8, 8});
+  const NodeId c1 = nn::conv2d(g, x, 32, {3, 3}, "c1", nn::Conv2dOptions().padding(1));
+  const NodeId r1 = nn::clip(g, c1, 0.0f, 6.0f, "r1");  // ReLU6
+  nn::Conv2dOptions depthwise;
+  depthwise.pads = {1, 1, 1, 1};
+  depthwise.groups = 32;
+  const NodeId c2 = nn::conv2d(g, r1, 32, {3, 3}, "c2", depthwise);
+  const NodeId r2 = nn::clip(g, c2, 0.0f, 6.0f, "r2");
+  const NodeId c3 = nn::conv2d(g, r2, 32, {3, 3}, "c3", nn::Conv2dOptions().padding(1));  // Winograd from batch 2
+  const NodeId a3 = nn::add(g, c3, r2, "a3");
+  const NodeId r3 = nn::clip(g, a3, 0.0f, 6.0f, "r3");
+  const NodeId c4 = nn::conv2d(g, r3, 8, {1, 1}, "c4");
+  const NodeId r4 = nn::clip(g, c4, 0.5f, 6.0f, "r4");  // lower bound not 0: not fused
+  const NodeId c5 = nn::conv2d(g, r4, 8, {1, 1}, "c5");
+  const NodeId r5 = nn::clip(g, c5, -0.0f, 6.0f, "r5");  // −0 would become +0: not fused
+  const NodeId c6 = nn::conv2d(g, r5, 8, {1, 1}, "c6");
+  const NodeId r6 = nn::clip(g, c6, 0.0f, inf, "r6");  // a ReLU that keeps NaN
+  const NodeId b7 = nn::batch_norm(g, r6, "b7");
+  const NodeId r7 = nn::clip(g, b7, 0.0f, 6.0f, "r7");  // batch norm fuses only a ReLU
+  g.set_outputs({nn::linear(g, nn::flatten(g, r7), 3, "fc")});
+  g.finalize();
+  g.initialize(5);
+
+  std::vector<char> kept(static_cast<size_t>(g.num_nodes()), 0);
+  for (NodeId id : {r1, r2, r3, r4, r5, r6, r7}) kept[static_cast<size_t>(id)] = 1;
+  const std::vector<FusedRelu> fused = fused_relus(g, kept);
+  const auto at = [&](NodeId id) { return fused[static_cast<size_t>(id)]; };
+  CHECK((at(c1).relu == r1 && at(c1).clip_max == 6.0f && at(c1).add < 0));
+  CHECK((at(c2).relu == r2 && at(c2).clip_max == 6.0f));
+  CHECK((at(c3).relu == r3 && at(c3).add == a3 && at(c3).residual == r2 && at(c3).clip_max == 6.0f));
+  CHECK(at(c4).producer < 0);
+  CHECK(at(c5).producer < 0);
+  CHECK((at(c6).relu == r6 && at(c6).clip_max == inf));
+  CHECK(at(b7).producer < 0);
+
+  // The fused forward gives the bits of the op by op one, outputs and input
+  // gradients, with inputs large enough that the clips bind at both ends,
+  // and a NaN that must stay NaN through the fused clips.
+  Workspace lean, full;
+  for (int64_t n : {3, 1, 2}) {
+    Tensor in = randn({n, 3, 8, 8}, 50 + static_cast<uint64_t>(n));
+    for (float& v : in) v *= 30.0f;
+    const std::vector<Tensor> u{randn({n, 3}, 60)};
+    for (bool with_nan : {false, true}) {
+      if (with_nan) in[5] = std::numeric_limits<float>::quiet_NaN();
+      forward(g, full, {in}, Keep::all);
+      forward(g, lean, {in}, Keep::input_gradients);
+      INFO("batch " << n << (with_nan ? ", a NaN" : ""));
+      for (NodeId id : {r1, r2, r3}) {
+        const Tensor& r = lean.value(id);
+        int low = 0, high = 0;
+        for (int64_t k = 0; k < r.numel(); ++k) {
+          low += r[k] == 0.0f;
+          high += r[k] == 6.0f;
+        }
+        INFO(g.node(id).name << " at 0: " << low << ", at 6: " << high << " of " << r.numel());
+        CHECK((low > 0 && high > 0));
+        REQUIRE(same_bits(r, full.value(id)));
+      }
+      REQUIRE(same_bits(outputs(g, lean)[0], outputs(g, full)[0]));
+      REQUIRE(same_bits(backward(g, lean, u).inputs[0], backward(g, full, u).inputs[0]));
+      if (with_nan) CHECK(std::isnan(outputs(g, lean)[0][0]));
+    }
+  }
+  GradcheckOptions small;
+  small.step = 1e-4;
+  small.parameters = false;
+  test::require_ok(check_gradients(g, {randn({2, 3, 8, 8}, 70)}, small));
+}

@@ -670,6 +670,34 @@ TEST_CASE("clip clamps, declares its kind and has the right gradient", "[ops][cl
   REQUIRE(ds[1] == 0.0f);
   REQUIRE(ds[2] == 1.0f);
   REQUIRE(ds[4] == 0.0f);
+
+  // The backward reads the output only: dy·φ'(x) exactly, on the bounds,
+  // beyond them, at ±infinity and for NaN, whether it assigns or adds (the
+  // input read twice: the second contribution adds into the first).
+  for (auto [lo, hi] : {std::pair<float, float>{-1.0f, 1.0f}, {0.0f, 6.0f}, {0.0f, inf}, {2.0f, 2.0f}}) {
+    Graph twice;
+    const NodeId in = nn::input(twice, "x", {8});
+    const NodeId a = nn::clip(twice, in, lo, hi, "a");
+    const NodeId b = nn::clip(twice, in, lo, hi, "b");
+    twice.set_outputs({a, b});
+    twice.finalize();
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const Tensor xv({1, 8}, std::vector<float>{-2.0f, lo, 0.5f, hi, 7.0f, -inf, inf, nan});
+    const Tensor ua = randn({1, 8}, 5), ub = randn({1, 8}, 6);
+    const ops::Clip op(lo, hi);
+    float d[8];
+    op.dphi(xv.data(), d, 8);
+    for (Keep keep : {Keep::all, Keep::input_gradients}) {
+      Workspace ws;
+      forward(twice, ws, {xv}, keep);
+      const Tensor dx = backward(twice, ws, {ua, ub}).inputs[0];
+      for (int64_t k = 0; k < 8; ++k) {
+        INFO("lo " << lo << " hi " << hi << " x " << xv[k]);
+        REQUIRE(dx[k] == (0.0f + ua[k] * d[k]) + ub[k] * d[k]);
+      }
+    }
+  }
+
   Graph g;
   const NodeId x = nn::input(g, "x", {3});
   REQUIRE_THROWS_AS(nn::clip(g, x, 1.0f, 0.0f, "bad"), ValueError);

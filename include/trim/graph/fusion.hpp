@@ -2,10 +2,10 @@
 /// \file
 /// The executor's fused ReLUs: ReLUs a forward for input gradients computes
 /// inside the node before them (conv → ReLU, a residual block's conv → add
-/// → ReLU, and batch norm → ReLU), so that the producer's stores write the
+/// → ReLU, batch norm → ReLU, and conv → ReLU6), so that the producer's stores write the
 /// ReLU's output and neither its output nor the add's is written or read
 /// again. Only where nothing else reads those two values: the backward pass
-/// then runs node by node as usual (the ReLU's backward reads its output,
+/// then runs node by node as usual (the ReLU's and the clip's backward read their output,
 /// the add's, the convolution's and the batch norm's read neither).
 
 #include <vector>
@@ -16,9 +16,13 @@ namespace trim {
 
 /// One fused ReLU: at `producer`'s turn, the convolution or batch norm
 /// writes max(0, producer + residual) into `relu`'s value; `add` (when ≥ 0,
-/// only after a convolution) and `relu` are skipped.
+/// only after a convolution) and `relu` are skipped. The "ReLU" may also be
+/// a Clip(0, hi) with hi > 0 (ReLU6, how ONNX exports nn.ReLU6) after a
+/// convolution: clip_max is then hi and the producer writes
+/// min(max(·, 0), hi).
 struct FusedRelu {
   NodeId producer = -1, add = -1, residual = -1, relu = -1;
+  float clip_max = 0.0f;  ///< > 0: the fused node is Clip(0, clip_max)
 };
 
 /// The fused ReLUs of g for a forward that keeps the nodes marked in `kept`

@@ -87,6 +87,9 @@ Shape conv1d_output_shape(const Shape& x, const Shape& weight, const Conv1dConfi
 struct ConvEpilogue {
   const Tensor* residual = nullptr;  ///< added when set; the output's shape
   bool relu = false;                 ///< then max(0, ·)
+  /// When > 0 (and relu false): then min(max(·, 0), clip_max) as
+  /// ops::Clip(0, clip_max) computes it (ReLU6: 6; a NaN stays NaN).
+  float clip_max = 0.0f;
 };
 
 /// y = conv(x, weight) (+ bias), then `after`; `y` must already have the

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "masked_backward.hpp"
 #include "trim/core/error.hpp"
 
 namespace trim::ops {
@@ -27,6 +28,13 @@ void Clip::phi(const float* x, float* y, int64_t n) const {
 void Clip::dphi(const float* x, float* d, int64_t n) const {
   const float lo = lo_, hi = hi_;
   for (int64_t i = 0; i < n; ++i) d[i] = (x[i] > lo && x[i] < hi) ? 1.0f : 0.0f;
+}
+
+void Clip::backward(const OpArgs&, const Tensor& y, const Tensor& dy, const OpGrads& grads) const {
+  // lo < x < hi exactly where lo < y < hi: x ≤ lo gives y = lo, x ≥ hi gives
+  // y = hi, and a NaN x a NaN y (lo ≤ hi).
+  const float lo = lo_, hi = hi_;
+  detail::masked_backward(y, dy, grads, [lo, hi](float v) { return v > lo && v < hi; });
 }
 
 }  // namespace trim::ops

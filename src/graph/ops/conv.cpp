@@ -60,8 +60,9 @@ void Conv2d::forward(const OpArgs& a, Tensor& y) const {
   kernels::conv2d_forward(a.input(), a.param(0), bias_ ? &a.param(1) : nullptr, config_, y);
 }
 
-void Conv2d::forward_relu(const OpArgs& a, Tensor& y, const Tensor* residual) const {
-  kernels::conv2d_forward(a.input(), a.param(0), bias_ ? &a.param(1) : nullptr, config_, y, {residual, true});
+void Conv2d::forward_relu(const OpArgs& a, Tensor& y, const Tensor* residual, float clip_max) const {
+  kernels::conv2d_forward(a.input(), a.param(0), bias_ ? &a.param(1) : nullptr, config_, y,
+                          {residual, !(clip_max > 0.0f), clip_max});
 }
 
 void Conv2d::forward_unbiased(const OpArgs& a, Tensor& y) const {

@@ -24,6 +24,15 @@ class Clip final : public Activation {
                     const std::string& where) const override;
   void phi(const float* x, float* y, int64_t n) const override;
   void dphi(const float* x, float* d, int64_t n) const override;
+  /// Activation's backward in one pass, read off the output as the ReLU's
+  /// is (lo < x < hi exactly where lo < y < hi): a forward for input
+  /// gradients keeps the clip's output only, and a convolution before a
+  /// Clip(0, hi) (ReLU6) may write that output directly (the executor's
+  /// fused ReLU, graph/fusion.hpp).
+  void backward(const OpArgs& args, const Tensor& y, const Tensor& dy, const OpGrads& grads) const override;
+  bool backward_reads_inputs(bool) const override { return false; }
+  bool backward_reads_output() const override { return true; }
+  bool backward_in_place() const override { return true; }
   float lo() const { return lo_; }
   float hi() const { return hi_; }
 

@@ -72,7 +72,9 @@ class Conv2d final : public Op {
   void add_bias(const OpArgs& args, Tensor& y, float scale) const override;
   /// forward, then y = max(0, y + residual) (residual when not null) in the
   /// convolution's own pass: the executor's fused ReLU (graph/fusion.hpp).
-  void forward_relu(const OpArgs& args, Tensor& y, const Tensor* residual) const;
+  /// With clip_max > 0, min(max(y + residual, 0), clip_max) instead, as
+  /// Clip(0, clip_max) computes it (a fused ReLU6).
+  void forward_relu(const OpArgs& args, Tensor& y, const Tensor* residual, float clip_max = 0.0f) const;
 
   // Configuration, for exporters (ONNX Conv attributes).
   const kernels::Conv2dConfig& config() const { return config_; }
