@@ -1586,8 +1586,7 @@ void backward_input_impl(const Geom& g, const float* dy, const float* w, float* 
     return;
   }
   if (is_depthwise(g)) {
-    if (overwrite) zero_input_gradient(g, dx);
-    depthwise::backward_input(depthwise_geometry(g), dy, w, dx);
+    depthwise::backward_input(depthwise_geometry(g), dy, w, dx, overwrite);
     return;
   }
   if ((g.sh > 1 || g.sw > 1) && phased_col2im(g)) {

@@ -76,9 +76,9 @@ void forward(const Geometry& g, const float* x, const float* weight, const float
   });
 }
 
-void backward_input(const Geometry& g, const float* dy, const float* weight, float* dx) {
+void backward_input(const Geometry& g, const float* dy, const float* weight, float* dx, bool overwrite) {
   if (blocked_fits(g)) {
-    backward_input_blocked(g, dy, weight, dx);
+    backward_input_blocked(g, dy, weight, dx, overwrite);
     return;
   }
   const int64_t cout = g.channels * g.mult, planes = g.n * g.channels, p = g.ho * g.wo, khw = g.kh * g.kw;
@@ -87,6 +87,7 @@ void backward_input(const Geometry& g, const float* dy, const float* weight, flo
     for (int64_t plane = begin; plane < end; ++plane) {
       const int64_t e = plane / g.channels, c = plane % g.channels;
       float* dxc = dx + plane * g.h * g.w;
+      if (overwrite) std::fill(dxc, dxc + g.h * g.w, 0.0f);  // the taps below add
       for (int64_t m = 0; m < g.mult; ++m) {
         const int64_t o = c * g.mult + m;
         const float* dyp = dy + (e * cout + o) * p;

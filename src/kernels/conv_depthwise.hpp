@@ -17,8 +17,8 @@ struct Geometry {
 
 /// y = conv(x, weight) (+ bias; may be null), y overwritten.
 void forward(const Geometry& g, const float* x, const float* weight, const float* bias, float* y);
-/// dx += Jₓᵀ dy.
-void backward_input(const Geometry& g, const float* dy, const float* weight, float* dx);
+/// dx = Jₓᵀ dy when `overwrite` (dx's old values never read), else dx += Jₓᵀ dy.
+void backward_input(const Geometry& g, const float* dy, const float* weight, float* dx, bool overwrite);
 /// dweight += Σ_batch ∂⟨dy, y⟩/∂weight (deterministic for any thread count).
 void backward_weight(const Geometry& g, const float* x, const float* dy, float* dweight);
 
@@ -28,7 +28,7 @@ void backward_weight(const Geometry& g, const float* x, const float* dy, float* 
 // blocked_fits(g).
 bool blocked_fits(const Geometry& g);
 void forward_blocked(const Geometry& g, const float* x, const float* weight, const float* bias, float* y);
-void backward_input_blocked(const Geometry& g, const float* dy, const float* weight, float* dx);
+void backward_input_blocked(const Geometry& g, const float* dy, const float* weight, float* dx, bool overwrite);
 void backward_weight_blocked(const Geometry& g, const float* x, const float* dy, float* dweight);
 
 }  // namespace trim::kernels::depthwise

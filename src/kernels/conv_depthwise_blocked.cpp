@@ -373,7 +373,7 @@ void forward_blocked(const Geometry& g, const float* x, const float* weight, con
   });
 }
 
-void backward_input_blocked(const Geometry& g, const float* dy, const float* weight, float* dx) {
+void backward_input_blocked(const Geometry& g, const float* dy, const float* weight, float* dx, bool overwrite) {
   // Lanes are input channels; their output channels c·mult + m are gathered
   // one m after the other into the same dx block.
   const int64_t c = g.channels, cout = c * g.mult, blocks = blocks_of(c), khw = g.kh * g.kw;
@@ -453,7 +453,12 @@ void backward_input_blocked(const Geometry& g, const float* dy, const float* wei
           }
         }
       }
-      unpack<true>(dxb.data(), hw, dst);
+      // Every pixel of the block's dx planes is written: stored over dx
+      // when overwriting (no zeroing pass before, no read of dx here).
+      if (overwrite)
+        unpack<false>(dxb.data(), hw, dst);
+      else
+        unpack<true>(dxb.data(), hw, dst);
     }
   });
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -370,6 +371,14 @@ TEST_CASE("depthwise conv2d on channel blocks agrees with a direct convolution",
       close(y, yr, 1e-5, "y");
       close(dx, dxr, 1e-4, "dx");
       close(dw, dwr, 1e-4, "dweight");
+      // Overwriting dx never reads it (NaN there would spread) and gives the
+      // bits of adding into zeros.
+      Tensor dx_zero(cs.x), dx_over(cs.x);
+      dx_over.fill(std::numeric_limits<float>::quiet_NaN());
+      kernels::conv2d_backward_input(u, w, cs.c, dx_zero);
+      kernels::conv2d_backward_input(u, w, cs.c, dx_over, true);
+      REQUIRE(std::equal(dx_over.begin(), dx_over.end(), dx_zero.begin(),
+                         [](float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }));
       if (threads == 1) {
         y1 = y, dx1 = dx, dw1 = dw;
         continue;
