@@ -167,6 +167,7 @@ void forward(const Graph& g, Workspace& ws, const std::vector<Tensor>& inputs, K
       if (f.producer >= 0) {
         skipped[static_cast<size_t>(f.relu)] = 1;
         if (f.add >= 0) skipped[static_cast<size_t>(f.add)] = 1;
+        if (f.concat >= 0) skipped[static_cast<size_t>(f.producer)] = 1;  // run at the concat's turn
       }
   }
 
@@ -187,9 +188,16 @@ void forward(const Graph& g, Workspace& ws, const std::vector<Tensor>& inputs, K
       const FusedRelu& f = fused[k];
       ws.values_[k] = Tensor();  // not a stale value of an earlier forward
       if (f.add >= 0) ws.values_[static_cast<size_t>(f.add)] = Tensor();
+      if (f.concat >= 0) ws.values_[static_cast<size_t>(f.producer)] = Tensor();
       Tensor& y = ws.values_[static_cast<size_t>(f.relu)];
       y.resize(g.node(f.relu).shape.with_batch(batch));
-      if (const auto* bn = dynamic_cast<const ops::BatchNorm*>(n.op.get()))
+      if (f.concat >= 0) {
+        // Node k is the concat: its inputs are read where they lie.
+        std::vector<const Tensor*> parts;
+        for (NodeId i : n.inputs) parts.push_back(&ws.values_[static_cast<size_t>(i)]);
+        const Node& b = g.node(f.producer);
+        static_cast<const ops::BatchNorm&>(*b.op).forward_relu_concat(op_args(g, b, ws.values_), parts, y);
+      } else if (const auto* bn = dynamic_cast<const ops::BatchNorm*>(n.op.get()))
         bn->forward_relu(op_args(g, n, ws.values_), y);
       else
         static_cast<const ops::Conv2d&>(*n.op).forward_relu(

@@ -10,6 +10,7 @@
 #include "trim/graph/ops/conv.hpp"
 #include "trim/graph/ops/dense.hpp"
 #include "trim/graph/ops/product.hpp"
+#include "trim/graph/ops/structural.hpp"
 
 namespace trim {
 
@@ -63,7 +64,16 @@ std::vector<FusedRelu> fused_relus(const Graph& g, const std::vector<char>& kept
       continue;
     }
     if (!passing(f.producer)) continue;
-    fused[static_cast<size_t>(f.producer)] = f;
+    if (f.add < 0 && is<ops::BatchNorm>(g, p)) {
+      // A batch norm of a channel concatenation (DenseNet's layers) reads
+      // the concatenation's inputs where they lie, at the concat's turn.
+      const NodeId c = g.node(p).inputs.at(0);
+      if (is<ops::Concat>(g, c) && passing(c)) {
+        const int rank = g.node(c).shape.rank(), axis = static_cast<const ops::Concat&>(*g.node(c).op).axis();
+        if ((axis < 0 ? axis + rank : axis) == 1) f.concat = c;
+      }
+    }
+    fused[static_cast<size_t>(f.concat >= 0 ? f.concat : f.producer)] = f;
   }
   return fused;
 }

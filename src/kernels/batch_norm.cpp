@@ -55,22 +55,23 @@ void batch_norm_coefficients(const Tensor& weight, const Tensor& bias, const Ten
   }
 }
 
-void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean,
-                        const Tensor& var, float eps, Tensor& y, bool with_shift, bool relu) {
-  const Dims d = dims_of(x, weight.numel(), "batch_norm");
-  if (y.shape() != x.shape())
-    throw ShapeError("batch_norm: output " + y.shape().str() + ", expected " + x.shape().str());
+namespace {
+
+/// y's planes = x's planes · scale (+ shift) (max(0, ·) with `relu`), plane
+/// p = (example, channel) of x read at in(p): one loop for a whole input and
+/// for the inputs of a channel concatenation.
+template <class PlaneIn>
+void affine_planes(const Dims& d, const Tensor& weight, const Tensor& bias, const Tensor& mean, const Tensor& var,
+                   float eps, bool with_shift, bool relu, const PlaneIn& in, float* yd) {
   std::vector<float> coef(static_cast<size_t>(2 * d.c));
   float* scale = coef.data();
   float* shift = coef.data() + d.c;
   batch_norm_coefficients(weight, bias, mean, var, eps, scale, shift);
-  const float* xd = x.data();
-  float* yd = y.data();
   for_planes(d, [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       const int64_t ch = p % d.c;
       const float a = scale[ch], b = with_shift ? shift[ch] : 0.0f;
-      const float* xp = xd + p * d.s;
+      const float* xp = in(p);
       float* yp = yd + p * d.s;
       if (relu)
         for (int64_t i = 0; i < d.s; ++i) {
@@ -81,6 +82,46 @@ void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bia
         for (int64_t i = 0; i < d.s; ++i) yp[i] = xp[i] * a + b;
     }
   });
+}
+
+}  // namespace
+
+void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean,
+                        const Tensor& var, float eps, Tensor& y, bool with_shift, bool relu) {
+  const Dims d = dims_of(x, weight.numel(), "batch_norm");
+  if (y.shape() != x.shape())
+    throw ShapeError("batch_norm: output " + y.shape().str() + ", expected " + x.shape().str());
+  const float* xd = x.data();
+  affine_planes(d, weight, bias, mean, var, eps, with_shift, relu, [&](int64_t p) { return xd + p * d.s; }, y.data());
+}
+
+void batch_norm_relu_forward_concat(const std::vector<const Tensor*>& parts, const Tensor& weight, const Tensor& bias,
+                                    const Tensor& mean, const Tensor& var, float eps, Tensor& y) {
+  const Dims d = dims_of(y, weight.numel(), "batch_norm");
+  // Channel ch of the concatenation is channel ch − first of one part:
+  // its planes start at from[ch] and lie step[ch] floats apart.
+  std::vector<const float*> from(static_cast<size_t>(d.c));
+  std::vector<int64_t> step(static_cast<size_t>(d.c));
+  int64_t first = 0;
+  for (const Tensor* t : parts) {
+    const int64_t c = t->rank() >= 2 ? t->dim(1) : 0;
+    if (t->rank() != y.rank() || t->dim(0) != d.n || t->shape().numel(2, t->rank()) != d.s || first + c > d.c)
+      throw ShapeError("batch_norm of a concatenation: input " + t->shape().str() + " does not fit output " +
+                       y.shape().str() + " at channel " + std::to_string(first));
+    for (int64_t k = 0; k < c; ++k) {
+      from[static_cast<size_t>(first + k)] = t->data() + k * d.s;
+      step[static_cast<size_t>(first + k)] = c * d.s;
+    }
+    first += c;
+  }
+  if (first != d.c)
+    throw ShapeError("batch_norm of a concatenation: inputs hold " + std::to_string(first) + " channels, output " +
+                     y.shape().str());
+  const auto in = [&](int64_t p) {
+    const size_t ch = static_cast<size_t>(p % d.c);
+    return from[ch] + p / d.c * step[ch];
+  };
+  affine_planes(d, weight, bias, mean, var, eps, true, true, in, y.data());
 }
 
 void batch_norm_add_shift(const Tensor& weight, const Tensor& bias, const Tensor& mean, const Tensor& var,

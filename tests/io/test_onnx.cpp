@@ -25,6 +25,7 @@
 #include "trim/attribution/trim_model.hpp"
 #include "trim/core/error.hpp"
 #include "trim/graph/executor.hpp"
+#include "trim/graph/fusion.hpp"
 #include "trim/graph/nn.hpp"
 #include "trim/graph/ops/clip.hpp"
 #include "trim/graph/ops/structural.hpp"
@@ -302,6 +303,29 @@ TEST_CASE("onnx: ResNet-18 (1x64x64, 3 outputs) matches torch", "[io][onnx][resn
   std::copy(r.x.data(), r.x.data() + 4096, x0.data());
   const Tensor y0 = g.evaluate(x0);
   for (int k = 0; k < 3; ++k) REQUIRE(y0[k] == Approx(r.y[k]).epsilon(1e-5));
+}
+
+TEST_CASE("onnx: DenseNet (torchvision's structure) matches torch, its concat → batch norm → ReLU fused",
+          "[io][onnx][densenet]") {
+  const Graph g = io::load_onnx(model_path("densenet"));
+  const Reference r = reference("densenet");
+  check_against_torch(g, r);  // node by node (Keep::all)
+  // Every dense layer (the first of a block concatenates one input) and each
+  // block's output normalise a concatenation.
+  std::vector<char> kept(static_cast<size_t>(g.num_nodes()), 0);
+  for (NodeId id = 0; id < g.num_nodes(); ++id)
+    kept[static_cast<size_t>(id)] = !g.node(id).is_input && g.node(id).op->type() == "relu";
+  int concats = 0;
+  for (const FusedRelu& f : fused_relus(g, kept)) concats += f.concat >= 0;
+  REQUIRE(node_types(g).count("concat") == 6);
+  REQUIRE(concats == 6);
+  // The forward for input gradients reads the concatenations' inputs in place.
+  Workspace ws;
+  forward(g, ws, {r.x}, Keep::input_gradients);
+  double top = 0.0;
+  for (float v : r.y) top = std::max(top, std::fabs(double(v)));
+  require_close(outputs(g, ws)[0], r.y, 1e-5, std::max(1e-3, 0.05 * top), "output");
+  require_close(backward(g, ws, {r.u}).inputs[0], r.dx, 1e-4, 1e-3, "input gradient");
 }
 
 TEST_CASE("onnx: hand-made opset-12 model covers attribute forms torch does not emit", "[io][onnx]") {

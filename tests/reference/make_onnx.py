@@ -35,6 +35,10 @@ and the models in eval mode):
     convopts   opset 15  Conv2d with unequal strides, pads and dilations per axis and
                          groups, a depthwise Conv2d, AvgPool2d with padding
                          (count_include_pad), MaxPool2d with ceil_mode
+    densenet   opset 13  torchvision's DenseNet structure (two dense blocks of two layers,
+                         growth 4, bottleneck 2x, 8 initial features) on 3x32x32 with 3
+                         outputs: Concat -> BatchNormalization -> Relu in every layer and
+                         transition (the executor's fused concat -> batch norm -> ReLU)
     handmade   opset 12  built with onnx.helper for what torch does not emit: Conv with
                          auto_pad SAME_UPPER, constant - x, x / constant, Clip with only a
                          max, Gemm with transB=0/alpha/beta, opset-12 Softmax over
@@ -42,6 +46,8 @@ and the models in eval mode):
                          without axes, Flatten; reference computed with torch ops
 
 It also writes small invalid models (errors_*.onnx) for the error tests.
+Names given on the command line (e.g. `make_onnx.py densenet`) write only
+those models' fixtures.
 """
 import io
 import os
@@ -399,7 +405,20 @@ def errors():
          [empty("a", [0, 2**40, 2**40])])
 
 
+def densenet():
+    from torchvision.models import DenseNet
+    torch.manual_seed(7)
+    net = DenseNet(growth_rate=4, block_config=(2, 2), num_init_features=8, bn_size=2, num_classes=3)
+    randomise_bn(net, 70)
+    export("densenet", net, torch.randn(2, 3, 32, 32), 13)
+
+
 def main():
+    import sys
+    if len(sys.argv) > 1:
+        for name in sys.argv[1:]:
+            {"densenet": densenet}[name]()
+        return
     torch.manual_seed(0)
     mlp = Mlp()
     export("mlp", mlp, torch.randn(3, 4, 5), 13,
@@ -431,6 +450,7 @@ def main():
     export("resnet18", resnet, torch.randn(2, 1, 64, 64), 13, training=torch.onnx.TrainingMode.PRESERVE,
            npy=True)
 
+    densenet()
     handmade()
     errors()
 

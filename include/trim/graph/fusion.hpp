@@ -2,11 +2,12 @@
 /// \file
 /// The executor's fused ReLUs: ReLUs a forward for input gradients computes
 /// inside the node before them (conv → ReLU, a residual block's conv → add
-/// → ReLU, batch norm → ReLU, and conv → ReLU6), so that the producer's stores write the
-/// ReLU's output and neither its output nor the add's is written or read
-/// again. Only where nothing else reads those two values: the backward pass
-/// then runs node by node as usual (the ReLU's and the clip's backward read their output,
-/// the add's, the convolution's and the batch norm's read neither).
+/// → ReLU, (concat →) batch norm → ReLU, and conv → ReLU6), so that the
+/// producer's stores write the ReLU's output and neither its output nor the
+/// add's (nor the concatenation) is written or read again. Only where
+/// nothing else reads those values: the backward pass then runs node by node
+/// as usual (the ReLU's and the clip's backward read their output; the
+/// add's, the convolution's, the batch norm's and the concat's read none).
 
 #include <vector>
 
@@ -20,15 +21,22 @@ namespace trim {
 /// a Clip(0, hi) with hi > 0 (ReLU6, how ONNX exports nn.ReLU6) after a
 /// convolution: clip_max is then hi and the producer writes
 /// min(max(·, 0), hi).
+///
+/// A batch norm whose input is a concatenation along the channel axis that
+/// nothing else reads (DenseNet's layers) is computed earlier still: at the
+/// concat's turn, from the concatenation's inputs where they lie (`concat`
+/// is that node); neither the concatenation nor the batch norm's output is
+/// formed. The gradient pass still runs the concat's backward.
 struct FusedRelu {
   NodeId producer = -1, add = -1, residual = -1, relu = -1;
   float clip_max = 0.0f;  ///< > 0: the fused node is Clip(0, clip_max)
+  NodeId concat = -1;     ///< ≥ 0: the producer is a batch norm of this concatenation
 };
 
 /// The fused ReLUs of g for a forward that keeps the nodes marked in `kept`
 /// (the ReLU's output must be kept: its buffer is its own, so the
 /// producer may write it early), by the node that computes them: entry k
-/// has producer == k, or producer == -1.
+/// has producer == k, or concat == k, or producer == -1.
 std::vector<FusedRelu> fused_relus(const Graph& g, const std::vector<char>& kept);
 
 /// The batch norms whose input gradient the gradient pass computes at the

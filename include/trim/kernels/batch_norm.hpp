@@ -10,6 +10,7 @@
 /// any rank ≥ 2; weight, bias, mean and var are [C].
 
 #include <cstdint>
+#include <vector>
 
 #include "trim/core/tensor.hpp"
 
@@ -25,6 +26,13 @@ void batch_norm_coefficients(const Tensor& weight, const Tensor& bias, const Ten
 void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
                         const Tensor& mean, const Tensor& var, float eps, Tensor& y,
                         bool with_shift = true, bool relu = false);
+/// y = max(0, x · scale + shift) for x the concatenation of `parts` along
+/// axis 1 (each [N, C_k, ...], the same N and trailing axes as y), read
+/// where they lie: bit for bit batch_norm_forward(concat(parts), ..., relu)
+/// without forming the concatenation.
+void batch_norm_relu_forward_concat(const std::vector<const Tensor*>& parts, const Tensor& weight,
+                                    const Tensor& bias, const Tensor& mean, const Tensor& var, float eps,
+                                    Tensor& y);
 /// y += alpha · shift, broadcast over axis 1.
 void batch_norm_add_shift(const Tensor& weight, const Tensor& bias, const Tensor& mean,
                           const Tensor& var, float eps, Tensor& y, float alpha = 1.0f);

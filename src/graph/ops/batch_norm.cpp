@@ -41,6 +41,10 @@ void BatchNorm::forward_relu(const OpArgs& a, Tensor& y) const {
   kernels::batch_norm_forward(a.input(), a.param(0), a.param(1), a.param(2), a.param(3), eps_, y, true, true);
 }
 
+void BatchNorm::forward_relu_concat(const OpArgs& a, const std::vector<const Tensor*>& parts, Tensor& y) const {
+  kernels::batch_norm_relu_forward_concat(parts, a.param(0), a.param(1), a.param(2), a.param(3), eps_, y);
+}
+
 void BatchNorm::backward_relu(const OpArgs& a, const Tensor& z, const Tensor& dz, Tensor& dx, bool assign) const {
   kernels::batch_norm_backward_input(dz, a.param(0), a.param(3), eps_, dx, assign, &z);
 }

@@ -30,6 +30,10 @@ class BatchNorm final : public Op {
   void add_bias(const OpArgs& args, Tensor& y, float scale) const override;
   /// y = max(0, forward) in one pass: the executor's fused ReLU (graph/fusion.hpp).
   void forward_relu(const OpArgs& args, Tensor& y) const;
+  /// The same for an input that is the concatenation of `parts` along axis
+  /// 1, read where they lie (args' input is not read): the executor's
+  /// concat → batch norm → ReLU (graph/fusion.hpp).
+  void forward_relu_concat(const OpArgs& args, const std::vector<const Tensor*>& parts, Tensor& y) const;
   /// The input gradient through this batch norm and the ReLU after it, from
   /// the ReLU's output z and output gradient dz: dx (= when `assign`, else
   /// +=) dz·[z > 0]·scale, bit for bit the two backward passes in turn.
