@@ -1,5 +1,6 @@
 // Batch-norm kernels against PyTorch eval mode (tests/reference/make_batch_norm.py).
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,7 @@
 #include "trim/core/error.hpp"
 #include "trim/core/parallel.hpp"
 #include "trim/kernels/batch_norm.hpp"
+#include "trim/kernels/structural.hpp"
 
 using namespace trim;
 using trim::test::randn;
@@ -82,4 +84,41 @@ TEST_CASE("batch norm coefficients and threading", "[kernels][batch_norm]") {
   Tensor bad({3, 3});
   REQUIRE_THROWS_AS(kernels::batch_norm_forward(bad, w, b, m, v, 1e-5f, bad), ShapeError);
   REQUIRE_THROWS_AS(kernels::batch_norm_coefficients(w, Tensor({3}), m, v, 1e-5f, scale, shift), ShapeError);
+}
+
+TEST_CASE("batch norm + ReLU of a channel concatenation reads its parts in place", "[kernels][batch_norm]") {
+  const test::RestoreThreads restore;
+  // Parts of 1, 3 and 2 channels (one part twice) at ranks 3 and 4, a batch
+  // of 1 and of 5, on 1 and 2 threads: the bits of concatenating first.
+  for (const Shape& spatial : {Shape({7}), Shape({9, 13}), Shape({40, 40})})
+    for (int64_t n : {1, 5})
+      for (int threads : {1, 2}) {
+        set_num_threads(threads);
+        INFO("spatial " << spatial.str() << ", batch " << n << ", " << threads << " threads");
+        const auto shaped = [&](int64_t c) {
+          std::vector<int64_t> dims{n, c};
+          for (int a = 0; a < spatial.rank(); ++a) dims.push_back(spatial[a]);
+          return Shape(dims);
+        };
+        const Tensor p0 = randn(shaped(1), 10), p1 = randn(shaped(3), 11), p2 = randn(shaped(2), 12);
+        const std::vector<const Tensor*> parts{&p1, &p0, &p2, &p1};
+        const int64_t C = 9;
+        const Tensor w = randn({C}, 13), b = randn({C}, 14), m = randn({C}, 15);
+        Tensor v = randn({C}, 16);
+        for (float& e : v) e = e * e + 0.1f;
+        Tensor cat(shaped(C));
+        kernels::concat_forward(parts, 1, cat);
+        Tensor expected(cat.shape()), y(cat.shape());
+        kernels::batch_norm_forward(cat, w, b, m, v, 1e-5f, expected, true, true);
+        kernels::batch_norm_relu_forward_concat(parts, w, b, m, v, 1e-5f, y);
+        REQUIRE(std::memcmp(y.data(), expected.data(), sizeof(float) * static_cast<size_t>(y.numel())) == 0);
+      }
+  // Parts that do not add up to the output's channels, or differ from it
+  // in batch or spatial size, are refused with the shapes named.
+  const Tensor a = randn({2, 3, 4, 4}, 1), small = randn({2, 3, 4, 3}, 2), other = randn({3, 3, 4, 4}, 3);
+  const Tensor w = randn({6}, 4), b = randn({6}, 5), m = randn({6}, 6), v = randn({6}, 7);
+  Tensor y({2, 6, 4, 4});
+  for (const std::vector<const Tensor*>& bad : {std::vector<const Tensor*>{&a}, {&a, &a, &a}, {&a, &small}, {&a, &other}})
+    REQUIRE_THROWS_WITH(kernels::batch_norm_relu_forward_concat(bad, w, b, m, v, 1e-5f, y),
+                        Catch::Contains("batch_norm of a concatenation") && Catch::Contains("[2,6,4,4]"));
 }
