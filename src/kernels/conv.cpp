@@ -1021,8 +1021,33 @@ void split(int64_t total, int64_t parts, int64_t align, int64_t t, int64_t& begi
   end = std::min(total, units * (t + 1) / parts * align);
 }
 
-/// Runs gemm over [0, m) × [0, n), split over `threads` along the larger
-/// side (whose writes are disjoint).
+/// How gemm_split cuts [0, m) × [0, n): along the larger side (whose writes
+/// are disjoint) in `parts` pieces of whole panels.
+struct GemmParts {
+  bool along_n;
+  int64_t parts;
+
+  /// One to four parts per thread, claimed by whichever thread is free: with
+  /// one part per thread a thread that the system slows (a neighbour process
+  /// on its core) holds the other at the end of every product; with four, the
+  /// other takes over its remaining parts. A part keeps at least MC rows or
+  /// 128 columns, so that re-packing the operand every part reads whole (B
+  /// along m, A along n) costs under 1 % of its multiply-adds.
+  GemmParts(int64_t m, int64_t n, int64_t threads) : along_n(n >= m) {
+    const int64_t most = along_n ? n / 128 : m / MC;
+    parts = threads * std::max<int64_t>(1, std::min<int64_t>(4, most / threads));  // equal shares
+  }
+  void range(int64_t m, int64_t n, int64_t part, int64_t& begin, int64_t& end) const {
+    if (along_n)
+      split(n, parts, NR, part, begin, end);
+    else
+      split(m, parts, MR, part, begin, end);
+  }
+};
+
+/// Runs gemm over [0, m) × [0, n), split over `threads` (GemmParts). Every
+/// element of C is summed in the same order however it is split, so the
+/// result does not depend on the thread count.
 template <class PackA, class PackB, class Store>
 void gemm_split(int64_t m, int64_t n, int64_t k, int64_t threads, const PackA& pa, const PackB& pb,
                 const Store& st) {
@@ -1030,29 +1055,25 @@ void gemm_split(int64_t m, int64_t n, int64_t k, int64_t threads, const PackA& p
     gemm(0, m, 0, n, k, pa, pb, st);
     return;
   }
-  const bool along_n = n >= m;
-  parallel_for(threads, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) {
-      int64_t b, e;
-      if (along_n) {
-        split(n, threads, NR, t, b, e);
-        gemm(0, m, b, e, k, pa, pb, st);
-      } else {
-        split(m, threads, MR, t, b, e);
-        gemm(b, e, 0, n, k, pa, pb, st);
-      }
-    }
+  const GemmParts cut(m, n, threads);
+  parallel_tasks(cut.parts, [&](int64_t part) {
+    int64_t b, e;
+    cut.range(m, n, part, b, e);
+    if (cut.along_n)
+      gemm(0, m, b, e, k, pa, pb, st);
+    else
+      gemm(b, e, 0, n, k, pa, pb, st);
   });
 }
 
 /// Whether a GEMM of gemm_split(m, n, k, threads, ...) reads A in place.
 bool split_reads_a_in_place(int64_t m, int64_t n, int64_t k, int64_t threads) {
   if (threads <= 1) return reads_a_in_place(m, n, k);
-  const bool along_n = n >= m;  // as gemm_split
-  for (int64_t t = 0; t < threads; ++t) {
+  const GemmParts cut(m, n, threads);
+  for (int64_t part = 0; part < cut.parts; ++part) {
     int64_t b, e;
-    split(along_n ? n : m, threads, along_n ? NR : MR, t, b, e);
-    if (e > b && (along_n ? reads_a_in_place(m, e - b, k) : reads_a_in_place(e - b, n, k))) return true;
+    cut.range(m, n, part, b, e);
+    if (e > b && (cut.along_n ? reads_a_in_place(m, e - b, k) : reads_a_in_place(e - b, n, k))) return true;
   }
   return false;
 }

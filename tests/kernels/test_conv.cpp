@@ -532,6 +532,20 @@ TEST_CASE("strided conv2d (subsampled 1x1, phased col2im) agrees with a direct c
   check_forward_and_input_gradient(cases, 320);
 }
 
+TEST_CASE("GEMMs cut in more parts than threads agree with a direct convolution", "[kernels][conv]") {
+  // Products large enough to be cut in two to four parts per thread, claimed
+  // by whichever thread is free: 1024 columns (forward and input gradient
+  // cut along the columns, ragged when 3 threads share 6 parts) and 640
+  // output channels (the forward cut along its rows, MR-aligned with a short
+  // last part); every element summed in the same order at 1, 2 and 3 threads.
+  const std::vector<ConvCase> cases = {
+      {{4, 64, 16, 16}, {32, 64, 1, 1}, {}},
+      {{2, 64, 4, 4}, {640, 64, 1, 1}, {}},
+      {{3, 48, 13, 15}, {40, 48, 1, 1}, {}},  // 585 columns: parts of ragged panels
+  };
+  check_forward_and_input_gradient(cases, 340);
+}
+
 TEST_CASE("conv shape checks name the problem", "[kernels][conv]") {
   using kernels::conv2d_output_shape;
   const kernels::Conv2dConfig c{};
