@@ -1,7 +1,10 @@
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "testing.hpp"
@@ -15,6 +18,31 @@ TEST_CASE("parallel_for covers every index exactly once", "[core][parallel]") {
     });
     for (auto& h : hits) REQUIRE(h.load() == 1);
   }
+}
+
+TEST_CASE("parallel_for cuts up to four even chunks per thread, the same every call", "[core][parallel]") {
+  trim::test::RestoreThreads restore;
+  for (int threads : {1, 2, 3})
+    for (int64_t n : {int64_t{5}, int64_t{1000}}) {
+      trim::set_num_threads(threads);
+      INFO(threads << " threads, n = " << n);
+      const auto chunks = [n] {
+        std::mutex m;
+        std::vector<std::pair<int64_t, int64_t>> seen;
+        trim::parallel_for(n, [&](int64_t b, int64_t e) {
+          std::lock_guard<std::mutex> lock(m);
+          seen.emplace_back(b, e);
+        });
+        std::sort(seen.begin(), seen.end());
+        return seen;
+      };
+      const auto first = chunks();
+      REQUIRE(static_cast<int64_t>(first.size()) == (threads == 1 ? 1 : std::min<int64_t>(n, 4 * threads)));
+      int64_t smallest = n, largest = 0;
+      for (const auto& [b, e] : first) smallest = std::min(smallest, e - b), largest = std::max(largest, e - b);
+      REQUIRE(largest - smallest <= 1);
+      REQUIRE(chunks() == first);
+    }
 }
 
 TEST_CASE("parallel_for rethrows an exception from a chunk", "[core][parallel]") {

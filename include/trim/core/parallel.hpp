@@ -31,8 +31,10 @@ void set_num_threads(int n);
 bool in_parallel();
 
 /// Calls `fn(begin, end)` on disjoint chunks covering [0, n), in parallel when
-/// n > 1 and more than one thread is available. Chunk boundaries depend only
-/// on n and num_threads(), not on which thread runs a chunk. An exception
+/// n > 1 and more than one thread is available: min(n, 4 · num_threads())
+/// chunks of near-equal size (one chunk on one thread), taken by whichever
+/// thread is free. Chunk boundaries depend only on n and num_threads(), not
+/// on which thread runs a chunk. An exception
 /// thrown by a chunk is rethrown (the first one) after all chunks finished.
 void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn);
 
