@@ -218,7 +218,7 @@ void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
   // Four chunks per thread, claimed by whichever thread is free: with one
   // each, a thread slowed by a neighbour process held the other at the end
   // of every loop (ResNet-18 gradient SHAP at 64², 2 threads beside a busy
-  // process: 8 % faster).
+  // process: 6 % faster).
   const int threads = num_threads();
   const int64_t chunks = std::min<int64_t>(n, 4 * int64_t{threads});
   if (threads <= 1 || chunks <= 1 || in_parallel()) {
