@@ -815,6 +815,19 @@ struct BatchedRowB {
 #endif
 };
 
+/// Calls fn(pack_b) with the B packer of im2col(x) over a phased input. A
+/// pointwise convolution's im2col rows are its input's channel planes, and
+/// BatchedRowB copies them row by row, in runs that stream; PhasedB fills
+/// one panel at a time and so reads 64 bytes from each of kc planes a plane
+/// apart per panel (ResNet-50 and DenseNet-121's 1×1 convolutions with 64–256
+/// output channels over 40 examples ran 4–22 % faster row by row on Zen 1).
+template <class Fn>
+void with_im2col_b(const Geom& g, const PhasedInput& in, const Fn& fn) {
+  if (g.pointwise)
+    fn(BatchedRowB{in.base, g.hw, in.es});
+  else
+    fn(PhasedB{g, in});
+}
 
 /// C = c[i·ldc + j]; the first depth block overwrites when `overwrite`.
 struct RowMajorStore {
@@ -1084,7 +1097,9 @@ bool split_reads_a_in_place(int64_t m, int64_t n, int64_t k, int64_t threads) {
 template <class PackA>
 void conv_gemm(const Geom& g, const float* xg, const PackA& a, float* out, bool accumulate, int64_t threads) {
   const PhasedInput in = phase_input(g, xg, 0, 1);
-  gemm_split(g.cout_g, g.p, g.k, threads, a, PhasedB{g, in}, RowMajorStore{out, g.p, !accumulate});
+  with_im2col_b(g, in, [&](const auto& pack_b) {
+    gemm_split(g.cout_g, g.p, g.k, threads, a, pack_b, RowMajorStore{out, g.p, !accumulate});
+  });
 }
 
 // ---- the three products per example and group ---------------------------------------

@@ -260,6 +260,10 @@ TEST_CASE("conv2d agrees with a direct convolution for any thread count", "[kern
       {{1, 2, 50, 45}, {3, 2, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
       {{1, 20, 9, 10}, {300, 20, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
       {{1, 40, 30, 30}, {32, 40, 1, 1}, {}},  // 1×1, batch 1, split GEMM
+      // Batched 1×1 (input rows copied as they lie): depth > 256 with
+      // 15-position planes, so panels straddle examples; groups.
+      {{3, 300, 5, 3}, {40, 300, 1, 1}, {}},
+      {{2, 64, 4, 5}, {64, 32, 1, 1}, {{1, 1}, {0, 0, 0, 0}, {1, 1}, 2}},
       // Stride-1 input gradients computed as a forward convolution of dy:
       // groups, asymmetric padding with dilation, padding wider than the
       // kernel (negative padding in the transposed convolution), depth > 256.
