@@ -233,9 +233,15 @@ void run_block(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, int64_t
     float* mxi = m + xi * m_stride;
     for (int64_t ip = 0; ip < mrows; ip += kMR) {
       const detail::APanelRef a = panel_operand(g, ua, xi, o0 + ip);
-      for (int64_t jp = 0; jp < panels; ++jp)
-        detail::micro_kernel(g.cin, a.ptr, a.ars, a.aqs, vxi + jp * panel_floats, kNR, mxi + ip * ldm + jp * kNR,
-                             ldm, false);
+      const int64_t rows = std::min(kMR, o1 - o0 - ip);  // M's rows past o1 are never read
+      for (int64_t jp = 0; jp < panels; ++jp) {
+        const float* b = vxi + jp * panel_floats;
+        float* c = mxi + ip * ldm + jp * kNR;
+        if (rows == kMR)
+          detail::micro_kernel(g.cin, a.ptr, a.ars, a.aqs, b, kNR, c, ldm, false);
+        else
+          detail::micro_kernel_rows(rows, g.cin, a.ptr, a.ars, a.aqs, b, kNR, c, ldm, false);
+      }
     }
   }
 

@@ -59,6 +59,35 @@ inline void micro_kernel(int64_t kc, const float* a, int64_t ars, int64_t aqs, c
   }
 }
 
+/// The first R rows of micro_kernel's tile (R < kMR): see micro_kernel_rows.
+/// Named accumulators, the unused ones dropped at compile time (an array
+/// indexed in a loop over R was kept in memory by GCC).
+template <int R>
+inline void micro_kernel_first(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb,
+                               float* c, int64_t ldc, bool accumulate) {
+  static_assert(1 <= R && R < kMR, "fewer rows than micro_kernel");
+  __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps(), c3 = _mm512_setzero_ps(),
+         c4 = _mm512_setzero_ps();
+  for (int64_t q = 0, o = 0; q < kc; ++q, o += aqs) {
+    const __m512 bv = _mm512_loadu_ps(b);
+    c0 = _mm512_fmadd_ps(_mm512_set1_ps(a[o]), bv, c0);
+    if constexpr (R > 1) c1 = _mm512_fmadd_ps(_mm512_set1_ps(a[ars + o]), bv, c1);
+    if constexpr (R > 2) c2 = _mm512_fmadd_ps(_mm512_set1_ps(a[2 * ars + o]), bv, c2);
+    if constexpr (R > 3) c3 = _mm512_fmadd_ps(_mm512_set1_ps(a[3 * ars + o]), bv, c3);
+    if constexpr (R > 4) c4 = _mm512_fmadd_ps(_mm512_set1_ps(a[4 * ars + o]), bv, c4);
+    b += ldb;
+  }
+  const auto put = [&](int64_t r, __m512 v) {
+    float* row = c + r * ldc;
+    _mm512_storeu_ps(row, accumulate ? _mm512_add_ps(v, _mm512_loadu_ps(row)) : v);
+  };
+  put(0, c0);
+  if constexpr (R > 1) put(1, c1);
+  if constexpr (R > 2) put(2, c2);
+  if constexpr (R > 3) put(3, c3);
+  if constexpr (R > 4) put(4, c4);
+}
+
 /// micro_kernel whose tile row r goes to c + r·ldc in four runs of four
 /// floats, gs apart (lanes 4g .. 4g + 3 at c + r·ldc + g·gs): a tile over the
 /// 2×2 planes of four examples, stored where they lie instead of through a
@@ -80,51 +109,57 @@ inline void micro_kernel_split4(int64_t kc, const float* a, int64_t ars, int64_t
   }
 }
 #elif defined(__AVX2__) && defined(__FMA__)
-/// c[kMR×kNR] (row stride ldc) = or += A · b over kc steps (A's row r at step q
-/// is a[r·ars + q·aqs]), where b holds kNR consecutive floats per step, ldb apart.
-inline void micro_kernel(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb, float* c,
-                         int64_t ldc, bool accumulate) {
+/// c[R×kNR] (row stride ldc) = or += the first R rows of A · b over kc steps
+/// (A's row r at step q is a[r·ars + q·aqs]), where b holds kNR consecutive
+/// floats per step, ldb apart. Twelve named accumulators, the unused ones
+/// dropped at compile time: an array indexed in a loop over R was kept in
+/// memory by GCC (eight stores per step for R = 5).
+template <int R>
+inline void micro_kernel_first(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb,
+                               float* c, int64_t ldc, bool accumulate) {
+  static_assert(1 <= R && R <= kMR, "1 to kMR rows");
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),
          c11 = _mm256_setzero_ps(), c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(),
          c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps(), c40 = _mm256_setzero_ps(),
          c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
   for (int64_t q = 0; q < kc; ++q) {
     const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-    __m256 av = _mm256_broadcast_ss(a);
-    c00 = _mm256_fmadd_ps(av, b0, c00);
-    c01 = _mm256_fmadd_ps(av, b1, c01);
-    av = _mm256_broadcast_ss(a + ars);
-    c10 = _mm256_fmadd_ps(av, b0, c10);
-    c11 = _mm256_fmadd_ps(av, b1, c11);
-    av = _mm256_broadcast_ss(a + 2 * ars);
-    c20 = _mm256_fmadd_ps(av, b0, c20);
-    c21 = _mm256_fmadd_ps(av, b1, c21);
-    av = _mm256_broadcast_ss(a + 3 * ars);
-    c30 = _mm256_fmadd_ps(av, b0, c30);
-    c31 = _mm256_fmadd_ps(av, b1, c31);
-    av = _mm256_broadcast_ss(a + 4 * ars);
-    c40 = _mm256_fmadd_ps(av, b0, c40);
-    c41 = _mm256_fmadd_ps(av, b1, c41);
-    av = _mm256_broadcast_ss(a + 5 * ars);
-    c50 = _mm256_fmadd_ps(av, b0, c50);
-    c51 = _mm256_fmadd_ps(av, b1, c51);
+    const auto row = [&](int64_t r, __m256& lo, __m256& hi) {
+      const __m256 av = _mm256_broadcast_ss(a + r * ars);
+      lo = _mm256_fmadd_ps(av, b0, lo);
+      hi = _mm256_fmadd_ps(av, b1, hi);
+    };
+    row(0, c00, c01);
+    if constexpr (R > 1) row(1, c10, c11);
+    if constexpr (R > 2) row(2, c20, c21);
+    if constexpr (R > 3) row(3, c30, c31);
+    if constexpr (R > 4) row(4, c40, c41);
+    if constexpr (R > 5) row(5, c50, c51);
     a += aqs;
     b += ldb;
   }
-  const auto put = [&](float* row, __m256 lo, __m256 hi) {
+  const auto put = [&](int64_t r, __m256 lo, __m256 hi) {
+    float* dst = c + r * ldc;
     if (accumulate) {
-      lo = _mm256_add_ps(lo, _mm256_loadu_ps(row));
-      hi = _mm256_add_ps(hi, _mm256_loadu_ps(row + 8));
+      lo = _mm256_add_ps(lo, _mm256_loadu_ps(dst));
+      hi = _mm256_add_ps(hi, _mm256_loadu_ps(dst + 8));
     }
-    _mm256_storeu_ps(row, lo);
-    _mm256_storeu_ps(row + 8, hi);
+    _mm256_storeu_ps(dst, lo);
+    _mm256_storeu_ps(dst + 8, hi);
   };
-  put(c, c00, c01);
-  put(c + ldc, c10, c11);
-  put(c + 2 * ldc, c20, c21);
-  put(c + 3 * ldc, c30, c31);
-  put(c + 4 * ldc, c40, c41);
-  put(c + 5 * ldc, c50, c51);
+  put(0, c00, c01);
+  if constexpr (R > 1) put(1, c10, c11);
+  if constexpr (R > 2) put(2, c20, c21);
+  if constexpr (R > 3) put(3, c30, c31);
+  if constexpr (R > 4) put(4, c40, c41);
+  if constexpr (R > 5) put(5, c50, c51);
+}
+
+/// c[kMR×kNR] (row stride ldc) = or += A · b over kc steps (A's row r at step q
+/// is a[r·ars + q·aqs]), where b holds kNR consecutive floats per step, ldb apart.
+inline void micro_kernel(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb, float* c,
+                         int64_t ldc, bool accumulate) {
+  micro_kernel_first<kMR>(kc, a, ars, aqs, b, ldb, c, ldc, accumulate);
 }
 #else
 /// Portable version (builds without AVX2/FMA).
@@ -137,6 +172,36 @@ inline void micro_kernel(int64_t kc, const float* a, int64_t ars, int64_t aqs, c
   for (int64_t r = 0; r < kMR; ++r)
     for (int64_t l = 0; l < kNR; ++l) c[r * ldc + l] = accumulate ? c[r * ldc + l] + t[r * kNR + l] : t[r * kNR + l];
 }
+
+/// The first R rows of micro_kernel's tile (R < kMR): see micro_kernel_rows.
+template <int R>
+inline void micro_kernel_first(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb,
+                               float* c, int64_t ldc, bool accumulate) {
+  float t[R * kNR] = {};
+  for (int64_t q = 0; q < kc; ++q, a += aqs, b += ldb)
+    for (int64_t r = 0; r < R; ++r)
+      for (int64_t l = 0; l < kNR; ++l) t[r * kNR + l] += a[r * ars] * b[l];
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t l = 0; l < kNR; ++l) c[r * ldc + l] = accumulate ? c[r * ldc + l] + t[r * kNR + l] : t[r * kNR + l];
+}
 #endif
+
+/// micro_kernel over the first `rows` rows of A only (1 ≤ rows ≤ kMR; rows
+/// past them in c are not written): a ragged last panel costs its own rows
+/// rather than a whole panel's. Ragged panels are common: 64 and 128 rows
+/// are 10⅔ and 21⅓ panels, DenseNet's 32 output channels 5⅓. Every
+/// element sums in the same order as in micro_kernel.
+inline void micro_kernel_rows(int64_t rows, int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b,
+                              int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+  static_assert(kMR == 6, "one case per row count below kMR");
+  switch (rows) {
+    case 1: return micro_kernel_first<1>(kc, a, ars, aqs, b, ldb, c, ldc, accumulate);
+    case 2: return micro_kernel_first<2>(kc, a, ars, aqs, b, ldb, c, ldc, accumulate);
+    case 3: return micro_kernel_first<3>(kc, a, ars, aqs, b, ldb, c, ldc, accumulate);
+    case 4: return micro_kernel_first<4>(kc, a, ars, aqs, b, ldb, c, ldc, accumulate);
+    case 5: return micro_kernel_first<5>(kc, a, ars, aqs, b, ldb, c, ldc, accumulate);
+    default: return micro_kernel(kc, a, ars, aqs, b, ldb, c, ldc, accumulate);
+  }
+}
 
 }  // namespace trim::kernels::detail
