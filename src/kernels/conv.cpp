@@ -1328,8 +1328,9 @@ void forward_batch(const Geom& g, const float* x, const float* w, const float* b
     const int64_t at = gr * g.cout_g * g.p;
     detail::Finish group_after = after;
     if (after.residual) group_after.residual += at;
-    gemm_split(g.cout_g, cols, g.k, threads, StridedA{w + gr * g.cout_g * g.k, g.k, 1}, PhasedB{g, in},
-               BatchStore{y + at, g.p, g.cout * g.p, true, b ? b + gr * g.cout_g : nullptr, group_after});
+    const StridedA a{w + gr * g.cout_g * g.k, g.k, 1};
+    const BatchStore store{y + at, g.p, g.cout * g.p, true, b ? b + gr * g.cout_g : nullptr, group_after};
+    with_im2col_b(g, in, [&](const auto& pack_b) { gemm_split(g.cout_g, cols, g.k, threads, a, pack_b, store); });
   }
 }
 
