@@ -162,18 +162,7 @@ inline void micro_kernel(int64_t kc, const float* a, int64_t ars, int64_t aqs, c
   micro_kernel_first<kMR>(kc, a, ars, aqs, b, ldb, c, ldc, accumulate);
 }
 #else
-/// Portable version (builds without AVX2/FMA).
-inline void micro_kernel(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb, float* c,
-                         int64_t ldc, bool accumulate) {
-  float t[kMR * kNR] = {};
-  for (int64_t q = 0; q < kc; ++q, a += aqs, b += ldb)
-    for (int64_t r = 0; r < kMR; ++r)
-      for (int64_t l = 0; l < kNR; ++l) t[r * kNR + l] += a[r * ars] * b[l];
-  for (int64_t r = 0; r < kMR; ++r)
-    for (int64_t l = 0; l < kNR; ++l) c[r * ldc + l] = accumulate ? c[r * ldc + l] + t[r * kNR + l] : t[r * kNR + l];
-}
-
-/// The first R rows of micro_kernel's tile (R < kMR): see micro_kernel_rows.
+/// Portable version (builds without AVX2/FMA): the first R rows of the tile.
 template <int R>
 inline void micro_kernel_first(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb,
                                float* c, int64_t ldc, bool accumulate) {
@@ -183,6 +172,11 @@ inline void micro_kernel_first(int64_t kc, const float* a, int64_t ars, int64_t 
       for (int64_t l = 0; l < kNR; ++l) t[r * kNR + l] += a[r * ars] * b[l];
   for (int64_t r = 0; r < R; ++r)
     for (int64_t l = 0; l < kNR; ++l) c[r * ldc + l] = accumulate ? c[r * ldc + l] + t[r * kNR + l] : t[r * kNR + l];
+}
+
+inline void micro_kernel(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb, float* c,
+                         int64_t ldc, bool accumulate) {
+  micro_kernel_first<kMR>(kc, a, ars, aqs, b, ldb, c, ldc, accumulate);
 }
 #endif
 
