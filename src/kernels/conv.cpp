@@ -247,7 +247,11 @@ void macro_kernel(const Panels& a_panel, const BBlock& bb, int64_t i, int64_t mc
       if (c) {
         micro_kernel(kc, a.ptr, a.ars, a.aqs, b, bb.ldb, c, ldc, !(first && store.overwrite));
       } else {
-        detail::micro_kernel_rows(mr, kc, a.ptr, a.ars, a.aqs, b, bb.ldb, tile, NR, false);
+        // Full panels call micro_kernel itself, which stays inlined here.
+        if (mr == MR)
+          micro_kernel(kc, a.ptr, a.ars, a.aqs, b, bb.ldb, tile, NR, false);
+        else
+          detail::micro_kernel_rows(mr, kc, a.ptr, a.ars, a.aqs, b, bb.ldb, tile, NR, false);
         store.add_tile(i + ir, j + jr, mr, nr, tile, first);
       }
     }
