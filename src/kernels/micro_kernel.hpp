@@ -13,6 +13,12 @@
 
 namespace trim::kernels::detail {
 
+#if defined(__GNUC__)
+#define TRIM_KERNEL_INLINE inline __attribute__((always_inline))
+#else
+#define TRIM_KERNEL_INLINE inline
+#endif
+
 /// Rows and columns of the register tile.
 constexpr int64_t kMR = 6, kNR = 16;
 
@@ -113,9 +119,11 @@ inline void micro_kernel_split4(int64_t kc, const float* a, int64_t ars, int64_t
 /// (A's row r at step q is a[r·ars + q·aqs]), where b holds kNR consecutive
 /// floats per step, ldb apart. Twelve named accumulators, the unused ones
 /// dropped at compile time: an array indexed in a loop over R was kept in
-/// memory by GCC (eight stores per step for R = 5).
+/// memory by GCC (eight stores per step for R = 5). Always inlined, as
+/// micro_kernel was before it became the R = 6 case: left to itself GCC
+/// called it out of line, through the PLT, from most GEMM loops.
 template <int R>
-inline void micro_kernel_first(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb,
+TRIM_KERNEL_INLINE void micro_kernel_first(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb,
                                float* c, int64_t ldc, bool accumulate) {
   static_assert(1 <= R && R <= kMR, "1 to kMR rows");
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),
