@@ -123,8 +123,8 @@ inline void micro_kernel_split4(int64_t kc, const float* a, int64_t ars, int64_t
 /// micro_kernel was before it became the R = 6 case: left to itself GCC
 /// called it out of line, through the PLT, from most GEMM loops.
 template <int R>
-TRIM_KERNEL_INLINE void micro_kernel_first(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb,
-                               float* c, int64_t ldc, bool accumulate) {
+TRIM_KERNEL_INLINE void micro_kernel_first(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b,
+                                           int64_t ldb, float* c, int64_t ldc, bool accumulate) {
   static_assert(1 <= R && R <= kMR, "1 to kMR rows");
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),
          c11 = _mm256_setzero_ps(), c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(),

@@ -42,8 +42,10 @@ TEST_CASE("micro_kernel_rows computes exactly its rows of the tile", "[kernels][
                 continue;
               }
               double want = accumulate ? before[at] : 0.0;
-              for (int64_t q = 0; q < kc; ++q)
-                want += static_cast<double>(a[static_cast<size_t>(r * ars + q * aqs)]) * b[static_cast<size_t>(q * ldb + l)];
+              for (int64_t q = 0; q < kc; ++q) {
+                const float aq = a[static_cast<size_t>(r * ars + q * aqs)], bq = b[static_cast<size_t>(q * ldb + l)];
+                want += static_cast<double>(aq) * bq;
+              }
               REQUIRE(c[at] == Approx(want).margin(1e-3));
             }
         }
