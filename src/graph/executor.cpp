@@ -271,7 +271,13 @@ Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cot
   for (NodeId id = 0; id < g.num_nodes(); ++id) need[static_cast<size_t>(id)] = needed(id);
   BufferPlan plan;
   std::vector<int>& slot = ws.grad_slot_;
-  slot = plan_reverse_order(g, ws.batch_, need, plan, true);
+  // Convolutions that run the ReLU (and batch norm) before them in their
+  // input gradient's stores, writing x's cotangent: where the plan lets them
+  // (x's slot first opened there), their ReLUs get no slot.
+  const std::vector<ConvRelu> conv_relu = with_params ? std::vector<ConvRelu>() : conv_relus(g);
+  std::vector<NodeId> writes;
+  for (const ConvRelu& f : conv_relu) writes.push_back(f.x);
+  slot = plan_reverse_order(g, ws.batch_, need, plan, true, writes);
   const auto reached = [&](NodeId id) { return slot[static_cast<size_t>(id)] >= 0; };
   // Shapes from the graph: a Keep::input_gradients forward dropped some values.
   const auto shape_of = [&](NodeId id) { return g.node(id).shape.with_batch(ws.batch_); };
@@ -316,6 +322,8 @@ Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cot
   // Likewise batch norms at the turn of the ReLU after them.
   const std::vector<FusedSilu> silu = fused_silus(g);
   const std::vector<NodeId> relu_bn = with_params ? std::vector<NodeId>() : relu_batch_norms(g);
+  // And ReLUs (with such batch norms) in the input gradient's stores of the
+  // convolution after them, where planned so.
   std::vector<char> skipped(static_cast<size_t>(g.num_nodes()), 0);
   // x's cotangent, started (overwritten) by its first contribution.
   const auto start_or_add = [&](NodeId x, bool& assign) -> Tensor& {
@@ -345,6 +353,21 @@ Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cot
       static_cast<const ops::BatchNorm&>(*b.op).backward_relu(op_args(g, b, ws.values_), ws.values_[static_cast<size_t>(id)],
                                                               grad_of(id), dx, assign);
       skipped[static_cast<size_t>(bn)] = 1;
+      continue;
+    }
+    const ConvRelu through = conv_relu.empty() ? ConvRelu{} : conv_relu[static_cast<size_t>(id)];
+    if (through.relu >= 0 && !reached(through.relu) && needed(through.x)) {
+      if (started[static_cast<size_t>(through.x)]) throw Error("graph: backward: a fused ReLU's input cotangent started early");
+      bool assign = false;
+      Tensor& dx = start_or_add(through.x, assign);
+      Tensor scale;
+      if (through.batch_norm >= 0) {
+        const Node& b = g.node(through.batch_norm);
+        scale = static_cast<const ops::BatchNorm&>(*b.op).gradient_scale(op_args(g, b, ws.values_));
+      }
+      static_cast<const ops::Conv2d&>(*n.op).backward_input_fused(
+          op_args(g, n, ws.values_), grad_of(id), dx,
+          {&ws.values_[static_cast<size_t>(through.relu)], through.batch_norm >= 0 ? &scale : nullptr});
       continue;
     }
     OpGrads grads;

@@ -88,6 +88,23 @@ std::vector<NodeId> relu_batch_norms(const Graph& g) {
   return bn;
 }
 
+std::vector<ConvRelu> conv_relus(const Graph& g) {
+  const std::vector<int> reads = read_counts(g);  // outputs count as a read
+  const std::vector<NodeId> bn = relu_batch_norms(g);
+  std::vector<ConvRelu> fused(static_cast<size_t>(g.num_nodes()));
+  for (NodeId c = 1; c < g.num_nodes(); ++c) {
+    const NodeId r = c - 1;
+    if (!is<ops::Conv2d>(g, c) || g.node(c).inputs.size() != 1 || g.node(c).inputs[0] != r || !is<ops::Relu>(g, r) ||
+        reads[static_cast<size_t>(r)] != 1)
+      continue;
+    ConvRelu& f = fused[static_cast<size_t>(c)];
+    f.relu = r;
+    f.batch_norm = bn[static_cast<size_t>(r)];
+    f.x = g.node(f.batch_norm >= 0 ? f.batch_norm : r).inputs.at(0);
+  }
+  return fused;
+}
+
 std::vector<FusedSilu> fused_silus(const Graph& g) {
   const std::vector<int> reads = read_counts(g);  // outputs count as a read
   std::vector<FusedSilu> fused(static_cast<size_t>(g.num_nodes()));

@@ -86,7 +86,7 @@ std::vector<NodeId> heirs(const Graph& g, NodeId id, const std::vector<char>& ne
 }  // namespace
 
 std::vector<int> plan_reverse_order(const Graph& g, int64_t batch, const std::vector<char>& needed, BufferPlan& plan,
-                                    bool in_place) {
+                                    bool in_place, const std::vector<NodeId>& writes) {
   const size_t nodes = static_cast<size_t>(g.num_nodes());
   std::vector<int> slot(nodes, -1);
   const auto numel = [&](NodeId id) { return g.node(id).shape.with_batch(batch).numel(); };
@@ -115,9 +115,14 @@ std::vector<int> plan_reverse_order(const Graph& g, int64_t batch, const std::ve
     std::vector<NodeId> pass;
     if (in_place && holders[static_cast<size_t>(s)] == 1) pass = heirs(g, id, needed, slot, reads, readers);
     for (NodeId i : pass) slot[static_cast<size_t>(i)] = s;
-    for (NodeId i : n.inputs) {
-      const size_t j = static_cast<size_t>(i);
-      if (needed[j] && slot[j] < 0) slot[j] = open(i);
+    const NodeId through = writes.empty() ? -1 : writes[k];
+    if (through >= 0 && needed[static_cast<size_t>(through)] && slot[static_cast<size_t>(through)] < 0) {
+      slot[static_cast<size_t>(through)] = open(through);
+    } else {
+      for (NodeId i : n.inputs) {
+        const size_t j = static_cast<size_t>(i);
+        if (needed[j] && slot[j] < 0) slot[j] = open(i);
+      }
     }
     holders[static_cast<size_t>(s)] += static_cast<int>(pass.size()) - 1;
     if (holders[static_cast<size_t>(s)] == 0) plan.close(s);

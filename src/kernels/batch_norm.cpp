@@ -147,13 +147,12 @@ void batch_norm_backward_input(const Tensor& dy, const Tensor& weight, const Ten
                      var.shape().str() + (relu_output ? ", ReLU output " + relu_output->shape().str() : "") +
                      " for output gradient " + dy.shape().str());
   const float* z = relu_output ? relu_output->data() : nullptr;
-  std::vector<float> scale(static_cast<size_t>(d.c));
-  for (int64_t k = 0; k < d.c; ++k) scale[static_cast<size_t>(k)] = weight[k] * (1.0f / std::sqrt(var[k] + eps));
+  const Tensor scale = batch_norm_gradient_scale(weight, var, eps);
   const float* g = dy.data();
   float* out = dx.data();
   for_planes(d, [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
-      const float a = scale[static_cast<size_t>(p % d.c)];
+      const float a = scale[p % d.c];
       const float* gp = g + p * d.s;
       float* op = out + p * d.s;
       if (z) {
@@ -175,6 +174,14 @@ void batch_norm_backward_input(const Tensor& dy, const Tensor& weight, const Ten
         for (int64_t i = 0; i < d.s; ++i) op[i] += gp[i] * a;
     }
   });
+}
+
+Tensor batch_norm_gradient_scale(const Tensor& weight, const Tensor& var, float eps) {
+  if (var.numel() != weight.numel())
+    throw ShapeError("batch_norm backward: running_var " + var.shape().str() + " for weight " + weight.shape().str());
+  Tensor scale(Shape{weight.numel()});
+  for (int64_t k = 0; k < weight.numel(); ++k) scale[k] = weight[k] * (1.0f / std::sqrt(var[k] + eps));
+  return scale;
 }
 
 void batch_norm_backward_params(const Tensor& x, const Tensor& dy, const Tensor& mean, const Tensor& var,

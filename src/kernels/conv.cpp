@@ -891,7 +891,7 @@ struct BatchStore {
     for_each_example_piece(p, j, nc, [&](int64_t e, int64_t pos, int64_t, int64_t len) {
       for (int64_t r = 0; r < m; ++r) {
         const int64_t at = e * estride + (i + r) * p + pos;
-        after.run(c, at, len, bias ? bias[i + r] : 0.0f);
+        after.run(c, at, len, bias ? bias[i + r] : 0.0f, i + r);
       }
     });
   }
@@ -1116,7 +1116,7 @@ void forward_one(const Geom& g, const float* x, const float* w, const float* b, 
   conv_gemm(g, xg, StridedA{w + gr * g.cout_g * g.k, g.k, 1}, y + at, false, threads);
   if (b || after.any())
     for (int64_t o = 0; o < g.cout_g; ++o)
-      after.run(y, at + o * g.p, g.p, b ? b[gr * g.cout_g + o] : 0.0f);
+      after.run(y, at + o * g.p, g.p, b ? b[gr * g.cout_g + o] : 0.0f, gr * g.cout_g + o);
 }
 
 /// A[c, (o, ki, kj)] = W[o, c, kh−1−ki, kw−1−kj]: one group's weight with
@@ -1341,12 +1341,7 @@ void forward_batch(const Geom& g, const float* x, const float* w, const float* b
 /// y = relu?(y + residual) over whole output planes: the epilogue of the
 /// paths that do not apply it in their stores.
 void finish_planes(const Geom& g, float* y, const detail::Finish& after) {
-  if (!after.any()) return;
-  const int64_t planes = g.n * g.cout;
-  detail::over_rows(planes, planes * g.p, detail::kSplitFloats, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i)
-      after.run(y, i * g.p, g.p);
-  });
+  detail::finish_planes(y, g.n * g.cout, g.p, g.cout, after);
 }
 
 /// Zeroes dx (n · cin · hw floats), over the threads when large.
@@ -1356,7 +1351,9 @@ void zero_input_gradient(const Geom& g, float* dx) {
                     [&](int64_t i0, int64_t i1) { std::fill(dx + i0 * g.hw, dx + i1 * g.hw, 0.0f); });
 }
 
-void backward_input_batch(const Geom& g, const float* dy, const float* w, float* dx, bool overwrite) {
+/// With `after` (pointwise only, overwriting) applied in the GEMM's stores.
+void backward_input_batch(const Geom& g, const float* dy, const float* w, float* dx, bool overwrite,
+                          const detail::Finish& after = {}) {
   const int64_t cols = g.n * g.p;
   const int64_t xstride = g.cin * g.hw, ystride = g.cout * g.p;
   int64_t threads = gemm_threads(g.k, cols, g.cout_g);
@@ -1371,7 +1368,10 @@ void backward_input_batch(const Geom& g, const float* dy, const float* w, float*
     const StridedA a{wg, 1, g.k};
     const BatchedRowB b{dyg, g.p, ystride};
     if (g.pointwise) {
-      gemm_split(g.k, cols, g.cout_g, threads, a, b, BatchStore{dxg, g.hw, xstride, overwrite});
+      detail::Finish group_after = after;  // channels from the group's first
+      if (after.gate) group_after.gate += gr * g.cin_g * g.hw;
+      if (after.scale) group_after.scale += gr * g.cin_g;
+      gemm_split(g.k, cols, g.cout_g, threads, a, b, BatchStore{dxg, g.hw, xstride, overwrite, nullptr, group_after});
       continue;
     }
     if (flip_and_forward(g, g.n)) {
@@ -1610,39 +1610,40 @@ void forward_impl(const Geom& g, const float* x, const float* w, const float* b,
 /// every element of dx once per GEMM (Winograd, tap by tap, pointwise and
 /// flipped-weight GEMMs) overwrite in their stores; the scattering ones
 /// (col2im, depthwise) add into dx zeroed first.
-void backward_input_impl(const Geom& g, const float* dy, const float* w, float* dx, bool overwrite) {
+void backward_input_impl(const Geom& g, const float* dy, const float* w, float* dx, bool overwrite,
+                         const detail::Finish& after = {}) {
+  // `after` (an input gradient's finish, only with `overwrite`) goes into the
+  // stores of Winograd's and the pointwise GEMM's paths, the ones that
+  // matter; the others apply it in one pass over dx at the end.
+  if (winograd_shape(g) && !by_taps_backward(g) && winograd::worthwhile(winograd_backward_input(g))) {
+    winograd::convolve(winograd_backward_input(g), dy, w, true, nullptr, dx, !overwrite, after);
+    return;
+  }
+  if (batched(g) && g.pointwise && !by_taps_backward(g) && !is_depthwise(g)) {
+    backward_input_batch(g, dy, w, dx, overwrite, after);
+    return;
+  }
   if (by_taps_backward(g)) {
     taps::convolve(taps_backward_input(g), dy, w, true, nullptr, dx, !overwrite);
-    return;
-  }
-  if (winograd_shape(g) && winograd::worthwhile(winograd_backward_input(g))) {
-    winograd::convolve(winograd_backward_input(g), dy, w, true, nullptr, dx, !overwrite);
-    return;
-  }
-  if (subsampled_pointwise(g)) {
+  } else if (subsampled_pointwise(g)) {
     float* compact = subsampled_buffer(g.n * g.cin * g.p);
     backward_input_impl(subsampled_geom(g), dy, w, compact, true);
     if (overwrite) zero_input_gradient(g, dx);
     upsample_add(g, compact, dx);
-    return;
-  }
-  if (is_depthwise(g)) {
+  } else if (is_depthwise(g)) {
     depthwise::backward_input(depthwise_geometry(g), dy, w, dx, overwrite);
-    return;
-  }
-  if ((g.sh > 1 || g.sw > 1) && phased_col2im(g)) {
+  } else if ((g.sh > 1 || g.sw > 1) && phased_col2im(g)) {
     if (overwrite) zero_input_gradient(g, dx);
     backward_input_phased(g, dy, w, dx);
-    return;
-  }
-  if (batched(g)) {
+  } else if (batched(g)) {
     backward_input_batch(g, dy, w, dx, overwrite);
-    return;
+  } else {
+    if (overwrite) zero_input_gradient(g, dx);
+    for_each_item(g, g.k, g.p, g.cout_g, [&](int64_t n, int64_t gr, int64_t threads) {
+      backward_input_one(g, dy, w, dx, n, gr, threads);
+    });
   }
-  if (overwrite) zero_input_gradient(g, dx);
-  for_each_item(g, g.k, g.p, g.cout_g, [&](int64_t n, int64_t gr, int64_t threads) {
-    backward_input_one(g, dy, w, dx, n, gr, threads);
-  });
+  detail::finish_planes(dx, g.n * g.cin, g.hw, g.cin, after);
 }
 
 /// db[o] += Σ over examples [n0, n1) and positions of dy[n, o, ·].
@@ -1793,6 +1794,24 @@ void conv2d_backward_input(const Tensor& dy, const Tensor& weight, const Conv2dC
   const Shape ys = conv2d_output_shape(dx.shape(), weight.shape(), c, where);
   require_shape(dy, ys, where, "output gradient");
   backward_input_impl(geom2d(dx.shape(), weight.shape(), ys, c), dy.data(), weight.data(), dx.data(), overwrite);
+}
+
+void conv2d_backward_input(const Tensor& dy, const Tensor& weight, const Conv2dConfig& c, Tensor& dx,
+                           const ConvGradientEpilogue& after) {
+  const std::string where = "conv2d backward";
+  const Shape ys = conv2d_output_shape(dx.shape(), weight.shape(), c, where);
+  require_shape(dy, ys, where, "output gradient");
+  detail::Finish finish;
+  if (after.gate) {
+    require_shape(*after.gate, dx.shape(), where, "gate");
+    if (after.gate->data() == dx.data()) throw ValueError(where + ": the gate may not be the input gradient itself");
+    finish.gate = after.gate->data();
+  }
+  if (after.scale) {
+    require_shape(*after.scale, Shape{dx.dim(1)}, where, "scale");
+    finish.scale = after.scale->data();
+  }
+  backward_input_impl(geom2d(dx.shape(), weight.shape(), ys, c), dy.data(), weight.data(), dx.data(), true, finish);
 }
 
 void conv2d_backward_params(const Tensor& x, const Tensor& dy, const Conv2dConfig& c, Tensor* dweight,

@@ -643,10 +643,14 @@ void convolve(const Geometry& g, const float* x, const float* w, bool transposed
               bool accumulate, const detail::Finish& after) {
 #if defined(__AVX512F__)
   const Plan p = make_plan(g);
-  if (p.m == 4)
+  if (after.gradient()) {  // the AVX-512 stores apply only the forward's finish
+    convolve(g, x, w, transposed, bias, y, accumulate, {});
+    detail::finish_planes(y, g.n * g.cout, g.ho * g.wo, g.cout, after);
+  } else if (p.m == 4) {
     convolve_tiles<4>(g, p, x, w, transposed, bias, y, accumulate, after);
-  else
+  } else {
     convolve_tiles<2>(g, p, x, w, transposed, bias, y, accumulate, after);
+  }
 #elif defined(__AVX2__) && defined(__FMA__)
   lanes::convolve(g, make_plan(g), x, w, transposed, bias, y, accumulate, after);
 #else

@@ -333,7 +333,7 @@ void run_block(const Geometry& g, const Plan& p, int64_t u0, int64_t u1, int64_t
           // included), which the input gradient's overwrite mode must give.
           dst[col] = (accumulate ? dst[col] : 0.0f) + value;
         }
-        if (finish) after.run(y, at, g.wo);
+        if (finish) after.run(y, at, g.wo, 0.0f, o);
       }
     }
   }

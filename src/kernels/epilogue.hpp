@@ -1,9 +1,12 @@
 #pragma once
-// Internal to the kernels: the forward convolution's per-element finish
-// (kernels::ConvEpilogue with raw pointers), applied to runs of one output
-// channel while they are in cache.
+// Internal to the kernels: a convolution's per-element finish, applied to
+// runs of one output channel while they are in cache: the forward's
+// (kernels::ConvEpilogue with raw pointers) and the input gradient's
+// (kernels::ConvGradientEpilogue).
 
 #include <cstdint>
+
+#include "over_rows.hpp"
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -39,14 +42,33 @@ inline void finish_run(float* d, int64_t len, float bias, const float* r, bool r
   }
 }
 
+/// d[0, len) = 0 + d·[gate > 0] when gate is set (a ReLU's backward, gate its
+/// output's matching run), then d·scale + 0 when `scaled` (a batch norm's):
+/// the bits those backward passes give on their own.
+inline void finish_gradient_run(float* d, int64_t len, const float* gate, bool scaled, float scale) {
+  if (gate)
+    for (int64_t l = 0; l < len; ++l) {
+      const float m = gate[l] > 0.0f ? 1.0f : 0.0f;
+      d[l] = 0.0f + d[l] * m;
+    }
+  if (scaled)
+    for (int64_t l = 0; l < len; ++l) d[l] = d[l] * scale + 0.0f;
+}
+
 /// y = act(y + residual) with each part optional (finish_run's act: the
 /// ReLU, or a clip to [0, clip_max] when clip_max > 0); the residual has the
-/// output's layout.
+/// output's layout. An input gradient's finish is finish_gradient_run's
+/// instead: the gate has the output's layout, the scale one float per
+/// channel (run()'s `channel`, counted from the pointer's first channel).
 struct Finish {
   const float* residual = nullptr;
   bool relu = false;
   float clip_max = 0.0f;
-  bool any() const { return residual || relu || clip_max > 0.0f; }
+  const float* gate = nullptr;
+  const float* scale = nullptr;
+  bool any() const { return residual || relu || clip_max > 0.0f || gradient(); }
+  /// An input gradient's finish (never with the forward's parts).
+  bool gradient() const { return gate || scale; }
 #if defined(__AVX512F__)
   /// The finish of 16 values v bound for y[at, at + 16) (lanes outside `k`
   /// are not read), applied before they are stored: run()'s operations with
@@ -62,10 +84,24 @@ struct Finish {
     return v;
   }
 #endif
-  /// y[at, at + len) = act(y + bias + residual): a run of one output channel.
-  void run(float* y, int64_t at, int64_t len, float bias = 0.0f) const {
-    finish_run(y + at, len, bias, residual ? residual + at : nullptr, relu, clip_max);
+  /// y[at, at + len) = act(y + bias + residual): a run of output channel
+  /// `channel` (or the input gradient's finish).
+  void run(float* y, int64_t at, int64_t len, float bias, int64_t channel) const {
+    if (gradient())
+      finish_gradient_run(y + at, len, gate ? gate + at : nullptr, scale != nullptr, scale ? scale[channel] : 0.0f);
+    else
+      finish_run(y + at, len, bias, residual ? residual + at : nullptr, relu, clip_max);
   }
 };
+
+/// after.run over whole planes: y holds `planes` planes of `plane` floats,
+/// plane i of channel i % channels. The finish of the paths that do not
+/// apply it in their stores.
+inline void finish_planes(float* y, int64_t planes, int64_t plane, int64_t channels, const Finish& after) {
+  if (!after.any()) return;
+  over_rows(planes, planes * plane, kSplitFloats, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) after.run(y, i * plane, plane, 0.0f, i % channels);
+  });
+}
 
 }  // namespace trim::kernels::detail

@@ -578,6 +578,68 @@ TEST_CASE("concat → batch norm → ReLU runs from the concatenation's inputs, 
   // kinks inside the step.)
 }
 
+TEST_CASE("a convolution's input gradient runs the ReLU and batch norm before it, bit for bit as three passes",
+          "[graph][executor]") {
+  Graph g(6);
+  const auto concat = [&](std::vector<NodeId> parts, const std::string& name) {
+    return g.add(std::make_shared<ops::Concat>(1), std::move(parts), {}, name);
+  };
+  const auto conv = [&](NodeId in, int64_t out, int64_t k, const std::string& name) {
+    return nn::conv2d(g, in, out, {k, k}, name, nn::Conv2dOptions().padding(k / 2));
+  };
+  // ResNet's conv → ReLU → conv on 32 channels (Winograd's input gradient),
+  // then DenseNet's concat → batch norm → ReLU → 1×1 conv.
+  const NodeId x = nn::input(g, "x", {3, 6, 6});
+  const NodeId a = conv(x, 32, 3, "a");
+  const NodeId ra = nn::relu(g, a, "ra");
+  const NodeId b = conv(ra, 32, 3, "b");  // fused: writes a's cotangent
+  const NodeId cat = concat({x, b}, "cat");
+  const NodeId rc = nn::relu(g, nn::batch_norm(g, cat, "bn"), "rc");
+  const NodeId c = conv(rc, 8, 1, "c");   // fused with the batch norm: writes cat's
+  const NodeId d0 = conv(c, 8, 1, "d0");
+  const NodeId rd = nn::relu(g, d0, "rd");
+  const NodeId d = conv(rd, 4, 1, "d");  // not fused: e, later, reads d0 too
+  const NodeId both = concat({d, conv(d0, 4, 1, "e")}, "both");
+  const NodeId re = nn::relu(g, both, "re");
+  const NodeId f = conv(re, 3, 1, "f");  // not fused: re has other readers
+  g.set_outputs({nn::linear(g, nn::flatten(g, nn::add(g, f, nn::conv2d(g, re, 3, {1, 1}, "f2"), "sum")), 3, "fc"),
+                 nn::linear(g, nn::flatten(g, re), 2, "fc2")});
+  g.finalize();
+  g.initialize(7);
+  g.set_parameter("bn.weight", randn({35}, 11));  // negative scales too
+  g.set_parameter("bn.bias", randn({35}, 12));
+  g.set_parameter("bn.running_mean", randn({35}, 13));
+
+  const std::vector<ConvRelu> fused = conv_relus(g);
+  const auto at = [&](NodeId id) { return fused[static_cast<size_t>(id)]; };
+  CHECK((at(b).relu == ra && at(b).batch_norm < 0 && at(b).x == a));
+  CHECK((at(c).relu == rc && at(c).batch_norm == g.node(rc).inputs[0] && at(c).x == cat));
+  CHECK((at(d).relu == rd && at(d).x == d0));  // paired; the pass leaves it, d0's cotangent started at e
+  CHECK(at(f).relu < 0);    // re has other readers
+  CHECK(at(a).relu < 0);
+
+  test::RestoreThreads restore;
+  Workspace lean, full;
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    for (int64_t n : {3, 1}) {
+      INFO(threads << " threads, batch " << n);
+      Tensor in = randn({n, 3, 6, 6}, 30 + static_cast<uint64_t>(n));
+      in[0] = 0.0f;
+      const std::vector<Tensor> u{randn({n, 3}, 40), randn({n, 2}, 41)};
+      forward(g, full, {in}, Keep::all);
+      forward(g, lean, {in}, Keep::input_gradients);
+      const Tensor dx = backward(g, lean, u).inputs[0];
+      REQUIRE(same_bits(dx, backward(g, full, u).inputs[0]));
+      REQUIRE(same_bits(dx, backward(g, full, u, true, true).inputs[0]));  // parameter gradients: nothing fused
+    }
+  }
+  GradcheckOptions small;
+  small.step = 1e-3;
+  small.parameters = false;
+  test::require_ok(check_gradients(g, {randn({2, 3, 6, 6}, 50)}, small));
+}
+
 TEST_CASE("a forward for input gradients computes conv → (add →) Clip(0, hi) in the convolution", "[graph][executor]") {
   const float inf = std::numeric_limits<float>::infinity();
   Graph g(6);

@@ -621,3 +621,58 @@ TEST_CASE("conv2d input gradients split over threads agree with a direct convolu
     }
   }
 }
+
+TEST_CASE("an input gradient's ReLU and batch-norm finish gives the bits of their own passes", "[kernels][conv]") {
+  // One case per input-gradient path: the batched pointwise GEMM (groups
+  // too) and Winograd finish in their stores, the others (batch-1 GEMM,
+  // strided col2im, subsampled 1×1, depthwise, tap by tap) in a pass after.
+  const std::vector<ConvCase> cases = {
+      {{3, 40, 5, 4}, {24, 40, 1, 1}, {}},
+      {{2, 64, 4, 5}, {64, 32, 1, 1}, {{1, 1}, {0, 0, 0, 0}, {1, 1}, 2}},
+      {{3, 300, 5, 3}, {40, 300, 1, 1}, {}},  // more than 144 rows: several finished blocks
+      {{1, 40, 30, 30}, {32, 40, 1, 1}, {}},
+      {{2, 32, 10, 9}, {40, 32, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},  // Winograd: 32 channels or more
+      {{3, 40, 16, 16}, {32, 40, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{3, 8, 7, 5}, {40, 8, 3, 3}, {{2, 2}, {1, 1, 1, 1}, {1, 1}, 1}},
+      {{3, 16, 7, 7}, {40, 16, 1, 1}, {{2, 2}, {0, 0, 0, 0}, {1, 1}, 1}},
+      {{2, 6, 4, 4}, {6, 1, 3, 3}, {{2, 2}, {1, 1, 1, 1}, {1, 1}, 6}},
+      {{1, 40, 4, 4}, {152, 40, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+  };
+  const auto bits = [](const Tensor& a, const Tensor& b) {
+    return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), sizeof(float) * size_t(a.numel())) == 0;
+  };
+  RestoreThreads restore;
+  for (size_t k = 0; k < cases.size(); ++k) {
+    const ConvCase& cs = cases[k];
+    const Naive nv(cs.x, cs.w, cs.c);
+    const Tensor w = randn(cs.w, 210 + k), dy = randn(nv.out(), 220 + k), scale = randn({cs.x[1]}, 230 + k);
+    Tensor gate = randn(cs.x, 240 + k);
+    for (int64_t i = 0; i < gate.numel(); i += 5) gate[i] = i % 2 ? 0.0f : -0.0f;  // zeros pass nothing
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      Tensor plain(cs.x);
+      kernels::conv2d_backward_input(dy, w, cs.c, plain, true);
+      const int64_t plane = cs.x[2] * cs.x[3];
+      for (int variant = 0; variant < 3; ++variant) {
+        INFO("case " << k << ", " << threads << " threads, variant " << variant);
+        const bool gated = variant != 1, scaled = variant != 0;
+        Tensor want = plain;  // the ReLU's backward, then the batch norm's
+        for (int64_t i = 0; i < want.numel(); ++i) {
+          if (gated) want[i] = 0.0f + want[i] * (gate[i] > 0.0f ? 1.0f : 0.0f);
+          if (scaled) want[i] = want[i] * scale[i / plane % cs.x[1]] + 0.0f;
+        }
+        Tensor dx = randn(cs.x, 250);  // overwritten
+        kernels::conv2d_backward_input(dy, w, cs.c, dx, {gated ? &gate : nullptr, scaled ? &scale : nullptr});
+        REQUIRE(bits(dx, want));
+      }
+    }
+  }
+  const ConvCase& cs = cases[0];
+  Tensor dx(cs.x), w(cs.w), dy({3, 24, 5, 4}), short_gate({3, 40, 5, 3}), short_scale({39});
+  REQUIRE_THROWS_WITH(kernels::conv2d_backward_input(dy, w, cs.c, dx, {&short_gate, nullptr}),
+                      Catch::Contains("gate [3,40,5,3], expected [3,40,5,4]"));
+  REQUIRE_THROWS_WITH(kernels::conv2d_backward_input(dy, w, cs.c, dx, {nullptr, &short_scale}),
+                      Catch::Contains("scale [39], expected [40]"));
+  REQUIRE_THROWS_WITH(kernels::conv2d_backward_input(dy, w, cs.c, dx, {&dx, nullptr}),
+                      Catch::Contains("gate may not be the input gradient itself"));
+}

@@ -50,6 +50,22 @@ std::vector<FusedRelu> fused_relus(const Graph& g, const std::vector<char>& kept
 /// backward).
 std::vector<NodeId> relu_batch_norms(const Graph& g);
 
+/// A ReLU whose backward (with the batch norm's before it, when
+/// relu_batch_norms pairs them) can run in the input gradient's stores of
+/// the 2-D convolution after it (kernels::ConvGradientEpilogue), which then
+/// writes x's cotangent (the ReLU's input's, or the batch norm's).
+struct ConvRelu {
+  NodeId relu = -1, batch_norm = -1, x = -1;
+};
+
+/// Entry k, for a convolution k, is its ConvRelu (relu −1: none). Only
+/// where the convolution alone reads the ReLU and comes right after it in
+/// node order, for input gradients alone (as relu_batch_norms). The
+/// backward pass fuses them where x's cotangent starts there (no later node
+/// reads x): plan_reverse_order's `writes` then gives the convolution x as
+/// its one input.
+std::vector<ConvRelu> conv_relus(const Graph& g);
+
 /// A SiLU x·σ(x) built as Mul(x, Sigmoid(x)) (how ONNX exports nn.SiLU),
 /// whose sigmoid nothing else reads. The forward computes both values in
 /// one pass at the product's turn (the sigmoid's turn is skipped: only the

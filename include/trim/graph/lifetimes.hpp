@@ -38,7 +38,12 @@ std::vector<int> plan_node_order(const Graph& g, int64_t batch, const std::vecto
 /// backward runs after the others' (they add into dy: a residual block's
 /// input and its last convolution share one buffer, and the add copies
 /// nothing). A slot is passed on only by the last node still to read it.
+///
+/// `writes` (when not empty): a node k with writes[k] ≥ 0 writes that node's
+/// cotangent instead of its inputs' when it is the first to (no slot yet):
+/// the backward pass's convolutions that run the ReLU before them
+/// (conv_relus). Its inputs then get no slot.
 std::vector<int> plan_reverse_order(const Graph& g, int64_t batch, const std::vector<char>& needed, BufferPlan& plan,
-                                    bool in_place = false);
+                                    bool in_place = false, const std::vector<NodeId>& writes = {});
 
 }  // namespace trim

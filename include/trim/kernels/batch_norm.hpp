@@ -43,6 +43,9 @@ void batch_norm_add_shift(const Tensor& weight, const Tensor& bias, const Tensor
 /// the ReLU's backward and then the batch norm's would give.
 void batch_norm_backward_input(const Tensor& dy, const Tensor& weight, const Tensor& var, float eps,
                                Tensor& dx, bool overwrite = false, const Tensor* relu_output = nullptr);
+/// weight / √(var + eps) per channel: the factor batch_norm_backward_input
+/// multiplies the gradient by.
+Tensor batch_norm_gradient_scale(const Tensor& weight, const Tensor& var, float eps);
 /// dweight[c] += Σ dy · (x − mean) / √(var + eps); dbias[c] += Σ dy (sums over
 /// every axis but 1). Either output may be null.
 void batch_norm_backward_params(const Tensor& x, const Tensor& dy, const Tensor& mean,

@@ -102,6 +102,23 @@ void conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor* bias, c
 /// contribution to a gradient buffer: no zeroing pass before it).
 void conv2d_backward_input(const Tensor& dy, const Tensor& weight, const Conv2dConfig& c, Tensor& dx,
                            bool overwrite = false);
+
+/// What an overwriting input gradient does to dx element by element, for
+/// the backward of a ReLU (gate: its output) and a batch norm (scale: its
+/// γ / √(σ² + ε)) in front of the convolution, so that their cotangents
+/// are never formed: dx = 0 + dx·[gate > 0], then dx·scale[c] + 0, the bits
+/// of those backward passes run one after the other. Winograd and the
+/// pointwise GEMM apply it to each block as they store it, the other paths
+/// in one pass after the convolution.
+struct ConvGradientEpilogue {
+  const Tensor* gate = nullptr;   ///< dx's shape; not dx itself
+  const Tensor* scale = nullptr;  ///< one per input channel
+};
+
+/// dx = Jₓᵀ dy, then `after` (ShapeError for a gate or scale of another
+/// shape; ValueError for a gate that is dx).
+void conv2d_backward_input(const Tensor& dy, const Tensor& weight, const Conv2dConfig& c, Tensor& dx,
+                           const ConvGradientEpilogue& after);
 /// dweight += Σ_batch ∂⟨dy, y⟩/∂weight and dbias += Σ_{batch, space} dy;
 /// either may be null (its work is skipped).
 void conv2d_backward_params(const Tensor& x, const Tensor& dy, const Conv2dConfig& c, Tensor* dweight,

@@ -49,6 +49,10 @@ void BatchNorm::backward_relu(const OpArgs& a, const Tensor& z, const Tensor& dz
   kernels::batch_norm_backward_input(dz, a.param(0), a.param(3), eps_, dx, assign, &z);
 }
 
+Tensor BatchNorm::gradient_scale(const OpArgs& a) const {
+  return kernels::batch_norm_gradient_scale(a.param(0), a.param(3), eps_);
+}
+
 void BatchNorm::add_bias(const OpArgs& a, Tensor& y, float scale) const {
   kernels::batch_norm_add_shift(a.param(0), a.param(1), a.param(2), a.param(3), eps_, y, scale);
 }

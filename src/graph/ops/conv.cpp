@@ -78,6 +78,11 @@ void Conv2d::backward(const OpArgs& a, const Tensor&, const Tensor& dy, const Op
   kernels::conv2d_backward_params(a.input(), dy, config_, g.param(0), bias_ ? g.param(1) : nullptr);
 }
 
+void Conv2d::backward_input_fused(const OpArgs& a, const Tensor& dy, Tensor& dx,
+                                  const kernels::ConvGradientEpilogue& after) const {
+  kernels::conv2d_backward_input(dy, a.param(0), config_, dx, after);
+}
+
 int64_t Conv2d::scratch_floats(const std::vector<Shape>& in, const std::vector<Shape>& params, const Shape&) const {
   return kernels::conv2d_scratch_floats(in.at(0), params.at(0), config_);
 }

@@ -38,6 +38,8 @@ class BatchNorm final : public Op {
   /// the ReLU's output z and output gradient dz: dx (= when `assign`, else
   /// +=) dz·[z > 0]·scale, bit for bit the two backward passes in turn.
   void backward_relu(const OpArgs& args, const Tensor& z, const Tensor& dz, Tensor& dx, bool assign) const;
+  /// The factor its input gradient is its output gradient times, per channel.
+  Tensor gradient_scale(const OpArgs& args) const;
 
   float eps() const { return eps_; }
 

@@ -75,6 +75,11 @@ class Conv2d final : public Op {
   /// With clip_max > 0, min(max(y + residual, 0), clip_max) instead, as
   /// Clip(0, clip_max) computes it (a fused ReLU6).
   void forward_relu(const OpArgs& args, Tensor& y, const Tensor* residual, float clip_max = 0.0f) const;
+  /// The input gradient alone, overwriting dx, with the backward of the
+  /// ReLU (and batch norm) before the convolution applied as it is stored:
+  /// the executor's fused backward of batch norm → ReLU → conv.
+  void backward_input_fused(const OpArgs& args, const Tensor& dy, Tensor& dx,
+                            const kernels::ConvGradientEpilogue& after) const;
 
   // Configuration, for exporters (ONNX Conv attributes).
   const kernels::Conv2dConfig& config() const { return config_; }
