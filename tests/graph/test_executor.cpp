@@ -222,6 +222,19 @@ Graph overwrite_graph(bool adds_only) {
 bool same_bits(const Tensor& a, const Tensor& b) {
   return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), sizeof(float) * static_cast<size_t>(a.numel())) == 0;
 }
+
+/// body(n) at 1 and 2 threads, for batches of 3 and 1 rows.
+template <class Body>
+void at_threads_and_batches(const Body& body) {
+  test::RestoreThreads restore;
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    for (int64_t n : {3, 1}) {
+      INFO(threads << " threads, batch " << n);
+      body(n);
+    }
+  }
+}
 }  // namespace
 
 TEST_CASE("the first contribution to a cotangent overwrites its buffer: same bits as adding into zeros",
@@ -553,24 +566,19 @@ TEST_CASE("concat → batch norm → ReLU runs from the concatenation's inputs, 
   CHECK(at(cat4).producer < 0);
   CHECK((at(bn4).producer == bn4 && at(bn4).concat < 0));
 
-  test::RestoreThreads restore;
   Workspace lean, full;
-  for (int threads : {1, 2}) {
-    set_num_threads(threads);
-    for (int64_t n : {3, 1}) {
-      INFO(threads << " threads, batch " << n);
-      const Tensor in = randn({n, 3, 6, 6}, 30 + static_cast<uint64_t>(n));
-      const std::vector<Tensor> u{randn({n, 3}, 40)};
-      forward(g, full, {in}, Keep::all);
-      forward(g, lean, {in}, Keep::input_gradients);
-      CHECK(lean.value(cat1).numel() == 0);  // never formed
-      CHECK(lean.value(g.node(r1).inputs[0]).numel() == 0);
-      REQUIRE(same_bits(lean.value(r1), full.value(r1)));
-      REQUIRE(same_bits(lean.value(r2), full.value(r2)));
-      REQUIRE(same_bits(outputs(g, lean)[0], outputs(g, full)[0]));
-      REQUIRE(same_bits(backward(g, lean, u).inputs[0], backward(g, full, u).inputs[0]));
-    }
-  }
+  at_threads_and_batches([&](int64_t n) {
+    const Tensor in = randn({n, 3, 6, 6}, 30 + static_cast<uint64_t>(n));
+    const std::vector<Tensor> u{randn({n, 3}, 40)};
+    forward(g, full, {in}, Keep::all);
+    forward(g, lean, {in}, Keep::input_gradients);
+    CHECK(lean.value(cat1).numel() == 0);  // never formed
+    CHECK(lean.value(g.node(r1).inputs[0]).numel() == 0);
+    REQUIRE(same_bits(lean.value(r1), full.value(r1)));
+    REQUIRE(same_bits(lean.value(r2), full.value(r2)));
+    REQUIRE(same_bits(outputs(g, lean)[0], outputs(g, full)[0]));
+    REQUIRE(same_bits(backward(g, lean, u).inputs[0], backward(g, full, u).inputs[0]));
+  });
   // No finite differences here: the fused forward gives the node-by-node
   // bits, and the backward is the node-by-node one, each op's checked in its
   // own test. (This net's gradients are small next to its outputs: central
@@ -615,25 +623,20 @@ TEST_CASE("a convolution's input gradient runs the ReLU and batch norm before it
   CHECK((at(b).relu == ra && at(b).batch_norm < 0 && at(b).x == a));
   CHECK((at(c).relu == rc && at(c).batch_norm == g.node(rc).inputs[0] && at(c).x == cat));
   CHECK((at(d).relu == rd && at(d).x == d0));  // paired; the pass leaves it, d0's cotangent started at e
-  CHECK(at(f).relu < 0);    // re has other readers
+  CHECK(at(f).relu < 0);  // re has other readers
   CHECK(at(a).relu < 0);
 
-  test::RestoreThreads restore;
   Workspace lean, full;
-  for (int threads : {1, 2}) {
-    set_num_threads(threads);
-    for (int64_t n : {3, 1}) {
-      INFO(threads << " threads, batch " << n);
-      Tensor in = randn({n, 3, 6, 6}, 30 + static_cast<uint64_t>(n));
-      in[0] = 0.0f;
-      const std::vector<Tensor> u{randn({n, 3}, 40), randn({n, 2}, 41)};
-      forward(g, full, {in}, Keep::all);
-      forward(g, lean, {in}, Keep::input_gradients);
-      const Tensor dx = backward(g, lean, u).inputs[0];
-      REQUIRE(same_bits(dx, backward(g, full, u).inputs[0]));
-      REQUIRE(same_bits(dx, backward(g, full, u, true, true).inputs[0]));  // parameter gradients: nothing fused
-    }
-  }
+  at_threads_and_batches([&](int64_t n) {
+    Tensor in = randn({n, 3, 6, 6}, 30 + static_cast<uint64_t>(n));
+    in[0] = 0.0f;
+    const std::vector<Tensor> u{randn({n, 3}, 40), randn({n, 2}, 41)};
+    forward(g, full, {in}, Keep::all);
+    forward(g, lean, {in}, Keep::input_gradients);
+    const Tensor dx = backward(g, lean, u).inputs[0];
+    REQUIRE(same_bits(dx, backward(g, full, u).inputs[0]));
+    REQUIRE(same_bits(dx, backward(g, full, u, true, true).inputs[0]));  // parameter gradients: nothing fused
+  });
   GradcheckOptions small;
   small.step = 1e-3;
   small.parameters = false;
