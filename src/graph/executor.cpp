@@ -323,7 +323,7 @@ Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cot
   const std::vector<FusedSilu> silu = fused_silus(g);
   const std::vector<NodeId> relu_bn = with_params ? std::vector<NodeId>() : relu_batch_norms(g);
   // And ReLUs (with such batch norms) in the input gradient's stores of the
-  // convolution after them, where planned so.
+  // convolution after them, where planned so (conv_relu above).
   std::vector<char> skipped(static_cast<size_t>(g.num_nodes()), 0);
   // x's cotangent, started (overwritten) by its first contribution.
   const auto start_or_add = [&](NodeId x, bool& assign) -> Tensor& {
@@ -357,7 +357,8 @@ Gradients backward(const Graph& g, Workspace& ws, const std::vector<Tensor>& cot
     }
     const ConvRelu through = conv_relu.empty() ? ConvRelu{} : conv_relu[static_cast<size_t>(id)];
     if (through.relu >= 0 && !reached(through.relu) && needed(through.x)) {
-      if (started[static_cast<size_t>(through.x)]) throw Error("graph: backward: a fused ReLU's input cotangent started early");
+      if (started[static_cast<size_t>(through.x)])
+        throw Error("graph: backward: a fused ReLU's input cotangent started early");
       bool assign = false;
       Tensor& dx = start_or_add(through.x, assign);
       Tensor scale;
