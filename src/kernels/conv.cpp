@@ -1615,16 +1615,12 @@ void backward_input_impl(const Geom& g, const float* dy, const float* w, float* 
   // `after` (an input gradient's finish, only with `overwrite`) goes into the
   // stores of Winograd's and the pointwise GEMM's paths, the ones that
   // matter; the others apply it in one pass over dx at the end.
-  if (winograd_shape(g) && !by_taps_backward(g) && winograd::worthwhile(winograd_backward_input(g))) {
-    winograd::convolve(winograd_backward_input(g), dy, w, true, nullptr, dx, !overwrite, after);
-    return;
-  }
-  if (batched(g) && g.pointwise && !by_taps_backward(g) && !is_depthwise(g)) {
-    backward_input_batch(g, dy, w, dx, overwrite, after);
-    return;
-  }
+  bool finished = false;
   if (by_taps_backward(g)) {
     taps::convolve(taps_backward_input(g), dy, w, true, nullptr, dx, !overwrite);
+  } else if (winograd_shape(g) && winograd::worthwhile(winograd_backward_input(g))) {
+    winograd::convolve(winograd_backward_input(g), dy, w, true, nullptr, dx, !overwrite, after);
+    finished = true;
   } else if (subsampled_pointwise(g)) {
     float* compact = subsampled_buffer(g.n * g.cin * g.p);
     backward_input_impl(subsampled_geom(g), dy, w, compact, true);
@@ -1636,14 +1632,15 @@ void backward_input_impl(const Geom& g, const float* dy, const float* w, float* 
     if (overwrite) zero_input_gradient(g, dx);
     backward_input_phased(g, dy, w, dx);
   } else if (batched(g)) {
-    backward_input_batch(g, dy, w, dx, overwrite);
+    finished = g.pointwise;
+    backward_input_batch(g, dy, w, dx, overwrite, finished ? after : detail::Finish{});
   } else {
     if (overwrite) zero_input_gradient(g, dx);
     for_each_item(g, g.k, g.p, g.cout_g, [&](int64_t n, int64_t gr, int64_t threads) {
       backward_input_one(g, dy, w, dx, n, gr, threads);
     });
   }
-  detail::finish_planes(dx, g.n * g.cin, g.hw, g.cin, after);
+  if (!finished) detail::finish_planes(dx, g.n * g.cin, g.hw, g.cin, after);
 }
 
 /// db[o] += Σ over examples [n0, n1) and positions of dy[n, o, ·].
