@@ -3,6 +3,7 @@
 // nndsvd family on a randomised SVD (utils/extmath.py `randomized_svd`).
 
 #include "nmf_support.hpp"
+#include "thin_svd.hpp"
 
 #include <new>
 
@@ -66,11 +67,11 @@ TopSvd top_svd(const Mat& X, int k, uint64_t seed, const std::string& where, boo
   }
   const MatCM Qf = orthonormal(a_times(Q));
   const MatCM B = MatCM(at_times(Mat(Qf))).transpose();  // Qᵀ·A
-  Eigen::BDCSVD<MatCM> svd(B, Eigen::ComputeThinU | Eigen::ComputeThinV);
-  const MatCM U = Qf * svd.matrixU().leftCols(k);
-  const MatCM V = svd.matrixV().leftCols(k);
+  const ThinSvd svd = thin_svd(B, true);
+  const MatCM U = Qf * svd.U.leftCols(k);
+  const MatCM V = svd.V.leftCols(k);
   TopSvd out;
-  out.S = svd.singularValues().head(k);
+  out.S = svd.singular_values.head(k);
   out.U = transpose ? V : U;
   out.V = transpose ? U : V;
   return out;

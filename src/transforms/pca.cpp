@@ -1,12 +1,14 @@
 // PCA as scikit-learn 1.2's svd_solver='full': centre, exact SVD, svd_flip
 // signs, explained variance S²/(n − 1).
 
-#include <Eigen/Dense>
+#include <Eigen/Core>
+#include <Eigen/QR>
 #include <algorithm>
 #include <cmath>
 #include <string>
 
 #include "trim/core/error.hpp"
+#include "thin_svd.hpp"
 #include "trim/transforms/dictionary.hpp"
 
 namespace trim {
@@ -68,16 +70,16 @@ PCA& PCA::fit(const MatrixXdRM& X) {
     // the signs.
     Eigen::HouseholderQR<MatCM> qr(Xc);
     const MatCM R = qr.matrixQR().topRows(m).triangularView<Eigen::Upper>();
-    Eigen::BDCSVD<MatCM> svd(R, Eigen::ComputeThinV);
-    S = svd.singularValues();
-    V = svd.matrixV().leftCols(k);
+    const ThinSvd svd = thin_svd(R, false);
+    S = svd.singular_values;
+    V = svd.V.leftCols(k);
     const MatCM U = Xc * V;
     for (int64_t j = 0; j < k; ++j) V.col(j) *= flip_sign(U.col(j));
   } else {
-    Eigen::BDCSVD<MatCM> svd(Xc, Eigen::ComputeThinU | Eigen::ComputeThinV);
-    S = svd.singularValues();
-    V = svd.matrixV().leftCols(k);
-    for (int64_t j = 0; j < k; ++j) V.col(j) *= flip_sign(svd.matrixU().col(j));
+    const ThinSvd svd = thin_svd(Xc, true);
+    S = svd.singular_values;
+    V = svd.V.leftCols(k);
+    for (int64_t j = 0; j < k; ++j) V.col(j) *= flip_sign(svd.U.col(j));
   }
   components_ = V.transpose();
   const Eigen::VectorXd ev = S.array().square() / double(n - 1);
