@@ -220,41 +220,76 @@ struct InPlacePanels {
   }
 };
 
+/// One A panel (mr rows) times one B panel (nr columns) into C at (i, j).
+template <class Store>
+void one_tile(const APanel& a, const float* b, int64_t ldb, int64_t i, int64_t mr, int64_t j, int64_t nr, int64_t kc,
+              bool first, const Store& store, float* tile) {
+  int64_t ldc = 0;
+  float* c = mr == MR && nr == NR ? store.direct(i, j, ldc) : nullptr;
+  if constexpr (Store::splits) {  // the split stores are AVX-512 only
+#if defined(__AVX512F__)
+    int64_t gs = 0;
+    float* split = !c && mr == MR && nr == NR ? store.split4(i, j, ldc, gs) : nullptr;
+    if (split) {
+      detail::micro_kernel_split4(kc, a.ptr, a.ars, a.aqs, b, ldb, split, ldc, gs, !(first && store.overwrite));
+      return;
+    }
+#endif
+  }
+  if (c) {
+    micro_kernel(kc, a.ptr, a.ars, a.aqs, b, ldb, c, ldc, !(first && store.overwrite));
+  } else {
+    // Full panels call micro_kernel itself, which stays inlined here.
+    if (mr == MR)
+      micro_kernel(kc, a.ptr, a.ars, a.aqs, b, ldb, tile, NR, false);
+    else
+      detail::micro_kernel_rows(mr, kc, a.ptr, a.ars, a.aqs, b, ldb, tile, NR, false);
+    store.add_tile(i, j, mr, nr, tile, first);
+  }
+}
+
+/// One full A panel times two full B panels (b at column j, b2 at j + NR)
+/// through micro_kernel_two_b, when both C tiles are stored alike: both
+/// where they lie with one row stride, or both through the tile buffer
+/// (2 · MR × NR). False, with nothing done, otherwise.
+template <class Store>
+bool two_tiles(const APanel& a, const float* b, const float* b2, int64_t ldb, int64_t i, int64_t j, int64_t kc,
+               bool first, const Store& store, float* tile) {
+  int64_t ldc = 0, ldc2 = 0;
+  float* c = store.direct(i, j, ldc);
+  float* c2 = store.direct(i, j + NR, ldc2);
+  if (c && c2 && ldc == ldc2) {
+    detail::micro_kernel_two_b(kc, a.ptr, a.ars, a.aqs, b, b2, ldb, c, c2, ldc, !(first && store.overwrite));
+    return true;
+  }
+  if (c || c2 || Store::splits) return false;  // split stores: one tile at a time
+  detail::micro_kernel_two_b(kc, a.ptr, a.ars, a.aqs, b, b2, ldb, tile, tile + MR * NR, NR, false);
+  store.add_tile(i, j, MR, NR, tile, first);
+  store.add_tile(i, j + NR, MR, NR, tile + MR * NR, first);
+  return true;
+}
+
 /// Micro-kernels over an A block (mc × kc, panels from `a_panel`) and a
-/// packed B block (kc × nc); (i, j) is the block's corner in C.
+/// packed B block (kc × nc); (i, j) is the block's corner in C. Full B
+/// panels go two at a time (two_tiles): the A block streams from L2, and
+/// each of its elements then feeds two multiply-adds.
 template <class Panels, class Store>
 void macro_kernel(const Panels& a_panel, const BBlock& bb, int64_t i, int64_t mc, int64_t j, int64_t nc, int64_t kc,
                   bool first, const Store& store) {
-  alignas(64) float tile[MR * NR];
+  alignas(64) float tile[2 * MR * NR];
   for (int64_t jr = 0; jr < nc; jr += NR) {
     const int64_t nr = std::min(NR, nc - jr);
     const float* b = bb.ptr + jr / NR * bb.pstride;
+    const bool two = nr == NR && jr + 2 * NR <= nc;
+    const float* b2 = b + bb.pstride;
     for (int64_t ir = 0; ir < mc; ir += MR) {
       const int64_t mr = std::min(MR, mc - ir);
       const APanel a = a_panel(ir, mr);
-      int64_t ldc = 0;
-      float* c = mr == MR && nr == NR ? store.direct(i + ir, j + jr, ldc) : nullptr;
-      if constexpr (Store::splits) {  // the split stores are AVX-512 only
-#if defined(__AVX512F__)
-        int64_t gs = 0;
-        float* split = !c && mr == MR && nr == NR ? store.split4(i + ir, j + jr, ldc, gs) : nullptr;
-        if (split) {
-          detail::micro_kernel_split4(kc, a.ptr, a.ars, a.aqs, b, bb.ldb, split, ldc, gs, !(first && store.overwrite));
-          continue;
-        }
-#endif
-      }
-      if (c) {
-        micro_kernel(kc, a.ptr, a.ars, a.aqs, b, bb.ldb, c, ldc, !(first && store.overwrite));
-      } else {
-        // Full panels call micro_kernel itself, which stays inlined here.
-        if (mr == MR)
-          micro_kernel(kc, a.ptr, a.ars, a.aqs, b, bb.ldb, tile, NR, false);
-        else
-          detail::micro_kernel_rows(mr, kc, a.ptr, a.ars, a.aqs, b, bb.ldb, tile, NR, false);
-        store.add_tile(i + ir, j + jr, mr, nr, tile, first);
-      }
+      if (two && mr == MR && two_tiles(a, b, b2, bb.ldb, i + ir, j + jr, kc, first, store, tile)) continue;
+      one_tile(a, b, bb.ldb, i + ir, mr, j + jr, nr, kc, first, store, tile);
+      if (two) one_tile(a, b2, bb.ldb, i + ir, mr, j + jr + NR, NR, kc, first, store, tile);
     }
+    if (two) jr += NR;
   }
 }
 

@@ -65,6 +65,42 @@ inline void micro_kernel(int64_t kc, const float* a, int64_t ars, int64_t aqs, c
   }
 }
 
+/// micro_kernel on one kMR-row panel of A against two B panels (b and b2,
+/// same ldb) at once, into c[kMR×kNR] and c2[kMR×kNR] (row stride ldc):
+/// twelve accumulators, each A element broadcast once for two multiply-adds.
+/// The GEMMs' packed A blocks stream from L2 past a B panel held in L1, so
+/// this halves their L2 traffic. Each element sums in the same order as in
+/// micro_kernel.
+inline void micro_kernel_two_b(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, const float* b2,
+                               int64_t ldb, float* c, float* c2, int64_t ldc, bool accumulate) {
+  __m512 x0 = _mm512_setzero_ps(), x1 = x0, x2 = x0, x3 = x0, x4 = x0, x5 = x0;
+  __m512 y0 = x0, y1 = x0, y2 = x0, y3 = x0, y4 = x0, y5 = x0;
+  const float *a0 = a, *a1 = a + ars, *a2 = a + 2 * ars, *a3 = a + 3 * ars, *a4 = a + 4 * ars, *a5 = a + 5 * ars;
+  for (int64_t q = 0, o = 0; q < kc; ++q, o += aqs) {
+    const __m512 u = _mm512_loadu_ps(b), v = _mm512_loadu_ps(b2);
+    __m512 s = _mm512_set1_ps(a0[o]);
+    x0 = _mm512_fmadd_ps(s, u, x0), y0 = _mm512_fmadd_ps(s, v, y0);
+    s = _mm512_set1_ps(a1[o]);
+    x1 = _mm512_fmadd_ps(s, u, x1), y1 = _mm512_fmadd_ps(s, v, y1);
+    s = _mm512_set1_ps(a2[o]);
+    x2 = _mm512_fmadd_ps(s, u, x2), y2 = _mm512_fmadd_ps(s, v, y2);
+    s = _mm512_set1_ps(a3[o]);
+    x3 = _mm512_fmadd_ps(s, u, x3), y3 = _mm512_fmadd_ps(s, v, y3);
+    s = _mm512_set1_ps(a4[o]);
+    x4 = _mm512_fmadd_ps(s, u, x4), y4 = _mm512_fmadd_ps(s, v, y4);
+    s = _mm512_set1_ps(a5[o]);
+    x5 = _mm512_fmadd_ps(s, u, x5), y5 = _mm512_fmadd_ps(s, v, y5);
+    b += ldb, b2 += ldb;
+  }
+  const auto put = [&](float* row, __m512 v) {
+    _mm512_storeu_ps(row, accumulate ? _mm512_add_ps(v, _mm512_loadu_ps(row)) : v);
+  };
+  put(c, x0), put(c + ldc, x1), put(c + 2 * ldc, x2), put(c + 3 * ldc, x3), put(c + 4 * ldc, x4),
+      put(c + 5 * ldc, x5);
+  put(c2, y0), put(c2 + ldc, y1), put(c2 + 2 * ldc, y2), put(c2 + 3 * ldc, y3), put(c2 + 4 * ldc, y4),
+      put(c2 + 5 * ldc, y5);
+}
+
 /// The first R rows of micro_kernel's tile (R < kMR): see micro_kernel_rows.
 /// Named accumulators, the unused ones dropped at compile time (an array
 /// indexed in a loop over R was kept in memory by GCC).
@@ -185,6 +221,16 @@ inline void micro_kernel_first(int64_t kc, const float* a, int64_t ars, int64_t 
 inline void micro_kernel(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb, float* c,
                          int64_t ldc, bool accumulate) {
   micro_kernel_first<kMR>(kc, a, ars, aqs, b, ldb, c, ldc, accumulate);
+}
+#endif
+
+#if !defined(__AVX512F__)
+/// micro_kernel on one A panel against two B panels (b and b2), into c and
+/// c2: two calls here, one twelve-accumulator kernel with AVX-512.
+inline void micro_kernel_two_b(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, const float* b2,
+                               int64_t ldb, float* c, float* c2, int64_t ldc, bool accumulate) {
+  micro_kernel(kc, a, ars, aqs, b, ldb, c, ldc, accumulate);
+  micro_kernel(kc, a, ars, aqs, b2, ldb, c2, ldc, accumulate);
 }
 #endif
 
