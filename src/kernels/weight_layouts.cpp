@@ -13,33 +13,38 @@ namespace detail {
 
 namespace {
 
-// xxHash64's primes and round: every step below is a bijection of the state
+// xxHash's primes and rounds: every step below is a bijection of the state
 // given the other inputs, so a change of one input word always reaches the
 // result.
 constexpr uint64_t kP1 = 11400714785074694791ull, kP2 = 14029467366897019727ull, kP3 = 1609587929392839161ull,
                    kP4 = 9650029242287828579ull;
+constexpr uint32_t kQ1 = 2654435761u, kQ2 = 2246822519u;
 
 inline uint64_t rotl(uint64_t v, int r) { return (v << r) | (v >> (64 - r)); }
+inline uint32_t rotl32(uint32_t v, int r) { return (v << r) | (v >> (32 - r)); }
 inline uint64_t mix(uint64_t acc, uint64_t v) { return rotl(acc + v * kP2, 31) * kP1; }
 
 /// A 64-bit hash of the values x[0, n) (of their bits): any change of one
-/// value changes it.
+/// value changes it. Every kernel call that keeps a layout hashes its
+/// weight (ResNet-50's 3×3 weights: 45 MB per pass), so the bulk runs in 64
+/// independent 32-bit lanes (xxHash32's round), which the compiler turns
+/// into vector multiplies: 3.8 GB/s with four 64-bit lanes, 15 to 17 with
+/// these (45 MB, AVX-512).
 uint64_t hash_floats(const float* x, int64_t n) {
-  const auto* bytes = reinterpret_cast<const unsigned char*>(x);
-  const int64_t size = n * static_cast<int64_t>(sizeof(float));
-  // Four independent lanes of 8-byte words keep the multiplier busy.
-  uint64_t acc[4] = {kP1 + kP2, kP2, 0, 0 - kP1};
+  constexpr int64_t kLanes = 64;
+  uint32_t acc[kLanes];
+  for (int64_t k = 0; k < kLanes; ++k) acc[k] = kQ1 + static_cast<uint32_t>(k) * kQ2;
   int64_t i = 0;
-  for (; i + 32 <= size; i += 32) {
-    uint64_t v[4];
-    std::memcpy(v, bytes + i, sizeof v);
-    for (int k = 0; k < 4; ++k) acc[k] = mix(acc[k], v[k]);
+  for (; i + kLanes <= n; i += kLanes) {
+    uint32_t v[kLanes];
+    std::memcpy(v, x + i, sizeof v);
+    for (int64_t k = 0; k < kLanes; ++k) acc[k] = rotl32(acc[k] + v[k] * kQ2, 13) * kQ1;
   }
-  uint64_t h = kP4 + static_cast<uint64_t>(size);
-  for (uint64_t a : acc) h = rotl(h ^ mix(0, a), 27) * kP1 + kP4;
-  for (; i < size; i += 4) {
+  uint64_t h = kP4 + static_cast<uint64_t>(n);
+  for (uint32_t a : acc) h = rotl(h ^ mix(0, a), 27) * kP1 + kP4;
+  for (; i < n; ++i) {
     uint32_t v;
-    std::memcpy(&v, bytes + i, sizeof v);
+    std::memcpy(&v, x + i, sizeof v);
     h = rotl(h ^ (v * kP1), 23) * kP2 + kP3;
   }
   h ^= h >> 33;
