@@ -250,8 +250,9 @@ void one_tile(const APanel& a, const float* b, int64_t ldb, int64_t i, int64_t m
 
 /// One full A panel times two full B panels (b at column j, b2 at j + NR)
 /// through micro_kernel_two_b, when both C tiles are stored alike: both
-/// where they lie with one row stride, or both through the tile buffer
-/// (2 · MR × NR). False, with nothing done, otherwise.
+/// where they lie with one row stride, both split over 2×2 planes (split4),
+/// or both through the tile buffer (2 · MR × NR). False, with nothing done,
+/// otherwise.
 template <class Store>
 bool two_tiles(const APanel& a, const float* b, const float* b2, int64_t ldb, int64_t i, int64_t j, int64_t kc,
                bool first, const Store& store, float* tile) {
@@ -262,7 +263,19 @@ bool two_tiles(const APanel& a, const float* b, const float* b2, int64_t ldb, in
     detail::micro_kernel_two_b(kc, a.ptr, a.ars, a.aqs, b, b2, ldb, c, c2, ldc, !(first && store.overwrite));
     return true;
   }
-  if (c || c2 || Store::splits) return false;  // split stores: one tile at a time
+  if (c || c2) return false;
+  if constexpr (Store::splits) {  // the split stores are AVX-512 only
+#if defined(__AVX512F__)
+    int64_t gs = 0, gs2 = 0;
+    c = store.split4(i, j, ldc, gs);
+    c2 = store.split4(i, j + NR, ldc2, gs2);
+    if (!c || !c2 || ldc != ldc2 || gs != gs2) return false;
+    detail::micro_kernel_two_b_split4(kc, a.ptr, a.ars, a.aqs, b, b2, ldb, c, c2, ldc, gs, !(first && store.overwrite));
+    return true;
+#else
+    return false;
+#endif
+  }
   detail::micro_kernel_two_b(kc, a.ptr, a.ars, a.aqs, b, b2, ldb, tile, tile + MR * NR, NR, false);
   store.add_tile(i, j, MR, NR, tile, first);
   store.add_tile(i, j + NR, MR, NR, tile + MR * NR, first);

@@ -65,14 +65,15 @@ inline void micro_kernel(int64_t kc, const float* a, int64_t ars, int64_t aqs, c
   }
 }
 
-/// micro_kernel on one kMR-row panel of A against two B panels (b and b2,
-/// same ldb) at once, into c[kMR×kNR] and c2[kMR×kNR] (row stride ldc):
-/// twelve accumulators, each A element broadcast once for two multiply-adds.
-/// The GEMMs' packed A blocks stream from L2 past a B panel held in L1, so
-/// this halves their L2 traffic. Each element sums in the same order as in
-/// micro_kernel.
-inline void micro_kernel_two_b(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, const float* b2,
-                               int64_t ldb, float* c, float* c2, int64_t ldc, bool accumulate) {
+/// multiply_tile against two B panels (b and b2, same ldb) at once: acc and
+/// acc2. Twelve accumulators, each A element broadcast once for two
+/// multiply-adds. The GEMMs' packed A blocks stream from L2 past B panels
+/// held in L1, so this halves their L2 traffic; and cores with two 512-bit
+/// multiply-add ports (Intel Xeon) need more than six chains to cover the
+/// multiply-add latency. Each element sums in the same order as in
+/// multiply_tile.
+inline void multiply_two_tiles(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, const float* b2,
+                               int64_t ldb, __m512 (&acc)[kMR], __m512 (&acc2)[kMR]) {
   __m512 x0 = _mm512_setzero_ps(), x1 = x0, x2 = x0, x3 = x0, x4 = x0, x5 = x0;
   __m512 y0 = x0, y1 = x0, y2 = x0, y3 = x0, y4 = x0, y5 = x0;
   const float *a0 = a, *a1 = a + ars, *a2 = a + 2 * ars, *a3 = a + 3 * ars, *a4 = a + 4 * ars, *a5 = a + 5 * ars;
@@ -92,13 +93,21 @@ inline void micro_kernel_two_b(int64_t kc, const float* a, int64_t ars, int64_t 
     x5 = _mm512_fmadd_ps(s, u, x5), y5 = _mm512_fmadd_ps(s, v, y5);
     b += ldb, b2 += ldb;
   }
-  const auto put = [&](float* row, __m512 v) {
-    _mm512_storeu_ps(row, accumulate ? _mm512_add_ps(v, _mm512_loadu_ps(row)) : v);
-  };
-  put(c, x0), put(c + ldc, x1), put(c + 2 * ldc, x2), put(c + 3 * ldc, x3), put(c + 4 * ldc, x4),
-      put(c + 5 * ldc, x5);
-  put(c2, y0), put(c2 + ldc, y1), put(c2 + 2 * ldc, y2), put(c2 + 3 * ldc, y3), put(c2 + 4 * ldc, y4),
-      put(c2 + 5 * ldc, y5);
+  acc[0] = x0, acc[1] = x1, acc[2] = x2, acc[3] = x3, acc[4] = x4, acc[5] = x5;
+  acc2[0] = y0, acc2[1] = y1, acc2[2] = y2, acc2[3] = y3, acc2[4] = y4, acc2[5] = y5;
+}
+
+/// micro_kernel on one A panel against two B panels (b and b2) at once
+/// (multiply_two_tiles), into c[kMR×kNR] and c2[kMR×kNR] (row stride ldc).
+inline void micro_kernel_two_b(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, const float* b2,
+                               int64_t ldb, float* c, float* c2, int64_t ldc, bool accumulate) {
+  __m512 acc[kMR], acc2[kMR];
+  multiply_two_tiles(kc, a, ars, aqs, b, b2, ldb, acc, acc2);
+  for (int64_t r = 0; r < kMR; ++r) {
+    float *row = c + r * ldc, *row2 = c2 + r * ldc;
+    _mm512_storeu_ps(row, accumulate ? _mm512_add_ps(acc[r], _mm512_loadu_ps(row)) : acc[r]);
+    _mm512_storeu_ps(row2, accumulate ? _mm512_add_ps(acc2[r], _mm512_loadu_ps(row2)) : acc2[r]);
+  }
 }
 
 /// The first R rows of micro_kernel's tile (R < kMR): see micro_kernel_rows.
@@ -130,14 +139,9 @@ inline void micro_kernel_first(int64_t kc, const float* a, int64_t ars, int64_t 
   if constexpr (R > 4) put(4, c4);
 }
 
-/// micro_kernel whose tile row r goes to c + r·ldc in four runs of four
-/// floats, gs apart (lanes 4g .. 4g + 3 at c + r·ldc + g·gs): a tile over the
-/// 2×2 planes of four examples, stored where they lie instead of through a
-/// tile buffer.
-inline void micro_kernel_split4(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb,
-                                float* c, int64_t ldc, int64_t gs, bool accumulate) {
-  __m512 acc[kMR];
-  multiply_tile(kc, a, ars, aqs, b, ldb, acc);
+/// Stores (or adds) tile row r at c + r·ldc in four runs of four floats, gs
+/// apart (lanes 4g .. 4g + 3 at c + r·ldc + g·gs).
+inline void store_split4(const __m512 (&acc)[kMR], float* c, int64_t ldc, int64_t gs, bool accumulate) {
   const auto put = [&](float* d, __m128 v) {
     if (accumulate) v = _mm_add_ps(v, _mm_loadu_ps(d));
     _mm_storeu_ps(d, v);
@@ -149,6 +153,27 @@ inline void micro_kernel_split4(int64_t kc, const float* a, int64_t ars, int64_t
     put(row + 2 * gs, _mm512_extractf32x4_ps(acc[r], 2));
     put(row + 3 * gs, _mm512_extractf32x4_ps(acc[r], 3));
   }
+}
+
+/// micro_kernel whose tile goes out through store_split4: a tile over the
+/// 2×2 planes of four examples, stored where they lie instead of through a
+/// tile buffer.
+inline void micro_kernel_split4(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b, int64_t ldb,
+                                float* c, int64_t ldc, int64_t gs, bool accumulate) {
+  __m512 acc[kMR];
+  multiply_tile(kc, a, ars, aqs, b, ldb, acc);
+  store_split4(acc, c, ldc, gs, accumulate);
+}
+
+/// micro_kernel_split4 on two B panels at once (multiply_two_tiles): the
+/// second tile's examples start at c2.
+inline void micro_kernel_two_b_split4(int64_t kc, const float* a, int64_t ars, int64_t aqs, const float* b,
+                                      const float* b2, int64_t ldb, float* c, float* c2, int64_t ldc, int64_t gs,
+                                      bool accumulate) {
+  __m512 acc[kMR], acc2[kMR];
+  multiply_two_tiles(kc, a, ars, aqs, b, b2, ldb, acc, acc2);
+  store_split4(acc, c, ldc, gs, accumulate);
+  store_split4(acc2, c2, ldc, gs, accumulate);
 }
 #elif defined(__AVX2__) && defined(__FMA__)
 /// c[R×kNR] (row stride ldc) = or += the first R rows of A · b over kc steps

@@ -489,7 +489,8 @@ TEST_CASE("conv2d input gradient of a small batch reads the weight in place", "[
 
 TEST_CASE("pointwise conv2d over 2x2 planes stores tiles where the examples lie", "[kernels][conv]") {
   // A tile's 16 columns are four examples' 2×2 planes: full tiles are stored
-  // in four runs per row (micro_kernel_split4), the ragged last rows and
+  // in four runs per row (micro_kernel_split4, or two tiles at once with
+  // micro_kernel_two_b_split4 from batch 8), the ragged last rows and
   // columns through the tile buffer; forward and input gradient, one and
   // several depth blocks, batches that leave a partial panel.
   const std::vector<ConvCase> cases = {
