@@ -841,7 +841,29 @@ struct BatchedRowB {
 #if defined(__AVX512F__)
     if (p <= NR) return small_planes(k0, kc, j, nc, dst);
 #endif
+    if (p % NR == 0 && j % NR == 0 && nc <= NC_WIDE) return whole_panels(k0, kc, j, nc, dst);
     return PanelB<BatchedRows>{{b, p, estride}}(k0, kc, j, nc, dst);
+  }
+  /// Planes of whole panels (p a multiple of NR, as 8×8 to 32×32 are): each
+  /// panel row is NR consecutive floats of one example's row, copied straight
+  /// into its panel, row after row so that the reads stream. Through PanelB
+  /// they were copied twice (ResNet-50 at 128²: 5 % of the time in memmove).
+  BBlock whole_panels(int64_t k0, int64_t kc, int64_t j, int64_t nc, float* dst) const {
+    const int64_t pstride = b_panel_stride(kc), panels = (nc + NR - 1) / NR, last = nc - (panels - 1) * NR;
+    constexpr int64_t kMaxPanels = NC_WIDE / NR;
+    const float* src[kMaxPanels];
+    for (int64_t jp = 0; jp < panels; ++jp) {
+      const int64_t col = j + jp * NR;
+      src[jp] = b + col / p * estride + k0 * p + col % p;
+    }
+    for (int64_t q = 0; q < kc; ++q) {
+      for (int64_t jp = 0; jp + 1 < panels; ++jp)
+        std::memcpy(dst + jp * pstride + q * NR, src[jp] + q * p, sizeof(float) * NR);
+      float* d = dst + (panels - 1) * pstride + q * NR;
+      std::memcpy(d, src[panels - 1] + q * p, sizeof(float) * static_cast<size_t>(last));
+      std::fill(d + last, d + NR, 0.0f);
+    }
+    return {dst, NR, pstride};
   }
 #if defined(__AVX512F__)
   BBlock small_planes(int64_t k0, int64_t kc, int64_t j, int64_t nc, float* dst) const {
