@@ -25,6 +25,8 @@ struct Case {
 };
 
 const Case kTaps{{40, 256, 2, 2}, {32, 256, 3, 3}, true};
+/// The same with a weight of more than 2¹⁸ floats, hashed in runs on the pool.
+const Case kTapsLarge{{40, 256, 2, 2}, {128, 256, 3, 3}, true};
 #if defined(__AVX2__) || defined(__AVX512F__)
 const Case kWinograd{{8, 64, 4, 4}, {40, 64, 3, 3}, true};
 #else
@@ -59,7 +61,7 @@ struct Restore {
 
 TEST_CASE("a kept weight layout follows changes of the weight made in place", "[kernels][conv][weight_layouts]") {
   Restore restore;
-  for (const Case& cs : {kTaps, kWinograd}) {
+  for (const Case& cs : {kTaps, kWinograd, kTapsLarge}) {
     INFO("input " << cs.x.str() << ", weight " << cs.w.str());
     kernels::release_weight_layouts();
     const Tensor x = randn(cs.x, 1);
@@ -73,7 +75,8 @@ TEST_CASE("a kept weight layout follows changes of the weight made in place", "[
     // One value moved, then one sign flipped: each time the result is the one
     // computed with nothing kept, and differs from before (a stale layout
     // would give the result from before). A value inside the weight and its
-    // last one (the hash reads whole runs of 64 values, then the rest).
+    // last one (the hash reads whole runs of 64 values, then the rest; the
+    // large weight's two values lie in different runs of 2¹⁸).
     for (const int64_t k : {w.numel() / 3, w.numel() - 1})
       for (int change = 0; change < 2; ++change) {
         CAPTURE(k, w.numel());
