@@ -1126,7 +1126,7 @@ struct GemmParts {
   }
   void range(int64_t m, int64_t n, int64_t part, int64_t& begin, int64_t& end) const {
     if (along_n)
-      split(n, parts, NR, part, begin, end);
+      split(n, parts, 2 * NR, part, begin, end);  // whole pairs of panels (macro_kernel)
     else
       split(m, parts, MR, part, begin, end);
   }
