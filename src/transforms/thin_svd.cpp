@@ -5,7 +5,7 @@
 namespace trim {
 
 ThinSvd thin_svd(const Eigen::MatrixXd& A, bool with_u) {
-  const unsigned options = Eigen::ComputeThinV | (with_u ? Eigen::ComputeThinU : 0u);
+  const unsigned options = Eigen::ComputeThinV | (with_u ? unsigned{Eigen::ComputeThinU} : 0u);
   Eigen::BDCSVD<Eigen::MatrixXd> svd(A, options);
   ThinSvd out;
   out.singular_values = svd.singularValues();
