@@ -293,8 +293,8 @@ void macro_kernel(const Panels& a_panel, const BBlock& bb, int64_t i, int64_t mc
   for (int64_t jr = 0; jr < nc; jr += NR) {
     const int64_t nr = std::min(NR, nc - jr);
     const float* b = bb.ptr + jr / NR * bb.pstride;
-    const bool two = nr == NR && jr + 2 * NR <= nc;
-    const float* b2 = b + bb.pstride;
+    const bool two = nr == NR && jr + 2 * NR <= nc;  // this panel and the next are full
+    const float* b2 = two ? b + bb.pstride : nullptr;
     for (int64_t ir = 0; ir < mc; ir += MR) {
       const int64_t mr = std::min(MR, mc - ir);
       const APanel a = a_panel(ir, mr);
