@@ -8,6 +8,7 @@
 #include "runner.hpp"
 #include "trim/core/check.hpp"
 #include "trim/core/error.hpp"
+#include "trim/core/parallel.hpp"
 #include "trim/core/rng.hpp"
 
 namespace trim {
@@ -17,6 +18,17 @@ using detail::ModelRunner;
 namespace {
 
 enum class GradientKind { Plain, Absolute, TimesInput };
+
+/// One noisy copy x + N(0, stdev²) of an example of P values into dst, from
+/// the sample's own generator (x itself when stdev is 0).
+void noisy_row(const float* x, int64_t P, float stdev, Rng rng, float* dst) {
+  if (stdev == 0.0f) {
+    std::copy(x, x + P, dst);
+    return;
+  }
+  rng.normals(dst, P, 0.0f, stdev);
+  for (int64_t i = 0; i < P; ++i) dst[i] += x[i];
+}
 
 Attribution gradient_family(const Graph& model, const Tensor& x, const AttributionOptions& options,
                             GradientKind kind, const char* name) {
@@ -30,18 +42,20 @@ Attribution gradient_family(const Graph& model, const Tensor& x, const Attributi
         return m;
       },
       [&](int64_t first, int64_t count, const Tensor&, const Tensor* g) {
-        for (int64_t t = 0; t < T; ++t)
-          for (int64_t r = 0; r < count; ++r) {
-            const float* src = g->data() + (t * count + r) * P;
-            float* dst = attr.data() + (t * N + first + r) * P;
-            const float* xi = x.data() + (first + r) * P;
-            for (int64_t i = 0; i < P; ++i)
-              dst[i] = kind == GradientKind::Plain      ? src[i]
-                       : kind == GradientKind::Absolute ? std::fabs(src[i])
-                                                        : src[i] * xi[i];
-          }
+        detail::by_elements(T * count, P, [&](int64_t i0, int64_t i1) {
+          for (int64_t t = 0; t < T; ++t)
+            for (int64_t r = 0; r < count; ++r) {
+              const float* src = g->data() + (t * count + r) * P;
+              float* dst = attr.data() + (t * N + first + r) * P;
+              const float* xi = x.data() + (first + r) * P;
+              for (int64_t i = i0; i < i1; ++i)
+                dst[i] = kind == GradientKind::Plain      ? src[i]
+                         : kind == GradientKind::Absolute ? std::fabs(src[i])
+                                                          : src[i] * xi[i];
+            }
+        });
       },
-      true);
+      true, ModelRunner::RowMaking::parallel);
   return run.finish(std::move(attr), {});
 }
 
@@ -158,18 +172,12 @@ Attribution smoothgrad(const AttributionMethod& method, const Graph& model, cons
   if (x.rank() < 1 || x.dim(0) < 1) throw ShapeError("smoothgrad: input " + x.shape().str() + " has no examples");
   const int64_t N = x.dim(0), S = sg.n_samples, P = x.numel() / N;
   // All noisy copies as one batch [N·S, ...], example-major, so the inner
-  // method batches them through the graph.
+  // method batches them through the graph; each sample's noise from its own
+  // stream (Rng::stream), drawn on the pool.
   Shape big = x.shape();
   big[0] = N * S;
   Tensor noisy(big);
-  Rng rng(sg.seed);
-  for (int64_t e = 0; e < N; ++e)
-    for (int64_t s = 0; s < S; ++s) {
-      float* dst = noisy.data() + (e * S + s) * P;
-      const float* xe = x.data() + e * P;
-      rng.normals(dst, P, 0.0f, sg.stdev);
-      for (int64_t i = 0; i < P; ++i) dst[i] += xe[i];
-    }
+  parallel_tasks(N * S, [&](int64_t m) { noisy_row(x.data() + m / S * P, P, sg.stdev, Rng::stream(sg.seed, m / S, m % S), noisy.data() + m * P); });
   // The mean of plain gradients needs the prefix's backward once per example.
   using Plain = Attribution (*)(const Graph&, const Tensor&, const AttributionOptions&);
   const Plain* plain = method.target<Plain>();
@@ -189,27 +197,28 @@ Attribution smoothgrad(const AttributionMethod& method, const Graph& model, cons
   Shape full{T};
   for (int64_t v : out) full.push_back(v);
   Tensor attr(full);
-  // Sums over the samples row by row (each sample's row is contiguous), in double.
-  std::vector<double> m1(static_cast<size_t>(P)), m2(static_cast<size_t>(sg.type == NoiseTunnel::SmoothGrad ? 0 : P));
+  // Sums over the samples row by row (each sample's row is contiguous), in
+  // double, split by element over the pool.
+  const bool squares = sg.type != NoiseTunnel::SmoothGrad;
   for (int64_t t = 0; t < T; ++t)
-    for (int64_t e = 0; e < N; ++e) {
-      std::fill(m1.begin(), m1.end(), 0.0);
-      std::fill(m2.begin(), m2.end(), 0.0);
-      for (int64_t s = 0; s < S; ++s) {
-        const float* row = a.attributions.data() + ((t * N + e) * S + s) * P;
-        for (int64_t i = 0; i < P; ++i) m1[static_cast<size_t>(i)] += row[i];
-        if (!m2.empty())
-          for (int64_t i = 0; i < P; ++i) m2[static_cast<size_t>(i)] += double(row[i]) * row[i];
-      }
-      float* dst = attr.data() + (t * N + e) * P;
-      for (int64_t i = 0; i < P; ++i) {
-        const double mean = m1[static_cast<size_t>(i)] / S;
-        const double r = sg.type == NoiseTunnel::SmoothGrad          ? mean
-                         : sg.type == NoiseTunnel::SmoothGradSquared ? m2[static_cast<size_t>(i)] / S
-                                                                     : std::max(0.0, m2[static_cast<size_t>(i)] / S - mean * mean);
-        dst[i] = static_cast<float>(r);
-      }
-    }
+    for (int64_t e = 0; e < N; ++e)
+      detail::by_elements(S, P, [&](int64_t i0, int64_t i1) {
+        std::vector<double> m1(static_cast<size_t>(i1 - i0)), m2(static_cast<size_t>(squares ? i1 - i0 : 0));
+        for (int64_t s = 0; s < S; ++s) {
+          const float* row = a.attributions.data() + ((t * N + e) * S + s) * P + i0;
+          for (int64_t i = 0; i < i1 - i0; ++i) m1[static_cast<size_t>(i)] += row[i];
+          if (squares)
+            for (int64_t i = 0; i < i1 - i0; ++i) m2[static_cast<size_t>(i)] += double(row[i]) * row[i];
+        }
+        float* dst = attr.data() + (t * N + e) * P + i0;
+        for (int64_t i = 0; i < i1 - i0; ++i) {
+          const double mean = m1[static_cast<size_t>(i)] / S;
+          const double r = sg.type == NoiseTunnel::SmoothGrad          ? mean
+                           : sg.type == NoiseTunnel::SmoothGradSquared ? m2[static_cast<size_t>(i)] / S
+                                                                       : std::max(0.0, m2[static_cast<size_t>(i)] / S - mean * mean);
+          dst[i] = static_cast<float>(r);
+        }
+      });
   Attribution result;
   result.targets = a.targets;
   if (options.grouping) result.group_scores = group_sums(attr, *options.grouping);
@@ -234,25 +243,18 @@ Attribution gradient_shap(const Graph& model, const Tensor& x, const Tensor& bas
   const bool shared_baselines = !run.has_extra_inputs();
   const int64_t fb_rows = !gs.convergence_delta ? 0 : shared_baselines ? B : N * B;
   run.plan(N * S + (fb_rows > 0 ? N + fb_rows : 0));  // the samples, and F(x) and F(b) for the delta
-  // Draw every sample's baseline, α and noisy input up front (in one fixed
-  // order), so the result does not depend on max_batch.
+  // Draw every sample's baseline and α up front (in one fixed order) and its
+  // noise from its own stream (Rng::stream, on the pool), so the result does
+  // not depend on max_batch or the thread count.
   Rng rng(gs.seed);
   std::vector<int64_t> which(static_cast<size_t>(N * S));
   std::vector<float> alpha(static_cast<size_t>(N * S));
   Tensor xt(prepend({N * S}, run.example_shape()));
   for (int64_t m = 0; m < N * S; ++m) {
-    const int64_t e = m / S;
     which[static_cast<size_t>(m)] = static_cast<int64_t>(rng.below(static_cast<uint64_t>(B)));
     alpha[static_cast<size_t>(m)] = static_cast<float>(rng.uniform());
-    float* dst = xt.data() + m * P;
-    const float* xe = x.data() + e * P;
-    if (gs.stdev > 0.0f) {
-      rng.normals(dst, P, 0.0f, gs.stdev);
-      for (int64_t i = 0; i < P; ++i) dst[i] += xe[i];
-    } else {
-      std::copy(xe, xe + P, dst);
-    }
   }
+  parallel_tasks(N * S, [&](int64_t m) { noisy_row(x.data() + m / S * P, P, gs.stdev, Rng::stream(gs.seed, m / S, m % S), xt.data() + m * P); });
   // Delta against the mean output over all baselines (per example's extras),
   // evaluated before the samples: the workspace then grows once, from this
   // small pass to the sample pass (the other order left glibc trimming and
@@ -284,17 +286,19 @@ Attribution gradient_shap(const Graph& model, const Tensor& x, const Tensor& bas
         return m / S;
       },
       [&](int64_t first, int64_t count, const Tensor&, const Tensor* g) {
-        for (int64_t t = 0; t < T; ++t)
-          for (int64_t r = 0; r < count; ++r) {
-            const int64_t m = first + r, e = m / S;
-            const float* b = baselines.data() + which[static_cast<size_t>(m)] * P;
-            const float* xi = xt.data() + m * P;
-            const float* src = g->data() + (t * count + r) * P;
-            double* acc = sum.data() + (t * N + e) * P;
-            for (int64_t i = 0; i < P; ++i) acc[i] += double(src[i]) * (double(xi[i]) - double(b[i]));
-          }
+        detail::by_elements(T * count, P, [&](int64_t i0, int64_t i1) {
+          for (int64_t t = 0; t < T; ++t)
+            for (int64_t r = 0; r < count; ++r) {
+              const int64_t m = first + r, e = m / S;
+              const float* b = baselines.data() + which[static_cast<size_t>(m)] * P;
+              const float* xi = xt.data() + m * P;
+              const float* src = g->data() + (t * count + r) * P;
+              double* acc = sum.data() + (t * N + e) * P;
+              for (int64_t i = i0; i < i1; ++i) acc[i] += double(src[i]) * (double(xi[i]) - double(b[i]));
+            }
+        });
       },
-      true);
+      true, ModelRunner::RowMaking::parallel);
   Tensor attr(prepend({T, N}, run.example_shape()));
   for (size_t j = 0; j < sum.size(); ++j) attr[static_cast<int64_t>(j)] = static_cast<float>(sum[j] / S);
   if (fb_rows == 0) return run.finish(std::move(attr), Tensor());

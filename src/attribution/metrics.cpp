@@ -14,20 +14,6 @@ namespace trim {
 
 using detail::ModelRunner;
 
-namespace {
-
-/// A generator for sample `s` of example `e`: the same numbers whatever the
-/// batching (splitmix-style mixing of the three keys).
-Rng sample_rng(uint64_t seed, int64_t e, int64_t s) {
-  uint64_t z = seed ^ (0x9e3779b97f4a7c15ULL * (static_cast<uint64_t>(e) + 1));
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z ^= 0xd6e8feb86659fd93ULL * (static_cast<uint64_t>(s) + 1);
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return Rng(z ^ (z >> 31));
-}
-
-}  // namespace
-
 Tensor infidelity(const Graph& model, const Tensor& x, const Attribution& attributions, const InfidelityOptions& inf,
                   const AttributionOptions& options) {
   const std::string where = "infidelity";
@@ -77,7 +63,7 @@ Tensor infidelity(const Graph& model, const Tensor& x, const Attribution& attrib
           const float* src = inf.perturbations.data() + (e * S + s) * P;
           std::copy(src, src + P, noise.begin());
         } else {
-          Rng rng = sample_rng(inf.seed, e, s);
+          Rng rng = Rng::stream(inf.seed, e, s);
           for (int64_t i = 0; i < P; ++i) noise[static_cast<size_t>(i)] = rng.normal(0.0f, inf.stdev);
         }
         for (int64_t i = 0; i < P; ++i) dst[i] = xe[i] - noise[static_cast<size_t>(i)];
@@ -143,7 +129,7 @@ Tensor sensitivity_max(const AttributionMethod& method, const Graph& model, cons
   const float r = sens.perturb_radius;
   for (int64_t e = 0; e < N; ++e)
     for (int64_t s = 0; s < S; ++s) {
-      Rng rng = sample_rng(sens.seed, e, s);
+      Rng rng = Rng::stream(sens.seed, e, s);
       float* dst = noisy.data() + (e * S + s) * P;
       for (int64_t i = 0; i < P; ++i) dst[i] = x[e * P + i] + rng.uniform(-r, r);
     }

@@ -176,15 +176,17 @@ std::optional<Attribution> smoothgrad_sharing_prefix(ModelRunner& run, const Ten
           return (first + m) / S;
         },
         [&](int64_t at, int64_t n, const Tensor&, const Tensor* g) {
-          for (int64_t t = 0; t < T; ++t)
-            for (int64_t r = 0; r < n; ++r) {
-              const int64_t e = (first + at + r) / S;
-              const float* src = g->data() + (t * n + r) * Z;
-              double* acc = sum.data() + (t * N + e) * Z;
-              for (int64_t i = 0; i < Z; ++i) acc[i] += src[i];
-            }
+          by_elements(T * n, Z, [&](int64_t i0, int64_t i1) {
+            for (int64_t t = 0; t < T; ++t)
+              for (int64_t r = 0; r < n; ++r) {
+                const int64_t e = (first + at + r) / S;
+                const float* src = g->data() + (t * n + r) * Z;
+                double* acc = sum.data() + (t * N + e) * Z;
+                for (int64_t i = i0; i < i1; ++i) acc[i] += src[i];
+              }
+          });
         },
-        true);
+        true, ModelRunner::RowMaking::parallel);
   }
 
   // The mean gradient at the cut, back through the prefix: row t·N + e.

@@ -6,6 +6,7 @@
 #include "trim/core/check.hpp"
 #include "trim/core/error.hpp"
 #include "trim/core/memory.hpp"
+#include "trim/core/parallel.hpp"
 #include "trim/core/text.hpp"
 
 namespace trim::detail {
@@ -25,17 +26,26 @@ std::vector<double> path_gradient_sums(ModelRunner& run, const float* x, const f
         return e;
       },
       [&](int64_t first, int64_t count, const Tensor&, const Tensor* g) {
-        for (int64_t t = 0; t < T; ++t)
-          for (int64_t r = 0; r < count; ++r) {
-            const int64_t m = first + r, e = m / K;
-            const double w = weights[static_cast<size_t>(m % K)];
-            const float* src = g->data() + (t * count + r) * width;
-            double* acc = sum.data() + (t * N + e) * width;
-            for (int64_t i = 0; i < width; ++i) acc[i] += w * src[i];
-          }
+        by_elements(T * count, width, [&](int64_t i0, int64_t i1) {
+          for (int64_t t = 0; t < T; ++t)
+            for (int64_t r = 0; r < count; ++r) {
+              const int64_t m = first + r, e = m / K;
+              const double w = weights[static_cast<size_t>(m % K)];
+              const float* src = g->data() + (t * count + r) * width;
+              double* acc = sum.data() + (t * N + e) * width;
+              for (int64_t i = i0; i < i1; ++i) acc[i] += w * src[i];
+            }
+        });
       },
-      true);
+      true, ModelRunner::RowMaking::parallel);
   return sum;
+}
+
+void by_elements(int64_t rows, int64_t width, const std::function<void(int64_t, int64_t)>& body) {
+  // Below about a quarter of a million values a pass takes tens of
+  // microseconds: not worth waking the pool (LeNet's rows).
+  if (rows * width < (int64_t{1} << 18)) body(0, width);
+  else parallel_for(width, body);
 }
 
 Tensor path_delta(const ModelRunner& run, const Tensor& attr, const Tensor& f) {
@@ -258,7 +268,8 @@ ModelRunner::TakeRows ModelRunner::store_target_outputs(std::vector<double>& f) 
   };
 }
 
-void ModelRunner::run(int64_t rows, const MakeRow& make, const TakeRows& take, bool with_gradients) {
+void ModelRunner::run(int64_t rows, const MakeRow& make, const TakeRows& take, bool with_gradients,
+                      RowMaking making) {
   planned_ = std::max(planned_, done_ + rows);
   const int64_t T = n_targets();
   Tensor chunk, grads;
@@ -268,11 +279,13 @@ void ModelRunner::run(int64_t rows, const MakeRow& make, const TakeRows& take, b
     const int64_t count = std::min(step, rows - first);
     chunk.resize(prepend({count}, example_));
     example_of_row.resize(static_cast<size_t>(count));
-    for (int64_t r = 0; r < count; ++r) {
-      const int64_t ex = make(first + r, chunk.data() + r * example_numel_);
+    const auto make_row = [&](int64_t r) {
+      example_of_row[static_cast<size_t>(r)] = make(first + r, chunk.data() + r * example_numel_);
+    };
+    if (making == RowMaking::parallel) parallel_tasks(count, make_row);
+    else for (int64_t r = 0; r < count; ++r) make_row(r);
+    for (int64_t ex : example_of_row)
       if (ex < 0 || ex >= batch_) throw Error(method_ + ": internal error, row of example " + std::to_string(ex));
-      example_of_row[static_cast<size_t>(r)] = ex;
-    }
     // The chunk goes to the forward pass and comes back (no copy of the rows).
     std::vector<Tensor> in;
     in.push_back(std::move(chunk));

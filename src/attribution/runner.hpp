@@ -66,8 +66,14 @@ class ModelRunner {
   /// with their own walk (DeepLIFT, CD) call it themselves.
   void advance(int64_t rows);
 
+  /// Whether run() may call `make` for several rows at once (on the pool):
+  /// only when it writes nothing but its dst and reads nothing another row
+  /// writes.
+  enum class RowMaking { serial, parallel };
+
   /// Evaluates `rows` rows produced by `make`, max_batch at a time.
-  void run(int64_t rows, const MakeRow& make, const TakeRows& take, bool with_gradients);
+  void run(int64_t rows, const MakeRow& make, const TakeRows& take, bool with_gradients,
+           RowMaking making = RowMaking::serial);
 
   /// A TakeRows that stores the targets' outputs of every row in f, row
   /// major [rows, targets] (f already sized): what perturbation methods keep.
@@ -117,6 +123,12 @@ class ModelRunner {
   std::optional<kernels::NoKeptWeightLayouts> no_kept_layouts_;
   Workspace ws_;
 };
+
+/// body(i0, i1) over parts of [0, width): on the pool when `rows` rows of
+/// that width are worth it, else at once. For the take callbacks' sums over
+/// rows, split by element: each element's sum keeps its order, so results do
+/// not depend on the thread count.
+void by_elements(int64_t rows, int64_t width, const std::function<void(int64_t, int64_t)>& body);
 
 /// Integrated gradients' path through `run`: the N·K rows
 /// b_e + α_k (x_e − b_e) (row e·K + k; x_e and b_e rows of `width` floats,

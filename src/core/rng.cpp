@@ -55,6 +55,14 @@ Rng::Rng(uint64_t seed) {
   for (uint64_t& s : s_) s = splitmix64(seed);
 }
 
+Rng Rng::stream(uint64_t seed, int64_t e, int64_t s) {
+  uint64_t z = seed ^ (0x9e3779b97f4a7c15ULL * (static_cast<uint64_t>(e) + 1));
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z ^= 0xd6e8feb86659fd93ULL * (static_cast<uint64_t>(s) + 1);
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return Rng(z ^ (z >> 31));
+}
+
 
 double Rng::uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
 

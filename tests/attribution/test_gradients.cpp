@@ -219,12 +219,11 @@ TEST_CASE("SmoothGrad family: noise-free limits and seeds", "[attribution][gradi
   noisy.seed = 5;
   noisy.type = NoiseTunnel::SmoothGrad;
   const Attribution sgm = smoothgrad(gradient, g, x, noisy);
-  Rng rng(5);
   Tensor manual({2, 2, 5});
   for (int64_t n = 0; n < 2; ++n)
     for (int s = 0; s < 8; ++s) {
       Tensor xn({1, 5});
-      rng.normals(xn.data(), 5, 0.0f, 0.5f);  // the noise: seed 5's normals, sample by sample
+      Rng::stream(5, n, s).normals(xn.data(), 5, 0.0f, 0.5f);  // the noise: sample s of example n under seed 5
       for (int64_t i = 0; i < 5; ++i) xn[i] += x[n * 5 + i];
       const Attribution gn = gradient(g, xn);
       for (int64_t t = 0; t < 2; ++t)
@@ -268,6 +267,57 @@ TEST_CASE("gradient SHAP: seeds and the expected-gradients identity on a linear 
   for (int64_t j = 0; j < 3; ++j)
     for (int64_t i = 0; i < 6; ++i) mean[i] += bl[j * 6 + i] / 3.0f;
   test::require_close(al.attributions, linear_expected(lin, xl, mean), 0.08, 0.2, "expected gradients");
+}
+
+TEST_CASE("gradient methods give the same bits on 1 and 2 threads when rows are wide enough for the pool",
+          "[attribution][gradients]") {
+  // 374² inputs: the rows are made on the pool, the per-row sums split by
+  // element, a batch's tensors (over 2^20 floats) copied in parts, and the
+  // noise drawn per sample in parallel. A convolution, whose kernels give the
+  // same bits on any number of threads (a dense layer's row split does not:
+  // Eigen's product of one row rounds differently from that of two).
+  Graph g(23);
+  NodeId in = nn::input(g, "x", {1, 374, 374});
+  nn::Conv2dOptions stride2;
+  stride2.stride = {2, 2};
+  const NodeId c = nn::tanh(g, nn::conv2d(g, in, 4, {3, 3}, "conv", stride2));
+  g.set_outputs({nn::linear(g, nn::flatten(g, nn::global_avg_pool(g, c)), 2, "out")});
+  g.finalize();
+  for (Parameter& p : g.parameters()) p.value = randn(p.value.shape(), 31, 0.5f);
+  const Tensor x = randn({2, 1, 374, 374}, 32), baselines = randn({3, 1, 374, 374}, 33, 0.5f);
+  test::RestoreThreads restore;
+  std::vector<Tensor> results[2];
+  for (int k = 0; k < 2; ++k) {
+    set_num_threads(k + 1);
+    IntegratedGradientsOptions ig;
+    ig.n_steps = 8;
+    ig.share_linear_prefix = false;
+    results[k].push_back(integrated_gradients(g, x, ig).attributions);
+    results[k].push_back(input_x_gradient(g, x).attributions);
+    SmoothGradOptions sg;
+    sg.n_samples = 4;
+    sg.stdev = 0.3f;
+    sg.seed = 8;
+    sg.share_linear_prefix = false;
+    results[k].push_back(smoothgrad(gradient, g, x, sg).attributions);
+    sg.share_linear_prefix = true;
+    results[k].push_back(smoothgrad(gradient, g, x, sg).attributions);
+    sg.type = NoiseTunnel::VarGrad;
+    results[k].push_back(smoothgrad(saliency, g, x, sg).attributions);
+    GradientShapOptions gs;
+    gs.n_samples = 4;
+    gs.stdev = 0.2f;
+    gs.seed = 9;
+    const Attribution shap = gradient_shap(g, x, baselines, gs);
+    results[k].push_back(shap.attributions);
+    results[k].push_back(shap.delta);
+  }
+  for (size_t j = 0; j < results[0].size(); ++j) {
+    INFO("result " << j);
+    REQUIRE(identical(results[0][j], results[1][j]));
+  }
+  // Not all zero: the comparison compares something.
+  for (const Tensor& r : results[0]) REQUIRE(std::any_of(r.begin(), r.end(), [](float v) { return v != 0.0f; }));
 }
 
 TEST_CASE("gradient SHAP: delta is the sum of attributions minus F(x) - mean_b F(b), with and without extra inputs",

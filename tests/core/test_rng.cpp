@@ -14,6 +14,22 @@ TEST_CASE("same seed, same numbers; other seed, other numbers", "[core][rng]") {
   }
 }
 
+TEST_CASE("per-sample streams: the same keys give the same numbers, any other key others", "[core][rng]") {
+  const uint64_t first = trim::Rng::stream(5, 2, 3).next_u64();
+  REQUIRE(trim::Rng::stream(5, 2, 3).next_u64() == first);
+  REQUIRE(trim::Rng::stream(6, 2, 3).next_u64() != first);
+  REQUIRE(trim::Rng::stream(5, 3, 3).next_u64() != first);
+  REQUIRE(trim::Rng::stream(5, 2, 4).next_u64() != first);
+  REQUIRE(trim::Rng::stream(5, 3, 2).next_u64() != first);  // the keys are not symmetric
+  REQUIRE(trim::Rng(5).next_u64() != first);
+  // The first values of 64 × 64 streams of one seed are all different.
+  std::vector<uint64_t> v;
+  for (int64_t e = 0; e < 64; ++e)
+    for (int64_t s = 0; s < 64; ++s) v.push_back(trim::Rng::stream(11, e, s).next_u64());
+  std::sort(v.begin(), v.end());
+  REQUIRE(std::adjacent_find(v.begin(), v.end()) == v.end());
+}
+
 TEST_CASE("distributions have the right moments", "[core][rng]") {
   trim::Rng rng(7);
   const int n = 200000;

@@ -2,6 +2,7 @@
 #include <cstdint>
 
 #include "trim/core/error.hpp"
+#include "trim/core/parallel.hpp"
 #include "trim/core/tensor.hpp"
 
 using trim::Shape;
@@ -30,6 +31,30 @@ TEST_CASE("tensor copies deep and moves cheaply", "[core][tensor]") {
   a = c;
   REQUIRE(a.to_vector() == c.to_vector());
   REQUIRE_THROWS_WITH(Tensor({3}, {1, 2}), Catch::Contains("2 values given for shape [3]"));
+}
+
+TEST_CASE("large tensors copy and fill exactly on any number of threads", "[core][tensor]") {
+  // From 2^20 floats the copy and the fill run in parts of 2^18 on the pool:
+  // sizes on both sides of that line, one with a ragged last part.
+  const int saved = trim::num_threads();
+  for (int threads : {1, 2, 3})
+    for (int64_t n : {(int64_t{1} << 20) - 1, int64_t{1} << 20, (int64_t{1} << 20) + 12345}) {
+      trim::set_num_threads(threads);
+      Tensor a({n});
+      for (int64_t i = 0; i < n; ++i) a[i] = static_cast<float>(i % 1000003) - 0.5f;
+      const Tensor b = a;
+      Tensor c({3});
+      c = a;
+      bool same = true;
+      for (int64_t i = 0; i < n; ++i) same = same && b[i] == a[i] && c[i] == a[i];
+      REQUIRE(same);
+      c.fill(2.5f);
+      bool filled = true;
+      for (int64_t i = 0; i < n; ++i) filled = filled && c[i] == 2.5f;
+      REQUIRE(filled);
+      REQUIRE(b[n - 1] == a[n - 1]);  // the fill wrote c's block only
+    }
+  trim::set_num_threads(saved);
 }
 
 TEST_CASE("reshape keeps the data in place", "[core][tensor]") {

@@ -15,6 +15,11 @@ namespace trim {
 class Rng {
  public:
   explicit Rng(uint64_t seed);
+  /// The generator of sample `s` of example `e` under `seed` (the three keys
+  /// mixed splitmix-style into one seed): the random methods draw each
+  /// sample's numbers from its own, so they are the same whatever the
+  /// batching, the order or the number of threads that draws them.
+  static Rng stream(uint64_t seed, int64_t e, int64_t s);
 
   uint64_t next_u64() {
     const uint64_t result = rotl(s_[1] * 5, 7) * 9;
