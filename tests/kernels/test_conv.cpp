@@ -296,6 +296,12 @@ TEST_CASE("conv2d agrees with a direct convolution for any thread count", "[kern
       // gradient with 18 columns.
       {{1, 40, 4, 4}, {152, 40, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
       {{1, 2, 9, 9}, {152, 2, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
+      // More than 144 rows over a shallow depth, A packed once for every
+      // column block (ragged last panel): a 1×1 forward (200 rows, depth
+      // 48), a 1×1 input gradient (Wᵀ packed from its columns), a 3×3.
+      {{3, 48, 9, 12}, {200, 48, 1, 1}, {}},
+      {{3, 200, 9, 12}, {48, 200, 1, 1}, {}},
+      {{2, 5, 12, 11}, {160, 5, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 1}},
       // Depthwise (direct kernel): stride 2 with odd sizes, a channel
       // multiplier, dilation with uneven pads, 1-row images, batch > 1.
       {{3, 6, 9, 7}, {6, 1, 3, 3}, {{2, 2}, {1, 1, 1, 1}, {1, 1}, 6}},
