@@ -177,7 +177,9 @@ Attribution smoothgrad(const AttributionMethod& method, const Graph& model, cons
   Shape big = x.shape();
   big[0] = N * S;
   Tensor noisy(big);
-  parallel_tasks(N * S, [&](int64_t m) { noisy_row(x.data() + m / S * P, P, sg.stdev, Rng::stream(sg.seed, m / S, m % S), noisy.data() + m * P); });
+  parallel_tasks(N * S, [&](int64_t m) {
+    noisy_row(x.data() + m / S * P, P, sg.stdev, Rng::stream(sg.seed, m / S, m % S), noisy.data() + m * P);
+  });
   // The mean of plain gradients needs the prefix's backward once per example.
   using Plain = Attribution (*)(const Graph&, const Tensor&, const AttributionOptions&);
   const Plain* plain = method.target<Plain>();
@@ -213,9 +215,10 @@ Attribution smoothgrad(const AttributionMethod& method, const Graph& model, cons
         float* dst = attr.data() + (t * N + e) * P + i0;
         for (int64_t i = 0; i < i1 - i0; ++i) {
           const double mean = m1[static_cast<size_t>(i)] / S;
+          const double square = squares ? m2[static_cast<size_t>(i)] / S : 0.0;
           const double r = sg.type == NoiseTunnel::SmoothGrad          ? mean
-                           : sg.type == NoiseTunnel::SmoothGradSquared ? m2[static_cast<size_t>(i)] / S
-                                                                       : std::max(0.0, m2[static_cast<size_t>(i)] / S - mean * mean);
+                           : sg.type == NoiseTunnel::SmoothGradSquared ? square
+                                                                       : std::max(0.0, square - mean * mean);
           dst[i] = static_cast<float>(r);
         }
       });
@@ -254,7 +257,9 @@ Attribution gradient_shap(const Graph& model, const Tensor& x, const Tensor& bas
     which[static_cast<size_t>(m)] = static_cast<int64_t>(rng.below(static_cast<uint64_t>(B)));
     alpha[static_cast<size_t>(m)] = static_cast<float>(rng.uniform());
   }
-  parallel_tasks(N * S, [&](int64_t m) { noisy_row(x.data() + m / S * P, P, gs.stdev, Rng::stream(gs.seed, m / S, m % S), xt.data() + m * P); });
+  parallel_tasks(N * S, [&](int64_t m) {
+    noisy_row(x.data() + m / S * P, P, gs.stdev, Rng::stream(gs.seed, m / S, m % S), xt.data() + m * P);
+  });
   // Delta against the mean output over all baselines (per example's extras),
   // evaluated before the samples: the workspace then grows once, from this
   // small pass to the sample pass (the other order left glibc trimming and
