@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <new>
 
 #include "block_cache.hpp"
@@ -21,16 +22,10 @@ namespace {
 /// 2-thread ResNet-50 SmoothGrad.
 constexpr int64_t kParallelFloats = int64_t{1} << 20;
 
-/// Runs body(begin, end) over [0, n) in parts on the pool when n is large.
-template <class Body>
-void over_floats(int64_t n, const Body& body) {
-  if (n < kParallelFloats) {
-    body(0, n);
-    return;
-  }
-  constexpr int64_t kPart = int64_t{1} << 18;  // 1 MiB: whole parts whatever the thread count
-  parallel_tasks((n + kPart - 1) / kPart,
-                 [&](int64_t p) { body(p * kPart, std::min(n, (p + 1) * kPart)); });
+/// Runs body(begin, end) over [0, n), in parts on the pool when n is large.
+void over_floats(int64_t n, const std::function<void(int64_t, int64_t)>& body) {
+  if (n < kParallelFloats) body(0, n);
+  else parallel_for(n, body);
 }
 
 void copy_floats(float* dst, const float* src, int64_t n) {
